@@ -1,0 +1,204 @@
+package authz_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+)
+
+func TestIndex_Check(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccount(1, true)
+	ix.SetAccount(2, false)
+	ix.SetMember(1, 10, roster.RoleOwner)
+	ix.SetMember(1, 11, roster.RoleSupport)
+	ix.SetMember(2, 20, roster.RoleOwner)
+	ix.SetMember(2, 21, roster.RoleAdmin)
+	ix.SetMember(3, 30, roster.RoleAdmin) // an account the index does not know
+
+	for _, tc := range []struct {
+		acct, user int64
+		perm       roster.Permission
+		want       authz.Decision
+	}{
+		{1, 10, roster.TeamEdit, authz.Decision{true, roster.RoleOwner, authz.ReasonAllowed}},
+		{1, 11, roster.SettingsEdit, authz.Decision{true, roster.RoleSupport, authz.ReasonAllowed}},
+		{1, 11, roster.CredentialsView, authz.Decision{false, roster.RoleSupport, authz.ReasonRoleLacksPermission}},
+		{1, 20, roster.NumbersView, authz.Decision{false, roster.RoleNone, authz.ReasonNotMember}},
+		{2, 20, roster.BillingEdit, authz.Decision{true, roster.RoleOwner, authz.ReasonAllowed}},
+		{2, 21, roster.NumbersView, authz.Decision{false, roster.RoleAdmin, authz.ReasonSuspended}},
+		{3, 30, roster.NumbersView, authz.Decision{false, roster.RoleNone, authz.ReasonNotMember}},
+		{-1, 10, roster.NumbersView, authz.Decision{false, roster.RoleNone, authz.ReasonNotMember}},
+		{1 << 40, 10, roster.NumbersView, authz.Decision{false, roster.RoleNone, authz.ReasonNotMember}},
+	} {
+		if got := ix.Check(tc.acct, tc.user, tc.perm); got != tc.want {
+			t.Errorf("Check(%d, %d, %s) = %+v, want %+v", tc.acct, tc.user, tc.perm, got, tc.want)
+		}
+	}
+
+	// The plan returns: the suspended admin is restored.
+	ix.SetAccount(2, true)
+	if d := ix.Check(2, 21, roster.NumbersView); !d.Allowed {
+		t.Errorf("after upgrade: %+v", d)
+	}
+	if role, active, ok := ix.Member(2, 21); role != roster.RoleAdmin || !active || !ok {
+		t.Errorf("Member = %v %v %v", role, active, ok)
+	}
+	ix.RemoveMember(2, 21)
+	if d := ix.Check(2, 21, roster.NumbersView); d.Allowed || d.Reason != authz.ReasonNotMember {
+		t.Errorf("after removal: %+v", d)
+	}
+	if _, _, ok := ix.Member(2, 21); ok {
+		t.Error("removed member still there")
+	}
+	if n := ix.Members(); n != 4 {
+		t.Errorf("Members = %d, want 4", n)
+	}
+	ix.RemoveAccount(1)
+	if d := ix.Check(1, 10, roster.NumbersView); d.Reason != authz.ReasonNotMember {
+		t.Errorf("after account removal: %+v", d)
+	}
+	ix.Reset()
+	if ix.Members() != 0 {
+		t.Error("Reset left members")
+	}
+}
+
+func TestIndex_Keys(t *testing.T) {
+	ix := authz.NewIndex()
+	k1, k2, k3 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b")), sha256.Sum256([]byte("c"))
+	ix.SetKey(k1, 1, 5, 50)
+	ix.SetKey(k2, 2, 5, 50)
+	ix.SetKey(k3, 3, 5, 51)
+	if id, a, u, ok := ix.Key(k2); id != 2 || a != 5 || u != 50 || !ok {
+		t.Errorf("Key(k2) = %d %d %d %v", id, a, u, ok)
+	}
+	ix.RemoveKey(k1)
+	if _, _, _, ok := ix.Key(k1); ok {
+		t.Error("removed key still known")
+	}
+	ix.RemoveKeysOf(5, 50)
+	if _, _, _, ok := ix.Key(k2); ok {
+		t.Error("RemoveKeysOf left a key of the member")
+	}
+	if _, _, _, ok := ix.Key(k3); !ok {
+		t.Error("RemoveKeysOf removed another member's key")
+	}
+}
+
+// TestIndex_ConcurrentWritersAndReaders runs under -race in CI.
+func TestIndex_ConcurrentWritersAndReaders(t *testing.T) {
+	ix := authz.NewIndex()
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(2)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				a := int64(w*10000 + i)
+				ix.SetAccount(a, true)
+				ix.SetMember(a, 1, roster.RoleDeveloper)
+				if i%2 == 0 {
+					ix.RemoveMember(a, 1)
+				}
+			}
+		}(w)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				ix.Check(int64(w*10000+i), 1, roster.NumbersEdit)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if n := ix.Members(); n != 8*1000 {
+		t.Errorf("Members = %d, want %d", n, 8*1000)
+	}
+	for w := 0; w < 8; w++ {
+		if d := ix.Check(int64(w*10000+1), 1, roster.NumbersEdit); !d.Allowed {
+			t.Errorf("worker %d odd member: %+v", w, d)
+		}
+		if d := ix.Check(int64(w*10000+2), 1, roster.NumbersEdit); d.Allowed {
+			t.Errorf("worker %d even member: %+v", w, d)
+		}
+	}
+}
+
+type triple struct {
+	a, u int64
+	p    roster.Permission
+}
+
+var (
+	benchOnce    sync.Once
+	benchIndex   *authz.Index
+	benchQueries []triple
+)
+
+// benchSetup builds 1,000,000 memberships over 100,000 accounts once.
+func benchSetup() {
+	benchOnce.Do(func() {
+		r := rand.New(rand.NewPCG(1, 2))
+		benchIndex = authz.NewIndex()
+		const accounts, perAccount = 100_000, 10
+		for a := int64(1); a <= accounts; a++ {
+			benchIndex.SetAccount(a, true)
+			for j := int64(0); j < perAccount; j++ {
+				benchIndex.SetMember(a, a*perAccount+j, roster.Roles[r.IntN(len(roster.Roles))])
+			}
+		}
+		benchQueries = make([]triple, 1<<16)
+		for i := range benchQueries {
+			a := 1 + r.Int64N(accounts)
+			benchQueries[i] = triple{a, a*perAccount + r.Int64N(perAccount), roster.Permission(r.IntN(int(roster.NumPermissions)))}
+		}
+	})
+}
+
+// BenchmarkCheck: one check against 1,000,000 memberships.
+func BenchmarkCheck(b *testing.B) {
+	benchSetup()
+	if n := benchIndex.Members(); n != 1_000_000 {
+		b.Fatalf("%d members", n)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	allowed := 0
+	for i := 0; i < b.N; i++ {
+		q := benchQueries[i&(len(benchQueries)-1)]
+		if benchIndex.Check(q.a, q.u, q.p).Allowed {
+			allowed++
+		}
+	}
+	if allowed == 0 && b.N > 1000 {
+		b.Fatal("nothing allowed")
+	}
+}
+
+// BenchmarkCheckParallel: checks from every core at once.
+func BenchmarkCheckParallel(b *testing.B) {
+	benchSetup()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := rand.IntN(len(benchQueries))
+		for pb.Next() {
+			q := benchQueries[i&(len(benchQueries)-1)]
+			benchIndex.Check(q.a, q.u, q.p)
+			i++
+		}
+	})
+}
+
+func ExampleIndex_Check() {
+	ix := authz.NewIndex()
+	ix.SetAccount(1, true)
+	ix.SetMember(1, 7, roster.RoleFinanceAnalyst)
+	fmt.Println(ix.Check(1, 7, roster.BillingEdit).Allowed, ix.Check(1, 7, roster.NumbersView).Reason)
+	// Output: true role_lacks_permission
+}

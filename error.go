@@ -1,0 +1,66 @@
+package roster
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Application error codes. The HTTP edge maps each to one status.
+const (
+	EINVALID         = "invalid_request"       // 400
+	EUNAUTHENTICATED = "unauthenticated"       // 401
+	EFORBIDDEN       = "forbidden"             // 403
+	EPLANREQUIRED    = "plan_required"         // 403
+	EOWNERIMMUTABLE  = "owner_immutable"       // 403
+	EEMAILUNVERIFIED = "email_unverified"      // 403
+	ENOTFOUND        = "not_found"             // 404
+	ECONFLICT        = "conflict"              // 409
+	EALREADYMEMBER   = "already_member"        // 409
+	EINVITEPENDING   = "invitation_pending"    // 409
+	EINVITEINVALID   = "invitation_invalid"    // 410
+	ETOOLARGE        = "request_too_large"     // 413
+	EPERSONALDOMAIN  = "personal_email_domain" // 422
+	ERATELIMITED     = "rate_limited"          // 429
+	EINTERNAL        = "internal"              // 500
+	EUNAVAILABLE     = "unavailable"           // 503
+)
+
+// Error is an application error: a code from the list above and a message
+// meant for a person. Anything else returned by a service is internal.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("roster error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of an application error, "" for nil and
+// EINTERNAL for any other error.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of an application error, or
+// "internal error" for any other error so causes never reach a response.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

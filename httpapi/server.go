@@ -1,0 +1,338 @@
+// Package httpapi serves Roster's JSON API under /v1. Every route is
+// declared in one table (routes.go) with the access it needs; the table is
+// the only way to register a handler, so a route without an entry cannot be
+// reached, and a member route without a permission is refused.
+package httpapi
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service"
+)
+
+// MaxBody is the largest request body accepted (413 above it).
+const MaxBody = 1 << 20
+
+// CookieName is the session cookie, shared with the console.
+const CookieName = "roster_session"
+
+// Server is the JSON API.
+type Server struct {
+	Svc           *service.Service
+	ServiceToken  string // for POST /v1/authz/check and log ingest; empty disables them
+	OperatorToken string // for /v1/admin/...; empty disables them
+	Log           *slog.Logger
+	// TrustProxy makes the client IP come from X-Forwarded-For.
+	TrustProxy bool
+}
+
+// Routes returns the route table (for tests that enumerate it).
+func (s *Server) Routes() []Route { return s.routes() }
+
+// Register adds every route to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Pattern, s.wrap(rt))
+	}
+}
+
+// Handler returns the API alone, with cross-origin protection.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Register(mux)
+	return Protect(mux)
+}
+
+// Protect refuses cookie-authenticated cross-origin unsafe requests
+// (Go's CrossOriginProtection: Sec-Fetch-Site, then Origin vs Host).
+func Protect(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, nil, roster.Errorf(roster.EFORBIDDEN, "cross-origin request refused"))
+	}))
+	return cop.Handler(h)
+}
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public   Access = iota // anyone
+	Session                // a logged-in user
+	Member                 // a member of {id} holding Route.Perm (or any member when Perm is AnyMember)
+	Service                // the platform's service token
+	Operator               // the platform operator's token
+)
+
+// AnyMember as a Route.Perm: any active or suspended member may call it.
+const AnyMember = roster.NumPermissions
+
+// Route is one entry of the route table.
+type Route struct {
+	Pattern string
+	Access  Access
+	Perm    roster.Permission
+	handle  func(w http.ResponseWriter, r *http.Request, c *Caller) error
+}
+
+// Caller is who is asking, resolved by the route's access.
+type Caller struct {
+	User    roster.User
+	Account roster.Account // for Member routes
+	Role    roster.Role    // the caller's role in Account
+	Session string         // the session token, when by cookie
+	IP      string
+}
+
+// Actor returns the caller as an audit actor.
+func (c *Caller) Actor() roster.Actor {
+	return roster.Actor{UserID: c.User.ID, Email: c.User.Email, IP: c.IP}
+}
+
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		c := &Caller{IP: s.clientIP(r)}
+		err := s.authorize(r, rt, c)
+		if err == nil {
+			err = rt.handle(w, r, c)
+		}
+		if err != nil {
+			writeError(w, s.Log, err)
+		}
+	})
+}
+
+func (s *Server) authorize(r *http.Request, rt Route, c *Caller) error {
+	switch rt.Access {
+	case Public:
+		return nil
+	case Service:
+		return bearerIs(r, s.ServiceToken, "service")
+	case Operator:
+		return bearerIs(r, s.OperatorToken, "operator")
+	case Session, Member:
+		ck, err := r.Cookie(CookieName)
+		if err != nil || ck.Value == "" {
+			return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+		}
+		u, err := s.Svc.SessionUser(r.Context(), ck.Value)
+		if err != nil {
+			return err
+		}
+		c.User, c.Session = u, ck.Value
+		if rt.Access == Session {
+			return nil
+		}
+		return s.authorizeMember(r, rt, c)
+	}
+	return roster.Errorf(roster.EFORBIDDEN, "no access is defined for this route")
+}
+
+func (s *Server) authorizeMember(r *http.Request, rt Route, c *Caller) error {
+	a, role, err := s.Svc.Account(r.Context(), c.User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c.Account, c.Role = a, role
+	if rt.Perm == AnyMember {
+		return nil
+	}
+	d := s.Svc.Index.Check(a.Seq, c.User.ID, rt.Perm)
+	if !d.Allowed {
+		if d.Role == roster.RoleNone {
+			return roster.Errorf(roster.ENOTFOUND, "no such account")
+		}
+		return denied(d.Reason.String(), role, rt.Perm)
+	}
+	return nil
+}
+
+func denied(reason string, role roster.Role, p roster.Permission) error {
+	if reason == "suspended" {
+		return roster.Errorf(roster.EPLANREQUIRED, "your access to this account is suspended: its plan does not include team members now")
+	}
+	return roster.Errorf(roster.EFORBIDDEN, "your role (%s) does not allow %s", role, p)
+}
+
+func bearerIs(r *http.Request, want, who string) error {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if want == "" {
+		return roster.Errorf(roster.EFORBIDDEN, "the %s token is not configured on this server", who)
+	}
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return roster.Errorf(roster.EUNAUTHENTICATED, "a valid %s token is required", who)
+	}
+	return nil
+}
+
+func (s *Server) clientIP(r *http.Request) string {
+	if s.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			ip, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(ip)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// statusOf maps each application error code to its HTTP status.
+var statusOf = map[string]int{
+	roster.EINVALID:         http.StatusBadRequest,
+	roster.EUNAUTHENTICATED: http.StatusUnauthorized,
+	roster.EFORBIDDEN:       http.StatusForbidden,
+	roster.EPLANREQUIRED:    http.StatusForbidden,
+	roster.EOWNERIMMUTABLE:  http.StatusForbidden,
+	roster.EEMAILUNVERIFIED: http.StatusForbidden,
+	roster.ENOTFOUND:        http.StatusNotFound,
+	roster.ECONFLICT:        http.StatusConflict,
+	roster.EALREADYMEMBER:   http.StatusConflict,
+	roster.EINVITEPENDING:   http.StatusConflict,
+	roster.EINVITEINVALID:   http.StatusGone,
+	roster.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	roster.EPERSONALDOMAIN:  http.StatusUnprocessableEntity,
+	roster.ERATELIMITED:     http.StatusTooManyRequests,
+	roster.EINTERNAL:        http.StatusInternalServerError,
+	roster.EUNAVAILABLE:     http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status of an error.
+func StatusOf(err error) int {
+	if st, ok := statusOf[roster.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError writes every error response. Internal errors are logged with
+// their cause and shown as "internal error".
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	code := roster.ErrorCode(err)
+	if code == roster.EINTERNAL && log != nil {
+		log.Error("internal error", "err", err)
+	}
+	var rl *service.RateLimitError
+	if errors.As(err, &rl) && rl.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Round(time.Second)/time.Second)+1))
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, roster.ErrorMessage(err)
+	writeJSON(w, StatusOf(err), body)
+}
+
+// writeJSON encodes into a buffer first, so an encoding failure still
+// answers a clean 500.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// decode reads a JSON body into v, refusing unknown fields and trailing
+// data. Errors: EINVALID, ETOOLARGE.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", MaxBody)
+		}
+		return roster.Errorf(roster.EINVALID, "the request body is not valid JSON for this request: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + te.Field + " must be " + te.Type.String()
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field") {
+		return strings.TrimPrefix(msg, "json: ")
+	}
+	if errors.Is(err, io.EOF) {
+		return "empty body"
+	}
+	return "malformed JSON"
+}
+
+// page reads ?limit= (default 20, 1..100) and ?offset= (>= 0).
+func page(r *http.Request) (roster.Page, error) {
+	p := roster.Page{Limit: 20}
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return p, roster.Errorf(roster.EINVALID, "limit must be a number from 1 to 100")
+		}
+		p.Limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, roster.Errorf(roster.EINVALID, "offset must be a number of 0 or more")
+		}
+		p.Offset = n
+	}
+	return p, nil
+}
+
+type listMeta struct {
+	Limit      int `json:"limit"`
+	Offset     int `json:"offset"`
+	TotalCount int `json:"total_count"`
+}
+
+type list[T any] struct {
+	Meta    listMeta `json:"meta"`
+	Objects []T      `json:"objects"`
+}
+
+func newList[T any](p roster.Page, total int, objs []T) list[T] {
+	if objs == nil {
+		objs = []T{}
+	}
+	return list[T]{Meta: listMeta{Limit: p.Limit, Offset: p.Offset, TotalCount: total}, Objects: objs}
+}
+
+func pathInt(r *http.Request, name string) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, roster.Errorf(roster.ENOTFOUND, "not found")
+	}
+	return n, nil
+}

@@ -1,0 +1,136 @@
+// Package mail sends Roster's mail: verification and invitation links.
+// SMTP goes through github.com/wneessen/go-mail; Log writes mail to the log
+// for running without a mail server.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Message is a plain-text mail to one address.
+type Message struct {
+	To, Subject, Text string
+}
+
+// Sender sends mail.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// SMTP sends through an SMTP server. It is safe for concurrent use: each
+// Send opens its own connection (Roster sends a handful of mails a minute).
+type SMTP struct {
+	from string
+	opts []gomail.Option
+	host string
+}
+
+// NewSMTP returns a sender for rawURL:
+//
+//	smtp://[user:pass@]host[:port]   STARTTLS when the server offers it (port 587 by default)
+//	smtps://[user:pass@]host[:port]  TLS from the start (port 465 by default)
+//
+// With a user, AUTH PLAIN is used; over a connection without TLS only to a
+// loopback host (a local relay or a test server), never across a network.
+func NewSMTP(rawURL, from string) (*SMTP, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("mail: SMTP URL: %w", err)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("mail: SMTP URL %q has no host", redact(u))
+	}
+	port := 587
+	opts := []gomail.Option{gomail.WithTimeout(15 * time.Second)}
+	switch u.Scheme {
+	case "smtp":
+		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSOpportunistic))
+	case "smtps":
+		port = 465
+		opts = append(opts, gomail.WithSSL())
+	default:
+		return nil, fmt.Errorf("mail: SMTP URL scheme must be smtp or smtps, not %q", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return nil, fmt.Errorf("mail: SMTP URL port %q is not a port", p)
+		}
+	}
+	opts = append(opts, gomail.WithPort(port))
+	if u.User != nil && u.User.Username() != "" {
+		pass, _ := u.User.Password()
+		mech := gomail.SMTPAuthPlain
+		if ip := net.ParseIP(u.Hostname()); u.Scheme == "smtp" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())) {
+			mech = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(mech), gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	s := &SMTP{from: from, opts: opts, host: u.Hostname()}
+	if err := gomail.NewMsg().From(from); err != nil {
+		return nil, fmt.Errorf("mail: sender address %q: %w", from, err)
+	}
+	return s, nil
+}
+
+func redact(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("***")
+	}
+	return c.String()
+}
+
+// Send sends the message, honouring ctx.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	msg := gomail.NewMsg()
+	if err := msg.From(s.from); err != nil {
+		return fmt.Errorf("mail: from: %w", err)
+	}
+	if err := msg.To(m.To); err != nil {
+		return fmt.Errorf("mail: to: %w", err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetDate()
+	msg.SetMessageID()
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	c, err := gomail.NewClient(s.host, s.opts...)
+	if err != nil {
+		return fmt.Errorf("mail: client: %w", err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("mail: send to %s: %w", m.To, err)
+	}
+	return nil
+}
+
+// Log writes each mail to the log instead of sending it.
+type Log struct {
+	Logger *slog.Logger
+}
+
+// Send logs the mail, its text in full so links can be followed.
+func (l Log) Send(ctx context.Context, m Message) error {
+	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject, "text", m.Text)
+	return nil
+}
+
+// Multi sends each mail through every sender in order.
+type Multi []Sender
+
+// Send sends through each sender and joins their errors.
+func (ms Multi) Send(ctx context.Context, m Message) error {
+	var errs []error
+	for _, s := range ms {
+		errs = append(errs, s.Send(ctx, m))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,99 @@
+package mail_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/mail/mailtest"
+)
+
+func TestSMTP_SendsThroughARealServer(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	long := "https://roster.example/invite/" + strings.Repeat("Ab0_-", 20) + "?a=b=c"
+	text := "Grüße — accept here:\n" + long + "\n"
+	for name, url := range map[string]string{"no auth": srv.URL(), "auth": srv.URLWithAuth("user", "p@ss")} {
+		t.Run(name, func(t *testing.T) {
+			s, err := mail.NewSMTP(url, "Roster <no-reply@roster.example>")
+			if err != nil {
+				t.Fatal(err)
+			}
+			to := strings.ReplaceAll(name, " ", "") + "@acme.example"
+			if err := s.Send(context.Background(), mail.Message{To: to, Subject: "Einladung für Sie", Text: text}); err != nil {
+				t.Fatal(err)
+			}
+			m := srv.WaitFor(t, to, 1, 5*time.Second)
+			if m.Subject != "Einladung für Sie" || !strings.Contains(m.From, "no-reply@roster.example") {
+				t.Errorf("subject %q from %q", m.Subject, m.From)
+			}
+			if got := strings.ReplaceAll(m.Text, "\r\n", "\n"); !strings.Contains(got, "Grüße") {
+				t.Errorf("text = %q", got)
+			}
+			if got := mailtest.Link(t, m.Text, "https://roster.example/invite/"); got != long {
+				t.Errorf("link = %q, want %q", got, long)
+			}
+		})
+	}
+}
+
+func TestNewSMTP_RefusesBadURLs(t *testing.T) {
+	for _, u := range []string{"ftp://host:25", "smtp://", "smtp://host:notaport", "smtp://host:70000", "::bad"} {
+		if _, err := mail.NewSMTP(u, "a@b.example"); err == nil {
+			t.Errorf("NewSMTP(%q) accepted", u)
+		}
+	}
+	if _, err := mail.NewSMTP("smtp://localhost:25", "not an address"); err == nil {
+		t.Error("bad sender accepted")
+	}
+}
+
+func TestSMTP_CancelledContext(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	s, _ := mail.NewSMTP(srv.URL(), "a@b.example")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Send(ctx, mail.Message{To: "x@y.example", Subject: "s", Text: "t"}); err == nil {
+		t.Error("sent with a cancelled context")
+	}
+}
+
+func TestSMTP_ConcurrentSends(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	s, _ := mail.NewSMTP(srv.URL(), "a@b.example")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- s.Send(context.Background(), mail.Message{To: fmt.Sprintf("u%d@acme.example", i), Subject: "s", Text: "t"})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		srv.WaitFor(t, fmt.Sprintf("u%d@acme.example", i), 1, 5*time.Second)
+	}
+}
+
+func TestLog_WritesTheWholeMail(t *testing.T) {
+	var buf bytes.Buffer
+	l := mail.Log{Logger: slog.New(slog.NewTextHandler(&buf, nil))}
+	if err := l.Send(context.Background(), mail.Message{To: "a@b.example", Subject: "Verify", Text: "go to http://x/verify/tok"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "http://x/verify/tok") || !strings.Contains(buf.String(), "a@b.example") {
+		t.Errorf("log = %q", buf.String())
+	}
+}

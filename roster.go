@@ -1,0 +1,248 @@
+// Package roster holds the words of Roster's product contract: accounts, users,
+// members, roles, permissions, invitations and plans, and the one application
+// error type. It imports no driver and no net/http; storage and transport live
+// in their own packages at the edges.
+package roster
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Role is one of the five predefined roles. The zero value is "no role".
+type Role uint8
+
+// The five roles, in the order of permissions.csv's columns.
+const (
+	RoleNone Role = iota
+	RoleOwner
+	RoleAdmin
+	RoleDeveloper
+	RoleFinanceAnalyst
+	RoleSupport
+)
+
+// Roles lists every assignable role (owner included) in matrix order.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleDeveloper, RoleFinanceAnalyst, RoleSupport}
+
+var roleNames = [...]string{"", "owner", "admin", "developer", "finance_analyst", "support"}
+
+// String returns the role's API name, e.g. "finance_analyst".
+func (r Role) String() string {
+	if int(r) < len(roleNames) {
+		return roleNames[r]
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
+
+// Label returns the role's name for a person, e.g. "Finance analyst".
+func (r Role) Label() string {
+	switch r {
+	case RoleOwner:
+		return "Owner"
+	case RoleAdmin:
+		return "Admin"
+	case RoleDeveloper:
+		return "Developer"
+	case RoleFinanceAnalyst:
+		return "Finance analyst"
+	case RoleSupport:
+		return "Support"
+	}
+	return ""
+}
+
+// ParseRole parses an API role name. It returns EINVALID for an unknown name.
+func ParseRole(s string) (Role, error) {
+	for i, n := range roleNames {
+		if i > 0 && n == s {
+			return Role(i), nil
+		}
+	}
+	return RoleNone, Errorf(EINVALID, "unknown role %q: use one of owner, admin, developer, finance_analyst, support", s)
+}
+
+// ParseAssignableRole parses a role that may be given by invitation or role
+// change: any role but owner. Owner answers EOWNERIMMUTABLE.
+func ParseAssignableRole(s string) (Role, error) {
+	r, err := ParseRole(s)
+	if err != nil {
+		return r, err
+	}
+	if r == RoleOwner {
+		return RoleNone, Errorf(EOWNERIMMUTABLE, "no one can be given the owner role")
+	}
+	return r, nil
+}
+
+// Permission is "<area>.<action>", numbered so a set of them fits a bitmask.
+type Permission uint8
+
+// The permissions, in the order of permissions.csv's rows.
+const (
+	NumbersView Permission = iota
+	NumbersEdit
+	BillingView
+	BillingEdit
+	SettingsView
+	SettingsEdit
+	CredentialsView
+	CredentialsEdit
+	ApplicationsView
+	ApplicationsEdit
+	LogsView
+	PricingView
+	TeamView
+	TeamEdit
+	AuditView
+	NumPermissions // the count, not a permission
+)
+
+var permissionNames = [...]string{
+	"numbers.view", "numbers.edit", "billing.view", "billing.edit",
+	"settings.view", "settings.edit", "credentials.view", "credentials.edit",
+	"applications.view", "applications.edit", "logs.view", "pricing.view",
+	"team.view", "team.edit", "audit.view",
+}
+
+// String returns the permission's name, e.g. "billing.edit".
+func (p Permission) String() string {
+	if p < NumPermissions {
+		return permissionNames[p]
+	}
+	return fmt.Sprintf("permission(%d)", uint8(p))
+}
+
+// Area returns the part before the dot, e.g. "billing".
+func (p Permission) Area() string {
+	s := p.String()
+	return s[:strings.IndexByte(s, '.')]
+}
+
+// ParsePermission parses a permission name.
+func ParsePermission(s string) (Permission, bool) {
+	for i, n := range permissionNames {
+		if n == s {
+			return Permission(i), true
+		}
+	}
+	return 0, false
+}
+
+// Plan is an account's commercial plan. Team members need PlanCommitted.
+type Plan string
+
+const (
+	PlanStandard  Plan = "standard"
+	PlanCommitted Plan = "committed"
+)
+
+// Minimums of a committed plan.
+const (
+	MinCommitmentUSD  = 750
+	MinContractMonths = 12
+)
+
+// MemberStatus is a member's state in an account.
+type MemberStatus string
+
+const (
+	// MemberActive: the member acts with their role.
+	MemberActive MemberStatus = "active"
+	// MemberSuspended: the account left the committed plan; the member keeps
+	// their place and role but has no access until the plan returns.
+	MemberSuspended MemberStatus = "suspended"
+)
+
+// Account is the tenant. ID is its Auth ID ("MA" + 18 of [A-Z0-9]).
+type Account struct {
+	Seq                  int64     `json:"-"` // the database's integer ID, used by the check index
+	ID                   string    `json:"id"`
+	Name                 string    `json:"name"`
+	Plan                 Plan      `json:"plan"`
+	MonthlyCommitmentUSD int       `json:"monthly_commitment_usd"`
+	ContractMonths       int       `json:"contract_months"`
+	CreatedAt            time.Time `json:"created_at"`
+}
+
+// User is a person with a login.
+type User struct {
+	ID               int64     `json:"id"`
+	Email            string    `json:"email"`
+	Name             string    `json:"name"`
+	EmailVerified    bool      `json:"email_verified"`
+	DefaultAccountID string    `json:"default_account_id"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Member is a user's place in one account.
+type Member struct {
+	AccountID string       `json:"-"`
+	UserID    int64        `json:"user_id"`
+	Email     string       `json:"email"`
+	Name      string       `json:"name"`
+	Role      Role         `json:"-"`
+	Status    MemberStatus `json:"status"`
+	JoinedAt  time.Time    `json:"joined_at"`
+}
+
+// Membership is one account as its member sees it ("Manage Accounts").
+type Membership struct {
+	Account   Account
+	Role      Role
+	Status    MemberStatus
+	IsDefault bool
+}
+
+// InvitationStatus is the state of an invitation.
+type InvitationStatus string
+
+const (
+	InvitationPending   InvitationStatus = "pending"
+	InvitationAccepted  InvitationStatus = "accepted"
+	InvitationRevoked   InvitationStatus = "revoked"
+	InvitationExpired   InvitationStatus = "expired"
+	InvitationSuspended InvitationStatus = "suspended" // pending, but the account left the committed plan
+)
+
+// Invitation is an offer, sent by email, to join an account with a role.
+type Invitation struct {
+	ID          int64            `json:"id"`
+	AccountID   string           `json:"account_id"`
+	AccountName string           `json:"account_name"`
+	Email       string           `json:"email"`
+	Role        Role             `json:"-"`
+	Status      InvitationStatus `json:"status"`
+	InvitedBy   int64            `json:"invited_by"`
+	SendCount   int              `json:"send_count"`
+	CreatedAt   time.Time        `json:"created_at"`
+	LastSentAt  time.Time        `json:"last_sent_at"`
+	ExpiresAt   time.Time        `json:"expires_at"`
+}
+
+// AuditEvent records who did what in which account, when, from where.
+type AuditEvent struct {
+	ID         int64     `json:"id"`
+	AccountID  string    `json:"account_id"`
+	ActorID    int64     `json:"actor_user_id"`
+	ActorEmail string    `json:"actor_email"`
+	Action     string    `json:"action"`
+	Target     string    `json:"target"`
+	Detail     string    `json:"detail"`
+	IP         string    `json:"ip"`
+	At         time.Time `json:"at"`
+}
+
+// Page asks for one page of a list.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// Actor is who makes a change, for the audit log.
+type Actor struct {
+	UserID int64
+	Email  string
+	IP     string
+}

@@ -1,0 +1,125 @@
+// Package server wires Roster's parts into one running service: database,
+// mail, the check index and its follower, the JSON API and the console.
+// cmd/roster reads the configuration; tests build servers through here too,
+// so they run exactly what an operator runs.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service"
+	"github.com/rosterhq/roster/store"
+)
+
+// Config is the whole configuration of a server.
+type Config struct {
+	Addr           string        // listen address, used for the default BaseURL
+	Database       string        // SQLite path or postgres://...
+	BaseURL        string        // public URL for links in mails
+	SMTPURL        string        // smtp://user:pass@host:port; empty: outbox table and log
+	MailFrom       string        // sender address
+	ServiceToken   string        // /v1/authz/check and log ingest
+	OperatorToken  string        // /v1/admin
+	InviteTTL      time.Duration // invitation lifetime
+	PersonalExtra  []string      // personal email domains besides the shipped list
+	TrustProxy     bool          // client IP from X-Forwarded-For
+	FollowInterval time.Duration // how often to catch up with other writers (0: 50ms)
+}
+
+// Server is a wired Roster.
+type Server struct {
+	DB      *store.DB
+	Service *service.Service
+	API     *httpapi.Server
+	Handler http.Handler
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// outbox keeps mail in the database and logs it, for running without an
+// SMTP server: a developer follows the links from the log.
+type outbox struct {
+	db  *store.DB
+	log mail.Log
+}
+
+func (o outbox) Send(ctx context.Context, m mail.Message) error {
+	if err := o.db.Outbox(ctx, m.To, m.Subject, m.Text); err != nil {
+		return err
+	}
+	return o.log.Send(ctx, m)
+}
+
+// Open opens and migrates the database, loads the check index and starts
+// following changes. Close stops it.
+func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
+	db, err := store.Open(c.Database)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	var sender mail.Sender = outbox{db: db, log: mail.Log{Logger: log}}
+	if c.SMTPURL != "" {
+		if sender, err = mail.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	cfg := service.DefaultConfig()
+	cfg.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + c.Addr
+	}
+	if c.InviteTTL > 0 {
+		cfg.InviteTTL = c.InviteTTL
+	}
+	svc := &service.Service{DB: db, Index: authz.NewIndex(), Mail: sender, Domains: emailaddr.NewChecker(c.PersonalExtra), Config: cfg, Log: log}
+	if err := svc.LoadIndex(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Log: log, TrustProxy: c.TrustProxy}
+	mux := http.NewServeMux()
+	api.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.SQL().PingContext(r.Context()); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := svc.Fresh(); err != nil {
+			http.Error(w, "check index stale", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	interval := c.FollowInterval
+	if interval <= 0 {
+		interval = 50 * time.Millisecond
+	}
+	fctx, cancel := context.WithCancel(context.Background())
+	s := &Server{DB: db, Service: svc, API: api, Handler: httpapi.Protect(mux), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		svc.Follow(fctx, interval, nil)
+	}()
+	return s, nil
+}
+
+// Close stops following changes and closes the database.
+func (s *Server) Close() error {
+	s.cancel()
+	<-s.done
+	return s.DB.Close()
+}

@@ -1,0 +1,336 @@
+// Package servertest starts real Roster servers for tests: a real database
+// (a SQLite file in a temporary folder, or a fresh PostgreSQL database when
+// ROSTER_TEST_DATABASE names a postgres:// server), a real in-process SMTP
+// server, and a real HTTP listener on a free port.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for making test databases
+
+	"github.com/rosterhq/roster/mail/mailtest"
+	"github.com/rosterhq/roster/server"
+)
+
+// Tokens every test server uses.
+const (
+	ServiceToken  = "test-service-token"
+	OperatorToken = "test-operator-token"
+	Password      = "correct horse battery staple"
+)
+
+// Env is one running server and its mail.
+type Env struct {
+	URL    string
+	Server *server.Server
+	Mail   *mailtest.Server
+	Logs   *bytes.Buffer
+	DSN    string
+	HTTP   *httptest.Server
+}
+
+// Database returns a fresh database DSN: a SQLite file in tb's temporary
+// folder, or a new PostgreSQL database on the server named by
+// ROSTER_TEST_DATABASE (dropped when tb ends).
+func Database(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv("ROSTER_TEST_DATABASE")
+	if base == "" || !strings.HasPrefix(base, "postgres") {
+		return filepath.Join(tb.TempDir(), "roster.db")
+	}
+	return NewPostgresDatabase(tb, base)
+}
+
+// NewPostgresDatabase creates an empty database on the server named by
+// base and returns its DSN; it is dropped when tb ends.
+func NewPostgresDatabase(tb testing.TB, base string) string {
+	tb.Helper()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatalf("open %s: %v", base, err)
+	}
+	defer admin.Close()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "roster_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		tb.Fatalf("create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", base, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Options change a test server.
+type Options struct {
+	Database string           // default: Database(tb)
+	Mail     *mailtest.Server // default: a new one
+	Tweak    func(*server.Config)
+}
+
+// New starts a server on a free port with a real SMTP server for its mail.
+func New(tb testing.TB, opts ...Options) *Env {
+	tb.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Database == "" {
+		o.Database = Database(tb)
+	}
+	if o.Mail == nil {
+		o.Mail = mailtest.NewServer(tb)
+	}
+	e := &Env{Mail: o.Mail, Logs: &bytes.Buffer{}, DSN: o.Database}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.Logs}, nil))
+	hs := httptest.NewUnstartedServer(nil)
+	e.URL = "http://" + hs.Listener.Addr().String()
+	cfg := server.Config{
+		Addr: hs.Listener.Addr().String(), Database: o.Database, BaseURL: e.URL,
+		SMTPURL: o.Mail.URL(), MailFrom: "Roster <no-reply@roster.test>",
+		ServiceToken: ServiceToken, OperatorToken: OperatorToken,
+		FollowInterval: 20 * time.Millisecond,
+	}
+	if o.Tweak != nil {
+		o.Tweak(&cfg)
+	}
+	srv, err := server.Open(context.Background(), cfg, log)
+	if err != nil {
+		tb.Fatalf("open server: %v", err)
+	}
+	e.Server = srv
+	hs.Config.Handler = srv.Handler
+	hs.Start()
+	e.HTTP = hs
+	tb.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	return e
+}
+
+type lockedWriter struct {
+	mu chan struct{}
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	if l.mu == nil {
+		l.mu = make(chan struct{}, 1)
+	}
+	l.mu <- struct{}{}
+	defer func() { <-l.mu }()
+	return l.w.Write(p)
+}
+
+// Client is a browser-like API client with its own cookies.
+type Client struct {
+	tb   testing.TB
+	env  *Env
+	HTTP *http.Client
+	// Header is added to every request (e.g. Authorization).
+	Header http.Header
+}
+
+// Client returns a new client with an empty cookie jar.
+func (e *Env) Client(tb testing.TB) *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{tb: tb, env: e, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}, Header: http.Header{}}
+}
+
+// Response is a decoded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// Code returns error.code of an error answer ("" if none).
+func (r Response) Code() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+// Str returns a top-level string field.
+func (r Response) Str(k string) string { s, _ := r.JSON[k].(string); return s }
+
+// Objects returns the "objects" of a list answer.
+func (r Response) Objects() []map[string]any {
+	var out []map[string]any
+	for _, o := range r.JSON["objects"].([]any) {
+		out = append(out, o.(map[string]any))
+	}
+	return out
+}
+
+// Total returns meta.total_count of a list answer.
+func (r Response) Total() int {
+	return int(r.JSON["meta"].(map[string]any)["total_count"].(float64))
+}
+
+// Do sends a request with a JSON body (nil: none; string or []byte: raw).
+func (c *Client) Do(method, path string, body any) Response {
+	c.tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.env.URL+path, rd)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.JSON); err != nil {
+			c.tb.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+		}
+	}
+	return r
+}
+
+// Must sends the request and fails unless the status is want.
+func (c *Client) Must(want int, method, path string, body any) Response {
+	c.tb.Helper()
+	r := c.Do(method, path, body)
+	if r.Status != want {
+		c.tb.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// Refused sends the request and fails unless it answers status and code.
+func (c *Client) Refused(status int, code, method, path string, body any) Response {
+	c.tb.Helper()
+	r := c.Do(method, path, body)
+	if r.Status != status || r.Code() != code {
+		c.tb.Fatalf("%s %s: got %d %q, want %d %q: %s", method, path, r.Status, r.Code(), status, code, r.Body)
+	}
+	return r
+}
+
+// Operator is a client with the operator token.
+func (e *Env) Operator(tb testing.TB) *Client {
+	c := e.Client(tb)
+	c.Header.Set("Authorization", "Bearer "+OperatorToken)
+	return c
+}
+
+// Platform is a client with the service token.
+func (e *Env) Platform(tb testing.TB) *Client {
+	c := e.Client(tb)
+	c.Header.Set("Authorization", "Bearer "+ServiceToken)
+	return c
+}
+
+// SignUp signs a new user up, follows the mailed verification link and
+// logs in. It returns the logged-in client and the user's own account ID.
+func (e *Env) SignUp(tb testing.TB, email, name string) (*Client, string) {
+	tb.Helper()
+	c := e.Client(tb)
+	n := MailCount(e.Mail, email)
+	c.Must(201, "POST", "/v1/signup", map[string]string{"email": email, "password": Password, "name": name})
+	m := e.Mail.WaitFor(tb, email, n+1, 10*time.Second)
+	link := mailtest.Link(tb, m.Text, e.URL+"/verify/")
+	c.Must(200, "POST", "/v1/verify-email", map[string]string{"token": strings.TrimPrefix(link, e.URL+"/verify/")})
+	c.Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": Password})
+	me := c.Must(200, "GET", "/v1/me", nil)
+	return c, me.Str("default_account_id")
+}
+
+// Commit puts the account on the committed plan through the operator API.
+func (e *Env) Commit(tb testing.TB, accountID string) {
+	tb.Helper()
+	e.Operator(tb).Must(200, "PUT", "/v1/admin/accounts/"+accountID+"/plan",
+		map[string]any{"plan": "committed", "monthly_commitment_usd": 1000, "contract_months": 12})
+}
+
+// InviteToken invites email with role through c and returns the token
+// from the mailed link.
+func (e *Env) InviteToken(tb testing.TB, c *Client, accountID, email, role string) (token string, invitationID int64) {
+	tb.Helper()
+	n := MailCount(e.Mail, email)
+	r := c.Must(201, "POST", "/v1/accounts/"+accountID+"/invitations", map[string]string{"email": email, "role": role})
+	m := e.Mail.WaitFor(tb, email, n+1, 10*time.Second)
+	link := mailtest.Link(tb, m.Text, e.URL+"/invite/")
+	return strings.TrimPrefix(link, e.URL+"/invite/"), int64(r.JSON["id"].(float64))
+}
+
+// Join invites email with role and signs the invitee up from the link. It
+// returns the invitee's logged-in client and user ID.
+func (e *Env) Join(tb testing.TB, admin *Client, accountID, email, role string) (*Client, int64) {
+	tb.Helper()
+	token, _ := e.InviteToken(tb, admin, accountID, email, role)
+	c := e.Client(tb)
+	r := c.Must(201, "POST", "/v1/signup", map[string]string{"password": Password, "name": "Invitee", "invitation_token": token})
+	return c, int64(r.JSON["user"].(map[string]any)["id"].(float64))
+}
+
+// MailCount returns how many mails to the address arrived so far.
+func MailCount(m *mailtest.Server, to string) int {
+	n := 0
+	for _, msg := range m.Messages() {
+		for _, t := range msg.To {
+			if strings.EqualFold(t, to) {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,108 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/store"
+)
+
+// Memberships lists every account the user belongs to, with their role.
+func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
+	return s.DB.Memberships(ctx, userID, p)
+}
+
+// CreateAccount creates an account of the user's own; they are its owner.
+// Errors: EINVALID.
+func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
+	name, err := cleanName(name, "account name")
+	if err != nil {
+		return roster.Account{}, err
+	}
+	var a roster.Account
+	err = s.write(ctx, func(tx *store.Tx) error {
+		a, err = tx.CreateAccount(ctx, name, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetDefaultAccountIfNone(ctx, u.ID, a.Seq); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "account.create", a.ID, name)
+	})
+	return a, err
+}
+
+// SetDefaultAccount sets the account the user lands on after login.
+// Errors: ENOTFOUND when the user is not a member.
+func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID string) error {
+	a, _, err := s.Account(ctx, userID, authID)
+	if err != nil {
+		return err
+	}
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if _, err := tx.MemberRole(ctx, a.Seq, userID); err != nil {
+			return dbErr(err, "no such account")
+		}
+		return tx.SetDefaultAccount(ctx, userID, a.Seq)
+	})
+}
+
+// SetPlan sets the account's plan; only the platform operator may. A
+// committed plan needs at least MinCommitmentUSD a month for at least
+// MinContractMonths. Leaving it suspends the non-owner members and pending
+// invitations; returning restores them (status is derived from the plan).
+// Errors: EINVALID, ENOTFOUND.
+func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd, months int, actor roster.Actor) (roster.Account, error) {
+	switch plan {
+	case roster.PlanCommitted:
+		if usd < roster.MinCommitmentUSD {
+			return roster.Account{}, roster.Errorf(roster.EINVALID, "a committed plan needs monthly_commitment_usd of at least %d", roster.MinCommitmentUSD)
+		}
+		if months < roster.MinContractMonths {
+			return roster.Account{}, roster.Errorf(roster.EINVALID, "a committed plan needs contract_months of at least %d", roster.MinContractMonths)
+		}
+	case roster.PlanStandard:
+		usd, months = 0, 0
+	default:
+		return roster.Account{}, roster.Errorf(roster.EINVALID, "plan must be standard or committed")
+	}
+	var a roster.Account
+	err := s.write(ctx, func(tx *store.Tx) error {
+		var err error
+		a, err = tx.Account(ctx, authID)
+		if err != nil {
+			return dbErr(err, "no such account")
+		}
+		if err := tx.SetPlan(ctx, a.Seq, plan, usd, months); err != nil {
+			return err
+		}
+		a.Plan, a.MonthlyCommitmentUSD, a.ContractMonths = plan, usd, months
+		return tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months))
+	})
+	return a, err
+}
+
+// Leave ends the user's own membership. Errors: ENOTFOUND,
+// EOWNERIMMUTABLE for the owner.
+func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) error {
+	a, role, err := s.Account(ctx, u.ID, authID)
+	if err != nil {
+		return err
+	}
+	if role == roster.RoleOwner {
+		return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot leave their account")
+	}
+	return s.write(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
+			return dbErr(err, "no such account")
+		}
+		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, "")
+	})
+}
+
+// AuditEvents lists the account's audit events, newest first.
+func (s *Service) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
+	return s.DB.AuditEvents(ctx, a, p)
+}

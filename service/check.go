@@ -1,0 +1,57 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/store"
+)
+
+// AccountSeq returns the integer ID of the account with the Auth ID.
+// Errors: ENOTFOUND.
+func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) {
+	if v, ok := s.seqs.Load(authID); ok {
+		return v.(int64), nil
+	}
+	a, err := s.DB.Account(ctx, authID)
+	if errors.Is(err, store.ErrNoRows) {
+		return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
+	} else if err != nil {
+		return 0, err
+	}
+	s.seqs.Store(authID, a.Seq)
+	return a.Seq, nil
+}
+
+// CheckUser answers whether the user may use the permission in the
+// account, from memory: the platform's other services ask this.
+func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (authz.Decision, error) {
+	seq, err := s.AccountSeq(ctx, authID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return authz.Decision{Reason: authz.ReasonNotMember}, nil
+	} else if err != nil {
+		return authz.Decision{}, err
+	}
+	return s.Index.Check(seq, userID, p), nil
+}
+
+// CheckKey answers whether a personal API key may use the permission in
+// the account: the key's member's current role, from memory. A key of
+// another account, or an unknown key, is not a member.
+func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Permission) (authz.Decision, error) {
+	seq, err := s.AccountSeq(ctx, authID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return authz.Decision{Reason: authz.ReasonNotMember}, nil
+	} else if err != nil {
+		return authz.Decision{}, err
+	}
+	var h [32]byte
+	copy(h[:], HashToken(key))
+	_, keySeq, userID, ok := s.Index.Key(h)
+	if !ok || keySeq != seq {
+		return authz.Decision{Reason: authz.ReasonNotMember}, nil
+	}
+	return s.Index.Check(seq, userID, p), nil
+}

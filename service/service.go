@@ -1,0 +1,168 @@
+// Package service holds Roster's rules: sign-up, accounts, the team,
+// invitations and plans. It runs each change in one store transaction,
+// writes the audit event in that transaction, updates the in-memory check
+// index before returning, and sends mail after the commit.
+//
+// Callers (the HTTP API and the console) authorize first: each route names
+// the permission it needs and the edge checks it through the index. The
+// methods here enforce the rules that do not depend on who asks (owner
+// immutability, the plan, one pending invitation, ...).
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/store"
+)
+
+// Config holds the service's settings, read once by cmd/roster.
+type Config struct {
+	BaseURL        string        // links in mails: {BaseURL}/invite/{token}
+	InviteTTL      time.Duration // how long an invitation link works
+	VerifyTTL      time.Duration // how long a verification link works
+	SessionTTL     time.Duration // how long a login lasts
+	ResendInterval time.Duration // the least time between two sends of one invitation
+	MaxSends       int           // the most sends of one invitation
+	StaleAfter     time.Duration // refuse checks when the index has not caught up for this long (0: never)
+}
+
+// DefaultConfig returns the defaults SPEC names.
+func DefaultConfig() Config {
+	return Config{
+		BaseURL:        "http://127.0.0.1:8080",
+		InviteTTL:      168 * time.Hour,
+		VerifyTTL:      48 * time.Hour,
+		SessionTTL:     14 * 24 * time.Hour,
+		ResendInterval: time.Minute,
+		MaxSends:       10,
+		StaleAfter:     5 * time.Second,
+	}
+}
+
+// Service is Roster's application service.
+type Service struct {
+	DB      *store.DB
+	Index   *authz.Index
+	Mail    mail.Sender
+	Domains *emailaddr.Checker
+	Config  Config
+	Log     *slog.Logger
+	// Changed, when set, is called after every committed change to who may
+	// do what, so other replicas can be told (see package replica).
+	Changed func(ctx context.Context)
+
+	// seqs maps Auth IDs to the database's integer account IDs. Both never
+	// change and accounts are never deleted, so entries never go stale; a
+	// miss (an account made on another replica) costs one query, once.
+	seqs sync.Map
+	sync syncState
+}
+
+// write runs fn in a transaction and, when it recorded changes to who
+// may do what, brings the index up to date before returning.
+func (s *Service) write(ctx context.Context, fn func(tx *store.Tx) error) error {
+	var rev int64
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		rev = tx.Revision()
+		return nil
+	})
+	if err == nil && rev > 0 {
+		s.committed(ctx, rev)
+	}
+	return err
+}
+
+// NewToken returns a random token of 256 bits, URL-safe, and its hash.
+func NewToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is how every token is stored: SHA-256. Tokens carry 256 random
+// bits, so a fast hash is enough; a slow one would only slow every request.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// send hands a mail to the sender after the change committed. A failure is
+// logged, not returned: the change stands and the caller can resend.
+func (s *Service) send(ctx context.Context, m mail.Message) {
+	if err := s.Mail.Send(ctx, m); err != nil {
+		s.Log.Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
+	}
+}
+
+// dbErr turns a store error into an application error where one fits.
+func dbErr(err error, notFound string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNoRows):
+		return roster.Errorf(roster.ENOTFOUND, "%s", notFound)
+	}
+	return err
+}
+
+// normalizeEmail normalizes the address and refuses personal domains.
+func (s *Service) workEmail(raw string) (string, error) {
+	email, err := emailaddr.Normalize(raw)
+	if err != nil {
+		return "", err
+	}
+	if s.Domains.IsPersonal(email) {
+		return "", roster.Errorf(roster.EPERSONALDOMAIN,
+			"%s is a personal email provider: use a work address", emailaddr.Domain(email))
+	}
+	return email, nil
+}
+
+func cleanName(name, what string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", roster.Errorf(roster.EINVALID, "%s is required", what)
+	}
+	if len(name) > 200 {
+		return "", roster.Errorf(roster.EINVALID, "%s is longer than 200 characters", what)
+	}
+	if strings.ContainsAny(name, "\r\n\x00") {
+		return "", roster.Errorf(roster.EINVALID, "%s cannot contain line breaks", what)
+	}
+	return name, nil
+}
+
+// Account returns the account a member asks for. ENOTFOUND when it does not
+// exist or the user is not a member: never reveal that it exists.
+func (s *Service) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
+	a, err := s.DB.Account(ctx, authID)
+	if err != nil {
+		return a, 0, dbErr(err, "no such account")
+	}
+	role, _, ok := s.Index.Member(a.Seq, userID)
+	if !ok {
+		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "no such account")
+	}
+	return a, role, nil
+}
+
+func (s *Service) link(kind, token string) string {
+	return fmt.Sprintf("%s/%s/%s", strings.TrimRight(s.Config.BaseURL, "/"), kind, token)
+}

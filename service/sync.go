@@ -1,0 +1,195 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/store"
+)
+
+// syncState keeps the check index in step with the changes table. Every
+// write that changes who may do what records a change in its transaction;
+// after the commit the writer catches up at once, and every replica also
+// catches up on a timer (and when woken by a notification), so all of
+// them apply the same changes in the same order.
+type syncState struct {
+	mu      sync.Mutex   // serializes catch-ups: one reader of the DB and writer of the index
+	applied atomic.Int64 // every change up to this revision is in the index
+	lastOK  atomic.Int64 // unix nanos of the last successful catch-up
+	waitMu  sync.Mutex
+	advance chan struct{} // closed and replaced when applied moves
+}
+
+type revKey struct{}
+
+// WithRevisionSink returns a context in which the service records the
+// revision of the writes it makes, for the X-Roster-Revision header.
+func WithRevisionSink(ctx context.Context) (context.Context, *atomic.Int64) {
+	var rev atomic.Int64
+	return context.WithValue(ctx, revKey{}, &rev), &rev
+}
+
+// Revision is the revision this replica's index has applied.
+func (s *Service) Revision() int64 { return s.sync.applied.Load() }
+
+// LoadIndex fills the check index from the database.
+func (s *Service) LoadIndex(ctx context.Context) error {
+	s.sync.mu.Lock()
+	defer s.sync.mu.Unlock()
+	// The revision is read first: a change committed during the load is
+	// applied again by the next catch-up, which is harmless.
+	rev, err := s.DB.LatestRevision(ctx)
+	if err != nil {
+		return err
+	}
+	s.Index.Reset()
+	err = s.DB.LoadIndex(ctx,
+		func(seq int64, committed bool) { s.Index.SetAccount(seq, committed) },
+		func(r store.IndexRow) { s.Index.SetMember(r.AccountSeq, r.UserID, r.Role) })
+	if err != nil {
+		return err
+	}
+	s.advanceTo(rev)
+	s.sync.lastOK.Store(time.Now().UnixNano())
+	return nil
+}
+
+// committed is called after every transaction that recorded changes: it
+// catches up before the write returns, so the writer's replica refuses a
+// revoked access on the very next request, and records the revision.
+func (s *Service) committed(ctx context.Context, rev int64) {
+	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
+		sink.Store(rev)
+	}
+	if err := s.CatchUp(ctx); err != nil {
+		s.Log.Error("catch up after write", "err", err)
+	}
+	if s.Changed != nil {
+		s.Changed(ctx)
+	}
+}
+
+// applyKeys reloads the member's personal API keys into the index.
+func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error {
+	return nil // personal API keys arrive with the guarded areas (migration 00002)
+}
+
+// CatchUp applies every change after the applied revision to the index.
+func (s *Service) CatchUp(ctx context.Context) error {
+	s.sync.mu.Lock()
+	defer s.sync.mu.Unlock()
+	for {
+		changes, err := s.DB.ChangesSince(ctx, s.sync.applied.Load(), 1000)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			if err := s.apply(ctx, c); err != nil {
+				return err
+			}
+			s.advanceTo(c.Rev)
+		}
+		if len(changes) < 1000 {
+			s.sync.lastOK.Store(time.Now().UnixNano())
+			return nil
+		}
+	}
+}
+
+// apply reads the current state of what the change touched into the index.
+func (s *Service) apply(ctx context.Context, c store.Change) error {
+	if c.UserID == 0 {
+		committed, err := s.DB.AccountPlan(ctx, c.AccountSeq)
+		if errors.Is(err, store.ErrNoRows) {
+			s.Index.RemoveAccount(c.AccountSeq)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		s.Index.SetAccount(c.AccountSeq, committed)
+		return nil
+	}
+	role, err := s.DB.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
+	if errors.Is(err, store.ErrNoRows) {
+		s.Index.RemoveMember(c.AccountSeq, c.UserID)
+		s.Index.RemoveKeysOf(c.AccountSeq, c.UserID)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.Index.SetMember(c.AccountSeq, c.UserID, role)
+	return s.applyKeys(ctx, c.AccountSeq, c.UserID)
+}
+
+func (s *Service) advanceTo(rev int64) {
+	if rev <= s.sync.applied.Load() {
+		return
+	}
+	s.sync.applied.Store(rev)
+	s.sync.waitMu.Lock()
+	if s.sync.advance != nil {
+		close(s.sync.advance)
+		s.sync.advance = nil
+	}
+	s.sync.waitMu.Unlock()
+}
+
+// WaitFor returns once this replica has applied rev, for read-after-write.
+// Errors: EUNAVAILABLE when it has not within timeout.
+func (s *Service) WaitFor(ctx context.Context, rev int64, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.sync.waitMu.Lock()
+		if s.sync.applied.Load() >= rev {
+			s.sync.waitMu.Unlock()
+			return nil
+		}
+		if s.sync.advance == nil {
+			s.sync.advance = make(chan struct{})
+		}
+		ch := s.sync.advance
+		s.sync.waitMu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return roster.Errorf(roster.EUNAVAILABLE, "this server has not caught up to revision %d yet; retry", rev)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Follow catches up every interval, and at once when wake fires, until ctx
+// ends. Replicas run it; a single process runs it too, so changes made by
+// the operator CLI on the same database reach the running server.
+func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		if err := s.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("catch up", "err", err)
+		}
+	}
+}
+
+// Fresh reports whether the index caught up recently enough to be trusted:
+// a replica cut off from its database stops answering allows after
+// Config.StaleAfter instead of serving revoked access.
+func (s *Service) Fresh() error {
+	last := s.sync.lastOK.Load()
+	if s.Config.StaleAfter > 0 && time.Since(time.Unix(0, last)) > s.Config.StaleAfter {
+		return roster.Errorf(roster.EUNAVAILABLE, "this server has lost touch with its database; try again shortly")
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/store"
+)
+
+func requireCommitted(a roster.Account) error {
+	if a.Plan != roster.PlanCommitted {
+		return roster.Errorf(roster.EPLANREQUIRED, "team members need the committed monthly spend plan; this account is on %s", a.Plan)
+	}
+	return nil
+}
+
+// Members lists the account's members. The caller holds team.view.
+func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, error) {
+	return s.DB.Members(ctx, a, p)
+}
+
+// SetMemberRole changes a member's role. The caller holds team.edit.
+// Errors: EINVALID, EOWNERIMMUTABLE (the owner, or the owner role),
+// ENOTFOUND, EPLANREQUIRED.
+func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
+	role, err := roster.ParseAssignableRole(rawRole)
+	if err != nil {
+		return roster.Member{}, err
+	}
+	if err := requireCommitted(a); err != nil {
+		return roster.Member{}, err
+	}
+	err = s.write(ctx, func(tx *store.Tx) error {
+		old, err := tx.MemberRole(ctx, a.Seq, userID)
+		if err != nil {
+			return dbErr(err, "no such member")
+		}
+		if old == roster.RoleOwner {
+			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
+		}
+		if err := tx.SetMemberRole(ctx, a.Seq, userID, role); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "member.role", fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role))
+	})
+	if err != nil {
+		return roster.Member{}, err
+	}
+	return s.DB.Member(ctx, a, userID)
+}
+
+// DeleteMember removes a member: irreversible, and their access to the
+// account ends before this returns. The caller holds team.edit.
+// Errors: EOWNERIMMUTABLE, ENOTFOUND.
+func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
+	return s.write(ctx, func(tx *store.Tx) error {
+		old, err := tx.MemberRole(ctx, a.Seq, userID)
+		if err != nil {
+			return dbErr(err, "no such member")
+		}
+		if old == roster.RoleOwner {
+			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot be deleted")
+		}
+		u, err := tx.User(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteMember(ctx, a.Seq, userID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "member.delete", u.Email, old.String())
+	})
+}
+
+// Invitations lists the account's pending invitations.
+func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
+	return s.DB.Invitations(ctx, a.Seq, p)
+}
+
+// Invite invites an address to the account with a role and mails the link.
+// The caller holds team.edit. Errors: EPLANREQUIRED, EINVALID,
+// EOWNERIMMUTABLE, EPERSONALDOMAIN, EALREADYMEMBER, EINVITEPENDING.
+func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole string, actor roster.Actor) (roster.Invitation, error) {
+	if err := requireCommitted(a); err != nil {
+		return roster.Invitation{}, err
+	}
+	role, err := roster.ParseAssignableRole(rawRole)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	email, err := s.workEmail(rawEmail)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	token, tokenHash := NewToken()
+	var inv roster.Invitation
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
+			if _, err := tx.MemberRole(ctx, a.Seq, uid); err == nil {
+				return roster.Errorf(roster.EALREADYMEMBER, "%s is already a member of this account", email)
+			} else if !errors.Is(err, store.ErrNoRows) {
+				return err
+			}
+		} else if !errors.Is(err, store.ErrNoRows) {
+			return err
+		}
+		if err := tx.ExpirePending(ctx, a.Seq, email); err != nil {
+			return err
+		}
+		id, err := tx.CreateInvitation(ctx, a.Seq, email, role, tokenHash, actor.UserID, s.Config.InviteTTL)
+		if errors.Is(err, store.ErrUnique) {
+			return roster.Errorf(roster.EINVITEPENDING, "an invitation to %s is already pending: resend it instead", email)
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, "invitation.create", email, role.String()); err != nil {
+			return err
+		}
+		inv, err = tx.Invitation(ctx, a.Seq, id)
+		return err
+	})
+	if err != nil {
+		return inv, err
+	}
+	s.sendInvitation(ctx, inv, token, actor)
+	return inv, nil
+}
+
+func (s *Service) sendInvitation(ctx context.Context, inv roster.Invitation, token string, actor roster.Actor) {
+	s.send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", inv.AccountName),
+		Text: fmt.Sprintf("%s invited you to join the account %q as %s.\n\nAccept the invitation:\n%s\n\n"+
+			"The link works until %s. If you do not have a login yet, you will create one.\n",
+			actor.Email, inv.AccountName, inv.Role.Label(), s.link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
+}
+
+// SetInvitationRole changes a pending invitation's role. The caller holds
+// team.edit. Errors: EINVALID, EOWNERIMMUTABLE, ENOTFOUND.
+func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id int64, rawRole string, actor roster.Actor) (roster.Invitation, error) {
+	role, err := roster.ParseAssignableRole(rawRole)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	var inv roster.Invitation
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.SetInvitationRole(ctx, a.Seq, id, role); err != nil {
+			return dbErr(err, "no such pending invitation")
+		}
+		inv, err = tx.Invitation(ctx, a.Seq, id)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "invitation.role", inv.Email, role.String())
+	})
+	return inv, err
+}
+
+// RevokeInvitation revokes a pending invitation: its link stops working.
+// The caller holds team.edit. Errors: ENOTFOUND.
+func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, err := tx.Invitation(ctx, a.Seq, id)
+		if err != nil {
+			return dbErr(err, "no such pending invitation")
+		}
+		if err := tx.RevokeInvitation(ctx, a.Seq, id); err != nil {
+			return dbErr(err, "no such pending invitation")
+		}
+		return tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, "")
+	})
+}
+
+// ResendInvitation mails a new link (the old one stops working) and resets
+// the expiry. At most one send per ResendInterval and MaxSends in all.
+// The caller holds team.edit. Errors: ENOTFOUND, EPLANREQUIRED, ERATELIMITED.
+func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (roster.Invitation, error) {
+	if err := requireCommitted(a); err != nil {
+		return roster.Invitation{}, err
+	}
+	token, tokenHash := NewToken()
+	var inv roster.Invitation
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		inv, err = tx.Invitation(ctx, a.Seq, id)
+		if err != nil {
+			return dbErr(err, "no such pending invitation")
+		}
+		if inv.Status != roster.InvitationPending && inv.Status != roster.InvitationExpired {
+			return roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
+		}
+		if inv.SendCount >= s.Config.MaxSends {
+			return &RateLimitError{roster.Errorf(roster.ERATELIMITED, "this invitation was sent %d times already; revoke it and invite again", inv.SendCount), 0}
+		}
+		if wait := inv.LastSentAt.Add(s.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
+			return &RateLimitError{roster.Errorf(roster.ERATELIMITED, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second)), wait}
+		}
+		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.Config.InviteTTL); err != nil {
+			return dbErr(err, "no such pending invitation")
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, "invitation.resend", inv.Email, ""); err != nil {
+			return err
+		}
+		inv, err = tx.Invitation(ctx, a.Seq, id)
+		return err
+	})
+	if err != nil {
+		return inv, err
+	}
+	s.sendInvitation(ctx, inv, token, actor)
+	return inv, nil
+}
+
+// RateLimitError is ERATELIMITED with how long to wait (0: not by waiting).
+type RateLimitError struct {
+	Err        *roster.Error
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string { return e.Err.Error() }
+func (e *RateLimitError) Unwrap() error { return e.Err }
+
+// usableInvitation finds the invitation a token names and refuses it
+// unless it is pending, unexpired and its account is on the committed plan.
+func (s *Service) usableInvitation(ctx context.Context, tx *store.Tx, token string) (roster.Invitation, int64, error) {
+	inv, seq, err := tx.InvitationByToken(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNoRows) {
+		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
+	} else if err != nil {
+		return inv, 0, err
+	}
+	switch inv.Status {
+	case roster.InvitationPending:
+		return inv, seq, nil
+	case roster.InvitationExpired:
+		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation expired: ask for a new one")
+	case roster.InvitationSuspended:
+		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation is on hold: the account's plan does not include team members now")
+	}
+	return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
+}
+
+// InvitationPreview is what the holder of an invitation link may see.
+type InvitationPreview struct {
+	Invitation roster.Invitation
+	UserExists bool
+}
+
+// PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
+func (s *Service) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
+	var p InvitationPreview
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := s.usableInvitation(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		p.Invitation = inv
+		_, err = tx.UserIDByEmail(ctx, inv.Email)
+		p.UserExists = err == nil
+		if errors.Is(err, store.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return p, err
+}
+
+// AcceptInvitation makes the logged-in user a member with the invitation's
+// role. Errors: EINVITEINVALID, EFORBIDDEN (another address's invitation),
+// EALREADYMEMBER.
+func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
+	var a roster.Account
+	var role roster.Role
+	err := s.write(ctx, func(tx *store.Tx) error {
+		inv, seq, err := s.usableInvitation(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if inv.Email != u.Email {
+			return roster.Errorf(roster.EFORBIDDEN, "this invitation is for another address; log in as %s to accept it", inv.Email)
+		}
+		if err := s.join(ctx, tx, inv, seq, u.ID, ip); err != nil {
+			return err
+		}
+		if err := tx.MarkVerified(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.SetDefaultAccountIfNone(ctx, u.ID, seq); err != nil {
+			return err
+		}
+		role = inv.Role
+		a, err = tx.Account(ctx, inv.AccountID)
+		return err
+	})
+	if err != nil {
+		return a, 0, err
+	}
+	return a, role, nil
+}
+
+// join accepts the invitation for userID and adds the membership, in tx.
+// The accept is one conditional update: of two concurrent accepts one wins.
+func (s *Service) join(ctx context.Context, tx *store.Tx, inv roster.Invitation, seq, userID int64, ip string) error {
+	if err := tx.AcceptInvitation(ctx, inv.ID, userID); errors.Is(err, store.ErrNoRows) {
+		return roster.Errorf(roster.EINVITEINVALID, "this invitation was accepted already")
+	} else if err != nil {
+		return err
+	}
+	if err := tx.AddMember(ctx, seq, userID, inv.Role); errors.Is(err, store.ErrUnique) {
+		return roster.Errorf(roster.EALREADYMEMBER, "you are already a member of %s", inv.AccountName)
+	} else if err != nil {
+		return err
+	}
+	return tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String())
+}

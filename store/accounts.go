@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/rosterhq/roster"
+)
+
+const authIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// NewAuthID returns "MA" and 18 random characters of [A-Z0-9].
+func NewAuthID() string {
+	b := make([]byte, 20)
+	b[0], b[1] = 'M', 'A'
+	r := make([]byte, 18)
+	rand.Read(r)
+	for i, c := range r {
+		// 256 % 36 = 4: the bias is below 2% per character and harmless for IDs.
+		b[2+i] = authIDAlphabet[int(c)%len(authIDAlphabet)]
+	}
+	return string(b)
+}
+
+const accountCols = `id, auth_id, name, plan, monthly_commitment_usd, contract_months, created_at`
+
+func scanAccount(sc interface{ Scan(...any) error }, a *roster.Account) error {
+	var created int64
+	var plan string
+	if err := sc.Scan(&a.Seq, &a.ID, &a.Name, &plan, &a.MonthlyCommitmentUSD, &a.ContractMonths, &created); err != nil {
+		return err
+	}
+	a.Plan = roster.Plan(plan)
+	a.CreatedAt = fromMicros(created)
+	return nil
+}
+
+// CreateAccount inserts an account on the standard plan with ownerID as its
+// owner, in the transaction, and records the changes.
+func (tx *Tx) CreateAccount(ctx context.Context, name string, ownerID int64) (roster.Account, error) {
+	for attempt := 0; ; attempt++ {
+		a := roster.Account{ID: NewAuthID(), Name: name, Plan: roster.PlanStandard, CreatedAt: tx.now}
+		err := tx.queryRow(ctx, `INSERT INTO accounts (auth_id, name, plan, created_at) VALUES (?, ?, 'standard', ?)
+			ON CONFLICT (auth_id) DO NOTHING RETURNING id`, []any{a.ID, name, micros(tx.now)}, &a.Seq)
+		if errors.Is(err, ErrNoRows) && attempt < 5 {
+			continue // an Auth ID collision: draw again
+		} else if err != nil {
+			return a, err
+		}
+		_, err = tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
+			a.Seq, ownerID, int(roster.RoleOwner), micros(tx.now))
+		if err != nil {
+			return a, err
+		}
+		if _, err := tx.Changed(ctx, a.Seq, 0); err != nil {
+			return a, err
+		}
+		_, err = tx.Changed(ctx, a.Seq, ownerID)
+		return a, err
+	}
+}
+
+// Account returns the account with the Auth ID, or ErrNoRows.
+func (tx *Tx) Account(ctx context.Context, authID string) (roster.Account, error) {
+	var a roster.Account
+	err := scanAccount(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`), authID), &a)
+	if err == sql.ErrNoRows {
+		return a, ErrNoRows
+	}
+	return a, tx.db.d.mapErr(err)
+}
+
+// Account returns the account with the Auth ID, or ErrNoRows.
+func (db *DB) Account(ctx context.Context, authID string) (roster.Account, error) {
+	var a roster.Account
+	err := scanAccount(db.db.QueryRowContext(ctx, db.q(`SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`), authID), &a)
+	if err == sql.ErrNoRows {
+		return a, ErrNoRows
+	}
+	return a, db.d.mapErr(err)
+}
+
+// SetPlan sets the account's plan. The schema refuses a committed plan
+// below the minimums.
+func (tx *Tx) SetPlan(ctx context.Context, accountSeq int64, plan roster.Plan, usd, months int) error {
+	r, err := tx.exec(ctx, `UPDATE accounts SET plan = ?, monthly_commitment_usd = ?, contract_months = ? WHERE id = ?`,
+		string(plan), usd, months, accountSeq)
+	if err != nil {
+		return err
+	}
+	if err := oneRow(r); err != nil {
+		return err
+	}
+	_, err = tx.Changed(ctx, accountSeq, 0)
+	return err
+}
+
+// SetAccountName renames the account.
+func (tx *Tx) SetAccountName(ctx context.Context, accountSeq int64, name string) error {
+	_, err := tx.exec(ctx, `UPDATE accounts SET name = ? WHERE id = ?`, name, accountSeq)
+	return err
+}
+
+// Memberships lists every account the user belongs to, oldest first.
+func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
+	var total int
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE user_id = ?`), userID).Scan(&total); err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.created_at,
+			m.role, COALESCE(u.default_account_id = a.id, FALSE)
+		FROM members m JOIN accounts a ON a.id = m.account_id JOIN users u ON u.id = m.user_id
+		WHERE m.user_id = ? ORDER BY m.joined_at, a.id LIMIT ? OFFSET ?`), userID, p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []roster.Membership
+	for rows.Next() {
+		var m roster.Membership
+		var created int64
+		var plan string
+		var role int
+		if err := rows.Scan(&m.Account.Seq, &m.Account.ID, &m.Account.Name, &plan, &m.Account.MonthlyCommitmentUSD,
+			&m.Account.ContractMonths, &created, &role, &m.IsDefault); err != nil {
+			return nil, 0, err
+		}
+		m.Account.Plan = roster.Plan(plan)
+		m.Account.CreatedAt = fromMicros(created)
+		m.Role = roster.Role(role)
+		m.Status = memberStatus(m.Role, m.Account.Plan)
+		out = append(out, m)
+	}
+	return out, total, rows.Err()
+}
+
+// memberStatus derives a member's status: non-owners of an account that
+// is not on the committed plan are suspended. Deriving it, rather than
+// storing it, means a plan change loses and restores nothing.
+func memberStatus(r roster.Role, p roster.Plan) roster.MemberStatus {
+	if r != roster.RoleOwner && p != roster.PlanCommitted {
+		return roster.MemberSuspended
+	}
+	return roster.MemberActive
+}
+
+func oneRow(r sql.Result) error {
+	n, err := r.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNoRows
+	}
+	if n > 1 {
+		return fmt.Errorf("store: %d rows changed where one was meant", n)
+	}
+	return nil
+}
+
+// IndexRow is one row of what the check index loads.
+type IndexRow struct {
+	AccountSeq int64
+	UserID     int64
+	Role       roster.Role
+}
+
+// LoadIndex calls account for every account and member for every
+// membership, for building the in-memory check index at start.
+func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, committed bool), member func(IndexRow)) error {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, plan FROM accounts`)
+	if err != nil {
+		return db.d.mapErr(err)
+	}
+	for rows.Next() {
+		var seq int64
+		var plan string
+		if err := rows.Scan(&seq, &plan); err != nil {
+			rows.Close()
+			return err
+		}
+		account(seq, plan == string(roster.PlanCommitted))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = db.db.QueryContext(ctx, `SELECT account_id, user_id, role FROM members`)
+	if err != nil {
+		return db.d.mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r IndexRow
+		var role int
+		if err := rows.Scan(&r.AccountSeq, &r.UserID, &role); err != nil {
+			return err
+		}
+		r.Role = roster.Role(role)
+		member(r)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster"
+)
+
+// Change is one committed change to who may do what: a member's place
+// (UserID set) or the account's plan (UserID 0).
+type Change struct {
+	Rev        int64
+	AccountSeq int64
+	UserID     int64
+}
+
+// Changed records a change in the transaction and returns it. Callers
+// apply it to their check index after the commit.
+func (tx *Tx) Changed(ctx context.Context, accountSeq, userID int64) (Change, error) {
+	c := Change{AccountSeq: accountSeq, UserID: userID}
+	if q := tx.db.d.changeLock(); q != "" {
+		// Changes must commit in revision order, or a replica reading
+		// "after revision N" could skip one committed late.
+		if _, err := tx.exec(ctx, q); err != nil {
+			return c, err
+		}
+	}
+	err := tx.queryRow(ctx, `INSERT INTO changes (account_id, user_id, at) VALUES (?, ?, ?) RETURNING id`,
+		[]any{accountSeq, userID, micros(tx.now)}, &c.Rev)
+	if err == nil && c.Rev > tx.rev {
+		tx.rev = c.Rev
+	}
+	return c, err
+}
+
+// ChangesSince returns up to limit changes after rev, oldest first.
+func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change, error) {
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?`), rev, limit)
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		if err := rows.Scan(&c.Rev, &c.AccountSeq, &c.UserID); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LatestRevision returns the newest change's revision (0 when none).
+func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
+	var rev int64
+	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
+	return rev, db.d.mapErr(err)
+}
+
+// AccountPlan returns whether the account is on the committed plan, or ErrNoRows.
+func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (committed bool, err error) {
+	var plan string
+	err = db.db.QueryRowContext(ctx, db.q(`SELECT plan FROM accounts WHERE id = ?`), accountSeq).Scan(&plan)
+	if err != nil {
+		return false, db.mapNoRows(err)
+	}
+	return plan == string(roster.PlanCommitted), nil
+}
+
+// MemberRoleNow returns the member's current role, or ErrNoRows.
+func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (roster.Role, error) {
+	var role int
+	err := db.db.QueryRowContext(ctx, db.q(`SELECT role FROM members WHERE account_id = ? AND user_id = ?`), accountSeq, userID).Scan(&role)
+	if err != nil {
+		return 0, db.mapNoRows(err)
+	}
+	return roster.Role(role), nil
+}

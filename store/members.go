@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/rosterhq/roster"
+)
+
+// AddMember inserts a membership. ErrUnique when the user already is one.
+func (tx *Tx) AddMember(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
+	_, err := tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
+		accountSeq, userID, int(role), micros(tx.now))
+	if err != nil {
+		return err
+	}
+	_, err = tx.Changed(ctx, accountSeq, userID)
+	return err
+}
+
+// MemberRole returns the user's role in the account, or ErrNoRows.
+func (tx *Tx) MemberRole(ctx context.Context, accountSeq, userID int64) (roster.Role, error) {
+	var role int
+	err := tx.queryRow(ctx, `SELECT role FROM members WHERE account_id = ? AND user_id = ?`,
+		[]any{accountSeq, userID}, &role)
+	return roster.Role(role), err
+}
+
+// SetMemberRole changes a non-owner's role; the owner row is never matched,
+// so an owner answers ErrNoRows like a missing member.
+func (tx *Tx) SetMemberRole(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
+	r, err := tx.exec(ctx, `UPDATE members SET role = ? WHERE account_id = ? AND user_id = ? AND role <> 1`,
+		int(role), accountSeq, userID)
+	if err != nil {
+		return err
+	}
+	if err := oneRow(r); err != nil {
+		return err
+	}
+	_, err = tx.Changed(ctx, accountSeq, userID)
+	return err
+}
+
+// DeleteMember deletes a non-owner membership (ErrNoRows otherwise) and
+// clears it as the user's default landing account.
+func (tx *Tx) DeleteMember(ctx context.Context, accountSeq, userID int64) error {
+	r, err := tx.exec(ctx, `DELETE FROM members WHERE account_id = ? AND user_id = ? AND role <> 1`, accountSeq, userID)
+	if err != nil {
+		return err
+	}
+	if err := oneRow(r); err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `UPDATE users SET default_account_id = NULL WHERE id = ? AND default_account_id = ?`, userID, accountSeq)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Changed(ctx, accountSeq, userID)
+	return err
+}
+
+// Members lists an account's members, owner first, then by join time.
+func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, error) {
+	var total int
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE account_id = ?`), a.Seq).Scan(&total); err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at
+		FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = ? ORDER BY m.role = 1 DESC, m.joined_at, m.user_id LIMIT ? OFFSET ?`), a.Seq, p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []roster.Member
+	for rows.Next() {
+		m := roster.Member{AccountID: a.ID}
+		var role int
+		var joined int64
+		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined); err != nil {
+			return nil, 0, err
+		}
+		m.Role = roster.Role(role)
+		m.JoinedAt = fromMicros(joined)
+		m.Status = memberStatus(m.Role, a.Plan)
+		out = append(out, m)
+	}
+	return out, total, rows.Err()
+}
+
+// Member returns one member of the account, or ErrNoRows.
+func (db *DB) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
+	m := roster.Member{AccountID: a.ID}
+	var role int
+	var joined int64
+	err := db.db.QueryRowContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at
+		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`), a.Seq, userID).
+		Scan(&m.UserID, &m.Email, &m.Name, &role, &joined)
+	if err == sql.ErrNoRows {
+		return m, ErrNoRows
+	} else if err != nil {
+		return m, db.d.mapErr(err)
+	}
+	m.Role = roster.Role(role)
+	m.JoinedAt = fromMicros(joined)
+	m.Status = memberStatus(m.Role, a.Plan)
+	return m, nil
+}
+
+// Audit writes an audit event in the transaction.
+func (tx *Tx) Audit(ctx context.Context, accountSeq int64, actor roster.Actor, action, target, detail string) error {
+	var actorID any
+	if actor.UserID != 0 {
+		actorID = actor.UserID
+	}
+	_, err := tx.exec(ctx, `INSERT INTO audit_events (account_id, actor_user_id, actor_email, action, target, detail, ip, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, accountSeq, actorID, actor.Email, action, target, detail, actor.IP, micros(tx.now))
+	return err
+}
+
+// AuditEvents lists the account's audit events, newest first.
+func (db *DB) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
+	var total int
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_events WHERE account_id = ?`), a.Seq).Scan(&total); err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, COALESCE(actor_user_id, 0), actor_email, action, target, detail, ip, at
+		FROM audit_events WHERE account_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`), a.Seq, p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []roster.AuditEvent
+	for rows.Next() {
+		e := roster.AuditEvent{AccountID: a.ID}
+		var at int64
+		if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at); err != nil {
+			return nil, 0, err
+		}
+		e.At = fromMicros(at)
+		out = append(out, e)
+	}
+	return out, total, rows.Err()
+}

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+)
+
+type postgresDialect struct{}
+
+func openPostgres(dsn string) (*sql.DB, dialect, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	return db, postgresDialect{}, nil
+}
+
+func (postgresDialect) name() string                { return "postgres" }
+func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
+func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
+
+// txOptions: SERIALIZABLE, so the rules read in a transaction still hold at
+// commit; the transaction helper retries 40001.
+func (postgresDialect) txOptions() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelSerializable}
+}
+
+// changeLock: a transaction-scoped advisory lock, so revisions (identity
+// values) become visible in order.
+func (postgresDialect) changeLock() string { return "SELECT pg_advisory_xact_lock(7405310)" }
+
+func (postgresDialect) mapErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %v", ErrUnique, err)
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return fmt.Errorf("%w: %v", errRetry, err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+type sqliteDialect struct{}
+
+// openSQLite opens a SQLite file in WAL mode with foreign keys on, a busy
+// timeout, and BEGIN IMMEDIATE for every transaction, so two writers queue
+// instead of failing halfway with SQLITE_BUSY on lock upgrade.
+func openSQLite(path string) (*sql.DB, dialect, error) {
+	v := url.Values{}
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	return db, sqliteDialect{}, nil
+}
+
+func (sqliteDialect) name() string                { return "sqlite" }
+func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
+func (sqliteDialect) rebind(q string) string      { return q }
+func (sqliteDialect) txOptions() *sql.TxOptions   { return nil }
+
+// changeLock: BEGIN IMMEDIATE already makes SQLite's writers one at a time.
+func (sqliteDialect) changeLock() string { return "" }
+
+func (sqliteDialect) mapErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", ErrUnique, err)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %v", errRetry, err)
+		}
+	}
+	return err
+}

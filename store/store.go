@@ -1,0 +1,228 @@
+// Package store keeps Roster's data in SQLite or PostgreSQL through
+// database/sql. The SQL is written once with ? placeholders; a dialect
+// rebinds them for PostgreSQL, opens transactions the way each database
+// needs (BEGIN IMMEDIATE on SQLite, SERIALIZABLE with retries on PostgreSQL)
+// and maps driver errors to the package's sentinel errors by code, never by
+// message text. Invariants live in the schema (migrations/<dialect>/).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Sentinel errors each dialect maps its driver's errors into.
+var (
+	// ErrUnique: a unique constraint refused the write.
+	ErrUnique = errors.New("store: unique constraint violated")
+	// ErrNoRows: the row does not exist (or belongs to another account).
+	ErrNoRows = errors.New("store: no rows")
+	// errRetry: a serialization failure that the transaction helper retries.
+	errRetry = errors.New("store: serialization failure")
+)
+
+// dialect is what differs between the two databases.
+type dialect interface {
+	name() string
+	gooseDialect() goose.Dialect
+	// rebind turns ? placeholders into the database's own.
+	rebind(q string) string
+	// mapErr maps a driver error to ErrUnique, errRetry or itself.
+	mapErr(err error) error
+	txOptions() *sql.TxOptions
+	// changeLock is a statement that serializes writers of the changes
+	// table until commit ("" when the database already does).
+	changeLock() string
+}
+
+// DB is a Roster database.
+type DB struct {
+	db  *sql.DB
+	d   dialect
+	dsn string
+	Now func() time.Time // the clock; tests may set it
+}
+
+// Open opens the database named by dsn: "postgres://..." or
+// "postgresql://..." for PostgreSQL, anything else is a SQLite file path.
+// It does not migrate; call Migrate.
+func Open(dsn string) (*DB, error) {
+	var (
+		sdb *sql.DB
+		d   dialect
+		err error
+	)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sdb, d, err = openPostgres(dsn)
+	} else {
+		sdb, d, err = openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := sdb.Ping(); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
+	}
+	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now}, nil
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name() }
+
+// DSN returns the data source the DB was opened with.
+func (db *DB) DSN() string { return db.dsn }
+
+// SQL exposes the connection pool for tools and tests.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Migrate applies every embedded migration not yet applied.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+db.d.name())
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(db.d.gooseDialect(), db.db, sub)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// Tx is a transaction with one timestamp for everything it writes.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+	rev int64 // the newest change recorded in this transaction
+}
+
+// Revision returns the newest change recorded by Changed in the
+// transaction, 0 when none.
+func (tx *Tx) Revision() int64 { return tx.rev }
+
+// Now is the transaction's timestamp.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r, err := tx.tx.ExecContext(ctx, tx.db.q(q), args...)
+	return r, tx.db.d.mapErr(err)
+}
+
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	r, err := tx.tx.QueryContext(ctx, tx.db.q(q), args...)
+	return r, tx.db.d.mapErr(err)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args []any, dest ...any) error {
+	err := tx.tx.QueryRowContext(ctx, tx.db.q(q), args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNoRows
+	}
+	return tx.db.d.mapErr(err)
+}
+
+// q returns the query rebound for the dialect.
+func (db *DB) q(q string) string {
+	if db.d.name() == "sqlite" {
+		return q
+	}
+	return db.d.rebind(q)
+}
+
+// Transact runs fn in a transaction, committing when it returns nil and
+// rolling back on an error or a panic. Serialization failures are retried a
+// few times with the whole of fn, so fn must not have effects outside tx.
+func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	for attempt := 0; ; attempt++ {
+		err = db.transactOnce(ctx, fn)
+		if !errors.Is(err, errRetry) || attempt >= 10 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	stx, err := db.db.BeginTx(ctx, db.d.txOptions())
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", db.d.mapErr(err))
+	}
+	tx := &Tx{tx: stx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+	defer func() {
+		if p := recover(); p != nil {
+			stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			stx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = stx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
+	}
+	return nil
+}
+
+// rebindDollar turns each ? outside string literals into $1, $2, ...
+func rebindDollar(q string) string {
+	var b strings.Builder
+	n, inStr := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c == '\'' {
+			inStr = !inStr
+		}
+		if c == '?' && !inStr {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+func (db *DB) mapNoRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNoRows
+	}
+	return db.d.mapErr(err)
+}

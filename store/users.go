@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+const userCols = `u.id, u.email, u.name, u.verified_at, COALESCE(a.auth_id, ''), u.created_at`
+
+func scanUser(sc interface{ Scan(...any) error }, u *roster.User) error {
+	var verified sql.NullInt64
+	var created int64
+	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &verified, &u.DefaultAccountID, &created); err != nil {
+		return err
+	}
+	u.EmailVerified = verified.Valid
+	u.CreatedAt = fromMicros(created)
+	return nil
+}
+
+// CreateUser inserts a user. ErrUnique when the email is taken.
+func (tx *Tx) CreateUser(ctx context.Context, email, name, passwordHash string, verified bool) (int64, error) {
+	var verifiedAt any
+	if verified {
+		verifiedAt = micros(tx.now)
+	}
+	var id int64
+	err := tx.queryRow(ctx, `INSERT INTO users (email, name, password_hash, verified_at, created_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		[]any{email, name, passwordHash, verifiedAt, micros(tx.now)}, &id)
+	return id, err
+}
+
+// User returns the user with the ID, or ErrNoRows.
+func (tx *Tx) User(ctx context.Context, id int64) (roster.User, error) {
+	return tx.db.userByQuery(ctx, tx.tx, `u.id = ?`, id)
+}
+
+// UserByID returns the user, or ErrNoRows.
+func (db *DB) UserByID(ctx context.Context, id int64) (roster.User, error) {
+	return db.userByQuery(ctx, db.db, `u.id = ?`, id)
+}
+
+// UserByEmail returns the user and password hash for a normalized email,
+// or ErrNoRows.
+func (db *DB) UserByEmail(ctx context.Context, email string) (roster.User, string, error) {
+	var hash string
+	u, err := db.userByQuery(ctx, db.db, `u.email = ?`, email)
+	if err != nil {
+		return u, "", err
+	}
+	err = db.db.QueryRowContext(ctx, db.q(`SELECT password_hash FROM users WHERE id = ?`), u.ID).Scan(&hash)
+	return u, hash, db.d.mapErr(err)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func (db *DB) userByQuery(ctx context.Context, qr querier, where string, arg any) (roster.User, error) {
+	var u roster.User
+	err := scanUser(qr.QueryRowContext(ctx, db.q(`SELECT `+userCols+`
+		FROM users u LEFT JOIN accounts a ON a.id = u.default_account_id WHERE `+where), arg), &u)
+	if err == sql.ErrNoRows {
+		return u, ErrNoRows
+	}
+	return u, db.d.mapErr(err)
+}
+
+// UserIDByEmail returns the ID of the user with the normalized email, or
+// ErrNoRows.
+func (tx *Tx) UserIDByEmail(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `SELECT id FROM users WHERE email = ?`, []any{email}, &id)
+	return id, err
+}
+
+// SetDefaultAccount sets the user's landing account (by integer ID).
+func (tx *Tx) SetDefaultAccount(ctx context.Context, userID, accountSeq int64) error {
+	_, err := tx.exec(ctx, `UPDATE users SET default_account_id = ? WHERE id = ?`, accountSeq, userID)
+	return err
+}
+
+// SetDefaultAccountIfNone sets the landing account when the user has none.
+func (tx *Tx) SetDefaultAccountIfNone(ctx context.Context, userID, accountSeq int64) error {
+	_, err := tx.exec(ctx, `UPDATE users SET default_account_id = ? WHERE id = ? AND default_account_id IS NULL`, accountSeq, userID)
+	return err
+}
+
+// CreateVerification stores an email-verification token's hash.
+func (tx *Tx) CreateVerification(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration) error {
+	_, err := tx.exec(ctx, `INSERT INTO email_verifications (token_hash, user_id, expires_at) VALUES (?, ?, ?)`,
+		tokenHash, userID, micros(tx.now.Add(ttl)))
+	return err
+}
+
+// UseVerification marks the token used and the user verified in one
+// conditional update. It returns the user's ID, or ErrNoRows for an unknown,
+// used or expired token.
+func (tx *Tx) UseVerification(ctx context.Context, tokenHash []byte) (int64, error) {
+	var userID int64
+	err := tx.queryRow(ctx, `UPDATE email_verifications SET used_at = ?
+		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`,
+		[]any{micros(tx.now), tokenHash, micros(tx.now)}, &userID)
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.exec(ctx, `UPDATE users SET verified_at = COALESCE(verified_at, ?) WHERE id = ?`, micros(tx.now), userID)
+	return userID, err
+}
+
+// MarkVerified marks the user's email verified (an accepted invitation
+// proves the address).
+func (tx *Tx) MarkVerified(ctx context.Context, userID int64) error {
+	_, err := tx.exec(ctx, `UPDATE users SET verified_at = COALESCE(verified_at, ?) WHERE id = ?`, micros(tx.now), userID)
+	return err
+}
+
+// CreateSession stores a session token's hash.
+func (tx *Tx) CreateSession(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration) error {
+	_, err := tx.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		tokenHash, userID, micros(tx.now), micros(tx.now.Add(ttl)))
+	return err
+}
+
+// SessionUser returns the user of a live session, or ErrNoRows.
+func (db *DB) SessionUser(ctx context.Context, tokenHash []byte) (roster.User, error) {
+	var u roster.User
+	err := scanUser(db.db.QueryRowContext(ctx, db.q(`SELECT `+userCols+`
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = u.default_account_id
+		WHERE s.token_hash = ? AND s.expires_at > ?`), tokenHash, micros(db.Now())), &u)
+	if err == sql.ErrNoRows {
+		return u, ErrNoRows
+	}
+	return u, db.d.mapErr(err)
+}
+
+// DeleteSession ends a session.
+func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE token_hash = ?`), tokenHash)
+	return db.d.mapErr(err)
+}
+
+// Outbox keeps a mail that was not handed to an SMTP server.
+func (db *DB) Outbox(ctx context.Context, to, subject, body string) error {
+	_, err := db.db.ExecContext(ctx, db.q(`INSERT INTO outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`),
+		to, subject, body, micros(db.Now()))
+	return db.d.mapErr(err)
+}
