@@ -11,6 +11,10 @@ import (
 
 // routes is the route table: every route the API serves, with who may call it.
 func (s *Server) routes() []Route {
+	return append(s.coreRoutes(), s.areaRoutes()...)
+}
+
+func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{"POST /v1/signup", Public, 0, s.signup},
 		{"POST /v1/verify-email", Public, 0, s.verifyEmail},
@@ -422,6 +426,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, c *Caller) error 
 	p, ok := roster.ParsePermission(in.Permission)
 	if !ok {
 		return roster.Errorf(roster.EINVALID, "unknown permission %q", in.Permission)
+	}
+	if err := s.Svc.Fresh(); err != nil {
+		return err
 	}
 	if in.AccountID == "" || (in.UserID == 0) == (in.APIKey == "") {
 		return roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -100,11 +101,25 @@ func (c *Caller) Actor() roster.Actor {
 	return roster.Actor{UserID: c.User.ID, Email: c.User.Email, IP: c.IP}
 }
 
+// RevisionHeader carries revisions: a write's answer names the revision it
+// made; a request that sends one back waits until this server's check
+// index has applied it (read-after-write across replicas).
+const RevisionHeader = "X-Roster-Revision"
+
+// RevisionWait is how long a request waits for its revision.
+const RevisionWait = 2 * time.Second
+
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		ctx, rev := service.WithRevisionSink(r.Context())
+		r = r.WithContext(ctx)
+		w = &revisionWriter{ResponseWriter: w, rev: rev}
 		c := &Caller{IP: s.clientIP(r)}
-		err := s.authorize(r, rt, c)
+		err := s.awaitRevision(r)
+		if err == nil {
+			err = s.authorize(r, rt, c)
+		}
 		if err == nil {
 			err = rt.handle(w, r, c)
 		}
@@ -113,6 +128,35 @@ func (s *Server) wrap(rt Route) http.Handler {
 		}
 	})
 }
+
+func (s *Server) awaitRevision(r *http.Request) error {
+	v := r.Header.Get(RevisionHeader)
+	if v == "" {
+		return nil
+	}
+	rev, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || rev < 0 {
+		return roster.Errorf(roster.EINVALID, "%s must be a revision number", RevisionHeader)
+	}
+	return s.Svc.WaitFor(r.Context(), rev, RevisionWait)
+}
+
+// revisionWriter adds the revision a write made to its answer's header.
+type revisionWriter struct {
+	http.ResponseWriter
+	rev *atomic.Int64
+}
+
+func (w *revisionWriter) WriteHeader(status int) {
+	if rev := w.rev.Load(); rev > 0 {
+		w.Header().Set(RevisionHeader, strconv.FormatInt(rev, 10))
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *revisionWriter) Write(b []byte) (int, error) { return w.ResponseWriter.Write(b) }
+
+func (w *revisionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) authorize(r *http.Request, rt Route, c *Caller) error {
 	switch rt.Access {
@@ -123,6 +167,13 @@ func (s *Server) authorize(r *http.Request, rt Route, c *Caller) error {
 	case Operator:
 		return bearerIs(r, s.OperatorToken, "operator")
 	case Session, Member:
+		if rt.Access == Member {
+			// A server cut off from its database must not answer from a
+			// stale index: it may hold an access that was revoked.
+			if err := s.Svc.Fresh(); err != nil {
+				return err
+			}
+		}
 		ck, err := r.Cookie(CookieName)
 		if err != nil || ck.Value == "" {
 			return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
