@@ -110,9 +110,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}
 	fctx, cancel := context.WithCancel(context.Background())
 	s := &Server{DB: db, Service: svc, API: api, Handler: httpapi.Protect(mux), cancel: cancel, done: make(chan struct{})}
+	wake := make(chan struct{}, 1)
+	go db.Listen(fctx, wake, log)
 	go func() {
 		defer close(s.done)
-		svc.Follow(fctx, interval, nil)
+		svc.Follow(fctx, interval, wake)
 	}()
 	return s, nil
 }

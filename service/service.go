@@ -48,7 +48,7 @@ func DefaultConfig() Config {
 		SessionTTL:     14 * 24 * time.Hour,
 		ResendInterval: time.Minute,
 		MaxSends:       10,
-		StaleAfter:     5 * time.Second,
+		StaleAfter:     2 * time.Second,
 	}
 }
 

@@ -177,9 +177,11 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-cha
 		case <-t.C:
 		case <-wake:
 		}
-		if err := s.CatchUp(ctx); err != nil && ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := s.CatchUp(cctx); err != nil && ctx.Err() == nil {
 			s.Log.Warn("catch up", "err", err)
 		}
+		cancel()
 	}
 }
 

@@ -27,10 +27,16 @@ func (tx *Tx) Changed(ctx context.Context, accountSeq, userID int64) (Change, er
 	}
 	err := tx.queryRow(ctx, `INSERT INTO changes (account_id, user_id, at) VALUES (?, ?, ?) RETURNING id`,
 		[]any{accountSeq, userID, micros(tx.now)}, &c.Rev)
-	if err == nil && c.Rev > tx.rev {
-		tx.rev = c.Rev
+	if err != nil {
+		return c, err
 	}
-	return c, err
+	if q := tx.db.d.notify(); q != "" && tx.rev == 0 {
+		if _, err := tx.exec(ctx, q); err != nil {
+			return c, err
+		}
+	}
+	tx.rev = max(tx.rev, c.Rev)
+	return c, nil
 }
 
 // ChangesSince returns up to limit changes after rev, oldest first.

@@ -35,6 +35,10 @@ func (postgresDialect) txOptions() *sql.TxOptions {
 // values) become visible in order.
 func (postgresDialect) changeLock() string { return "SELECT pg_advisory_xact_lock(7405310)" }
 
+// notify: NOTIFY in the transaction is delivered when it commits, and
+// repeated ones in one transaction are folded into one.
+func (postgresDialect) notify() string { return "SELECT pg_notify('" + notifyChannel + "', '')" }
+
 func (postgresDialect) mapErr(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

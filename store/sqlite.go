@@ -38,6 +38,9 @@ func (sqliteDialect) txOptions() *sql.TxOptions   { return nil }
 // changeLock: BEGIN IMMEDIATE already makes SQLite's writers one at a time.
 func (sqliteDialect) changeLock() string { return "" }
 
+// notify: SQLite has no notifications; followers poll the changes table.
+func (sqliteDialect) notify() string { return "" }
+
 func (sqliteDialect) mapErr(err error) error {
 	var se *sqlite.Error
 	if errors.As(err, &se) {

@@ -45,6 +45,9 @@ type dialect interface {
 	// changeLock is a statement that serializes writers of the changes
 	// table until commit ("" when the database already does).
 	changeLock() string
+	// notify is a statement that tells other processes, at commit, that
+	// changes were recorded ("" when they poll).
+	notify() string
 }
 
 // DB is a Roster database.

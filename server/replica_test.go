@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/server"
+	"github.com/rosterhq/roster/server/servertest"
+)
+
+const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// postgresBase returns the PostgreSQL server to make test databases on, or
+// skips (fails under ROSTER_REQUIRE_POSTGRES=1) when none is reachable.
+func postgresBase(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv("ROSTER_TEST_DATABASE")
+	if !strings.HasPrefix(base, "postgres") {
+		base = defaultPostgres
+	}
+	db, err := sql.Open("pgx", base)
+	if err == nil {
+		err = db.Ping()
+		db.Close()
+	}
+	if err != nil {
+		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
+			tb.Fatalf("PostgreSQL required but unreachable: %v", err)
+		}
+		tb.Skipf("replicas need PostgreSQL; none reachable at %s: %v", base, err)
+	}
+	return base
+}
+
+// replicas starts two servers on one fresh PostgreSQL database, sharing
+// one SMTP server, each with its own connections and its own check index.
+// Followers poll only every 5 s, so what these tests see within that is
+// the notification path.
+func replicas(tb testing.TB, tweak func(*server.Config)) (a, b *servertest.Env) {
+	dsn := servertest.NewPostgresDatabase(tb, postgresBase(tb))
+	slow := func(c *server.Config) {
+		c.FollowInterval = 5 * time.Second
+		if tweak != nil {
+			tweak(c)
+		}
+	}
+	a = servertest.New(tb, servertest.Options{Database: withApp(dsn, "replica_a"), Tweak: slow})
+	b = servertest.New(tb, servertest.Options{Database: withApp(dsn, "replica_b"), Mail: a.Mail, Tweak: slow})
+	return a, b
+}
+
+func withApp(dsn, name string) string {
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// on returns a client of env b carrying c's cookies (the same browser
+// talking to another replica behind a load balancer).
+func on(tb testing.TB, b *servertest.Env, c *servertest.Client, from *servertest.Env) *servertest.Client {
+	nc := b.Client(tb)
+	fu, _ := url.Parse(from.URL)
+	bu, _ := url.Parse(b.URL)
+	nc.HTTP.Jar.SetCookies(bu, c.HTTP.Jar.Cookies(fu))
+	return nc
+}
+
+func TestReplicas_RemovalRefusedOnTheOther(t *testing.T) {
+	a, b := replicas(t, nil)
+	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
+	a.Commit(t, acct)
+	dev, devID := a.Join(t, owner, acct, "dev@acme-corp.com", "developer")
+	devB := on(t, b, dev, a)
+	platformB := b.Platform(t)
+	check := map[string]any{"account_id": acct, "user_id": devID, "permission": "numbers.view"}
+
+	// The membership made on A is honoured on B (read-after-write with the revision).
+	if r := platformB.Must(200, "POST", "/v1/authz/check", check); r.JSON["allowed"] != true {
+		waitUntil(t, func() bool { return platformB.Must(200, "POST", "/v1/authz/check", check).JSON["allowed"] == true })
+	}
+	devB.Must(200, "GET", "/v1/accounts/"+acct, nil)
+
+	del := owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), nil)
+	rev := del.Header.Get(httpapi.RevisionHeader)
+	if rev == "" {
+		t.Fatal("the delete answered no revision")
+	}
+	// Asking B for read-after-write: refused at once.
+	devB.Header.Set(httpapi.RevisionHeader, rev)
+	devB.Refused(404, "not_found", "GET", "/v1/accounts/"+acct, nil)
+	devB.Header.Del(httpapi.RevisionHeader)
+	platformB.Header.Set(httpapi.RevisionHeader, rev)
+	if r := platformB.Must(200, "POST", "/v1/authz/check", check); r.JSON["allowed"] != false || r.Str("reason") != "not_member" {
+		t.Errorf("check on B after removal: %s", r.Body)
+	}
+	// A revision B cannot reach in time answers 503, never a stale allow.
+	platformB.Header.Set(httpapi.RevisionHeader, "999999999")
+	platformB.Refused(503, "unavailable", "POST", "/v1/authz/check", check)
+}
+
+func TestReplicas_PropagateWithoutAskingWithin100ms(t *testing.T) {
+	a, b := replicas(t, nil)
+	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
+	a.Commit(t, acct)
+	_, devID := a.Join(t, owner, acct, "dev@acme-corp.com", "developer")
+	waitUntil(t, func() bool { return b.Server.Service.Index.Check(seq(t, b, acct), devID, roster.NumbersView).Allowed })
+
+	owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), nil)
+	// Followers poll every 5 s here: only the notification can make this.
+	deadline := time.Now().Add(time.Second)
+	for b.Server.Service.Index.Check(seq(t, b, acct), devID, roster.NumbersView).Allowed {
+		if time.Now().After(deadline) {
+			t.Fatal("B still allows a removed member after 1 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestReplicas_CatchUpAfterConnectionsKilled(t *testing.T) {
+	a, b := replicas(t, nil)
+	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
+	a.Commit(t, acct)
+	_, devID := a.Join(t, owner, acct, "dev@acme-corp.com", "developer")
+	s := seq(t, b, acct)
+	waitUntil(t, func() bool { return b.Server.Service.Index.Check(s, devID, roster.NumbersView).Allowed })
+
+	// Kill every connection of replica B (its listener and its pool).
+	admin, err := sql.Open("pgx", postgresBase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var killed int
+	if err := admin.QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'replica_b'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed == 0 {
+		t.Fatal("found no connection of replica B to kill")
+	}
+	// A revocation made while B is reconnecting is not missed.
+	owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), nil)
+	waitUntil(t, func() bool { return !b.Server.Service.Index.Check(s, devID, roster.NumbersView).Allowed })
+	// And B keeps following afterwards.
+	_, supID := a.Join(t, owner, acct, "sup@acme-corp.com", "support")
+	waitUntil(t, func() bool { return b.Server.Service.Index.Check(s, supID, roster.NumbersView).Allowed })
+}
+
+func TestReplica_CutOffFromDatabaseStopsAllowing(t *testing.T) {
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.FollowInterval = 20 * time.Millisecond }})
+	e.Server.Service.Config.StaleAfter = 300 * time.Millisecond
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	platform := e.Platform(t)
+	platform.Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"})
+	// Cut the database away; after StaleAfter every allow stops.
+	e.Server.DB.SQL().Close()
+	waitUntil(t, func() bool {
+		return platform.Do("POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"}).Status == 503
+	})
+	owner.Refused(503, "unavailable", "GET", "/v1/accounts/"+acct, nil)
+}
+
+func seq(t testing.TB, e *servertest.Env, acct string) int64 {
+	s, err := e.Server.Service.AccountSeq(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func waitUntil(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkPropagation measures how long a role change made through one
+// replica takes to reach the other replica's check index, over a real
+// PostgreSQL, median and p99 in milliseconds: "write" from the start of the
+// write request, "after-answer" from the moment the writer answered.
+func BenchmarkPropagation(b *testing.B) {
+	ra, rb := replicas(b, nil)
+	owner, acct := ra.SignUp(b, "owner@acme-corp.com", "Owner")
+	ra.Commit(b, acct)
+	_, devID := ra.Join(b, owner, acct, "dev@acme-corp.com", "developer")
+	s := seq(b, rb, acct)
+	waitUntil(b, func() bool { _, _, ok := rb.Server.Service.Index.Member(s, devID); return ok })
+	roles := []roster.Role{roster.RoleSupport, roster.RoleDeveloper}
+	var took, afterAnswer []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		want := roles[i%2]
+		start := time.Now()
+		owner.Must(200, "PATCH", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), map[string]string{"role": want.String()})
+		answered := time.Now()
+		for {
+			if r, _, _ := rb.Server.Service.Index.Member(s, devID); r == want {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				b.Fatal("not propagated in 5 s")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		took = append(took, time.Since(start))
+		afterAnswer = append(afterAnswer, time.Since(answered))
+	}
+	b.StopTimer()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	for _, m := range []struct {
+		name string
+		ds   []time.Duration
+	}{{"write", took}, {"after-answer", afterAnswer}} {
+		sort.Slice(m.ds, func(i, j int) bool { return m.ds[i] < m.ds[j] })
+		b.ReportMetric(ms(m.ds[len(m.ds)/2]), m.name+"-p50-ms")
+		b.ReportMetric(ms(m.ds[len(m.ds)*99/100]), m.name+"-p99-ms")
+	}
+}
