@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -117,9 +119,12 @@ type Log struct {
 	Logger *slog.Logger
 }
 
-// Send logs the mail, its text in full so links can be followed.
+var linkRE = regexp.MustCompile(`https?://\S+`)
+
+// Send logs the mail: its links on their own, to follow, and the text.
 func (l Log) Send(ctx context.Context, m Message) error {
-	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject, "text", m.Text)
+	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject,
+		"links", strings.Join(linkRE.FindAllString(m.Text, -1), " "), "text", m.Text)
 	return nil
 }
 
