@@ -35,16 +35,29 @@ type Decision struct {
 
 const shards = 256 // a power of two
 
+// A membership entry packs what a check needs into one byte, so a check
+// is one map lookup: the role in the low bits, whether the account is known
+// to the index, and whether it is on the committed plan. A plan change
+// rewrites the entries of the account's members (writes are rare).
+const (
+	roleBits  = 0x0f
+	known     = 0x40
+	committed = 0x80
+)
+
 // Index holds every membership, every account's plan and every personal
-// API key in memory, so a check costs two map lookups under read locks and
-// no allocation. It is safe for concurrent use; writers are rare (team
-// changes) and readers many (every request).
+// API key in memory, so a check costs one map lookup under a read lock and
+// no allocation. It is safe for concurrent use; writers (team and plan
+// changes, rare) are serialized, readers (every request) are not.
 //
 // Memberships are keyed by account and user ID packed into one uint64, so
 // both must fit in 32 bits (4 billion rows each); SetMember panics beyond.
 type Index struct {
-	members  [shards]memberShard
-	accounts [shards]accountShard
+	members [shards]memberShard
+
+	writeMu  sync.Mutex              // serializes writers of members and accounts
+	accounts map[int64]*accountEntry // under writeMu
+
 	keysMu   sync.RWMutex
 	keys     map[[32]byte]keyEntry
 	byMember map[uint64]map[[32]byte]struct{}
@@ -52,14 +65,14 @@ type Index struct {
 
 type memberShard struct {
 	mu sync.RWMutex
-	m  map[uint64]roster.Role
+	m  map[uint64]uint8
 	_  [40]byte // keep shards on separate cache lines
 }
 
-type accountShard struct {
-	mu sync.RWMutex
-	m  map[int64]bool // committed?
-	_  [40]byte
+type accountEntry struct {
+	committed bool
+	known     bool
+	users     map[int64]struct{}
 }
 
 type keyEntry struct{ keyID, account, user int64 }
@@ -73,16 +86,14 @@ func NewIndex() *Index {
 
 // Reset empties the index (before a full reload).
 func (ix *Index) Reset() {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	for i := range ix.members {
 		ix.members[i].mu.Lock()
-		ix.members[i].m = make(map[uint64]roster.Role)
+		ix.members[i].m = make(map[uint64]uint8)
 		ix.members[i].mu.Unlock()
 	}
-	for i := range ix.accounts {
-		ix.accounts[i].mu.Lock()
-		ix.accounts[i].m = make(map[int64]bool)
-		ix.accounts[i].mu.Unlock()
-	}
+	ix.accounts = make(map[int64]*accountEntry)
 	ix.keysMu.Lock()
 	ix.keys = make(map[[32]byte]keyEntry)
 	ix.byMember = make(map[uint64]map[[32]byte]struct{})
@@ -104,41 +115,88 @@ func mix(k uint64) uint64 {
 	return k
 }
 
-func (ix *Index) memberShard(k uint64) *memberShard { return &ix.members[mix(k)&(shards-1)] }
+func (ix *Index) shard(k uint64) *memberShard { return &ix.members[mix(k)&(shards-1)] }
 
-func (ix *Index) accountShard(a int64) *accountShard {
-	return &ix.accounts[mix(uint64(a))&(shards-1)]
+// account returns the account's entry, made when missing; under writeMu.
+func (ix *Index) account(id int64) *accountEntry {
+	a := ix.accounts[id]
+	if a == nil {
+		a = &accountEntry{users: map[int64]struct{}{}}
+		ix.accounts[id] = a
+	}
+	return a
+}
+
+func (a *accountEntry) flags() uint8 {
+	var f uint8
+	if a.known {
+		f |= known
+	}
+	if a.committed {
+		f |= committed
+	}
+	return f
+}
+
+// put writes one entry; under writeMu.
+func (ix *Index) put(accountID, userID int64, role roster.Role, a *accountEntry) {
+	k := pack(accountID, userID)
+	s := ix.shard(k)
+	s.mu.Lock()
+	s.m[k] = uint8(role)&roleBits | a.flags()
+	s.mu.Unlock()
 }
 
 // SetAccount records the account and whether it is on the committed plan.
-func (ix *Index) SetAccount(accountID int64, committed bool) {
-	s := ix.accountShard(accountID)
-	s.mu.Lock()
-	s.m[accountID] = committed
-	s.mu.Unlock()
+func (ix *Index) SetAccount(accountID int64, isCommitted bool) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	a := ix.account(accountID)
+	if a.known && a.committed == isCommitted {
+		return
+	}
+	a.known, a.committed = true, isCommitted
+	ix.refresh(accountID, a)
+}
+
+// refresh rewrites the flags of the account's members; under writeMu.
+func (ix *Index) refresh(accountID int64, a *accountEntry) {
+	for u := range a.users {
+		k := pack(accountID, u)
+		s := ix.shard(k)
+		s.mu.Lock()
+		s.m[k] = s.m[k]&roleBits | a.flags()
+		s.mu.Unlock()
+	}
 }
 
 // RemoveAccount forgets the account; its members then check as not members.
 func (ix *Index) RemoveAccount(accountID int64) {
-	s := ix.accountShard(accountID)
-	s.mu.Lock()
-	delete(s.m, accountID)
-	s.mu.Unlock()
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	a := ix.account(accountID)
+	a.known, a.committed = false, false
+	ix.refresh(accountID, a)
 }
 
 // SetMember records the user's role in the account.
 func (ix *Index) SetMember(accountID, userID int64, role roster.Role) {
-	k := pack(accountID, userID)
-	s := ix.memberShard(k)
-	s.mu.Lock()
-	s.m[k] = role
-	s.mu.Unlock()
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	a := ix.account(accountID)
+	a.users[userID] = struct{}{}
+	ix.put(accountID, userID, role, a)
 }
 
 // RemoveMember forgets the membership.
 func (ix *Index) RemoveMember(accountID, userID int64) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	if a := ix.accounts[accountID]; a != nil {
+		delete(a.users, userID)
+	}
 	k := pack(accountID, userID)
-	s := ix.memberShard(k)
+	s := ix.shard(k)
 	s.mu.Lock()
 	delete(s.m, k)
 	s.mu.Unlock()
@@ -173,21 +231,15 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 		return Decision{Reason: ReasonNotMember}
 	}
 	k := uint64(accountID)<<32 | uint64(userID)
-	ms := ix.memberShard(k)
-	ms.mu.RLock()
-	role, ok := ms.m[k]
-	ms.mu.RUnlock()
-	if !ok {
-		return Decision{Reason: ReasonNotMember}
-	}
-	as := ix.accountShard(accountID)
-	as.mu.RLock()
-	committed, ok := as.m[accountID]
-	as.mu.RUnlock()
+	s := &ix.members[mix(k)&(shards-1)]
+	s.mu.RLock()
+	v, ok := s.m[k]
+	s.mu.RUnlock()
+	role := roster.Role(v & roleBits)
 	switch {
-	case !ok:
+	case !ok || v&known == 0:
 		return Decision{Reason: ReasonNotMember}
-	case !committed && role != roster.RoleOwner:
+	case v&committed == 0 && role != roster.RoleOwner:
 		return Decision{Role: role, Reason: ReasonSuspended}
 	case masks[role]&(1<<p) == 0:
 		return Decision{Role: role, Reason: ReasonRoleLacksPermission}
