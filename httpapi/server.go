@@ -89,12 +89,23 @@ type Route struct {
 
 // Caller is who is asking, resolved by the route's access.
 type Caller struct {
+	Via     Via
 	User    roster.User
 	Account roster.Account // for Member routes
 	Role    roster.Role    // the caller's role in Account
 	Session string         // the session token, when by cookie
 	IP      string
 }
+
+// Via is how a caller authenticated.
+type Via int
+
+const (
+	ViaNone    Via = iota
+	ViaSession     // the session cookie
+	ViaAPIKey      // a personal API key: the member's current role
+	ViaAccount     // the account's Auth ID and Auth Token: the developer role
+)
 
 // Actor returns the caller as an audit actor.
 func (c *Caller) Actor() roster.Actor {
@@ -166,48 +177,17 @@ func (s *Server) authorize(r *http.Request, rt Route, c *Caller) error {
 		return bearerIs(r, s.ServiceToken, "service")
 	case Operator:
 		return bearerIs(r, s.OperatorToken, "operator")
-	case Session, Member:
-		if rt.Access == Member {
-			// A server cut off from its database must not answer from a
-			// stale index: it may hold an access that was revoked.
-			if err := s.Svc.Fresh(); err != nil {
-				return err
-			}
-		}
-		ck, err := r.Cookie(CookieName)
-		if err != nil || ck.Value == "" {
-			return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
-		}
-		u, err := s.Svc.SessionUser(r.Context(), ck.Value)
-		if err != nil {
+	case Session:
+		return s.sessionCaller(r, c)
+	case Member:
+		// A server cut off from its database must not answer from a
+		// stale index: it may hold an access that was revoked.
+		if err := s.Svc.Fresh(); err != nil {
 			return err
-		}
-		c.User, c.Session = u, ck.Value
-		if rt.Access == Session {
-			return nil
 		}
 		return s.authorizeMember(r, rt, c)
 	}
 	return roster.Errorf(roster.EFORBIDDEN, "no access is defined for this route")
-}
-
-func (s *Server) authorizeMember(r *http.Request, rt Route, c *Caller) error {
-	a, role, err := s.Svc.Account(r.Context(), c.User.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	c.Account, c.Role = a, role
-	if rt.Perm == AnyMember {
-		return nil
-	}
-	d := s.Svc.Index.Check(a.Seq, c.User.ID, rt.Perm)
-	if !d.Allowed {
-		if d.Role == roster.RoleNone {
-			return roster.Errorf(roster.ENOTFOUND, "no such account")
-		}
-		return denied(d.Reason.String(), role, rt.Perm)
-	}
-	return nil
 }
 
 func denied(reason string, role roster.Role, p roster.Permission) error {

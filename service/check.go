@@ -47,9 +47,7 @@ func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Per
 	} else if err != nil {
 		return authz.Decision{}, err
 	}
-	var h [32]byte
-	copy(h[:], HashToken(key))
-	_, keySeq, userID, ok := s.Index.Key(h)
+	_, keySeq, userID, ok := s.KeyMember(key)
 	if !ok || keySeq != seq {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
 	}

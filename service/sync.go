@@ -53,6 +53,12 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	err = s.DB.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
+		s.Index.SetKey([32]byte(hash), id, acct, userID)
+	})
+	if err != nil {
+		return err
+	}
 	s.advanceTo(rev)
 	s.sync.lastOK.Store(time.Now().UnixNano())
 	return nil
@@ -71,11 +77,6 @@ func (s *Service) committed(ctx context.Context, rev int64) {
 	if s.Changed != nil {
 		s.Changed(ctx)
 	}
-}
-
-// applyKeys reloads the member's personal API keys into the index.
-func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error {
-	return nil // personal API keys arrive with the guarded areas (migration 00002)
 }
 
 // CatchUp applies every change after the applied revision to the index.

@@ -1,0 +1,90 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/store"
+)
+
+// KeyPrefix starts every personal API key, so a leaked one is recognizable.
+const KeyPrefix = "rk_"
+
+// CreateAPIKey makes a personal API key for the user in the account and
+// returns it: the only time the key is shown. It acts with the member's
+// current role and dies with the membership. Errors: EINVALID, ENOTFOUND.
+func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name string) (roster.APIKey, string, error) {
+	name, err := cleanName(name, "name")
+	if err != nil {
+		return roster.APIKey{}, "", err
+	}
+	a, _, err := s.Account(ctx, u.ID, authID)
+	if err != nil {
+		return roster.APIKey{}, "", err
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	key := KeyPrefix + base64.RawURLEncoding.EncodeToString(b)
+	k := roster.APIKey{AccountID: a.ID, Name: name, Prefix: key[:10]}
+	err = s.write(ctx, func(tx *store.Tx) error {
+		id, err := tx.CreateAPIKey(ctx, a.Seq, u.ID, name, k.Prefix, HashToken(key))
+		if err != nil {
+			return err
+		}
+		k.ID, k.CreatedAt = id, tx.Now()
+		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email}, "api_key.create", k.Prefix, name)
+	})
+	if err != nil {
+		return k, "", dbErr(err, "no such account")
+	}
+	return k, key, nil
+}
+
+// APIKeys lists the user's keys (never the keys themselves).
+func (s *Service) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, error) {
+	return s.DB.APIKeys(ctx, u.ID)
+}
+
+// DeleteAPIKey deletes one of the user's keys. Errors: ENOTFOUND.
+func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64) error {
+	return dbErr(s.write(ctx, func(tx *store.Tx) error { return tx.DeleteAPIKey(ctx, u.ID, id) }), "no such API key")
+}
+
+// KeyMember resolves a personal API key, from memory, to its key ID,
+// account and user. ok is false for an unknown or deleted key.
+func (s *Service) KeyMember(key string) (keyID, accountSeq, userID int64, ok bool) {
+	return s.Index.Key([32]byte(HashToken(key)))
+}
+
+// TouchAPIKey records a key's use, best effort.
+func (s *Service) TouchAPIKey(ctx context.Context, keyID int64) {
+	if err := s.DB.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
+		s.Log.Warn("record API key use", "err", err)
+	}
+}
+
+// applyKeys reloads the member's personal API keys into the index.
+func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error {
+	keys, err := s.DB.MemberKeys(ctx, accountSeq, userID)
+	if err != nil {
+		return err
+	}
+	s.Index.RemoveKeysOf(accountSeq, userID)
+	for id, h := range keys {
+		s.Index.SetKey([32]byte(h), id, accountSeq, userID)
+	}
+	return nil
+}
+
+// CheckDecision is the check for a caller that is not a member but acts
+// with a fixed role on one account (the account's own credentials).
+func CheckDecision(role roster.Role, p roster.Permission) authz.Decision {
+	if authz.Allowed(role, p) {
+		return authz.Decision{Allowed: true, Role: role, Reason: authz.ReasonAllowed}
+	}
+	return authz.Decision{Role: role, Reason: authz.ReasonRoleLacksPermission}
+}

@@ -1,0 +1,387 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // validate time zones on machines without a zoneinfo database
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/store"
+)
+
+// The guarded areas. Callers authorize first (each route names its
+// permission); these methods validate, store and audit.
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+
+// NumberInput is what a caller sets on a number; nil fields keep their value.
+type NumberInput struct {
+	Number        string
+	Alias         *string
+	ApplicationID *int64 // 0 unlinks
+}
+
+func (s *Service) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int64) (*int64, error) {
+	if id == nil || *id == 0 {
+		return nil, nil
+	}
+	if _, err := tx.Application(ctx, acct, *id); errors.Is(err, store.ErrNoRows) {
+		return nil, roster.Errorf(roster.EINVALID, "application %d does not exist in this account", *id)
+	} else if err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+func cleanAlias(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	if len(a) > 100 || strings.ContainsAny(a, "\r\n\x00") {
+		return "", roster.Errorf(roster.EINVALID, "alias must be one line of at most 100 characters")
+	}
+	return a, nil
+}
+
+// AddNumber adds a phone number. Errors: EINVALID, ECONFLICT.
+func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
+	n := roster.Number{Number: strings.TrimSpace(in.Number)}
+	if !e164.MatchString(n.Number) {
+		return n, roster.Errorf(roster.EINVALID, "number must be in E.164 form, like +14155550100")
+	}
+	if in.Alias != nil {
+		alias, err := cleanAlias(*in.Alias)
+		if err != nil {
+			return n, err
+		}
+		n.Alias = alias
+	}
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
+			return err
+		}
+		if err := tx.AddNumber(ctx, a.Seq, n); errors.Is(err, store.ErrUnique) {
+			return roster.Errorf(roster.ECONFLICT, "%s is already on this account", n.Number)
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, "number.add", n.Number, ""); err != nil {
+			return err
+		}
+		n, err = tx.Number(ctx, a.Seq, n.Number)
+		return err
+	})
+	return n, err
+}
+
+// Numbers lists the account's numbers.
+func (s *Service) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
+	return s.DB.Numbers(ctx, a.Seq, alias, p)
+}
+
+// Number shows one number. Errors: ENOTFOUND.
+func (s *Service) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
+	var n roster.Number
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.Number(ctx, a.Seq, number)
+		return dbErr(err, "no such number on this account")
+	})
+	return n, err
+}
+
+// UpdateNumber edits a number's alias and application. Errors: EINVALID, ENOTFOUND.
+func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
+	var n roster.Number
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		if n, err = tx.Number(ctx, a.Seq, in.Number); err != nil {
+			return dbErr(err, "no such number on this account")
+		}
+		if in.Alias != nil {
+			if n.Alias, err = cleanAlias(*in.Alias); err != nil {
+				return err
+			}
+		}
+		if in.ApplicationID != nil {
+			if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateNumber(ctx, a.Seq, n); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "number.update", n.Number, "")
+	})
+	return n, err
+}
+
+// DeleteNumber releases a number. Errors: ENOTFOUND.
+func (s *Service) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
+			return dbErr(err, "no such number on this account")
+		}
+		return tx.Audit(ctx, a.Seq, actor, "number.release", number, "")
+	})
+}
+
+// --- applications
+
+func checkURL(field, raw string, required bool) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		if required {
+			return "", roster.Errorf(roster.EINVALID, "%s is required", field)
+		}
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2000 {
+		return "", roster.Errorf(roster.EINVALID, "%s must be an http or https URL", field)
+	}
+	return raw, nil
+}
+
+// ApplicationInput is what a caller sets on an application; nil keeps.
+type ApplicationInput struct {
+	Name, AnswerURL, AnswerMethod, HangupURL, MessageURL *string
+}
+
+func (in ApplicationInput) apply(app *roster.Application) error {
+	var err error
+	if in.Name != nil {
+		if app.Name, err = cleanName(*in.Name, "name"); err != nil {
+			return err
+		}
+	}
+	if in.AnswerURL != nil {
+		app.AnswerURL = *in.AnswerURL
+	}
+	if app.AnswerURL, err = checkURL("answer_url", app.AnswerURL, true); err != nil {
+		return err
+	}
+	if in.AnswerMethod != nil {
+		app.AnswerMethod = strings.ToUpper(strings.TrimSpace(*in.AnswerMethod))
+	}
+	if app.AnswerMethod == "" {
+		app.AnswerMethod = "POST"
+	}
+	if app.AnswerMethod != "GET" && app.AnswerMethod != "POST" {
+		return roster.Errorf(roster.EINVALID, "answer_method must be GET or POST")
+	}
+	if in.HangupURL != nil {
+		if app.HangupURL, err = checkURL("hangup_url", *in.HangupURL, false); err != nil {
+			return err
+		}
+	}
+	if in.MessageURL != nil {
+		if app.MessageURL, err = checkURL("message_url", *in.MessageURL, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateApplication creates an application. Errors: EINVALID.
+func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
+	var app roster.Application
+	if in.Name == nil {
+		return app, roster.Errorf(roster.EINVALID, "name is required")
+	}
+	if err := in.apply(&app); err != nil {
+		return app, err
+	}
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		id, err := tx.CreateApplication(ctx, a.Seq, app)
+		if err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, "application.create", fmt.Sprint(id), app.Name); err != nil {
+			return err
+		}
+		app, err = tx.Application(ctx, a.Seq, id)
+		return err
+	})
+	return app, err
+}
+
+// Applications lists the account's applications.
+func (s *Service) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
+	return s.DB.Applications(ctx, a.Seq, p)
+}
+
+// Application shows one application. Errors: ENOTFOUND.
+func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
+	var app roster.Application
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		app, err = tx.Application(ctx, a.Seq, id)
+		return dbErr(err, "no such application")
+	})
+	return app, err
+}
+
+// UpdateApplication edits an application. Errors: EINVALID, ENOTFOUND.
+func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
+	var app roster.Application
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		if app, err = tx.Application(ctx, a.Seq, id); err != nil {
+			return dbErr(err, "no such application")
+		}
+		if err := in.apply(&app); err != nil {
+			return err
+		}
+		if err := tx.UpdateApplication(ctx, a.Seq, app); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "application.update", fmt.Sprint(id), app.Name)
+	})
+	return app, err
+}
+
+// DeleteApplication deletes an application and unlinks its numbers.
+// Errors: ENOTFOUND.
+func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
+			return dbErr(err, "no such application")
+		}
+		return tx.Audit(ctx, a.Seq, actor, "application.delete", fmt.Sprint(id), "")
+	})
+}
+
+// --- settings
+
+// Settings returns the account's profile.
+func (s *Service) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
+	var st roster.Settings
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		st, err = tx.Settings(ctx, a.Seq)
+		return err
+	})
+	return st, err
+}
+
+// SettingsInput is what a caller sets; nil keeps.
+type SettingsInput struct {
+	Name, Company, Address, Timezone *string
+}
+
+// UpdateSettings edits the profile. Errors: EINVALID.
+func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
+	var st roster.Settings
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		if st, err = tx.Settings(ctx, a.Seq); err != nil {
+			return err
+		}
+		if in.Name != nil {
+			if st.Name, err = cleanName(*in.Name, "name"); err != nil {
+				return err
+			}
+		}
+		for _, f := range []struct {
+			in   *string
+			out  *string
+			name string
+		}{{in.Company, &st.Company, "company"}, {in.Address, &st.Address, "address"}} {
+			if f.in == nil {
+				continue
+			}
+			v := strings.TrimSpace(*f.in)
+			if len(v) > 500 || strings.ContainsRune(v, 0) {
+				return roster.Errorf(roster.EINVALID, "%s must be at most 500 characters", f.name)
+			}
+			*f.out = v
+		}
+		if in.Timezone != nil {
+			tz := strings.TrimSpace(*in.Timezone)
+			if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+				return roster.Errorf(roster.EINVALID, "timezone %q is not an IANA time zone like Europe/Paris", tz)
+			}
+			st.Timezone = tz
+		}
+		if err := tx.SaveSettings(ctx, a.Seq, st); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "settings.update", a.ID, "")
+	})
+	return st, err
+}
+
+// --- credentials
+
+func newAuthToken() string {
+	t, _ := NewToken()
+	return t[:40]
+}
+
+// Credentials reveals the Auth ID and Auth Token; the view is audited.
+func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
+	c := roster.Credentials{AuthID: a.ID}
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "credentials.view", a.ID, "")
+	})
+	if err != nil {
+		return c, err
+	}
+	token, _, until, err := s.DB.Credentials(ctx, a.Seq)
+	c.AuthToken = token
+	if until.After(s.DB.Now()) {
+		c.OldValidUntil = &until
+	}
+	return c, err
+}
+
+// RotateCredentials replaces the Auth Token. The old one dies at once, or
+// after keepOldFor (at most 7 days) when asked. Errors: EINVALID.
+func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor time.Duration, actor roster.Actor) (roster.Credentials, error) {
+	if keepOldFor < 0 || keepOldFor > 7*24*time.Hour {
+		return roster.Credentials{}, roster.Errorf(roster.EINVALID, "keep_old_for must be between 0 and 168h")
+	}
+	c := roster.Credentials{AuthID: a.ID, AuthToken: newAuthToken()}
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
+			return err
+		}
+		old, err := tx.CurrentToken(ctx, a.Seq)
+		if err != nil {
+			return err
+		}
+		var until time.Time
+		if keepOldFor > 0 {
+			until = tx.Now().Add(keepOldFor)
+			c.OldValidUntil = &until
+		}
+		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, HashToken(old), until); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", keepOldFor))
+	})
+	return c, err
+}
+
+// CheckAccountToken reports whether token is the account's Auth Token (or
+// the previous one within its grace period).
+func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
+	cur, prevHash, until, err := s.DB.Credentials(ctx, a.Seq)
+	if errors.Is(err, store.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if constantEqual([]byte(cur), []byte(token)) {
+		return true, nil
+	}
+	return prevHash != nil && until.After(s.DB.Now()) && constantEqual(prevHash, HashToken(token)), nil
+}
