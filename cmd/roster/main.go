@@ -4,6 +4,7 @@
 //	roster migrate                    apply database migrations and exit
 //	roster account plan ID --committed --monthly-usd N --months M
 //	roster account plan ID --standard set an account's plan
+//	roster pricing import FILE.csv    replace the rate table
 //
 // Every flag has an environment variable (ROSTER_ADDR, ROSTER_DATABASE, ...);
 // a flag given on the command line wins.
@@ -48,6 +49,7 @@ const usage = `usage:
   roster migrate [flags]               apply database migrations
   roster account plan ACCOUNT_ID --committed --monthly-usd N --months M
   roster account plan ACCOUNT_ID --standard
+  roster pricing import FILE.csv       replace the rate table (see testdata/pricing-sample.csv)
 Run "roster serve -h" for the flags and their environment variables.`
 
 // run is main without the process: tests call it.
@@ -63,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "account":
 		if len(args) >= 2 && args[1] == "plan" {
 			return cmdAccountPlan(ctx, args[2:], stdout, stderr)
+		}
+	case "pricing":
+		if len(args) >= 2 && args[1] == "import" {
+			return cmdPricingImport(ctx, args[2:], stdout, stderr)
 		}
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)

@@ -254,3 +254,30 @@ func mustURL(s string) *neturl.URL {
 	}
 	return u
 }
+
+func TestCLI_PricingImport(t *testing.T) {
+	e := servertest.New(t)
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	db := "--database=" + e.DSN
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	for _, content := range []string{
+		"country,voice\nUS,1\n",
+		"country,voice_per_minute_usd,sms_per_message_usd\nUSA,0.1,0.1\n",
+		"country,voice_per_minute_usd,sms_per_message_usd\nUS,cheap,0.1\n",
+		"country,voice_per_minute_usd,sms_per_message_usd\nUS,0.1,0.1\nUS,0.2,0.2\n",
+	} {
+		os.WriteFile(bad, []byte(content), 0o600)
+		if out, err := runCLI(t, "pricing", "import", bad, db); err == nil {
+			t.Errorf("imported %q: %s", content, out)
+		}
+	}
+	owner.Refused(404, "not_found", "GET", "/v1/accounts/"+acct+"/pricing?country=US", nil)
+	out, err := runCLI(t, "pricing", "import", filepath.Join("..", "..", "testdata", "pricing-sample.csv"), db)
+	if err != nil || !strings.Contains(out, "imported rates for 12 countries") {
+		t.Fatalf("import: %v %s", err, out)
+	}
+	r := owner.Must(200, "GET", "/v1/accounts/"+acct+"/pricing?country=GB", nil)
+	if r.JSON["sms_per_message_usd"].(float64) != 0.04 {
+		t.Errorf("GB = %s", r.Body)
+	}
+}
