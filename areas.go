@@ -36,8 +36,8 @@ type Settings struct {
 // Credentials are the account's API credentials: the Auth ID (the account
 // ID, never changes) and the Auth Token.
 type Credentials struct {
-	AuthID    string     `json:"auth_id"`
-	AuthToken string     `json:"auth_token"`
+	AuthID        string     `json:"auth_id"`
+	AuthToken     string     `json:"auth_token"`
 	OldValidUntil *time.Time `json:"previous_token_valid_until,omitempty"`
 }
 
@@ -86,9 +86,9 @@ type Billing struct {
 
 // Price is what a country costs, in millionths of a USD.
 type Price struct {
-	Country          string
-	VoicePerMinute   int64 // micro-USD
-	SMSPerMessage    int64 // micro-USD
+	Country        string
+	VoicePerMinute int64 // micro-USD
+	SMSPerMessage  int64 // micro-USD
 }
 
 // LogRecord is one call or message, written by the platform.
