@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/mail"
@@ -93,6 +94,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Log: log, TrustProxy: c.TrustProxy}
 	mux := http.NewServeMux()
 	api.Register(mux)
+	console.New(svc, log).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL().PingContext(r.Context()); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)

@@ -1,0 +1,208 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/service"
+)
+
+// formData re-fills a form after an error, with the error next to its field.
+type formData struct {
+	Email, Name, Next string
+	Field             string // the field the error belongs to
+	Sent              bool
+	Token             string
+	Preview           *service.InvitationPreview
+	SignedInAs        string
+}
+
+func clientIP(r *http.Request) string {
+	ip := r.RemoteAddr
+	if i := strings.LastIndexByte(ip, ':'); i > 0 {
+		ip = strings.Trim(ip[:i], "[]")
+	}
+	return ip
+}
+
+// fieldOf says which form field an error is about, for showing it there.
+func fieldOf(err error) string {
+	msg := roster.ErrorMessage(err)
+	switch {
+	case roster.ErrorCode(err) == roster.EPERSONALDOMAIN, strings.Contains(msg, "address"), strings.Contains(msg, "email"):
+		return "email"
+	case strings.Contains(msg, "password"):
+		return "password"
+	case strings.Contains(msg, "name"):
+		return "name"
+	}
+	return ""
+}
+
+func (c *Console) signupPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, http.StatusOK, "signup", &page{Title: "Sign up", Data: formData{}})
+}
+
+func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
+	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
+	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, clientIP(r))
+	if err != nil {
+		f.Field = fieldOf(err)
+		c.render(w, httpStatus(err), "signup", &page{Title: "Sign up", Error: roster.ErrorMessage(err), Data: f})
+		return
+	}
+	f.Sent = true
+	c.render(w, http.StatusOK, "signup", &page{Title: "Check your inbox", Data: f})
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, http.StatusOK, "login", &page{Title: "Log in", Notice: notices[r.URL.Query().Get("ok")], Data: formData{Next: r.URL.Query().Get("next")}})
+}
+
+// safeNext keeps redirects after login on this site.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return ""
+}
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
+	token, u, err := c.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), clientIP(r))
+	if err != nil {
+		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
+		return
+	}
+	setSession(w, r, token, c.svc.Config.SessionTTL)
+	if next := safeNext(f.Next); next != "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	c.land(w, r, u)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	if _, session, ok := c.who(r); ok {
+		if err := c.checkCSRF(r, session); err != nil {
+			c.fail(w, r, nil, err)
+			return
+		}
+		c.svc.Logout(r.Context(), session)
+	}
+	http.SetCookie(w, &http.Cookie{Name: "roster_session", Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// verifyPage asks for a click rather than verifying on GET, so mail
+// scanners that fetch links do not use the token up.
+func (c *Console) verifyPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, http.StatusOK, "verify", &page{Title: "Verify your address", Data: formData{Token: r.PathValue("token")}})
+}
+
+func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
+	if _, err := c.svc.VerifyEmail(r.Context(), r.PathValue("token")); err != nil {
+		c.render(w, httpStatus(err), "verify", &page{Title: "Verify your address", Error: roster.ErrorMessage(err), Data: formData{}})
+		return
+	}
+	http.Redirect(w, r, "/login?ok=verified", http.StatusSeeOther)
+}
+
+func (c *Console) invitePage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	prev, err := c.svc.PreviewInvitation(r.Context(), token)
+	if err != nil {
+		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", Error: roster.ErrorMessage(err), Data: formData{}})
+		return
+	}
+	f := formData{Token: token, Preview: &prev, Email: prev.Invitation.Email, Next: "/invite/" + token}
+	p := &page{Title: "Join " + prev.Invitation.AccountName, Data: f}
+	if u, session, ok := c.who(r); ok {
+		f.SignedInAs = u.Email
+		p.User, p.CSRF, p.Data = &u, c.csrfToken(session), f
+	}
+	c.render(w, http.StatusOK, "invite", p)
+}
+
+func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, clientIP(r))
+	if err != nil {
+		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
+		f := formData{Token: token, Name: r.PostFormValue("name"), Field: fieldOf(err)}
+		if perr == nil {
+			f.Preview, f.Email = &prev, prev.Invitation.Email
+		}
+		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", Error: roster.ErrorMessage(err), Data: f})
+		return
+	}
+	setSession(w, r, res.Session, c.svc.Config.SessionTTL)
+	http.Redirect(w, r, "/accounts/"+res.Account.ID+"?ok=joined", http.StatusSeeOther)
+}
+
+func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request) {
+	u, session, ok := c.who(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next=/invite/"+r.PathValue("token"), http.StatusSeeOther)
+		return
+	}
+	if err := c.checkCSRF(r, session); err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	a, _, err := c.svc.AcceptInvitation(r.Context(), u, r.PathValue("token"), clientIP(r))
+	if err != nil {
+		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", User: &u, CSRF: c.csrfToken(session), Error: roster.ErrorMessage(err), Data: formData{}})
+		return
+	}
+	http.Redirect(w, r, "/accounts/"+a.ID+"?ok=joined", http.StatusSeeOther)
+}
+
+// --- Manage Accounts
+
+func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
+	u, session, ok := c.who(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next=/accounts", http.StatusSeeOther)
+		return
+	}
+	p := c.base(r, u, session, "Manage Accounts")
+	p.Active = "accounts"
+	c.render(w, http.StatusOK, "accounts", p)
+}
+
+func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
+	u, session, ok := c.who(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if err := c.checkCSRF(r, session); err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	a, err := c.svc.CreateAccount(r.Context(), u, r.PostFormValue("name"), clientIP(r))
+	if err != nil {
+		redirect(w, r, "/accounts", "", err)
+		return
+	}
+	redirect(w, r, "/accounts/"+a.ID, "created", nil)
+}
+
+func (c *Console) setDefault(w http.ResponseWriter, r *http.Request) {
+	u, session, ok := c.who(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if err := c.checkCSRF(r, session); err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	err := c.svc.SetDefaultAccount(r.Context(), u.ID, r.PostFormValue("account_id"))
+	redirect(w, r, "/accounts", "default", err)
+}
+
+func httpStatus(err error) int { return httpapi.StatusOf(err) }

@@ -1,0 +1,263 @@
+// Package console is Roster's web console: server-rendered pages over the
+// same service the JSON API uses, sharing its session cookie. Every form
+// works without JavaScript. Unsafe requests pass the server's cross-origin
+// check and carry a per-session CSRF token (an HMAC of the session, so
+// nothing is stored). Every account page names the permission it needs in
+// one table (pages.go); the navigation shows only what the role may view.
+package console
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/service"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Console serves the pages.
+type Console struct {
+	svc     *service.Service
+	log     *slog.Logger
+	csrfKey []byte
+	pages   map[string]*template.Template
+}
+
+// New returns a console over the service.
+func New(svc *service.Service, log *slog.Logger) *Console {
+	key := make([]byte, 32)
+	rand.Read(key)
+	c := &Console{svc: svc, log: log, csrfKey: key, pages: map[string]*template.Template{}}
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		c.pages[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+	return c
+}
+
+var funcs = template.FuncMap{
+	"roleLabel": func(r roster.Role) string { return r.Label() },
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	},
+	"usd":   func(m roster.Money) string { return formatUSD(int64(m)) },
+	"micro": func(v int64) string { return strings.TrimRight(strings.TrimRight(formatMicro(v), "0"), ".") },
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	User     *roster.User
+	Account  *roster.Account
+	Role     roster.Role
+	Status   roster.MemberStatus
+	Accounts []roster.Membership
+	Nav      []navItem
+	Active   string
+	CSRF     string
+	Notice   string
+	Error    string
+	Data     any
+}
+
+type navItem struct {
+	Key, Label, Href string
+}
+
+// render writes a page into a buffer first, so a template error is a
+// clean 500 and never half a page.
+func (c *Console) render(w http.ResponseWriter, status int, name string, p *page) {
+	var buf bytes.Buffer
+	t, ok := c.pages[name]
+	if !ok {
+		c.log.Error("no such template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		c.log.Error("render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail shows an error page for err: 403, 404, or a form message.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	code := roster.ErrorCode(err)
+	if code == roster.EINTERNAL {
+		c.log.Error("console", "path", r.URL.Path, "err", err)
+	}
+	if p == nil {
+		p = &page{}
+	}
+	p.Title = map[string]string{roster.ENOTFOUND: "Not found", roster.EFORBIDDEN: "Not allowed"}[code]
+	if p.Title == "" {
+		p.Title = "Something went wrong"
+	}
+	p.Error = roster.ErrorMessage(err)
+	c.render(w, httpapi.StatusOf(err), "error", p)
+}
+
+// csrfToken is an HMAC of the session: valid for that session only.
+func (c *Console) csrfToken(session string) string {
+	m := hmac.New(sha256.New, c.csrfKey)
+	m.Write([]byte(session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (c *Console) checkCSRF(r *http.Request, session string) error {
+	want := c.csrfToken(session)
+	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(want)) {
+		return roster.Errorf(roster.EFORBIDDEN, "this form expired or came from another site: reload the page and try again")
+	}
+	return nil
+}
+
+// who returns the logged-in user and session, or ok=false.
+func (c *Console) who(r *http.Request) (roster.User, string, bool) {
+	ck, err := r.Cookie(httpapi.CookieName)
+	if err != nil || ck.Value == "" {
+		return roster.User{}, "", false
+	}
+	u, err := c.svc.SessionUser(r.Context(), ck.Value)
+	if err != nil {
+		return roster.User{}, "", false
+	}
+	return u, ck.Value, true
+}
+
+// base builds the page frame for a logged-in user.
+func (c *Console) base(r *http.Request, u roster.User, session, title string) *page {
+	p := &page{Title: title, User: &u, CSRF: c.csrfToken(session)}
+	if ms, _, err := c.svc.Memberships(r.Context(), u.ID, roster.Page{Limit: 100}); err == nil {
+		p.Accounts = ms
+	}
+	p.Notice = notices[r.URL.Query().Get("ok")]
+	if e := r.URL.Query().Get("err"); e != "" {
+		p.Error = e
+	}
+	return p
+}
+
+var notices = map[string]string{
+	"invited": "Invitation sent.", "role": "Role changed.", "deleted": "User deleted.", "resent": "Invitation sent again.",
+	"revoked": "Invitation revoked.", "created": "Account created.", "default": "Default account set.", "saved": "Saved.",
+	"added": "Added.", "rotated": "Auth Token rotated: update your integrations.", "recharged": "Credit added.",
+	"joined": "You joined the account.", "verified": "Your address is verified: log in.", "left": "You left the account.", "removed": "Removed.",
+}
+
+// redirect answers a POST with 303 to path, adding ?ok= or ?err=.
+func redirect(w http.ResponseWriter, r *http.Request, path, ok string, err error) {
+	q := url.Values{}
+	if err != nil {
+		q.Set("err", roster.ErrorMessage(err))
+	} else if ok != "" {
+		q.Set("ok", ok)
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+func setSession(w http.ResponseWriter, r *http.Request, token string, ttl time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: httpapi.CookieName, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: int(ttl / time.Second),
+	})
+}
+
+// Register adds every page to mux.
+func (c *Console) Register(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", c.home)
+	mux.HandleFunc("GET /signup", c.signupPage)
+	mux.HandleFunc("POST /signup", c.signup)
+	mux.HandleFunc("GET /login", c.loginPage)
+	mux.HandleFunc("POST /login", c.login)
+	mux.HandleFunc("POST /logout", c.logout)
+	mux.HandleFunc("GET /verify/{token}", c.verifyPage)
+	mux.HandleFunc("POST /verify/{token}", c.verify)
+	mux.HandleFunc("GET /invite/{token}", c.invitePage)
+	mux.HandleFunc("POST /invite/{token}/signup", c.inviteSignup)
+	mux.HandleFunc("POST /invite/{token}/accept", c.inviteAccept)
+	mux.HandleFunc("GET /accounts", c.accountsPage)
+	mux.HandleFunc("POST /accounts", c.createAccount)
+	mux.HandleFunc("POST /accounts/default", c.setDefault)
+	mux.HandleFunc("GET /accounts/switch", c.switchAccount)
+	for _, pg := range accountPages() {
+		mux.Handle(pg.pattern, c.accountPage(pg))
+	}
+}
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := c.who(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	c.land(w, r, u)
+}
+
+// land sends a logged-in user to their default account, or their first,
+// or Manage Accounts.
+func (c *Console) land(w http.ResponseWriter, r *http.Request, u roster.User) {
+	if u.DefaultAccountID != "" {
+		http.Redirect(w, r, "/accounts/"+u.DefaultAccountID, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/accounts", http.StatusSeeOther)
+}
+
+// rolesWith lists the roles holding p, for the 403 page.
+func rolesWith(p roster.Permission) string {
+	var names []string
+	for _, r := range roster.Roles {
+		if authz.Allowed(r, p) {
+			names = append(names, r.Label())
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// switchAccount is the top-right switcher without JavaScript.
+func (c *Console) switchAccount(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("account")
+	if id == "" || strings.ContainsAny(id, "/?#") {
+		http.Redirect(w, r, "/accounts", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/accounts/"+id, http.StatusSeeOther)
+}

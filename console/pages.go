@@ -1,0 +1,455 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/service"
+	"github.com/rosterhq/roster/store"
+)
+
+// anyMember marks a page any member of the account may open.
+const anyMember = httpapi.AnyMember
+
+// accountPageDef is one entry of the console's page table: every page
+// under /accounts/{id} names the permission it needs, as the API's routes do.
+type accountPageDef struct {
+	pattern string
+	perm    roster.Permission
+	nav     string
+	title   string
+	handle  func(c *Console, w http.ResponseWriter, r *http.Request, x *actx) error
+}
+
+// actx is a request on an account page, already authorized.
+type actx struct {
+	u       roster.User
+	session string
+	a       roster.Account
+	role    roster.Role
+	p       *page
+}
+
+func (x *actx) actor(r *http.Request) roster.Actor {
+	ip := r.RemoteAddr
+	if i := strings.LastIndexByte(ip, ':'); i > 0 {
+		ip = strings.Trim(ip[:i], "[]")
+	}
+	return roster.Actor{UserID: x.u.ID, Email: x.u.Email, IP: ip}
+}
+
+func (x *actx) path(rest string) string { return "/accounts/" + x.a.ID + rest }
+
+// navigation is the menu, in order; each entry shows only to roles that
+// may view it.
+var navigation = []struct {
+	key, label string
+	perm       roster.Permission
+}{
+	{"overview", "Overview", anyMember},
+	{"numbers", "Phone Numbers", roster.NumbersView},
+	{"applications", "Applications", roster.ApplicationsView},
+	{"logs", "Logs", roster.LogsView},
+	{"billing", "Payments & Billing", roster.BillingView},
+	{"pricing", "Pricing", roster.PricingView},
+	{"settings", "Settings", roster.SettingsView},
+	{"credentials", "Credentials", roster.CredentialsView},
+	{"team", "Team", roster.TeamView},
+	{"audit", "Audit Log", roster.AuditView},
+}
+
+func accountPages() []accountPageDef {
+	const A = "/accounts/{id}"
+	return []accountPageDef{
+		{"GET " + A, anyMember, "overview", "Overview", (*Console).overview},
+		{"POST " + A + "/leave", anyMember, "overview", "Overview", (*Console).leave},
+		{"GET " + A + "/team", roster.TeamView, "team", "Team", (*Console).team},
+		{"POST " + A + "/team/invite", roster.TeamEdit, "team", "Team", (*Console).invite},
+		{"POST " + A + "/team/members/{uid}/role", roster.TeamEdit, "team", "Team", (*Console).memberRole},
+		{"GET " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Delete user", (*Console).confirmDelete},
+		{"POST " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Team", (*Console).deleteMember},
+		{"POST " + A + "/team/invitations/{inv}/role", roster.TeamEdit, "team", "Team", (*Console).invitationRole},
+		{"POST " + A + "/team/invitations/{inv}/resend", roster.TeamEdit, "team", "Team", (*Console).resend},
+		{"POST " + A + "/team/invitations/{inv}/revoke", roster.TeamEdit, "team", "Team", (*Console).revoke},
+		{"GET " + A + "/audit", roster.AuditView, "audit", "Audit Log", (*Console).audit},
+		{"GET " + A + "/numbers", roster.NumbersView, "numbers", "Phone Numbers", (*Console).numbers},
+		{"POST " + A + "/numbers", roster.NumbersEdit, "numbers", "Phone Numbers", (*Console).addNumber},
+		{"POST " + A + "/numbers/{number}/release", roster.NumbersEdit, "numbers", "Phone Numbers", (*Console).releaseNumber},
+		{"GET " + A + "/applications", roster.ApplicationsView, "applications", "Applications", (*Console).applications},
+		{"POST " + A + "/applications", roster.ApplicationsEdit, "applications", "Applications", (*Console).createApplication},
+		{"POST " + A + "/applications/{app}/delete", roster.ApplicationsEdit, "applications", "Applications", (*Console).deleteApplication},
+		{"GET " + A + "/logs", roster.LogsView, "logs", "Logs", (*Console).logs},
+		{"GET " + A + "/billing", roster.BillingView, "billing", "Payments & Billing", (*Console).billing},
+		{"POST " + A + "/billing/recharges", roster.BillingEdit, "billing", "Payments & Billing", (*Console).recharge},
+		{"POST " + A + "/billing/payment-methods", roster.BillingEdit, "billing", "Payments & Billing", (*Console).addCard},
+		{"GET " + A + "/pricing", roster.PricingView, "pricing", "Pricing", (*Console).pricing},
+		{"GET " + A + "/settings", roster.SettingsView, "settings", "Settings", (*Console).settings},
+		{"POST " + A + "/settings", roster.SettingsEdit, "settings", "Settings", (*Console).saveSettings},
+		{"GET " + A + "/credentials", roster.CredentialsView, "credentials", "Credentials", (*Console).credentials},
+		{"POST " + A + "/credentials/reveal", roster.CredentialsView, "credentials", "Credentials", (*Console).revealCredentials},
+		{"POST " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Credentials", (*Console).rotate},
+	}
+}
+
+// accountPage authenticates, checks the page's permission, and builds the
+// frame: a 404 page for a non-member, a 403 page naming the roles that may
+// open it otherwise.
+func (c *Console) accountPage(pg accountPageDef) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, session, ok := c.who(r)
+		if !ok {
+			http.Redirect(w, r, "/login?next="+urlEscape(r.URL.Path), http.StatusSeeOther)
+			return
+		}
+		p := c.base(r, u, session, pg.title)
+		if r.Method == http.MethodPost {
+			if err := c.checkCSRF(r, session); err != nil {
+				c.fail(w, r, p, err)
+				return
+			}
+		}
+		a, role, err := c.svc.Account(r.Context(), u.ID, r.PathValue("id"))
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		d := c.svc.Index.Check(a.Seq, u.ID, roster.NumbersView)
+		p.Account, p.Role, p.Active, p.Status = &a, role, pg.nav, roster.MemberActive
+		if d.Reason == authz.ReasonSuspended {
+			p.Status = roster.MemberSuspended
+		}
+		for _, n := range navigation {
+			if n.perm == anyMember || (p.Status == roster.MemberActive && authz.Allowed(role, n.perm)) {
+				href := "/accounts/" + a.ID
+				if n.key != "overview" {
+					href += "/" + n.key
+				}
+				p.Nav = append(p.Nav, navItem{n.key, n.label, href})
+			}
+		}
+		if pg.perm != anyMember {
+			if d := c.svc.Index.Check(a.Seq, u.ID, pg.perm); !d.Allowed {
+				if d.Reason == authz.ReasonSuspended {
+					c.fail(w, r, p, roster.Errorf(roster.EFORBIDDEN, "Your access to %s is suspended: the account's plan does not include team members now.", a.Name))
+					return
+				}
+				c.fail(w, r, p, roster.Errorf(roster.EFORBIDDEN, "This page needs the %s permission, which the %s roles have. Your role here is %s.",
+					pg.perm, rolesWith(pg.perm), role.Label()))
+				return
+			}
+		}
+		x := &actx{u: u, session: session, a: a, role: role, p: p}
+		if err := pg.handle(c, w, r, x); err != nil {
+			c.fail(w, r, p, err)
+		}
+	})
+}
+
+func urlEscape(s string) string {
+	return strings.NewReplacer("?", "%3F", "&", "%26", "#", "%23").Replace(s)
+}
+
+// --- overview
+
+type overviewData struct {
+	Permissions []string
+}
+
+func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) error {
+	var d overviewData
+	if x.p.Status == roster.MemberActive {
+		for _, p := range authz.Permissions(x.role) {
+			d.Permissions = append(d.Permissions, p.String())
+		}
+	}
+	x.p.Data = d
+	c.render(w, http.StatusOK, "overview", x.p)
+	return nil
+}
+
+func (c *Console) leave(w http.ResponseWriter, r *http.Request, x *actx) error {
+	if err := c.svc.Leave(r.Context(), x.u, x.a.ID, x.actor(r).IP); err != nil {
+		redirect(w, r, x.path(""), "", err)
+		return nil
+	}
+	redirect(w, r, "/accounts", "left", nil)
+	return nil
+}
+
+// --- team
+
+type teamData struct {
+	Members     []roster.Member
+	Invitations []roster.Invitation
+	Roles       []roster.Role
+	CanEdit     bool
+	Committed   bool
+	Me          int64
+}
+
+func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
+	ms, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	is, _, err := c.svc.Invitations(r.Context(), x.a, roster.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	x.p.Data = teamData{Members: ms, Invitations: is, Roles: roster.Roles[1:], Me: x.u.ID,
+		CanEdit: authz.Allowed(x.role, roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted}
+	c.render(w, http.StatusOK, "team", x.p)
+	return nil
+}
+
+func (c *Console) invite(w http.ResponseWriter, r *http.Request, x *actx) error {
+	_, err := c.svc.Invite(r.Context(), x.a, r.PostFormValue("email"), r.PostFormValue("role"), x.actor(r))
+	redirect(w, r, x.path("/team"), "invited", err)
+	return nil
+}
+
+func formInt(r *http.Request, name string) int64 {
+	n, _ := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return n
+}
+
+func (c *Console) memberRole(w http.ResponseWriter, r *http.Request, x *actx) error {
+	_, err := c.svc.SetMemberRole(r.Context(), x.a, formInt(r, "uid"), r.PostFormValue("role"), x.actor(r))
+	redirect(w, r, x.path("/team"), "role", err)
+	return nil
+}
+
+func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx) error {
+	m, err := c.svc.DB.Member(r.Context(), x.a, formInt(r, "uid"))
+	if err != nil {
+		return roster.Errorf(roster.ENOTFOUND, "no such user in this account")
+	}
+	x.p.Data = m
+	c.render(w, http.StatusOK, "delete", x.p)
+	return nil
+}
+
+func (c *Console) deleteMember(w http.ResponseWriter, r *http.Request, x *actx) error {
+	err := c.svc.DeleteMember(r.Context(), x.a, formInt(r, "uid"), x.actor(r))
+	redirect(w, r, x.path("/team"), "deleted", err)
+	return nil
+}
+
+func (c *Console) invitationRole(w http.ResponseWriter, r *http.Request, x *actx) error {
+	_, err := c.svc.SetInvitationRole(r.Context(), x.a, formInt(r, "inv"), r.PostFormValue("role"), x.actor(r))
+	redirect(w, r, x.path("/team"), "role", err)
+	return nil
+}
+
+func (c *Console) resend(w http.ResponseWriter, r *http.Request, x *actx) error {
+	_, err := c.svc.ResendInvitation(r.Context(), x.a, formInt(r, "inv"), x.actor(r))
+	redirect(w, r, x.path("/team"), "resent", err)
+	return nil
+}
+
+func (c *Console) revoke(w http.ResponseWriter, r *http.Request, x *actx) error {
+	err := c.svc.RevokeInvitation(r.Context(), x.a, formInt(r, "inv"), x.actor(r))
+	redirect(w, r, x.path("/team"), "revoked", err)
+	return nil
+}
+
+func (c *Console) audit(w http.ResponseWriter, r *http.Request, x *actx) error {
+	es, _, err := c.svc.AuditEvents(r.Context(), x.a, roster.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	x.p.Data = es
+	c.render(w, http.StatusOK, "audit", x.p)
+	return nil
+}
+
+// --- areas
+
+type listData[T any] struct {
+	Items   []T
+	Total   int
+	CanEdit bool
+	Extra   any
+}
+
+func (c *Console) numbers(w http.ResponseWriter, r *http.Request, x *actx) error {
+	ns, total, err := c.svc.Numbers(r.Context(), x.a, r.URL.Query().Get("alias"), roster.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	x.p.Data = listData[roster.Number]{ns, total, authz.Allowed(x.role, roster.NumbersEdit), nil}
+	c.render(w, http.StatusOK, "numbers", x.p)
+	return nil
+}
+
+func (c *Console) addNumber(w http.ResponseWriter, r *http.Request, x *actx) error {
+	alias := r.PostFormValue("alias")
+	_, err := c.svc.AddNumber(r.Context(), x.a, service.NumberInput{Number: r.PostFormValue("number"), Alias: &alias}, x.actor(r))
+	redirect(w, r, x.path("/numbers"), "added", err)
+	return nil
+}
+
+func (c *Console) releaseNumber(w http.ResponseWriter, r *http.Request, x *actx) error {
+	err := c.svc.DeleteNumber(r.Context(), x.a, r.PathValue("number"), x.actor(r))
+	redirect(w, r, x.path("/numbers"), "removed", err)
+	return nil
+}
+
+func (c *Console) applications(w http.ResponseWriter, r *http.Request, x *actx) error {
+	as, total, err := c.svc.Applications(r.Context(), x.a, roster.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	x.p.Data = listData[roster.Application]{as, total, authz.Allowed(x.role, roster.ApplicationsEdit), nil}
+	c.render(w, http.StatusOK, "applications", x.p)
+	return nil
+}
+
+func (c *Console) createApplication(w http.ResponseWriter, r *http.Request, x *actx) error {
+	f := func(k string) *string { v := r.PostFormValue(k); return &v }
+	_, err := c.svc.CreateApplication(r.Context(), x.a, service.ApplicationInput{Name: f("name"), AnswerURL: f("answer_url"),
+		AnswerMethod: f("answer_method"), HangupURL: f("hangup_url"), MessageURL: f("message_url")}, x.actor(r))
+	redirect(w, r, x.path("/applications"), "added", err)
+	return nil
+}
+
+func (c *Console) deleteApplication(w http.ResponseWriter, r *http.Request, x *actx) error {
+	err := c.svc.DeleteApplication(r.Context(), x.a, formInt(r, "app"), x.actor(r))
+	redirect(w, r, x.path("/applications"), "removed", err)
+	return nil
+}
+
+func (c *Console) logs(w http.ResponseWriter, r *http.Request, x *actx) error {
+	f := store.LogFilter{Kind: r.URL.Query().Get("kind")}
+	recs, total, err := c.svc.Logs(r.Context(), x.a, f, roster.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	x.p.Data = listData[roster.LogRecord]{recs, total, false, f.Kind}
+	c.render(w, http.StatusOK, "logs", x.p)
+	return nil
+}
+
+func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error {
+	b, err := c.svc.Billing(r.Context(), x.a)
+	if err != nil {
+		return err
+	}
+	x.p.Data = listData[roster.Billing]{[]roster.Billing{b}, 1, authz.Allowed(x.role, roster.BillingEdit), nil}
+	c.render(w, http.StatusOK, "billing", x.p)
+	return nil
+}
+
+func (c *Console) recharge(w http.ResponseWriter, r *http.Request, x *actx) error {
+	amount, err := strconv.ParseFloat(r.PostFormValue("amount_usd"), 64)
+	if err != nil {
+		redirect(w, r, x.path("/billing"), "", roster.Errorf(roster.EINVALID, "amount must be a number of USD"))
+		return nil
+	}
+	_, err = c.svc.Recharge(r.Context(), x.a, amount, x.actor(r))
+	redirect(w, r, x.path("/billing"), "recharged", err)
+	return nil
+}
+
+func (c *Console) addCard(w http.ResponseWriter, r *http.Request, x *actx) error {
+	month, _ := strconv.Atoi(r.PostFormValue("exp_month"))
+	year, _ := strconv.Atoi(r.PostFormValue("exp_year"))
+	_, err := c.svc.AddPaymentMethod(r.Context(), x.a, r.PostFormValue("card_number"), month, year, x.actor(r))
+	redirect(w, r, x.path("/billing"), "added", err)
+	return nil
+}
+
+type pricingData struct {
+	Country string
+	Price   *roster.Price
+}
+
+func (c *Console) pricing(w http.ResponseWriter, r *http.Request, x *actx) error {
+	d := pricingData{Country: r.URL.Query().Get("country")}
+	if d.Country == "" {
+		d.Country = "US"
+	}
+	if p, err := c.svc.Price(r.Context(), d.Country); err == nil {
+		d.Price = &p
+	} else {
+		x.p.Error = roster.ErrorMessage(err)
+	}
+	x.p.Data = d
+	c.render(w, http.StatusOK, "pricing", x.p)
+	return nil
+}
+
+type settingsData struct {
+	S       roster.Settings
+	CanEdit bool
+}
+
+func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) error {
+	s, err := c.svc.Settings(r.Context(), x.a)
+	if err != nil {
+		return err
+	}
+	x.p.Data = settingsData{s, authz.Allowed(x.role, roster.SettingsEdit)}
+	c.render(w, http.StatusOK, "settings", x.p)
+	return nil
+}
+
+func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, x *actx) error {
+	f := func(k string) *string { v := r.PostFormValue(k); return &v }
+	_, err := c.svc.UpdateSettings(r.Context(), x.a, service.SettingsInput{Name: f("name"), Company: f("company"), Address: f("address"), Timezone: f("timezone")}, x.actor(r))
+	redirect(w, r, x.path("/settings"), "saved", err)
+	return nil
+}
+
+type credentialsData struct {
+	Creds   *roster.Credentials
+	CanEdit bool
+}
+
+func (c *Console) credentials(w http.ResponseWriter, r *http.Request, x *actx) error {
+	x.p.Data = credentialsData{CanEdit: authz.Allowed(x.role, roster.CredentialsEdit)}
+	c.render(w, http.StatusOK, "credentials", x.p)
+	return nil
+}
+
+// revealCredentials shows the token: a POST, because every view is audited.
+func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *actx) error {
+	cr, err := c.svc.Credentials(r.Context(), x.a, x.actor(r))
+	if err != nil {
+		return err
+	}
+	x.p.Data = credentialsData{Creds: &cr, CanEdit: authz.Allowed(x.role, roster.CredentialsEdit)}
+	c.render(w, http.StatusOK, "credentials", x.p)
+	return nil
+}
+
+func (c *Console) rotate(w http.ResponseWriter, r *http.Request, x *actx) error {
+	var keep time.Duration
+	if v := r.PostFormValue("keep_old_for"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			redirect(w, r, x.path("/credentials"), "", roster.Errorf(roster.EINVALID, "keep the old token for a duration like 24h"))
+			return nil
+		}
+		keep = d
+	}
+	_, err := c.svc.RotateCredentials(r.Context(), x.a, keep, x.actor(r))
+	redirect(w, r, x.path("/credentials"), "rotated", err)
+	return nil
+}
+
+func formatUSD(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
+}
+
+func formatMicro(v int64) string { return fmt.Sprintf("$%d.%06d", v/1_000_000, v%1_000_000) }
