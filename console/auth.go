@@ -173,14 +173,24 @@ func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "accounts", p)
 }
 
-func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
+// postUser authenticates a form post outside an account: a session and
+// its CSRF token. It answers the request itself when they are missing.
+func (c *Console) postUser(w http.ResponseWriter, r *http.Request) (roster.User, bool) {
 	u, session, ok := c.who(r)
 	if !ok {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
+		return u, false
 	}
 	if err := c.checkCSRF(r, session); err != nil {
 		c.fail(w, r, nil, err)
+		return u, false
+	}
+	return u, true
+}
+
+func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
+	u, ok := c.postUser(w, r)
+	if !ok {
 		return
 	}
 	a, err := c.svc.CreateAccount(r.Context(), u, r.PostFormValue("name"), clientIP(r))
@@ -192,13 +202,8 @@ func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) setDefault(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.who(r)
+	u, ok := c.postUser(w, r)
 	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	if err := c.checkCSRF(r, session); err != nil {
-		c.fail(w, r, nil, err)
 		return
 	}
 	err := c.svc.SetDefaultAccount(r.Context(), u.ID, r.PostFormValue("account_id"))
