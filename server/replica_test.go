@@ -111,7 +111,7 @@ func TestReplicas_RemovalRefusedOnTheOther(t *testing.T) {
 	platformB.Refused(503, "unavailable", "POST", "/v1/authz/check", check)
 }
 
-func TestReplicas_PropagateWithoutAskingWithin100ms(t *testing.T) {
+func TestReplicas_PropagateByNotification(t *testing.T) {
 	a, b := replicas(t, nil)
 	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
 	a.Commit(t, acct)
