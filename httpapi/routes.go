@@ -413,6 +413,12 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *Caller) error 
 
 // --- platform
 
+type checkJSON struct {
+	Allowed bool   `json:"allowed"`
+	Role    string `json:"role"`
+	Reason  string `json:"reason"`
+}
+
 func (s *Server) check(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
 		AccountID  string `json:"account_id"`
@@ -443,11 +449,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, c *Caller) error 
 	if err != nil {
 		return err
 	}
-	role := ""
+	out := checkJSON{Allowed: d.Allowed, Reason: d.Reason.String()}
 	if d.Role != roster.RoleNone {
-		role = d.Role.String()
+		out.Role = d.Role.String()
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"allowed": d.Allowed, "role": role, "reason": d.Reason.String()})
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) setPlan(w http.ResponseWriter, r *http.Request, c *Caller) error {
