@@ -60,10 +60,6 @@ type Service struct {
 	Domains *emailaddr.Checker
 	Config  Config
 	Log     *slog.Logger
-	// Changed, when set, is called after every committed change to who may
-	// do what, so other replicas can be told (see package replica).
-	Changed func(ctx context.Context)
-
 	// seqs maps Auth IDs to the database's integer account IDs. Both never
 	// change and accounts are never deleted, so entries never go stale; a
 	// miss (an account made on another replica) costs one query, once.
@@ -122,7 +118,7 @@ func dbErr(err error, notFound string) error {
 	return err
 }
 
-// normalizeEmail normalizes the address and refuses personal domains.
+// workEmail normalizes the address and refuses personal domains.
 func (s *Service) workEmail(raw string) (string, error) {
 	email, err := emailaddr.Normalize(raw)
 	if err != nil {

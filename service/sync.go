@@ -74,9 +74,6 @@ func (s *Service) committed(ctx context.Context, rev int64) {
 	if err := s.CatchUp(ctx); err != nil {
 		s.Log.Error("catch up after write", "err", err)
 	}
-	if s.Changed != nil {
-		s.Changed(ctx)
-	}
 }
 
 // CatchUp applies every change after the applied revision to the index.
