@@ -486,3 +486,21 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		t.Errorf("unknown route: %d", resp.StatusCode)
 	}
 }
+
+func TestSignup_AgainBeforeVerifyingSendsANewLink(t *testing.T) {
+	e := servertest.New(t)
+	c := e.Client(t)
+	body := map[string]string{"email": "late@acme-corp.com", "password": servertest.Password, "name": "Late"}
+	c.Must(201, "POST", "/v1/signup", body)
+	c.Must(201, "POST", "/v1/signup", body)
+	m := e.Mail.WaitFor(t, "late@acme-corp.com", 2, 10*time.Second)
+	if m.Subject != "Verify your email address" {
+		t.Fatalf("second mail: %q", m.Subject)
+	}
+	link := mailtest.Link(t, m.Text, e.URL+"/verify/")
+	c.Must(200, "POST", "/v1/verify-email", map[string]string{"token": strings.TrimPrefix(link, e.URL+"/verify/")})
+	c.Must(200, "POST", "/v1/login", map[string]string{"email": "late@acme-corp.com", "password": servertest.Password})
+	if n := c.Must(200, "GET", "/v1/me/accounts", nil).Total(); n != 1 {
+		t.Errorf("signing up twice made %d accounts", n)
+	}
+}

@@ -101,17 +101,43 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 		return err
 	})
 	if errors.Is(err, store.ErrUnique) {
-		s.send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
-			Text: fmt.Sprintf("Someone, perhaps you, tried to sign up for Roster with %s, which already has a login.\n\n"+
-				"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
+		s.signupAgain(ctx, email)
 		return SignupResult{User: roster.User{Email: email, Name: name}}, nil
 	} else if err != nil {
 		return SignupResult{}, err
 	}
+	s.sendVerification(ctx, email, name, token)
+	return res, nil
+}
+
+// signupAgain answers a sign-up for a registered address by mail only: a
+// fresh verification link when the address is not verified yet (the first
+// mail may have been lost), else a note that someone tried.
+func (s *Service) signupAgain(ctx context.Context, email string) {
+	u, _, err := s.DB.UserByEmail(ctx, email)
+	if err != nil {
+		s.Log.Error("sign-up of a registered address", "err", err)
+		return
+	}
+	if !u.EmailVerified {
+		token, tokenHash := NewToken()
+		err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL) })
+		if err != nil {
+			s.Log.Error("new verification link", "err", err)
+			return
+		}
+		s.sendVerification(ctx, email, u.Name, token)
+		return
+	}
+	s.send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
+		Text: fmt.Sprintf("Someone, perhaps you, tried to sign up for Roster with %s, which already has a login.\n\n"+
+			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
+}
+
+func (s *Service) sendVerification(ctx context.Context, email, name, token string) {
 	s.send(ctx, mail.Message{To: email, Subject: "Verify your email address",
 		Text: fmt.Sprintf("Welcome to Roster, %s.\n\nVerify your address to log in:\n%s\n\nThe link works for %s.\n",
 			name, s.link("verify", token), s.Config.VerifyTTL)})
-	return res, nil
 }
 
 func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
