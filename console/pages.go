@@ -37,11 +37,7 @@ type actx struct {
 }
 
 func (x *actx) actor(r *http.Request) roster.Actor {
-	ip := r.RemoteAddr
-	if i := strings.LastIndexByte(ip, ':'); i > 0 {
-		ip = strings.Trim(ip[:i], "[]")
-	}
-	return roster.Actor{UserID: x.u.ID, Email: x.u.Email, IP: ip}
+	return roster.Actor{UserID: x.u.ID, Email: x.u.Email, IP: clientIP(r)}
 }
 
 func (x *actx) path(rest string) string { return "/accounts/" + x.a.ID + rest }
@@ -119,9 +115,8 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			c.fail(w, r, p, err)
 			return
 		}
-		d := c.svc.Index.Check(a.Seq, u.ID, roster.NumbersView)
 		p.Account, p.Role, p.Active, p.Status = &a, role, pg.nav, roster.MemberActive
-		if d.Reason == authz.ReasonSuspended {
+		if _, active, _ := c.svc.Index.Member(a.Seq, u.ID); !active {
 			p.Status = roster.MemberSuspended
 		}
 		for _, n := range navigation {
