@@ -3,6 +3,7 @@ package roster
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. The HTTP edge maps each to one status.
@@ -30,6 +31,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, for ERATELIMITED and EUNAVAILABLE, says when trying
+	// again can succeed (0: not by waiting).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -63,4 +67,19 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns err's wait before a retry can succeed, 0 when none.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// Retry returns an error with the code and message that says to try again
+// after d.
+func Retry(code string, d time.Duration, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), RetryAfter: d}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
 )
@@ -47,7 +48,7 @@ func (c *Console) signupPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
 	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
-	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, clientIP(r))
+	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, c.proxies.ClientIP(r))
 	if err != nil {
 		f.Field = fieldOf(err)
 		c.render(w, httpStatus(err), "signup", &page{Title: "Sign up", Error: roster.ErrorMessage(err), Data: f})
@@ -61,23 +62,15 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "login", &page{Title: "Log in", Notice: notices[r.URL.Query().Get("ok")], Data: formData{Next: r.URL.Query().Get("next")}})
 }
 
-// safeNext keeps redirects after login on this site.
-func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
-		return next
-	}
-	return ""
-}
-
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
-	token, u, err := c.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), clientIP(r))
+	token, u, err := c.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), c.proxies.ClientIP(r))
 	if err != nil {
 		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
-	setSession(w, r, token, c.svc.Config.SessionTTL)
-	if next := safeNext(f.Next); next != "" {
+	c.proxies.SetSession(w, r, token, c.svc.Config.SessionTTL)
+	if next := edge.SafeNext(f.Next); next != "" {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
@@ -92,7 +85,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 		}
 		c.svc.Logout(r.Context(), session)
 	}
-	http.SetCookie(w, &http.Cookie{Name: "roster_session", Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	c.proxies.ClearSession(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
@@ -128,7 +121,7 @@ func (c *Console) invitePage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, clientIP(r))
+	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, c.proxies.ClientIP(r))
 	if err != nil {
 		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
 		f := formData{Token: token, Name: r.PostFormValue("name"), Field: fieldOf(err)}
@@ -138,7 +131,7 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
 		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
-	setSession(w, r, res.Session, c.svc.Config.SessionTTL)
+	c.proxies.SetSession(w, r, res.Session, c.svc.Config.SessionTTL)
 	http.Redirect(w, r, "/accounts/"+res.Account.ID+"?ok=joined", http.StatusSeeOther)
 }
 
@@ -152,7 +145,7 @@ func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, err)
 		return
 	}
-	a, _, err := c.svc.AcceptInvitation(r.Context(), u, r.PathValue("token"), clientIP(r))
+	a, _, err := c.svc.AcceptInvitation(r.Context(), u, r.PathValue("token"), c.proxies.ClientIP(r))
 	if err != nil {
 		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", User: &u, CSRF: c.csrfToken(session), Error: roster.ErrorMessage(err), Data: formData{}})
 		return
@@ -193,7 +186,7 @@ func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := c.svc.CreateAccount(r.Context(), u, r.PostFormValue("name"), clientIP(r))
+	a, err := c.svc.CreateAccount(r.Context(), u, r.PostFormValue("name"), c.proxies.ClientIP(r))
 	if err != nil {
 		redirect(w, r, "/accounts", "", err)
 		return

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
 )
@@ -37,15 +38,16 @@ var staticFS embed.FS
 type Console struct {
 	svc     *service.Service
 	log     *slog.Logger
+	proxies edge.Proxies
 	csrfKey []byte
 	pages   map[string]*template.Template
 }
 
 // New returns a console over the service.
-func New(svc *service.Service, log *slog.Logger) *Console {
+func New(svc *service.Service, log *slog.Logger, proxies edge.Proxies) *Console {
 	key := make([]byte, 32)
 	rand.Read(key)
-	c := &Console{svc: svc, log: log, csrfKey: key, pages: map[string]*template.Template{}}
+	c := &Console{svc: svc, log: log, proxies: proxies, csrfKey: key, pages: map[string]*template.Template{}}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
@@ -146,7 +148,7 @@ func (c *Console) checkCSRF(r *http.Request, session string) error {
 
 // who returns the logged-in user and session, or ok=false.
 func (c *Console) who(r *http.Request) (roster.User, string, bool) {
-	ck, err := r.Cookie(httpapi.CookieName)
+	ck, err := r.Cookie(edge.CookieName)
 	if err != nil || ck.Value == "" {
 		return roster.User{}, "", false
 	}
@@ -191,17 +193,10 @@ func redirect(w http.ResponseWriter, r *http.Request, path, ok string, err error
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
-func setSession(w http.ResponseWriter, r *http.Request, token string, ttl time.Duration) {
-	http.SetCookie(w, &http.Cookie{
-		Name: httpapi.CookieName, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: int(ttl / time.Second),
-	})
-}
-
 // Register adds every page to mux.
 func (c *Console) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
 	mux.HandleFunc("GET /{$}", c.home)
 	mux.HandleFunc("GET /signup", c.signupPage)
 	mux.HandleFunc("POST /signup", c.signup)
@@ -260,4 +255,15 @@ func (c *Console) switchAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/accounts/"+id, http.StatusSeeOther)
+}
+
+// noListing serves files only: a folder answers 404, never a listing.
+func noListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

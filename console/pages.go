@@ -34,10 +34,11 @@ type actx struct {
 	a       roster.Account
 	role    roster.Role
 	p       *page
+	ip      string
 }
 
 func (x *actx) actor(r *http.Request) roster.Actor {
-	return roster.Actor{UserID: x.u.ID, Email: x.u.Email, IP: clientIP(r)}
+	return roster.Actor{UserID: x.u.ID, Email: x.u.Email, IP: x.ip}
 }
 
 func (x *actx) path(rest string) string { return "/accounts/" + x.a.ID + rest }
@@ -139,7 +140,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 				return
 			}
 		}
-		x := &actx{u: u, session: session, a: a, role: role, p: p}
+		x := &actx{u: u, session: session, a: a, role: role, p: p, ip: c.proxies.ClientIP(r)}
 		if err := pg.handle(c, w, r, x); err != nil {
 			c.fail(w, r, p, err)
 		}

@@ -470,7 +470,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *Caller)
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	k, key, err := s.Svc.CreateAPIKey(r.Context(), c.User, in.AccountID, in.Name)
+	k, key, err := s.Svc.CreateAPIKey(r.Context(), c.User, in.AccountID, in.Name, c.IP)
 	if err != nil {
 		return err
 	}
@@ -493,7 +493,7 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, c *Caller)
 	if err != nil {
 		return err
 	}
-	if err := s.Svc.DeleteAPIKey(r.Context(), c.User, id); err != nil {
+	if err := s.Svc.DeleteAPIKey(r.Context(), c.User, id, c.IP); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -48,11 +49,7 @@ func (s *Server) coreRoutes() []Route {
 // --- users and sessions
 
 func (s *Server) setSession(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
-		MaxAge: int(s.Svc.Config.SessionTTL / time.Second),
-	})
+	s.Proxies.SetSession(w, r, token, s.Svc.Config.SessionTTL)
 }
 
 type userJSON struct {
@@ -128,12 +125,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *Caller) error 
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	if ck, err := r.Cookie(CookieName); err == nil && ck.Value != "" {
-		if err := s.Svc.Logout(r.Context(), ck.Value); err != nil {
+	if session := edge.Session(r); session != "" {
+		if err := s.Svc.Logout(r.Context(), session); err != nil {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	s.Proxies.ClearSession(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

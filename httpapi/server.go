@@ -11,22 +11,20 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
 // MaxBody is the largest request body accepted (413 above it).
 const MaxBody = 1 << 20
-
-// CookieName is the session cookie, shared with the console.
-const CookieName = "roster_session"
 
 // Server is the JSON API.
 type Server struct {
@@ -34,8 +32,9 @@ type Server struct {
 	ServiceToken  string // for POST /v1/authz/check and log ingest; empty disables them
 	OperatorToken string // for /v1/admin/...; empty disables them
 	Log           *slog.Logger
-	// TrustProxy makes the client IP come from X-Forwarded-For.
-	TrustProxy bool
+	// Proxies are the reverse proxies trusted to tell the client's
+	// address and scheme.
+	Proxies edge.Proxies
 }
 
 // Routes returns the route table (for tests that enumerate it).
@@ -126,8 +125,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 		ctx, rev := service.WithRevisionSink(r.Context())
 		r = r.WithContext(ctx)
 		w = &revisionWriter{ResponseWriter: w, rev: rev}
-		c := &Caller{IP: s.clientIP(r)}
-		err := s.awaitRevision(r)
+		c := &Caller{IP: s.Proxies.ClientIP(r)}
+		err := s.authenticate(r, rt, c)
+		if err == nil && rt.Access != Public {
+			err = s.awaitRevision(r)
+		}
 		if err == nil {
 			err = s.authorize(r, rt, c)
 		}
@@ -169,27 +171,6 @@ func (w *revisionWriter) Write(b []byte) (int, error) { return w.ResponseWriter.
 
 func (w *revisionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (s *Server) authorize(r *http.Request, rt Route, c *Caller) error {
-	switch rt.Access {
-	case Public:
-		return nil
-	case Service:
-		return bearerIs(r, s.ServiceToken, "service")
-	case Operator:
-		return bearerIs(r, s.OperatorToken, "operator")
-	case Session:
-		return s.sessionCaller(r, c)
-	case Member:
-		// A server cut off from its database must not answer from a
-		// stale index: it may hold an access that was revoked.
-		if err := s.Svc.Fresh(); err != nil {
-			return err
-		}
-		return s.authorizeMember(r, rt, c)
-	}
-	return roster.Errorf(roster.EFORBIDDEN, "no access is defined for this route")
-}
-
 func denied(reason string, role roster.Role, p roster.Permission) error {
 	if reason == "suspended" {
 		return roster.Errorf(roster.EPLANREQUIRED, "your access to this account is suspended: its plan does not include team members now")
@@ -206,20 +187,6 @@ func bearerIs(r *http.Request, want, who string) error {
 		return roster.Errorf(roster.EUNAUTHENTICATED, "a valid %s token is required", who)
 	}
 	return nil
-}
-
-func (s *Server) clientIP(r *http.Request) string {
-	if s.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			ip, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(ip)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // statusOf maps each application error code to its HTTP status.
@@ -250,6 +217,11 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// RetryAfterSeconds is d as a Retry-After value: whole seconds, rounded up.
+func RetryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
+}
+
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -264,9 +236,8 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if code == roster.EINTERNAL && log != nil {
 		log.Error("internal error", "err", err)
 	}
-	var rl *service.RateLimitError
-	if errors.As(err, &rl) && rl.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Round(time.Second)/time.Second)+1))
+	if d := roster.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", RetryAfterSeconds(d))
 	}
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, roster.ErrorMessage(err)
@@ -306,10 +277,34 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// jsonKind names what JSON a Go type takes, never the Go type itself.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}
+
 func jsonProblem(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return "field " + te.Field + " must be " + te.Type.String()
+		if te.Field == "" {
+			return "the body must be " + jsonKind(te.Type)
+		}
+		return "field " + te.Field + " must be " + jsonKind(te.Type)
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "json: unknown field") {

@@ -102,6 +102,7 @@ func TestSignup_Refusals(t *testing.T) {
 func TestSignup_RegisteredAddressIsNotRevealed(t *testing.T) {
 	e := servertest.New(t)
 	e.SignUp(t, "ada@example-corp.com", "Ada")
+	later(e, 2*time.Minute) // past the address's one-mail-a-minute limit
 	c := e.Client(t)
 	first := c.Must(201, "POST", "/v1/signup", map[string]string{"email": "ada@example-corp.com", "password": "another password 1", "name": "Mallory"})
 	fresh := c.Must(201, "POST", "/v1/signup", map[string]string{"email": "new@example-corp.com", "password": servertest.Password, "name": "New"})
@@ -492,6 +493,8 @@ func TestSignup_AgainBeforeVerifyingSendsANewLink(t *testing.T) {
 	c := e.Client(t)
 	body := map[string]string{"email": "late@acme-corp.com", "password": servertest.Password, "name": "Late"}
 	c.Must(201, "POST", "/v1/signup", body)
+	first := e.Mail.WaitFor(t, "late@acme-corp.com", 1, 10*time.Second)
+	later(e, 2*time.Minute)
 	c.Must(201, "POST", "/v1/signup", body)
 	m := e.Mail.WaitFor(t, "late@acme-corp.com", 2, 10*time.Second)
 	if m.Subject != "Verify your email address" {
@@ -503,4 +506,13 @@ func TestSignup_AgainBeforeVerifyingSendsANewLink(t *testing.T) {
 	if n := c.Must(200, "GET", "/v1/me/accounts", nil).Total(); n != 1 {
 		t.Errorf("signing up twice made %d accounts", n)
 	}
+	// Verifying one link ended the other.
+	old := mailtest.Link(t, first.Text, e.URL+"/verify/")
+	c.Refused(400, "invalid_request", "POST", "/v1/verify-email", map[string]string{"token": strings.TrimPrefix(old, e.URL+"/verify/")})
+}
+
+// later moves the server's clock forward by d.
+func later(e *servertest.Env, d time.Duration) {
+	now := e.Server.DB.Now()
+	e.Server.DB.Now = func() time.Time { return now.Add(d) }
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/console"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/mail"
@@ -32,8 +33,12 @@ type Config struct {
 	OperatorToken  string        // /v1/admin
 	InviteTTL      time.Duration // invitation lifetime
 	PersonalExtra  []string      // personal email domains besides the shipped list
-	TrustProxy     bool          // client IP from X-Forwarded-For
+	Proxies        edge.Proxies  // reverse proxies trusted for the client's address and scheme
 	FollowInterval time.Duration // how often to catch up with other writers (0: 50ms)
+	// HashConcurrency bounds argon2id computations at once (0: the core
+	// count); an attempt waits HashWait (0: 1s) for a slot, then gets 503.
+	HashConcurrency int
+	HashWait        time.Duration
 }
 
 // Server is a wired Roster.
@@ -86,15 +91,21 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	if c.InviteTTL > 0 {
 		cfg.InviteTTL = c.InviteTTL
 	}
+	if c.HashConcurrency > 0 {
+		cfg.HashConcurrency = c.HashConcurrency
+	}
+	if c.HashWait > 0 {
+		cfg.HashWait = c.HashWait
+	}
 	svc := &service.Service{DB: db, Index: authz.NewIndex(), Mail: sender, Domains: emailaddr.NewChecker(c.PersonalExtra), Config: cfg, Log: log}
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Log: log, TrustProxy: c.TrustProxy}
+	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Log: log, Proxies: c.Proxies}
 	mux := http.NewServeMux()
 	api.Register(mux)
-	console.New(svc, log).Register(mux)
+	console.New(svc, log, c.Proxies).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL().PingContext(r.Context()); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
@@ -111,7 +122,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: httpapi.Protect(mux), cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: edge.Headers(httpapi.Protect(mux)), cancel: cancel, done: make(chan struct{})}
 	wake := make(chan struct{}, 1)
 	go db.Listen(fctx, wake, log)
 	go func() {

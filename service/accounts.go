@@ -16,7 +16,7 @@ func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) 
 // CreateAccount creates an account of the user's own; they are its owner.
 // Errors: EINVALID.
 func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
-	name, err := cleanName(name, "account name")
+	name, err := cleanPersonName(name, "account name")
 	if err != nil {
 		return roster.Account{}, err
 	}

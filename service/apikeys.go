@@ -17,7 +17,7 @@ const KeyPrefix = "rk_"
 // CreateAPIKey makes a personal API key for the user in the account and
 // returns it: the only time the key is shown. It acts with the member's
 // current role and dies with the membership. Errors: EINVALID, ENOTFOUND.
-func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name string) (roster.APIKey, string, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name, ip string) (roster.APIKey, string, error) {
 	name, err := cleanName(name, "name")
 	if err != nil {
 		return roster.APIKey{}, "", err
@@ -36,7 +36,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name 
 			return err
 		}
 		k.ID, k.CreatedAt = id, tx.Now()
-		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email}, "api_key.create", k.Prefix, name)
+		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "api_key.create", k.Prefix, name)
 	})
 	if err != nil {
 		return k, "", dbErr(err, "no such account")
@@ -49,9 +49,16 @@ func (s *Service) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, 
 	return s.DB.APIKeys(ctx, u.ID)
 }
 
-// DeleteAPIKey deletes one of the user's keys. Errors: ENOTFOUND.
-func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64) error {
-	return dbErr(s.write(ctx, func(tx *store.Tx) error { return tx.DeleteAPIKey(ctx, u.ID, id) }), "no such API key")
+// DeleteAPIKey deletes one of the user's keys and audits it in the key's
+// account. Errors: ENOTFOUND.
+func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip string) error {
+	return dbErr(s.write(ctx, func(tx *store.Tx) error {
+		acct, prefix, name, err := tx.DeleteAPIKey(ctx, u.ID, id)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, acct, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "api_key.delete", prefix, name)
+	}), "no such API key")
 }
 
 // KeyMember resolves a personal API key, from memory, to its key ID,
@@ -80,11 +87,24 @@ func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error
 	return nil
 }
 
-// CheckDecision is the check for a caller that is not a member but acts
-// with a fixed role on one account (the account's own credentials).
-func CheckDecision(role roster.Role, p roster.Permission) authz.Decision {
-	if authz.Allowed(role, p) {
+// CredentialDecision is the check for the account's own credentials (Auth
+// ID and Auth Token over HTTP Basic): a machine credential with the
+// developer role's permissions except credentials.view and
+// credentials.edit, so it can neither read nor rotate itself and a
+// rotation revokes a leaked token.
+func CredentialDecision(p roster.Permission) authz.Decision {
+	role := roster.RoleDeveloper
+	if p != roster.CredentialsView && p != roster.CredentialsEdit && authz.Allowed(role, p) {
 		return authz.Decision{Allowed: true, Role: role, Reason: authz.ReasonAllowed}
 	}
 	return authz.Decision{Role: role, Reason: authz.ReasonRoleLacksPermission}
+}
+
+// KeyExists reports whether a personal API key exists, from memory or,
+// when this replica has not seen it yet, from the database.
+func (s *Service) KeyExists(ctx context.Context, key string) (bool, error) {
+	if _, _, _, ok := s.KeyMember(key); ok {
+		return true, nil
+	}
+	return s.DB.APIKeyExists(ctx, HashToken(key))
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,12 @@ type Config struct {
 	ResendInterval time.Duration // the least time between two sends of one invitation
 	MaxSends       int           // the most sends of one invitation
 	StaleAfter     time.Duration // refuse checks when the index has not caught up for this long (0: never)
+
+	HashConcurrency int           // argon2id computations at once
+	HashWait        time.Duration // how long an attempt waits for a hashing slot before EUNAVAILABLE
+	LoginWindow     time.Duration // the login throttle's window
+	KnownLoginAge   time.Duration // a client the user logged in from this recently is exempt from the address-wide throttle
+	MailsPerDay     int           // identity mails per address a day (and at most one a minute)
 }
 
 // DefaultConfig returns the defaults SPEC names.
@@ -49,6 +56,12 @@ func DefaultConfig() Config {
 		ResendInterval: time.Minute,
 		MaxSends:       10,
 		StaleAfter:     2 * time.Second,
+
+		HashConcurrency: max(1, runtime.GOMAXPROCS(0)),
+		HashWait:        time.Second,
+		LoginWindow:     15 * time.Minute,
+		KnownLoginAge:   30 * 24 * time.Hour,
+		MailsPerDay:     5,
 	}
 }
 
@@ -65,6 +78,11 @@ type Service struct {
 	// miss (an account made on another replica) costs one query, once.
 	seqs sync.Map
 	sync syncState
+
+	// Stats counts failed and throttled logins and suppressed mail.
+	Stats     Stats
+	hashOnce  sync.Once
+	hashSlots chan struct{}
 }
 
 // write runs fn in a transaction and, when it recorded changes to who
@@ -124,9 +142,13 @@ func (s *Service) workEmail(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if s.Domains.IsPersonal(email) {
+	switch s.Domains.Kind(email) {
+	case emailaddr.Personal:
 		return "", roster.Errorf(roster.EPERSONALDOMAIN,
 			"%s is a personal email provider: use a work address", emailaddr.Domain(email))
+	case emailaddr.Disposable:
+		return "", roster.Errorf(roster.EPERSONALDOMAIN,
+			"%s is a disposable (temporary) email service: use a work address", emailaddr.Domain(email))
 	}
 	return email, nil
 }

@@ -192,10 +192,10 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 			return roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
 		}
 		if inv.SendCount >= s.Config.MaxSends {
-			return &RateLimitError{roster.Errorf(roster.ERATELIMITED, "this invitation was sent %d times already; revoke it and invite again", inv.SendCount), 0}
+			return roster.Errorf(roster.ERATELIMITED, "this invitation was sent %d times already; revoke it and invite again", inv.SendCount)
 		}
 		if wait := inv.LastSentAt.Add(s.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
-			return &RateLimitError{roster.Errorf(roster.ERATELIMITED, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second)), wait}
+			return roster.Retry(roster.ERATELIMITED, wait, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second))
 		}
 		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.Config.InviteTTL); err != nil {
 			return dbErr(err, "no such pending invitation")
@@ -212,15 +212,6 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 	s.sendInvitation(ctx, inv, token, actor)
 	return inv, nil
 }
-
-// RateLimitError is ERATELIMITED with how long to wait (0: not by waiting).
-type RateLimitError struct {
-	Err        *roster.Error
-	RetryAfter time.Duration
-}
-
-func (e *RateLimitError) Error() string { return e.Err.Error() }
-func (e *RateLimitError) Unwrap() error { return e.Err }
 
 // usableInvitation finds the invitation a token names and refuses it
 // unless it is pending, unexpired and its account is on the committed plan.

@@ -4,32 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"unicode/utf8"
-
-	"github.com/alexedwards/argon2id"
+	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/store"
 )
-
-// passwordParams: argon2id as OWASP recommends (19 MiB, 2 passes, 1 lane).
-var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-// dummyHash is compared against when no user has the address, so a login
-// for an unknown address takes as long as one for a known one.
-var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParams)
-
-func checkPassword(pw string) error {
-	if utf8.RuneCountInString(pw) < 10 {
-		return roster.Errorf(roster.EINVALID, "password must be at least 10 characters")
-	}
-	if len(pw) > 1024 {
-		return roster.Errorf(roster.EINVALID, "password must be at most 1024 bytes")
-	}
-	return nil
-}
 
 // SignupInput is what a person gives to sign up.
 type SignupInput struct {
@@ -64,14 +45,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 	if err != nil {
 		return SignupResult{}, err
 	}
-	name, err := cleanName(in.Name, "name")
+	name, err := cleanPersonName(in.Name, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
-	if err := checkPassword(in.Password); err != nil {
-		return SignupResult{}, err
-	}
-	hash, err := argon2id.CreateHash(in.Password, passwordParams)
+	hash, err := s.hashPassword(ctx, in.Password, email)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -82,14 +60,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 		if err != nil {
 			return err // ErrUnique: answered below without revealing it
 		}
-		a, err := tx.CreateAccount(ctx, name+"'s account", uid)
+		a, err := tx.CreateAccount(ctx, accountNameOf(name), uid)
 		if err != nil {
 			return err
 		}
 		if err := tx.SetDefaultAccount(ctx, uid, a.Seq); err != nil {
 			return err
 		}
-		if err := tx.CreateVerification(ctx, uid, tokenHash, s.Config.VerifyTTL); err != nil {
+		if err := tx.CreateVerification(ctx, uid, tokenHash, s.Config.VerifyTTL, hash, name); err != nil {
 			return err
 		}
 		actor := roster.Actor{UserID: uid, Email: email, IP: ip}
@@ -101,32 +79,52 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 		return err
 	})
 	if errors.Is(err, store.ErrUnique) {
-		s.signupAgain(ctx, email)
+		s.signupAgain(ctx, email, name, hash)
 		return SignupResult{User: roster.User{Email: email, Name: name}}, nil
 	} else if err != nil {
 		return SignupResult{}, err
 	}
-	s.sendVerification(ctx, email, name, token)
+	if s.mailAllowed(ctx, email) {
+		s.sendVerification(ctx, email, name, token)
+	} else {
+		s.endAttempts(ctx, res.User.ID)
+	}
 	return res, nil
 }
 
-// signupAgain answers a sign-up for a registered address by mail only: a
-// fresh verification link when the address is not verified yet (the first
-// mail may have been lost), else a note that someone tried.
-func (s *Service) signupAgain(ctx context.Context, email string) {
+func accountNameOf(userName string) string { return userName + "'s account" }
+
+// signupAgain answers a sign-up for a registered address by mail only.
+// When the address is not verified yet, the attempt gets its own link,
+// which applies its own password and name: an earlier attempt's password
+// (perhaps a stranger's) never stays in force. When it is verified, the
+// owner of the address is told that someone tried.
+//
+// When the address's mail allowance is used up, nothing is sent and every
+// open link of the address ends, so a person who finds an older mail (an
+// attacker's attempt, perhaps) cannot set a password they did not choose.
+func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 	u, _, err := s.DB.UserByEmail(ctx, email)
 	if err != nil {
 		s.Log.Error("sign-up of a registered address", "err", err)
 		return
 	}
+	if !s.mailAllowed(ctx, email) {
+		if !u.EmailVerified {
+			s.endAttempts(ctx, u.ID)
+		}
+		return
+	}
 	if !u.EmailVerified {
 		token, tokenHash := NewToken()
-		err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL) })
+		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+			return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL, hash, name)
+		})
 		if err != nil {
 			s.Log.Error("new verification link", "err", err)
 			return
 		}
-		s.sendVerification(ctx, email, u.Name, token)
+		s.sendVerification(ctx, email, name, token)
 		return
 	}
 	s.send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
@@ -134,21 +132,39 @@ func (s *Service) signupAgain(ctx context.Context, email string) {
 			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
 }
 
+func (s *Service) endAttempts(ctx context.Context, userID int64) {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
+		s.Log.Error("end verification links", "err", err)
+	}
+}
+
 func (s *Service) sendVerification(ctx context.Context, email, name, token string) {
 	s.send(ctx, mail.Message{To: email, Subject: "Verify your email address",
-		Text: fmt.Sprintf("Welcome to Roster, %s.\n\nVerify your address to log in:\n%s\n\nThe link works for %s.\n",
+		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
+			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
+			"If you did not sign up, ignore this mail: no one can log in with your address without it.\n",
 			name, s.link("verify", token), s.Config.VerifyTTL)})
 }
 
+// signupFromInvitation signs the invitee up: the invitation link proves the
+// address. An address that has a user who never verified it (perhaps a
+// stranger's sign-up) is taken over by the mailbox's owner here: their
+// password and name replace the attempt's, and every open link ends.
 func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
-	name, err := cleanName(in.Name, "name")
+	name, err := cleanPersonName(in.Name, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
-	if err := checkPassword(in.Password); err != nil {
+	// The invitation names the address; check the password against it.
+	var invEmail string
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := s.usableInvitation(ctx, tx, in.InvitationToken)
+		invEmail = inv.Email
+		return err
+	}); err != nil {
 		return SignupResult{}, err
 	}
-	hash, err := argon2id.CreateHash(in.Password, passwordParams)
+	hash, err := s.hashPassword(ctx, in.Password, invEmail)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -166,7 +182,15 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 		}
 		uid, err := tx.CreateUser(ctx, inv.Email, name, hash, true)
 		if errors.Is(err, store.ErrUnique) {
-			return roster.Errorf(roster.ECONFLICT, "%s already has a login: log in and accept the invitation", inv.Email)
+			uid, err = tx.UnverifiedUser(ctx, inv.Email)
+			if errors.Is(err, store.ErrNoRows) {
+				return roster.Errorf(roster.ECONFLICT, "%s already has a login: log in and accept the invitation", inv.Email)
+			} else if err != nil {
+				return err
+			}
+			if err := s.claim(ctx, tx, uid, hash, name); err != nil {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}
@@ -193,47 +217,87 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 	return res, nil
 }
 
+// claim gives an unverified user the password and name of the person who
+// proved the address, verifies it and ends every open link; the account
+// made at the first sign-up takes the new name.
+func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name string) error {
+	if err := tx.SetUserProfile(ctx, uid, hash, name); err != nil {
+		return err
+	}
+	if err := tx.EndVerifications(ctx, uid); err != nil {
+		return err
+	}
+	if err := tx.RenameOwnAccounts(ctx, uid, accountNameOf(name)); err != nil {
+		return err
+	}
+	return tx.MarkVerified(ctx, uid)
+}
+
 // VerifyEmail uses a verification token. Errors: EINVALID for an unknown,
 // used or expired token.
 func (s *Service) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
 	var u roster.User
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		uid, err := tx.UseVerification(ctx, HashToken(token))
+		v, err := tx.UseVerification(ctx, HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
-			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used or expired")
+			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
 		} else if err != nil {
 			return err
 		}
-		u, err = tx.User(ctx, uid)
-		return err
+		u, err = tx.User(ctx, v.UserID)
+		if err != nil {
+			return err
+		}
+		if v.Applied && u.Name != v.OldName {
+			return tx.RenameOwnAccounts(ctx, u.ID, accountNameOf(u.Name))
+		}
+		return nil
 	})
 	return u, err
 }
 
 // Login checks the password and starts a session. An unknown address and
 // a wrong password answer alike (EUNAUTHENTICATED); EEMAILUNVERIFIED only
-// after the right password, so it reveals nothing to a stranger.
+// after the right password, so it reveals nothing to a stranger. Attempts
+// are throttled per address and per client before any hashing
+// (ERATELIMITED with a wait), and hashing is bounded (EUNAVAILABLE).
 func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (string, roster.User, error) {
 	bad := roster.Errorf(roster.EUNAUTHENTICATED, "wrong email or password")
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
-		argon2id.ComparePasswordAndHash(password, dummyHash)
-		return "", roster.User{}, bad
+		// Not an address: still counted, under what was typed (bounded).
+		email = strings.ToLower(strings.TrimSpace(rawEmail))
+		if len(email) > 254 {
+			email = email[:254]
+		}
 	}
-	u, hash, err := s.DB.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNoRows) {
-		argon2id.ComparePasswordAndHash(password, dummyHash)
-		return "", roster.User{}, bad
-	} else if err != nil {
+	var u roster.User
+	var hash string
+	known := false
+	if err == nil {
+		u, hash, err = s.DB.UserByEmail(ctx, email)
+		if errors.Is(err, store.ErrNoRows) {
+			hash = ""
+		} else if err != nil {
+			return "", roster.User{}, err
+		} else if known, err = s.DB.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge); err != nil {
+			return "", roster.User{}, err
+		}
+	}
+	succeeded, err := s.loginAttempt(ctx, email, ip, known)
+	if err != nil {
 		return "", roster.User{}, err
 	}
-	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	ok, err := s.comparePassword(ctx, password, hash)
 	if err != nil {
 		return "", roster.User{}, err
 	}
 	if !ok {
+		s.Stats.LoginFailures.Add(1)
+		s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", hash != "")
 		return "", roster.User{}, bad
 	}
+	succeeded()
 	if !u.EmailVerified {
 		return "", roster.User{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
 	}
@@ -244,6 +308,9 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 	}
 	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL); err != nil {
+			return err
+		}
+		if err := tx.RememberLogin(ctx, u.ID, ipKey(ip)); err != nil {
 			return err
 		}
 		for _, m := range ms {

@@ -440,13 +440,12 @@ func (tx *Tx) CreateAPIKey(ctx context.Context, acct, userID int64, name, prefix
 
 // DeleteAPIKey deletes one of the user's keys (ErrNoRows otherwise) and
 // records the change.
-func (tx *Tx) DeleteAPIKey(ctx context.Context, userID, id int64) error {
-	var acct int64
-	if err := tx.queryRow(ctx, `DELETE FROM api_keys WHERE user_id = ? AND id = ? RETURNING account_id`, []any{userID, id}, &acct); err != nil {
-		return err
+func (tx *Tx) DeleteAPIKey(ctx context.Context, userID, id int64) (accountSeq int64, prefix, name string, err error) {
+	if err := tx.queryRow(ctx, `DELETE FROM api_keys WHERE user_id = ? AND id = ? RETURNING account_id, prefix, name`, []any{userID, id}, &accountSeq, &prefix, &name); err != nil {
+		return 0, "", "", err
 	}
-	_, err := tx.Changed(ctx, acct, userID)
-	return err
+	_, err = tx.Changed(ctx, accountSeq, userID)
+	return accountSeq, prefix, name, err
 }
 
 // APIKeys lists the user's keys, with each key's account Auth ID.
@@ -518,4 +517,12 @@ func (db *DB) TouchAPIKey(ctx context.Context, id int64) error {
 	_, err := db.db.ExecContext(ctx, db.q(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
 		now, id, now-60_000_000)
 	return db.d.mapErr(err)
+}
+
+// APIKeyExists reports whether a key with the hash exists (for a request
+// that names a revision this replica has not applied yet).
+func (db *DB) APIKeyExists(ctx context.Context, hash []byte) (bool, error) {
+	var n int
+	err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM api_keys WHERE key_hash = ?`), hash).Scan(&n)
+	return n > 0, db.d.mapErr(err)
 }

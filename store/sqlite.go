@@ -4,7 +4,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -17,6 +20,16 @@ type sqliteDialect struct{}
 // timeout, and BEGIN IMMEDIATE for every transaction, so two writers queue
 // instead of failing halfway with SQLITE_BUSY on lock upgrade.
 func openSQLite(path string) (*sql.DB, dialect, error) {
+	// The file holds password hashes and tokens' hashes: readable by its
+	// owner only. SQLite gives its -wal and -shm files the same mode.
+	if path != "" && !strings.HasPrefix(path, ":memory:") {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, nil, fmt.Errorf("store: create sqlite %s: %w", path, err)
+		}
+	}
 	v := url.Values{}
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "journal_mode(WAL)")

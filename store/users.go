@@ -90,26 +90,87 @@ func (tx *Tx) SetDefaultAccountIfNone(ctx context.Context, userID, accountSeq in
 	return err
 }
 
-// CreateVerification stores an email-verification token's hash.
-func (tx *Tx) CreateVerification(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration) error {
-	_, err := tx.exec(ctx, `INSERT INTO email_verifications (token_hash, user_id, expires_at) VALUES (?, ?, ?)`,
-		tokenHash, userID, micros(tx.now.Add(ttl)))
+// CreateVerification stores an email-verification token's hash with the
+// sign-up attempt it belongs to: the password hash and name to apply when
+// the link is used ("" for a link that only verifies).
+func (tx *Tx) CreateVerification(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration, passwordHash, name string) error {
+	_, err := tx.exec(ctx, `INSERT INTO email_verifications (token_hash, user_id, expires_at, password_hash, name) VALUES (?, ?, ?, ?, ?)`,
+		tokenHash, userID, micros(tx.now.Add(ttl)), nullString(passwordHash), nullString(name))
 	return err
 }
 
-// UseVerification marks the token used and the user verified in one
-// conditional update. It returns the user's ID, or ErrNoRows for an unknown,
-// used or expired token.
-func (tx *Tx) UseVerification(ctx context.Context, tokenHash []byte) (int64, error) {
-	var userID int64
+// Verified is what using a verification link did.
+type Verified struct {
+	UserID      int64
+	WasVerified bool   // the address was verified before this link
+	OldName     string // the user's name before the link applied its own
+	Applied     bool   // the link's attempt set the password and name
+}
+
+// UseVerification marks the token used, ends every other open link of the
+// user and marks the user verified. When the user was not verified yet and
+// the link belongs to a sign-up attempt, the attempt's password and name
+// become the user's: the first password set never works unless its setter
+// controls the mailbox. ErrNoRows for an unknown, used or expired token.
+func (tx *Tx) UseVerification(ctx context.Context, tokenHash []byte) (Verified, error) {
+	var v Verified
+	var pw, name sql.NullString
 	err := tx.queryRow(ctx, `UPDATE email_verifications SET used_at = ?
-		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`,
-		[]any{micros(tx.now), tokenHash, micros(tx.now)}, &userID)
+		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id, password_hash, name`,
+		[]any{micros(tx.now), tokenHash, micros(tx.now)}, &v.UserID, &pw, &name)
 	if err != nil {
-		return 0, err
+		return v, err
 	}
-	_, err = tx.exec(ctx, `UPDATE users SET verified_at = COALESCE(verified_at, ?) WHERE id = ?`, micros(tx.now), userID)
-	return userID, err
+	var verified sql.NullInt64
+	if err := tx.queryRow(ctx, `SELECT verified_at, name FROM users WHERE id = ?`, []any{v.UserID}, &verified, &v.OldName); err != nil {
+		return v, err
+	}
+	v.WasVerified = verified.Valid
+	if err := tx.EndVerifications(ctx, v.UserID); err != nil {
+		return v, err
+	}
+	if !v.WasVerified && pw.Valid {
+		if _, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, name = ? WHERE id = ?`, pw.String, name.String, v.UserID); err != nil {
+			return v, err
+		}
+		v.Applied = true
+	}
+	_, err = tx.exec(ctx, `UPDATE users SET verified_at = COALESCE(verified_at, ?) WHERE id = ?`, micros(tx.now), v.UserID)
+	return v, err
+}
+
+// EndVerifications ends every open verification link of the user.
+func (tx *Tx) EndVerifications(ctx context.Context, userID int64) error {
+	_, err := tx.exec(ctx, `UPDATE email_verifications SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, micros(tx.now), userID)
+	return err
+}
+
+// SetUserProfile sets the user's password hash and name.
+func (tx *Tx) SetUserProfile(ctx context.Context, userID int64, passwordHash, name string) error {
+	_, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, name = ? WHERE id = ?`, passwordHash, name, userID)
+	return err
+}
+
+// RenameOwnAccounts names every account the user owns. Only for a user who
+// never verified: their one account is the one made at sign-up.
+func (tx *Tx) RenameOwnAccounts(ctx context.Context, userID int64, name string) error {
+	_, err := tx.exec(ctx, `UPDATE accounts SET name = ? WHERE id IN (SELECT account_id FROM members WHERE user_id = ? AND role = 1)`, name, userID)
+	return err
+}
+
+// UnverifiedUser returns the ID of the user with the email when that user
+// has not verified the address, else ErrNoRows.
+func (tx *Tx) UnverifiedUser(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `SELECT id FROM users WHERE email = ? AND verified_at IS NULL`, []any{email}, &id)
+	return id, err
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // MarkVerified marks the user's email verified (an accepted invitation

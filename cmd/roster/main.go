@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -88,11 +89,15 @@ type config struct {
 	OperatorToken string
 	InviteTTL     time.Duration
 	PersonalExtra string
-	TrustProxy    bool
+	TrustProxy    string
 	LogFormat     string
 }
 
-func (c *config) server() server.Config {
+func (c *config) server() (server.Config, error) {
+	proxies, err := edge.ParseProxies(c.TrustProxy)
+	if err != nil {
+		return server.Config{}, usageError{"ROSTER_TRUST_PROXY / --trust-proxy: " + err.Error()}
+	}
 	var extra []string
 	for _, d := range strings.Split(c.PersonalExtra, ",") {
 		if d = strings.TrimSpace(d); d != "" {
@@ -100,7 +105,7 @@ func (c *config) server() server.Config {
 		}
 	}
 	return server.Config{Addr: c.Addr, Database: c.Database, BaseURL: c.BaseURL, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom,
-		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL, PersonalExtra: extra, TrustProxy: c.TrustProxy}
+		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL, PersonalExtra: extra, Proxies: proxies}, nil
 }
 
 func envOr(name, def string) string {
@@ -134,7 +139,7 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OperatorToken, "operator-token", envOr("ROSTER_OPERATOR_TOKEN", ""), "token for /v1/admin; unset disables it (ROSTER_OPERATOR_TOKEN)")
 	fs.DurationVar(&c.InviteTTL, "invite-ttl", envDuration("ROSTER_INVITE_TTL", 168*time.Hour), "how long an invitation link works (ROSTER_INVITE_TTL)")
 	fs.StringVar(&c.PersonalExtra, "personal-domains-extra", envOr("ROSTER_PERSONAL_DOMAINS_EXTRA", ""), "comma-separated domains to refuse besides the shipped list (ROSTER_PERSONAL_DOMAINS_EXTRA)")
-	fs.BoolVar(&c.TrustProxy, "trust-proxy", envOr("ROSTER_TRUST_PROXY", "") == "true", "take the client IP from X-Forwarded-For (ROSTER_TRUST_PROXY=true)")
+	fs.StringVar(&c.TrustProxy, "trust-proxy", envOr("ROSTER_TRUST_PROXY", ""), "reverse proxies trusted for X-Forwarded-For/-Proto: true (the immediate peer, one hop) or comma-separated addresses and CIDRs; unset trusts none (ROSTER_TRUST_PROXY)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("ROSTER_LOG_FORMAT", "text"), "text or json (ROSTER_LOG_FORMAT)")
 }
 

@@ -1,0 +1,264 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/store"
+)
+
+// This file holds what keeps identity from being guessed or flooded: the
+// bound on password hashing, the login throttle and the mail limits. Each
+// limit is kept in the database (store.Hit), so it holds across replicas.
+
+// passwordParams: argon2id as OWASP recommends (19 MiB, 2 passes, 1 lane).
+var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// dummyHash is compared against when no user has the address, so a login
+// for an unknown address takes as long as one for a known one.
+var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParams)
+
+// Stats counts identity events since the process started.
+type Stats struct {
+	Hashes         atomic.Int64 // argon2id computations started
+	LoginFailures  atomic.Int64 // wrong address, password or second factor
+	LoginThrottled atomic.Int64 // attempts refused with 429 before any hashing
+	HashBusy       atomic.Int64 // attempts refused with 503: every hashing slot busy
+	MailSuppressed atomic.Int64 // identity mails not sent because of the limits
+}
+
+// hashSlot waits for one of the Config.HashConcurrency slots for an argon2id
+// computation (19 MiB and tens of milliseconds of one core each). Without
+// a bound, a flood of logins takes all memory and every core; with it, the
+// extra attempts wait up to Config.HashWait and then get EUNAVAILABLE.
+func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
+	s.hashOnce.Do(func() {
+		n := s.Config.HashConcurrency
+		if n < 1 {
+			n = 1
+		}
+		s.hashSlots = make(chan struct{}, n)
+	})
+	release = func() { <-s.hashSlots }
+	select {
+	case s.hashSlots <- struct{}{}:
+		s.Stats.Hashes.Add(1)
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(s.Config.HashWait)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+		s.Stats.Hashes.Add(1)
+		return release, nil
+	case <-t.C:
+		s.Stats.HashBusy.Add(1)
+		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// hashPassword checks a new password against the rules and hashes it.
+// Errors: EINVALID (with why), EUNAVAILABLE.
+func (s *Service) hashPassword(ctx context.Context, pw, email string) (string, error) {
+	if err := password.Check(pw, email); err != nil {
+		return "", err
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return argon2id.CreateHash(pw, passwordParams)
+}
+
+// comparePassword compares pw with hash ("" compares with a dummy, so an
+// unknown address costs the same). Errors: EUNAVAILABLE.
+func (s *Service) comparePassword(ctx context.Context, pw, hash string) (bool, error) {
+	if len(pw) > 1024 {
+		pw = pw[:1024] // longer passwords are never set; bound the work
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	if hash == "" {
+		argon2id.ComparePasswordAndHash(pw, dummyHash)
+		return false, nil
+	}
+	return argon2id.ComparePasswordAndHash(pw, hash)
+}
+
+// The login throttle. Three counters per attempt, each over a window of
+// LoginWindow: the address, the address from this client, and the client.
+// Hits are counted before the password is hashed; a success takes them back.
+//   - address and address-from-client: 4 failures free, then a wait of
+//     2^(n-4) s after the n-th (2 s ... 32 s), and after 10 the rest of
+//     the window. The address-wide counter is not applied from a client the
+//     user has logged in from before (KnownLoginAge), so an attacker cannot
+//     lock the user out where they usually sign in.
+//   - client: 50 failures free, then 2^(n-50) s, at most the window; 300
+//     in a window is the cap.
+const (
+	loginAddrFree = 4
+	loginAddrMax  = 10
+	loginIPFree   = 50
+	loginIPMax    = 300
+)
+
+type throttleKey struct {
+	key       string
+	free, max int
+	enforced  bool
+}
+
+// ipKey is the client part of a throttle key: the address for IPv4, the
+// /64 network for IPv6 (one host usually has a whole /64).
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// wait is how long a counter holds further attempts back.
+func (k throttleKey) wait(t store.Throttle, now time.Time, window time.Duration) time.Duration {
+	if t.Hits == 0 || !t.WindowStart.Add(window).After(now) {
+		return 0
+	}
+	if t.Hits >= k.max {
+		return t.WindowStart.Add(window).Sub(now)
+	}
+	if t.Hits <= k.free {
+		return 0
+	}
+	d := time.Second << min(t.Hits-k.free, 20)
+	if d > window {
+		d = window
+	}
+	return t.LastAt.Add(d).Sub(now)
+}
+
+// loginAttempt checks the throttle for an attempt on email from ip and
+// counts it. It returns what to call on success. Errors: ERATELIMITED with
+// RetryAfter; nothing is hashed then.
+func (s *Service) loginAttempt(ctx context.Context, email, ip string, knownClient bool) (succeeded func(), err error) {
+	client := ipKey(ip)
+	keys := []throttleKey{
+		{key: "login:addr:" + email, free: loginAddrFree, max: loginAddrMax, enforced: !knownClient},
+		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
+		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
+	}
+	names := []string{keys[0].key, keys[1].key, keys[2].key}
+	state, err := s.DB.Throttles(ctx, names...)
+	if err != nil {
+		return nil, err
+	}
+	now, window := s.DB.Now(), s.Config.LoginWindow
+	var wait time.Duration
+	for _, k := range keys {
+		if k.enforced {
+			wait = max(wait, k.wait(state[k.key], now, window))
+		}
+	}
+	throttled := func(d time.Duration) error {
+		s.Stats.LoginThrottled.Add(1)
+		s.Log.Warn("login throttled", "email", MaskEmail(email), "ip", ip, "retry_after", d.Round(time.Second))
+		return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", fmtWait(d))
+	}
+	if wait > 0 {
+		return nil, throttled(wait)
+	}
+	for _, k := range keys {
+		_, ok, err := s.DB.Hit(ctx, k.key, window, k.max, 0)
+		if err != nil {
+			return nil, err
+		}
+		if !ok && k.enforced {
+			return nil, throttled(window)
+		}
+	}
+	return func() {
+		// The password was right: the address's counters start again; the
+		// client's loses this attempt.
+		ctx := context.WithoutCancel(ctx)
+		if err := s.DB.ClearThrottles(ctx, names[0], names[1]); err != nil {
+			s.Log.Warn("clear login throttle", "err", err)
+		}
+		if err := s.DB.Unhit(ctx, names[2]); err != nil {
+			s.Log.Warn("clear login throttle", "err", err)
+		}
+	}, nil
+}
+
+func fmtWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+}
+
+// MaskEmail shortens an address for logs: its first letter and domain.
+func MaskEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 {
+		if len(email) > 3 {
+			return email[:1] + "***"
+		}
+		return "***"
+	}
+	return email[:1] + "***" + email[at:]
+}
+
+// mailAllowed takes one identity mail (verification, sign-up notice,
+// password reset) from the address's allowance: one a minute and
+// Config.MailsPerDay a day. A false answer sends nothing; the caller's
+// HTTP answer stays the same, so it reveals nothing.
+func (s *Service) mailAllowed(ctx context.Context, email string) bool {
+	_, ok, err := s.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
+	if err != nil {
+		s.Log.Error("mail limit", "err", err)
+		return false
+	}
+	if !ok {
+		s.Stats.MailSuppressed.Add(1)
+		s.Log.Warn("mail limit reached: not sent", "to", MaskEmail(email))
+	}
+	return ok
+}
+
+// linkLike finds what a mail reader would show as a link: a scheme, www.,
+// or a host name (label.label with a top-level domain of letters).
+var linkLike = regexp.MustCompile(`(?i)://|www\.|[a-z0-9-]\.[a-z]{2,63}(?:$|[^a-z0-9-])`)
+
+// cleanPersonName is cleanName for the names that platform mail quotes
+// (people and accounts): no links, so no one can make Roster's own mail
+// carry an attacker's address.
+func cleanPersonName(name, what string) (string, error) {
+	name, err := cleanName(name, what)
+	if err != nil {
+		return "", err
+	}
+	if linkLike.MatchString(name) {
+		return "", roster.Errorf(roster.EINVALID, "%s cannot contain a web address or link", what)
+	}
+	return name, nil
+}
