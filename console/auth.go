@@ -66,6 +66,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
 	token, u, err := c.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), c.proxies.ClientIP(r))
 	if err != nil {
+		if d := roster.RetryAfter(err); d > 0 {
+			w.Header().Set("Retry-After", httpapi.RetryAfterSeconds(d))
+		}
 		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}

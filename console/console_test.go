@@ -403,3 +403,40 @@ func TestConsole_PagesWithoutBrowser(t *testing.T) {
 		t.Errorf("logged out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// After login, next goes only to a path on this site; anything else lands
+// on the default page.
+func TestConsole_LoginRedirectStaysOnSite(t *testing.T) {
+	e := servertest.New(t)
+	_, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
+	for next, want := range map[string]string{
+		"/accounts/" + acct + "/team": "/accounts/" + acct + "/team",
+		"/%09/evil.example/x":         "",
+		"/\t/evil.example/x":          "",
+		"//evil.example/x":            "",
+		"/\\evil.example":             "",
+		"https://evil.example/":       "",
+		"/%2F%2Fevil.example":         "",
+		"/%5Cevil.example":            "",
+		"evil.example":                "",
+		"/\x00/evil.example":          "",
+	} {
+		c := e.Client(t)
+		c.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := c.HTTP.PostForm(e.URL+"/login", url.Values{"email": {"ada@acme-corp.com"}, "password": {servertest.Password}, "next": {next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != 303 {
+			t.Errorf("next=%q: %d", next, resp.StatusCode)
+		}
+		if want != "" && loc != want {
+			t.Errorf("next=%q: Location %q, want %q", next, loc, want)
+		}
+		if want == "" && (!strings.HasPrefix(loc, "/accounts/"+acct) || strings.Contains(loc, "evil")) {
+			t.Errorf("next=%q: Location %q, want the default page", next, loc)
+		}
+	}
+}

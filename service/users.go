@@ -180,18 +180,19 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 				return roster.Errorf(roster.EFORBIDDEN, "this invitation is for %s; sign up with that address", inv.Email)
 			}
 		}
-		uid, err := tx.CreateUser(ctx, inv.Email, name, hash, true)
-		if errors.Is(err, store.ErrUnique) {
-			uid, err = tx.UnverifiedUser(ctx, inv.Email)
-			if errors.Is(err, store.ErrNoRows) {
+		// An unverified user of the address is claimed; a verified one must
+		// log in. (Looked up first: on PostgreSQL a failed insert ends the
+		// transaction. The unique email still settles a race.)
+		uid, err := tx.UnverifiedUser(ctx, inv.Email)
+		if err == nil {
+			err = s.claim(ctx, tx, uid, hash, name)
+		} else if errors.Is(err, store.ErrNoRows) {
+			uid, err = tx.CreateUser(ctx, inv.Email, name, hash, true)
+			if errors.Is(err, store.ErrUnique) {
 				return roster.Errorf(roster.ECONFLICT, "%s already has a login: log in and accept the invitation", inv.Email)
-			} else if err != nil {
-				return err
 			}
-			if err := s.claim(ctx, tx, uid, hash, name); err != nil {
-				return err
-			}
-		} else if err != nil {
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.join(ctx, tx, inv, seq, uid, ip); err != nil {

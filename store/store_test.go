@@ -299,3 +299,73 @@ func TestStore_ChangesCommitInRevisionOrder(t *testing.T) {
 		}
 	})
 }
+
+// The SQLite file holds password and token hashes: its owner alone may
+// read it, and its WAL too.
+func TestSQLite_FileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := st.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %o, want 600", filepath.Base(p), mode)
+		}
+	}
+}
+
+// Hit never lets concurrent hits pass the limit together.
+func TestThrottle_HitHoldsTheLimitUnderContention(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		passed := 0
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, ok, err := db.Hit(ctx, "test:key", time.Hour, 7, 0)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					passed++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if passed != 7 {
+			t.Errorf("%d of 20 concurrent hits passed a limit of 7", passed)
+		}
+		st, err := db.Throttles(ctx, "test:key", "test:none")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st["test:key"].Hits != 7 || len(st) != 1 {
+			t.Errorf("state = %+v", st)
+		}
+		// A minimum gap refuses a second hit at once; a new window starts over.
+		if _, ok, _ := db.Hit(ctx, "test:gap", time.Hour, 5, time.Minute); !ok {
+			t.Error("first hit refused")
+		}
+		if _, ok, _ := db.Hit(ctx, "test:gap", time.Hour, 5, time.Minute); ok {
+			t.Error("a hit within the minimum gap passed")
+		}
+		db.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		if n, ok, _ := db.Hit(ctx, "test:key", time.Hour, 7, 0); !ok || n != 1 {
+			t.Errorf("after the window: %d %v, want 1 true", n, ok)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"strings"
 	"time"
 )
@@ -53,6 +54,9 @@ func (db *DB) Throttles(ctx context.Context, keys ...string) (map[string]Throttl
 func (db *DB) Hit(ctx context.Context, key string, window time.Duration, max int, minGap time.Duration) (hits int, ok bool, err error) {
 	now := db.Now().UTC()
 	n, cut, gap := micros(now), micros(now.Add(-window)), micros(now.Add(-minGap))
+	if minGap <= 0 {
+		gap = math.MaxInt64 // concurrent callers' clocks need not be in order
+	}
 	var h int64
 	err = db.db.QueryRowContext(ctx, db.q(`INSERT INTO throttles (key, hits, window_start, last_at) VALUES (?, 1, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
