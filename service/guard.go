@@ -65,7 +65,8 @@ func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
 		s.Stats.HashBusy.Add(1)
 		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		// The client gave up waiting: not a server fault.
+		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
 	}
 }
 
@@ -84,16 +85,11 @@ func (s *Service) hashPassword(ctx context.Context, pw, email string) (string, e
 }
 
 // comparePassword compares pw with hash ("" compares with a dummy, so an
-// unknown address costs the same). Errors: EUNAVAILABLE.
-func (s *Service) comparePassword(ctx context.Context, pw, hash string) (bool, error) {
+// unknown address costs the same). The caller holds a hashing slot.
+func comparePassword(pw, hash string) (bool, error) {
 	if len(pw) > 1024 {
 		pw = pw[:1024] // longer passwords are never set; bound the work
 	}
-	release, err := s.hashSlot(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer release()
 	if hash == "" {
 		argon2id.ComparePasswordAndHash(pw, dummyHash)
 		return false, nil
@@ -157,56 +153,92 @@ func (k throttleKey) wait(t store.Throttle, now time.Time, window time.Duration)
 	return t.LastAt.Add(d).Sub(now)
 }
 
-// loginAttempt checks the throttle for an attempt on email from ip and
-// counts it. It returns what to call on success. Errors: ERATELIMITED with
-// RetryAfter; nothing is hashed then.
-func (s *Service) loginAttempt(ctx context.Context, email, ip string, knownClient bool) (succeeded func(), err error) {
+// loginTry is one login attempt's place in the throttle.
+type loginTry struct {
+	s     *Service
+	email string
+	ip    string
+	keys  []throttleKey
+}
+
+// loginCheck reads the throttle for an attempt on email from ip. Errors:
+// ERATELIMITED with RetryAfter; nothing is hashed or written then.
+func (s *Service) loginCheck(ctx context.Context, email, ip string, knownClient bool) (*loginTry, error) {
+	s.pruneThrottles(ctx)
 	client := ipKey(ip)
-	keys := []throttleKey{
+	t := &loginTry{s: s, email: email, ip: ip, keys: []throttleKey{
 		{key: "login:addr:" + email, free: loginAddrFree, max: loginAddrMax, enforced: !knownClient},
 		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
-	}
-	names := []string{keys[0].key, keys[1].key, keys[2].key}
-	state, err := s.DB.Throttles(ctx, names...)
+	}}
+	state, err := s.DB.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
 	if err != nil {
 		return nil, err
 	}
 	now, window := s.DB.Now(), s.Config.LoginWindow
 	var wait time.Duration
-	for _, k := range keys {
+	for _, k := range t.keys {
 		if k.enforced {
 			wait = max(wait, k.wait(state[k.key], now, window))
 		}
 	}
-	throttled := func(d time.Duration) error {
-		s.Stats.LoginThrottled.Add(1)
-		s.Log.Warn("login throttled", "email", MaskEmail(email), "ip", ip, "retry_after", d.Round(time.Second))
-		return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", fmtWait(d))
-	}
 	if wait > 0 {
-		return nil, throttled(wait)
+		return nil, t.throttled(wait)
 	}
-	for _, k := range keys {
-		_, ok, err := s.DB.Hit(ctx, k.key, window, k.max, 0)
+	return t, nil
+}
+
+func (t *loginTry) throttled(d time.Duration) error {
+	t.s.Stats.LoginThrottled.Add(1)
+	t.s.Log.Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
+	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", fmtWait(d))
+}
+
+// hit counts the attempt as a failure before its password is hashed, so
+// parallel guesses count too; succeeded takes it back. Each counter's
+// limit holds in the database even under contention. Errors: ERATELIMITED.
+func (t *loginTry) hit(ctx context.Context) error {
+	for _, k := range t.keys {
+		_, ok, err := t.s.DB.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok && k.enforced {
-			return nil, throttled(window)
+			return t.throttled(t.s.Config.LoginWindow)
 		}
 	}
-	return func() {
-		// The password was right: the address's counters start again; the
-		// client's loses this attempt.
-		ctx := context.WithoutCancel(ctx)
-		if err := s.DB.ClearThrottles(ctx, names[0], names[1]); err != nil {
-			s.Log.Warn("clear login throttle", "err", err)
-		}
-		if err := s.DB.Unhit(ctx, names[2]); err != nil {
-			s.Log.Warn("clear login throttle", "err", err)
-		}
-	}, nil
+	return nil
+}
+
+// succeeded is called when the password was right: the address's counters
+// start again; the client's loses this attempt.
+func (t *loginTry) succeeded(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	if err := t.s.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
+		t.s.Log.Warn("clear login throttle", "err", err)
+	}
+	if err := t.s.DB.Unhit(ctx, t.keys[2].key); err != nil {
+		t.s.Log.Warn("clear login throttle", "err", err)
+	}
+}
+
+// pruneThrottles deletes counters whose window has passed, at most once a
+// minute per process, so a flood of made-up addresses does not grow the
+// table without end.
+func (s *Service) pruneThrottles(ctx context.Context) {
+	now := s.DB.Now()
+	last := s.lastPrune.Load()
+	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	n, err := s.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
+		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour,
+	})
+	if err != nil {
+		s.Log.Warn("prune throttles", "err", err)
+	} else if n > 0 {
+		s.Log.Info("pruned throttles", "rows", n)
+	}
 }
 
 func fmtWait(d time.Duration) string {

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -57,7 +58,7 @@ func DefaultConfig() Config {
 		MaxSends:       10,
 		StaleAfter:     2 * time.Second,
 
-		HashConcurrency: max(1, runtime.GOMAXPROCS(0)),
+		HashConcurrency: max(1, runtime.GOMAXPROCS(0)/2),
 		HashWait:        time.Second,
 		LoginWindow:     15 * time.Minute,
 		KnownLoginAge:   30 * 24 * time.Hour,
@@ -83,6 +84,7 @@ type Service struct {
 	Stats     Stats
 	hashOnce  sync.Once
 	hashSlots chan struct{}
+	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
 }
 
 // write runs fn in a transaction and, when it recorded changes to who

@@ -285,11 +285,22 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 			return "", roster.User{}, err
 		}
 	}
-	succeeded, err := s.loginAttempt(ctx, email, ip, known)
+	try, err := s.loginCheck(ctx, email, ip, known)
 	if err != nil {
 		return "", roster.User{}, err
 	}
-	ok, err := s.comparePassword(ctx, password, hash)
+	// Wait for a hashing slot before counting the attempt: one refused
+	// with 503 costs no database write and no throttle allowance.
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", roster.User{}, err
+	}
+	if err := try.hit(ctx); err != nil {
+		release()
+		return "", roster.User{}, err
+	}
+	ok, err := comparePassword(password, hash)
+	release()
 	if err != nil {
 		return "", roster.User{}, err
 	}
@@ -298,7 +309,7 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 		s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", hash != "")
 		return "", roster.User{}, bad
 	}
-	succeeded()
+	try.succeeded(ctx)
 	if !u.EmailVerified {
 		return "", roster.User{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
 	}

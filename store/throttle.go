@@ -103,3 +103,20 @@ func (tx *Tx) RememberLogin(ctx context.Context, userID int64, ip string) error 
 		ON CONFLICT (user_id, ip) DO UPDATE SET last_at = excluded.last_at`, userID, ip, micros(tx.now))
 	return err
 }
+
+// PruneThrottles deletes the counters under each key prefix whose last hit
+// is older than that prefix's window. It returns how many it deleted.
+func (db *DB) PruneThrottles(ctx context.Context, windows map[string]time.Duration) (int64, error) {
+	var total int64
+	now := db.Now()
+	for prefix, window := range windows {
+		res, err := db.db.ExecContext(ctx, db.q(`DELETE FROM throttles WHERE key LIKE ? AND last_at < ?`),
+			prefix+"%", micros(now.Add(-window)))
+		if err != nil {
+			return total, db.d.mapErr(err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
