@@ -281,3 +281,14 @@ func TestCLI_PricingImport(t *testing.T) {
 		t.Errorf("GB = %s", r.Body)
 	}
 }
+
+func TestCLI_ServeRefusesABadTrustProxy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	_, err := runCLI(t, "serve", "--database", path, "--addr", "127.0.0.1:0", "--trust-proxy", "10.0.0.0/99")
+	if err == nil || !strings.Contains(err.Error(), "trust-proxy") || !strings.Contains(err.Error(), "10.0.0.0/99") {
+		t.Fatalf("serve with a bad --trust-proxy: %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("serve opened the database before refusing its configuration")
+	}
+}
