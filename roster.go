@@ -166,6 +166,21 @@ type Account struct {
 	CreatedAt            time.Time `json:"created_at"`
 }
 
+// ValidAuthID reports whether s has the form of an Auth ID: "MA" and 18
+// characters of [A-Z0-9]. Anything else names no account, so it is
+// answered as not found before it reaches a database.
+func ValidAuthID(s string) bool {
+	if len(s) != 20 || s[0] != 'M' || s[1] != 'A' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // User is a person with a login.
 type User struct {
 	ID               int64     `json:"id"`

@@ -371,3 +371,21 @@ func TestRevisionWait_OnlyAfterAuthentication(t *testing.T) {
 	p.Header.Set("X-Roster-Revision", "999999999")
 	p.Refused(503, "unavailable", "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"})
 }
+
+// Bytes a database cannot store (a NUL in PostgreSQL text) are refused as
+// what they are, never a 500.
+func TestOddBytes_AnswerFourHundreds(t *testing.T) {
+	e := servertest.New(t)
+	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
+	bad := "MA\x00" + acct[3:]
+	e.Platform(t).Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": bad, "user_id": 1, "permission": "numbers.view"})
+	c.Refused(404, "not_found", "POST", "/v1/me/api-keys", map[string]string{"account_id": bad, "name": "x"})
+	c.Refused(404, "not_found", "PUT", "/v1/me/default-account", map[string]string{"account_id": bad})
+	c.Refused(404, "not_found", "GET", "/v1/accounts/MA%00"+acct[3:], nil)
+	e.Client(t).Refused(401, "unauthenticated", "POST", "/v1/login", map[string]string{"email": "a\x00@acme-corp.com", "password": "whatever it is"})
+	e.Client(t).Refused(400, "invalid_request", "POST", "/v1/signup", map[string]string{"email": "b\x00@acme-corp.com", "password": servertest.Password, "name": "B"})
+	e.Client(t).Refused(400, "invalid_request", "POST", "/v1/signup", map[string]string{"email": "b@acme-corp.com", "password": servertest.Password, "name": "B\x00"})
+	if r := e.Client(t).Do("POST", "/v1/signup", map[string]string{"email": "c@acme-corp.com", "password": "nul\x00in the password", "name": "C"}); r.Status >= 500 {
+		t.Errorf("a NUL in a password: %d %s", r.Status, r.Body)
+	}
+}

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -266,11 +268,10 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 	bad := roster.Errorf(roster.EUNAUTHENTICATED, "wrong email or password")
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
-		// Not an address: still counted, under what was typed (bounded).
-		email = strings.ToLower(strings.TrimSpace(rawEmail))
-		if len(email) > 254 {
-			email = email[:254]
-		}
+		// Not an address: still counted, under a digest of what was typed
+		// (any bytes, bounded, storable in any database).
+		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(rawEmail))))
+		email = "invalid:" + hex.EncodeToString(sum[:16])
 	}
 	var u roster.User
 	var hash string

@@ -66,6 +66,9 @@ func (tx *Tx) CreateAccount(ctx context.Context, name string, ownerID int64) (ro
 // Account returns the account with the Auth ID, or ErrNoRows.
 func (tx *Tx) Account(ctx context.Context, authID string) (roster.Account, error) {
 	var a roster.Account
+	if !roster.ValidAuthID(authID) {
+		return a, ErrNoRows // e.g. a NUL byte, which PostgreSQL text cannot hold
+	}
 	err := scanAccount(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`), authID), &a)
 	if err == sql.ErrNoRows {
 		return a, ErrNoRows
@@ -76,6 +79,9 @@ func (tx *Tx) Account(ctx context.Context, authID string) (roster.Account, error
 // Account returns the account with the Auth ID, or ErrNoRows.
 func (db *DB) Account(ctx context.Context, authID string) (roster.Account, error) {
 	var a roster.Account
+	if !roster.ValidAuthID(authID) {
+		return a, ErrNoRows // e.g. a NUL byte, which PostgreSQL text cannot hold
+	}
 	err := scanAccount(db.db.QueryRowContext(ctx, db.q(`SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`), authID), &a)
 	if err == sql.ErrNoRows {
 		return a, ErrNoRows
