@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
@@ -426,16 +425,7 @@ func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *a
 }
 
 func (c *Console) rotate(w http.ResponseWriter, r *http.Request, x *actx) error {
-	var keep time.Duration
-	if v := r.PostFormValue("keep_old_for"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			redirect(w, r, x.path("/credentials"), "", roster.Errorf(roster.EINVALID, "keep the old token for a duration like 24h"))
-			return nil
-		}
-		keep = d
-	}
-	_, err := c.svc.RotateCredentials(r.Context(), x.a, keep, x.actor(r))
+	_, err := c.svc.RotateCredentials(r.Context(), x.a, r.PostFormValue("keep_old_for"), x.actor(r))
 	redirect(w, r, x.path("/credentials"), "rotated", err)
 	return nil
 }

@@ -234,15 +234,7 @@ func (s *Server) rotateCredentials(w http.ResponseWriter, r *http.Request, c *Ca
 			return err
 		}
 	}
-	var keep time.Duration
-	if in.KeepOldFor != "" {
-		d, err := time.ParseDuration(in.KeepOldFor)
-		if err != nil {
-			return roster.Errorf(roster.EINVALID, "keep_old_for must be a duration like 24h")
-		}
-		keep = d
-	}
-	cr, err := s.Svc.RotateCredentials(r.Context(), c.Account, keep, c.Actor())
+	cr, err := s.Svc.RotateCredentials(r.Context(), c.Account, in.KeepOldFor, c.Actor())
 	if err != nil {
 		return err
 	}

@@ -343,14 +343,32 @@ func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roste
 	return c, err
 }
 
+// MaxGrace is the longest a rotated-out Auth Token may keep working.
+const MaxGrace = 7 * 24 * time.Hour
+
+// ParseGrace reads how long a rotated-out token keeps working: "" is 0,
+// else a Go duration ("24h", "90m") from 0 to MaxGrace. Errors: EINVALID.
+func ParseGrace(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > MaxGrace {
+		return 0, roster.Errorf(roster.EINVALID, "keep_old_for must be a duration from 0 to 168h, like 24h")
+	}
+	return d, nil
+}
+
 // RotateCredentials replaces the Auth Token. The old one dies at once, or
-// after keepOldFor (at most 7 days) when asked. Errors: EINVALID.
-func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor time.Duration, actor roster.Actor) (roster.Credentials, error) {
-	if keepOldFor < 0 || keepOldFor > 7*24*time.Hour {
-		return roster.Credentials{}, roster.Errorf(roster.EINVALID, "keep_old_for must be between 0 and 168h")
+// after keepOldFor (ParseGrace's form, at most 7 days) when asked.
+// Errors: EINVALID.
+func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor string, actor roster.Actor) (roster.Credentials, error) {
+	grace, err := ParseGrace(keepOldFor)
+	if err != nil {
+		return roster.Credentials{}, err
 	}
 	c := roster.Credentials{AuthID: a.ID, AuthToken: newAuthToken()}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -359,14 +377,14 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 			return err
 		}
 		var until time.Time
-		if keepOldFor > 0 {
-			until = tx.Now().Add(keepOldFor)
+		if grace > 0 {
+			until = tx.Now().Add(grace)
 			c.OldValidUntil = &until
 		}
 		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, HashToken(old), until); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", keepOldFor))
+		return tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", grace))
 	})
 	return c, err
 }
