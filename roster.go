@@ -6,7 +6,6 @@ package roster
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -77,11 +76,15 @@ func ParseAssignableRole(s string) (Role, error) {
 }
 
 // Permission is "<area>.<action>", numbered so a set of them fits a bitmask.
+// The zero value, PermissionNone, means "not declared": it allows nothing,
+// and a route or page declared without a permission fails a test.
 type Permission uint8
 
-// The permissions, in the order of permissions.csv's rows.
+// The permissions, in the order of permissions.csv's rows, after
+// PermissionNone; AnyMember comes last and is not in the matrix.
 const (
-	NumbersView Permission = iota
+	PermissionNone Permission = iota
+	NumbersView
 	NumbersEdit
 	BillingView
 	BillingEdit
@@ -96,11 +99,26 @@ const (
 	TeamView
 	TeamEdit
 	AuditView
-	NumPermissions // the count, not a permission
+	// AnyMember, as what a route or page needs: any member of the account,
+	// active or suspended (the account's own page, leaving it). The check
+	// never allows it: the gate answers it from membership alone.
+	AnyMember
 )
 
+// NumPermissions is how many permissions the matrix has.
+const NumPermissions = int(AnyMember) - 1
+
+// AllPermissions lists the matrix's permissions in order.
+var AllPermissions = func() []Permission {
+	out := make([]Permission, 0, NumPermissions)
+	for p := NumbersView; p < AnyMember; p++ {
+		out = append(out, p)
+	}
+	return out
+}()
+
 var permissionNames = [...]string{
-	"numbers.view", "numbers.edit", "billing.view", "billing.edit",
+	"", "numbers.view", "numbers.edit", "billing.view", "billing.edit",
 	"settings.view", "settings.edit", "credentials.view", "credentials.edit",
 	"applications.view", "applications.edit", "logs.view", "pricing.view",
 	"team.view", "team.edit", "audit.view",
@@ -108,26 +126,25 @@ var permissionNames = [...]string{
 
 // String returns the permission's name, e.g. "billing.edit".
 func (p Permission) String() string {
-	if p < NumPermissions {
+	switch {
+	case p == PermissionNone:
+		return "(no permission declared)"
+	case p == AnyMember:
+		return "membership"
+	case p < AnyMember:
 		return permissionNames[p]
 	}
 	return fmt.Sprintf("permission(%d)", uint8(p))
 }
 
-// Area returns the part before the dot, e.g. "billing".
-func (p Permission) Area() string {
-	s := p.String()
-	return s[:strings.IndexByte(s, '.')]
-}
-
-// ParsePermission parses a permission name.
+// ParsePermission parses a permission name of the matrix.
 func ParsePermission(s string) (Permission, bool) {
 	for i, n := range permissionNames {
-		if n == s {
+		if i > 0 && n == s {
 			return Permission(i), true
 		}
 	}
-	return 0, false
+	return PermissionNone, false
 }
 
 // Plan is an account's commercial plan. Team members need PlanCommitted.
@@ -154,6 +171,24 @@ const (
 	// their place and role but has no access until the plan returns.
 	MemberSuspended MemberStatus = "suspended"
 )
+
+// Suspended is the one suspension rule: a member other than the owner has
+// no access while the account is off the committed plan (they keep their
+// place and role, and get it back when the plan returns).
+func Suspended(r Role, committed bool) bool { return r != RoleOwner && !committed }
+
+// StatusOf is a member's status under the rule above.
+func StatusOf(r Role, p Plan) MemberStatus {
+	if Suspended(r, p == PlanCommitted) {
+		return MemberSuspended
+	}
+	return MemberActive
+}
+
+// ErrSuspended is the one answer to a suspended member (EPLANREQUIRED).
+func ErrSuspended() *Error {
+	return Errorf(EPLANREQUIRED, "your access to this account is suspended: its plan does not include team members now")
+}
 
 // Account is the tenant. ID is its Auth ID ("MA" + 18 of [A-Z0-9]).
 type Account struct {

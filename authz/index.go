@@ -239,7 +239,7 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 	switch {
 	case !ok || v&known == 0:
 		return Decision{Reason: ReasonNotMember}
-	case v&committed == 0 && role != roster.RoleOwner:
+	case roster.Suspended(role, v&committed != 0):
 		return Decision{Role: role, Reason: ReasonSuspended}
 	case masks[role]&(1<<p) == 0:
 		return Decision{Role: role, Reason: ReasonRoleLacksPermission}

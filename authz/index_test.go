@@ -155,7 +155,7 @@ func benchSetup() {
 		benchQueries = make([]triple, 1<<16)
 		for i := range benchQueries {
 			a := 1 + r.Int64N(accounts)
-			benchQueries[i] = triple{a, a*perAccount + r.Int64N(perAccount), roster.Permission(r.IntN(int(roster.NumPermissions)))}
+			benchQueries[i] = triple{a, a*perAccount + r.Int64N(perAccount), roster.AllPermissions[r.IntN(roster.NumPermissions)]}
 		}
 	})
 }

@@ -69,7 +69,7 @@ func ParseMatrix(data string) (Matrix, error) {
 			}
 		}
 	}
-	if len(seen) != int(roster.NumPermissions) {
+	if len(seen) != roster.NumPermissions {
 		return out, fmt.Errorf("%d permissions listed, want %d", len(seen), roster.NumPermissions)
 	}
 	return out, nil
@@ -91,7 +91,7 @@ func Mask(r roster.Role) uint32 {
 // Permissions lists the role's permissions in the matrix's order.
 func Permissions(r roster.Role) []roster.Permission {
 	var out []roster.Permission
-	for p := roster.Permission(0); p < roster.NumPermissions; p++ {
+	for _, p := range roster.AllPermissions {
 		if Allowed(r, p) {
 			out = append(out, p)
 		}

@@ -27,7 +27,7 @@ func TestMatrix_MatchesSpecCellByCell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(rows)-1, int(roster.NumPermissions); got != want {
+	if got, want := len(rows)-1, roster.NumPermissions; got != want {
 		t.Fatalf("spec has %d permissions, the project %d", got, want)
 	}
 	if got, want := len(rows[0])-1, len(roster.Roles); got != want {
@@ -51,7 +51,7 @@ func TestMatrix_MatchesSpecCellByCell(t *testing.T) {
 			cells++
 		}
 	}
-	if cells != int(roster.NumPermissions)*len(roster.Roles) {
+	if cells != roster.NumPermissions*len(roster.Roles) {
 		t.Errorf("compared %d cells", cells)
 	}
 }

@@ -148,15 +148,11 @@ func (c *Console) checkCSRF(r *http.Request, session string) error {
 
 // who returns the logged-in user and session, or ok=false.
 func (c *Console) who(r *http.Request) (roster.User, string, bool) {
-	ck, err := r.Cookie(edge.CookieName)
-	if err != nil || ck.Value == "" {
-		return roster.User{}, "", false
-	}
-	u, err := c.svc.SessionUser(r.Context(), ck.Value)
+	caller, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
 	if err != nil {
 		return roster.User{}, "", false
 	}
-	return u, ck.Value, true
+	return caller.User, caller.Session, true
 }
 
 // base builds the page frame for a logged-in user.

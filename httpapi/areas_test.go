@@ -156,7 +156,7 @@ func TestAreas_RoleMatrix(t *testing.T) {
 	for _, o := range ops {
 		covered[o.perm] = true
 	}
-	for p := roster.Permission(0); p < roster.TeamView; p++ {
+	for p := roster.NumbersView; p < roster.TeamView; p++ {
 		if !covered[p] {
 			t.Errorf("no area operation tests %s", p)
 		}
@@ -509,6 +509,14 @@ func TestRoutes_DenyByDefault(t *testing.T) {
 		}
 		if rt.Access == httpapi.Member && rt.Perm == httpapi.AnyMember {
 			anyMember = append(anyMember, rt.Pattern)
+		}
+		// The zero Permission means "not declared": a member route must
+		// name what it needs; other routes must not pretend to.
+		if rt.Access == httpapi.Member && rt.Perm == roster.PermissionNone {
+			t.Errorf("%s is a member route with no permission declared", rt.Pattern)
+		}
+		if rt.Access != httpapi.Member && rt.Perm != roster.PermissionNone {
+			t.Errorf("%s declares %s but is not a member route", rt.Pattern, rt.Perm)
 		}
 	}
 	if want := "GET /v1/accounts/{id} DELETE /v1/accounts/{id}/members/me"; strings.Join(anyMember, " ") != want {

@@ -191,7 +191,7 @@ type accountJSON struct {
 
 func (s *Server) accountView(a roster.Account, role roster.Role) accountJSON {
 	j := accountJSON{Account: a, Role: role.String(), Status: string(roster.MemberActive), Permissions: []string{}}
-	if role != roster.RoleOwner && a.Plan != roster.PlanCommitted {
+	if roster.StatusOf(role, a.Plan) == roster.MemberSuspended {
 		j.Status = string(roster.MemberSuspended)
 		return j
 	}

@@ -76,7 +76,7 @@ const (
 )
 
 // AnyMember as a Route.Perm: any active or suspended member may call it.
-const AnyMember = roster.NumPermissions
+const AnyMember = roster.AnyMember
 
 // Route is one entry of the route table.
 type Route struct {
@@ -86,30 +86,8 @@ type Route struct {
 	handle  func(w http.ResponseWriter, r *http.Request, c *Caller) error
 }
 
-// Caller is who is asking, resolved by the route's access.
-type Caller struct {
-	Via     Via
-	User    roster.User
-	Account roster.Account // for Member routes
-	Role    roster.Role    // the caller's role in Account
-	Session string         // the session token, when by cookie
-	IP      string
-}
-
-// Via is how a caller authenticated.
-type Via int
-
-const (
-	ViaNone    Via = iota
-	ViaSession     // the session cookie
-	ViaAPIKey      // a personal API key: the member's current role
-	ViaAccount     // the account's Auth ID and Auth Token: the developer role
-)
-
-// Actor returns the caller as an audit actor.
-func (c *Caller) Actor() roster.Actor {
-	return roster.Actor{UserID: c.User.ID, Email: c.User.Email, IP: c.IP}
-}
+// Caller is who is asking, resolved by the service's gate.
+type Caller = service.Caller
 
 // RevisionHeader carries revisions: a write's answer names the revision it
 // made; a request that sends one back waits until this server's check
@@ -170,13 +148,6 @@ func (w *revisionWriter) WriteHeader(status int) {
 func (w *revisionWriter) Write(b []byte) (int, error) { return w.ResponseWriter.Write(b) }
 
 func (w *revisionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func denied(reason string, role roster.Role, p roster.Permission) error {
-	if reason == "suspended" {
-		return roster.Errorf(roster.EPLANREQUIRED, "your access to this account is suspended: its plan does not include team members now")
-	}
-	return roster.Errorf(roster.EFORBIDDEN, "your role (%s) does not allow %s", role, p)
-}
 
 func bearerIs(r *http.Request, want, who string) error {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

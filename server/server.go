@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/emailaddr"
@@ -97,7 +96,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	if c.HashWait > 0 {
 		cfg.HashWait = c.HashWait
 	}
-	svc := &service.Service{DB: db, Index: authz.NewIndex(), Mail: sender, Domains: emailaddr.NewChecker(c.PersonalExtra), Config: cfg, Log: log}
+	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -10,7 +10,7 @@ import (
 
 // Memberships lists every account the user belongs to, with their role.
 func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
-	return s.DB.Memberships(ctx, userID, p)
+	return s.db.Memberships(ctx, userID, p)
 }
 
 // CreateAccount creates an account of the user's own; they are its owner.
@@ -41,7 +41,7 @@ func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID st
 	if err != nil {
 		return err
 	}
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		if _, err := tx.MemberRole(ctx, a.Seq, userID); err != nil {
 			return dbErr(err, "no such account")
 		}
@@ -104,5 +104,5 @@ func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) e
 
 // AuditEvents lists the account's audit events, newest first.
 func (s *Service) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
-	return s.DB.AuditEvents(ctx, a, p)
+	return s.db.AuditEvents(ctx, a, p)
 }

@@ -46,7 +46,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name,
 
 // APIKeys lists the user's keys (never the keys themselves).
 func (s *Service) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, error) {
-	return s.DB.APIKeys(ctx, u.ID)
+	return s.db.APIKeys(ctx, u.ID)
 }
 
 // DeleteAPIKey deletes one of the user's keys and audits it in the key's
@@ -64,25 +64,25 @@ func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip 
 // KeyMember resolves a personal API key, from memory, to its key ID,
 // account and user. ok is false for an unknown or deleted key.
 func (s *Service) KeyMember(key string) (keyID, accountSeq, userID int64, ok bool) {
-	return s.Index.Key([32]byte(HashToken(key)))
+	return s.index.Key([32]byte(HashToken(key)))
 }
 
 // TouchAPIKey records a key's use, best effort.
 func (s *Service) TouchAPIKey(ctx context.Context, keyID int64) {
-	if err := s.DB.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.db.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
 		s.Log.Warn("record API key use", "err", err)
 	}
 }
 
 // applyKeys reloads the member's personal API keys into the index.
 func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error {
-	keys, err := s.DB.MemberKeys(ctx, accountSeq, userID)
+	keys, err := s.db.MemberKeys(ctx, accountSeq, userID)
 	if err != nil {
 		return err
 	}
-	s.Index.RemoveKeysOf(accountSeq, userID)
+	s.index.RemoveKeysOf(accountSeq, userID)
 	for id, h := range keys {
-		s.Index.SetKey([32]byte(h), id, accountSeq, userID)
+		s.index.SetKey([32]byte(h), id, accountSeq, userID)
 	}
 	return nil
 }
@@ -106,5 +106,5 @@ func (s *Service) KeyExists(ctx context.Context, key string) (bool, error) {
 	if _, _, _, ok := s.KeyMember(key); ok {
 		return true, nil
 	}
-	return s.DB.APIKeyExists(ctx, HashToken(key))
+	return s.db.APIKeyExists(ctx, HashToken(key))
 }

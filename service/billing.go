@@ -16,7 +16,7 @@ func constantEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) =
 
 // Billing returns the account's payments & billing.
 func (s *Service) Billing(ctx context.Context, a roster.Account) (roster.Billing, error) {
-	return s.DB.Billing(ctx, a.Seq)
+	return s.db.Billing(ctx, a.Seq)
 }
 
 // Cents turns a USD amount into cents. Errors: EINVALID unless it is
@@ -42,7 +42,7 @@ func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled
 	if enabled && ar.AmountUSD < 100 {
 		return roster.Billing{}, roster.Errorf(roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
 	}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetAutoRecharge(ctx, a.Seq, ar); err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 	if len(digits) < 12 || len(digits) > 19 || !luhn(digits) {
 		return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "card_number is not a valid card number")
 	}
-	now := s.DB.Now().UTC()
+	now := s.db.Now().UTC()
 	if expMonth < 1 || expMonth > 12 || expYear < 2000 || expYear > now.Year()+20 {
 		return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "exp_month must be 1-12 and exp_year a four-digit year")
 	}
@@ -105,7 +105,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 		return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "the card expired")
 	}
 	pm := roster.PaymentMethod{Brand: cardBrand(digits), Last4: digits[len(digits)-4:], ExpMonth: expMonth, ExpYear: expYear}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.AddPaymentMethod(ctx, a.Seq, pm)
 		if err != nil {
 			return err
@@ -118,7 +118,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 
 // DeletePaymentMethod removes a card. Errors: ENOTFOUND.
 func (s *Service) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
 			return dbErr(err, "no such payment method")
 		}
@@ -133,7 +133,7 @@ func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD floa
 		return roster.Recharge{}, err
 	}
 	var r roster.Recharge
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if r, err = tx.AddRecharge(ctx, a.Seq, amount); err != nil {
 			return err
@@ -151,7 +151,7 @@ func (s *Service) Price(ctx context.Context, country string) (roster.Price, erro
 	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
 		return roster.Price{}, roster.Errorf(roster.EINVALID, "country must be an ISO 3166 two-letter code, like US")
 	}
-	p, err := s.DB.Price(ctx, country)
+	p, err := s.db.Price(ctx, country)
 	if errors.Is(err, store.ErrNoRows) {
 		return p, roster.Errorf(roster.ENOTFOUND, "no rates for %s", country)
 	}
@@ -194,7 +194,7 @@ func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map
 		}
 		seqs[i] = seq
 	}
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		for i, id := range order {
 			if err := tx.AddLogs(ctx, seqs[i], byAccount[id]); err != nil {
 				return err
@@ -212,10 +212,10 @@ func (s *Service) Logs(ctx context.Context, a roster.Account, f store.LogFilter,
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return nil, 0, roster.Errorf(roster.EINVALID, "from must be before to")
 	}
-	return s.DB.Logs(ctx, a.Seq, f, p)
+	return s.db.Logs(ctx, a.Seq, f, p)
 }
 
 // ImportPrices replaces the operator's rate table.
 func (s *Service) ImportPrices(ctx context.Context, prices []roster.Price) error {
-	return s.DB.ImportPrices(ctx, prices)
+	return s.db.ImportPrices(ctx, prices)
 }

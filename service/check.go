@@ -15,7 +15,7 @@ func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) 
 	if v, ok := s.seqs.Load(authID); ok {
 		return v.(int64), nil
 	}
-	a, err := s.DB.Account(ctx, authID)
+	a, err := s.db.Account(ctx, authID)
 	if errors.Is(err, store.ErrNoRows) {
 		return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
 	} else if err != nil {
@@ -34,7 +34,7 @@ func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p 
 	} else if err != nil {
 		return authz.Decision{}, err
 	}
-	return s.Index.Check(seq, userID, p), nil
+	return s.index.Check(seq, userID, p), nil
 }
 
 // CheckKey answers whether a personal API key may use the permission in
@@ -51,5 +51,5 @@ func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Per
 	if !ok || keySeq != seq {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
 	}
-	return s.Index.Check(seq, userID, p), nil
+	return s.index.Check(seq, userID, p), nil
 }

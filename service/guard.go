@@ -171,11 +171,11 @@ func (s *Service) loginCheck(ctx context.Context, email, ip string, knownClient 
 		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
 	}}
-	state, err := s.DB.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
+	state, err := s.db.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
 	if err != nil {
 		return nil, err
 	}
-	now, window := s.DB.Now(), s.Config.LoginWindow
+	now, window := s.db.Now(), s.Config.LoginWindow
 	var wait time.Duration
 	for _, k := range t.keys {
 		if k.enforced {
@@ -199,7 +199,7 @@ func (t *loginTry) throttled(d time.Duration) error {
 // limit holds in the database even under contention. Errors: ERATELIMITED.
 func (t *loginTry) hit(ctx context.Context) error {
 	for _, k := range t.keys {
-		_, ok, err := t.s.DB.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
+		_, ok, err := t.s.db.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
 		if err != nil {
 			return err
 		}
@@ -214,10 +214,10 @@ func (t *loginTry) hit(ctx context.Context) error {
 // start again; the client's loses this attempt.
 func (t *loginTry) succeeded(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	if err := t.s.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
+	if err := t.s.db.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
 		t.s.Log.Warn("clear login throttle", "err", err)
 	}
-	if err := t.s.DB.Unhit(ctx, t.keys[2].key); err != nil {
+	if err := t.s.db.Unhit(ctx, t.keys[2].key); err != nil {
 		t.s.Log.Warn("clear login throttle", "err", err)
 	}
 }
@@ -226,12 +226,12 @@ func (t *loginTry) succeeded(ctx context.Context) {
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
 func (s *Service) pruneThrottles(ctx context.Context) {
-	now := s.DB.Now()
+	now := s.db.Now()
 	last := s.lastPrune.Load()
 	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
-	n, err := s.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
+	n, err := s.db.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
 		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour,
 	})
 	if err != nil {
@@ -265,7 +265,7 @@ func MaskEmail(email string) string {
 // Config.MailsPerDay a day. A false answer sends nothing; the caller's
 // HTTP answer stays the same, so it reveals nothing.
 func (s *Service) mailAllowed(ctx context.Context, email string) bool {
-	_, ok, err := s.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
+	_, ok, err := s.db.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
 	if err != nil {
 		s.Log.Error("mail limit", "err", err)
 		return false

@@ -59,7 +59,7 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 		}
 		n.Alias = alias
 	}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
 			return err
@@ -80,13 +80,13 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 
 // Numbers lists the account's numbers.
 func (s *Service) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
-	return s.DB.Numbers(ctx, a.Seq, alias, p)
+	return s.db.Numbers(ctx, a.Seq, alias, p)
 }
 
 // Number shows one number. Errors: ENOTFOUND.
 func (s *Service) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
 	var n roster.Number
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.Number(ctx, a.Seq, number)
 		return dbErr(err, "no such number on this account")
@@ -97,7 +97,7 @@ func (s *Service) Number(ctx context.Context, a roster.Account, number string) (
 // UpdateNumber edits a number's alias and application. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	var n roster.Number
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n, err = tx.Number(ctx, a.Seq, in.Number); err != nil {
 			return dbErr(err, "no such number on this account")
@@ -122,7 +122,7 @@ func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberI
 
 // DeleteNumber releases a number. Errors: ENOTFOUND.
 func (s *Service) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
 			return dbErr(err, "no such number on this account")
 		}
@@ -196,7 +196,7 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 	if err := in.apply(&app); err != nil {
 		return app, err
 	}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateApplication(ctx, a.Seq, app)
 		if err != nil {
 			return err
@@ -212,13 +212,13 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 
 // Applications lists the account's applications.
 func (s *Service) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
-	return s.DB.Applications(ctx, a.Seq, p)
+	return s.db.Applications(ctx, a.Seq, p)
 }
 
 // Application shows one application. Errors: ENOTFOUND.
 func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
 	var app roster.Application
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		app, err = tx.Application(ctx, a.Seq, id)
 		return dbErr(err, "no such application")
@@ -229,7 +229,7 @@ func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (
 // UpdateApplication edits an application. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if app, err = tx.Application(ctx, a.Seq, id); err != nil {
 			return dbErr(err, "no such application")
@@ -248,7 +248,7 @@ func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id in
 // DeleteApplication deletes an application and unlinks its numbers.
 // Errors: ENOTFOUND.
 func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
 			return dbErr(err, "no such application")
 		}
@@ -261,7 +261,7 @@ func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id in
 // Settings returns the account's profile.
 func (s *Service) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		st, err = tx.Settings(ctx, a.Seq)
 		return err
@@ -277,7 +277,7 @@ type SettingsInput struct {
 // UpdateSettings edits the profile. Errors: EINVALID.
 func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if st, err = tx.Settings(ctx, a.Seq); err != nil {
 			return err
@@ -326,7 +326,7 @@ func newAuthToken() string {
 // Credentials reveals the Auth ID and Auth Token; the view is audited.
 func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
 	c := roster.Credentials{AuthID: a.ID}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -335,9 +335,9 @@ func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roste
 	if err != nil {
 		return c, err
 	}
-	token, _, until, err := s.DB.Credentials(ctx, a.Seq)
+	token, _, until, err := s.db.Credentials(ctx, a.Seq)
 	c.AuthToken = token
-	if until.After(s.DB.Now()) {
+	if until.After(s.db.Now()) {
 		c.OldValidUntil = &until
 	}
 	return c, err
@@ -368,7 +368,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 		return roster.Credentials{}, err
 	}
 	c := roster.Credentials{AuthID: a.ID, AuthToken: newAuthToken()}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -392,7 +392,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 // CheckAccountToken reports whether token is the account's Auth Token (or
 // the previous one within its grace period).
 func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
-	cur, prevHash, until, err := s.DB.Credentials(ctx, a.Seq)
+	cur, prevHash, until, err := s.db.Credentials(ctx, a.Seq)
 	if errors.Is(err, store.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -401,5 +401,5 @@ func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token
 	if constantEqual([]byte(cur), []byte(token)) {
 		return true, nil
 	}
-	return prevHash != nil && until.After(s.DB.Now()) && constantEqual(prevHash, HashToken(token)), nil
+	return prevHash != nil && until.After(s.db.Now()) && constantEqual(prevHash, HashToken(token)), nil
 }

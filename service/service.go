@@ -66,12 +66,13 @@ func DefaultConfig() Config {
 	}
 }
 
-// Service is Roster's application service.
+// Service is Roster's application service, and the only door to its
+// storage and check index: the edges call its methods.
 type Service struct {
-	DB      *store.DB
-	Index   *authz.Index
-	Mail    mail.Sender
-	Domains *emailaddr.Checker
+	db      *store.DB
+	index   *authz.Index
+	mail    mail.Sender
+	domains *emailaddr.Checker
 	Config  Config
 	Log     *slog.Logger
 	// seqs maps Auth IDs to the database's integer account IDs. Both never
@@ -87,11 +88,27 @@ type Service struct {
 	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
 }
 
+// New returns a service over the database (not yet loaded: call
+// LoadIndex). sender and domains may be nil for tools that send no mail and
+// take no sign-ups.
+func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Service {
+	if domains == nil {
+		domains = emailaddr.NewChecker(nil)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log}
+}
+
+// IndexedMembers returns how many memberships the check index holds.
+func (s *Service) IndexedMembers() int { return s.index.Members() }
+
 // write runs fn in a transaction and, when it recorded changes to who
 // may do what, brings the index up to date before returning.
 func (s *Service) write(ctx context.Context, fn func(tx *store.Tx) error) error {
 	var rev int64
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -122,7 +139,7 @@ func HashToken(token string) []byte {
 // send hands a mail to the sender after the change committed. A failure is
 // logged, not returned: the change stands and the caller can resend.
 func (s *Service) send(ctx context.Context, m mail.Message) {
-	if err := s.Mail.Send(ctx, m); err != nil {
+	if err := s.mail.Send(ctx, m); err != nil {
 		s.Log.Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
 	}
 }
@@ -144,7 +161,7 @@ func (s *Service) workEmail(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch s.Domains.Kind(email) {
+	switch s.domains.Kind(email) {
 	case emailaddr.Personal:
 		return "", roster.Errorf(roster.EPERSONALDOMAIN,
 			"%s is a personal email provider: use a work address", emailaddr.Domain(email))
@@ -172,11 +189,11 @@ func cleanName(name, what string) (string, error) {
 // Account returns the account a member asks for. ENOTFOUND when it does not
 // exist or the user is not a member: never reveal that it exists.
 func (s *Service) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
-	a, err := s.DB.Account(ctx, authID)
+	a, err := s.db.Account(ctx, authID)
 	if err != nil {
 		return a, 0, dbErr(err, "no such account")
 	}
-	role, _, ok := s.Index.Member(a.Seq, userID)
+	role, _, ok := s.index.Member(a.Seq, userID)
 	if !ok {
 		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "no such account")
 	}

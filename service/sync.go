@@ -42,19 +42,19 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	defer s.sync.mu.Unlock()
 	// The revision is read first: a change committed during the load is
 	// applied again by the next catch-up, which is harmless.
-	rev, err := s.DB.LatestRevision(ctx)
+	rev, err := s.db.LatestRevision(ctx)
 	if err != nil {
 		return err
 	}
-	s.Index.Reset()
-	err = s.DB.LoadIndex(ctx,
-		func(seq int64, committed bool) { s.Index.SetAccount(seq, committed) },
-		func(r store.IndexRow) { s.Index.SetMember(r.AccountSeq, r.UserID, r.Role) })
+	s.index.Reset()
+	err = s.db.LoadIndex(ctx,
+		func(seq int64, committed bool) { s.index.SetAccount(seq, committed) },
+		func(r store.IndexRow) { s.index.SetMember(r.AccountSeq, r.UserID, r.Role) })
 	if err != nil {
 		return err
 	}
-	err = s.DB.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
-		s.Index.SetKey([32]byte(hash), id, acct, userID)
+	err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
+		s.index.SetKey([32]byte(hash), id, acct, userID)
 	})
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func (s *Service) CatchUp(ctx context.Context) error {
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	for {
-		changes, err := s.DB.ChangesSince(ctx, s.sync.applied.Load(), 1000)
+		changes, err := s.db.ChangesSince(ctx, s.sync.applied.Load(), 1000)
 		if err != nil {
 			return err
 		}
@@ -101,25 +101,25 @@ func (s *Service) CatchUp(ctx context.Context) error {
 // apply reads the current state of what the change touched into the index.
 func (s *Service) apply(ctx context.Context, c store.Change) error {
 	if c.UserID == 0 {
-		committed, err := s.DB.AccountPlan(ctx, c.AccountSeq)
+		committed, err := s.db.AccountPlan(ctx, c.AccountSeq)
 		if errors.Is(err, store.ErrNoRows) {
-			s.Index.RemoveAccount(c.AccountSeq)
+			s.index.RemoveAccount(c.AccountSeq)
 			return nil
 		} else if err != nil {
 			return err
 		}
-		s.Index.SetAccount(c.AccountSeq, committed)
+		s.index.SetAccount(c.AccountSeq, committed)
 		return nil
 	}
-	role, err := s.DB.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
+	role, err := s.db.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
 	if errors.Is(err, store.ErrNoRows) {
-		s.Index.RemoveMember(c.AccountSeq, c.UserID)
-		s.Index.RemoveKeysOf(c.AccountSeq, c.UserID)
+		s.index.RemoveMember(c.AccountSeq, c.UserID)
+		s.index.RemoveKeysOf(c.AccountSeq, c.UserID)
 		return nil
 	} else if err != nil {
 		return err
 	}
-	s.Index.SetMember(c.AccountSeq, c.UserID, role)
+	s.index.SetMember(c.AccountSeq, c.UserID, role)
 	return s.applyKeys(ctx, c.AccountSeq, c.UserID)
 }
 

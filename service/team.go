@@ -20,7 +20,14 @@ func requireCommitted(a roster.Account) error {
 
 // Members lists the account's members. The caller holds team.view.
 func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, error) {
-	return s.DB.Members(ctx, a, p)
+	return s.db.Members(ctx, a, p)
+}
+
+// Member returns one member of the account. The caller holds team.view
+// or team.edit. Errors: ENOTFOUND.
+func (s *Service) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
+	m, err := s.db.Member(ctx, a, userID)
+	return m, dbErr(err, "no such member")
 }
 
 // SetMemberRole changes a member's role. The caller holds team.edit.
@@ -50,7 +57,7 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 	if err != nil {
 		return roster.Member{}, err
 	}
-	return s.DB.Member(ctx, a, userID)
+	return s.db.Member(ctx, a, userID)
 }
 
 // DeleteMember removes a member: irreversible, and their access to the
@@ -78,7 +85,7 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 
 // Invitations lists the account's pending invitations.
 func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
-	return s.DB.Invitations(ctx, a.Seq, p)
+	return s.db.Invitations(ctx, a.Seq, p)
 }
 
 // Invite invites an address to the account with a role and mails the link.
@@ -98,7 +105,7 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 	}
 	token, tokenHash := NewToken()
 	var inv roster.Invitation
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
 			if _, err := tx.MemberRole(ctx, a.Seq, uid); err == nil {
 				return roster.Errorf(roster.EALREADYMEMBER, "%s is already a member of this account", email)
@@ -145,7 +152,7 @@ func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id in
 		return roster.Invitation{}, err
 	}
 	var inv roster.Invitation
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetInvitationRole(ctx, a.Seq, id, role); err != nil {
 			return dbErr(err, "no such pending invitation")
 		}
@@ -161,7 +168,7 @@ func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id in
 // RevokeInvitation revokes a pending invitation: its link stops working.
 // The caller holds team.edit. Errors: ENOTFOUND.
 func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		inv, err := tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
 			return dbErr(err, "no such pending invitation")
@@ -182,7 +189,7 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 	}
 	token, tokenHash := NewToken()
 	var inv roster.Invitation
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
@@ -242,7 +249,7 @@ type InvitationPreview struct {
 // PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
 func (s *Service) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := s.usableInvitation(ctx, tx, token)
 		if err != nil {
 			return err

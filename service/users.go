@@ -106,7 +106,7 @@ func accountNameOf(userName string) string { return userName + "'s account" }
 // open link of the address ends, so a person who finds an older mail (an
 // attacker's attempt, perhaps) cannot set a password they did not choose.
 func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
-	u, _, err := s.DB.UserByEmail(ctx, email)
+	u, _, err := s.db.UserByEmail(ctx, email)
 	if err != nil {
 		s.Log.Error("sign-up of a registered address", "err", err)
 		return
@@ -119,7 +119,7 @@ func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 	}
 	if !u.EmailVerified {
 		token, tokenHash := NewToken()
-		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		err := s.db.Transact(ctx, func(tx *store.Tx) error {
 			return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL, hash, name)
 		})
 		if err != nil {
@@ -135,7 +135,7 @@ func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 }
 
 func (s *Service) endAttempts(ctx context.Context, userID int64) {
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
+	if err := s.db.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
 		s.Log.Error("end verification links", "err", err)
 	}
 }
@@ -159,7 +159,7 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 	}
 	// The invitation names the address; check the password against it.
 	var invEmail string
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := s.usableInvitation(ctx, tx, in.InvitationToken)
 		invEmail = inv.Email
 		return err
@@ -240,7 +240,7 @@ func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name
 // used or expired token.
 func (s *Service) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
 	var u roster.User
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		v, err := tx.UseVerification(ctx, HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
@@ -277,12 +277,12 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 	var hash string
 	known := false
 	if err == nil {
-		u, hash, err = s.DB.UserByEmail(ctx, email)
+		u, hash, err = s.db.UserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNoRows) {
 			hash = ""
 		} else if err != nil {
 			return "", roster.User{}, err
-		} else if known, err = s.DB.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge); err != nil {
+		} else if known, err = s.db.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge); err != nil {
 			return "", roster.User{}, err
 		}
 	}
@@ -315,11 +315,11 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 		return "", roster.User{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
 	}
 	token, tokenHash := NewToken()
-	ms, _, err := s.DB.Memberships(ctx, u.ID, roster.Page{Limit: 1000})
+	ms, _, err := s.db.Memberships(ctx, u.ID, roster.Page{Limit: 1000})
 	if err != nil {
 		return "", roster.User{}, err
 	}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL); err != nil {
 			return err
 		}
@@ -338,12 +338,12 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 
 // Logout ends the session.
 func (s *Service) Logout(ctx context.Context, session string) error {
-	return s.DB.DeleteSession(ctx, HashToken(session))
+	return s.db.DeleteSession(ctx, HashToken(session))
 }
 
 // SessionUser returns the user of a live session. EUNAUTHENTICATED otherwise.
 func (s *Service) SessionUser(ctx context.Context, session string) (roster.User, error) {
-	u, err := s.DB.SessionUser(ctx, HashToken(session))
+	u, err := s.db.SessionUser(ctx, HashToken(session))
 	if errors.Is(err, store.ErrNoRows) {
 		return u, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
 	}

@@ -137,20 +137,10 @@ func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]r
 		m.Account.Plan = roster.Plan(plan)
 		m.Account.CreatedAt = fromMicros(created)
 		m.Role = roster.Role(role)
-		m.Status = memberStatus(m.Role, m.Account.Plan)
+		m.Status = roster.StatusOf(m.Role, m.Account.Plan)
 		out = append(out, m)
 	}
 	return out, total, rows.Err()
-}
-
-// memberStatus derives a member's status: non-owners of an account that
-// is not on the committed plan are suspended. Deriving it, rather than
-// storing it, means a plan change loses and restores nothing.
-func memberStatus(r roster.Role, p roster.Plan) roster.MemberStatus {
-	if r != roster.RoleOwner && p != roster.PlanCommitted {
-		return roster.MemberSuspended
-	}
-	return roster.MemberActive
 }
 
 func oneRow(r sql.Result) error {

@@ -82,7 +82,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		}
 		m.Role = roster.Role(role)
 		m.JoinedAt = fromMicros(joined)
-		m.Status = memberStatus(m.Role, a.Plan)
+		m.Status = roster.StatusOf(m.Role, a.Plan)
 		out = append(out, m)
 	}
 	return out, total, rows.Err()
@@ -103,7 +103,7 @@ func (db *DB) Member(ctx context.Context, a roster.Account, userID int64) (roste
 	}
 	m.Role = roster.Role(role)
 	m.JoinedAt = fromMicros(joined)
-	m.Status = memberStatus(m.Role, a.Plan)
+	m.Status = roster.StatusOf(m.Role, a.Plan)
 	return m, nil
 }
 

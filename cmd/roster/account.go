@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -42,7 +41,7 @@ func cmdAccountPlan(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer db.Close()
-	svc := &service.Service{DB: db, Index: authz.NewIndex(), Log: newLogger("text", stderr)}
+	svc := service.New(db, nil, nil, service.DefaultConfig(), newLogger("text", stderr))
 	a, err := svc.SetPlan(ctx, id, plan, usd, months, roster.Actor{Email: "operator (cli)", IP: "cli"})
 	if err != nil {
 		return fmt.Errorf("%s", roster.ErrorMessage(err))

@@ -77,7 +77,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mailNote = "mail goes to " + redactURL(c.SMTPURL)
 	}
 	log.Info("roster serving", "url", "http://"+ln.Addr().String(), "database", a.DB.Dialect(), "mail", mailNote,
-		"members_indexed", a.Service.Index.Members())
+		"members_indexed", a.Service.IndexedMembers())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,187 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/store"
+)
+
+// This file is the one gate: every request to an account, from the JSON
+// API or the console, is turned into a caller, an account and a decision
+// here, and only here. Each edge holds a table of what its routes or pages
+// need and hands this gate what the request presented.
+
+// Credential is what a request presents. At most one of its ways is used:
+// a personal API key, then account credentials, then the session.
+type Credential struct {
+	Session   string // the session cookie's token
+	APIKey    string // a personal API key (Bearer rk_...)
+	AuthID    string // account credentials over HTTP Basic: the Auth ID ...
+	AuthToken string // ... and the Auth Token
+	Basic     bool   // HTTP Basic was presented (even if empty)
+}
+
+// Via is how a caller authenticated.
+type Via int
+
+const (
+	ViaNone    Via = iota
+	ViaSession     // the session cookie: a person, with their role
+	ViaAPIKey      // a personal API key: the member's current role
+	ViaAccount     // the account's Auth ID and Auth Token: a machine credential
+)
+
+// Caller is who is asking and, once authorized, where.
+type Caller struct {
+	Via     Via
+	User    roster.User // for ViaAccount, only an Email naming the Auth ID
+	Session string      // the session token, for ViaSession
+	Account roster.Account
+	Role    roster.Role
+	Status  roster.MemberStatus
+	IP      string
+
+	key string // the personal API key, for ViaAPIKey
+}
+
+// Actor returns the caller as an audit actor.
+func (c *Caller) Actor() roster.Actor {
+	return roster.Actor{UserID: c.User.ID, Email: c.User.Email, IP: c.IP}
+}
+
+// Authenticate establishes who presents cred, before anything else costs
+// time; sessionOnly refuses every way but the session (the /v1/me routes
+// and the console belong to a person, not a key). Errors: EUNAUTHENTICATED.
+func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly bool) (Caller, error) {
+	var c Caller
+	// A server cut off from its database answers 503, whoever asks.
+	if err := s.Fresh(); err != nil {
+		return c, err
+	}
+	switch {
+	case cred.APIKey != "" && !sessionOnly:
+		ok, err := s.KeyExists(ctx, cred.APIKey)
+		if err != nil {
+			return c, err
+		} else if !ok {
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
+		}
+		c.Via, c.key = ViaAPIKey, cred.APIKey
+	case cred.Basic && !sessionOnly:
+		a, err := s.account(ctx, cred.AuthID)
+		if err != nil {
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "wrong Auth ID or Auth Token")
+		}
+		ok, err := s.CheckAccountToken(ctx, a, cred.AuthToken)
+		if err != nil {
+			return c, err
+		} else if !ok {
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "wrong Auth ID or Auth Token")
+		}
+		c.Via, c.Account = ViaAccount, a
+		c.User = roster.User{Email: "auth_id:" + a.ID}
+	case cred.Session != "":
+		u, err := s.SessionUser(ctx, cred.Session)
+		if err != nil {
+			return c, err
+		}
+		c.Via, c.User, c.Session = ViaSession, u, cred.Session
+	default:
+		return c, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+	}
+	return c, nil
+}
+
+// Authorize decides whether the authenticated caller may act on the
+// account authID with the permission need (roster.AnyMember: any member,
+// active or suspended). It fills the caller's Account, Role and Status,
+// also when it refuses, so an edge can say what the caller may do instead.
+// Each credential reaches only its own account. Errors: EUNAVAILABLE (this
+// server's index is stale), ENOTFOUND (not a member, or no such account:
+// never revealed apart), EPLANREQUIRED (suspended), EFORBIDDEN.
+func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need roster.Permission) error {
+	// A server cut off from its database must not answer from a stale
+	// index: it may hold an access that was revoked.
+	if err := s.Fresh(); err != nil {
+		return err
+	}
+	notFound := roster.Errorf(roster.ENOTFOUND, "no such account")
+	var d authz.Decision
+	switch c.Via {
+	case ViaAPIKey:
+		keyID, seq, uid, ok := s.KeyMember(c.key)
+		if !ok {
+			return roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
+		}
+		a, err := s.account(ctx, authID)
+		if err != nil || a.Seq != seq {
+			return notFound
+		}
+		u, err := s.db.UserByID(ctx, uid)
+		if errors.Is(err, store.ErrNoRows) {
+			return roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
+		} else if err != nil {
+			return err
+		}
+		c.User, c.Account = u, a
+		d = s.index.Check(seq, uid, need)
+		go s.TouchAPIKey(context.WithoutCancel(ctx), keyID)
+	case ViaAccount:
+		if c.Account.ID != authID {
+			return notFound
+		}
+		d = CredentialDecision(need)
+		c.Role, c.Status = d.Role, roster.StatusOf(d.Role, c.Account.Plan)
+		if need != roster.AnyMember && !d.Allowed {
+			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
+		}
+		return nil
+	case ViaSession:
+		a, err := s.account(ctx, authID)
+		if err != nil {
+			return notFound
+		}
+		c.Account = a
+		d = s.index.Check(a.Seq, c.User.ID, need)
+	default:
+		return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+	}
+	return s.decide(c, d, need)
+}
+
+// decide turns the index's decision into the caller's role and status and
+// the one answer for each refusal.
+func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) error {
+	if d.Role == roster.RoleNone {
+		return roster.Errorf(roster.ENOTFOUND, "no such account")
+	}
+	c.Role, c.Status = d.Role, roster.StatusOf(d.Role, c.Account.Plan)
+	if d.Reason == authz.ReasonSuspended {
+		c.Status = roster.MemberSuspended
+	}
+	switch {
+	case need == roster.AnyMember:
+		return nil
+	case d.Allowed:
+		return nil
+	case d.Reason == authz.ReasonSuspended:
+		return roster.ErrSuspended()
+	}
+	return roster.Errorf(roster.EFORBIDDEN, "your role (%s) does not allow %s", d.Role, need)
+}
+
+func machineRefusal(p roster.Permission) string {
+	if p == roster.CredentialsView || p == roster.CredentialsEdit {
+		return "read or rotate the credentials themselves"
+	}
+	return "act beyond the developer role"
+}
+
+// account returns the account with the Auth ID. Errors: ENOTFOUND.
+func (s *Service) account(ctx context.Context, authID string) (roster.Account, error) {
+	a, err := s.db.Account(ctx, authID)
+	return a, dbErr(err, "no such account")
+}
