@@ -1,15 +1,14 @@
 // Package console is Roster's web console: server-rendered pages over the
 // same service the JSON API uses, sharing its session cookie. Every form
 // works without JavaScript. Unsafe requests pass the server's cross-origin
-// check and carry a per-session CSRF token (an HMAC of the session, so
-// nothing is stored). Every account page names the permission it needs in
+// check and carry a per-session CSRF token (an HMAC keyed by the session,
+// so nothing is stored and every replica accepts it). Every account page names the permission it needs in
 // one table (pages.go); the navigation shows only what the role may view.
 package console
 
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -39,15 +38,12 @@ type Console struct {
 	svc     *service.Service
 	log     *slog.Logger
 	proxies edge.Proxies
-	csrfKey []byte
 	pages   map[string]*template.Template
 }
 
 // New returns a console over the service.
 func New(svc *service.Service, log *slog.Logger, proxies edge.Proxies) *Console {
-	key := make([]byte, 32)
-	rand.Read(key)
-	c := &Console{svc: svc, log: log, proxies: proxies, csrfKey: key, pages: map[string]*template.Template{}}
+	c := &Console{svc: svc, log: log, proxies: proxies, pages: map[string]*template.Template{}}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
@@ -131,10 +127,13 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 	c.render(w, httpapi.StatusOf(err), "error", p)
 }
 
-// csrfToken is an HMAC of the session: valid for that session only.
+// csrfToken is an HMAC keyed by the session token itself: bound to that
+// session, unguessable without its cookie (256 random bits, HttpOnly), and
+// the same on every replica and after every restart, with no key to share
+// or keep. The token reveals nothing of the session (HMAC is one-way).
 func (c *Console) csrfToken(session string) string {
-	m := hmac.New(sha256.New, c.csrfKey)
-	m.Write([]byte(session))
+	m := hmac.New(sha256.New, []byte(session))
+	m.Write([]byte("roster console form v1"))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -249,5 +252,47 @@ func BenchmarkPropagation(b *testing.B) {
 		sort.Slice(m.ds, func(i, j int) bool { return m.ds[i] < m.ds[j] })
 		b.ReportMetric(ms(m.ds[len(m.ds)/2]), m.name+"-p50-ms")
 		b.ReportMetric(ms(m.ds[len(m.ds)*99/100]), m.name+"-p99-ms")
+	}
+}
+
+// A console form rendered by one replica is accepted by another (behind a
+// load balancer the next request may land anywhere), and by the same
+// replica after a restart: the CSRF token needs no per-process key.
+func TestReplicas_ConsoleFormPostedToTheOtherReplica(t *testing.T) {
+	a, b := replicas(t, nil)
+	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
+	a.Commit(t, acct)
+	resp, err := owner.HTTP.Get(a.URL + "/accounts/" + acct + "/team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the team page rendered by A")
+	}
+	onB := on(t, b, owner, a)
+	onB.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	post := func(token string) int {
+		resp, err := onB.HTTP.PostForm(b.URL+"/accounts/"+acct+"/team/invite",
+			url.Values{"csrf": {token}, "email": {"dev@acme-corp.com"}, "role": {"developer"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := post("forged-" + string(m[1])); st != 403 {
+		t.Fatalf("B accepted a forged token: %d", st)
+	}
+	if n := owner.Must(200, "GET", "/v1/accounts/"+acct+"/invitations", nil).Total(); n != 0 {
+		t.Fatalf("the refused form invited %d", n)
+	}
+	if st := post(string(m[1])); st != 303 {
+		t.Fatalf("B refused A's form: %d", st)
+	}
+	if n := owner.Must(200, "GET", "/v1/accounts/"+acct+"/invitations", nil).Total(); n != 1 {
+		t.Errorf("invitations after B accepted A's form: %d, want 1", n)
 	}
 }
