@@ -34,6 +34,9 @@ type Error struct {
 	// RetryAfter, for ERATELIMITED and EUNAVAILABLE, says when trying
 	// again can succeed (0: not by waiting).
 	RetryAfter time.Duration
+	// Field names the input the error is about ("email", "password"),
+	// so a form can show the message next to it; "" for the whole request.
+	Field string
 }
 
 func (e *Error) Error() string {
@@ -82,4 +85,31 @@ func RetryAfter(err error) time.Duration {
 // after d.
 func Retry(code string, d time.Duration, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), RetryAfter: d}
+}
+
+// FieldErrorf returns an error about one input field.
+func FieldErrorf(field, code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// FieldOf returns the input field an application error is about, "" when
+// none (or for any other error).
+func FieldOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+// OnField returns err about field: an application error without a field
+// gets it (as a copy); anything else is returned as it is.
+func OnField(field string, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Field == "" {
+		c := *e
+		c.Field = field
+		return &c
+	}
+	return err
 }

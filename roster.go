@@ -59,7 +59,7 @@ func ParseRole(s string) (Role, error) {
 			return Role(i), nil
 		}
 	}
-	return RoleNone, Errorf(EINVALID, "unknown role %q: use one of owner, admin, developer, finance_analyst, support", s)
+	return RoleNone, FieldErrorf("role", EINVALID, "unknown role %q: use one of owner, admin, developer, finance_analyst, support", s)
 }
 
 // ParseAssignableRole parses a role that may be given by invitation or role
@@ -70,7 +70,7 @@ func ParseAssignableRole(s string) (Role, error) {
 		return r, err
 	}
 	if r == RoleOwner {
-		return RoleNone, Errorf(EOWNERIMMUTABLE, "no one can be given the owner role")
+		return RoleNone, FieldErrorf("role", EOWNERIMMUTABLE, "no one can be given the owner role")
 	}
 	return r, nil
 }

@@ -28,20 +28,6 @@ func clientIP(r *http.Request) string {
 	return ip
 }
 
-// fieldOf says which form field an error is about, for showing it there.
-func fieldOf(err error) string {
-	msg := roster.ErrorMessage(err)
-	switch {
-	case roster.ErrorCode(err) == roster.EPERSONALDOMAIN, strings.Contains(msg, "address"), strings.Contains(msg, "email"):
-		return "email"
-	case strings.Contains(msg, "password"):
-		return "password"
-	case strings.Contains(msg, "name"):
-		return "name"
-	}
-	return ""
-}
-
 func (c *Console) signupPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "signup", &page{Title: "Sign up", Data: formData{}})
 }
@@ -50,7 +36,7 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
 	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
 	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, c.proxies.ClientIP(r))
 	if err != nil {
-		f.Field = fieldOf(err)
+		f.Field = roster.FieldOf(err)
 		c.render(w, httpStatus(err), "signup", &page{Title: "Sign up", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
@@ -59,7 +45,7 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, http.StatusOK, "login", &page{Title: "Log in", Notice: notices[r.URL.Query().Get("ok")], Data: formData{Next: r.URL.Query().Get("next")}})
+	c.render(w, http.StatusOK, "login", &page{Title: "Log in", Notice: takeFlash(w, r, ""), Data: formData{Next: r.URL.Query().Get("next")}})
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +89,8 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
 		c.render(w, httpStatus(err), "verify", &page{Title: "Verify your address", Error: roster.ErrorMessage(err), Data: formData{}})
 		return
 	}
-	http.Redirect(w, r, "/login?ok=verified", http.StatusSeeOther)
+	setNotice(w, "verified")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 func (c *Console) invitePage(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +114,7 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
 	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, c.proxies.ClientIP(r))
 	if err != nil {
 		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
-		f := formData{Token: token, Name: r.PostFormValue("name"), Field: fieldOf(err)}
+		f := formData{Token: token, Name: r.PostFormValue("name"), Field: roster.FieldOf(err)}
 		if perr == nil {
 			f.Preview, f.Email = &prev, prev.Invitation.Email
 		}
@@ -135,7 +122,7 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.proxies.SetSession(w, r, res.Session, c.svc.Config.SessionTTL)
-	http.Redirect(w, r, "/accounts/"+res.Account.ID+"?ok=joined", http.StatusSeeOther)
+	c.done(w, r, res.Session, "/accounts/"+res.Account.ID, "You joined "+res.Account.Name+".")
 }
 
 func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +140,7 @@ func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request) {
 		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", User: &u, CSRF: c.csrfToken(session), Error: roster.ErrorMessage(err), Data: formData{}})
 		return
 	}
-	http.Redirect(w, r, "/accounts/"+a.ID+"?ok=joined", http.StatusSeeOther)
+	c.done(w, r, sessionOf(r), "/accounts/"+a.ID, "You joined "+a.Name+".")
 }
 
 // --- Manage Accounts
@@ -164,7 +151,7 @@ func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=/accounts", http.StatusSeeOther)
 		return
 	}
-	p := c.base(r, u, session, "Manage Accounts")
+	p := c.base(w, r, u, session, "Manage Accounts")
 	p.Active = "accounts"
 	c.render(w, http.StatusOK, "accounts", p)
 }
@@ -191,10 +178,10 @@ func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := c.svc.CreateAccount(r.Context(), u, r.PostFormValue("name"), c.proxies.ClientIP(r))
 	if err != nil {
-		redirect(w, r, "/accounts", "", err)
+		c.accountsAgain(w, r, u, err)
 		return
 	}
-	redirect(w, r, "/accounts/"+a.ID, "created", nil)
+	c.done(w, r, sessionOf(r), "/accounts/"+a.ID, "Account "+a.Name+" created.")
 }
 
 func (c *Console) setDefault(w http.ResponseWriter, r *http.Request) {
@@ -202,8 +189,20 @@ func (c *Console) setDefault(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := c.svc.SetDefaultAccount(r.Context(), u.ID, r.PostFormValue("account_id"))
-	redirect(w, r, "/accounts", "default", err)
+	if err := c.svc.SetDefaultAccount(r.Context(), u.ID, r.PostFormValue("account_id")); err != nil {
+		c.accountsAgain(w, r, u, err)
+		return
+	}
+	c.done(w, r, sessionOf(r), "/accounts", "Default account set: you land there after logging in.")
 }
 
 func httpStatus(err error) int { return httpapi.StatusOf(err) }
+
+// accountsAgain shows Manage Accounts again with a form's error and what
+// was typed.
+func (c *Console) accountsAgain(w http.ResponseWriter, r *http.Request, u roster.User, err error) {
+	p := c.base(w, r, u, sessionOf(r), "Manage Accounts")
+	p.Active = "accounts"
+	p.Error, p.Field, p.Form, p.HTTPStatus = roster.ErrorMessage(err), roster.FieldOf(err), r.PostForm, httpStatus(err)
+	c.render(w, http.StatusOK, "accounts", p)
+}

@@ -56,6 +56,33 @@ func New(svc *service.Service, log *slog.Logger, proxies edge.Proxies) *Console 
 }
 
 var funcs = template.FuncMap{
+	// errFor is the page's error when it is about field: shown next to it.
+	"errFor": func(p *page, field string) string {
+		if p.Field == field {
+			return p.Error
+		}
+		return ""
+	},
+	// typed is what was typed into field when a form is shown again, else def.
+	"typed": func(p *page, field, def string) string {
+		if p.Form != nil {
+			return p.Form.Get(field)
+		}
+		return def
+	},
+	// orphan is true when the page's error belongs to none of fields: it
+	// is shown above the form instead.
+	"orphan": func(p *page, fields ...string) bool {
+		if p.Error == "" {
+			return false
+		}
+		for _, f := range fields {
+			if p.Field == f {
+				return false
+			}
+		}
+		return true
+	},
 	"roleLabel": func(r roster.Role) string { return r.Label() },
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -80,7 +107,12 @@ type page struct {
 	CSRF     string
 	Notice   string
 	Error    string
+	Field    string     // the input Error is about, shown next to it
+	Form     url.Values // what was typed, when a form is shown again
 	Data     any
+	// HTTPStatus, when set, is the status the page answers with (a form
+	// shown again with its error).
+	HTTPStatus int
 }
 
 type navItem struct {
@@ -106,6 +138,9 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p *page
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	if p.HTTPStatus != 0 {
+		status = p.HTTPStatus
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
@@ -155,37 +190,13 @@ func (c *Console) who(r *http.Request) (roster.User, string, bool) {
 }
 
 // base builds the page frame for a logged-in user.
-func (c *Console) base(r *http.Request, u roster.User, session, title string) *page {
+func (c *Console) base(w http.ResponseWriter, r *http.Request, u roster.User, session, title string) *page {
 	p := &page{Title: title, User: &u, CSRF: c.csrfToken(session)}
 	if ms, _, err := c.svc.Memberships(r.Context(), u.ID, roster.Page{Limit: 100}); err == nil {
 		p.Accounts = ms
 	}
-	p.Notice = notices[r.URL.Query().Get("ok")]
-	if e := r.URL.Query().Get("err"); e != "" {
-		p.Error = e
-	}
+	p.Notice = takeFlash(w, r, session)
 	return p
-}
-
-var notices = map[string]string{
-	"invited": "Invitation sent.", "role": "Role changed.", "deleted": "User deleted.", "resent": "Invitation sent again.",
-	"revoked": "Invitation revoked.", "created": "Account created.", "default": "Default account set.", "saved": "Saved.",
-	"added": "Added.", "rotated": "Auth Token rotated: update your integrations.", "recharged": "Credit added.",
-	"joined": "You joined the account.", "verified": "Your address is verified: log in.", "left": "You left the account.", "removed": "Removed.",
-}
-
-// redirect answers a POST with 303 to path, adding ?ok= or ?err=.
-func redirect(w http.ResponseWriter, r *http.Request, path, ok string, err error) {
-	q := url.Values{}
-	if err != nil {
-		q.Set("err", roster.ErrorMessage(err))
-	} else if ok != "" {
-		q.Set("ok", ok)
-	}
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
 // Register adds every page to mux.

@@ -3,11 +3,13 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -438,5 +440,71 @@ func TestConsole_LoginRedirectStaysOnSite(t *testing.T) {
 		if want == "" && (!strings.HasPrefix(loc, "/accounts/"+acct) || strings.Contains(loc, "evil")) {
 			t.Errorf("next=%q: Location %q, want the default page", next, loc)
 		}
+	}
+}
+
+// A form with an error is shown again, with what was typed and the message
+// next to its field; a success travels to the next page in a one-time
+// flash. Neither is ever carried in a URL, so no link can put words on a
+// real page.
+func TestConsole_FeedbackNeverInTheURL(t *testing.T) {
+	e := servertest.New(t)
+	c, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	e.Commit(t, acct)
+	c.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	get := func(path string) (int, string) {
+		resp, err := c.HTTP.Get(e.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, page := get("/accounts/" + acct + "/team")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	post := func(form url.Values) (*http.Response, string) {
+		form.Set("csrf", csrf)
+		resp, err := c.HTTP.PostForm(e.URL+"/accounts/"+acct+"/team/invite", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	resp, body := post(url.Values{"email": {"bob@gmail.com"}, "role": {"support"}})
+	if resp.StatusCode != 422 || resp.Header.Get("Location") != "" {
+		t.Fatalf("a refused invite: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !strings.Contains(body, `value="bob@gmail.com"`) || !strings.Contains(body, `id="invite-email-error"`) ||
+		!strings.Contains(body, "personal email provider") || !strings.Contains(body, `aria-invalid="true"`) {
+		t.Errorf("the form was not shown again with the typed address and the message next to it:\n%s", body)
+	}
+	if n := c.Must(200, "GET", "/v1/accounts/"+acct+"/invitations", nil).Total(); n != 0 {
+		t.Errorf("the refused invite made %d invitations", n)
+	}
+
+	resp, _ = post(url.Values{"email": {"ada@acme-corp.com"}, "role": {"developer"}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/accounts/"+acct+"/team" {
+		t.Fatalf("an invite: %d, Location %q (want the page, no query)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, page := get("/accounts/" + acct + "/team"); !strings.Contains(page, "Invitation sent to ada@acme-corp.com as Developer") {
+		t.Errorf("no named notice after the invite")
+	}
+	if _, page := get("/accounts/" + acct + "/team"); strings.Contains(page, "Invitation sent to") {
+		t.Errorf("the notice showed twice")
+	}
+	// Words in a link, or in a forged flash cookie, never reach the page.
+	for _, path := range []string{"/accounts/" + acct + "/team?err=Your+account+is+locked:+call+evil", "/accounts/" + acct + "/team?ok=invited"} {
+		if _, page := get(path); strings.Contains(page, "evil") || strings.Contains(page, `class="notice"`) {
+			t.Errorf("%s put words on the page", path)
+		}
+	}
+	u, _ := url.Parse(e.URL)
+	c.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: "roster_flash", Value: "m.RXZpbCBzYXlzIGhp.AAAA", Path: "/"}})
+	if _, page := get("/accounts/" + acct + "/team"); strings.Contains(page, "Evil says hi") {
+		t.Error("a forged flash was shown")
 	}
 }

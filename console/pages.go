@@ -108,7 +108,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			return
 		}
 		caller.IP = c.proxies.ClientIP(r)
-		p := c.base(r, caller.User, caller.Session, pg.title)
+		p := c.base(w, r, caller.User, caller.Session, pg.title)
 		if r.Method == http.MethodPost {
 			if err := c.checkCSRF(r, caller.Session); err != nil {
 				c.fail(w, r, p, err)
@@ -169,10 +169,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) erro
 
 func (c *Console) leave(w http.ResponseWriter, r *http.Request, x *actx) error {
 	if err := c.svc.Leave(r.Context(), x.u, x.a.ID, x.actor(r).IP); err != nil {
-		redirect(w, r, x.path(""), "", err)
+		c.after(w, r, x, x.path(""), "", err)
 		return nil
 	}
-	redirect(w, r, "/accounts", "left", nil)
+	c.done(w, r, x.session, "/accounts", "You left "+x.a.Name+".")
 	return nil
 }
 
@@ -203,8 +203,8 @@ func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
 }
 
 func (c *Console) invite(w http.ResponseWriter, r *http.Request, x *actx) error {
-	_, err := c.svc.Invite(r.Context(), x.a, r.PostFormValue("email"), r.PostFormValue("role"), x.actor(r))
-	redirect(w, r, x.path("/team"), "invited", err)
+	inv, err := c.svc.Invite(r.Context(), x.a, r.PostFormValue("email"), r.PostFormValue("role"), x.actor(r))
+	c.after(w, r, x, x.path("/team"), "Invitation sent to "+inv.Email+" as "+inv.Role.Label()+".", err)
 	return nil
 }
 
@@ -214,8 +214,8 @@ func formInt(r *http.Request, name string) int64 {
 }
 
 func (c *Console) memberRole(w http.ResponseWriter, r *http.Request, x *actx) error {
-	_, err := c.svc.SetMemberRole(r.Context(), x.a, formInt(r, "uid"), r.PostFormValue("role"), x.actor(r))
-	redirect(w, r, x.path("/team"), "role", err)
+	m, err := c.svc.SetMemberRole(r.Context(), x.a, formInt(r, "uid"), r.PostFormValue("role"), x.actor(r))
+	c.after(w, r, x, x.path("/team"), "Role changed: "+m.Name+" ("+m.Email+") is now "+m.Role.Label()+".", err)
 	return nil
 }
 
@@ -230,26 +230,27 @@ func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx)
 }
 
 func (c *Console) deleteMember(w http.ResponseWriter, r *http.Request, x *actx) error {
+	m, _ := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
 	err := c.svc.DeleteMember(r.Context(), x.a, formInt(r, "uid"), x.actor(r))
-	redirect(w, r, x.path("/team"), "deleted", err)
+	c.after(w, r, x, x.path("/team"), "User deleted: "+m.Email+" no longer has access to "+x.a.Name+".", err)
 	return nil
 }
 
 func (c *Console) invitationRole(w http.ResponseWriter, r *http.Request, x *actx) error {
-	_, err := c.svc.SetInvitationRole(r.Context(), x.a, formInt(r, "inv"), r.PostFormValue("role"), x.actor(r))
-	redirect(w, r, x.path("/team"), "role", err)
+	inv, err := c.svc.SetInvitationRole(r.Context(), x.a, formInt(r, "inv"), r.PostFormValue("role"), x.actor(r))
+	c.after(w, r, x, x.path("/team"), "Role changed: the invitation to "+inv.Email+" is now for "+inv.Role.Label()+".", err)
 	return nil
 }
 
 func (c *Console) resend(w http.ResponseWriter, r *http.Request, x *actx) error {
-	_, err := c.svc.ResendInvitation(r.Context(), x.a, formInt(r, "inv"), x.actor(r))
-	redirect(w, r, x.path("/team"), "resent", err)
+	inv, err := c.svc.ResendInvitation(r.Context(), x.a, formInt(r, "inv"), x.actor(r))
+	c.after(w, r, x, x.path("/team"), "Invitation sent again to "+inv.Email+".", err)
 	return nil
 }
 
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request, x *actx) error {
 	err := c.svc.RevokeInvitation(r.Context(), x.a, formInt(r, "inv"), x.actor(r))
-	redirect(w, r, x.path("/team"), "revoked", err)
+	c.after(w, r, x, x.path("/team"), "Invitation revoked: its link no longer works.", err)
 	return nil
 }
 
@@ -284,14 +285,14 @@ func (c *Console) numbers(w http.ResponseWriter, r *http.Request, x *actx) error
 
 func (c *Console) addNumber(w http.ResponseWriter, r *http.Request, x *actx) error {
 	alias := r.PostFormValue("alias")
-	_, err := c.svc.AddNumber(r.Context(), x.a, service.NumberInput{Number: r.PostFormValue("number"), Alias: &alias}, x.actor(r))
-	redirect(w, r, x.path("/numbers"), "added", err)
+	n, err := c.svc.AddNumber(r.Context(), x.a, service.NumberInput{Number: r.PostFormValue("number"), Alias: &alias}, x.actor(r))
+	c.after(w, r, x, x.path("/numbers"), "Number "+n.Number+" added.", err)
 	return nil
 }
 
 func (c *Console) releaseNumber(w http.ResponseWriter, r *http.Request, x *actx) error {
 	err := c.svc.DeleteNumber(r.Context(), x.a, r.PathValue("number"), x.actor(r))
-	redirect(w, r, x.path("/numbers"), "removed", err)
+	c.after(w, r, x, x.path("/numbers"), "Number "+r.PathValue("number")+" released.", err)
 	return nil
 }
 
@@ -309,13 +310,13 @@ func (c *Console) createApplication(w http.ResponseWriter, r *http.Request, x *a
 	f := func(k string) *string { v := r.PostFormValue(k); return &v }
 	_, err := c.svc.CreateApplication(r.Context(), x.a, service.ApplicationInput{Name: f("name"), AnswerURL: f("answer_url"),
 		AnswerMethod: f("answer_method"), HangupURL: f("hangup_url"), MessageURL: f("message_url")}, x.actor(r))
-	redirect(w, r, x.path("/applications"), "added", err)
+	c.after(w, r, x, x.path("/applications"), "Application added.", err)
 	return nil
 }
 
 func (c *Console) deleteApplication(w http.ResponseWriter, r *http.Request, x *actx) error {
 	err := c.svc.DeleteApplication(r.Context(), x.a, formInt(r, "app"), x.actor(r))
-	redirect(w, r, x.path("/applications"), "removed", err)
+	c.after(w, r, x, x.path("/applications"), "Application deleted.", err)
 	return nil
 }
 
@@ -343,11 +344,11 @@ func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error
 func (c *Console) recharge(w http.ResponseWriter, r *http.Request, x *actx) error {
 	amount, err := strconv.ParseFloat(r.PostFormValue("amount_usd"), 64)
 	if err != nil {
-		redirect(w, r, x.path("/billing"), "", roster.Errorf(roster.EINVALID, "amount must be a number of USD"))
+		c.after(w, r, x, x.path("/billing"), "", roster.FieldErrorf("amount_usd", roster.EINVALID, "amount must be a number of USD"))
 		return nil
 	}
 	_, err = c.svc.Recharge(r.Context(), x.a, amount, x.actor(r))
-	redirect(w, r, x.path("/billing"), "recharged", err)
+	c.after(w, r, x, x.path("/billing"), "Credit added.", err)
 	return nil
 }
 
@@ -355,7 +356,7 @@ func (c *Console) addCard(w http.ResponseWriter, r *http.Request, x *actx) error
 	month, _ := strconv.Atoi(r.PostFormValue("exp_month"))
 	year, _ := strconv.Atoi(r.PostFormValue("exp_year"))
 	_, err := c.svc.AddPaymentMethod(r.Context(), x.a, r.PostFormValue("card_number"), month, year, x.actor(r))
-	redirect(w, r, x.path("/billing"), "added", err)
+	c.after(w, r, x, x.path("/billing"), "Payment method added.", err)
 	return nil
 }
 
@@ -397,7 +398,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, x *actx) error {
 	f := func(k string) *string { v := r.PostFormValue(k); return &v }
 	_, err := c.svc.UpdateSettings(r.Context(), x.a, service.SettingsInput{Name: f("name"), Company: f("company"), Address: f("address"), Timezone: f("timezone")}, x.actor(r))
-	redirect(w, r, x.path("/settings"), "saved", err)
+	c.after(w, r, x, x.path("/settings"), "Settings saved.", err)
 	return nil
 }
 
@@ -425,7 +426,7 @@ func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *a
 
 func (c *Console) rotate(w http.ResponseWriter, r *http.Request, x *actx) error {
 	_, err := c.svc.RotateCredentials(r.Context(), x.a, r.PostFormValue("keep_old_for"), x.actor(r))
-	redirect(w, r, x.path("/credentials"), "rotated", err)
+	c.after(w, r, x, x.path("/credentials"), "Auth Token rotated: update your integrations.", err)
 	return nil
 }
 

@@ -67,34 +67,34 @@ func sortedLines(text string) []string {
 func Normalize(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", roster.Errorf(roster.EINVALID, "an email address is required")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "an email address is required")
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
-			return "", roster.Errorf(roster.EINVALID, "the email address contains a control character")
+			return "", roster.FieldErrorf("email", roster.EINVALID, "the email address contains a control character")
 		}
 	}
 	if strings.ContainsAny(s, "<>()\", ;:\\[]") {
-		return "", roster.Errorf(roster.EINVALID, "%q is not a plain email address like name@company.com", s)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a plain email address like name@company.com", s)
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 {
-		return "", roster.Errorf(roster.EINVALID, "%q is not an email address like name@company.com", s)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not an email address like name@company.com", s)
 	}
 	local, domain := s[:at], s[at+1:]
 	if len(local) > 64 {
-		return "", roster.Errorf(roster.EINVALID, "the part before @ is longer than 64 characters")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "the part before @ is longer than 64 characters")
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
 	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
-		return "", roster.Errorf(roster.EINVALID, "%q is not a valid email domain", domain)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a valid email domain", domain)
 	}
 	addr := strings.ToLower(local) + "@" + ascii
 	if len(addr) > 254 {
-		return "", roster.Errorf(roster.EINVALID, "the email address is longer than 254 characters")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "the email address is longer than 254 characters")
 	}
 	if p, err := mail.ParseAddress(addr); err != nil || p.Address != addr || p.Name != "" {
-		return "", roster.Errorf(roster.EINVALID, "%q is not a valid email address", s)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a valid email address", s)
 	}
 	return addr, nil
 }

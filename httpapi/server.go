@@ -197,6 +197,7 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Field   string `json:"field,omitempty"` // the input the error is about
 	} `json:"error"`
 }
 
@@ -211,7 +212,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		w.Header().Set("Retry-After", RetryAfterSeconds(d))
 	}
 	var body errorBody
-	body.Error.Code, body.Error.Message = code, roster.ErrorMessage(err)
+	body.Error.Code, body.Error.Message, body.Error.Field = code, roster.ErrorMessage(err), roster.FieldOf(err)
 	writeJSON(w, StatusOf(err), body)
 }
 
@@ -240,7 +241,12 @@ func decode(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", MaxBody)
 		}
-		return roster.Errorf(roster.EINVALID, "the request body is not valid JSON for this request: %s", jsonProblem(err))
+		e := roster.Errorf(roster.EINVALID, "the request body is not valid JSON for this request: %s", jsonProblem(err))
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			e.Field = te.Field
+		}
+		return e
 	}
 	if dec.More() {
 		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON object")

@@ -56,17 +56,17 @@ func Common() int { return len(common()) }
 // Errors: EINVALID with a message for a person.
 func Check(pw, email string) error {
 	if len(pw) > MaxBytes {
-		return roster.Errorf(roster.EINVALID, "password must be at most %d bytes", MaxBytes)
+		return roster.FieldErrorf("password", roster.EINVALID, "password must be at most %d bytes", MaxBytes)
 	}
 	if utf8.RuneCountInString(pw) < MinRunes {
-		return roster.Errorf(roster.EINVALID, "password must be at least %d characters", MinRunes)
+		return roster.FieldErrorf("password", roster.EINVALID, "password must be at least %d characters", MinRunes)
 	}
 	if _, size := utf8.DecodeRuneInString(pw); strings.Count(pw, pw[:size])*size == len(pw) {
-		return roster.Errorf(roster.EINVALID, "password must not be one character repeated")
+		return roster.FieldErrorf("password", roster.EINVALID, "password must not be one character repeated")
 	}
 	lower := strings.ToLower(pw)
 	if _, ok := slices.BinarySearch(common(), lower); ok {
-		return roster.Errorf(roster.EINVALID,
+		return roster.FieldErrorf("password", roster.EINVALID,
 			"this password is one of the most commonly used passwords (it appears in lists attackers try first): choose another")
 	}
 	local := strings.TrimSpace(email)
@@ -74,7 +74,7 @@ func Check(pw, email string) error {
 		local = local[:at]
 	}
 	if utf8.RuneCountInString(local) >= 3 && strings.Contains(lower, strings.ToLower(local)) {
-		return roster.Errorf(roster.EINVALID, "password must not contain your email address's name part (%q)", local)
+		return roster.FieldErrorf("password", roster.EINVALID, "password must not contain your email address's name part (%q)", local)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (s *Service) Billing(ctx context.Context, a roster.Account) (roster.Billing
 func Cents(field string, usd, min, max float64) (roster.Money, error) {
 	c := math.Round(usd * 100)
 	if math.IsNaN(usd) || usd < min || usd > max || math.Abs(c-usd*100) > 1e-6 {
-		return 0, roster.Errorf(roster.EINVALID, "%s must be between %.2f and %.2f USD, in cents", field, min, max)
+		return 0, roster.FieldErrorf(field, roster.EINVALID, "%s must be between %.2f and %.2f USD, in cents", field, min, max)
 	}
 	return roster.Money(c), nil
 }
@@ -40,7 +40,7 @@ func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled
 		return roster.Billing{}, err
 	}
 	if enabled && ar.AmountUSD < 100 {
-		return roster.Billing{}, roster.Errorf(roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
+		return roster.Billing{}, roster.FieldErrorf("amount_usd", roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
 	}
 	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetAutoRecharge(ctx, a.Seq, ar); err != nil {
@@ -91,18 +91,18 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 	digits := strings.NewReplacer(" ", "", "-", "").Replace(cardNumber)
 	for _, r := range digits {
 		if r < '0' || r > '9' {
-			return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "card_number must be digits")
+			return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "card_number must be digits")
 		}
 	}
 	if len(digits) < 12 || len(digits) > 19 || !luhn(digits) {
-		return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "card_number is not a valid card number")
+		return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "card_number is not a valid card number")
 	}
 	now := s.db.Now().UTC()
 	if expMonth < 1 || expMonth > 12 || expYear < 2000 || expYear > now.Year()+20 {
-		return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "exp_month must be 1-12 and exp_year a four-digit year")
+		return roster.PaymentMethod{}, roster.FieldErrorf("exp_month", roster.EINVALID, "exp_month must be 1-12 and exp_year a four-digit year")
 	}
 	if expYear < now.Year() || (expYear == now.Year() && expMonth < int(now.Month())) {
-		return roster.PaymentMethod{}, roster.Errorf(roster.EINVALID, "the card expired")
+		return roster.PaymentMethod{}, roster.FieldErrorf("exp_year", roster.EINVALID, "the card expired")
 	}
 	pm := roster.PaymentMethod{Brand: cardBrand(digits), Last4: digits[len(digits)-4:], ExpMonth: expMonth, ExpYear: expYear}
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {

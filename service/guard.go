@@ -290,7 +290,7 @@ func cleanPersonName(name, what string) (string, error) {
 		return "", err
 	}
 	if linkLike.MatchString(name) {
-		return "", roster.Errorf(roster.EINVALID, "%s cannot contain a web address or link", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "%s cannot contain a web address or link", what)
 	}
 	return name, nil
 }

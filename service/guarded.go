@@ -31,7 +31,7 @@ func (s *Service) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *i
 		return nil, nil
 	}
 	if _, err := tx.Application(ctx, acct, *id); errors.Is(err, store.ErrNoRows) {
-		return nil, roster.Errorf(roster.EINVALID, "application %d does not exist in this account", *id)
+		return nil, roster.FieldErrorf("application_id", roster.EINVALID, "application %d does not exist in this account", *id)
 	} else if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (s *Service) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *i
 func cleanAlias(a string) (string, error) {
 	a = strings.TrimSpace(a)
 	if len(a) > 100 || strings.ContainsAny(a, "\r\n\x00") {
-		return "", roster.Errorf(roster.EINVALID, "alias must be one line of at most 100 characters")
+		return "", roster.FieldErrorf("alias", roster.EINVALID, "alias must be one line of at most 100 characters")
 	}
 	return a, nil
 }
@@ -50,7 +50,7 @@ func cleanAlias(a string) (string, error) {
 func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	n := roster.Number{Number: strings.TrimSpace(in.Number)}
 	if !e164.MatchString(n.Number) {
-		return n, roster.Errorf(roster.EINVALID, "number must be in E.164 form, like +14155550100")
+		return n, roster.FieldErrorf("number", roster.EINVALID, "number must be in E.164 form, like +14155550100")
 	}
 	if in.Alias != nil {
 		alias, err := cleanAlias(*in.Alias)
@@ -136,13 +136,13 @@ func checkURL(field, raw string, required bool) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		if required {
-			return "", roster.Errorf(roster.EINVALID, "%s is required", field)
+			return "", roster.FieldErrorf(field, roster.EINVALID, "%s is required", field)
 		}
 		return "", nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2000 {
-		return "", roster.Errorf(roster.EINVALID, "%s must be an http or https URL", field)
+		return "", roster.FieldErrorf(field, roster.EINVALID, "%s must be an http or https URL", field)
 	}
 	return raw, nil
 }
@@ -172,7 +172,7 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 		app.AnswerMethod = "POST"
 	}
 	if app.AnswerMethod != "GET" && app.AnswerMethod != "POST" {
-		return roster.Errorf(roster.EINVALID, "answer_method must be GET or POST")
+		return roster.FieldErrorf("answer_method", roster.EINVALID, "answer_method must be GET or POST")
 	}
 	if in.HangupURL != nil {
 		if app.HangupURL, err = checkURL("hangup_url", *in.HangupURL, false); err != nil {
@@ -191,7 +191,7 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
 	if in.Name == nil {
-		return app, roster.Errorf(roster.EINVALID, "name is required")
+		return app, roster.FieldErrorf("name", roster.EINVALID, "name is required")
 	}
 	if err := in.apply(&app); err != nil {
 		return app, err
@@ -297,14 +297,14 @@ func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in Setti
 			}
 			v := strings.TrimSpace(*f.in)
 			if len(v) > 500 || strings.ContainsRune(v, 0) {
-				return roster.Errorf(roster.EINVALID, "%s must be at most 500 characters", f.name)
+				return roster.FieldErrorf(f.name, roster.EINVALID, "%s must be at most 500 characters", f.name)
 			}
 			*f.out = v
 		}
 		if in.Timezone != nil {
 			tz := strings.TrimSpace(*in.Timezone)
 			if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
-				return roster.Errorf(roster.EINVALID, "timezone %q is not an IANA time zone like Europe/Paris", tz)
+				return roster.FieldErrorf("timezone", roster.EINVALID, "timezone %q is not an IANA time zone like Europe/Paris", tz)
 			}
 			st.Timezone = tz
 		}
@@ -354,7 +354,7 @@ func ParseGrace(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 || d > MaxGrace {
-		return 0, roster.Errorf(roster.EINVALID, "keep_old_for must be a duration from 0 to 168h, like 24h")
+		return 0, roster.FieldErrorf("keep_old_for", roster.EINVALID, "keep_old_for must be a duration from 0 to 168h, like 24h")
 	}
 	return d, nil
 }

@@ -163,10 +163,10 @@ func (s *Service) workEmail(raw string) (string, error) {
 	}
 	switch s.domains.Kind(email) {
 	case emailaddr.Personal:
-		return "", roster.Errorf(roster.EPERSONALDOMAIN,
+		return "", roster.FieldErrorf("email", roster.EPERSONALDOMAIN,
 			"%s is a personal email provider: use a work address", emailaddr.Domain(email))
 	case emailaddr.Disposable:
-		return "", roster.Errorf(roster.EPERSONALDOMAIN,
+		return "", roster.FieldErrorf("email", roster.EPERSONALDOMAIN,
 			"%s is a disposable (temporary) email service: use a work address", emailaddr.Domain(email))
 	}
 	return email, nil
@@ -175,13 +175,13 @@ func (s *Service) workEmail(raw string) (string, error) {
 func cleanName(name, what string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return "", roster.Errorf(roster.EINVALID, "%s is required", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "%s is required", what)
 	}
 	if len(name) > 200 {
-		return "", roster.Errorf(roster.EINVALID, "%s is longer than 200 characters", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "%s is longer than 200 characters", what)
 	}
 	if strings.ContainsAny(name, "\r\n\x00") {
-		return "", roster.Errorf(roster.EINVALID, "%s cannot contain line breaks", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "%s cannot contain line breaks", what)
 	}
 	return name, nil
 }
