@@ -103,6 +103,13 @@ type LogRecord struct {
 	StartedAt       time.Time `json:"started_at"`
 }
 
+// LogFilter narrows a log listing.
+type LogFilter struct {
+	Kind     string
+	Number   string // either side
+	From, To time.Time
+}
+
 // APIKey is a member's personal API key for one account. The key itself is
 // shown once, at creation; only its hash is kept.
 type APIKey struct {

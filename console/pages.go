@@ -11,7 +11,6 @@ import (
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
-	"github.com/rosterhq/roster/store"
 )
 
 // anyMember marks a page any member of the account may open.
@@ -321,7 +320,7 @@ func (c *Console) deleteApplication(w http.ResponseWriter, r *http.Request, x *a
 }
 
 func (c *Console) logs(w http.ResponseWriter, r *http.Request, x *actx) error {
-	f := store.LogFilter{Kind: r.URL.Query().Get("kind")}
+	f := roster.LogFilter{Kind: r.URL.Query().Get("kind")}
 	recs, total, err := c.svc.Logs(r.Context(), x.a, f, roster.Page{Limit: 100})
 	if err != nil {
 		return err

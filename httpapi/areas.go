@@ -6,7 +6,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/service"
-	"github.com/rosterhq/roster/store"
 )
 
 // areaRoutes are the guarded areas' routes and personal API keys. Reads
@@ -384,7 +383,7 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, c *Caller) err
 	if err != nil {
 		return err
 	}
-	f := store.LogFilter{Kind: r.URL.Query().Get("kind"), Number: r.URL.Query().Get("number")}
+	f := roster.LogFilter{Kind: r.URL.Query().Get("kind"), Number: r.URL.Query().Get("number")}
 	if f.From, err = timeParam(r, "from"); err != nil {
 		return err
 	}

@@ -205,7 +205,7 @@ func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map
 }
 
 // Logs lists the account's records. Errors: EINVALID.
-func (s *Service) Logs(ctx context.Context, a roster.Account, f store.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
+func (s *Service) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
 	if f.Kind != "" && !logKinds[f.Kind] {
 		return nil, 0, roster.Errorf(roster.EINVALID, "kind must be call or message")
 	}

@@ -41,6 +41,7 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 	if err := requireCommitted(a); err != nil {
 		return roster.Member{}, err
 	}
+	var m roster.Member
 	err = s.write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
@@ -50,14 +51,15 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
 		}
 		if err := tx.SetMemberRole(ctx, a.Seq, userID, role); err != nil {
+			return dbErr(err, "no such member")
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, "member.role", fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role)); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "member.role", fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role))
+		m, err = tx.Member(ctx, a, userID) // the answer, as this change left it
+		return err
 	})
-	if err != nil {
-		return roster.Member{}, err
-	}
-	return s.db.Member(ctx, a, userID)
+	return m, err
 }
 
 // DeleteMember removes a member: irreversible, and their access to the

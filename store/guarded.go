@@ -363,13 +363,6 @@ func (db *DB) ImportPrices(ctx context.Context, prices []roster.Price) error {
 
 // --- logs
 
-// LogFilter narrows a log listing.
-type LogFilter struct {
-	Kind     string
-	Number   string // either side
-	From, To time.Time
-}
-
 // AddLogs stores records for the account.
 func (tx *Tx) AddLogs(ctx context.Context, acct int64, recs []roster.LogRecord) error {
 	for _, r := range recs {
@@ -382,7 +375,7 @@ func (tx *Tx) AddLogs(ctx context.Context, acct int64, recs []roster.LogRecord) 
 }
 
 // Logs lists the account's records, newest first.
-func (db *DB) Logs(ctx context.Context, acct int64, f LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
+func (db *DB) Logs(ctx context.Context, acct int64, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
 	where, args := `account_id = ?`, []any{acct}
 	if f.Kind != "" {
 		where += ` AND kind = ?`

@@ -90,10 +90,20 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 
 // Member returns one member of the account, or ErrNoRows.
 func (db *DB) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
+	return db.member(ctx, db.db, a, userID)
+}
+
+// Member returns one member of the account as the transaction sees it, or
+// ErrNoRows: an answer built in the transaction that made the change.
+func (tx *Tx) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
+	return tx.db.member(ctx, tx.tx, a, userID)
+}
+
+func (db *DB) member(ctx context.Context, qr querier, a roster.Account, userID int64) (roster.Member, error) {
 	m := roster.Member{AccountID: a.ID}
 	var role int
 	var joined int64
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at
+	err := qr.QueryRowContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at
 		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`), a.Seq, userID).
 		Scan(&m.UserID, &m.Email, &m.Name, &role, &joined)
 	if err == sql.ErrNoRows {

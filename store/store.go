@@ -13,11 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/rosterhq/roster"
 )
 
 //go:embed migrations
@@ -85,9 +88,6 @@ func Open(dsn string) (*DB, error) {
 // Dialect names the database: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.d.name() }
 
-// DSN returns the data source the DB was opened with.
-func (db *DB) DSN() string { return db.dsn }
-
 // SQL exposes the connection pool for tools and tests.
 func (db *DB) SQL() *sql.DB { return db.db }
 
@@ -130,11 +130,6 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return r, tx.db.d.mapErr(err)
 }
 
-func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	r, err := tx.tx.QueryContext(ctx, tx.db.q(q), args...)
-	return r, tx.db.d.mapErr(err)
-}
-
 func (tx *Tx) queryRow(ctx context.Context, q string, args []any, dest ...any) error {
 	err := tx.tx.QueryRowContext(ctx, tx.db.q(q), args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -152,21 +147,40 @@ func (db *DB) q(q string) string {
 }
 
 // Transact runs fn in a transaction, committing when it returns nil and
-// rolling back on an error or a panic. Serialization failures are retried a
-// few times with the whole of fn, so fn must not have effects outside tx.
+// rolling back on an error or a panic. Serialization failures, deadlocks
+// and a busy SQLite are retried with the whole of fn (so fn must not have
+// effects outside tx), with jittered exponential back-off for about three
+// seconds; then ErrBusy, an EUNAVAILABLE with Retry-After.
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	for attempt := 0; ; attempt++ {
+	wait := 2 * time.Millisecond
+	deadline := time.Now().Add(retryBudget)
+	for {
 		err = db.transactOnce(ctx, fn)
-		if !errors.Is(err, errRetry) || attempt >= 10 {
+		if !errors.Is(err, errRetry) {
 			return err
 		}
+		if time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("%w (%v)", ErrBusy, err)
+		}
+		// Full jitter: concurrent writers that failed together do not
+		// come back together.
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		case <-t.C:
 		}
+		wait = min(wait*2, 200*time.Millisecond)
 	}
 }
+
+// retryBudget is how long Transact retries a transaction that conflicts.
+const retryBudget = 3 * time.Second
+
+// ErrBusy: a transaction kept conflicting with others for the whole retry
+// budget. It is EUNAVAILABLE with Retry-After: nothing was written.
+var ErrBusy = roster.Retry(roster.EUNAVAILABLE, time.Second, "the database is busy with other changes right now: try again in a second")
 
 func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	stx, err := db.db.BeginTx(ctx, db.d.txOptions())
