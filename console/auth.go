@@ -6,7 +6,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
-	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -52,9 +51,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
 	token, u, err := c.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), c.proxies.ClientIP(r))
 	if err != nil {
-		if d := roster.RetryAfter(err); d > 0 {
-			w.Header().Set("Retry-After", httpapi.RetryAfterSeconds(d))
-		}
+		edge.SetRetryAfter(w, err)
 		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
@@ -196,7 +193,7 @@ func (c *Console) setDefault(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, sessionOf(r), "/accounts", "Default account set: you land there after logging in.")
 }
 
-func httpStatus(err error) int { return httpapi.StatusOf(err) }
+func httpStatus(err error) int { return edge.StatusOf(err) }
 
 // accountsAgain shows Manage Accounts again with a form's error and what
 // was typed.

@@ -23,7 +23,6 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
-	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -159,7 +158,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 		p.Title = "Something went wrong"
 	}
 	p.Error = roster.ErrorMessage(err)
-	c.render(w, httpapi.StatusOf(err), "error", p)
+	c.render(w, edge.StatusOf(err), "error", p)
 }
 
 // csrfToken is an HMAC keyed by the session token itself: bound to that

@@ -9,12 +9,11 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
-	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
 )
 
 // anyMember marks a page any member of the account may open.
-const anyMember = httpapi.AnyMember
+const anyMember = roster.AnyMember
 
 // accountPageDef is one entry of the console's page table: every page
 // under /accounts/{id} names the permission it needs, as the API's routes do.

@@ -1,8 +1,9 @@
 // Package edge holds what Roster's two HTTP edges (the JSON API and the
 // console) share about a request before any rule applies: who the client
 // is behind trusted proxies, whether the connection was HTTPS, the session
-// cookie, the security headers on every answer, and which redirect targets
-// are safe. It imports nothing of Roster's, so both edges can import it.
+// cookie, the security headers on every answer, which redirect targets are
+// safe, and the HTTP status of each error code. It imports only the domain
+// words (the root package), so both edges can import it.
 package edge
 
 import (

@@ -160,38 +160,8 @@ func bearerIs(r *http.Request, want, who string) error {
 	return nil
 }
 
-// statusOf maps each application error code to its HTTP status.
-var statusOf = map[string]int{
-	roster.EINVALID:         http.StatusBadRequest,
-	roster.EUNAUTHENTICATED: http.StatusUnauthorized,
-	roster.EFORBIDDEN:       http.StatusForbidden,
-	roster.EPLANREQUIRED:    http.StatusForbidden,
-	roster.EOWNERIMMUTABLE:  http.StatusForbidden,
-	roster.EEMAILUNVERIFIED: http.StatusForbidden,
-	roster.ENOTFOUND:        http.StatusNotFound,
-	roster.ECONFLICT:        http.StatusConflict,
-	roster.EALREADYMEMBER:   http.StatusConflict,
-	roster.EINVITEPENDING:   http.StatusConflict,
-	roster.EINVITEINVALID:   http.StatusGone,
-	roster.ETOOLARGE:        http.StatusRequestEntityTooLarge,
-	roster.EPERSONALDOMAIN:  http.StatusUnprocessableEntity,
-	roster.ERATELIMITED:     http.StatusTooManyRequests,
-	roster.EINTERNAL:        http.StatusInternalServerError,
-	roster.EUNAVAILABLE:     http.StatusServiceUnavailable,
-}
-
-// StatusOf returns the HTTP status of an error.
-func StatusOf(err error) int {
-	if st, ok := statusOf[roster.ErrorCode(err)]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
-
-// RetryAfterSeconds is d as a Retry-After value: whole seconds, rounded up.
-func RetryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
-}
+// StatusOf returns the HTTP status of an error (edge.StatusOf).
+func StatusOf(err error) int { return edge.StatusOf(err) }
 
 type errorBody struct {
 	Error struct {
@@ -208,9 +178,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if code == roster.EINTERNAL && log != nil {
 		log.Error("internal error", "err", err)
 	}
-	if d := roster.RetryAfter(err); d > 0 {
-		w.Header().Set("Retry-After", RetryAfterSeconds(d))
-	}
+	edge.SetRetryAfter(w, err)
 	var body errorBody
 	body.Error.Code, body.Error.Message, body.Error.Field = code, roster.ErrorMessage(err), roster.FieldOf(err)
 	writeJSON(w, StatusOf(err), body)

@@ -1,0 +1,50 @@
+package edge
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// statusOf maps each application error code to its HTTP status: the one
+// table both edges answer by.
+var statusOf = map[string]int{
+	roster.EINVALID:         http.StatusBadRequest,
+	roster.EUNAUTHENTICATED: http.StatusUnauthorized,
+	roster.EFORBIDDEN:       http.StatusForbidden,
+	roster.EPLANREQUIRED:    http.StatusForbidden,
+	roster.EOWNERIMMUTABLE:  http.StatusForbidden,
+	roster.EEMAILUNVERIFIED: http.StatusForbidden,
+	roster.ENOTFOUND:        http.StatusNotFound,
+	roster.ECONFLICT:        http.StatusConflict,
+	roster.EALREADYMEMBER:   http.StatusConflict,
+	roster.EINVITEPENDING:   http.StatusConflict,
+	roster.EINVITEINVALID:   http.StatusGone,
+	roster.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	roster.EPERSONALDOMAIN:  http.StatusUnprocessableEntity,
+	roster.ERATELIMITED:     http.StatusTooManyRequests,
+	roster.EINTERNAL:        http.StatusInternalServerError,
+	roster.EUNAVAILABLE:     http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status of an error.
+func StatusOf(err error) int {
+	if st, ok := statusOf[roster.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// RetryAfterSeconds is d as a Retry-After value: whole seconds, rounded up.
+func RetryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
+}
+
+// SetRetryAfter adds Retry-After when err says when to try again.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	if d := roster.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", RetryAfterSeconds(d))
+	}
+}
