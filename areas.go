@@ -5,6 +5,20 @@ import "time"
 // The guarded areas of an account. Every read needs "<area>.view" and every
 // write "<area>.edit" (see permissions.csv).
 
+// IsE164 reports whether s is a phone number in E.164 form: "+", a
+// country code that does not start with 0, 8 to 15 digits in all.
+func IsE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Number is a phone number the account owns, in E.164 form.
 type Number struct {
 	Number        string    `json:"number"`

@@ -389,3 +389,22 @@ func TestOddBytes_AnswerFourHundreds(t *testing.T) {
 		t.Errorf("a NUL in a password: %d %s", r.Status, r.Body)
 	}
 }
+
+// Path values a database cannot store answer 404 like any unknown one.
+func TestOddBytes_InPaths(t *testing.T) {
+	e := servertest.New(t)
+	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
+	for _, path := range []string{
+		"/v1/accounts/" + acct + "/numbers/%2B1415%00",
+		"/v1/accounts/" + acct + "/numbers/%00",
+		"/v1/accounts/" + acct + "/applications/%00",
+		"/v1/accounts/" + acct + "/members/%00",
+		"/v1/invitations/%00",
+	} {
+		for _, m := range []string{"GET", "DELETE", "PATCH"} {
+			if r := c.Do(m, path, map[string]any{}); r.Status >= 500 {
+				t.Errorf("%s %s: %d %s", m, path, r.Status, r.Body)
+			}
+		}
+	}
+}

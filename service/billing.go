@@ -168,7 +168,7 @@ func CheckLogRecord(r roster.LogRecord) error {
 	switch {
 	case !logKinds[r.Kind]:
 		return roster.Errorf(roster.EINVALID, "kind must be call or message")
-	case !e164.MatchString(r.FromNumber) || !e164.MatchString(r.ToNumber):
+	case !roster.IsE164(r.FromNumber) || !roster.IsE164(r.ToNumber):
 		return roster.Errorf(roster.EINVALID, "from_number and to_number must be E.164 numbers")
 	case r.Direction != "inbound" && r.Direction != "outbound":
 		return roster.Errorf(roster.EINVALID, "direction must be inbound or outbound")

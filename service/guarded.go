@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // validate time zones on machines without a zoneinfo database
@@ -17,7 +16,6 @@ import (
 // The guarded areas. Callers authorize first (each route names its
 // permission); these methods validate, store and audit.
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 
 // NumberInput is what a caller sets on a number; nil fields keep their value.
 type NumberInput struct {
@@ -49,7 +47,7 @@ func cleanAlias(a string) (string, error) {
 // AddNumber adds a phone number. Errors: EINVALID, ECONFLICT.
 func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	n := roster.Number{Number: strings.TrimSpace(in.Number)}
-	if !e164.MatchString(n.Number) {
+	if !roster.IsE164(n.Number) {
 		return n, roster.FieldErrorf("number", roster.EINVALID, "number must be in E.164 form, like +14155550100")
 	}
 	if in.Alias != nil {

@@ -37,6 +37,9 @@ func (tx *Tx) AddNumber(ctx context.Context, acct int64, n roster.Number) error 
 
 // Number returns one of the account's numbers, or ErrNoRows.
 func (tx *Tx) Number(ctx context.Context, acct int64, number string) (roster.Number, error) {
+	if !roster.IsE164(number) {
+		return roster.Number{}, ErrNoRows
+	}
 	n, err := scanNumber(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+numberCols+` FROM numbers WHERE account_id = ? AND number = ?`), acct, number))
 	return n, tx.db.mapNoRows(err)
 }
@@ -53,6 +56,9 @@ func (tx *Tx) UpdateNumber(ctx context.Context, acct int64, n roster.Number) err
 
 // DeleteNumber releases a number, or ErrNoRows.
 func (tx *Tx) DeleteNumber(ctx context.Context, acct int64, number string) error {
+	if !roster.IsE164(number) {
+		return ErrNoRows
+	}
 	r, err := tx.exec(ctx, `DELETE FROM numbers WHERE account_id = ? AND number = ?`, acct, number)
 	if err != nil {
 		return err
