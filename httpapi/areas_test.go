@@ -149,6 +149,7 @@ func areaOps() []op {
 // TestAreas_RoleMatrix: every role × every area route × every way in ×
 // {own, foreign account}, expected outcomes computed from the matrix.
 func TestAreas_RoleMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	ops := areaOps()
 	// The table covers every area route the server registers.
@@ -217,6 +218,7 @@ func TestAreas_RoleMatrix(t *testing.T) {
 }
 
 func TestAreas_RemovalSuspensionAndRoleChangeOnTheNextRequest(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	e, acct := w.e, w.acct
 	numbers := "/v1/accounts/" + acct + "/numbers"
@@ -267,6 +269,7 @@ func TestAreas_RemovalSuspensionAndRoleChangeOnTheNextRequest(t *testing.T) {
 }
 
 func TestAreas_CredentialsRotation(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	creds := "/v1/accounts/" + w.acct + "/credentials"
 	basic := func(token string) *servertest.Client {
@@ -327,6 +330,7 @@ func TestAreas_CredentialsRotation(t *testing.T) {
 }
 
 func TestAreas_CardNumberNeverStoredOrLogged(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const card = "4000056655665556"
 	r := w.owner.Must(201, "POST", "/v1/accounts/"+w.acct+"/billing/payment-methods", map[string]any{"card_number": card, "exp_month": 11, "exp_year": 2031})
@@ -375,6 +379,7 @@ func TestAreas_CardNumberNeverStoredOrLogged(t *testing.T) {
 }
 
 func TestAreas_ValidationRefusals(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	A := "/v1/accounts/" + w.acct
 	n := uniqueNumber()
@@ -417,6 +422,7 @@ func TestAreas_ValidationRefusals(t *testing.T) {
 }
 
 func TestAreas_BillingAndInvoices(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	A := "/v1/accounts/" + w.acct
 	w.owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 25.5})
@@ -436,6 +442,7 @@ func TestAreas_BillingAndInvoices(t *testing.T) {
 }
 
 func TestLogs_IngestAndFilter(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	platform := w.e.Platform(t)
 	rec := func(acct, kind, from string, when string) map[string]any {
@@ -475,6 +482,7 @@ func TestLogs_IngestAndFilter(t *testing.T) {
 }
 
 func TestApplications_DeleteUnlinksNumbers(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	A := "/v1/accounts/" + w.acct
 	app := w.owner.Must(201, "POST", A+"/applications", map[string]string{"name": "IVR", "answer_url": "https://acme.example/answer"})
@@ -496,6 +504,7 @@ func TestApplications_DeleteUnlinksNumbers(t *testing.T) {
 // TestRoutes_DenyByDefault: every registered route has an access entry,
 // and every member route names a permission.
 func TestRoutes_DenyByDefault(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	seen := map[string]bool{}
 	var anyMember []string

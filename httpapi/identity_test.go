@@ -37,6 +37,7 @@ func verifyToken(t *testing.T, e *servertest.Env, m mailtest.Mail) string {
 // signs up and verifies from their own inbox, only their password works,
 // and the stranger's link is dead.
 func TestSignup_PreRegistrationCannotTakeOverBySecondSignup(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	const victim = "victim@acme-corp.com"
 	mallory, vic := e.Client(t), e.Client(t)
@@ -72,6 +73,7 @@ func TestSignup_PreRegistrationCannotTakeOverBySecondSignup(t *testing.T) {
 // The stranger's pre-registration does not lock an invitee out: signing up
 // from the invitation proves the address and sets the invitee's password.
 func TestSignup_FromInvitationClaimsAnUnverifiedAddress(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Olga")
 	e.Commit(t, acct)
@@ -100,6 +102,7 @@ func TestSignup_FromInvitationClaimsAnUnverifiedAddress(t *testing.T) {
 }
 
 func TestSignup_FromInvitationVerifiedAddressConflicts(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Olga")
 	e.Commit(t, acct)
@@ -115,6 +118,7 @@ func TestSignup_FromInvitationVerifiedAddressConflicts(t *testing.T) {
 }
 
 func TestLogin_ThrottledWithinADozenFailures(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	e.SignUp(t, "ada@acme-corp.com", "Ada")
 	c := e.Client(t)
@@ -160,6 +164,7 @@ func TestLogin_ThrottledWithinADozenFailures(t *testing.T) {
 // An attacker spreading guesses over many addresses of their own cannot
 // lock the user out where they usually sign in.
 func TestLogin_ThrottleSparesTheUsersKnownClient(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.Proxies, _ = edge.ParseProxies("true") }})
 	e.SignUp(t, "ada@acme-corp.com", "Ada")
 	from := func(ip string) *servertest.Client {
@@ -190,6 +195,7 @@ func TestLogin_ThrottleSparesTheUsersKnownClient(t *testing.T) {
 }
 
 func TestAudit_ForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
 	c.Header.Set("X-Forwarded-For", "6.6.6.6")
@@ -202,6 +208,7 @@ func TestAudit_ForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
 }
 
 func TestLogin_HashingIsBounded(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) {
 		c.HashConcurrency, c.HashWait = 1, time.Millisecond
 		c.Proxies, _ = edge.ParseProxies("true")
@@ -234,6 +241,7 @@ func TestLogin_HashingIsBounded(t *testing.T) {
 }
 
 func TestMail_SignupsForOneAddressSendOneMail(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	var first servertest.Response
@@ -262,6 +270,7 @@ func TestMail_SignupsForOneAddressSendOneMail(t *testing.T) {
 }
 
 func TestSignup_NamesWithLinksRefused(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	for _, name := range []string{"Visit http://evil.example", "ftp://x", "www.evil.test", "evil.example/login", "see evil.com now", "Claim at EVIL.COM"} {
@@ -284,6 +293,7 @@ func TestSignup_NamesWithLinksRefused(t *testing.T) {
 }
 
 func TestSignup_DomainsAndPasswordsRefused(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	cases := []struct {
@@ -311,6 +321,7 @@ func TestSignup_DomainsAndPasswordsRefused(t *testing.T) {
 }
 
 func TestAPI_JSONErrorsNameFieldsNotGoTypes(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	for body, says := range map[string]string{
@@ -326,6 +337,7 @@ func TestAPI_JSONErrorsNameFieldsNotGoTypes(t *testing.T) {
 }
 
 func TestAPI_SecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	for path, policy := range map[string]string{
 		"/v1/me": "strict-origin-when-cross-origin", "/login": "strict-origin-when-cross-origin",
@@ -357,6 +369,7 @@ func TestAPI_SecurityHeaders(t *testing.T) {
 // A request that proves no identity is refused at once, never made to wait
 // for a revision (which would let anyone hold a request open).
 func TestRevisionWait_OnlyAfterAuthentication(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	_, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
 	c := e.Client(t)
@@ -375,6 +388,7 @@ func TestRevisionWait_OnlyAfterAuthentication(t *testing.T) {
 // Bytes a database cannot store (a NUL in PostgreSQL text) are refused as
 // what they are, never a 500.
 func TestOddBytes_AnswerFourHundreds(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
 	bad := "MA\x00" + acct[3:]
@@ -392,6 +406,7 @@ func TestOddBytes_AnswerFourHundreds(t *testing.T) {
 
 // Path values a database cannot store answer 404 like any unknown one.
 func TestOddBytes_InPaths(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
 	for _, path := range []string{

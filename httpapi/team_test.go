@@ -13,6 +13,7 @@ import (
 )
 
 func TestSignup_VerifyLoginAndManageAccounts(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	anon := e.Client(t)
 	anon.Must(201, "POST", "/v1/signup", map[string]string{"email": " Ada@Example-Corp.com ", "password": servertest.Password, "name": "Ada"})
@@ -66,6 +67,7 @@ func TestSignup_VerifyLoginAndManageAccounts(t *testing.T) {
 }
 
 func TestSignup_Refusals(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	cases := []struct {
@@ -100,6 +102,7 @@ func TestSignup_Refusals(t *testing.T) {
 }
 
 func TestSignup_RegisteredAddressIsNotRevealed(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	e.SignUp(t, "ada@example-corp.com", "Ada")
 	later(e, 2*time.Minute) // past the address's one-mail-a-minute limit
@@ -121,6 +124,7 @@ func TestSignup_RegisteredAddressIsNotRevealed(t *testing.T) {
 // TestTeam_Lifecycle walks one account through the plan, invitations of
 // every role, role changes and deletion, checking each refusal on the way.
 func TestTeam_Lifecycle(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Olga Owner")
 	inv := "/v1/accounts/" + acct + "/invitations"
@@ -248,6 +252,7 @@ func TestTeam_Lifecycle(t *testing.T) {
 }
 
 func TestInvitation_ExistingUserAcceptsAndOthersCannot(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	e.Commit(t, acct)
@@ -279,6 +284,7 @@ func TestInvitation_ExistingUserAcceptsAndOthersCannot(t *testing.T) {
 }
 
 func TestInvitation_ResendRevokeAndExpiry(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t, servertest.Options{Tweak: nil})
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	e.Commit(t, acct)
@@ -318,6 +324,7 @@ func TestInvitation_ResendRevokeAndExpiry(t *testing.T) {
 }
 
 func TestPlan_DowngradeSuspendsAndUpgradeRestores(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	e.Commit(t, acct)
@@ -352,6 +359,7 @@ func TestPlan_DowngradeSuspendsAndUpgradeRestores(t *testing.T) {
 }
 
 func TestAuthzCheck(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	e.Commit(t, acct)
@@ -383,6 +391,7 @@ func TestAuthzCheck(t *testing.T) {
 }
 
 func TestCrossAccount_NotFound(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	a, acctA := e.SignUp(t, "a@alpha-corp.com", "A")
 	_, acctB := e.SignUp(t, "b@beta-corp.com", "B")
@@ -398,6 +407,7 @@ func TestCrossAccount_NotFound(t *testing.T) {
 }
 
 func TestCrossOriginUnsafeRequestRefused(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c, _ := e.SignUp(t, "a@alpha-corp.com", "A")
 	c.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -409,6 +419,7 @@ func TestCrossOriginUnsafeRequestRefused(t *testing.T) {
 }
 
 func TestConcurrent_AcceptOnceAndInviteOnce(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	e.Commit(t, acct)
@@ -461,6 +472,7 @@ func parallel(n int, f func(i int) int) map[int]int {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c, _ := e.SignUp(t, "a@alpha-corp.com", "A")
 	for i := 0; i < 4; i++ {
@@ -477,6 +489,7 @@ func TestPagination(t *testing.T) {
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	resp, err := http.Get(e.URL + "/v1/nothing-here")
 	if err != nil {
@@ -489,6 +502,7 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 }
 
 func TestSignup_AgainBeforeVerifyingSendsANewLink(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	body := map[string]string{"email": "late@acme-corp.com", "password": servertest.Password, "name": "Late"}
@@ -520,6 +534,7 @@ func later(e *servertest.Env, d time.Duration) {
 // Twenty writers on one row (the account's plan, one member's role) all
 // succeed: conflicts are retried with jittered back-off, never a 5xx.
 func TestConcurrent_TwentyWritersOnOneRowAllSucceed(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	e.Commit(t, acct)
