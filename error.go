@@ -14,6 +14,7 @@ const (
 	EPLANREQUIRED    = "plan_required"         // 403
 	EOWNERIMMUTABLE  = "owner_immutable"       // 403
 	EEMAILUNVERIFIED = "email_unverified"      // 403
+	EMFAREQUIRED     = "mfa_required"          // 403: the account requires two-factor sign-in; 401 at login (Error.Challenge)
 	ENOTFOUND        = "not_found"             // 404
 	ECONFLICT        = "conflict"              // 409
 	EALREADYMEMBER   = "already_member"        // 409
@@ -37,6 +38,9 @@ type Error struct {
 	// Field names the input the error is about ("email", "password"),
 	// so a form can show the message next to it; "" for the whole request.
 	Field string
+	// Challenge marks a refusal that asks for another credential (a
+	// second factor at login): it is answered as unauthenticated (401).
+	Challenge bool
 }
 
 func (e *Error) Error() string {

@@ -198,6 +198,7 @@ type Account struct {
 	Plan                 Plan      `json:"plan"`
 	MonthlyCommitmentUSD int       `json:"monthly_commitment_usd"`
 	ContractMonths       int       `json:"contract_months"`
+	RequireMFA           bool      `json:"require_mfa"` // members need two-factor sign-in
 	CreatedAt            time.Time `json:"created_at"`
 }
 
@@ -222,8 +223,19 @@ type User struct {
 	Email            string    `json:"email"`
 	Name             string    `json:"name"`
 	EmailVerified    bool      `json:"email_verified"`
+	MFAEnabled       bool      `json:"mfa_enabled"` // two-factor sign-in (TOTP) is on
 	DefaultAccountID string    `json:"default_account_id"`
 	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Session is one signed-in browser or client of a user.
+type Session struct {
+	ID         int64     `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
 }
 
 // Member is a user's place in one account.
@@ -234,6 +246,7 @@ type Member struct {
 	Name      string       `json:"name"`
 	Role      Role         `json:"-"`
 	Status    MemberStatus `json:"status"`
+	MFA       bool         `json:"mfa_enabled"`
 	JoinedAt  time.Time    `json:"joined_at"`
 }
 

@@ -14,9 +14,10 @@ const (
 	ReasonNotMember
 	ReasonSuspended
 	ReasonRoleLacksPermission
+	ReasonMFARequired // the account requires two-factor sign-in and the user has none
 )
 
-var reasonNames = [...]string{"allowed", "not_member", "suspended", "role_lacks_permission"}
+var reasonNames = [...]string{"allowed", "not_member", "suspended", "role_lacks_permission", "mfa_required"}
 
 // String returns the reason's API name.
 func (r Reason) String() string {
@@ -40,9 +41,11 @@ const shards = 256 // a power of two
 // to the index, and whether it is on the committed plan. A plan change
 // rewrites the entries of the account's members (writes are rare).
 const (
-	roleBits  = 0x0f
-	known     = 0x40
-	committed = 0x80
+	roleBits   = 0x0f
+	userMFA    = 0x10 // the user has two-factor sign-in on
+	requireMFA = 0x20 // the account requires it of its members
+	known      = 0x40
+	committed  = 0x80
 )
 
 // Index holds every membership, every account's plan and every personal
@@ -70,9 +73,10 @@ type memberShard struct {
 }
 
 type accountEntry struct {
-	committed bool
-	known     bool
-	users     map[int64]struct{}
+	committed  bool
+	requireMFA bool
+	known      bool
+	users      map[int64]struct{}
 }
 
 type keyEntry struct{ keyID, account, user int64 }
@@ -135,27 +139,35 @@ func (a *accountEntry) flags() uint8 {
 	if a.committed {
 		f |= committed
 	}
+	if a.requireMFA {
+		f |= requireMFA
+	}
 	return f
 }
 
 // put writes one entry; under writeMu.
-func (ix *Index) put(accountID, userID int64, role roster.Role, a *accountEntry) {
+func (ix *Index) put(accountID, userID int64, role roster.Role, mfa bool, a *accountEntry) {
 	k := pack(accountID, userID)
 	s := ix.shard(k)
+	v := uint8(role)&roleBits | a.flags()
+	if mfa {
+		v |= userMFA
+	}
 	s.mu.Lock()
-	s.m[k] = uint8(role)&roleBits | a.flags()
+	s.m[k] = v
 	s.mu.Unlock()
 }
 
-// SetAccount records the account and whether it is on the committed plan.
-func (ix *Index) SetAccount(accountID int64, isCommitted bool) {
+// SetAccount records the account, whether it is on the committed plan and
+// whether it requires two-factor sign-in of its members.
+func (ix *Index) SetAccount(accountID int64, isCommitted, needsMFA bool) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
 	a := ix.account(accountID)
-	if a.known && a.committed == isCommitted {
+	if a.known && a.committed == isCommitted && a.requireMFA == needsMFA {
 		return
 	}
-	a.known, a.committed = true, isCommitted
+	a.known, a.committed, a.requireMFA = true, isCommitted, needsMFA
 	ix.refresh(accountID, a)
 }
 
@@ -165,7 +177,7 @@ func (ix *Index) refresh(accountID int64, a *accountEntry) {
 		k := pack(accountID, u)
 		s := ix.shard(k)
 		s.mu.Lock()
-		s.m[k] = s.m[k]&roleBits | a.flags()
+		s.m[k] = s.m[k]&(roleBits|userMFA) | a.flags()
 		s.mu.Unlock()
 	}
 }
@@ -175,17 +187,18 @@ func (ix *Index) RemoveAccount(accountID int64) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
 	a := ix.account(accountID)
-	a.known, a.committed = false, false
+	a.known, a.committed, a.requireMFA = false, false, false
 	ix.refresh(accountID, a)
 }
 
-// SetMember records the user's role in the account.
-func (ix *Index) SetMember(accountID, userID int64, role roster.Role) {
+// SetMember records the user's role in the account and whether the user
+// has two-factor sign-in on.
+func (ix *Index) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
 	a := ix.account(accountID)
 	a.users[userID] = struct{}{}
-	ix.put(accountID, userID, role, a)
+	ix.put(accountID, userID, role, mfa, a)
 }
 
 // RemoveMember forgets the membership.
@@ -241,6 +254,8 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 		return Decision{Reason: ReasonNotMember}
 	case roster.Suspended(role, v&committed != 0):
 		return Decision{Role: role, Reason: ReasonSuspended}
+	case v&requireMFA != 0 && v&userMFA == 0:
+		return Decision{Role: role, Reason: ReasonMFARequired}
 	case masks[role]&(1<<p) == 0:
 		return Decision{Role: role, Reason: ReasonRoleLacksPermission}
 	}

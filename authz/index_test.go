@@ -13,13 +13,13 @@ import (
 
 func TestIndex_Check(t *testing.T) {
 	ix := authz.NewIndex()
-	ix.SetAccount(1, true)
-	ix.SetAccount(2, false)
-	ix.SetMember(1, 10, roster.RoleOwner)
-	ix.SetMember(1, 11, roster.RoleSupport)
-	ix.SetMember(2, 20, roster.RoleOwner)
-	ix.SetMember(2, 21, roster.RoleAdmin)
-	ix.SetMember(3, 30, roster.RoleAdmin) // an account the index does not know
+	ix.SetAccount(1, true, false)
+	ix.SetAccount(2, false, false)
+	ix.SetMember(1, 10, roster.RoleOwner, false)
+	ix.SetMember(1, 11, roster.RoleSupport, false)
+	ix.SetMember(2, 20, roster.RoleOwner, false)
+	ix.SetMember(2, 21, roster.RoleAdmin, false)
+	ix.SetMember(3, 30, roster.RoleAdmin, false) // an account the index does not know
 
 	for _, tc := range []struct {
 		acct, user int64
@@ -42,7 +42,7 @@ func TestIndex_Check(t *testing.T) {
 	}
 
 	// The plan returns: the suspended admin is restored.
-	ix.SetAccount(2, true)
+	ix.SetAccount(2, true, false)
 	if d := ix.Check(2, 21, roster.NumbersView); !d.Allowed {
 		t.Errorf("after upgrade: %+v", d)
 	}
@@ -101,8 +101,8 @@ func TestIndex_ConcurrentWritersAndReaders(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 2000; i++ {
 				a := int64(w*10000 + i)
-				ix.SetAccount(a, true)
-				ix.SetMember(a, 1, roster.RoleDeveloper)
+				ix.SetAccount(a, true, false)
+				ix.SetMember(a, 1, roster.RoleDeveloper, false)
 				if i%2 == 0 {
 					ix.RemoveMember(a, 1)
 				}
@@ -147,9 +147,9 @@ func benchSetup() {
 		benchIndex = authz.NewIndex()
 		const accounts, perAccount = 100_000, 10
 		for a := int64(1); a <= accounts; a++ {
-			benchIndex.SetAccount(a, true)
+			benchIndex.SetAccount(a, true, false)
 			for j := int64(0); j < perAccount; j++ {
-				benchIndex.SetMember(a, a*perAccount+j, roster.Roles[r.IntN(len(roster.Roles))])
+				benchIndex.SetMember(a, a*perAccount+j, roster.Roles[r.IntN(len(roster.Roles))], false)
 			}
 		}
 		benchQueries = make([]triple, 1<<16)
@@ -197,8 +197,40 @@ func BenchmarkCheckParallel(b *testing.B) {
 
 func ExampleIndex_Check() {
 	ix := authz.NewIndex()
-	ix.SetAccount(1, true)
-	ix.SetMember(1, 7, roster.RoleFinanceAnalyst)
+	ix.SetAccount(1, true, false)
+	ix.SetMember(1, 7, roster.RoleFinanceAnalyst, false)
 	fmt.Println(ix.Check(1, 7, roster.BillingEdit).Allowed, ix.Check(1, 7, roster.NumbersView).Reason)
 	// Output: true role_lacks_permission
+}
+
+// An account that requires two-factor sign-in refuses, with its own reason,
+// a member who has none, and no one else; a suspension comes first.
+func TestIndex_RequireMFA(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccount(1, true, true)
+	ix.SetMember(1, 10, roster.RoleOwner, true)
+	ix.SetMember(1, 11, roster.RoleDeveloper, false)
+	if d := ix.Check(1, 10, roster.NumbersView); !d.Allowed {
+		t.Errorf("owner with MFA: %+v", d)
+	}
+	if d := ix.Check(1, 11, roster.NumbersView); d.Allowed || d.Reason != authz.ReasonMFARequired || d.Role != roster.RoleDeveloper {
+		t.Errorf("developer without MFA: %+v", d)
+	}
+	ix.SetMember(1, 11, roster.RoleDeveloper, true) // enrolled
+	if d := ix.Check(1, 11, roster.NumbersView); !d.Allowed {
+		t.Errorf("developer after enrolling: %+v", d)
+	}
+	ix.SetMember(1, 11, roster.RoleDeveloper, false)
+	ix.SetAccount(1, false, true) // off the plan: suspended first
+	if d := ix.Check(1, 11, roster.NumbersView); d.Reason != authz.ReasonSuspended {
+		t.Errorf("suspended without MFA: %+v", d)
+	}
+	ix.SetAccount(1, true, false) // requirement off: the flag of the user stays
+	if d := ix.Check(1, 11, roster.NumbersView); !d.Allowed {
+		t.Errorf("requirement off: %+v", d)
+	}
+	ix.SetAccount(1, true, true)
+	if d := ix.Check(1, 11, roster.PermissionNone); d.Allowed {
+		t.Errorf("PermissionNone allowed: %+v", d)
+	}
 }

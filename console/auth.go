@@ -49,18 +49,49 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
-	token, u, err := c.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), c.proxies.ClientIP(r))
+	res, err := c.svc.Login(r.Context(), service.LoginInput{Email: f.Email, Password: r.PostFormValue("password"),
+		IP: c.proxies.ClientIP(r), UserAgent: r.UserAgent(), WantPending: true})
+	if res.Pending != "" {
+		// The password was right; the second factor is due, on its own step.
+		f.Token = res.Pending
+		c.render(w, http.StatusOK, "login-code", &page{Title: "Two-factor sign-in", Data: f})
+		return
+	}
 	if err != nil {
 		edge.SetRetryAfter(w, err)
 		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
-	c.proxies.SetSession(w, r, token, c.svc.Config.SessionTTL)
-	if next := edge.SafeNext(f.Next); next != "" {
+	c.signedIn(w, r, res, f.Next)
+}
+
+// signedIn sets the session and goes where the person was going.
+func (c *Console) signedIn(w http.ResponseWriter, r *http.Request, res service.LoginResult, next string) {
+	c.proxies.SetSession(w, r, res.Session, c.svc.Config.SessionTTL)
+	if next := edge.SafeNext(next); next != "" {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	c.land(w, r, u)
+	c.land(w, r, res.User)
+}
+
+// loginCode is the second sign-in step: the pending token from the first
+// and a code (or a recovery code), without typing the password again.
+func (c *Console) loginCode(w http.ResponseWriter, r *http.Request) {
+	f := formData{Token: r.PostFormValue("pending"), Next: r.PostFormValue("next")}
+	res, err := c.svc.LoginPending(r.Context(), f.Token, r.PostFormValue("otp"), r.PostFormValue("recovery_code"),
+		c.proxies.ClientIP(r), r.UserAgent())
+	if err != nil {
+		edge.SetRetryAfter(w, err)
+		p := &page{Title: "Two-factor sign-in", Error: roster.ErrorMessage(err), Field: roster.FieldOf(err), Data: f}
+		if roster.FieldOf(err) == "pending" {
+			c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: formData{Next: f.Next}})
+			return
+		}
+		c.render(w, httpStatus(err), "login-code", p)
+		return
+	}
+	c.signedIn(w, r, res, f.Next)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {

@@ -207,6 +207,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /signup", c.signup)
 	mux.HandleFunc("GET /login", c.loginPage)
 	mux.HandleFunc("POST /login", c.login)
+	mux.HandleFunc("POST /login/code", c.loginCode)
 	mux.HandleFunc("POST /logout", c.logout)
 	mux.HandleFunc("GET /verify/{token}", c.verifyPage)
 	mux.HandleFunc("POST /verify/{token}", c.verify)

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ var statusOf = map[string]int{
 	roster.EPLANREQUIRED:    http.StatusForbidden,
 	roster.EOWNERIMMUTABLE:  http.StatusForbidden,
 	roster.EEMAILUNVERIFIED: http.StatusForbidden,
+	roster.EMFAREQUIRED:     http.StatusForbidden,
 	roster.ENOTFOUND:        http.StatusNotFound,
 	roster.ECONFLICT:        http.StatusConflict,
 	roster.EALREADYMEMBER:   http.StatusConflict,
@@ -31,6 +33,10 @@ var statusOf = map[string]int{
 
 // StatusOf returns the HTTP status of an error.
 func StatusOf(err error) int {
+	var e *roster.Error
+	if errors.As(err, &e) && e.Challenge {
+		return http.StatusUnauthorized
+	}
 	if st, ok := statusOf[roster.ErrorCode(err)]; ok {
 		return st
 	}

@@ -23,7 +23,18 @@ func (s *Server) coreRoutes() []Route {
 		{"POST /v1/logout", Public, 0, s.logout},
 		{"GET /v1/invitations/{token}", Public, 0, s.previewInvitation},
 
+		{"POST /v1/password-reset", Public, 0, s.passwordReset},
+		{"POST /v1/password-reset/confirm", Public, 0, s.passwordResetConfirm},
+
 		{"GET /v1/me", Session, 0, s.me},
+		{"POST /v1/me/password", Session, 0, s.changePassword},
+		{"POST /v1/me/mfa/totp", Session, 0, s.startTOTP},
+		{"POST /v1/me/mfa/totp/confirm", Session, 0, s.confirmTOTP},
+		{"DELETE /v1/me/mfa/totp", Session, 0, s.disableTOTP},
+		{"POST /v1/me/mfa/recovery-codes", Session, 0, s.newRecoveryCodes},
+		{"GET /v1/me/sessions", Session, 0, s.sessions},
+		{"DELETE /v1/me/sessions", Session, 0, s.endOtherSessions},
+		{"DELETE /v1/me/sessions/{session_id}", Session, 0, s.endSession},
 		{"GET /v1/me/accounts", Session, 0, s.myAccounts},
 		{"PUT /v1/me/default-account", Session, 0, s.setDefaultAccount},
 		{"POST /v1/accounts", Session, 0, s.createAccount},
@@ -40,6 +51,7 @@ func (s *Server) coreRoutes() []Route {
 		{"DELETE /v1/accounts/{id}/invitations/{inv_id}", Member, roster.TeamEdit, s.revokeInvitation},
 		{"POST /v1/accounts/{id}/invitations/{inv_id}/resend", Member, roster.TeamEdit, s.resendInvitation},
 		{"GET /v1/accounts/{id}/audit", Member, roster.AuditView, s.audit},
+		{"PATCH /v1/accounts/{id}/security", Member, roster.TeamEdit, s.setSecurity},
 
 		{"POST /v1/authz/check", Service, 0, s.check},
 		{"PUT /v1/admin/accounts/{id}/plan", Operator, 0, s.setPlan},
@@ -57,12 +69,13 @@ type userJSON struct {
 	Email            string    `json:"email"`
 	Name             string    `json:"name"`
 	EmailVerified    bool      `json:"email_verified"`
+	MFAEnabled       bool      `json:"mfa_enabled"`
 	DefaultAccountID *string   `json:"default_account_id"`
 	CreatedAt        time.Time `json:"created_at"`
 }
 
 func toUser(u roster.User) userJSON {
-	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt}
+	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: u.EmailVerified, MFAEnabled: u.MFAEnabled, CreatedAt: u.CreatedAt}
 	if u.DefaultAccountID != "" {
 		j.DefaultAccountID = &u.DefaultAccountID
 	}
@@ -79,7 +92,8 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request, c *Caller) error
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Svc.Signup(r.Context(), service.SignupInput{Email: in.Email, Password: in.Password, Name: in.Name, InvitationToken: in.InvitationToken}, c.IP)
+	res, err := s.Svc.Signup(r.Context(), service.SignupInput{Email: in.Email, Password: in.Password, Name: in.Name,
+		InvitationToken: in.InvitationToken, UserAgent: r.UserAgent()}, c.IP)
 	if err != nil {
 		return err
 	}
@@ -110,18 +124,21 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request, c *Caller) 
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
+		Email        string `json:"email"`
+		Password     string `json:"password"`
+		OTP          string `json:"otp"`
+		RecoveryCode string `json:"recovery_code"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	token, u, err := s.Svc.Login(r.Context(), in.Email, in.Password, c.IP)
+	res, err := s.Svc.Login(r.Context(), service.LoginInput{Email: in.Email, Password: in.Password, OTP: in.OTP,
+		RecoveryCode: in.RecoveryCode, IP: c.IP, UserAgent: r.UserAgent()})
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, token)
-	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+	s.setSession(w, r, res.Session)
+	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(res.User)})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -230,16 +247,17 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, c *Caller) error 
 // --- team
 
 type memberJSON struct {
-	UserID   int64               `json:"user_id"`
-	Email    string              `json:"email"`
-	Name     string              `json:"name"`
-	Role     string              `json:"role"`
-	Status   roster.MemberStatus `json:"status"`
-	JoinedAt time.Time           `json:"joined_at"`
+	UserID     int64               `json:"user_id"`
+	Email      string              `json:"email"`
+	Name       string              `json:"name"`
+	Role       string              `json:"role"`
+	Status     roster.MemberStatus `json:"status"`
+	MFAEnabled bool                `json:"mfa_enabled"`
+	JoinedAt   time.Time           `json:"joined_at"`
 }
 
 func toMember(m roster.Member) memberJSON {
-	return memberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.JoinedAt}
+	return memberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.MFA, m.JoinedAt}
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) error {

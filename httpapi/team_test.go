@@ -320,6 +320,8 @@ func TestInvitation_ResendRevokeAndExpiry(t *testing.T) {
 	expTok, _ := e.InviteToken(t, owner, acct, "eve@acme-corp.com", "support")
 	e.Server.DB.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
 	e.Client(t).Refused(410, "invitation_invalid", "GET", "/v1/invitations/"+expTok, nil)
+	// Eight days on, the owner's session has ended (12 h without use): log in again.
+	owner.Must(200, "POST", "/v1/login", map[string]string{"email": "owner@acme-corp.com", "password": servertest.Password})
 	owner.Must(201, "POST", "/v1/accounts/"+acct+"/invitations", map[string]string{"email": "eve@acme-corp.com", "role": "support"})
 }
 

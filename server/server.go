@@ -31,6 +31,8 @@ type Config struct {
 	ServiceToken   string        // /v1/authz/check and log ingest
 	OperatorToken  string        // /v1/admin
 	InviteTTL      time.Duration // invitation lifetime
+	SessionTTL     time.Duration // a session ends this long after login (0: 336h)
+	SessionIdle    time.Duration // a session unused this long ends (0: 12h)
 	PersonalExtra  []string      // personal email domains besides the shipped list
 	Proxies        edge.Proxies  // reverse proxies trusted for the client's address and scheme
 	FollowInterval time.Duration // how often to catch up with other writers (0: 50ms)
@@ -89,6 +91,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}
 	if c.InviteTTL > 0 {
 		cfg.InviteTTL = c.InviteTTL
+	}
+	if c.SessionTTL > 0 {
+		cfg.SessionTTL = c.SessionTTL
+	}
+	if c.SessionIdle > 0 {
+		cfg.SessionIdle = c.SessionIdle
 	}
 	if c.HashConcurrency > 0 {
 		cfg.HashConcurrency = c.HashConcurrency

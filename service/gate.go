@@ -101,7 +101,8 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 // also when it refuses, so an edge can say what the caller may do instead.
 // Each credential reaches only its own account. Errors: EUNAVAILABLE (this
 // server's index is stale), ENOTFOUND (not a member, or no such account:
-// never revealed apart), EPLANREQUIRED (suspended), EFORBIDDEN.
+// never revealed apart), EPLANREQUIRED (suspended), EMFAREQUIRED (the
+// account requires two-factor sign-in of a person without it), EFORBIDDEN.
 func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need roster.Permission) error {
 	// A server cut off from its database must not answer from a stale
 	// index: it may hold an access that was revoked.
@@ -169,6 +170,8 @@ func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) er
 		return nil
 	case d.Reason == authz.ReasonSuspended:
 		return roster.ErrSuspended()
+	case d.Reason == authz.ReasonMFARequired:
+		return roster.Errorf(roster.EMFAREQUIRED, "%s requires two-factor sign-in: turn it on in Profile & security, then try again", c.Account.Name)
 	}
 	return roster.Errorf(roster.EFORBIDDEN, "your role (%s) does not allow %s", d.Role, need)
 }

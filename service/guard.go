@@ -210,6 +210,17 @@ func (t *loginTry) hit(ctx context.Context) error {
 	return nil
 }
 
+// undo takes the attempt's hits back: the password was right, but the
+// login waits for its second factor.
+func (t *loginTry) undo(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range t.keys {
+		if err := t.s.db.Unhit(ctx, k.key); err != nil {
+			t.s.Log.Warn("clear login throttle", "err", err)
+		}
+	}
+}
+
 // succeeded is called when the password was right: the address's counters
 // start again; the client's loses this attempt.
 func (t *loginTry) succeeded(ctx context.Context) {

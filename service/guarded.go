@@ -16,7 +16,6 @@ import (
 // The guarded areas. Callers authorize first (each route names its
 // permission); these methods validate, store and audit.
 
-
 // NumberInput is what a caller sets on a number; nil fields keep their value.
 type NumberInput struct {
 	Number        string

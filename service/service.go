@@ -35,7 +35,8 @@ type Config struct {
 	BaseURL        string        // links in mails: {BaseURL}/invite/{token}
 	InviteTTL      time.Duration // how long an invitation link works
 	VerifyTTL      time.Duration // how long a verification link works
-	SessionTTL     time.Duration // how long a login lasts
+	SessionTTL     time.Duration // how long a login lasts at most
+	SessionIdle    time.Duration // a session unused this long ends
 	ResendInterval time.Duration // the least time between two sends of one invitation
 	MaxSends       int           // the most sends of one invitation
 	StaleAfter     time.Duration // refuse checks when the index has not caught up for this long (0: never)
@@ -45,6 +46,8 @@ type Config struct {
 	LoginWindow     time.Duration // the login throttle's window
 	KnownLoginAge   time.Duration // a client the user logged in from this recently is exempt from the address-wide throttle
 	MailsPerDay     int           // identity mails per address a day (and at most one a minute)
+	ResetTTL        time.Duration // how long a password-reset link works
+	PendingLoginTTL time.Duration // how long the console's second sign-in step waits for a code
 }
 
 // DefaultConfig returns the defaults SPEC names.
@@ -54,6 +57,7 @@ func DefaultConfig() Config {
 		InviteTTL:      168 * time.Hour,
 		VerifyTTL:      48 * time.Hour,
 		SessionTTL:     14 * 24 * time.Hour,
+		SessionIdle:    12 * time.Hour,
 		ResendInterval: time.Minute,
 		MaxSends:       10,
 		StaleAfter:     2 * time.Second,
@@ -63,6 +67,8 @@ func DefaultConfig() Config {
 		LoginWindow:     15 * time.Minute,
 		KnownLoginAge:   30 * 24 * time.Hour,
 		MailsPerDay:     5,
+		ResetTTL:        time.Hour,
+		PendingLoginTTL: 5 * time.Minute,
 	}
 }
 

@@ -48,8 +48,8 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	}
 	s.index.Reset()
 	err = s.db.LoadIndex(ctx,
-		func(seq int64, committed bool) { s.index.SetAccount(seq, committed) },
-		func(r store.IndexRow) { s.index.SetMember(r.AccountSeq, r.UserID, r.Role) })
+		func(seq int64, f store.AccountFlags) { s.index.SetAccount(seq, f.Committed, f.RequireMFA) },
+		func(r store.IndexRow) { s.index.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA) })
 	if err != nil {
 		return err
 	}
@@ -101,17 +101,17 @@ func (s *Service) CatchUp(ctx context.Context) error {
 // apply reads the current state of what the change touched into the index.
 func (s *Service) apply(ctx context.Context, c store.Change) error {
 	if c.UserID == 0 {
-		committed, err := s.db.AccountPlan(ctx, c.AccountSeq)
+		f, err := s.db.AccountPlan(ctx, c.AccountSeq)
 		if errors.Is(err, store.ErrNoRows) {
 			s.index.RemoveAccount(c.AccountSeq)
 			return nil
 		} else if err != nil {
 			return err
 		}
-		s.index.SetAccount(c.AccountSeq, committed)
+		s.index.SetAccount(c.AccountSeq, f.Committed, f.RequireMFA)
 		return nil
 	}
-	role, err := s.db.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
+	role, mfa, err := s.db.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
 	if errors.Is(err, store.ErrNoRows) {
 		s.index.RemoveMember(c.AccountSeq, c.UserID)
 		s.index.RemoveKeysOf(c.AccountSeq, c.UserID)
@@ -119,7 +119,7 @@ func (s *Service) apply(ctx context.Context, c store.Change) error {
 	} else if err != nil {
 		return err
 	}
-	s.index.SetMember(c.AccountSeq, c.UserID, role)
+	s.index.SetMember(c.AccountSeq, c.UserID, role, mfa)
 	return s.applyKeys(ctx, c.AccountSeq, c.UserID)
 }
 

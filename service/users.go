@@ -18,6 +18,7 @@ import (
 type SignupInput struct {
 	Email, Password, Name string
 	InvitationToken       string // optional: sign up from an invitation
+	UserAgent             string // of the client, for the session an invitation sign-up starts
 }
 
 // SignupResult is what a sign-up made. Session is set when the sign-up came
@@ -203,7 +204,7 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 		if err := tx.SetDefaultAccount(ctx, uid, seq); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, uid, sessionHash, s.Config.SessionTTL); err != nil {
+		if err := tx.CreateSession(ctx, uid, sessionHash, s.Config.SessionTTL, ip, in.UserAgent); err != nil {
 			return err
 		}
 		res.User, err = tx.User(ctx, uid)
@@ -259,18 +260,37 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (roster.User, e
 	return u, err
 }
 
-// Login checks the password and starts a session. An unknown address and
-// a wrong password answer alike (EUNAUTHENTICATED); EEMAILUNVERIFIED only
-// after the right password, so it reveals nothing to a stranger. Attempts
-// are throttled per address and per client before any hashing
-// (ERATELIMITED with a wait), and hashing is bounded (EUNAVAILABLE).
-func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (string, roster.User, error) {
+// LoginInput is what a person gives to log in.
+type LoginInput struct {
+	Email, Password   string
+	OTP, RecoveryCode string // the second factor, for a user with two-factor on
+	IP, UserAgent     string
+	// WantPending asks, when the second factor is due and not given, for a
+	// short-lived token to give it with later (the console's second step).
+	WantPending bool
+}
+
+// LoginResult is a login: a session, or a pending second step.
+type LoginResult struct {
+	Session string
+	User    roster.User
+	Pending string // a pending-login token (EMFAREQUIRED is returned with it)
+}
+
+// Login checks the password (and, for a user with two-factor sign-in on,
+// the code or a recovery code) and starts a session. An unknown address and
+// a wrong password answer alike (EUNAUTHENTICATED); EEMAILUNVERIFIED and
+// EMFAREQUIRED (a challenge: no session) only after the right password, so
+// they reveal nothing to a stranger. Attempts are throttled per address
+// and per client before any hashing (ERATELIMITED with a wait); a wrong
+// code counts as a failed attempt; hashing is bounded (EUNAVAILABLE).
+func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	bad := roster.Errorf(roster.EUNAUTHENTICATED, "wrong email or password")
-	email, err := emailaddr.Normalize(rawEmail)
+	email, err := emailaddr.Normalize(in.Email)
 	if err != nil {
 		// Not an address: still counted, under a digest of what was typed
 		// (any bytes, bounded, storable in any database).
-		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(rawEmail))))
+		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(in.Email))))
 		email = "invalid:" + hex.EncodeToString(sum[:16])
 	}
 	var u roster.User
@@ -281,59 +301,106 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, ip string) (str
 		if errors.Is(err, store.ErrNoRows) {
 			hash = ""
 		} else if err != nil {
-			return "", roster.User{}, err
-		} else if known, err = s.db.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge); err != nil {
-			return "", roster.User{}, err
+			return LoginResult{}, err
+		} else if known, err = s.db.KnownLogin(ctx, u.ID, ipKey(in.IP), s.Config.KnownLoginAge); err != nil {
+			return LoginResult{}, err
 		}
 	}
-	try, err := s.loginCheck(ctx, email, ip, known)
+	try, err := s.loginCheck(ctx, email, in.IP, known)
 	if err != nil {
-		return "", roster.User{}, err
+		return LoginResult{}, err
 	}
 	// Wait for a hashing slot before counting the attempt: one refused
 	// with 503 costs no database write and no throttle allowance.
 	release, err := s.hashSlot(ctx)
 	if err != nil {
-		return "", roster.User{}, err
+		return LoginResult{}, err
 	}
 	if err := try.hit(ctx); err != nil {
 		release()
-		return "", roster.User{}, err
+		return LoginResult{}, err
 	}
-	ok, err := comparePassword(password, hash)
+	ok, err := comparePassword(in.Password, hash)
 	release()
 	if err != nil {
-		return "", roster.User{}, err
+		return LoginResult{}, err
 	}
 	if !ok {
-		s.Stats.LoginFailures.Add(1)
-		s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", hash != "")
-		return "", roster.User{}, bad
+		s.loginFailed(email, in.IP, hash != "", "password")
+		return LoginResult{}, bad
+	}
+	if !u.EmailVerified {
+		try.succeeded(ctx)
+		return LoginResult{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
+	}
+	if u.MFAEnabled {
+		if in.OTP == "" && in.RecoveryCode == "" {
+			// The password was right: not a failure, but not a login yet.
+			try.undo(ctx)
+			var res LoginResult
+			if in.WantPending {
+				token, tokenHash := NewToken()
+				if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.Config.PendingLoginTTL)
+				}); err != nil {
+					return LoginResult{}, err
+				}
+				res.Pending = token
+			}
+			return res, errMFAChallenge()
+		}
+		if err := s.secondFactor(ctx, u, in.OTP, in.RecoveryCode, in.IP); err != nil {
+			s.loginFailed(email, in.IP, true, "second factor")
+			return LoginResult{}, err
+		}
 	}
 	try.succeeded(ctx)
-	if !u.EmailVerified {
-		return "", roster.User{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
-	}
+	return s.startSession(ctx, u, in.IP, in.UserAgent)
+}
+
+func errMFAChallenge() error {
+	e := roster.Errorf(roster.EMFAREQUIRED, "enter the 6-digit code from your authenticator app (or a recovery code)")
+	e.Challenge = true
+	return e
+}
+
+func (s *Service) loginFailed(email, ip string, knownAddress bool, what string) {
+	s.Stats.LoginFailures.Add(1)
+	s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
+}
+
+// startSession makes a session for the user and audits the sign-in in
+// every account they belong to.
+func (s *Service) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
 	token, tokenHash := NewToken()
-	ms, _, err := s.db.Memberships(ctx, u.ID, roster.Page{Limit: 1000})
-	if err != nil {
-		return "", roster.User{}, err
-	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL); err != nil {
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL, ip, userAgent); err != nil {
 			return err
 		}
 		if err := tx.RememberLogin(ctx, u.ID, ipKey(ip)); err != nil {
 			return err
 		}
-		for _, m := range ms {
-			if err := tx.Audit(ctx, m.Account.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "user.login", u.Email, ""); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.auditUser(ctx, tx, u, ip, "user.login", "")
 	})
-	return token, u, err
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Session: token, User: u}, nil
+}
+
+// auditUser writes an event about the user in every account they belong
+// to, so each account's admins see it.
+func (s *Service) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip, action, detail string) error {
+	accts, err := tx.UserAccounts(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		if err := tx.Audit(ctx, a, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, action, u.Email, detail); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Logout ends the session.
@@ -343,9 +410,16 @@ func (s *Service) Logout(ctx context.Context, session string) error {
 
 // SessionUser returns the user of a live session. EUNAUTHENTICATED otherwise.
 func (s *Service) SessionUser(ctx context.Context, session string) (roster.User, error) {
-	u, err := s.db.SessionUser(ctx, HashToken(session))
-	if errors.Is(err, store.ErrNoRows) {
-		return u, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
-	}
+	u, _, err := s.session(ctx, session)
 	return u, err
+}
+
+// session returns the user and ID of a live session (not past its end nor
+// idle too long). EUNAUTHENTICATED otherwise.
+func (s *Service) session(ctx context.Context, session string) (roster.User, int64, error) {
+	u, id, err := s.db.SessionUser(ctx, HashToken(session), s.Config.SessionIdle)
+	if errors.Is(err, store.ErrNoRows) {
+		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+	}
+	return u, id, err
 }

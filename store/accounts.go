@@ -25,15 +25,15 @@ func NewAuthID() string {
 	return string(b)
 }
 
-const accountCols = `id, auth_id, name, plan, monthly_commitment_usd, contract_months, created_at`
+const accountCols = `id, auth_id, name, plan, monthly_commitment_usd, contract_months, require_mfa, created_at`
 
 func scanAccount(sc interface{ Scan(...any) error }, a *roster.Account) error {
-	var created int64
+	var created, requireMFA int64
 	var plan string
-	if err := sc.Scan(&a.Seq, &a.ID, &a.Name, &plan, &a.MonthlyCommitmentUSD, &a.ContractMonths, &created); err != nil {
+	if err := sc.Scan(&a.Seq, &a.ID, &a.Name, &plan, &a.MonthlyCommitmentUSD, &a.ContractMonths, &requireMFA, &created); err != nil {
 		return err
 	}
-	a.Plan = roster.Plan(plan)
+	a.Plan, a.RequireMFA = roster.Plan(plan), requireMFA == 1
 	a.CreatedAt = fromMicros(created)
 	return nil
 }
@@ -162,29 +162,37 @@ type IndexRow struct {
 	AccountSeq int64
 	UserID     int64
 	Role       roster.Role
+	MFA        bool // the user has two-factor sign-in on
+}
+
+// AccountFlags is what the check index keeps of an account.
+type AccountFlags struct {
+	Committed  bool // on the committed plan
+	RequireMFA bool // members need two-factor sign-in
 }
 
 // LoadIndex calls account for every account and member for every
 // membership, for building the in-memory check index at start.
-func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, committed bool), member func(IndexRow)) error {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, plan FROM accounts`)
+func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, plan, require_mfa FROM accounts`)
 	if err != nil {
 		return db.d.mapErr(err)
 	}
 	for rows.Next() {
-		var seq int64
+		var seq, requireMFA int64
 		var plan string
-		if err := rows.Scan(&seq, &plan); err != nil {
+		if err := rows.Scan(&seq, &plan, &requireMFA); err != nil {
 			rows.Close()
 			return err
 		}
-		account(seq, plan == string(roster.PlanCommitted))
+		account(seq, AccountFlags{Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = db.db.QueryContext(ctx, `SELECT account_id, user_id, role FROM members`)
+	rows, err = db.db.QueryContext(ctx, `SELECT m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL
+		FROM members m JOIN users u ON u.id = m.user_id`)
 	if err != nil {
 		return db.d.mapErr(err)
 	}
@@ -192,7 +200,7 @@ func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, committed b
 	for rows.Next() {
 		var r IndexRow
 		var role int
-		if err := rows.Scan(&r.AccountSeq, &r.UserID, &role); err != nil {
+		if err := rows.Scan(&r.AccountSeq, &r.UserID, &role, &r.MFA); err != nil {
 			return err
 		}
 		r.Role = roster.Role(role)

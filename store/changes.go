@@ -64,22 +64,26 @@ func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
 	return rev, db.d.mapErr(err)
 }
 
-// AccountPlan returns whether the account is on the committed plan, or ErrNoRows.
-func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (committed bool, err error) {
+// AccountPlan returns what the check index keeps of the account, or ErrNoRows.
+func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, error) {
 	var plan string
-	err = db.db.QueryRowContext(ctx, db.q(`SELECT plan FROM accounts WHERE id = ?`), accountSeq).Scan(&plan)
+	var requireMFA int64
+	err := db.db.QueryRowContext(ctx, db.q(`SELECT plan, require_mfa FROM accounts WHERE id = ?`), accountSeq).Scan(&plan, &requireMFA)
 	if err != nil {
-		return false, db.mapNoRows(err)
+		return AccountFlags{}, db.mapNoRows(err)
 	}
-	return plan == string(roster.PlanCommitted), nil
+	return AccountFlags{Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1}, nil
 }
 
-// MemberRoleNow returns the member's current role, or ErrNoRows.
-func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (roster.Role, error) {
+// MemberRoleNow returns the member's current role and whether the user
+// has two-factor sign-in on, or ErrNoRows.
+func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (roster.Role, bool, error) {
 	var role int
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT role FROM members WHERE account_id = ? AND user_id = ?`), accountSeq, userID).Scan(&role)
+	var mfa bool
+	err := db.db.QueryRowContext(ctx, db.q(`SELECT m.role, u.totp_confirmed_at IS NOT NULL FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = ? AND m.user_id = ?`), accountSeq, userID).Scan(&role, &mfa)
 	if err != nil {
-		return 0, db.mapNoRows(err)
+		return 0, false, db.mapNoRows(err)
 	}
-	return roster.Role(role), nil
+	return roster.Role(role), mfa, nil
 }

@@ -65,7 +65,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE account_id = ?`), a.Seq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
 		FROM members m JOIN users u ON u.id = m.user_id
 		WHERE m.account_id = ? ORDER BY m.role = 1 DESC, m.joined_at, m.user_id LIMIT ? OFFSET ?`), a.Seq, p.Limit, p.Offset)
 	if err != nil {
@@ -77,7 +77,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		m := roster.Member{AccountID: a.ID}
 		var role int
 		var joined int64
-		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined); err != nil {
+		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
 			return nil, 0, err
 		}
 		m.Role = roster.Role(role)
@@ -103,9 +103,9 @@ func (db *DB) member(ctx context.Context, qr querier, a roster.Account, userID i
 	m := roster.Member{AccountID: a.ID}
 	var role int
 	var joined int64
-	err := qr.QueryRowContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at
+	err := qr.QueryRowContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
 		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`), a.Seq, userID).
-		Scan(&m.UserID, &m.Email, &m.Name, &role, &joined)
+		Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA)
 	if err == sql.ErrNoRows {
 		return m, ErrNoRows
 	} else if err != nil {

@@ -3,20 +3,21 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
 )
 
-const userCols = `u.id, u.email, u.name, u.verified_at, COALESCE(a.auth_id, ''), u.created_at`
+const userCols = `u.id, u.email, u.name, u.verified_at, u.totp_confirmed_at, COALESCE(a.auth_id, ''), u.created_at`
 
-func scanUser(sc interface{ Scan(...any) error }, u *roster.User) error {
-	var verified sql.NullInt64
+func scanUser(sc interface{ Scan(...any) error }, u *roster.User, more ...any) error {
+	var verified, mfa sql.NullInt64
 	var created int64
-	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &verified, &u.DefaultAccountID, &created); err != nil {
+	if err := sc.Scan(append([]any{&u.ID, &u.Email, &u.Name, &verified, &mfa, &u.DefaultAccountID, &created}, more...)...); err != nil {
 		return err
 	}
-	u.EmailVerified = verified.Valid
+	u.EmailVerified, u.MFAEnabled = verified.Valid, mfa.Valid
 	u.CreatedAt = fromMicros(created)
 	return nil
 }
@@ -180,29 +181,80 @@ func (tx *Tx) MarkVerified(ctx context.Context, userID int64) error {
 	return err
 }
 
-// CreateSession stores a session token's hash.
-func (tx *Tx) CreateSession(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration) error {
-	_, err := tx.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		tokenHash, userID, micros(tx.now), micros(tx.now.Add(ttl)))
+// CreateSession stores a session token's hash, with where it came from.
+func (tx *Tx) CreateSession(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration, ip, userAgent string) error {
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	_, err := tx.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		tokenHash, userID, micros(tx.now), micros(tx.now.Add(ttl)), micros(tx.now), ip, strings.ToValidUTF8(strings.ReplaceAll(userAgent, "\x00", ""), ""))
 	return err
 }
 
-// SessionUser returns the user of a live session, or ErrNoRows.
-func (db *DB) SessionUser(ctx context.Context, tokenHash []byte) (roster.User, error) {
+// SessionUser returns the user of a live session (not past its end, used
+// within idle) and the session's ID, or ErrNoRows. It records the use at
+// most once a minute, so a busy session costs no write per request.
+func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle time.Duration) (roster.User, int64, error) {
 	var u roster.User
-	err := scanUser(db.db.QueryRowContext(ctx, db.q(`SELECT `+userCols+`
+	var id, lastSeen int64
+	now := db.Now()
+	err := scanUser(db.db.QueryRowContext(ctx, db.q(`SELECT `+userCols+`, s.id, s.last_seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = u.default_account_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`), tokenHash, micros(db.Now())), &u)
+		WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?`), tokenHash, micros(now), micros(now.Add(-idle))), &u, &id, &lastSeen)
 	if err == sql.ErrNoRows {
-		return u, ErrNoRows
+		return u, 0, ErrNoRows
+	} else if err != nil {
+		return u, 0, db.d.mapErr(err)
 	}
-	return u, db.d.mapErr(err)
+	if micros(now)-lastSeen > int64(time.Minute/time.Microsecond) {
+		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), micros(now), id); err != nil {
+			return u, 0, db.d.mapErr(err)
+		}
+	}
+	return u, id, nil
+}
+
+// Sessions lists the user's live sessions, the most recently used first.
+func (db *DB) Sessions(ctx context.Context, userID int64, idle time.Duration) ([]roster.Session, error) {
+	now := db.Now()
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions
+		WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`), userID, micros(now), micros(now.Add(-idle)))
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []roster.Session
+	for rows.Next() {
+		var s roster.Session
+		var created, seen int64
+		if err := rows.Scan(&s.ID, &created, &seen, &s.IP, &s.UserAgent); err != nil {
+			return nil, db.d.mapErr(err)
+		}
+		s.CreatedAt, s.LastSeenAt = fromMicros(created), fromMicros(seen)
+		out = append(out, s)
+	}
+	return out, db.d.mapErr(rows.Err())
 }
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	_, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE token_hash = ?`), tokenHash)
 	return db.d.mapErr(err)
+}
+
+// DeleteSessionByID ends one of the user's sessions, or ErrNoRows.
+func (db *DB) DeleteSessionByID(ctx context.Context, userID, id int64) error {
+	r, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE user_id = ? AND id = ?`), userID, id)
+	if err != nil {
+		return db.d.mapErr(err)
+	}
+	return oneRow(r)
+}
+
+// DeleteSessions ends every session of the user but keepID (0: all).
+func (tx *Tx) DeleteSessions(ctx context.Context, userID, keepID int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
+	return err
 }
 
 // Outbox keeps a mail that was not handed to an SMTP server.

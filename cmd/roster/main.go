@@ -88,6 +88,8 @@ type config struct {
 	ServiceToken  string
 	OperatorToken string
 	InviteTTL     time.Duration
+	SessionTTL    time.Duration
+	SessionIdle   time.Duration
 	PersonalExtra string
 	TrustProxy    string
 	LogFormat     string
@@ -105,7 +107,8 @@ func (c *config) server() (server.Config, error) {
 		}
 	}
 	return server.Config{Addr: c.Addr, Database: c.Database, BaseURL: c.BaseURL, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom,
-		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL, PersonalExtra: extra, Proxies: proxies}, nil
+		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL,
+		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies}, nil
 }
 
 func envOr(name, def string) string {
@@ -138,6 +141,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ServiceToken, "service-token", envOr("ROSTER_SERVICE_TOKEN", ""), "token for /v1/authz/check and log ingest; unset disables them (ROSTER_SERVICE_TOKEN)")
 	fs.StringVar(&c.OperatorToken, "operator-token", envOr("ROSTER_OPERATOR_TOKEN", ""), "token for /v1/admin; unset disables it (ROSTER_OPERATOR_TOKEN)")
 	fs.DurationVar(&c.InviteTTL, "invite-ttl", envDuration("ROSTER_INVITE_TTL", 168*time.Hour), "how long an invitation link works (ROSTER_INVITE_TTL)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", envDuration("ROSTER_SESSION_TTL", 336*time.Hour), "a session ends this long after login (ROSTER_SESSION_TTL)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", envDuration("ROSTER_SESSION_IDLE", 12*time.Hour), "a session unused this long ends (ROSTER_SESSION_IDLE)")
 	fs.StringVar(&c.PersonalExtra, "personal-domains-extra", envOr("ROSTER_PERSONAL_DOMAINS_EXTRA", ""), "comma-separated domains to refuse besides the shipped list (ROSTER_PERSONAL_DOMAINS_EXTRA)")
 	fs.StringVar(&c.TrustProxy, "trust-proxy", envOr("ROSTER_TRUST_PROXY", ""), "reverse proxies trusted for X-Forwarded-For/-Proto: true (the immediate peer, one hop) or comma-separated addresses and CIDRs; unset trusts none (ROSTER_TRUST_PROXY)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("ROSTER_LOG_FORMAT", "text"), "text or json (ROSTER_LOG_FORMAT)")

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/rosterhq/roster"
+)
+
+// --- password reset, password change, two-factor sign-in, sessions
+
+func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.Svc.RequestPasswordReset(r.Context(), in.Email)
+	// The same answer for every address: nothing is revealed.
+	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "reset_requested",
+		"message": "If the address has a Roster login, a reset link is on its way."})
+}
+
+func (s *Server) passwordResetConfirm(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Svc.ConfirmPasswordReset(r.Context(), in.Token, in.Password, c.IP); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "password_reset",
+		"message": "Your password is set and every session was signed out: log in with the new password."})
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Svc.ChangePassword(r.Context(), c.User, c.Session, in.Current, in.New, c.IP); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "password_changed"})
+}
+
+func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	e, err := s.Svc.StartTOTP(r.Context(), c.User)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, e)
+}
+
+type recoveryCodesJSON struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+	Note          string   `json:"note"`
+}
+
+const recoveryNote = "Each code signs you in once if you lose your authenticator. They are shown only now: store them somewhere safe."
+
+func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	codes, err := s.Svc.ConfirmTOTP(r.Context(), c.User, in.Code, c.IP)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, recoveryCodesJSON{codes, recoveryNote})
+}
+
+type passwordBody struct {
+	Password string `json:"password"`
+}
+
+func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in passwordBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Svc.DisableTOTP(r.Context(), c.User, in.Password, c.IP); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in passwordBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	codes, err := s.Svc.NewRecoveryCodes(r.Context(), c.User, in.Password, c.IP)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, recoveryCodesJSON{codes, recoveryNote})
+}
+
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	ss, err := s.Svc.Sessions(r.Context(), c.User, c.Session)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(roster.Page{Limit: len(ss)}, len(ss), ss))
+}
+
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	id, err := pathInt(r, "session_id")
+	if err != nil {
+		return err
+	}
+	if err := s.Svc.EndSession(r.Context(), c.User, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	if err := s.Svc.EndOtherSessions(r.Context(), c.User, c.Session, c.IP); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) setSecurity(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		RequireMFA *bool `json:"require_mfa"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.RequireMFA == nil {
+		return roster.FieldErrorf("require_mfa", roster.EINVALID, "require_mfa (true or false) is required")
+	}
+	a, err := s.Svc.SetRequireMFA(r.Context(), c.Account, c.User, *in.RequireMFA, c.Actor())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.accountView(a, c.Role))
+}

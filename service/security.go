@@ -1,0 +1,514 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/store"
+)
+
+// This file is a person's own security: two-factor sign-in (TOTP, RFC
+// 6238: SHA-1, 6 digits, 30 s, through pquerna/otp), recovery codes,
+// password reset and change, and their sessions.
+
+const totpPeriod = 30
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// totpStep returns the 30-second step whose code code is, within one step
+// either side of now, or -1. Codes are compared in constant time.
+func totpStep(secret, code string, now time.Time) int64 {
+	code = strings.TrimSpace(code)
+	if len(code) != 6 {
+		return -1
+	}
+	cur := now.Unix() / totpPeriod
+	found := int64(-1)
+	for step := cur - 1; step <= cur+1; step++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			found = step
+		}
+	}
+	return found
+}
+
+var errBadCode = roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "wrong two-factor code")
+
+// useTOTP checks code against the user's secret and records its step, in
+// tx: a code is accepted once (no replay within its 30 s, nor an older one).
+func (s *Service) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code string) error {
+	t, err := tx.TOTP(ctx, userID)
+	if err != nil {
+		return err
+	}
+	step := totpStep(t.Secret, code, tx.Now())
+	if t.Secret == "" || step < 0 {
+		return errBadCode
+	}
+	if err := tx.UseTOTPStep(ctx, userID, step); errors.Is(err, store.ErrNoRows) {
+		return roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "this code was used already: wait for the next one")
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// secondFactor checks a code or a recovery code of a user with two-factor
+// on. Errors: EUNAUTHENTICATED.
+func (s *Service) secondFactor(ctx context.Context, u roster.User, code, recovery, ip string) error {
+	usedRecovery := false
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		if code != "" {
+			return s.useTOTP(ctx, tx, u.ID, code)
+		}
+		if err := tx.UseRecoveryCode(ctx, u.ID, HashToken(normalizeRecovery(recovery))); errors.Is(err, store.ErrNoRows) {
+			return roster.FieldErrorf("recovery_code", roster.EUNAUTHENTICATED, "wrong or used recovery code")
+		} else if err != nil {
+			return err
+		}
+		usedRecovery = true
+		left, err := tx.RecoveryCodesLeft(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.recovery_code_used", fmt.Sprintf("%d left", left))
+	})
+	if err == nil && usedRecovery {
+		s.notice(ctx, u, "A recovery code was used to sign in",
+			"A recovery code was used to sign in to your Roster login. Each code works once.\n\n"+
+				"If it was not you, reset your password and make new recovery codes at once.")
+	}
+	return err
+}
+
+// recoveryCodes makes 10 codes of 130 random bits each, as a person types
+// them (five groups of lower-case base32), and their hashes.
+func recoveryCodes() (codes []string, hashes [][]byte) {
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
+	for range 10 {
+		b := make([]byte, 17)
+		rand.Read(b)
+		c := strings.ToLower(enc.EncodeToString(b))[:26]
+		code := c[0:5] + "-" + c[5:10] + "-" + c[10:15] + "-" + c[15:20] + "-" + c[20:26]
+		codes = append(codes, code)
+		hashes = append(hashes, HashToken(normalizeRecovery(code)))
+	}
+	return codes, hashes
+}
+
+// normalizeRecovery is a recovery code as stored: lower-case, without the
+// separators a person may type or leave out.
+func normalizeRecovery(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		case r == '-' || r == ' ':
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// notice mails the user about a change to their own security. Such mail
+// follows the person's own action, so it is not held back by the limits.
+func (s *Service) notice(ctx context.Context, u roster.User, subject, body string) {
+	s.send(ctx, mail.Message{To: u.Email, Subject: subject,
+		Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
+}
+
+// TOTPEnrollment is a new, not yet confirmed, authenticator secret.
+type TOTPEnrollment struct {
+	Secret     string `json:"secret"`
+	OTPAuthURL string `json:"otpauth_url"`
+}
+
+// StartTOTP makes a new authenticator secret for the user, pending until
+// ConfirmTOTP. Errors: ECONFLICT (two-factor is on already: turn it off
+// first).
+func (s *Service) StartTOTP(ctx context.Context, u roster.User) (TOTPEnrollment, error) {
+	if u.MFAEnabled {
+		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already: turn it off first to set up another authenticator")
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Roster", AccountName: u.Email, Period: totpPeriod,
+		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, SecretSize: 20})
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	err = s.db.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
+	return TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}, err
+}
+
+// ConfirmTOTP turns two-factor on with a code from the new authenticator
+// and returns 10 recovery codes: the only time they are shown. Errors:
+// EUNAUTHENTICATED (wrong code), ECONFLICT (nothing pending, or on already).
+func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, code, ip string) ([]string, error) {
+	if u.MFAEnabled {
+		return nil, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already")
+	}
+	codes, hashes := recoveryCodes()
+	err := s.write(ctx, func(tx *store.Tx) error {
+		t, err := tx.TOTP(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if t.Secret == "" {
+			return roster.Errorf(roster.ECONFLICT, "set up an authenticator first (POST /v1/me/mfa/totp)")
+		}
+		if err := s.useTOTP(ctx, tx, u.ID, code); err != nil {
+			return err
+		}
+		if err := tx.ConfirmTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
+			return err
+		}
+		if err := s.changedUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.mfa_enable", "totp")
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notice(ctx, u, "Two-factor sign-in is on",
+		"Two-factor sign-in is now on for your Roster login: each sign-in asks for a code from your authenticator app.\n\n"+
+			"If you did not turn it on, reset your password at once.")
+	return codes, nil
+}
+
+// changedUser records a change to the user in every account they belong
+// to, so every replica's check index reads them again (two-factor on/off).
+func (s *Service) changedUser(ctx context.Context, tx *store.Tx, userID int64) error {
+	accts, err := tx.UserAccounts(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		if _, err := tx.Changed(ctx, a, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOwnPassword checks the signed-in user's password, throttled like a
+// login (a stolen session cannot guess it). Errors: EUNAUTHENTICATED,
+// ERATELIMITED, EUNAVAILABLE.
+func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password, ip string) error {
+	try, err := s.loginCheck(ctx, u.Email, ip, true)
+	if err != nil {
+		return err
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := try.hit(ctx); err != nil {
+		return err
+	}
+	var hash string
+	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		hash, err = tx.PasswordHash(ctx, u.ID)
+		return err
+	}); err != nil {
+		return err
+	}
+	ok, err := comparePassword(password, hash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.loginFailed(u.Email, ip, true, "password")
+		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "wrong password")
+	}
+	try.succeeded(ctx)
+	return nil
+}
+
+// DisableTOTP turns two-factor off, with the user's password. Errors:
+// EUNAUTHENTICATED, ERATELIMITED, ECONFLICT (it is off).
+func (s *Service) DisableTOTP(ctx context.Context, u roster.User, password, ip string) error {
+	if !u.MFAEnabled {
+		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off already")
+	}
+	if err := s.checkOwnPassword(ctx, u, password, ip); err != nil {
+		return err
+	}
+	err := s.write(ctx, func(tx *store.Tx) error {
+		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if err := tx.SetRecoveryCodes(ctx, u.ID, nil); err != nil {
+			return err
+		}
+		if err := s.changedUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.mfa_disable", "totp")
+	})
+	if err != nil {
+		return err
+	}
+	s.notice(ctx, u, "Two-factor sign-in is off",
+		"Two-factor sign-in is now off for your Roster login. Accounts that require it will refuse you until you turn it on again.\n\n"+
+			"If you did not turn it off, reset your password and turn it on again at once.")
+	return nil
+}
+
+// NewRecoveryCodes replaces the user's recovery codes, with their password;
+// the old ones stop working. Errors: EUNAUTHENTICATED, ERATELIMITED,
+// ECONFLICT (two-factor is off).
+func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, password, ip string) ([]string, error) {
+	if !u.MFAEnabled {
+		return nil, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in first")
+	}
+	if err := s.checkOwnPassword(ctx, u, password, ip); err != nil {
+		return nil, err
+	}
+	codes, hashes := recoveryCodes()
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.recovery_codes", "new set")
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notice(ctx, u, "New recovery codes", "New recovery codes were made for your Roster login; the old ones no longer work.")
+	return codes, nil
+}
+
+// LoginPending completes the console's second sign-in step: the pending
+// token from the first step and a code or a recovery code. A wrong code
+// counts as a failed sign-in. Errors: EUNAUTHENTICATED, ERATELIMITED.
+func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
+	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "this sign-in expired: enter your email and password again")
+	uid, err := s.db.PendingLogin(ctx, HashToken(pending))
+	if errors.Is(err, store.ErrNoRows) {
+		return LoginResult{}, expired
+	} else if err != nil {
+		return LoginResult{}, err
+	}
+	u, err := s.db.UserByID(ctx, uid)
+	if err != nil {
+		return LoginResult{}, dbErr(err, "no such user")
+	}
+	known, err := s.db.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	try, err := s.loginCheck(ctx, u.Email, ip, known)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if err := try.hit(ctx); err != nil {
+		return LoginResult{}, err
+	}
+	if code == "" && recovery == "" {
+		try.undo(ctx)
+		return LoginResult{}, roster.FieldErrorf("otp", roster.EINVALID, "enter the 6-digit code from your authenticator app, or a recovery code")
+	}
+	if err := s.secondFactor(ctx, u, code, recovery, ip); err != nil {
+		s.loginFailed(u.Email, ip, true, "second factor")
+		return LoginResult{}, err
+	}
+	if err := s.db.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
+		return LoginResult{}, expired
+	} else if err != nil {
+		return LoginResult{}, err
+	}
+	try.succeeded(ctx)
+	return s.startSession(ctx, u, ip, userAgent)
+}
+
+// RequestPasswordReset mails a reset link to the address when it has a
+// user, within the address's mail allowance; it answers the same in every
+// case, so it reveals nothing.
+func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail string) {
+	email, err := emailaddr.Normalize(rawEmail)
+	if err != nil {
+		return
+	}
+	u, _, err := s.db.UserByEmail(ctx, email)
+	if err != nil {
+		if !errors.Is(err, store.ErrNoRows) {
+			s.Log.Error("password reset", "err", err)
+		}
+		return
+	}
+	if !s.mailAllowed(ctx, email) {
+		return
+	}
+	token, tokenHash := NewToken()
+	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
+	}); err != nil {
+		s.Log.Error("password reset", "err", err)
+		return
+	}
+	s.send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
+		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
+			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
+			"If you did not ask, ignore this mail: your password stays as it is.\n",
+			email, s.Config.ResetTTL, s.link("reset-password", token))})
+}
+
+// ResetTokenValid reports whether a reset link can still be used.
+func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
+	_, err := s.db.PasswordResetUser(ctx, HashToken(token))
+	return err == nil
+}
+
+// ConfirmPasswordReset sets a new password from a reset link: the address
+// is proven (verified; open sign-up links end), every session of the user
+// ends, the address's login throttle starts again, and the user is told by
+// mail. Two-factor stays on. Errors: EINVALID (bad, used or expired link,
+// or the password's rules), EUNAVAILABLE.
+func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
+	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.Config.ResetTTL)
+	uid, err := s.db.PasswordResetUser(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNoRows) {
+		return badLink
+	} else if err != nil {
+		return err
+	}
+	u, err := s.db.UserByID(ctx, uid)
+	if err != nil {
+		return dbErr(err, "no such user")
+	}
+	hash, err := s.hashPassword(ctx, password, u.Email)
+	if err != nil {
+		return err
+	}
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		if got, err := tx.UsePasswordReset(ctx, HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
+			return badLink
+		} else if err != nil {
+			return err
+		}
+		if err := tx.SetPassword(ctx, uid, hash); err != nil {
+			return err
+		}
+		if err := tx.EndVerifications(ctx, uid); err != nil {
+			return err
+		}
+		if err := tx.MarkVerified(ctx, uid); err != nil {
+			return err
+		}
+		if err := tx.DeleteSessions(ctx, uid, 0); err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.password_reset", "")
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.db.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
+		s.Log.Warn("clear login throttle", "err", err)
+	}
+	s.notice(ctx, u, "Your Roster password was reset",
+		"The password of your Roster login was reset from a link mailed to this address, and every session was signed out.\n\n"+
+			"If it was not you, reset it again at once and check who has access to your mailbox.")
+	return nil
+}
+
+// ChangePassword sets a new password after checking the current one
+// (throttled like a login) and ends every other session of the user.
+// Errors: EUNAUTHENTICATED, ERATELIMITED, EINVALID, EUNAVAILABLE.
+func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, current, next, ip string) error {
+	if err := s.checkOwnPassword(ctx, u, current, ip); err != nil {
+		return roster.OnField("current_password", err)
+	}
+	hash, err := s.hashPassword(ctx, next, u.Email)
+	if err != nil {
+		return roster.OnField("new_password", err)
+	}
+	_, sid, err := s.session(ctx, session)
+	if err != nil {
+		return err
+	}
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.password_change", "")
+	})
+	if err != nil {
+		return err
+	}
+	s.notice(ctx, u, "Your Roster password was changed",
+		"The password of your Roster login was changed, and every other session was signed out.\n\n"+
+			"If it was not you, reset your password at once.")
+	return nil
+}
+
+// Sessions lists the user's live sessions, marking the one asking.
+func (s *Service) Sessions(ctx context.Context, u roster.User, session string) ([]roster.Session, error) {
+	_, sid, err := s.session(ctx, session)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := s.db.Sessions(ctx, u.ID, s.Config.SessionIdle)
+	for i := range ss {
+		ss[i].Current = ss[i].ID == sid
+	}
+	return ss, err
+}
+
+// EndSession ends one of the user's sessions. Errors: ENOTFOUND.
+func (s *Service) EndSession(ctx context.Context, u roster.User, id int64) error {
+	return dbErr(s.db.DeleteSessionByID(ctx, u.ID, id), "no such session")
+}
+
+// EndOtherSessions ends every session of the user but the one asking.
+func (s *Service) EndOtherSessions(ctx context.Context, u roster.User, session, ip string) error {
+	_, sid, err := s.session(ctx, session)
+	if err != nil {
+		return err
+	}
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
+			return err
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.sessions_end", "all other sessions")
+	})
+}
+
+// SetRequireMFA turns on or off the account's requirement of two-factor
+// sign-in for its members; the check index knows it before this returns.
+// The caller holds team.edit and, to turn it on, must have two-factor on
+// (else ECONFLICT): no one locks themselves out.
+func (s *Service) SetRequireMFA(ctx context.Context, a roster.Account, caller roster.User, on bool, actor roster.Actor) (roster.Account, error) {
+	if on && !caller.MFAEnabled {
+		return a, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
+	}
+	err := s.write(ctx, func(tx *store.Tx) error {
+		if err := tx.SetRequireMFA(ctx, a.Seq, on); err != nil {
+			return err
+		}
+		a.RequireMFA = on
+		return tx.Audit(ctx, a.Seq, actor, "account.require_mfa", a.ID, fmt.Sprint(on))
+	})
+	return a, err
+}
