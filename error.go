@@ -106,11 +106,11 @@ func FieldOf(err error) string {
 	return ""
 }
 
-// OnField returns err about field: an application error without a field
-// gets it (as a copy); anything else is returned as it is.
+// OnField returns err about field: an application error gets it (as a
+// copy, in place of any it had); anything else is returned as it is.
 func OnField(field string, err error) error {
 	var e *Error
-	if errors.As(err, &e) && e.Field == "" {
+	if errors.As(err, &e) {
 		c := *e
 		c.Field = field
 		return &c
