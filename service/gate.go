@@ -135,7 +135,9 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			return notFound
 		}
 		d = CredentialDecision(need)
-		c.Role, c.Status = d.Role, roster.StatusOf(d.Role, c.Account.Plan)
+		// The account's own credentials are not a team member: the plan
+		// does not suspend them (the API of a standard account works).
+		c.Role, c.Status = d.Role, roster.MemberActive
 		if need != roster.AnyMember && !d.Allowed {
 			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
 		}
