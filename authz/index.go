@@ -1,7 +1,9 @@
 package authz
 
 import (
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rosterhq/roster"
 )
@@ -34,12 +36,17 @@ type Decision struct {
 	Reason  Reason
 }
 
-const shards = 256 // a power of two
+// shards is how many parts the memberships are cut into, by account: a
+// change copies one part (a copy-on-write map of about members/shards
+// entries), so a write costs little and a read takes no lock.
+const shards = 1024 // a power of two
 
 // A membership entry packs what a check needs into one byte, so a check
-// is one map lookup: the role in the low bits, whether the account is known
-// to the index, and whether it is on the committed plan. A plan change
-// rewrites the entries of the account's members (writes are rare).
+// is one map lookup: the role in the low bits, whether the user has
+// two-factor sign-in on, and of the account whether it is known to the
+// index, on the committed plan, and requires two-factor sign-in. A plan
+// change rewrites the entries of the account's members (writes are rare,
+// and one account's members share one shard).
 const (
 	roleBits   = 0x0f
 	userMFA    = 0x10 // the user has two-factor sign-in on
@@ -48,28 +55,23 @@ const (
 	committed  = 0x80
 )
 
-// Index holds every membership, every account's plan and every personal
-// API key in memory, so a check costs one map lookup under a read lock and
-// no allocation. It is safe for concurrent use; writers (team and plan
-// changes, rare) are serialized, readers (every request) are not.
+// Index holds every membership, every account's plan and Auth ID, and
+// every personal API key in memory, so a check costs one map lookup, no
+// lock, no atomic write and no allocation: reads scale with cores. Each
+// shard is an immutable map published through an atomic pointer; writers
+// (team and plan changes, rare) are serialized, copy the shards they
+// touch, and publish them when done.
 //
 // Memberships are keyed by account and user ID packed into one uint64, so
 // both must fit in 32 bits (4 billion rows each); SetMember panics beyond.
 type Index struct {
-	members [shards]memberShard
+	members [shards]atomic.Pointer[map[uint64]uint8]
+	authIDs [shards]atomic.Pointer[map[string]int64]
+	keys    [shards]atomic.Pointer[map[[32]byte]keyEntry]
 
-	writeMu  sync.Mutex              // serializes writers of members and accounts
-	accounts map[int64]*accountEntry // under writeMu
-
-	keysMu   sync.RWMutex
-	keys     map[[32]byte]keyEntry
-	byMember map[uint64]map[[32]byte]struct{}
-}
-
-type memberShard struct {
-	mu sync.RWMutex
-	m  map[uint64]uint8
-	_  [40]byte // keep shards on separate cache lines
+	writeMu  sync.Mutex                       // serializes writers
+	accounts map[int64]*accountEntry          // under writeMu
+	byMember map[uint64]map[[32]byte]struct{} // a member's keys; under writeMu
 }
 
 type accountEntry struct {
@@ -92,16 +94,16 @@ func NewIndex() *Index {
 func (ix *Index) Reset() {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
-	for i := range ix.members {
-		ix.members[i].mu.Lock()
-		ix.members[i].m = make(map[uint64]uint8)
-		ix.members[i].mu.Unlock()
+	for i := range shards {
+		m := map[uint64]uint8{}
+		ix.members[i].Store(&m)
+		a := map[string]int64{}
+		ix.authIDs[i].Store(&a)
+		k := map[[32]byte]keyEntry{}
+		ix.keys[i].Store(&k)
 	}
 	ix.accounts = make(map[int64]*accountEntry)
-	ix.keysMu.Lock()
-	ix.keys = make(map[[32]byte]keyEntry)
 	ix.byMember = make(map[uint64]map[[32]byte]struct{})
-	ix.keysMu.Unlock()
 }
 
 func pack(account, user int64) uint64 {
@@ -111,7 +113,7 @@ func pack(account, user int64) uint64 {
 	return uint64(account)<<32 | uint64(user)
 }
 
-// mix spreads packed keys over the shards (IDs are sequential).
+// mix spreads account IDs (sequential) over the shards.
 func mix(k uint64) uint64 {
 	k ^= k >> 33
 	k *= 0xff51afd7ed558ccd
@@ -119,14 +121,73 @@ func mix(k uint64) uint64 {
 	return k
 }
 
-func (ix *Index) shard(k uint64) *memberShard { return &ix.members[mix(k)&(shards-1)] }
+// shardOf is the shard of an account's memberships.
+func shardOf(account int64) int { return int(mix(uint64(account)) & (shards - 1)) }
 
-// account returns the account's entry, made when missing; under writeMu.
-func (ix *Index) account(id int64) *accountEntry {
-	a := ix.accounts[id]
+// stringShard is the shard of an Auth ID (FNV-1a).
+func stringShard(s string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return int(h & (shards - 1))
+}
+
+// Batch is a set of changes published at once: each shard it touches is
+// copied once, however many changes it holds (a full load copies nothing).
+type Batch struct {
+	ix      *Index
+	members [shards]map[uint64]uint8
+	authIDs [shards]map[string]int64
+	keys    [shards]map[[32]byte]keyEntry
+}
+
+// Update applies fn's changes under the writer lock and publishes them
+// when fn returns: a reader sees all of them or none of a shard's.
+func (ix *Index) Update(fn func(b *Batch)) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	b := &Batch{ix: ix}
+	fn(b)
+	for i := range shards {
+		if m := b.members[i]; m != nil {
+			ix.members[i].Store(&m)
+		}
+		if m := b.authIDs[i]; m != nil {
+			ix.authIDs[i].Store(&m)
+		}
+		if m := b.keys[i]; m != nil {
+			ix.keys[i].Store(&m)
+		}
+	}
+}
+
+func (b *Batch) memberShard(account int64) map[uint64]uint8 {
+	i := shardOf(account)
+	if b.members[i] == nil {
+		b.members[i] = maps.Clone(*b.ix.members[i].Load())
+	}
+	return b.members[i]
+}
+
+func (b *Batch) keyShard(h [32]byte) map[[32]byte]keyEntry {
+	i := int(h[0]) | int(h[1])<<8&(shards-1)
+	i &= shards - 1
+	if b.keys[i] == nil {
+		b.keys[i] = maps.Clone(*b.ix.keys[i].Load())
+	}
+	return b.keys[i]
+}
+
+func keyShardOf(h [32]byte) int { return (int(h[0]) | int(h[1])<<8) & (shards - 1) }
+
+// account returns the account's entry, made when missing.
+func (b *Batch) account(id int64) *accountEntry {
+	a := b.ix.accounts[id]
 	if a == nil {
 		a = &accountEntry{users: map[int64]struct{}{}}
-		ix.accounts[id] = a
+		b.ix.accounts[id] = a
 	}
 	return a
 }
@@ -145,80 +206,118 @@ func (a *accountEntry) flags() uint8 {
 	return f
 }
 
-// put writes one entry; under writeMu.
-func (ix *Index) put(accountID, userID int64, role roster.Role, mfa bool, a *accountEntry) {
-	k := pack(accountID, userID)
-	s := ix.shard(k)
-	v := uint8(role)&roleBits | a.flags()
-	if mfa {
-		v |= userMFA
+// SetAccount records the account: its Auth ID ("" keeps what is known),
+// whether it is on the committed plan, and whether it requires two-factor
+// sign-in of its members.
+func (b *Batch) SetAccount(accountID int64, authID string, isCommitted, needsMFA bool) {
+	if authID != "" {
+		i := stringShard(authID)
+		if b.authIDs[i] == nil {
+			b.authIDs[i] = maps.Clone(*b.ix.authIDs[i].Load())
+		}
+		b.authIDs[i][authID] = accountID
 	}
-	s.mu.Lock()
-	s.m[k] = v
-	s.mu.Unlock()
-}
-
-// SetAccount records the account, whether it is on the committed plan and
-// whether it requires two-factor sign-in of its members.
-func (ix *Index) SetAccount(accountID int64, isCommitted, needsMFA bool) {
-	ix.writeMu.Lock()
-	defer ix.writeMu.Unlock()
-	a := ix.account(accountID)
+	a := b.account(accountID)
 	if a.known && a.committed == isCommitted && a.requireMFA == needsMFA {
 		return
 	}
 	a.known, a.committed, a.requireMFA = true, isCommitted, needsMFA
-	ix.refresh(accountID, a)
+	b.refresh(accountID, a)
 }
 
-// refresh rewrites the flags of the account's members; under writeMu.
-func (ix *Index) refresh(accountID int64, a *accountEntry) {
+// refresh rewrites the flags of the account's members.
+func (b *Batch) refresh(accountID int64, a *accountEntry) {
+	if len(a.users) == 0 {
+		return
+	}
+	m := b.memberShard(accountID)
 	for u := range a.users {
 		k := pack(accountID, u)
-		s := ix.shard(k)
-		s.mu.Lock()
-		s.m[k] = s.m[k]&(roleBits|userMFA) | a.flags()
-		s.mu.Unlock()
+		m[k] = m[k]&(roleBits|userMFA) | a.flags()
 	}
 }
 
-// RemoveAccount forgets the account; its members then check as not members.
-func (ix *Index) RemoveAccount(accountID int64) {
-	ix.writeMu.Lock()
-	defer ix.writeMu.Unlock()
-	a := ix.account(accountID)
+// RemoveAccount forgets the account's plan; its members then check as not
+// members.
+func (b *Batch) RemoveAccount(accountID int64) {
+	a := b.account(accountID)
 	a.known, a.committed, a.requireMFA = false, false, false
-	ix.refresh(accountID, a)
+	b.refresh(accountID, a)
 }
 
 // SetMember records the user's role in the account and whether the user
 // has two-factor sign-in on.
-func (ix *Index) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
-	ix.writeMu.Lock()
-	defer ix.writeMu.Unlock()
-	a := ix.account(accountID)
+func (b *Batch) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
+	a := b.account(accountID)
 	a.users[userID] = struct{}{}
-	ix.put(accountID, userID, role, mfa, a)
+	v := uint8(role)&roleBits | a.flags()
+	if mfa {
+		v |= userMFA
+	}
+	b.memberShard(accountID)[pack(accountID, userID)] = v
 }
 
 // RemoveMember forgets the membership.
-func (ix *Index) RemoveMember(accountID, userID int64) {
-	ix.writeMu.Lock()
-	defer ix.writeMu.Unlock()
-	if a := ix.accounts[accountID]; a != nil {
+func (b *Batch) RemoveMember(accountID, userID int64) {
+	if a := b.ix.accounts[accountID]; a != nil {
 		delete(a.users, userID)
 	}
-	k := pack(accountID, userID)
-	s := ix.shard(k)
-	s.mu.Lock()
-	delete(s.m, k)
-	s.mu.Unlock()
+	delete(b.memberShard(accountID), pack(accountID, userID))
+}
+
+// SetKey records a personal API key (by the SHA-256 of the key) of a member.
+func (b *Batch) SetKey(hash [32]byte, keyID, accountID, userID int64) {
+	m := pack(accountID, userID)
+	b.keyShard(hash)[hash] = keyEntry{keyID, accountID, userID}
+	if b.ix.byMember[m] == nil {
+		b.ix.byMember[m] = map[[32]byte]struct{}{}
+	}
+	b.ix.byMember[m][hash] = struct{}{}
+}
+
+// RemoveKeysOf forgets every key of the member (removed or re-keyed).
+func (b *Batch) RemoveKeysOf(accountID, userID int64) {
+	m := pack(accountID, userID)
+	for h := range b.ix.byMember[m] {
+		delete(b.keyShard(h), h)
+	}
+	delete(b.ix.byMember, m)
+}
+
+// SetAccount is Update with one Batch.SetAccount.
+func (ix *Index) SetAccount(accountID int64, authID string, isCommitted, needsMFA bool) {
+	ix.Update(func(b *Batch) { b.SetAccount(accountID, authID, isCommitted, needsMFA) })
+}
+
+// RemoveAccount is Update with one Batch.RemoveAccount.
+func (ix *Index) RemoveAccount(accountID int64) {
+	ix.Update(func(b *Batch) { b.RemoveAccount(accountID) })
+}
+
+// SetMember is Update with one Batch.SetMember.
+func (ix *Index) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
+	ix.Update(func(b *Batch) { b.SetMember(accountID, userID, role, mfa) })
+}
+
+// RemoveMember is Update with one Batch.RemoveMember.
+func (ix *Index) RemoveMember(accountID, userID int64) {
+	ix.Update(func(b *Batch) { b.RemoveMember(accountID, userID) })
+}
+
+// SetKey is Update with one Batch.SetKey.
+func (ix *Index) SetKey(hash [32]byte, keyID, accountID, userID int64) {
+	ix.Update(func(b *Batch) { b.SetKey(hash, keyID, accountID, userID) })
+}
+
+// RemoveKeysOf is Update with one Batch.RemoveKeysOf.
+func (ix *Index) RemoveKeysOf(accountID, userID int64) {
+	ix.Update(func(b *Batch) { b.RemoveKeysOf(accountID, userID) })
 }
 
 // Member returns the user's role in the account, whether it is active (not
 // suspended by the plan), and whether the user is a member at all.
 func (ix *Index) Member(accountID, userID int64) (role roster.Role, active, ok bool) {
-	d := ix.Check(accountID, userID, 0)
+	d := ix.Check(accountID, userID, roster.PermissionNone)
 	if d.Role == roster.RoleNone {
 		return 0, false, false
 	}
@@ -228,26 +327,28 @@ func (ix *Index) Member(accountID, userID int64) (role roster.Role, active, ok b
 // Members returns how many memberships the index holds.
 func (ix *Index) Members() int {
 	n := 0
-	for i := range ix.members {
-		ix.members[i].mu.RLock()
-		n += len(ix.members[i].m)
-		ix.members[i].mu.RUnlock()
+	for i := range shards {
+		n += len(*ix.members[i].Load())
 	}
 	return n
 }
 
+// Account returns the integer ID of the account with the Auth ID, from
+// memory; ok is false for an Auth ID the index does not know.
+func (ix *Index) Account(authID string) (int64, bool) {
+	id, ok := (*ix.authIDs[stringShard(authID)].Load())[authID]
+	return id, ok
+}
+
 // Check answers whether the user may use the permission in the account:
 // not a member (or unknown account), suspended (a non-owner of an account
-// off the committed plan), the role lacks it, or allowed.
+// off the committed plan), two-factor required and missing, the role lacks
+// it, or allowed.
 func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 	if uint64(accountID) > 0xFFFFFFFF || uint64(userID) > 0xFFFFFFFF {
 		return Decision{Reason: ReasonNotMember}
 	}
-	k := uint64(accountID)<<32 | uint64(userID)
-	s := &ix.members[mix(k)&(shards-1)]
-	s.mu.RLock()
-	v, ok := s.m[k]
-	s.mu.RUnlock()
+	v, ok := (*ix.members[shardOf(accountID)].Load())[uint64(accountID)<<32|uint64(userID)]
 	role := roster.Role(v & roleBits)
 	switch {
 	case !ok || v&known == 0:
@@ -262,47 +363,8 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 	return Decision{Allowed: true, Role: role, Reason: ReasonAllowed}
 }
 
-// SetKey records a personal API key (by the SHA-256 of the key) of a member.
-func (ix *Index) SetKey(hash [32]byte, keyID, accountID, userID int64) {
-	m := pack(accountID, userID)
-	ix.keysMu.Lock()
-	ix.keys[hash] = keyEntry{keyID, accountID, userID}
-	if ix.byMember[m] == nil {
-		ix.byMember[m] = map[[32]byte]struct{}{}
-	}
-	ix.byMember[m][hash] = struct{}{}
-	ix.keysMu.Unlock()
-}
-
-// RemoveKey forgets a key.
-func (ix *Index) RemoveKey(hash [32]byte) {
-	ix.keysMu.Lock()
-	if e, ok := ix.keys[hash]; ok {
-		delete(ix.keys, hash)
-		m := pack(e.account, e.user)
-		delete(ix.byMember[m], hash)
-		if len(ix.byMember[m]) == 0 {
-			delete(ix.byMember, m)
-		}
-	}
-	ix.keysMu.Unlock()
-}
-
-// RemoveKeysOf forgets every key of the member (removed or re-keyed).
-func (ix *Index) RemoveKeysOf(accountID, userID int64) {
-	m := pack(accountID, userID)
-	ix.keysMu.Lock()
-	for h := range ix.byMember[m] {
-		delete(ix.keys, h)
-	}
-	delete(ix.byMember, m)
-	ix.keysMu.Unlock()
-}
-
 // Key returns the key's ID and member, if the key is known.
 func (ix *Index) Key(hash [32]byte) (keyID, accountID, userID int64, ok bool) {
-	ix.keysMu.RLock()
-	e, ok := ix.keys[hash]
-	ix.keysMu.RUnlock()
+	e, ok := (*ix.keys[keyShardOf(hash)].Load())[hash]
 	return e.keyID, e.account, e.user, ok
 }

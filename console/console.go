@@ -89,8 +89,9 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	"usd":   func(m roster.Money) string { return formatUSD(int64(m)) },
-	"micro": func(v int64) string { return strings.TrimRight(strings.TrimRight(formatMicro(v), "0"), ".") },
+	"browser": browserOf,
+	"usd":     func(m roster.Money) string { return formatUSD(int64(m)) },
+	"micro":   func(v int64) string { return strings.TrimRight(strings.TrimRight(formatMicro(v), "0"), ".") },
 }
 
 // page is what every template gets.
@@ -106,6 +107,7 @@ type page struct {
 	CSRF     string
 	Notice   string
 	Error    string
+	Code     string     // the error's code, on an error page
 	Field    string     // the input Error is about, shown next to it
 	Form     url.Values // what was typed, when a form is shown again
 	Data     any
@@ -136,7 +138,7 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p *page
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	if p.HTTPStatus != 0 {
 		status = p.HTTPStatus
 	}
@@ -153,11 +155,12 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 	if p == nil {
 		p = &page{}
 	}
-	p.Title = map[string]string{roster.ENOTFOUND: "Not found", roster.EFORBIDDEN: "Not allowed"}[code]
+	p.Title = map[string]string{roster.ENOTFOUND: "Not found", roster.EFORBIDDEN: "Not allowed",
+		roster.EMFAREQUIRED: "Two-factor sign-in required"}[code]
 	if p.Title == "" {
 		p.Title = "Something went wrong"
 	}
-	p.Error = roster.ErrorMessage(err)
+	p.Error, p.Code = roster.ErrorMessage(err), code
 	c.render(w, edge.StatusOf(err), "error", p)
 }
 
@@ -209,6 +212,18 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login", c.login)
 	mux.HandleFunc("POST /login/code", c.loginCode)
 	mux.HandleFunc("POST /logout", c.logout)
+	mux.HandleFunc("GET /forgot-password", c.forgotPage)
+	mux.HandleFunc("POST /forgot-password", c.forgot)
+	mux.HandleFunc("GET /reset-password/{token}", c.resetPage)
+	mux.HandleFunc("POST /reset-password/{token}", c.reset)
+	mux.HandleFunc("GET /profile", c.profilePage)
+	mux.HandleFunc("POST /profile/password", c.changePassword)
+	mux.HandleFunc("POST /profile/mfa/setup", c.setupMFA)
+	mux.HandleFunc("POST /profile/mfa/confirm", c.confirmMFA)
+	mux.HandleFunc("POST /profile/mfa/disable", c.disableMFA)
+	mux.HandleFunc("POST /profile/mfa/recovery-codes", c.newRecoveryCodes)
+	mux.HandleFunc("POST /profile/sessions/{id}/end", c.endSession)
+	mux.HandleFunc("POST /profile/sessions/end-others", c.endOtherSessions)
 	mux.HandleFunc("GET /verify/{token}", c.verifyPage)
 	mux.HandleFunc("POST /verify/{token}", c.verify)
 	mux.HandleFunc("GET /invite/{token}", c.invitePage)

@@ -86,6 +86,7 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/pricing", roster.PricingView, "pricing", "Pricing", (*Console).pricing},
 		{"GET " + A + "/settings", roster.SettingsView, "settings", "Settings", (*Console).settings},
 		{"POST " + A + "/settings", roster.SettingsEdit, "settings", "Settings", (*Console).saveSettings},
+		{"POST " + A + "/settings/security", roster.TeamEdit, "settings", "Settings", (*Console).saveSecurity},
 		{"GET " + A + "/credentials", roster.CredentialsView, "credentials", "Credentials", (*Console).credentials},
 		{"POST " + A + "/credentials/reveal", roster.CredentialsView, "credentials", "Credentials", (*Console).revealCredentials},
 		{"POST " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Credentials", (*Console).rotate},
@@ -381,6 +382,14 @@ func (c *Console) pricing(w http.ResponseWriter, r *http.Request, x *actx) error
 type settingsData struct {
 	S       roster.Settings
 	CanEdit bool
+	// Two-factor sign-in for the account: the requirement as it is, the
+	// checkbox as shown (what was sent, after a refusal), and, for those
+	// who may change it (team.edit), the members without it.
+	RequireMFA  bool
+	Checked     bool
+	CanSecurity bool
+	WithoutMFA  []roster.Member
+	MoreMembers bool // the account has more members than were read
 }
 
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) error {
@@ -388,8 +397,47 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 	if err != nil {
 		return err
 	}
-	x.p.Data = settingsData{s, authz.Allowed(x.role, roster.SettingsEdit)}
+	d := settingsData{S: s, CanEdit: authz.Allowed(x.role, roster.SettingsEdit),
+		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: authz.Allowed(x.role, roster.TeamEdit)}
+	if x.p.Field == "require_mfa" && r.Method == http.MethodPost {
+		d.Checked = r.PostFormValue("require_mfa") != "" // what was sent, refused
+	}
+	if d.CanSecurity {
+		ms, total, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if !m.MFA {
+				d.WithoutMFA = append(d.WithoutMFA, m)
+			}
+		}
+		d.MoreMembers = total > len(ms)
+	}
+	x.p.Data = d
 	c.render(w, http.StatusOK, "settings", x.p)
+	return nil
+}
+
+// saveSecurity turns the account's two-factor requirement on or off. A
+// refusal (ECONFLICT: the caller has no two-factor sign-in) is shown next
+// to the checkbox; the other form's fields keep their saved values.
+func (c *Console) saveSecurity(w http.ResponseWriter, r *http.Request, x *actx) error {
+	on := r.PostFormValue("require_mfa") != ""
+	a, err := c.svc.SetRequireMFA(r.Context(), x.a, x.u, on, x.actor(r))
+	if err != nil {
+		if roster.ErrorCode(err) == roster.EINTERNAL {
+			c.log.Error("console", "path", r.URL.Path, "err", err)
+		}
+		// No Form: the settings form above shows its saved values.
+		x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), "require_mfa", httpStatus(err)
+		return c.settings(w, r, x)
+	}
+	msg := "Two-factor sign-in is no longer required in " + a.Name + "."
+	if a.RequireMFA {
+		msg = "Two-factor sign-in is now required for every member of " + a.Name + "."
+	}
+	c.done(w, r, x.session, x.path("/settings"), msg)
 	return nil
 }
 

@@ -23,6 +23,8 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 	"sync"
 
 	"golang.org/x/net/idna"
@@ -69,9 +71,14 @@ func Normalize(s string) (string, error) {
 	if s == "" {
 		return "", roster.FieldErrorf("email", roster.EINVALID, "an email address is required")
 	}
+	if !utf8.ValidString(s) {
+		return "", roster.FieldErrorf("email", roster.EINVALID, "the email address is not valid UTF-8")
+	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", roster.FieldErrorf("email", roster.EINVALID, "the email address contains a control character")
+		// Control, space and invisible formatting characters (C0, C1,
+		// NBSP, U+2028, U+202E, U+FEFF, ...) have no place in an address.
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			return "", roster.FieldErrorf("email", roster.EINVALID, "the email address contains a control, space or invisible character")
 		}
 	}
 	if strings.ContainsAny(s, "<>()\", ;:\\[]") {
@@ -81,15 +88,20 @@ func Normalize(s string) (string, error) {
 	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 {
 		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not an email address like name@company.com", s)
 	}
-	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 {
+	local, domain := strings.ToLower(s[:at]), s[at+1:]
+	if len(local) > 64 { // after lower-casing, which can lengthen it: Normalize is idempotent
 		return "", roster.FieldErrorf("email", roster.EINVALID, "the part before @ is longer than 64 characters")
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
+	if err == nil {
+		// The ASCII form must stand on its own (some mappings pass the
+		// rules before mapping and fail them after).
+		_, err = idna.Lookup.ToASCII(ascii)
+	}
 	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
 		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a valid email domain", domain)
 	}
-	addr := strings.ToLower(local) + "@" + ascii
+	addr := local + "@" + ascii
 	if len(addr) > 254 {
 		return "", roster.FieldErrorf("email", roster.EINVALID, "the email address is longer than 254 characters")
 	}

@@ -216,8 +216,17 @@ func decode(r *http.Request, v any) error {
 		}
 		return e
 	}
-	if dec.More() {
-		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON object")
+	// Whatever follows the value must be white space, read to its end so a
+	// body over the limit is refused even when the excess is blank.
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), r.Body))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", MaxBody)
+	} else if err != nil {
+		return roster.Errorf(roster.EINVALID, "the request body could not be read")
+	}
+	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON value")
 	}
 	return nil
 }

@@ -73,7 +73,9 @@ func Check(pw, email string) error {
 	if at := strings.LastIndexByte(local, '@'); at >= 0 {
 		local = local[:at]
 	}
-	if utf8.RuneCountInString(local) >= 3 && strings.Contains(lower, strings.ToLower(local)) {
+	// Folded both ways, so case variants such as ſ/s and µ/μ match too.
+	fold := func(s string) string { return strings.ToLower(strings.ToUpper(s)) }
+	if utf8.RuneCountInString(local) >= 3 && strings.Contains(fold(pw), fold(local)) {
 		return roster.FieldErrorf("password", roster.EINVALID, "password must not contain your email address's name part (%q)", local)
 	}
 	return nil

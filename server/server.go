@@ -36,8 +36,9 @@ type Config struct {
 	PersonalExtra  []string      // personal email domains besides the shipped list
 	Proxies        edge.Proxies  // reverse proxies trusted for the client's address and scheme
 	FollowInterval time.Duration // how often to catch up with other writers (0: 50ms)
-	// HashConcurrency bounds argon2id computations at once (0: the core
-	// count); an attempt waits HashWait (0: 1s) for a slot, then gets 503.
+	// HashConcurrency bounds argon2id computations at once (0: half the
+	// cores, at least 1); an attempt waits HashWait (0: 1s) for a slot,
+	// then gets 503.
 	HashConcurrency int
 	HashWait        time.Duration
 }

@@ -80,10 +80,12 @@ func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error
 	if err != nil {
 		return err
 	}
-	s.index.RemoveKeysOf(accountSeq, userID)
-	for id, h := range keys {
-		s.index.SetKey([32]byte(h), id, accountSeq, userID)
-	}
+	s.index.Update(func(b *authz.Batch) {
+		b.RemoveKeysOf(accountSeq, userID)
+		for id, h := range keys {
+			b.SetKey([32]byte(h), id, accountSeq, userID)
+		}
+	})
 	return nil
 }
 

@@ -340,9 +340,14 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 }
 
 // RequestPasswordReset mails a reset link to the address when it has a
-// user, within the address's mail allowance; it answers the same in every
-// case, so it reveals nothing.
+// user, within the address's mail allowance. It returns at once and does
+// the work afterwards, so neither its answer nor its time reveals whether
+// the address is registered.
 func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail string) {
+	go s.passwordReset(context.WithoutCancel(ctx), rawEmail)
+}
+
+func (s *Service) passwordReset(ctx context.Context, rawEmail string) {
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
 		return

@@ -81,11 +81,7 @@ type Service struct {
 	domains *emailaddr.Checker
 	Config  Config
 	Log     *slog.Logger
-	// seqs maps Auth IDs to the database's integer account IDs. Both never
-	// change and accounts are never deleted, so entries never go stale; a
-	// miss (an account made on another replica) costs one query, once.
-	seqs sync.Map
-	sync syncState
+	sync    syncState
 
 	// Stats counts failed and throttled logins and suppressed mail.
 	Stats     Stats

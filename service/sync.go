@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -20,6 +21,7 @@ type syncState struct {
 	mu      sync.Mutex   // serializes catch-ups: one reader of the DB and writer of the index
 	applied atomic.Int64 // every change up to this revision is in the index
 	lastOK  atomic.Int64 // unix nanos of the last successful catch-up
+	failing atomic.Bool  // the last catch-up failed
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced when applied moves
 }
@@ -46,15 +48,18 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One batch: each shard is built once and published when all is read.
 	s.index.Reset()
-	err = s.db.LoadIndex(ctx,
-		func(seq int64, f store.AccountFlags) { s.index.SetAccount(seq, f.Committed, f.RequireMFA) },
-		func(r store.IndexRow) { s.index.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA) })
-	if err != nil {
-		return err
-	}
-	err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
-		s.index.SetKey([32]byte(hash), id, acct, userID)
+	s.index.Update(func(b *authz.Batch) {
+		err = s.db.LoadIndex(ctx,
+			func(seq int64, f store.AccountFlags) { b.SetAccount(seq, f.AuthID, f.Committed, f.RequireMFA) },
+			func(r store.IndexRow) { b.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA) })
+		if err != nil {
+			return
+		}
+		err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
+			b.SetKey([32]byte(hash), id, acct, userID)
+		})
 	})
 	if err != nil {
 		return err
@@ -83,16 +88,19 @@ func (s *Service) CatchUp(ctx context.Context) error {
 	for {
 		changes, err := s.db.ChangesSince(ctx, s.sync.applied.Load(), 1000)
 		if err != nil {
+			s.sync.failing.Store(true)
 			return err
 		}
 		for _, c := range changes {
 			if err := s.apply(ctx, c); err != nil {
+				s.sync.failing.Store(true)
 				return err
 			}
 			s.advanceTo(c.Rev)
 		}
 		if len(changes) < 1000 {
 			s.sync.lastOK.Store(time.Now().UnixNano())
+			s.sync.failing.Store(false)
 			return nil
 		}
 	}
@@ -108,7 +116,7 @@ func (s *Service) apply(ctx context.Context, c store.Change) error {
 		} else if err != nil {
 			return err
 		}
-		s.index.SetAccount(c.AccountSeq, f.Committed, f.RequireMFA)
+		s.index.SetAccount(c.AccountSeq, f.AuthID, f.Committed, f.RequireMFA)
 		return nil
 	}
 	role, mfa, err := s.db.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
@@ -155,7 +163,7 @@ func (s *Service) WaitFor(ctx context.Context, rev int64, timeout time.Duration)
 		select {
 		case <-ch:
 		case <-deadline.C:
-			return roster.Errorf(roster.EUNAVAILABLE, "this server has not caught up to revision %d yet; retry", rev)
+			return roster.Retry(roster.EUNAVAILABLE, time.Second, "this server has not caught up to revision %d yet; retry", rev)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -175,7 +183,7 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-cha
 		case <-t.C:
 		case <-wake:
 		}
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := s.CatchUp(cctx); err != nil && ctx.Err() == nil {
 			s.Log.Warn("catch up", "err", err)
 		}
@@ -183,13 +191,14 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-cha
 	}
 }
 
-// Fresh reports whether the index caught up recently enough to be trusted:
-// a replica cut off from its database stops answering allows after
-// Config.StaleAfter instead of serving revoked access.
+// Fresh reports whether the index can be trusted: a replica whose
+// catch-ups have been failing (cut off from its database) for longer than
+// Config.StaleAfter stops answering allows instead of serving revoked
+// access. A catch-up that is merely late (a busy machine) is not a failure.
 func (s *Service) Fresh() error {
 	last := s.sync.lastOK.Load()
-	if s.Config.StaleAfter > 0 && time.Since(time.Unix(0, last)) > s.Config.StaleAfter {
-		return roster.Errorf(roster.EUNAVAILABLE, "this server has lost touch with its database; try again shortly")
+	if s.Config.StaleAfter > 0 && s.sync.failing.Load() && time.Since(time.Unix(0, last)) > s.Config.StaleAfter {
+		return roster.Retry(roster.EUNAVAILABLE, time.Second, "this server has lost touch with its database; try again shortly")
 	}
 	return nil
 }

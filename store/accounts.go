@@ -167,6 +167,7 @@ type IndexRow struct {
 
 // AccountFlags is what the check index keeps of an account.
 type AccountFlags struct {
+	AuthID     string
 	Committed  bool // on the committed plan
 	RequireMFA bool // members need two-factor sign-in
 }
@@ -174,18 +175,18 @@ type AccountFlags struct {
 // LoadIndex calls account for every account and member for every
 // membership, for building the in-memory check index at start.
 func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, plan, require_mfa FROM accounts`)
+	rows, err := db.db.QueryContext(ctx, `SELECT id, auth_id, plan, require_mfa FROM accounts`)
 	if err != nil {
 		return db.d.mapErr(err)
 	}
 	for rows.Next() {
 		var seq, requireMFA int64
-		var plan string
-		if err := rows.Scan(&seq, &plan, &requireMFA); err != nil {
+		var authID, plan string
+		if err := rows.Scan(&seq, &authID, &plan, &requireMFA); err != nil {
 			rows.Close()
 			return err
 		}
-		account(seq, AccountFlags{Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1})
+		account(seq, AccountFlags{AuthID: authID, Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -66,13 +66,13 @@ func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
 
 // AccountPlan returns what the check index keeps of the account, or ErrNoRows.
 func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, error) {
-	var plan string
+	var authID, plan string
 	var requireMFA int64
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT plan, require_mfa FROM accounts WHERE id = ?`), accountSeq).Scan(&plan, &requireMFA)
+	err := db.db.QueryRowContext(ctx, db.q(`SELECT auth_id, plan, require_mfa FROM accounts WHERE id = ?`), accountSeq).Scan(&authID, &plan, &requireMFA)
 	if err != nil {
 		return AccountFlags{}, db.mapNoRows(err)
 	}
-	return AccountFlags{Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1}, nil
+	return AccountFlags{AuthID: authID, Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1}, nil
 }
 
 // MemberRoleNow returns the member's current role and whether the user

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -40,6 +41,13 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
+	// Keep as many idle connections as open ones: opening a SQLite
+	// connection (and its pragmas) costs more than most queries, and a
+	// small idle pool reopens them constantly under concurrency.
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(0)
 	return db, sqliteDialect{}, nil
 }
 

@@ -149,7 +149,7 @@ func (db *DB) q(q string) string {
 // Transact runs fn in a transaction, committing when it returns nil and
 // rolling back on an error or a panic. Serialization failures, deadlocks
 // and a busy SQLite are retried with the whole of fn (so fn must not have
-// effects outside tx), with jittered exponential back-off for about three
+// effects outside tx), with jittered exponential back-off for about ten
 // seconds; then ErrBusy, an EUNAVAILABLE with Retry-After.
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	wait := 2 * time.Millisecond
@@ -176,7 +176,7 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 }
 
 // retryBudget is how long Transact retries a transaction that conflicts.
-const retryBudget = 3 * time.Second
+const retryBudget = 10 * time.Second
 
 // ErrBusy: a transaction kept conflicting with others for the whole retry
 // budget. It is EUNAVAILABLE with Retry-After: nothing was written.

@@ -119,6 +119,9 @@ func New(tb testing.TB, opts ...Options) *Env {
 		SMTPURL: o.Mail.URL(), MailFrom: "Roster <no-reply@roster.test>",
 		ServiceToken: ServiceToken, OperatorToken: OperatorToken,
 		FollowInterval: 20 * time.Millisecond,
+		// Tests are not about the flood limit (its own tests set it low):
+		// under -race on two cores a queue of sign-ups may wait seconds.
+		HashWait: 30 * time.Second,
 	}
 	if o.Tweak != nil {
 		o.Tweak(&cfg)
