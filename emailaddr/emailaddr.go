@@ -23,9 +23,9 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
-	"sync"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
