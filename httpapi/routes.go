@@ -54,6 +54,7 @@ func (s *Server) coreRoutes() []Route {
 		{"PATCH /v1/accounts/{id}/security", Member, roster.TeamEdit, s.setSecurity},
 
 		{"POST /v1/authz/check", Service, 0, s.check},
+		{"POST /v1/authz/check-batch", Service, 0, s.checkBatch},
 		{"PUT /v1/admin/accounts/{id}/plan", Operator, 0, s.setPlan},
 	}
 }
@@ -428,48 +429,6 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *Caller) error 
 
 // --- platform
 
-type checkJSON struct {
-	Allowed bool   `json:"allowed"`
-	Role    string `json:"role"`
-	Reason  string `json:"reason"`
-}
-
-func (s *Server) check(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	var in struct {
-		AccountID  string `json:"account_id"`
-		UserID     int64  `json:"user_id"`
-		APIKey     string `json:"api_key"`
-		Permission string `json:"permission"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	p, ok := roster.ParsePermission(in.Permission)
-	if !ok {
-		return roster.Errorf(roster.EINVALID, "unknown permission %q", in.Permission)
-	}
-	if err := s.Svc.Fresh(); err != nil {
-		return err
-	}
-	if in.AccountID == "" || (in.UserID == 0) == (in.APIKey == "") {
-		return roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")
-	}
-	var d authz.Decision
-	var err error
-	if in.APIKey != "" {
-		d, err = s.Svc.CheckKey(r.Context(), in.AccountID, in.APIKey, p)
-	} else {
-		d, err = s.Svc.CheckUser(r.Context(), in.AccountID, in.UserID, p)
-	}
-	if err != nil {
-		return err
-	}
-	out := checkJSON{Allowed: d.Allowed, Reason: d.Reason.String()}
-	if d.Role != roster.RoleNone {
-		out.Role = d.Role.String()
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
 
 func (s *Server) setPlan(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
