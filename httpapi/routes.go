@@ -429,7 +429,6 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *Caller) error 
 
 // --- platform
 
-
 func (s *Server) setPlan(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
 		Plan                 roster.Plan `json:"plan"`
