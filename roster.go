@@ -301,6 +301,8 @@ type AuditEvent struct {
 type Page struct {
 	Limit  int
 	Offset int
+	After  string // a cursor from the previous page's Next (keyset pagination), where a list offers it
+	Next   string // set by the list: the cursor of the page after this one, "" at the end
 }
 
 // Actor is who makes a change, for the audit log.

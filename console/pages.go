@@ -187,7 +187,7 @@ type teamData struct {
 }
 
 func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
-	ms, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
+	ms, _, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
 	if err != nil {
 		return err
 	}
@@ -403,7 +403,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 		d.Checked = r.PostFormValue("require_mfa") != "" // what was sent, refused
 	}
 	if d.CanSecurity {
-		ms, total, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
+		ms, total, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
 		if err != nil {
 			return err
 		}

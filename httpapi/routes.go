@@ -262,11 +262,11 @@ func toMember(m roster.Member) memberJSON {
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	p, err := page(r)
+	p, err := keysetPage(r)
 	if err != nil {
 		return err
 	}
-	ms, total, err := s.Svc.Members(r.Context(), c.Account, p)
+	ms, total, next, err := s.Svc.Members(r.Context(), c.Account, p)
 	if err != nil {
 		return err
 	}
@@ -274,6 +274,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) erro
 	for _, m := range ms {
 		out = append(out, toMember(m))
 	}
+	p.Next = next
 	return writeJSON(w, http.StatusOK, newList(p, total, out))
 }
 

@@ -306,13 +306,37 @@ func page(r *http.Request) (roster.Page, error) {
 		}
 		p.Offset = n
 	}
+	if v := q.Get("after"); v != "" {
+		return p, roster.FieldErrorf("after", roster.EINVALID, "this list pages by offset only")
+	}
 	return p, nil
 }
 
+// keysetPage is page for a list that also pages by cursor (?after=, from
+// the previous page's meta.next).
+func keysetPage(r *http.Request) (roster.Page, error) {
+	q := r.URL.Query()
+	after := q.Get("after")
+	if after != "" {
+		q.Del("after")
+		if q.Get("offset") != "" {
+			return roster.Page{}, roster.FieldErrorf("after", roster.EINVALID, "give after or offset, not both")
+		}
+	}
+	r2 := *r
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	r2.URL = &u
+	p, err := page(&r2)
+	p.After = after
+	return p, err
+}
+
 type listMeta struct {
-	Limit      int `json:"limit"`
-	Offset     int `json:"offset"`
-	TotalCount int `json:"total_count"`
+	Limit      int    `json:"limit"`
+	Offset     int    `json:"offset"`
+	TotalCount int    `json:"total_count"`
+	Next       string `json:"next,omitempty"` // the cursor of the next page (?after=), where the list offers one
 }
 
 type list[T any] struct {
@@ -324,7 +348,7 @@ func newList[T any](p roster.Page, total int, objs []T) list[T] {
 	if objs == nil {
 		objs = []T{}
 	}
-	return list[T]{Meta: listMeta{Limit: p.Limit, Offset: p.Offset, TotalCount: total}, Objects: objs}
+	return list[T]{Meta: listMeta{Limit: p.Limit, Offset: p.Offset, TotalCount: total, Next: p.Next}, Objects: objs}
 }
 
 func pathInt(r *http.Request, name string) (int64, error) {

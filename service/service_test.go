@@ -261,7 +261,7 @@ type state struct {
 func (e *env) state(owner person, id string) state {
 	e.t.Helper()
 	a := e.account(owner, id)
-	ms, _, err := e.svc.Members(e.ctx, a, roster.Page{Limit: 100})
+	ms, _, _, err := e.svc.Members(e.ctx, a, roster.Page{Limit: 100})
 	if err != nil {
 		e.t.Fatal(err)
 	}

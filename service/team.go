@@ -18,9 +18,15 @@ func requireCommitted(a roster.Account) error {
 	return nil
 }
 
-// Members lists the account's members. The caller holds team.view.
-func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, error) {
-	return s.db.Members(ctx, a, p)
+// Members lists the account's members, a page at a time (by offset, or
+// after a cursor), with the cursor of the next page ("" at the end). The
+// caller holds team.view. Errors: EINVALID (a cursor of no such list).
+func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
+	ms, total, next, err := s.db.Members(ctx, a, p)
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "after must be the meta.next of a previous page of this list")
+	}
+	return ms, total, next, err
 }
 
 // Member returns one member of the account. The caller holds team.view

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
 
 	"github.com/rosterhq/roster"
 )
@@ -59,17 +62,60 @@ func (tx *Tx) DeleteMember(ctx context.Context, accountSeq, userID int64) error 
 	return err
 }
 
-// Members lists an account's members, owner first, then by join time.
-func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, error) {
+// ErrBadCursor: a keyset cursor that this list did not make.
+var ErrBadCursor = errors.New("store: bad cursor")
+
+// memberCursor is a position in the member list's order: the owner first
+// (rank 0, others 1), then by join time and user ID.
+func memberCursor(m roster.Member) string {
+	rank := 1
+	if m.Role == roster.RoleOwner {
+		rank = 0
+	}
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d.%d", rank, micros(m.JoinedAt), m.UserID))
+}
+
+func parseMemberCursor(s string) (rank, joined, userID int64, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		var n int
+		n, err = fmt.Sscanf(string(b), "%d.%d.%d", &rank, &joined, &userID)
+		if n != 3 || rank < 0 || rank > 1 {
+			err = ErrBadCursor
+		}
+	}
+	if err != nil {
+		return 0, 0, 0, ErrBadCursor
+	}
+	return rank, joined, userID, nil
+}
+
+// Members lists an account's members, owner first, then by join time, a
+// page at a time: by offset, or after p.After (a cursor of this list, from
+// the index on that order: any page costs the same). It returns the cursor
+// of the next page ("" when this page is the last). ErrBadCursor.
+func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
 	var total int
 	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE account_id = ?`), a.Seq).Scan(&total); err != nil {
-		return nil, 0, db.d.mapErr(err)
+		return nil, 0, "", db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
-		FROM members m JOIN users u ON u.id = m.user_id
-		WHERE m.account_id = ? ORDER BY m.role = 1 DESC, m.joined_at, m.user_id LIMIT ? OFFSET ?`), a.Seq, p.Limit, p.Offset)
+	const cols = `SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
+		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ?`
+	const order = ` ORDER BY (CASE WHEN m.role = 1 THEN 0 ELSE 1 END), m.joined_at, m.user_id LIMIT ?`
+	var rows *sql.Rows
+	var err error
+	if p.After != "" {
+		rank, joined, uid, cerr := parseMemberCursor(p.After)
+		if cerr != nil {
+			return nil, 0, "", cerr
+		}
+		rows, err = db.db.QueryContext(ctx, db.q(cols+` AND ((CASE WHEN m.role = 1 THEN 0 ELSE 1 END), m.joined_at, m.user_id) > (?, ?, ?)`+order),
+			a.Seq, rank, joined, uid, p.Limit)
+	} else {
+		rows, err = db.db.QueryContext(ctx, db.q(cols+order+` OFFSET ?`), a.Seq, p.Limit, p.Offset)
+	}
 	if err != nil {
-		return nil, 0, db.d.mapErr(err)
+		return nil, 0, "", db.d.mapErr(err)
 	}
 	defer rows.Close()
 	var out []roster.Member
@@ -78,14 +124,21 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		var role int
 		var joined int64
 		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
-			return nil, 0, err
+			return nil, 0, "", err
 		}
 		m.Role = roster.Role(role)
 		m.JoinedAt = fromMicros(joined)
 		m.Status = roster.StatusOf(m.Role, a.Plan)
 		out = append(out, m)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, "", db.d.mapErr(err)
+	}
+	next := ""
+	if len(out) == p.Limit && p.Limit > 0 {
+		next = memberCursor(out[len(out)-1])
+	}
+	return out, total, next, nil
 }
 
 // Member returns one member of the account, or ErrNoRows.

@@ -109,7 +109,7 @@ func TestStore_OneOwnerPerAccount(t *testing.T) {
 			t.Errorf("second owner: %v, want ErrUnique", err)
 		}
 		// The owner row is never re-roled or deleted through the store.
-		ms, _, _ := db.Members(ctx, a, roster.Page{Limit: 10})
+		ms, _, _, _ := db.Members(ctx, a, roster.Page{Limit: 10})
 		owner := ms[0].UserID
 		if err := tx(t, db, func(tx *store.Tx) error { return tx.SetMemberRole(ctx, a.Seq, owner, roster.RoleAdmin) }); !errors.Is(err, store.ErrNoRows) {
 			t.Errorf("re-role owner: %v", err)
