@@ -70,15 +70,8 @@ type Index struct {
 	keys    [shards]atomic.Pointer[map[[32]byte]keyEntry]
 
 	writeMu  sync.Mutex                       // serializes writers
-	accounts map[int64]*accountEntry          // under writeMu
+	accounts map[int64]uint8                  // each account's flags (known, committed, requireMFA); under writeMu
 	byMember map[uint64]map[[32]byte]struct{} // a member's keys; under writeMu
-}
-
-type accountEntry struct {
-	committed  bool
-	requireMFA bool
-	known      bool
-	users      map[int64]struct{}
 }
 
 type keyEntry struct{ keyID, account, user int64 }
@@ -102,7 +95,7 @@ func (ix *Index) Reset() {
 		k := map[[32]byte]keyEntry{}
 		ix.keys[i].Store(&k)
 	}
-	ix.accounts = make(map[int64]*accountEntry)
+	ix.accounts = make(map[int64]uint8)
 	ix.byMember = make(map[uint64]map[[32]byte]struct{})
 }
 
@@ -182,28 +175,19 @@ func (b *Batch) keyShard(h [32]byte) map[[32]byte]keyEntry {
 
 func keyShardOf(h [32]byte) int { return (int(h[0]) | int(h[1])<<8) & (shards - 1) }
 
-// account returns the account's entry, made when missing.
-func (b *Batch) account(id int64) *accountEntry {
-	a := b.ix.accounts[id]
-	if a == nil {
-		a = &accountEntry{users: map[int64]struct{}{}}
-		b.ix.accounts[id] = a
+// Reserve sizes the shards for about n memberships (a full load), so
+// they are not grown over and over.
+func (b *Batch) Reserve(n int) {
+	per := n/shards + n/shards/4 + 8
+	for i := range shards {
+		if b.members[i] == nil {
+			m := make(map[uint64]uint8, per)
+			for k, v := range *b.ix.members[i].Load() {
+				m[k] = v
+			}
+			b.members[i] = m
+		}
 	}
-	return a
-}
-
-func (a *accountEntry) flags() uint8 {
-	var f uint8
-	if a.known {
-		f |= known
-	}
-	if a.committed {
-		f |= committed
-	}
-	if a.requireMFA {
-		f |= requireMFA
-	}
-	return f
 }
 
 // SetAccount records the account: its Auth ID ("" keeps what is known),
@@ -217,40 +201,42 @@ func (b *Batch) SetAccount(accountID int64, authID string, isCommitted, needsMFA
 		}
 		b.authIDs[i][authID] = accountID
 	}
-	a := b.account(accountID)
-	if a.known && a.committed == isCommitted && a.requireMFA == needsMFA {
+	f := uint8(known)
+	if isCommitted {
+		f |= committed
+	}
+	if needsMFA {
+		f |= requireMFA
+	}
+	if old, ok := b.ix.accounts[accountID]; ok && old == f {
 		return
 	}
-	a.known, a.committed, a.requireMFA = true, isCommitted, needsMFA
-	b.refresh(accountID, a)
+	b.ix.accounts[accountID] = f
+	b.refresh(accountID, f)
 }
 
-// refresh rewrites the flags of the account's members.
-func (b *Batch) refresh(accountID int64, a *accountEntry) {
-	if len(a.users) == 0 {
-		return
-	}
+// refresh rewrites the account's flags in its members' entries. They all
+// live in the account's shard, so it is one pass over one shard.
+func (b *Batch) refresh(accountID int64, f uint8) {
 	m := b.memberShard(accountID)
-	for u := range a.users {
-		k := pack(accountID, u)
-		m[k] = m[k]&(roleBits|userMFA) | a.flags()
+	for k, v := range m {
+		if k>>32 == uint64(accountID) {
+			m[k] = v&(roleBits|userMFA) | f
+		}
 	}
 }
 
 // RemoveAccount forgets the account's plan; its members then check as not
 // members.
 func (b *Batch) RemoveAccount(accountID int64) {
-	a := b.account(accountID)
-	a.known, a.committed, a.requireMFA = false, false, false
-	b.refresh(accountID, a)
+	b.ix.accounts[accountID] = 0
+	b.refresh(accountID, 0)
 }
 
 // SetMember records the user's role in the account and whether the user
 // has two-factor sign-in on.
 func (b *Batch) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
-	a := b.account(accountID)
-	a.users[userID] = struct{}{}
-	v := uint8(role)&roleBits | a.flags()
+	v := uint8(role)&roleBits | b.ix.accounts[accountID]
 	if mfa {
 		v |= userMFA
 	}
@@ -259,9 +245,6 @@ func (b *Batch) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
 
 // RemoveMember forgets the membership.
 func (b *Batch) RemoveMember(accountID, userID int64) {
-	if a := b.ix.accounts[accountID]; a != nil {
-		delete(a.users, userID)
-	}
 	delete(b.memberShard(accountID), pack(accountID, userID))
 }
 

@@ -157,6 +157,7 @@ func world(n int) *benchWorld {
 	const perAccount = 10
 	accounts := int64(n / perAccount)
 	w.ix.Update(func(b *authz.Batch) {
+		b.Reserve(n)
 		for a := int64(1); a <= accounts; a++ {
 			b.SetAccount(a, "", true, false)
 			for j := int64(0); j < perAccount; j++ {
@@ -255,6 +256,7 @@ func BenchmarkLoad(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		ix := authz.NewIndex()
 		ix.Update(func(bt *authz.Batch) {
+			bt.Reserve(1_000_000)
 			for a := int64(1); a <= 100_000; a++ {
 				bt.SetAccount(a, "", true, false)
 				for j := int64(0); j < 10; j++ {

@@ -49,8 +49,13 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 		return err
 	}
 	// One batch: each shard is built once and published when all is read.
+	n, err := s.db.MemberCount(ctx)
+	if err != nil {
+		return err
+	}
 	s.index.Reset()
 	s.index.Update(func(b *authz.Batch) {
+		b.Reserve(n)
 		err = s.db.LoadIndex(ctx,
 			func(seq int64, f store.AccountFlags) { b.SetAccount(seq, f.AuthID, f.Committed, f.RequireMFA) },
 			func(r store.IndexRow) { b.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA) })

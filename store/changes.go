@@ -87,3 +87,10 @@ func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (rost
 	}
 	return roster.Role(role), mfa, nil
 }
+
+// MemberCount returns how many memberships there are (to size the index).
+func (db *DB) MemberCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
+	return n, db.d.mapErr(err)
+}
