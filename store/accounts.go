@@ -82,7 +82,7 @@ func (db *DB) Account(ctx context.Context, authID string) (roster.Account, error
 	if !roster.ValidAuthID(authID) {
 		return a, ErrNoRows // e.g. a NUL byte, which PostgreSQL text cannot hold
 	}
-	err := scanAccount(db.db.QueryRowContext(ctx, db.q(`SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`), authID), &a)
+	err := scanAccount(db.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`, authID), &a)
 	if err == sql.ErrNoRows {
 		return a, ErrNoRows
 	}
@@ -113,7 +113,7 @@ func (tx *Tx) SetAccountName(ctx context.Context, accountSeq int64, name string)
 // Memberships lists every account the user belongs to, oldest first.
 func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE user_id = ?`), userID).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM members WHERE user_id = ?`, userID).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.created_at,

@@ -68,7 +68,7 @@ func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
 func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, error) {
 	var authID, plan string
 	var requireMFA int64
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT auth_id, plan, require_mfa FROM accounts WHERE id = ?`), accountSeq).Scan(&authID, &plan, &requireMFA)
+	err := db.row(ctx, `SELECT auth_id, plan, require_mfa FROM accounts WHERE id = ?`, accountSeq).Scan(&authID, &plan, &requireMFA)
 	if err != nil {
 		return AccountFlags{}, db.mapNoRows(err)
 	}
@@ -80,8 +80,8 @@ func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, 
 func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (roster.Role, bool, error) {
 	var role int
 	var mfa bool
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT m.role, u.totp_confirmed_at IS NOT NULL FROM members m JOIN users u ON u.id = m.user_id
-		WHERE m.account_id = ? AND m.user_id = ?`), accountSeq, userID).Scan(&role, &mfa)
+	err := db.row(ctx, `SELECT m.role, u.totp_confirmed_at IS NOT NULL FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = ? AND m.user_id = ?`, accountSeq, userID).Scan(&role, &mfa)
 	if err != nil {
 		return 0, false, db.mapNoRows(err)
 	}

@@ -75,7 +75,7 @@ func (db *DB) Numbers(ctx context.Context, acct int64, alias string, p roster.Pa
 		args = append(args, "%"+strings.ToLower(likeEscape(alias))+"%")
 	}
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM numbers WHERE `+where), args...).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM numbers WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+numberCols+` FROM numbers WHERE `+where+` ORDER BY number LIMIT ? OFFSET ?`),
@@ -149,7 +149,7 @@ func (tx *Tx) DeleteApplication(ctx context.Context, acct, id int64) error {
 // Applications lists the account's applications.
 func (db *DB) Applications(ctx context.Context, acct int64, p roster.Page) ([]roster.Application, int, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM applications WHERE account_id = ?`), acct).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM applications WHERE account_id = ?`, acct).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+appCols+` FROM applications WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`), acct, p.Limit, p.Offset)
@@ -203,7 +203,7 @@ func (tx *Tx) EnsureCredentials(ctx context.Context, acct int64, token string) e
 // the previous token's hash and its end.
 func (db *DB) Credentials(ctx context.Context, acct int64) (token string, prevHash []byte, prevUntil time.Time, err error) {
 	var until sql.NullInt64
-	err = db.db.QueryRowContext(ctx, db.q(`SELECT auth_token, previous_hash, previous_until FROM credentials WHERE account_id = ?`), acct).
+	err = db.row(ctx, `SELECT auth_token, previous_hash, previous_until FROM credentials WHERE account_id = ?`, acct).
 		Scan(&token, &prevHash, &until)
 	if err != nil {
 		return "", nil, time.Time{}, db.mapNoRows(err)
@@ -239,7 +239,7 @@ func (tx *Tx) CurrentToken(ctx context.Context, acct int64) (string, error) {
 // recent recharges and monthly invoices (derived from the recharges).
 func (db *DB) Billing(ctx context.Context, acct int64) (roster.Billing, error) {
 	var b roster.Billing
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT balance_cents, auto_enabled, auto_threshold, auto_amount FROM billing WHERE account_id = ?`), acct).
+	err := db.row(ctx, `SELECT balance_cents, auto_enabled, auto_threshold, auto_amount FROM billing WHERE account_id = ?`, acct).
 		Scan(&b.Balance, &b.AutoRecharge.Enabled, &b.AutoRecharge.ThresholdUSD, &b.AutoRecharge.AmountUSD)
 	if err != nil && err != sql.ErrNoRows {
 		return b, db.d.mapErr(err)
@@ -346,7 +346,7 @@ func (tx *Tx) AddRecharge(ctx context.Context, acct int64, amount roster.Money) 
 // Price returns a country's rates, or ErrNoRows.
 func (db *DB) Price(ctx context.Context, country string) (roster.Price, error) {
 	p := roster.Price{Country: country}
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT voice_per_minute, sms_per_message FROM prices WHERE country = ?`), country).
+	err := db.row(ctx, `SELECT voice_per_minute, sms_per_message FROM prices WHERE country = ?`, country).
 		Scan(&p.VoicePerMinute, &p.SMSPerMessage)
 	return p, db.mapNoRows(err)
 }
@@ -400,7 +400,7 @@ func (db *DB) Logs(ctx context.Context, acct int64, f roster.LogFilter, p roster
 		args = append(args, micros(f.To))
 	}
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM call_logs WHERE `+where), args...).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM call_logs WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, kind, from_number, to_number, direction, status, duration_seconds, started_at
@@ -522,6 +522,6 @@ func (db *DB) TouchAPIKey(ctx context.Context, id int64) error {
 // that names a revision this replica has not applied yet).
 func (db *DB) APIKeyExists(ctx context.Context, hash []byte) (bool, error) {
 	var n int
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM api_keys WHERE key_hash = ?`), hash).Scan(&n)
+	err := db.row(ctx, `SELECT COUNT(*) FROM api_keys WHERE key_hash = ?`, hash).Scan(&n)
 	return n > 0, db.d.mapErr(err)
 }

@@ -89,7 +89,7 @@ func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.ext
 // suspended ones included, with that status), newest first.
 func (db *DB) Invitations(ctx context.Context, accountSeq int64, p roster.Page) ([]roster.Invitation, int, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`), accountSeq).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`, accountSeq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+invitationCols+`

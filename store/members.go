@@ -96,7 +96,7 @@ func parseMemberCursor(s string) (rank, joined, userID int64, err error) {
 // of the next page ("" when this page is the last). ErrBadCursor.
 func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE account_id = ?`), a.Seq).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM members WHERE account_id = ?`, a.Seq).Scan(&total); err != nil {
 		return nil, 0, "", db.d.mapErr(err)
 	}
 	const cols = `SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
@@ -184,7 +184,7 @@ func (tx *Tx) Audit(ctx context.Context, accountSeq int64, actor roster.Actor, a
 // AuditEvents lists the account's audit events, newest first.
 func (db *DB) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_events WHERE account_id = ?`), a.Seq).Scan(&total); err != nil {
+	if err := db.row(ctx, `SELECT COUNT(*) FROM audit_events WHERE account_id = ?`, a.Seq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, COALESCE(actor_user_id, 0), actor_email, action, target, detail, ip, at

@@ -137,7 +137,7 @@ func (tx *Tx) UsePasswordReset(ctx context.Context, tokenHash []byte) (int64, er
 // ErrNoRows.
 func (db *DB) PasswordResetUser(ctx context.Context, tokenHash []byte) (int64, error) {
 	var userID int64
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT user_id FROM password_resets WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`),
+	err := db.row(ctx, `SELECT user_id FROM password_resets WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`,
 		tokenHash, micros(db.Now())).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNoRows
@@ -156,7 +156,7 @@ func (tx *Tx) CreatePendingLogin(ctx context.Context, userID int64, tokenHash []
 // PendingLogin returns the user of a live pending sign-in, or ErrNoRows.
 func (db *DB) PendingLogin(ctx context.Context, tokenHash []byte) (int64, error) {
 	var userID int64
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT user_id FROM pending_logins WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`),
+	err := db.row(ctx, `SELECT user_id FROM pending_logins WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`,
 		tokenHash, micros(db.Now())).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNoRows

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -55,10 +56,11 @@ type dialect interface {
 
 // DB is a Roster database.
 type DB struct {
-	db  *sql.DB
-	d   dialect
-	dsn string
-	Now func() time.Time // the clock; tests may set it
+	db    *sql.DB
+	d     dialect
+	dsn   string
+	stmts sync.Map         // query text -> *sql.Stmt (see row)
+	Now   func() time.Time // the clock; tests may set it
 }
 
 // Open opens the database named by dsn: "postgres://..." or
@@ -91,8 +93,11 @@ func (db *DB) Dialect() string { return db.d.name() }
 // SQL exposes the connection pool for tools and tests.
 func (db *DB) SQL() *sql.DB { return db.db }
 
-// Close closes the pool.
-func (db *DB) Close() error { return db.db.Close() }
+// Close closes the prepared statements and the pool.
+func (db *DB) Close() error {
+	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	return db.db.Close()
+}
 
 // Migrate applies every embedded migration not yet applied.
 func (db *DB) Migrate(ctx context.Context) error {
@@ -242,4 +247,22 @@ func (db *DB) mapNoRows(err error) error {
 		return ErrNoRows
 	}
 	return db.d.mapErr(err)
+}
+
+// row runs a one-row query (with ? placeholders) through a statement
+// prepared once per DB and kept: the hot reads (sessions, accounts, users,
+// throttles) are parsed once, not on every request.
+func (db *DB) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if st, ok := db.stmts.Load(q); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	st, err := db.db.PrepareContext(ctx, db.q(q))
+	if err != nil {
+		return db.db.QueryRowContext(ctx, db.q(q), args...)
+	}
+	if old, loaded := db.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		st = old.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
 }

@@ -58,13 +58,13 @@ func (db *DB) Hit(ctx context.Context, key string, window time.Duration, max int
 		gap = math.MaxInt64 // concurrent callers' clocks need not be in order
 	}
 	var h int64
-	err = db.db.QueryRowContext(ctx, db.q(`INSERT INTO throttles (key, hits, window_start, last_at) VALUES (?, 1, ?, ?)
+	err = db.row(ctx, `INSERT INTO throttles (key, hits, window_start, last_at) VALUES (?, 1, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
 			hits = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.hits + 1 END,
 			window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END,
 			last_at = ?
 		WHERE throttles.window_start <= ? OR (throttles.hits < ? AND throttles.last_at <= ?)
-		RETURNING hits`), key, n, n, cut, cut, n, n, cut, max, gap).Scan(&h)
+		RETURNING hits`, key, n, n, cut, cut, n, n, cut, max, gap).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	} else if err != nil {
@@ -92,7 +92,7 @@ func (db *DB) ClearThrottles(ctx context.Context, keys ...string) error {
 // KnownLogin reports whether the user has logged in from ip within maxAge.
 func (db *DB) KnownLogin(ctx context.Context, userID int64, ip string, maxAge time.Duration) (bool, error) {
 	var n int
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM known_logins WHERE user_id = ? AND ip = ? AND last_at > ?`),
+	err := db.row(ctx, `SELECT COUNT(*) FROM known_logins WHERE user_id = ? AND ip = ? AND last_at > ?`,
 		userID, ip, micros(db.Now().Add(-maxAge))).Scan(&n)
 	return n > 0, db.d.mapErr(err)
 }

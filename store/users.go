@@ -53,7 +53,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (roster.User, strin
 	if err != nil {
 		return u, "", err
 	}
-	err = db.db.QueryRowContext(ctx, db.q(`SELECT password_hash FROM users WHERE id = ?`), u.ID).Scan(&hash)
+	err = db.row(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash)
 	return u, hash, db.d.mapErr(err)
 }
 
@@ -198,9 +198,9 @@ func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle time.Durat
 	var u roster.User
 	var id, lastSeen int64
 	now := db.Now()
-	err := scanUser(db.db.QueryRowContext(ctx, db.q(`SELECT `+userCols+`, s.id, s.last_seen_at
+	err := scanUser(db.row(ctx, `SELECT `+userCols+`, s.id, s.last_seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = u.default_account_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?`), tokenHash, micros(now), micros(now.Add(-idle))), &u, &id, &lastSeen)
+		WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?`, tokenHash, micros(now), micros(now.Add(-idle))), &u, &id, &lastSeen)
 	if err == sql.ErrNoRows {
 		return u, 0, ErrNoRows
 	} else if err != nil {
