@@ -152,6 +152,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// ResponseCheck, when set (by the OpenAPI suite's init), checks every
+// answer a Client receives against the API description.
+var ResponseCheck func(req *http.Request, status int, header http.Header, body []byte) error
+
 // Client is a browser-like API client with its own cookies.
 type Client struct {
 	tb   testing.TB
@@ -238,6 +242,11 @@ func (c *Client) Do(method, path string, body any) Response {
 		c.tb.Fatal(err)
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if ResponseCheck != nil {
+		if err := ResponseCheck(req, resp.StatusCode, resp.Header, raw); err != nil {
+			c.tb.Errorf("%s %s: the answer does not match the API description: %v", method, path, err)
+		}
+	}
 	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.JSON); err != nil {
 			c.tb.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
