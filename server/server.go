@@ -41,6 +41,11 @@ type Config struct {
 	// then gets 503.
 	HashConcurrency int
 	HashWait        time.Duration
+
+	AdminAddr        string        // the admin listener (metrics, health, pprof); "" for none
+	GRPCAddr         string        // the gRPC check listener; "" for none
+	OutboxRetention  time.Duration // delivered outbox mail is kept this long (0: 168h)
+	ChangesRetention time.Duration // the change log is kept this long (0: 24h)
 }
 
 // Server is a wired Roster.
