@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/admin"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/emailaddr"
@@ -54,8 +55,11 @@ type Server struct {
 	Service *service.Service
 	API     *httpapi.Server
 	Handler http.Handler
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// Admin serves metrics, probes and the profiler: on its own listener
+	// (Config.AdminAddr), never on Handler's.
+	Admin  *admin.Admin
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // outbox keeps mail in the database and logs it, for running without an
@@ -115,6 +119,8 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	adm := admin.New(admin.Options{Service: svc, DB: db, Log: log})
+	svc.SetDecisionHook(adm.ObserveAuthz)
 	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Log: log, Proxies: c.Proxies}
 	mux := http.NewServeMux()
 	api.Register(mux)
@@ -135,7 +141,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.Headers(httpapi.Protect(mux)), cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest)(edge.Headers(httpapi.Protect(mux))), Admin: adm, cancel: cancel, done: make(chan struct{})}
 	wake := make(chan struct{}, 1)
 	go db.Listen(fctx, wake, log)
 	go func() {

@@ -2,10 +2,32 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
 )
+
+// DecisionHook is told of every permission check decision: the reason
+// (authz.Reason's String, or "stale" when a stale index refused it) and
+// how long the decision took.
+type DecisionHook func(reason string, took time.Duration)
+
+// SetDecisionHook sets the hook (nil: none). Safe at any time.
+func (s *Service) SetDecisionHook(h DecisionHook) {
+	if h == nil {
+		s.decisionHook.Store(nil)
+		return
+	}
+	s.decisionHook.Store(&h)
+}
+
+// observeDecision reports a decision to the hook, if any.
+func (s *Service) observeDecision(reason string, start time.Time) {
+	if h := s.decisionHook.Load(); h != nil {
+		(*h)(reason, time.Since(start))
+	}
+}
 
 // AccountSeq returns the integer ID of the account with the Auth ID, from
 // the check index, which holds every Auth ID: an unknown one costs no
@@ -19,7 +41,13 @@ func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) 
 
 // CheckUser answers whether the user may use the permission in the
 // account, from memory: the platform's other services ask this.
-func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (authz.Decision, error) {
+func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (d authz.Decision, err error) {
+	start := time.Now()
+	defer func() {
+		if err == nil {
+			s.observeDecision(d.Reason.String(), start)
+		}
+	}()
 	seq, err := s.AccountSeq(ctx, authID)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
@@ -32,7 +60,13 @@ func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p 
 // CheckKey answers whether a personal API key may use the permission in
 // the account: the key's member's current role, from memory. A key of
 // another account, or an unknown key, is not a member.
-func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Permission) (authz.Decision, error) {
+func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Permission) (d authz.Decision, err error) {
+	start := time.Now()
+	defer func() {
+		if err == nil {
+			s.observeDecision(d.Reason.String(), start)
+		}
+	}()
 	seq, err := s.AccountSeq(ctx, authID)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil

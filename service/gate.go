@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
@@ -104,9 +105,16 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 // never revealed apart), EPLANREQUIRED (suspended), EMFAREQUIRED (the
 // account requires two-factor sign-in of a person without it), EFORBIDDEN.
 func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need roster.Permission) error {
+	start, reason := time.Now(), ""
+	defer func() {
+		if reason != "" {
+			s.observeDecision(reason, start)
+		}
+	}()
 	// A server cut off from its database must not answer from a stale
 	// index: it may hold an access that was revoked.
 	if err := s.Fresh(); err != nil {
+		reason = "stale"
 		return err
 	}
 	notFound := roster.Errorf(roster.ENOTFOUND, "no such account")
@@ -119,6 +127,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		}
 		a, err := s.account(ctx, authID)
 		if err != nil || a.Seq != seq {
+			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
 		u, err := s.db.UserByID(ctx, uid)
@@ -129,12 +138,15 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		}
 		c.User, c.Account = u, a
 		d = s.index.Check(seq, uid, need)
+		reason = d.Reason.String()
 		go s.TouchAPIKey(context.WithoutCancel(ctx), keyID)
 	case ViaAccount:
 		if c.Account.ID != authID {
+			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
 		d = CredentialDecision(need)
+		reason = d.Reason.String()
 		// The account's own credentials are not a team member: the plan
 		// does not suspend them (the API of a standard account works).
 		c.Role, c.Status = d.Role, roster.MemberActive
@@ -145,10 +157,12 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 	case ViaSession:
 		a, err := s.account(ctx, authID)
 		if err != nil {
+			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
 		c.Account = a
 		d = s.index.Check(a.Seq, c.User.ID, need)
+		reason = d.Reason.String()
 	default:
 		return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
 	}

@@ -88,6 +88,8 @@ type Service struct {
 	hashOnce  sync.Once
 	hashSlots chan struct{}
 	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
+
+	decisionHook atomic.Pointer[DecisionHook]
 }
 
 // New returns a service over the database (not yet loaded: call

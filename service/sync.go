@@ -35,6 +35,17 @@ func WithRevisionSink(ctx context.Context) (context.Context, *atomic.Int64) {
 	return context.WithValue(ctx, revKey{}, &rev), &rev
 }
 
+// LastCatchUp is when the index last caught up with the database
+// successfully (loaded, or applied every change there was); zero before
+// the first load.
+func (s *Service) LastCatchUp() time.Time {
+	n := s.sync.lastOK.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
 // Revision is the revision this replica's index has applied.
 func (s *Service) Revision() int64 { return s.sync.applied.Load() }
 

@@ -151,7 +151,7 @@ func TestTwoProcesses_RemovalHonouredByTheOther(t *testing.T) {
 	// Both processes mail through one real SMTP server; the test env is
 	// used only for its SMTP server and helpers.
 	e := servertest.New(t)
-	env := []string{"ROSTER_DATABASE=" + dsn, "ROSTER_SMTP_URL=" + e.Mail.URL(), "ROSTER_SERVICE_TOKEN=svc", "ROSTER_OPERATOR_TOKEN=op"}
+	env := []string{"ROSTER_ADMIN_ADDR=127.0.0.1:0", "ROSTER_DATABASE=" + dsn, "ROSTER_SMTP_URL=" + e.Mail.URL(), "ROSTER_SERVICE_TOKEN=svc", "ROSTER_OPERATOR_TOKEN=op"}
 	a := startProcess(t, bin, env...)
 	b := startProcess(t, bin, env...)
 

@@ -67,6 +67,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// The admin endpoints (metrics, probes, profiler) get a listener of
+	// their own, never the public one; "" turns them off.
+	var aln net.Listener
+	if sc.AdminAddr != "" {
+		if aln, err = net.Listen("tcp", sc.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener %s: %w", sc.AdminAddr, err)
+		}
+	}
 	// Timeouts bound what a slow or idle client can hold: headers in 10 s,
 	// the whole request in 30 s, the answer in 60 s, an idle connection 2 min.
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
@@ -78,8 +87,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("roster serving", "url", "http://"+ln.Addr().String(), "database", a.DB.Dialect(), "mail", mailNote,
 		"members_indexed", a.Service.IndexedMembers())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var adminSrv *http.Server
+	if aln != nil {
+		// No WriteTimeout: /debug/pprof/profile and /trace stream for
+		// as many seconds as asked.
+		adminSrv = &http.Server{Handler: a.Admin.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		log.Info("roster admin serving", "admin_url", "http://"+aln.Addr().String(), "paths", "/metrics /livez /readyz /debug/pprof/")
+		go func() { errc <- adminSrv.Serve(aln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -89,6 +108,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if adminSrv != nil {
+		// After the public listener: probes and metrics answer while it drains.
+		if err := adminSrv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	log.Info("roster stopped")
 	return nil

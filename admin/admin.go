@@ -1,0 +1,257 @@
+// Package admin is Roster's operator-facing HTTP surface, served on its own
+// listener (ROSTER_ADMIN_ADDR, 127.0.0.1:9090 by default), never on the
+// public one: Prometheus metrics, liveness and readiness probes, and the Go
+// profiler. It reads the service and the database; it changes nothing.
+package admin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/edge"
+	"github.com/rosterhq/roster/service"
+	"github.com/rosterhq/roster/store"
+)
+
+// Options is what the admin surface reads.
+type Options struct {
+	Service *service.Service // Stats, Revision, Fresh
+	DB      *store.DB        // PingContext, and the pool's Stats
+	// LastCatchUp returns when the check index last caught up with the
+	// database, for roster_replication_lag_seconds. Nil: the service's own
+	// LastCatchUp method when it has one; else the gauge is not exported.
+	LastCatchUp func() time.Time
+	// Log gets a line when readiness changes. Nil: discarded.
+	Log *slog.Logger
+	// PingTimeout bounds the database ping of /readyz (0: 1s).
+	PingTimeout time.Duration
+}
+
+// Admin holds the metrics and serves the admin endpoints.
+type Admin struct {
+	opts Options
+	reg  *prometheus.Registry
+
+	requests      *prometheus.CounterVec   // route, method, status
+	requestTime   *prometheus.HistogramVec // route
+	decisions     *prometheus.CounterVec   // reason
+	decisionKnown map[string]prometheus.Counter
+	decisionOther prometheus.Counter
+	checkTime     prometheus.Histogram
+
+	notReady atomic.Bool // the last /readyz answered 503 (for logging changes only)
+}
+
+// Decision reasons besides authz's: ReasonStale for a check refused
+// because the index is stale (service.Fresh), reasonOther for anything
+// else a caller passes, so the label's values stay a fixed set.
+const (
+	ReasonStale = "stale"
+	reasonOther = "other"
+)
+
+// New builds the metrics on a registry of their own, with the Go runtime
+// and process collectors.
+func New(o Options) *Admin {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = time.Second
+	}
+	if o.LastCatchUp == nil && o.Service != nil {
+		if lc, ok := any(o.Service).(interface{ LastCatchUp() time.Time }); ok {
+			o.LastCatchUp = lc.LastCatchUp
+		}
+	}
+	a := &Admin{opts: o, reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roster_http_requests_total",
+		Help: "HTTP requests answered on the public listener, by route pattern, method and status.",
+	}, []string{"route", "method", "status"})
+	a.requestTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "roster_http_request_duration_seconds",
+		Help:    "Time to answer an HTTP request on the public listener, by route pattern.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+	a.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roster_authz_decisions_total",
+		Help: "Permission check decisions, by reason (allowed, not_member, suspended, role_lacks_permission, mfa_required, stale, other).",
+	}, []string{"reason"})
+	a.decisionKnown = map[string]prometheus.Counter{}
+	for r := authz.Reason(0); r.String() != "unknown"; r++ {
+		a.decisionKnown[r.String()] = a.decisions.WithLabelValues(r.String())
+	}
+	a.decisionKnown[ReasonStale] = a.decisions.WithLabelValues(ReasonStale)
+	a.decisionOther = a.decisions.WithLabelValues(reasonOther)
+	a.checkTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "roster_authz_check_duration_seconds",
+		Help: "Time to decide one permission check.",
+		// The check is answered from memory: 1 µs to about 0.26 s.
+		Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
+	})
+	a.reg.MustRegister(a.requests, a.requestTime, a.decisions, a.checkTime)
+
+	if svc := o.Service; svc != nil {
+		counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+				func() float64 { return float64(v.Load()) })
+		}
+		a.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "roster_index_revision",
+				Help: "The change-log revision this replica's check index has applied.",
+			}, func() float64 { return float64(svc.Revision()) }),
+			counter("roster_password_hashes_total", "argon2id computations started.", &svc.Stats.Hashes),
+			counter("roster_login_failures_total", "Logins refused for a wrong address, password or second factor.", &svc.Stats.LoginFailures),
+			counter("roster_login_throttled_total", "Login attempts refused with 429 by the throttle, before any hashing.", &svc.Stats.LoginThrottled),
+			counter("roster_hash_busy_total", "Attempts refused with 503 because every hashing slot was busy.", &svc.Stats.HashBusy),
+			counter("roster_mails_suppressed_total", "Identity mails not sent because of the per-address limits.", &svc.Stats.MailSuppressed),
+		)
+	}
+	if lc := o.LastCatchUp; lc != nil {
+		a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roster_replication_lag_seconds",
+			Help: "Time since the check index last caught up with the database successfully.",
+		}, func() float64 {
+			t := lc()
+			if t.IsZero() {
+				return math.NaN()
+			}
+			return time.Since(t).Seconds()
+		}))
+	}
+	if db := o.DB; db != nil {
+		pool := db.SQL()
+		gauge := func(name, help string, f func() float64) prometheus.Collector {
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+		}
+		a.reg.MustRegister(
+			gauge("roster_db_open_connections", "Connections open to the database, in use or idle.",
+				func() float64 { return float64(pool.Stats().OpenConnections) }),
+			gauge("roster_db_in_use", "Database connections in use.",
+				func() float64 { return float64(pool.Stats().InUse) }),
+			gauge("roster_db_idle", "Idle database connections.",
+				func() float64 { return float64(pool.Stats().Idle) }),
+			// Cumulative: a counter, so rate() applies.
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "roster_db_wait_count_total",
+				Help: "Times a query waited for a database connection because the pool was at its limit.",
+			}, func() float64 { return float64(pool.Stats().WaitCount) }),
+		)
+	}
+	return a
+}
+
+// Registry is the registry /metrics serves, for more collectors.
+func (a *Admin) Registry() *prometheus.Registry { return a.reg }
+
+// ObserveRequest counts one answered request: the observe function of
+// edge.RequestLog. route is the ServeMux pattern ("unmatched" when none),
+// never a raw path, so the label's values stay a fixed set.
+func (a *Admin) ObserveRequest(route, method string, status int, d time.Duration) {
+	a.requests.WithLabelValues(route, edge.Method(method), strconv.Itoa(status)).Inc()
+	a.requestTime.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// ObserveDecision counts one permission check decision by its reason
+// (authz.Reason's String, or ReasonStale; anything else counts as "other").
+func (a *Admin) ObserveDecision(reason string) {
+	if c, ok := a.decisionKnown[reason]; ok {
+		c.Inc()
+		return
+	}
+	a.decisionOther.Inc()
+}
+
+// ObserveCheck records how long one permission check took.
+func (a *Admin) ObserveCheck(d time.Duration) { a.checkTime.Observe(d.Seconds()) }
+
+// ObserveAuthz is ObserveDecision and ObserveCheck at once: the shape of a
+// service hook that reports each decision with its duration.
+func (a *Admin) ObserveAuthz(reason string, d time.Duration) {
+	a.ObserveDecision(reason)
+	a.ObserveCheck(d)
+}
+
+// Handler serves /metrics, /livez, /readyz and /debug/pprof/ on a mux of
+// its own. (Importing net/http/pprof also registers the profiler on
+// http.DefaultServeMux; Roster never serves that mux.) Serve it only on
+// the admin listener: it is not authenticated.
+func (a *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		ErrorLog:            slog.NewLogLogger(a.opts.Log.Handler(), slog.LevelWarn),
+		MaxRequestsInFlight: 4,
+	}))
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and every named profile: heap, goroutine, allocs, block, mutex, threadcreate
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// Ready returns nil when the replica can serve: the database answers a
+// ping within PingTimeout and the check index is fresh. Else the reason.
+func (a *Admin) Ready(ctx context.Context) error {
+	err, _ := a.ready(ctx)
+	return err
+}
+
+// ready also returns the detail behind the reason, for the log only (a
+// driver's error may name hosts and users).
+func (a *Admin) ready(ctx context.Context) (reason, detail error) {
+	if a.opts.DB != nil {
+		ctx, cancel := context.WithTimeout(ctx, a.opts.PingTimeout)
+		defer cancel()
+		if err := a.opts.DB.SQL().PingContext(ctx); err != nil {
+			return fmt.Errorf("database did not answer a ping within %s", a.opts.PingTimeout), err
+		}
+	}
+	if a.opts.Service != nil {
+		if err := a.opts.Service.Fresh(); err != nil {
+			return fmt.Errorf("check index stale: %v", err), err
+		}
+	}
+	return nil, nil
+}
+
+func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err, detail := a.ready(r.Context()); err != nil {
+		// Logged when readiness changes, not on every probe.
+		if !a.notReady.Swap(true) {
+			a.opts.Log.Warn("not ready", "reason", err.Error(), "err", detail)
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready:", err)
+		return
+	}
+	if a.notReady.Swap(false) {
+		a.opts.Log.Info("ready again")
+	}
+	fmt.Fprintln(w, "ok")
+}
