@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/store"
 )
@@ -87,8 +88,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("roster serving", "url", "http://"+ln.Addr().String(), "database", a.DB.Dialect(), "mail", mailNote,
 		"members_indexed", a.Service.IndexedMembers())
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
+	if sc.GRPCAddr != "" {
+		gln, err := net.Listen("tcp", sc.GRPCAddr)
+		if err != nil {
+			return fmt.Errorf("grpc listener %s: %w", sc.GRPCAddr, err)
+		}
+		gs := grpcapi.New(a.Service, sc.ServiceToken)
+		go func() { errc <- gs.Serve(gln) }()
+		log.Info("roster grpc serving", "grpc_addr", gln.Addr().String())
+		defer func() {
+			// Health Watch streams never end by themselves: stop gracefully,
+			// then for good.
+			done := make(chan struct{})
+			go func() { gs.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				gs.Stop()
+			}
+		}()
+	}
 	var adminSrv *http.Server
 	if aln != nil {
 		// No WriteTimeout: /debug/pprof/profile and /trace stream for
