@@ -17,6 +17,7 @@ func (s *Server) routes() []Route {
 
 func (s *Server) coreRoutes() []Route {
 	return []Route{
+		{"GET /v1/openapi.json", Public, 0, s.openapi},
 		{"POST /v1/signup", Public, 0, s.signup},
 		{"POST /v1/verify-email", Public, 0, s.verifyEmail},
 		{"POST /v1/login", Public, 0, s.login},
