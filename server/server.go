@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/admin"
@@ -144,9 +145,17 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest)(edge.Headers(httpapi.Protect(mux))), Admin: adm, cancel: cancel, done: make(chan struct{})}
 	wake := make(chan struct{}, 1)
 	go db.Listen(fctx, wake, log)
+	retention := store.Retention{OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention}
 	go func() {
 		defer close(s.done)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc.RunRetention(fctx, 10*time.Minute, retention)
+		}()
 		svc.Follow(fctx, interval, wake)
+		wg.Wait()
 	}()
 	return s, nil
 }

@@ -92,7 +92,7 @@ func (s *Service) committed(ctx context.Context, rev int64) {
 	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
 		sink.Store(rev)
 	}
-	if err := s.CatchUp(ctx); err != nil {
+	if err := s.CatchUpOrReload(ctx); err != nil {
 		s.Log.Error("catch up after write", "err", err)
 	}
 }
@@ -200,7 +200,7 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-cha
 		case <-wake:
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := s.CatchUp(cctx); err != nil && ctx.Err() == nil {
+		if err := s.CatchUpOrReload(cctx); err != nil && ctx.Err() == nil {
 			s.Log.Warn("catch up", "err", err)
 		}
 		cancel()

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/store"
+)
+
+// userAccountJSON is one of a user's accounts in `roster user show --json`.
+type userAccountJSON struct {
+	AccountID string              `json:"account_id"`
+	Name      string              `json:"name"`
+	Plan      roster.Plan         `json:"plan"`
+	Role      string              `json:"role"`
+	Status    roster.MemberStatus `json:"status"`
+	Default   bool                `json:"default"`
+}
+
+// cmdUserShow shows a user (found by email address), their accounts and
+// their role in each: where to find the ID for roster account plan.
+func cmdUserShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	var asJSON bool
+	fs := flag.NewFlagSet("user show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.flags(fs)
+	fs.BoolVar(&asJSON, "json", false, "write JSON")
+	pos, err := parseWithArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"user show: give one EMAIL, e.g. roster user show owner@example.com"}
+	}
+	email, err := emailaddr.Normalize(pos[0])
+	if err != nil {
+		return usageError{fmt.Sprintf("user show: %q: %s", clean(pos[0]), roster.ErrorMessage(err))}
+	}
+	db, err := openExisting(c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, _, err := db.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNoRows) {
+		return fmt.Errorf("no user with the address %s", email)
+	} else if err != nil {
+		return err
+	}
+	var ms []roster.Membership
+	for {
+		page, _, err := db.Memberships(ctx, u.ID, roster.Page{Limit: 500, Offset: len(ms)})
+		if err != nil {
+			return err
+		}
+		ms = append(ms, page...)
+		if len(page) < 500 {
+			break
+		}
+	}
+	if asJSON {
+		out := struct {
+			User     roster.User       `json:"user"`
+			Accounts []userAccountJSON `json:"accounts"`
+		}{User: u, Accounts: []userAccountJSON{}}
+		for _, m := range ms {
+			out.Accounts = append(out.Accounts, userAccountJSON{AccountID: m.Account.ID, Name: m.Account.Name,
+				Plan: m.Account.Plan, Role: m.Role.String(), Status: m.Status, Default: m.IsDefault})
+		}
+		return writeJSON(stdout, out)
+	}
+	t := newTable(stdout, "User", strconv.FormatInt(u.ID, 10))
+	t.row("Email", u.Email)
+	t.row("Name", u.Name)
+	t.row("Verified", yesNo(u.EmailVerified, "yes", "no"))
+	t.row("Two-factor", yesNo(u.MFAEnabled, "on", "off"))
+	t.row("Created", fmtTime(u.CreatedAt))
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nAccounts: %d\n", len(ms))
+	if len(ms) == 0 {
+		return nil
+	}
+	t = newTable(stdout, "ACCOUNT", "NAME", "ROLE", "STATUS", "PLAN", "DEFAULT")
+	for _, m := range ms {
+		t.row(m.Account.ID, m.Account.Name, m.Role.String(), string(m.Status), planText(m.Account), yesNo(m.IsDefault, "yes", ""))
+	}
+	return t.flush()
+}

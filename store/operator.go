@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// Reads for the operator's command line (roster account list, roster audit
+// export). They write nothing.
+
+// AccountSummary is an account and how many members it has.
+type AccountSummary struct {
+	roster.Account
+	Members int
+}
+
+// ListAccounts lists up to limit accounts in the order they were made,
+// after the account with the Auth ID after ("" : from the first). ErrNoRows
+// when after names no account. It also returns how many accounts there are.
+func (db *DB) ListAccounts(ctx context.Context, after string, limit int) ([]AccountSummary, int, error) {
+	var from int64
+	if after != "" {
+		a, err := db.Account(ctx, after)
+		if err != nil {
+			return nil, 0, err
+		}
+		from = a.Seq
+	}
+	var total int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&total); err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+accountCols+`, (SELECT COUNT(*) FROM members m WHERE m.account_id = accounts.id)
+		FROM accounts WHERE id > ? ORDER BY id LIMIT ?`), from, limit)
+	if err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []AccountSummary
+	for rows.Next() {
+		var s AccountSummary
+		if err := scanAccount(withExtra{rows, []any{&s.Members}}, &s.Account); err != nil {
+			return nil, 0, db.d.mapErr(err)
+		}
+		out = append(out, s)
+	}
+	return out, total, db.d.mapErr(rows.Err())
+}
+
+// AuditEventsAfter returns up to limit of the account's audit events with
+// an ID above afterID and a time at or after since, oldest first: an
+// export reads them all a page at a time from the index on (account, id).
+func (db *DB) AuditEventsAfter(ctx context.Context, a roster.Account, since time.Time, afterID int64, limit int) ([]roster.AuditEvent, error) {
+	var sinceMicros int64
+	if !since.IsZero() {
+		sinceMicros = micros(since)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, COALESCE(actor_user_id, 0), actor_email, action, target, detail, ip, at
+		FROM audit_events WHERE account_id = ? AND id > ? AND at >= ? ORDER BY id LIMIT ?`), a.Seq, afterID, sinceMicros, limit)
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []roster.AuditEvent
+	for rows.Next() {
+		e := roster.AuditEvent{AccountID: a.ID}
+		var at int64
+		if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at); err != nil {
+			return nil, db.d.mapErr(err)
+		}
+		e.At = fromMicros(at)
+		out = append(out, e)
+	}
+	return out, db.d.mapErr(rows.Err())
+}
