@@ -35,9 +35,17 @@ func RequestID(ctx context.Context) string {
 // the very request RequestLog passes on (middleware between the two must
 // not replace it with r.WithContext or r.Clone). A RequestLog inside
 // another passes the request through untouched: only the outer one logs.
-func RequestLog(log *slog.Logger, observe func(route, method string, status int, d time.Duration)) func(http.Handler) http.Handler {
+//
+// Successful answers of the quiet routes (the platform's permission
+// checks: tens of thousands a second) are logged at debug level only; they
+// are still counted by observe, and their refusals are logged as usual.
+func RequestLog(log *slog.Logger, observe func(route, method string, status int, d time.Duration), quiet ...string) func(http.Handler) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	quietSet := map[string]bool{}
+	for _, q := range quiet {
+		quietSet[q] = true
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +76,7 @@ func RequestLog(log *slog.Logger, observe func(route, method string, status int,
 				if status == 0 {
 					status = http.StatusInternalServerError
 				}
-				finish(log, observe, r, status, time.Since(start), id)
+				finish(log, observe, quietSet, r, status, time.Since(start), id)
 				if p != nil {
 					panic(p)
 				}
@@ -79,18 +87,22 @@ func RequestLog(log *slog.Logger, observe func(route, method string, status int,
 			if status == 0 {
 				status = http.StatusOK // nothing written: net/http sends 200
 			}
-			finish(log, observe, r, status, time.Since(start), id)
+			finish(log, observe, quietSet, r, status, time.Since(start), id)
 		})
 	}
 }
 
-func finish(log *slog.Logger, observe func(route, method string, status int, d time.Duration), r *http.Request, status int, d time.Duration, id string) {
+func finish(log *slog.Logger, observe func(route, method string, status int, d time.Duration), quiet map[string]bool, r *http.Request, status int, d time.Duration, id string) {
 	route := r.Pattern
 	if route == "" {
 		route = "unmatched"
 	}
 	method := Method(r.Method)
-	log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	level := slog.LevelInfo
+	if status < 400 && quiet[route] {
+		level = slog.LevelDebug
+	}
+	log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", status),

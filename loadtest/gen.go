@@ -5,6 +5,21 @@
 //
 //	go test -run XXX -bench . -benchtime 1x ./loadtest
 //
+// Everything runs on the machine at hand (servers, clients and the
+// references share its cores), so the figures are for that machine; each
+// benchmark logs runtime.NumCPU. Each also reports other_cpu: the share of
+// the machine's CPU time that other processes used during its measurement
+// (from /proc/stat less this process's own and its children's). On a
+// shared machine a figure taken beside someone's build or benchmark is not
+// Roster's alone: read it with that share, and compare with the reference
+// measured in the same run.
+//
+// BenchmarkColdStart1M caches its generated database in os.TempDir();
+// -loadtest.regen, given after the package, makes it again (and logs how
+// long Generate took):
+//
+//	go test -run XXX -bench ColdStart1M -benchtime 1x ./loadtest -loadtest.regen
+//
 // This file holds the one piece of shared non-test code: Generate, which
 // writes a large SQLite database for the cold-start benchmark.
 package loadtest

@@ -142,7 +142,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest)(edge.Headers(httpapi.Protect(mux))), Admin: adm, cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(mux))), Admin: adm, cancel: cancel, done: make(chan struct{})}
 	wake := make(chan struct{}, 1)
 	go db.Listen(fctx, wake, log)
 	retention := store.Retention{OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention}

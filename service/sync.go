@@ -67,10 +67,45 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	s.index.Reset()
 	s.index.Update(func(b *authz.Batch) {
 		b.Reserve(n)
-		err = s.db.LoadIndex(ctx,
-			func(seq int64, f store.AccountFlags) { b.SetAccount(seq, f.AuthID, f.Committed, f.RequireMFA) },
-			func(r store.IndexRow) { b.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA) })
-		if err != nil {
+		// Reading the rows and building the maps each take a core: rows
+		// are read on one goroutine and handed over in chunks to this one.
+		type chunk struct {
+			accounts []store.AccountFlags
+			seqs     []int64
+			members  []store.IndexRow
+		}
+		const size = 4096
+		chunks := make(chan *chunk, 8)
+		var loadErr error
+		go func() {
+			defer close(chunks)
+			c := &chunk{}
+			loadErr = s.db.LoadIndex(ctx,
+				func(seq int64, f store.AccountFlags) {
+					c.seqs, c.accounts = append(c.seqs, seq), append(c.accounts, f)
+					if len(c.seqs) == size {
+						chunks <- c
+						c = &chunk{}
+					}
+				},
+				func(r store.IndexRow) {
+					c.members = append(c.members, r)
+					if len(c.members) == size {
+						chunks <- c
+						c = &chunk{}
+					}
+				})
+			chunks <- c
+		}()
+		for c := range chunks {
+			for i, f := range c.accounts {
+				b.SetAccount(c.seqs[i], f.AuthID, f.Committed, f.RequireMFA)
+			}
+			for _, r := range c.members {
+				b.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA)
+			}
+		}
+		if err = loadErr; err != nil {
 			return
 		}
 		err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
