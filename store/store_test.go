@@ -23,21 +23,10 @@ const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=dis
 // half is skipped with a message, unless ROSTER_REQUIRE_POSTGRES=1 (CI).
 func backends(t *testing.T) map[string]*store.DB {
 	t.Helper()
-	out := map[string]*store.DB{"sqlite": mustOpen(t, filepath.Join(t.TempDir(), "roster.db"))}
-	base := os.Getenv("ROSTER_TEST_DATABASE")
-	if base == "" {
-		base = defaultPostgres
+	out := map[string]*store.DB{}
+	for _, b := range backendDSNs(t) {
+		out[b.name] = mustOpen(t, b.dsn)
 	}
-	probe, err := store.Open(base)
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required but unreachable at %s: %v", base, err)
-		}
-		t.Logf("PostgreSQL unreachable (%v): only SQLite is tested", err)
-		return out
-	}
-	probe.Close()
-	out["postgres"] = mustOpen(t, servertest.NewPostgresDatabase(t, base))
 	return out
 }
 
