@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/store"
 )
 
