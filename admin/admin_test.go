@@ -88,7 +88,7 @@ func TestAdmin(t *testing.T) {
 
 	a.ObserveDecision("allowed")
 	a.ObserveDecision("allowed")
-	a.ObserveDecision("role_lacks_permission")
+	a.ObserveDecision("missing_permission")
 	a.ObserveDecision("no such reason " + strconv.Itoa(7)) // counted as other
 	a.ObserveCheck(3 * time.Microsecond)
 	a.ObserveAuthz("not_member", 2*time.Microsecond)
@@ -115,7 +115,7 @@ func TestAdmin(t *testing.T) {
 		`roster_http_requests_total{method="GET",route="unmatched",status="404"}`:           1,
 		`roster_http_request_duration_seconds_count{route="GET /v1/me"}`:                    1,
 		`roster_authz_decisions_total{reason="allowed"}`:                                    2,
-		`roster_authz_decisions_total{reason="role_lacks_permission"}`:                      1,
+		`roster_authz_decisions_total{reason="missing_permission"}`:                         1,
 		`roster_authz_decisions_total{reason="not_member"}`:                                 1,
 		`roster_authz_decisions_total{reason="suspended"}`:                                  0,
 		`roster_authz_decisions_total{reason="mfa_required"}`:                               0,

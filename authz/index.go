@@ -15,11 +15,11 @@ const (
 	ReasonAllowed Reason = iota
 	ReasonNotMember
 	ReasonSuspended
-	ReasonRoleLacksPermission
+	ReasonMissingPermission
 	ReasonMFARequired // the account requires two-factor sign-in and the user has none
 )
 
-var reasonNames = [...]string{"allowed", "not_member", "suspended", "role_lacks_permission", "mfa_required"}
+var reasonNames = [...]string{"allowed", "not_member", "suspended", "missing_permission", "mfa_required"}
 
 // String returns the reason's API name.
 func (r Reason) String() string {
@@ -341,7 +341,7 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 	case v&requireMFA != 0 && v&userMFA == 0:
 		return Decision{Role: role, Reason: ReasonMFARequired}
 	case masks[role]&(1<<p) == 0:
-		return Decision{Role: role, Reason: ReasonRoleLacksPermission}
+		return Decision{Role: role, Reason: ReasonMissingPermission}
 	}
 	return Decision{Allowed: true, Role: role, Reason: ReasonAllowed}
 }

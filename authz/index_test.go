@@ -28,7 +28,7 @@ func TestIndex_Check(t *testing.T) {
 	}{
 		{1, 10, roster.TeamEdit, authz.Decision{true, roster.RoleOwner, authz.ReasonAllowed}},
 		{1, 11, roster.SettingsEdit, authz.Decision{true, roster.RoleSupport, authz.ReasonAllowed}},
-		{1, 11, roster.CredentialsView, authz.Decision{false, roster.RoleSupport, authz.ReasonRoleLacksPermission}},
+		{1, 11, roster.CredentialsView, authz.Decision{false, roster.RoleSupport, authz.ReasonMissingPermission}},
 		{1, 20, roster.NumbersView, authz.Decision{false, roster.RoleNone, authz.ReasonNotMember}},
 		{2, 20, roster.BillingEdit, authz.Decision{true, roster.RoleOwner, authz.ReasonAllowed}},
 		{2, 21, roster.NumbersView, authz.Decision{false, roster.RoleAdmin, authz.ReasonSuspended}},
@@ -272,7 +272,7 @@ func ExampleIndex_Check() {
 	ix.SetAccount(1, "", true, false)
 	ix.SetMember(1, 7, roster.RoleFinanceAnalyst, false)
 	fmt.Println(ix.Check(1, 7, roster.BillingEdit).Allowed, ix.Check(1, 7, roster.NumbersView).Reason)
-	// Output: true role_lacks_permission
+	// Output: true missing_permission
 }
 
 // An account that requires two-factor sign-in refuses, with its own reason,

@@ -98,3 +98,15 @@ func Permissions(r roster.Role) []roster.Permission {
 	}
 	return out
 }
+
+// RolesWith lists the roles that hold the permission, in role order
+// (roster.Roles).
+func RolesWith(p roster.Permission) []roster.Role {
+	var out []roster.Role
+	for _, r := range roster.Roles {
+		if Allowed(r, p) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -38,11 +38,11 @@ const (
 
 // Why a check answered as it did (Decision.Reason).
 const (
-	ReasonAllowed             = "allowed"
-	ReasonNotMember           = "not_member"
-	ReasonSuspended           = "suspended"
-	ReasonRoleLacksPermission = "role_lacks_permission"
-	ReasonMFARequired         = "mfa_required"
+	ReasonAllowed           = "allowed"
+	ReasonNotMember         = "not_member"
+	ReasonSuspended         = "suspended"
+	ReasonMissingPermission = "missing_permission"
+	ReasonMFARequired       = "mfa_required"
 )
 
 // --- the permission check (service token)
@@ -62,6 +62,9 @@ type Decision struct {
 	Allowed bool   `json:"allowed"`
 	Role    string `json:"role"`
 	Reason  string `json:"reason"`
+	// RolesWithPermission, when Reason is ReasonMissingPermission: the
+	// roles that hold the permission, in role order.
+	RolesWithPermission []string `json:"roles_with_permission,omitempty"`
 }
 
 // Check answers one permission check (POST /v1/authz/check; service token).

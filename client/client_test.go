@@ -146,8 +146,11 @@ func TestClient_AgainstARealServer(t *testing.T) {
 		{AccountID: acct, UserID: u.ID, Permission: client.PermTeamEdit},
 		{AccountID: "MA000000000000000000", UserID: devID, Permission: client.PermNumbersView},
 	})
-	if err != nil || len(ds) != 3 || ds[0].Reason != client.ReasonRoleLacksPermission || !ds[1].Allowed || ds[2].Reason != client.ReasonNotMember || ds[2].Role != "" {
+	if err != nil || len(ds) != 3 || ds[0].Reason != client.ReasonMissingPermission || !ds[1].Allowed || ds[2].Reason != client.ReasonNotMember || ds[2].Role != "" {
 		t.Fatalf("batch: %+v %v", ds, err)
+	}
+	if got := strings.Join(ds[0].RolesWithPermission, ","); got != "owner,admin" || ds[1].RolesWithPermission != nil {
+		t.Errorf("roles_with_permission: %q, %v", got, ds[1].RolesWithPermission)
 	}
 	e5 := refused(t, mustErr(platform.CheckBatch(ctx, []client.CheckRequest{
 		{AccountID: acct, UserID: devID, Permission: client.PermTeamEdit},

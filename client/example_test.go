@@ -34,7 +34,7 @@ func ExampleClient_Check() {
 	case err != nil:
 		log.Fatal(err) // a bad request (400) or a wrong service token (401): a bug
 	case !d.Allowed:
-		// not_member, suspended, role_lacks_permission or mfa_required:
+		// not_member, suspended, missing_permission or mfa_required:
 		// answer the user 403 (or 404 for not_member).
 		fmt.Printf("refused: %s (role %q)\n", d.Reason, d.Role)
 	default:

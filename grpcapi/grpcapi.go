@@ -138,7 +138,7 @@ func (a *authzServer) Check(ctx context.Context, in *authzv1.CheckRequest) (*aut
 		return nil, a.toStatus(err)
 	}
 	out := &authzv1.CheckResponse{}
-	fill(out, d)
+	fill(out, d, in.GetPermission())
 	return out, nil
 }
 
@@ -162,7 +162,7 @@ func (a *authzServer) CheckBatch(ctx context.Context, in *authzv1.CheckBatchRequ
 			}
 			return nil, a.toStatus(err)
 		}
-		fill(&answers[i], d)
+		fill(&answers[i], d, item.GetPermission())
 		out.Results[i] = &answers[i]
 	}
 	return out, nil
@@ -185,12 +185,29 @@ func (a *authzServer) decide(ctx context.Context, in *authzv1.CheckRequest) (aut
 	return a.svc.CheckUser(ctx, in.GetAccountId(), userID, p)
 }
 
-func fill(out *authzv1.CheckResponse, d authz.Decision) {
+// rolesWith holds, for each permission, the API names of the roles that
+// hold it, in role order: built once and shared, read only, by answers.
+var rolesWith = func() map[string][]string {
+	out := map[string][]string{}
+	for _, p := range roster.AllPermissions {
+		for _, r := range authz.RolesWith(p) {
+			out[p.String()] = append(out[p.String()], r.String())
+		}
+	}
+	return out
+}()
+
+// fill writes d as an answer; perm is the permission asked (valid: decide
+// refused any other), for roles_with_permission.
+func fill(out *authzv1.CheckResponse, d authz.Decision, perm string) {
 	out.Allowed = d.Allowed
 	if d.Role != roster.RoleNone {
 		out.Role = d.Role.String()
 	}
 	out.Reason = d.Reason.String()
+	if d.Reason == authz.ReasonMissingPermission {
+		out.RolesWithPermission = rolesWith[perm]
+	}
 }
 
 // codeOf maps an application error code to a gRPC status code.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -160,17 +161,26 @@ func TestCheck(t *testing.T) {
 			for _, req := range []*authzv1.CheckRequest{byUser(tm.acct, tm.devID, p.String()), byKey(tm.acct, tm.devKey, p.String())} {
 				got := check(t, tm.client, req)
 				want := authz.Allowed(roster.RoleDeveloper, p)
-				reason := "role_lacks_permission"
+				reason := "missing_permission"
 				if want {
 					reason = "allowed"
 				}
 				if got.Allowed != want || got.Role != "developer" || got.Reason != reason {
 					t.Errorf("developer %s (%v): %v, want allowed=%v reason=%s", p, req.Subject, got, want, reason)
 				}
+				var roles []string // the roles holding p, when the developer lacks it
+				for _, r := range authz.RolesWith(p) {
+					if !want {
+						roles = append(roles, r.String())
+					}
+				}
+				if !slices.Equal(got.GetRolesWithPermission(), roles) {
+					t.Errorf("developer %s: roles_with_permission %v, want %v", p, got.GetRolesWithPermission(), roles)
+				}
 			}
 		}
 		// The matrix refuses the developer something, or the test proves little.
-		if got := check(t, tm.client, byUser(tm.acct, tm.devID, "team.edit")); got.Allowed || got.Reason != "role_lacks_permission" {
+		if got := check(t, tm.client, byUser(tm.acct, tm.devID, "team.edit")); got.Allowed || got.Reason != "missing_permission" {
 			t.Errorf("developer team.edit: %v", got)
 		}
 	})

@@ -84,22 +84,46 @@ func decodeStrict(data []byte, v any) error {
 
 // decide answers one check. Errors: EINVALID (for a person: the item's
 // fault), anything else is internal.
-func (s *Server) decide(r *http.Request, in *checkItem) (authz.Decision, error) {
+func (s *Server) decide(r *http.Request, in *checkItem) (authz.Decision, roster.Permission, error) {
 	p, ok := roster.ParsePermission(in.Permission)
 	if !ok {
-		return authz.Decision{}, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q", in.Permission)
+		return authz.Decision{}, p, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q", in.Permission)
 	}
 	if in.AccountID == "" || (in.UserID == 0) == (in.APIKey == "") {
-		return authz.Decision{}, roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")
+		return authz.Decision{}, p, roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")
 	}
+	var d authz.Decision
+	var err error
 	if in.APIKey != "" {
-		return s.Svc.CheckKey(r.Context(), in.AccountID, in.APIKey, p)
+		d, err = s.Svc.CheckKey(r.Context(), in.AccountID, in.APIKey, p)
+	} else {
+		d, err = s.Svc.CheckUser(r.Context(), in.AccountID, in.UserID, p)
 	}
-	return s.Svc.CheckUser(r.Context(), in.AccountID, in.UserID, p)
+	return d, p, err
 }
 
-// appendDecision writes {"allowed":...,"role":...,"reason":...}.
-func appendDecision(b []byte, d authz.Decision) []byte {
+// rolesWithJSON holds, for each permission, the answer's
+// `,"roles_with_permission":[...]` part, written when the reason is
+// missing_permission (built once, so a check allocates nothing for it).
+var rolesWithJSON = func() [roster.AnyMember][]byte {
+	var out [roster.AnyMember][]byte
+	for _, p := range roster.AllPermissions {
+		b := []byte(`,"roles_with_permission":[`)
+		for i, r := range authz.RolesWith(p) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, r.String())
+		}
+		out[p] = append(b, ']')
+	}
+	return out
+}()
+
+// appendDecision writes {"allowed":...,"role":...,"reason":...}, and
+// "roles_with_permission" (the roles holding p) when the reason is
+// missing_permission.
+func appendDecision(b []byte, d authz.Decision, p roster.Permission) []byte {
 	b = append(b, `{"allowed":`...)
 	b = strconv.AppendBool(b, d.Allowed)
 	b = append(b, `,"role":"`...)
@@ -108,7 +132,11 @@ func appendDecision(b []byte, d authz.Decision) []byte {
 	}
 	b = append(b, `","reason":"`...)
 	b = append(b, d.Reason.String()...)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	if d.Reason == authz.ReasonMissingPermission && int(p) < len(rolesWithJSON) {
+		b = append(b, rolesWithJSON[p]...)
+	}
+	return append(b, '}')
 }
 
 func writeRaw(w http.ResponseWriter, body []byte) {
@@ -120,7 +148,7 @@ func writeRaw(w http.ResponseWriter, body []byte) {
 }
 
 // check is POST /v1/authz/check {account_id, user_id | api_key,
-// permission} -> {allowed, role, reason}.
+// permission} -> {allowed, role, reason[, roles_with_permission]}.
 func (s *Server) check(w http.ResponseWriter, r *http.Request, _ *Caller) error {
 	buf := checkPool.Get().(*checkBuf)
 	defer buf.release()
@@ -134,11 +162,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, _ *Caller) error 
 	if err := s.Svc.Fresh(); err != nil {
 		return err
 	}
-	d, err := s.decide(r, &buf.one)
+	d, p, err := s.decide(r, &buf.one)
 	if err != nil {
 		return err
 	}
-	buf.out = append(appendDecision(buf.out[:0], d), '\n')
+	buf.out = append(appendDecision(buf.out[:0], d, p), '\n')
 	writeRaw(w, buf.out)
 	return nil
 }
@@ -155,6 +183,10 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, _ *Caller) e
 	if err := readBody(r, &buf.body); err != nil {
 		return err
 	}
+	// encoding/json decodes an array into the slice's reused elements
+	// without zeroing them: clear what an earlier batch left, or a field
+	// this batch's item omits would keep its value.
+	clear(buf.batch.Checks[:cap(buf.batch.Checks)])
 	buf.batch.Checks = buf.batch.Checks[:0]
 	if err := decodeStrict(buf.body.Bytes(), &buf.batch); err != nil {
 		return err
@@ -168,7 +200,7 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, _ *Caller) e
 	}
 	out := append(buf.out[:0], `{"results":[`...)
 	for i := range items {
-		d, err := s.decide(r, &items[i])
+		d, p, err := s.decide(r, &items[i])
 		if err != nil {
 			if roster.ErrorCode(err) == roster.EINVALID {
 				return roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "checks[%d]: %s", i, roster.ErrorMessage(err))
@@ -178,7 +210,7 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, _ *Caller) e
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendDecision(out, d)
+		out = appendDecision(out, d, p)
 	}
 	buf.out = append(out, "]}\n"...)
 	writeRaw(w, buf.out)

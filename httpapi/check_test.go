@@ -124,3 +124,28 @@ func TestMembers_KeysetPagination(t *testing.T) {
 	owner.Refused(400, "invalid_request", "GET", base+"?after=MC4xLjE&offset=3", nil)
 	owner.Refused(400, "invalid_request", "GET", "/v1/accounts/"+acct+"/invitations?after=MC4xLjE", nil)
 }
+
+// A batch decodes into a pooled buffer: nothing of an earlier batch's
+// items (a user_id, an account) may carry over into a later one's.
+func TestCheckBatch_NothingCarriesOverBetweenBatches(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	key := owner.Must(201, "POST", "/v1/me/api-keys", map[string]string{"account_id": acct, "name": "k"}).Str("key")
+	p := e.Platform(t)
+	byUser := make([]any, 50)
+	byKey := make([]any, 50)
+	noAccount := make([]any, 50)
+	for i := range byUser {
+		byUser[i] = map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"}
+		byKey[i] = map[string]any{"account_id": acct, "api_key": key, "permission": "numbers.view"}
+		noAccount[i] = map[string]any{"user_id": 1, "permission": "numbers.view"}
+	}
+	for range 20 {
+		p.Must(200, "POST", "/v1/authz/check-batch", map[string]any{"checks": byUser})
+		if r := p.Must(200, "POST", "/v1/authz/check-batch", map[string]any{"checks": byKey}); r.JSON["results"].([]any)[0].(map[string]any)["allowed"] != true {
+			t.Fatalf("by key: %s", r.Body)
+		}
+		p.Refused(400, "invalid_request", "POST", "/v1/authz/check-batch", map[string]any{"checks": noAccount})
+	}
+}

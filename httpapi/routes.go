@@ -12,7 +12,7 @@ import (
 
 // routes is the route table: every route the API serves, with who may call it.
 func (s *Server) routes() []Route {
-	return append(s.coreRoutes(), s.areaRoutes()...)
+	return append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...)
 }
 
 func (s *Server) coreRoutes() []Route {

@@ -374,8 +374,8 @@ func TestAuthzCheck(t *testing.T) {
 	}{
 		{"billing.edit", true, "allowed"},
 		{"pricing.view", true, "allowed"},
-		{"numbers.view", false, "role_lacks_permission"},
-		{"team.view", false, "role_lacks_permission"},
+		{"numbers.view", false, "missing_permission"},
+		{"team.view", false, "missing_permission"},
 	} {
 		r := p.Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": finID, "permission": tc.perm})
 		if r.JSON["allowed"] != tc.allowed || r.Str("reason") != tc.reason || r.Str("role") != "finance_analyst" {

@@ -99,7 +99,7 @@ func CredentialDecision(p roster.Permission) authz.Decision {
 	if p != roster.CredentialsView && p != roster.CredentialsEdit && authz.Allowed(role, p) {
 		return authz.Decision{Allowed: true, Role: role, Reason: authz.ReasonAllowed}
 	}
-	return authz.Decision{Role: role, Reason: authz.ReasonRoleLacksPermission}
+	return authz.Decision{Role: role, Reason: authz.ReasonMissingPermission}
 }
 
 // KeyExists reports whether a personal API key exists, from memory or,

@@ -145,11 +145,15 @@ type CheckResponse struct {
 	// The member's role (owner, admin, developer, finance_analyst, support);
 	// empty when not a member.
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
-	// Why: allowed, not_member, suspended, role_lacks_permission or
+	// Why: allowed, not_member, suspended, missing_permission or
 	// mfa_required.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When reason is missing_permission: the roles that hold the permission,
+	// in role order (owner, admin, developer, finance_analyst, support).
+	// Empty otherwise.
+	RolesWithPermission []string `protobuf:"bytes,4,rep,name=roles_with_permission,json=rolesWithPermission,proto3" json:"roles_with_permission,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CheckResponse) Reset() {
@@ -201,6 +205,13 @@ func (x *CheckResponse) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *CheckResponse) GetRolesWithPermission() []string {
+	if x != nil {
+		return x.RolesWithPermission
+	}
+	return nil
 }
 
 // CheckBatchRequest holds 1 to 1000 checks.
@@ -306,11 +317,12 @@ const file_roster_authz_v1_authz_proto_rawDesc = "" +
 	"\n" +
 	"permission\x18\x04 \x01(\tR\n" +
 	"permissionB\t\n" +
-	"\asubject\"U\n" +
+	"\asubject\"\x89\x01\n" +
 	"\rCheckResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"J\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x122\n" +
+	"\x15roles_with_permission\x18\x04 \x03(\tR\x13rolesWithPermission\"J\n" +
 	"\x11CheckBatchRequest\x125\n" +
 	"\x06checks\x18\x01 \x03(\v2\x1d.roster.authz.v1.CheckRequestR\x06checks\"N\n" +
 	"\x12CheckBatchResponse\x128\n" +

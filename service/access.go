@@ -1,0 +1,175 @@
+package service
+
+import (
+	"context"
+	"slices"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
+)
+
+// Access you can see through: who holds what in an account, what a role
+// change would give and take, and invitations by the batch. Everything
+// here reads the role matrix (authz) and the rules of roster; nothing
+// here decides access (the gate does).
+
+// EffectivePermissions is what a member with role r holds in an account
+// on plan p, in matrix order: the role's permissions, or none while the
+// member is suspended.
+func EffectivePermissions(r roster.Role, p roster.Plan) []roster.Permission {
+	if roster.StatusOf(r, p) == roster.MemberSuspended {
+		return []roster.Permission{}
+	}
+	out := authz.Permissions(r)
+	if out == nil {
+		out = []roster.Permission{}
+	}
+	return out
+}
+
+// RolePreview says what changing a member's role would change.
+type RolePreview struct {
+	Role   roster.Role
+	Gained []roster.Permission // held with the new role and not now, in matrix order
+	Lost   []roster.Permission // held now and not with the new role, in matrix order
+}
+
+// MemberAccess is one member's role and what it holds now, and, when a
+// role was asked, what a change to it would gain and lose.
+type MemberAccess struct {
+	Member      roster.Member
+	Permissions []roster.Permission
+	Preview     *RolePreview
+}
+
+// MemberAccess returns a member's access and, when rawRole is not empty,
+// a preview of changing their role to it, as SetMemberRole would refuse
+// it: the owner role or the owner's role EOWNERIMMUTABLE, an unknown role
+// EINVALID. It changes nothing. The caller holds team.view.
+// Errors: EINVALID, EOWNERIMMUTABLE, ENOTFOUND.
+func (s *Service) MemberAccess(ctx context.Context, a roster.Account, userID int64, rawRole string) (MemberAccess, error) {
+	var role roster.Role
+	if rawRole != "" {
+		var err error
+		if role, err = roster.ParseAssignableRole(rawRole); err != nil {
+			return MemberAccess{}, err
+		}
+	}
+	m, err := s.Member(ctx, a, userID)
+	if err != nil {
+		return MemberAccess{}, err
+	}
+	out := MemberAccess{Member: m, Permissions: EffectivePermissions(m.Role, a.Plan)}
+	if rawRole == "" {
+		return out, nil
+	}
+	if m.Role == roster.RoleOwner {
+		return MemberAccess{}, roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
+	}
+	next := EffectivePermissions(role, a.Plan)
+	p := &RolePreview{Role: role, Gained: []roster.Permission{}, Lost: []roster.Permission{}}
+	for _, perm := range roster.AllPermissions {
+		now, then := slices.Contains(out.Permissions, perm), slices.Contains(next, perm)
+		switch {
+		case then && !now:
+			p.Gained = append(p.Gained, perm)
+		case now && !then:
+			p.Lost = append(p.Lost, perm)
+		}
+	}
+	out.Preview = p
+	return out, nil
+}
+
+// reviewPage is how many rows a review reads at a time.
+const reviewPage = 500
+
+// AllMembers lists every member of the account (owner first, then by
+// join time). The caller holds team.view.
+func (s *Service) AllMembers(ctx context.Context, a roster.Account) ([]roster.Member, error) {
+	var out []roster.Member
+	p := roster.Page{Limit: reviewPage}
+	for {
+		ms, _, next, err := s.db.Members(ctx, a, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+		if next == "" || len(ms) == 0 {
+			return out, nil
+		}
+		p.After = next
+	}
+}
+
+// AllInvitations lists every pending invitation of the account (newest
+// first). The caller holds team.view.
+func (s *Service) AllInvitations(ctx context.Context, a roster.Account) ([]roster.Invitation, error) {
+	var out []roster.Invitation
+	p := roster.Page{Limit: reviewPage}
+	for {
+		is, total, err := s.db.Invitations(ctx, a.Seq, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, is...)
+		p.Offset += len(is)
+		if len(is) < p.Limit || p.Offset >= total {
+			return out, nil
+		}
+	}
+}
+
+// AllMemberships lists every account the user is a member of.
+func (s *Service) AllMemberships(ctx context.Context, userID int64) ([]roster.Membership, error) {
+	var out []roster.Membership
+	p := roster.Page{Limit: reviewPage}
+	for {
+		ms, total, err := s.db.Memberships(ctx, userID, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+		p.Offset += len(ms)
+		if len(ms) < p.Limit || p.Offset >= total {
+			return out, nil
+		}
+	}
+}
+
+// MaxInviteBatch is the most invitations in one batch.
+const MaxInviteBatch = 100
+
+// InviteRow is one invitation of a batch.
+type InviteRow struct {
+	Email string
+	Role  string
+}
+
+// InviteResult is one row's outcome: the invitation, or why it was refused.
+type InviteResult struct {
+	Invitation roster.Invitation
+	Err        error
+}
+
+// InviteBatch invites each row as Invite does, in order, each on its own:
+// one row's refusal neither stops nor undoes the others. The batch as a
+// whole is refused, with nothing changed, for 0 or more than
+// MaxInviteBatch rows (EINVALID) or an account off the committed plan
+// (EPLANREQUIRED). The caller holds team.edit.
+func (s *Service) InviteBatch(ctx context.Context, a roster.Account, rows []InviteRow, actor roster.Actor) ([]InviteResult, error) {
+	if len(rows) == 0 || len(rows) > MaxInviteBatch {
+		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "invitations must hold 1 to %d invitations, not %d", MaxInviteBatch, len(rows))
+	}
+	if err := requireCommitted(a); err != nil {
+		return nil, err
+	}
+	out := make([]InviteResult, len(rows))
+	for i, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out[i].Invitation, out[i].Err = s.Invite(ctx, a, r.Email, r.Role, actor)
+	}
+	return out, nil
+}
