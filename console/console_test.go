@@ -332,6 +332,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 	owner.open("/accounts/" + acct + "/team")
 	owner.fill(fmt.Sprintf("tr[data-member='developer@acme-corp.com'] select"), "support")
 	owner.submit("button[data-change-role='developer@acme-corp.com']")
+	owner.submit("#save-role")
 	dev.open("/accounts/" + acct)
 	if got := dev.nav(); !slices.Equal(got, wantNav(roster.RoleSupport)) {
 		t.Errorf("after the role change the developer sees %v", got)

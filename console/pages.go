@@ -67,6 +67,11 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/team", roster.TeamView, "team", "Team", (*Console).team},
 		{"POST " + A + "/team/invite", roster.TeamEdit, "team", "Team", (*Console).invite},
 		{"POST " + A + "/team/members/{uid}/role", roster.TeamEdit, "team", "Team", (*Console).memberRole},
+		{"GET " + A + "/team/members/{uid}/role/preview", roster.TeamEdit, "team", "Change role", (*Console).rolePreview},
+		{"POST " + A + "/team/members/{uid}/role/preview", roster.TeamEdit, "team", "Change role", (*Console).rolePreview},
+		{"GET " + A + "/team/access", roster.TeamView, "team", "Access review", (*Console).accessPage},
+		{"GET " + A + "/team/access.csv", roster.TeamView, "team", "Access review", (*Console).accessCSV},
+		{"POST " + A + "/team/invite-batch", roster.TeamEdit, "team", "Team", (*Console).inviteBatch},
 		{"GET " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Delete user", (*Console).confirmDelete},
 		{"POST " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Team", (*Console).deleteMember},
 		{"POST " + A + "/team/invitations/{inv}/role", roster.TeamEdit, "team", "Team", (*Console).invitationRole},
@@ -184,19 +189,31 @@ type teamData struct {
 	CanEdit     bool
 	Committed   bool
 	Me          int64
+	// The outcome of a bulk invite, line by line, when one was just sent.
+	Batch        []batchRow
+	BatchCreated int
+	MaxBatch     int
 }
 
-func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
+func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
 	ms, _, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
 	if err != nil {
-		return err
+		return teamData{}, err
 	}
 	is, _, err := c.svc.Invitations(r.Context(), x.a, roster.Page{Limit: 100})
 	if err != nil {
+		return teamData{}, err
+	}
+	return teamData{Members: ms, Invitations: is, Roles: roster.Roles[1:], Me: x.u.ID, MaxBatch: service.MaxInviteBatch,
+		CanEdit: authz.Allowed(x.role, roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted}, nil
+}
+
+func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
+	d, err := c.teamData(r, x)
+	if err != nil {
 		return err
 	}
-	x.p.Data = teamData{Members: ms, Invitations: is, Roles: roster.Roles[1:], Me: x.u.ID,
-		CanEdit: authz.Allowed(x.role, roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted}
+	x.p.Data = d
 	c.render(w, http.StatusOK, "team", x.p)
 	return nil
 }

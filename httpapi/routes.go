@@ -12,7 +12,7 @@ import (
 
 // routes is the route table: every route the API serves, with who may call it.
 func (s *Server) routes() []Route {
-	return append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...)
+	return append(append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...), s.webhookRoutes()...)
 }
 
 func (s *Server) coreRoutes() []Route {

@@ -48,6 +48,13 @@ type Config struct {
 	GRPCAddr         string        // the gRPC check listener; "" for none
 	OutboxRetention  time.Duration // delivered outbox mail is kept this long (0: 168h)
 	ChangesRetention time.Duration // the change log is kept this long (0: 24h)
+
+	// WebhookAllowPrivate lets webhooks use plain http and private,
+	// loopback or link-local addresses: for tests and private networks.
+	WebhookAllowPrivate bool
+	// WebhookRetryBase is the first retry of a failed delivery, doubling
+	// per attempt up to an hour (0: 10s). Tests shorten it.
+	WebhookRetryBase time.Duration
 }
 
 // Server is a wired Roster.
@@ -78,7 +85,7 @@ func (o outbox) Send(ctx context.Context, m mail.Message) error {
 }
 
 // Open opens and migrates the database, loads the check index and starts
-// following changes. Close stops it.
+// following changes and sending webhook deliveries. Close stops them.
 func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	db, err := store.Open(c.Database)
 	if err != nil {
@@ -115,6 +122,10 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	if c.HashWait > 0 {
 		cfg.HashWait = c.HashWait
 	}
+	if c.WebhookRetryBase > 0 {
+		cfg.WebhookRetryBase = c.WebhookRetryBase
+	}
+	cfg.WebhookAllowPrivate = c.WebhookAllowPrivate
 	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()
@@ -153,6 +164,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		go func() {
 			defer wg.Done()
 			svc.RunRetention(fctx, 10*time.Minute, retention)
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc.RunWebhooks(fctx) // sends the webhook outbox
 		}()
 		svc.Follow(fctx, interval, wake)
 		wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -69,19 +70,56 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 		return roster.Account{}, roster.Errorf(roster.EINVALID, "plan must be standard or committed")
 	}
 	var a roster.Account
+	var old roster.Plan
 	err := s.write(ctx, func(tx *store.Tx) error {
 		var err error
 		a, err = tx.Account(ctx, authID)
 		if err != nil {
 			return dbErr(err, "no such account")
 		}
+		old = a.Plan
 		if err := tx.SetPlan(ctx, a.Seq, plan, usd, months); err != nil {
 			return err
 		}
 		a.Plan, a.MonthlyCommitmentUSD, a.ContractMonths = plan, usd, months
-		return tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months))
+		if err := tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
+			"monthly_commitment_usd": usd, "contract_months": months})
 	})
+	if err == nil && old != plan {
+		s.mailPlanChange(ctx, a)
+	}
 	return a, err
+}
+
+// mailPlanChange tells each member, once, that the account left or
+// returned to the committed plan, after the commit.
+func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
+	subject, text := fmt.Sprintf("%s left the committed plan", a.Name),
+		fmt.Sprintf("The account %q left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", a.Name)
+	if a.Plan == roster.PlanCommitted {
+		subject, text = fmt.Sprintf("%s is on the committed plan", a.Name),
+			fmt.Sprintf("The account %q is on the committed monthly spend plan: its team members have their access back.\n", a.Name)
+	}
+	var to []string
+	for p := (roster.Page{Limit: 100}); ; p.Offset += p.Limit {
+		ms, total, _, err := s.db.Members(ctx, a, p)
+		if err != nil {
+			s.Log.Error("plan change mail: members", "account", a.ID, "err", err)
+			return
+		}
+		for _, m := range ms {
+			to = append(to, m.Email)
+		}
+		if len(ms) == 0 || p.Offset+len(ms) >= total {
+			break
+		}
+	}
+	for _, addr := range to {
+		s.send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.Config.BaseURL + "\n"})
+	}
 }
 
 // Leave ends the user's own membership. Errors: ENOTFOUND,
@@ -98,7 +136,10 @@ func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) e
 		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
 			return dbErr(err, "no such account")
 		}
-		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, "")
+		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, ""); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
 	})
 }
 

@@ -381,7 +381,14 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, HashToken(old), until); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", grace))
+		if err := tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", grace)); err != nil {
+			return err
+		}
+		data := map[string]any{}
+		if c.OldValidUntil != nil {
+			data["old_valid_until"] = *c.OldValidUntil
+		}
+		return s.emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
 	})
 	return c, err
 }

@@ -48,8 +48,10 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 		return roster.Member{}, err
 	}
 	var m roster.Member
+	var old roster.Role
 	err = s.write(ctx, func(tx *store.Tx) error {
-		old, err := tx.MemberRole(ctx, a.Seq, userID)
+		var err error
+		old, err = tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
 			return dbErr(err, "no such member")
 		}
@@ -63,16 +65,26 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 			return err
 		}
 		m, err = tx.Member(ctx, a, userID) // the answer, as this change left it
-		return err
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
 	})
-	return m, err
+	if err != nil || old == role {
+		return m, err
+	}
+	s.send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", a.Name),
+		Text: fmt.Sprintf("%s changed your role in the account %q from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
+			actor.Email, a.Name, old.Label(), role.Label(), s.Config.BaseURL)})
+	return m, nil
 }
 
 // DeleteMember removes a member: irreversible, and their access to the
 // account ends before this returns. The caller holds team.edit.
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
 func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
-	return s.write(ctx, func(tx *store.Tx) error {
+	var email string
+	err := s.write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
 			return dbErr(err, "no such member")
@@ -87,8 +99,19 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 		if err := tx.DeleteMember(ctx, a.Seq, userID); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "member.delete", u.Email, old.String())
+		if err := tx.Audit(ctx, a.Seq, actor, "member.delete", u.Email, old.String()); err != nil {
+			return err
+		}
+		email = u.Email
+		return s.emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
 	})
+	if err != nil {
+		return err
+	}
+	s.send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", a.Name),
+		Text: fmt.Sprintf("%s removed you from the account %q on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
+			actor.Email, a.Name)})
+	return nil
 }
 
 // Invitations lists the account's pending invitations.
@@ -136,7 +159,10 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 			return err
 		}
 		inv, err = tx.Invitation(ctx, a.Seq, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
 	})
 	if err != nil {
 		return inv, err
@@ -184,7 +210,10 @@ func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int
 		if err := tx.RevokeInvitation(ctx, a.Seq, id); err != nil {
 			return dbErr(err, "no such pending invitation")
 		}
-		return tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, "")
+		if err := tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, ""); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
 	})
 }
 
@@ -319,5 +348,11 @@ func (s *Service) join(ctx context.Context, tx *store.Tx, inv roster.Invitation,
 	} else if err != nil {
 		return err
 	}
-	return tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String())
+	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String()); err != nil {
+		return err
+	}
+	if err := s.emit(ctx, tx, seq, inv.AccountID, "invitation.accepted", map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
 }

@@ -40,6 +40,7 @@ type config struct {
 	GRPCAddr         string
 	OutboxRetention  time.Duration
 	ChangesRetention time.Duration
+	WebhookPrivate   bool
 }
 
 // server returns the server's configuration. It refuses what no single
@@ -68,7 +69,8 @@ func (c *config) server() (server.Config, error) {
 	return server.Config{Addr: c.Addr, Database: c.Database, BaseURL: c.BaseURL, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom,
 		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL,
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
-		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention}, nil
+		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
+		WebhookAllowPrivate: c.WebhookPrivate}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -114,6 +116,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		help: "mail kept in the outbox table is deleted after this long", apply: checkDuration(&c.OutboxRetention, time.Minute)})
 	add(fs, &setting{flag: "changes-retention", env: "ROSTER_CHANGES_RETENTION", def: "24h", arg: "DURATION",
 		help: "the change log replicas follow keeps this long (a replica behind it reloads its index)", apply: checkDuration(&c.ChangesRetention, time.Minute)})
+	add(fs, &setting{flag: "webhook-allow-private", env: "ROSTER_WEBHOOK_ALLOW_PRIVATE", def: "false", arg: "true|false",
+		help: "let webhooks use plain http:// and private, loopback or link-local addresses (tests and private networks only: it opens the server to SSRF)", apply: checkBool(&c.WebhookPrivate)})
 }
 
 // setting is one configuration value: a flag, its environment variable
@@ -466,6 +470,20 @@ func checkProxies(p *string) func(string) error {
 			return err
 		}
 		*p = v
+		return nil
+	}
+}
+
+func checkBool(p *bool) func(string) error {
+	return func(v string) error {
+		switch v {
+		case "true":
+			*p = true
+		case "false":
+			*p = false
+		default:
+			return fmt.Errorf("must be true or false")
+		}
 		return nil
 	}
 }

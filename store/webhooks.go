@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Webhook is an account's endpoint. Secret is kept readable: every
+// delivery is signed with it.
+type Webhook struct {
+	ID        int64
+	AccountID int64
+	URL       string
+	Events    []string
+	Secret    string
+	Enabled   bool
+	CreatedAt time.Time
+}
+
+// Delivery is one event bound for one webhook, from the outbox.
+type Delivery struct {
+	ID            int64
+	WebhookID     int64
+	EventID       string
+	EventType     string
+	Body          string
+	Status        string // pending, delivered, failed
+	Attempts      int
+	LastError     string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	// Set by ClaimDeliveries: where and how to send it.
+	URL    string
+	Secret string
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CreateWebhook adds an endpoint to the account.
+func (tx *Tx) CreateWebhook(ctx context.Context, accountSeq int64, url string, events []string, secret string) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `INSERT INTO webhooks (account_id, url, events, secret, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?) RETURNING id`,
+		[]any{accountSeq, url, strings.Join(events, ","), secret, micros(tx.now)}, &id)
+	return id, err
+}
+
+// CountWebhooks counts the account's endpoints.
+func (tx *Tx) CountWebhooks(ctx context.Context, accountSeq int64) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM webhooks WHERE account_id = ?`, []any{accountSeq}, &n)
+	return n, err
+}
+
+// UpdateWebhook saves the endpoint's url, events and enabled. ErrNoRows
+// when the account has no such webhook.
+func (tx *Tx) UpdateWebhook(ctx context.Context, w Webhook) error {
+	r, err := tx.exec(ctx, `UPDATE webhooks SET url = ?, events = ?, enabled = ? WHERE id = ? AND account_id = ?`,
+		w.URL, strings.Join(w.Events, ","), boolInt(w.Enabled), w.ID, w.AccountID)
+	return affected(r, err)
+}
+
+// DeleteWebhook removes the endpoint and its deliveries.
+func (tx *Tx) DeleteWebhook(ctx context.Context, accountSeq, id int64) error {
+	if _, err := tx.exec(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM webhooks WHERE id = ? AND account_id = ?)`, id, accountSeq); err != nil {
+		return err
+	}
+	r, err := tx.exec(ctx, `DELETE FROM webhooks WHERE id = ? AND account_id = ?`, id, accountSeq)
+	return affected(r, err)
+}
+
+func affected(r sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNoRows
+	}
+	return nil
+}
+
+const webhookCols = `id, account_id, url, events, secret, enabled, created_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanWebhook(s scanner) (Webhook, error) {
+	var w Webhook
+	var events string
+	var enabled int
+	var at int64
+	if err := s.Scan(&w.ID, &w.AccountID, &w.URL, &events, &w.Secret, &enabled, &at); err != nil {
+		return w, err
+	}
+	if events != "" {
+		w.Events = strings.Split(events, ",")
+	}
+	w.Enabled, w.CreatedAt = enabled != 0, fromMicros(at)
+	return w, nil
+}
+
+// Webhook returns one of the account's endpoints.
+func (tx *Tx) Webhook(ctx context.Context, accountSeq, id int64) (Webhook, error) {
+	w, err := scanWebhook(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+webhookCols+` FROM webhooks WHERE id = ? AND account_id = ?`), id, accountSeq))
+	return w, tx.db.mapNoRows(err)
+}
+
+// Webhook returns one of the account's endpoints.
+func (db *DB) Webhook(ctx context.Context, accountSeq, id int64) (Webhook, error) {
+	w, err := scanWebhook(db.db.QueryRowContext(ctx, db.q(`SELECT `+webhookCols+` FROM webhooks WHERE id = ? AND account_id = ?`), id, accountSeq))
+	return w, db.mapNoRows(err)
+}
+
+// Webhooks lists the account's endpoints, oldest first.
+func (db *DB) Webhooks(ctx context.Context, accountSeq int64, limit, offset int) ([]Webhook, int, error) {
+	var total int
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM webhooks WHERE account_id = ?`), accountSeq).Scan(&total); err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+webhookCols+` FROM webhooks WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`), accountSeq, limit, offset)
+	if err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, w)
+	}
+	return out, total, db.d.mapErr(rows.Err())
+}
+
+// EnqueueEvent writes one delivery of the event for each of the
+// account's enabled webhooks that subscribe to its type, in the
+// transaction of the change it announces: committed together or not at all.
+func (tx *Tx) EnqueueEvent(ctx context.Context, accountSeq int64, eventID, eventType string, body []byte) error {
+	rows, err := tx.tx.QueryContext(ctx, tx.db.q(`SELECT id, events FROM webhooks WHERE account_id = ? AND enabled = 1`), accountSeq)
+	if err != nil {
+		return tx.db.d.mapErr(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var events string
+		if err := rows.Scan(&id, &events); err != nil {
+			rows.Close()
+			return err
+		}
+		if slices.Contains(strings.Split(events, ","), eventType) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tx.db.d.mapErr(err)
+	}
+	for _, id := range ids {
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, eventID, eventType, string(body), micros(tx.now), micros(tx.now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const deliveryCols = `d.id, d.webhook_id, d.event_id, d.event_type, d.body, d.status, d.attempts, d.last_error, d.created_at, d.next_attempt_at`
+
+func scanDelivery(s scanner, extra ...any) (Delivery, error) {
+	var d Delivery
+	var at, next int64
+	dest := append([]any{&d.ID, &d.WebhookID, &d.EventID, &d.EventType, &d.Body, &d.Status, &d.Attempts, &d.LastError, &at, &next}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return d, err
+	}
+	d.CreatedAt, d.NextAttemptAt = fromMicros(at), fromMicros(next)
+	return d, nil
+}
+
+// Deliveries lists a webhook's deliveries, newest first.
+func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int) ([]Delivery, int, error) {
+	var total int
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?`), webhookID).Scan(&total); err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ? OFFSET ?`), webhookID, limit, offset)
+	if err != nil {
+		return nil, 0, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, d)
+	}
+	return out, total, db.d.mapErr(rows.Err())
+}
+
+// ClaimDeliveries claims up to n due deliveries of enabled webhooks for
+// lease: each is taken by one conditional UPDATE, so of two replicas that
+// see the same row only one sends the attempt; a worker that dies lets
+// its lease run out and another takes the delivery over.
+func (db *DB) ClaimDeliveries(ctx context.Context, n int, lease time.Duration) ([]Delivery, error) {
+	now := micros(db.Now())
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+deliveryCols+`, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+		WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ? AND w.enabled = 1 ORDER BY d.next_attempt_at, d.id LIMIT ?`), now, now, n)
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	var due []Delivery
+	for rows.Next() {
+		var d Delivery
+		d, err = scanDelivery(rows, new(string), new(string)) // url and secret: read again once claimed
+		if err != nil {
+			break
+		}
+		due = append(due, d)
+	}
+	rows.Close()
+	if err != nil {
+		return nil, err
+	}
+	var claimed []Delivery
+	for _, d := range due {
+		r, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET locked_until = ? WHERE id = ? AND status = 'pending' AND locked_until <= ?`),
+			now+lease.Microseconds(), d.ID, now)
+		if err := affected(r, db.d.mapErr(err)); err == ErrNoRows {
+			continue // another worker took it
+		} else if err != nil {
+			return claimed, err
+		}
+		if err := db.db.QueryRowContext(ctx, db.q(`SELECT url, secret FROM webhooks WHERE id = ?`), d.WebhookID).Scan(&d.URL, &d.Secret); err != nil {
+			continue // deleted meanwhile
+		}
+		claimed = append(claimed, d)
+	}
+	return claimed, nil
+}
+
+// DeliveryDone records a successful attempt.
+func (db *DB) DeliveryDone(ctx context.Context, id int64) error {
+	_, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', locked_until = 0 WHERE id = ?`), id)
+	return db.d.mapErr(err)
+}
+
+// DeliveryFailed records a failed attempt: retried at next, or given up
+// (status failed) when next is the zero time.
+func (db *DB) DeliveryFailed(ctx context.Context, id int64, msg string, next time.Time) error {
+	status, at := "pending", micros(next)
+	if next.IsZero() {
+		status, at = "failed", micros(db.Now())
+	}
+	_, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0 WHERE id = ?`),
+		status, msg, at, id)
+	return db.d.mapErr(err)
+}
