@@ -83,6 +83,15 @@ var funcs = template.FuncMap{
 		return true
 	},
 	"roleLabel": func(r roster.Role) string { return r.Label() },
+	// permissions is what the caller holds in a membership's account, as
+	// GET /v1/me/access says it: none while suspended.
+	"permissions": func(m roster.Membership) []string {
+		var out []string
+		for _, p := range service.EffectivePermissions(m.Role, m.Account.Plan) {
+			out = append(out, p.String())
+		}
+		return out
+	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

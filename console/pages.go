@@ -92,6 +92,13 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/settings", roster.SettingsView, "settings", "Settings", (*Console).settings},
 		{"POST " + A + "/settings", roster.SettingsEdit, "settings", "Settings", (*Console).saveSettings},
 		{"POST " + A + "/settings/security", roster.TeamEdit, "settings", "Settings", (*Console).saveSecurity},
+		{"GET " + A + "/webhooks", roster.TeamView, "settings", "Webhooks", (*Console).webhooks},
+		{"POST " + A + "/webhooks", roster.TeamEdit, "settings", "Webhooks", (*Console).createWebhook},
+		{"POST " + A + "/webhooks/{wh}/enable", roster.TeamEdit, "settings", "Webhooks", (*Console).enableWebhook},
+		{"POST " + A + "/webhooks/{wh}/disable", roster.TeamEdit, "settings", "Webhooks", (*Console).disableWebhook},
+		{"GET " + A + "/webhooks/{wh}/delete", roster.TeamEdit, "settings", "Delete webhook", (*Console).confirmDeleteWebhook},
+		{"POST " + A + "/webhooks/{wh}/delete", roster.TeamEdit, "settings", "Webhooks", (*Console).deleteWebhook},
+		{"GET " + A + "/webhooks/{wh}/deliveries", roster.TeamView, "settings", "Webhook deliveries", (*Console).webhookDeliveries},
 		{"GET " + A + "/credentials", roster.CredentialsView, "credentials", "Credentials", (*Console).credentials},
 		{"POST " + A + "/credentials/reveal", roster.CredentialsView, "credentials", "Credentials", (*Console).revealCredentials},
 		{"POST " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Credentials", (*Console).rotate},
@@ -407,6 +414,7 @@ type settingsData struct {
 	CanSecurity bool
 	WithoutMFA  []roster.Member
 	MoreMembers bool // the account has more members than were read
+	CanWebhooks bool // the Webhooks page is open to the caller (team.view)
 }
 
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) error {
@@ -415,7 +423,8 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 		return err
 	}
 	d := settingsData{S: s, CanEdit: authz.Allowed(x.role, roster.SettingsEdit),
-		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: authz.Allowed(x.role, roster.TeamEdit)}
+		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: authz.Allowed(x.role, roster.TeamEdit),
+		CanWebhooks: authz.Allowed(x.role, roster.TeamView)}
 	if x.p.Field == "require_mfa" && r.Method == http.MethodPost {
 		d.Checked = r.PostFormValue("require_mfa") != "" // what was sent, refused
 	}

@@ -340,14 +340,10 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 }
 
 // RequestPasswordReset mails a reset link to the address when it has a
-// user, within the address's mail allowance. It returns at once and does
-// the work afterwards, so neither its answer nor its time reveals whether
-// the address is registered.
+// user, within the address's mail allowance. The mail is handed to the
+// mail server after the answer, so the answer's time does not show whether
+// the address is registered (the slow part is the SMTP exchange).
 func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail string) {
-	go s.passwordReset(context.WithoutCancel(ctx), rawEmail)
-}
-
-func (s *Service) passwordReset(ctx context.Context, rawEmail string) {
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
 		return
@@ -369,11 +365,12 @@ func (s *Service) passwordReset(ctx context.Context, rawEmail string) {
 		s.Log.Error("password reset", "err", err)
 		return
 	}
-	s.send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
+	m := mail.Message{To: email, Subject: "Reset your Roster password",
 		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
 			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
 			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.Config.ResetTTL, s.link("reset-password", token))})
+			email, s.Config.ResetTTL, s.link("reset-password", token))}
+	go s.send(context.WithoutCancel(ctx), m)
 }
 
 // ResetTokenValid reports whether a reset link can still be used.

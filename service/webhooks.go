@@ -279,7 +279,7 @@ func (s *Service) deliver(ctx context.Context, c *http.Client, d Delivery) error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Roster-Webhooks/1")
-	req.Header.Set("Roster-Signature", Sign(d.Secret, s.db.Now(), []byte(d.Body)))
+	req.Header.Set("Roster-Signature", Sign(d.Secret, time.Now(), []byte(d.Body)))
 	resp, err := c.Do(req)
 	if err != nil {
 		return err
@@ -305,7 +305,7 @@ func (s *Service) retryAt(d Delivery, attempts int) time.Time {
 		wait *= 2
 	}
 	wait = min(wait, webhookMaxWait)
-	next := s.db.Now().Add(wait)
+	next := time.Now().Add(wait)
 	if next.After(d.CreatedAt.Add(webhookLifetime)) {
 		return time.Time{}
 	}
@@ -323,7 +323,7 @@ func (s *Service) RunWebhooks(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for ctx.Err() == nil {
-			ds, err := s.db.ClaimDeliveries(ctx, 20, 2*webhookTimeout+time.Minute)
+			ds, err := s.db.ClaimDeliveries(ctx, time.Now(), 20, 2*webhookTimeout+time.Minute)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.Log.Error("webhooks: claim", "err", err)

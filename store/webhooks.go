@@ -213,8 +213,11 @@ func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int
 // lease: each is taken by one conditional UPDATE, so of two replicas that
 // see the same row only one sends the attempt; a worker that dies lets
 // its lease run out and another takes the delivery over.
-func (db *DB) ClaimDeliveries(ctx context.Context, n int, lease time.Duration) ([]Delivery, error) {
-	now := micros(db.Now())
+//
+// The worker runs on the wall clock (now), not db.Now: it runs in the
+// background, and tests move db.Now while it does.
+func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n int, lease time.Duration) ([]Delivery, error) {
+	now := micros(at)
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+deliveryCols+`, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 		WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ? AND w.enabled = 1 ORDER BY d.next_attempt_at, d.id LIMIT ?`), now, now, n)
 	if err != nil {
@@ -261,7 +264,7 @@ func (db *DB) DeliveryDone(ctx context.Context, id int64) error {
 func (db *DB) DeliveryFailed(ctx context.Context, id int64, msg string, next time.Time) error {
 	status, at := "pending", micros(next)
 	if next.IsZero() {
-		status, at = "failed", micros(db.Now())
+		status, at = "failed", micros(time.Now())
 	}
 	_, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0 WHERE id = ?`),
 		status, msg, at, id)
