@@ -158,17 +158,11 @@ func cmdAccountShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	if most < 0 {
 		return usageError{fmt.Sprintf("account show: --members %d: give 0 (all) or more", most)}
 	}
-	db, err := openExisting(c.Database)
+	db, a, err := openAccount(ctx, c.Database, id)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	a, err := db.Account(ctx, id)
-	if errors.Is(err, store.ErrNoRows) {
-		return fmt.Errorf("no such account %s", id)
-	} else if err != nil {
-		return err
-	}
 	// Members a page at a time along the list's index, up to most.
 	var members []roster.Member
 	var total int

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/rosterhq/roster/store"
 )
 
 // cmdAuditExport writes an account's audit events, oldest first, one JSON
@@ -37,17 +34,11 @@ func cmdAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usageError{fmt.Sprintf("audit export: --since %q is not an RFC 3339 time, e.g. 2024-05-01T00:00:00Z", clean(since))}
 		}
 	}
-	db, err := openExisting(c.Database)
+	db, a, err := openAccount(ctx, c.Database, id)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	a, err := db.Account(ctx, id)
-	if errors.Is(err, store.ErrNoRows) {
-		return fmt.Errorf("no such account %s", id)
-	} else if err != nil {
-		return err
-	}
 	enc := json.NewEncoder(stdout)
 	var after int64
 	n := 0

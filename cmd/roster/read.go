@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,4 +94,22 @@ func accountArg(cmd string, pos []string) (string, error) {
 		return "", usageError{fmt.Sprintf("%s: %q is not an account ID: MA and 18 capital letters or digits (roster account list shows them)", cmd, clean(pos[0]))}
 	}
 	return pos[0], nil
+}
+
+// openAccount opens an existing database and reads the account with the
+// Auth ID; the caller closes the database.
+func openAccount(ctx context.Context, dsn, id string) (*store.DB, roster.Account, error) {
+	db, err := openExisting(dsn)
+	if err != nil {
+		return nil, roster.Account{}, err
+	}
+	a, err := db.Account(ctx, id)
+	if errors.Is(err, store.ErrNoRows) {
+		err = fmt.Errorf("no such account %s", id)
+	}
+	if err != nil {
+		db.Close()
+		return nil, roster.Account{}, err
+	}
+	return db, a, nil
 }
