@@ -52,6 +52,29 @@ func (r Role) Label() string {
 	return ""
 }
 
+// Description is the role's one line for a person choosing it, in the
+// words of the help-centre pages the roles come from.
+func (r Role) Description() string {
+	switch r {
+	case RoleOwner:
+		return "Created the account. Full access, including the team; there is exactly one owner."
+	case RoleAdmin:
+		return "Full access to the console, including inviting, re-roling and deleting team members."
+	case RoleDeveloper:
+		return "For users of the API: view and edit phone numbers, settings, credentials and applications; view logs. No billing or pricing."
+	case RoleFinanceAnalyst:
+		return "View and edit payments and billing; view pricing. Nothing else."
+	case RoleSupport:
+		return "View phone numbers, billing, logs and applications; edit settings only. No credentials or pricing."
+	}
+	return ""
+}
+
+// LeastPowerful is the role an invitation offers unless another is chosen:
+// Support can spend no money, change no number and see no credential; its
+// only write is the account's settings.
+const LeastPowerful = RoleSupport
+
 // ParseRole parses an API role name. It returns EINVALID for an unknown name.
 func ParseRole(s string) (Role, error) {
 	for i, n := range roleNames {
@@ -135,6 +158,24 @@ func (p Permission) String() string {
 		return permissionNames[p]
 	}
 	return fmt.Sprintf("permission(%d)", uint8(p))
+}
+
+var permissionPhrases = [...]string{
+	"", "View phone numbers", "Edit phone numbers", "View payments and billing", "Edit payments and billing",
+	"View settings", "Edit settings", "View account credentials", "Rotate account credentials",
+	"View applications", "Edit applications", "View logs", "View pricing",
+	"View the team", "Manage the team", "View the audit log",
+}
+
+// Phrase is the permission for a person, e.g. "Edit phone numbers".
+func (p Permission) Phrase() string {
+	switch {
+	case p == AnyMember:
+		return "Be a member of the account"
+	case p > PermissionNone && p < AnyMember:
+		return permissionPhrases[p]
+	}
+	return p.String()
 }
 
 // ParsePermission parses a permission name of the matrix.

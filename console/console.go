@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,9 +99,55 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
+	// when is a time for a person: relative ("3 hours ago", "in 6 days"),
+	// with the exact time on hover and in the datetime attribute.
+	"when": func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return "—"
+		}
+		exact := t.UTC().Format("2 Jan 2006 15:04 UTC")
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `" title="` + exact + `">` +
+			template.HTMLEscapeString(relative(t, time.Now())) + `</time>`)
+	},
 	"browser": browserOf,
 	"usd":     func(m roster.Money) string { return formatUSD(int64(m)) },
 	"micro":   func(v int64) string { return strings.TrimRight(strings.TrimRight(formatMicro(v), "0"), ".") },
+}
+
+// relative says how far t is from now in words a person would use.
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	past := d >= 0
+	if !past {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		if past {
+			return "just now"
+		}
+		return "in under a minute"
+	case d < time.Hour:
+		s = plural(int(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		s = plural(int(d/time.Hour), "hour")
+	case d < 30*24*time.Hour:
+		s = plural(int(d/(24*time.Hour)), "day")
+	default:
+		return t.UTC().Format("2 Jan 2006")
+	}
+	if past {
+		return s + " ago"
+	}
+	return "in " + s
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 // page is what every template gets.

@@ -247,9 +247,12 @@ func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx)
 	if err != nil {
 		return roster.Errorf(roster.ENOTFOUND, "no such user in this account")
 	}
-	x.p.Data = m
-	c.render(w, http.StatusOK, "delete", x.p)
-	return nil
+	return c.confirm(w, x, confirmation{
+		Heading: "Delete " + m.Name + "?", Lead: "This is irreversible.",
+		Body: []string{m.Email + " loses access to " + x.a.Name + " at once: their sessions stop working here and " +
+			"their API keys for this account are deleted. To give access again you must send a new invitation."},
+		Action: x.path("/team/members/" + strconv.FormatInt(m.UserID, 10) + "/delete"), Button: "Delete user",
+		ButtonID: "confirm-delete", Back: x.path("/team")})
 }
 
 func (c *Console) deleteMember(w http.ResponseWriter, r *http.Request, x *actx) error {

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
@@ -98,9 +99,12 @@ func (c *Console) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request, x
 	if err != nil {
 		return err
 	}
-	x.p.Data = wh
-	c.render(w, http.StatusOK, "webhook-delete", x.p)
-	return nil
+	return c.confirm(w, x, confirmation{
+		Heading: "Delete the webhook to " + wh.URL + "?", Lead: "This is irreversible.",
+		Body: []string{"No more events are sent to " + wh.URL + ", and its pending deliveries are dropped. " +
+			"To send events there again you must add a new webhook, with a new secret."},
+		Action: x.path("/webhooks/" + strconv.FormatInt(wh.ID, 10) + "/delete"), Button: "Delete webhook",
+		ButtonID: "confirm-delete", Back: x.path("/webhooks")})
 }
 
 func (c *Console) deleteWebhook(w http.ResponseWriter, r *http.Request, x *actx) error {

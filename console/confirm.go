@@ -1,0 +1,37 @@
+package console
+
+import "net/http"
+
+// confirmation is the console's one pattern for what cannot be undone: a
+// page that says what will happen, an optional choice (the rotation's
+// grace period), the button that does it, and a way back. The action
+// happens only when that page's form is posted.
+type confirmation struct {
+	Heading  string   // "Delete Ada Lovelace?"
+	Lead     string   // the first, bold sentence: "This is irreversible."
+	Body     []string // what happens, one paragraph each
+	Action   string   // where the form posts
+	Button   string   // the button's words: "Delete user"
+	ButtonID string   // the button's id, for tests: "confirm-delete"
+	Back     string   // where Cancel goes
+	Choice   *choice  // asked before the action, or nil
+}
+
+// choice is one question on a confirmation page, answered with radio
+// buttons; the option marked Default is checked.
+type choice struct {
+	Name, Legend string
+	Options      []option
+}
+
+type option struct {
+	Value, Label, Hint string
+	Default            bool
+}
+
+// confirm shows cf as the page.
+func (c *Console) confirm(w http.ResponseWriter, x *actx, cf confirmation) error {
+	x.p.Data = cf
+	c.render(w, http.StatusOK, "confirm", x.p)
+	return nil
+}
