@@ -17,6 +17,7 @@ type formData struct {
 	Token             string
 	Preview           *service.InvitationPreview
 	SignedInAs        string
+	Dead              *deadLink // an invitation link that no longer works
 }
 
 func clientIP(r *http.Request) string {
@@ -125,7 +126,7 @@ func (c *Console) invitePage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	prev, err := c.svc.PreviewInvitation(r.Context(), token)
 	if err != nil {
-		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", Error: roster.ErrorMessage(err), Data: formData{}})
+		c.inviteFailed(w, r, token, err)
 		return
 	}
 	f := formData{Token: token, Preview: &prev, Email: prev.Invitation.Email, Next: "/invite/" + token}
@@ -141,6 +142,10 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, c.proxies.ClientIP(r))
 	if err != nil {
+		if roster.ErrorCode(err) == roster.EINVITEINVALID {
+			c.inviteFailed(w, r, token, err)
+			return
+		}
 		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
 		f := formData{Token: token, Name: r.PostFormValue("name"), Field: roster.FieldOf(err)}
 		if perr == nil {
@@ -164,11 +169,105 @@ func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, _, err := c.svc.AcceptInvitation(r.Context(), u, r.PathValue("token"), c.proxies.ClientIP(r))
+	if roster.ErrorCode(err) == roster.EINVITEINVALID {
+		c.inviteFailed(w, r, r.PathValue("token"), err)
+		return
+	}
 	if err != nil {
 		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", User: &u, CSRF: c.csrfToken(session), Error: roster.ErrorMessage(err), Data: formData{}})
 		return
 	}
 	c.done(w, r, sessionOf(r), "/accounts/"+a.ID, "You joined "+a.Name+".")
+}
+
+// deadLink is what the page of an invitation link that no longer works
+// says: what happened, and what to do next.
+type deadLink struct {
+	State    string // the invitation's status, or "unknown"
+	Heading  string
+	What     string
+	Next     string
+	Href     string // the next step's link, if any
+	LinkText string
+}
+
+// inviteFailed answers an invitation link the service refused: with what
+// became of the invitation when the refusal is about the link itself
+// (EINVITEINVALID, 410), else with the error's message.
+func (c *Console) inviteFailed(w http.ResponseWriter, r *http.Request, token string, err error) {
+	p := &page{Title: "Invitation", Data: formData{}}
+	u, session, signedIn := c.who(r)
+	if signedIn {
+		p.User, p.CSRF = &u, c.csrfToken(session)
+	}
+	if roster.ErrorCode(err) != roster.EINVITEINVALID {
+		p.Error = roster.ErrorMessage(err)
+		c.render(w, httpStatus(err), "invite", p)
+		return
+	}
+	l, lerr := c.svc.InvitationLinkState(r.Context(), token)
+	if lerr != nil {
+		c.log.Error("console", "path", r.URL.Path, "err", lerr)
+		l = service.InvitationLink{}
+	}
+	member := false
+	if signedIn && l.AccountID != "" {
+		_, _, aerr := c.svc.Account(r.Context(), u.ID, l.AccountID)
+		member = aerr == nil
+	}
+	d := deadInvitation(l, signedIn, member, u.Email)
+	p.Title, p.Data = d.Heading, formData{Dead: &d}
+	c.render(w, httpStatus(err), "invite", p)
+}
+
+const (
+	askAgain      = "Ask the person who invited you to send a new invitation: they can do it from the Team page of the account."
+	askAgainLower = "ask the person who invited you to send a new invitation: they can do it from the Team page of the account."
+)
+
+// deadInvitation words what became of an invitation for the holder of its
+// link. A member of the account is sent to it whatever the state.
+func deadInvitation(l service.InvitationLink, signedIn, member bool, email string) deadLink {
+	acct := l.AccountName
+	d := deadLink{State: string(l.Status), Next: askAgain}
+	switch l.Status {
+	case roster.InvitationAccepted:
+		d.Heading = "This invitation was accepted already"
+		d.What = "The invitation to " + acct + " was accepted, so its link no longer works: each invitation link works once."
+		switch {
+		case member:
+		case signedIn:
+			d.Next = "You are logged in as " + email + ", which is not a member of " + acct + ". If you accepted it with another address, " +
+				"log out and log in with that one. If you were removed from " + acct + " since, " + askAgainLower
+			d.Href, d.LinkText = "/accounts", "Go to Manage Accounts"
+		default:
+			d.Next = "If you accepted it, log in to open " + acct + "."
+			d.Href, d.LinkText = "/login", "Log in"
+		}
+	case roster.InvitationRevoked:
+		d.Heading = "This invitation was withdrawn"
+		d.What = "The invitation to " + acct + " was revoked, or replaced by a newer invitation to the same address, so its link no longer works."
+		d.Next = "Look in your mail for a newer invitation from Roster and use its link. If there is none, " + askAgainLower
+	case roster.InvitationExpired:
+		d.Heading = "This invitation expired"
+		d.What = "The invitation to " + acct + " expired on " + l.ExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC") + ", so its link no longer works."
+		d.Next = "Ask the person who invited you to send it again: they can resend it from the Team page, with a new link."
+	case roster.InvitationSuspended:
+		d.Heading = "This invitation is on hold"
+		d.What = acct + "'s plan does not include team members now, so its invitations cannot be accepted."
+		d.Next = "The link works again (until " + l.ExpiresAt.UTC().Format("2 Jan 2006") + ") when " + acct +
+			" is back on the committed monthly spend plan. Ask the person who invited you about it."
+	default:
+		d.State = "unknown"
+		d.Heading = "This invitation link is not valid"
+		d.What = "No invitation has this link. It may have been replaced by a newer one when the invitation was sent again, or it was not copied whole."
+		d.Next = "Use the link in the most recent invitation mail from Roster. If it does not work either, " + askAgainLower
+	}
+	if member {
+		d.Next = "You are a member of " + acct + " already."
+		d.Href, d.LinkText = "/accounts/"+l.AccountID, "Go to "+acct
+	}
+	return d
 }
 
 // --- Manage Accounts

@@ -243,7 +243,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 	owner.open("/accounts/" + acct + "/team")
 	for _, r := range roles {
 		owner.fill("#invite-email", r.String()+"@acme-corp.com")
-		owner.fill("#invite-role", r.String())
+		owner.run("choose "+r.String(), chromedp.Click(chromedp.CSS("#invite-role-"+r.String())))
 		owner.submit("#invite-form button.primary")
 		if !strings.Contains(owner.text(".notice"), "Invitation sent") {
 			t.Fatalf("inviting %s: %s", r, owner.text("main"))
@@ -285,7 +285,8 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 			if authz.Allowed(r, perm) && st != 200 {
 				t.Errorf("%s opening %s: %d", r, area, st)
 			} else if !authz.Allowed(r, perm) {
-				if st != 403 || !strings.Contains(b.text("#error-message"), perm.String()) {
+				if st != 403 || !strings.Contains(b.text("#error-permission"), perm.String()) ||
+					!strings.Contains(b.text("#error-message"), "Your role in Olga Owner's account is "+r.Label()) {
 					t.Errorf("%s opening %s: %d %q", r, area, st, b.text("main"))
 				}
 			}

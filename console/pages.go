@@ -64,7 +64,9 @@ func accountPages() []accountPageDef {
 	return []accountPageDef{
 		{"GET " + A, anyMember, "overview", "Overview", (*Console).overview},
 		{"POST " + A + "/leave", anyMember, "overview", "Overview", (*Console).leave},
+		{"GET " + A + "/leave", anyMember, "overview", "Leave account", (*Console).confirmLeave},
 		{"GET " + A + "/team", roster.TeamView, "team", "Team", (*Console).team},
+		{"GET " + A + "/team/roles", anyMember, "team", "Roles", (*Console).rolesPage},
 		{"POST " + A + "/team/invite", roster.TeamEdit, "team", "Team", (*Console).invite},
 		{"POST " + A + "/team/members/{uid}/role", roster.TeamEdit, "team", "Team", (*Console).memberRole},
 		{"GET " + A + "/team/members/{uid}/role/preview", roster.TeamEdit, "team", "Change role", (*Console).rolePreview},
@@ -76,6 +78,7 @@ func accountPages() []accountPageDef {
 		{"POST " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Team", (*Console).deleteMember},
 		{"POST " + A + "/team/invitations/{inv}/role", roster.TeamEdit, "team", "Team", (*Console).invitationRole},
 		{"POST " + A + "/team/invitations/{inv}/resend", roster.TeamEdit, "team", "Team", (*Console).resend},
+		{"GET " + A + "/team/invitations/{inv}/revoke", roster.TeamEdit, "team", "Revoke invitation", (*Console).confirmRevoke},
 		{"POST " + A + "/team/invitations/{inv}/revoke", roster.TeamEdit, "team", "Team", (*Console).revoke},
 		{"GET " + A + "/audit", roster.AuditView, "audit", "Audit Log", (*Console).audit},
 		{"GET " + A + "/numbers", roster.NumbersView, "numbers", "Phone Numbers", (*Console).numbers},
@@ -141,9 +144,11 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 				}
 			}
 		}
-		if roster.ErrorCode(err) == roster.EFORBIDDEN {
-			err = roster.Errorf(roster.EFORBIDDEN, "This page needs the %s permission, which the %s roles have. Your role here is %s.",
-				pg.perm, rolesWith(pg.perm), caller.Role.Label())
+		// A refusal says in words what the page needs, which roles have
+		// it, and who can change the caller's access.
+		if code := roster.ErrorCode(err); code == roster.EFORBIDDEN ||
+			(code == roster.EPLANREQUIRED && caller.Status == roster.MemberSuspended) {
+			err = c.refuse(r.Context(), p, caller, pg.perm, err)
 		}
 		if err != nil {
 			c.fail(w, r, p, err)
@@ -163,14 +168,14 @@ func urlEscape(s string) string {
 // --- overview
 
 type overviewData struct {
-	Permissions []string
+	Permissions []string // in words: "View phone numbers"
 }
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) error {
 	var d overviewData
 	if x.p.Status == roster.MemberActive {
 		for _, p := range authz.Permissions(x.role) {
-			d.Permissions = append(d.Permissions, p.String())
+			d.Permissions = append(d.Permissions, p.Phrase())
 		}
 	}
 	x.p.Data = d
@@ -196,6 +201,8 @@ type teamData struct {
 	CanEdit     bool
 	Committed   bool
 	Me          int64
+	DefaultRole string // the invite form's choice unless another is made
+	OnlyMember  bool   // the caller is the account's only member
 	// The outcome of a bulk invite, line by line, when one was just sent.
 	Batch        []batchRow
 	BatchCreated int
@@ -203,7 +210,7 @@ type teamData struct {
 }
 
 func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
-	ms, _, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
+	ms, total, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
 	if err != nil {
 		return teamData{}, err
 	}
@@ -212,7 +219,8 @@ func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
 		return teamData{}, err
 	}
 	return teamData{Members: ms, Invitations: is, Roles: roster.Roles[1:], Me: x.u.ID, MaxBatch: service.MaxInviteBatch,
-		CanEdit: authz.Allowed(x.role, roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted}, nil
+		CanEdit: authz.Allowed(x.role, roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted,
+		DefaultRole: roster.LeastPowerful.String(), OnlyMember: total == 1 && len(ms) == 1 && ms[0].UserID == x.u.ID}, nil
 }
 
 func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
@@ -274,9 +282,14 @@ func (c *Console) resend(w http.ResponseWriter, r *http.Request, x *actx) error 
 	return nil
 }
 
+// revoke does what the confirmation (confirmRevoke) describes.
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request, x *actx) error {
+	msg := "Invitation revoked: its link no longer works."
+	if inv, err := c.pendingInvitation(r.Context(), x.a, formInt(r, "inv")); err == nil {
+		msg = "Invitation to " + inv.Email + " revoked."
+	}
 	err := c.svc.RevokeInvitation(r.Context(), x.a, formInt(r, "inv"), x.actor(r))
-	c.after(w, r, x, x.path("/team"), "Invitation revoked: its link no longer works.", err)
+	c.after(w, r, x, x.path("/team"), msg, err)
 	return nil
 }
 

@@ -356,3 +356,34 @@ func (s *Service) join(ctx context.Context, tx *store.Tx, inv roster.Invitation,
 	}
 	return s.emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
 }
+
+// InvitationLink is what the holder of an invitation link may learn about
+// it once it no longer works: what became of the invitation, and whose it
+// was. Status is "" when no invitation has this link (it never existed,
+// was mistyped, or a resend replaced it: a resend keeps no old token).
+type InvitationLink struct {
+	Status      roster.InvitationStatus
+	AccountID   string
+	AccountName string
+	ExpiresAt   time.Time
+}
+
+// InvitationLinkState classifies a token for the page its link opens. The
+// token is looked up by its hash, as every token is stored, so nothing is
+// compared in Go and no timing tells one stored hash from another; the
+// answer names no address and nothing of a link that names no invitation.
+// Errors: only internal ones.
+func (s *Service) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
+	var l InvitationLink
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := tx.InvitationByToken(ctx, HashToken(token))
+		if errors.Is(err, store.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		l = InvitationLink{Status: inv.Status, AccountID: inv.AccountID, AccountName: inv.AccountName, ExpiresAt: inv.ExpiresAt}
+		return nil
+	})
+	return l, err
+}
