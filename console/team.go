@@ -121,8 +121,8 @@ func (c *Console) confirmLeave(w http.ResponseWriter, r *http.Request, x *actx) 
 		Heading: "Leave " + x.a.Name + "?",
 		Lead:    "You lose access to " + x.a.Name + " at once.",
 		Body: []string{"Its pages and its API stop answering you, and your API keys for " + x.a.Name +
-			" are deleted. Your login, your other accounts and their API keys are not affected.",
-			"To come back, the owner or an admin of " + x.a.Name + " must invite you again."},
+			" are deleted. If it is your default account, it no longer is. Your login, your other accounts and their API keys are not affected.",
+			"Your leaving is recorded in " + x.a.Name + "'s audit log. To come back, the owner or an admin of " + x.a.Name + " must invite you again."},
 		Action: x.path("/leave"), Button: "Leave " + x.a.Name, ButtonID: "confirm-leave", Back: x.path("")})
 }
 

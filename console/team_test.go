@@ -337,6 +337,9 @@ func TestForbidden_SaysWhatThePageNeedsAndWhomToAsk(t *testing.T) {
 		t.Error("a suspended admin is named to ask")
 	}
 	oneH1(t, "the suspended 403 page", a)
+	// What the roles mean stays open to a suspended member.
+	dev.get(f.path("/team/roles")).want(t, "suspended developer's roles page", 200, `id="roles-suspended"`,
+		`<th scope="col" data-role="developer" class="you">Developer (you)</th>`)
 }
 
 // TestInvite_LinksThatNoLongerWorkSayWhatHappened: an accepted, revoked,
