@@ -204,6 +204,13 @@ func (s *Service) Price(ctx context.Context, country string) (roster.Price, erro
 	return p, err
 }
 
+// RatesLoaded reports whether the operator has loaded a rate table
+// (roster pricing import): a fresh install has none.
+func (s *Service) RatesLoaded(ctx context.Context) (bool, error) {
+	n, err := s.db.PriceCount(ctx)
+	return n > 0, err
+}
+
 // --- logs
 
 // LogKinds are the record kinds.

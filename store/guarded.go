@@ -363,6 +363,13 @@ func (tx *Tx) AddRecharge(ctx context.Context, acct int64, amount roster.Money) 
 
 // --- pricing
 
+// PriceCount is how many countries the rate table has.
+func (db *DB) PriceCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.row(ctx, `SELECT COUNT(*) FROM prices`).Scan(&n)
+	return n, db.d.mapErr(err)
+}
+
 // Price returns a country's rates, or ErrNoRows.
 func (db *DB) Price(ctx context.Context, country string) (roster.Price, error) {
 	p := roster.Price{Country: country}
