@@ -280,7 +280,13 @@ type billingData struct {
 	// when there is none: then the recharge form asks for one first.
 	Card      *roster.PaymentMethod
 	CardBrand string // the Card's brand, as people write it: "Visa"
+	Cards     []cardRow
 	Auto      autoForm
+}
+
+type cardRow struct {
+	roster.PaymentMethod
+	BrandName string
 }
 
 // plainUSD is an amount for an input: "20.00".
@@ -295,6 +301,13 @@ func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error
 		Auto: autoForm{b.AutoRecharge.Enabled, plainUSD(b.AutoRecharge.ThresholdUSD), plainUSD(b.AutoRecharge.AmountUSD)}}
 	if len(b.PaymentMethods) > 0 {
 		d.Card, d.CardBrand = &b.PaymentMethods[0], brandName(b.PaymentMethods[0].Brand)
+	}
+	for _, pm := range b.PaymentMethods {
+		d.Cards = append(d.Cards, cardRow{pm, brandName(pm.Brand)})
+	}
+	if !b.AutoRecharge.Enabled && b.AutoRecharge.AmountUSD == 0 {
+		// Never set: offer what most accounts choose.
+		d.Auto.Threshold, d.Auto.Amount = "5.00", "20.00"
 	}
 	if x.p.Form != nil && strings.HasSuffix(r.URL.Path, "/billing/auto-recharge") {
 		d.Auto = autoForm{x.p.Form.Get("auto_enabled") != "", x.p.Form.Get("auto_threshold_usd"), x.p.Form.Get("auto_amount_usd")}
