@@ -105,6 +105,16 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/credentials", roster.CredentialsView, "credentials", "Credentials", (*Console).credentials},
 		{"POST " + A + "/credentials/reveal", roster.CredentialsView, "credentials", "Credentials", (*Console).revealCredentials},
 		{"POST " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Credentials", (*Console).rotate},
+		{"GET " + A + "/numbers/{number}/edit", roster.NumbersEdit, "numbers", "Edit number", (*Console).editNumber},
+		{"POST " + A + "/numbers/{number}/edit", roster.NumbersEdit, "numbers", "Edit number", (*Console).saveNumber},
+		{"GET " + A + "/numbers/{number}/release", roster.NumbersEdit, "numbers", "Release number", (*Console).confirmRelease},
+		{"GET " + A + "/applications/{app}/edit", roster.ApplicationsEdit, "applications", "Edit application", (*Console).editApplication},
+		{"POST " + A + "/applications/{app}/edit", roster.ApplicationsEdit, "applications", "Edit application", (*Console).saveApplication},
+		{"GET " + A + "/applications/{app}/delete", roster.ApplicationsEdit, "applications", "Delete application", (*Console).confirmDeleteApplication},
+		{"POST " + A + "/billing/auto-recharge", roster.BillingEdit, "billing", "Payments & Billing", (*Console).autoRecharge},
+		{"GET " + A + "/billing/payment-methods/{pm}/remove", roster.BillingEdit, "billing", "Remove card", (*Console).confirmRemoveCard},
+		{"POST " + A + "/billing/payment-methods/{pm}/remove", roster.BillingEdit, "billing", "Payments & Billing", (*Console).removeCard},
+		{"GET " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Rotate Auth Token", (*Console).confirmRotate},
 	}
 }
 
@@ -312,53 +322,6 @@ type listData[T any] struct {
 	Extra   any
 }
 
-func (c *Console) numbers(w http.ResponseWriter, r *http.Request, x *actx) error {
-	ns, total, err := c.svc.Numbers(r.Context(), x.a, r.URL.Query().Get("alias"), roster.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	x.p.Data = listData[roster.Number]{ns, total, authz.Allowed(x.role, roster.NumbersEdit), nil}
-	c.render(w, http.StatusOK, "numbers", x.p)
-	return nil
-}
-
-func (c *Console) addNumber(w http.ResponseWriter, r *http.Request, x *actx) error {
-	alias := r.PostFormValue("alias")
-	n, err := c.svc.AddNumber(r.Context(), x.a, service.NumberInput{Number: r.PostFormValue("number"), Alias: &alias}, x.actor(r))
-	c.after(w, r, x, x.path("/numbers"), "Number "+n.Number+" added.", err)
-	return nil
-}
-
-func (c *Console) releaseNumber(w http.ResponseWriter, r *http.Request, x *actx) error {
-	err := c.svc.DeleteNumber(r.Context(), x.a, r.PathValue("number"), x.actor(r))
-	c.after(w, r, x, x.path("/numbers"), "Number "+r.PathValue("number")+" released.", err)
-	return nil
-}
-
-func (c *Console) applications(w http.ResponseWriter, r *http.Request, x *actx) error {
-	as, total, err := c.svc.Applications(r.Context(), x.a, roster.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	x.p.Data = listData[roster.Application]{as, total, authz.Allowed(x.role, roster.ApplicationsEdit), nil}
-	c.render(w, http.StatusOK, "applications", x.p)
-	return nil
-}
-
-func (c *Console) createApplication(w http.ResponseWriter, r *http.Request, x *actx) error {
-	f := func(k string) *string { v := r.PostFormValue(k); return &v }
-	_, err := c.svc.CreateApplication(r.Context(), x.a, service.ApplicationInput{Name: f("name"), AnswerURL: f("answer_url"),
-		AnswerMethod: f("answer_method"), HangupURL: f("hangup_url"), MessageURL: f("message_url")}, x.actor(r))
-	c.after(w, r, x, x.path("/applications"), "Application added.", err)
-	return nil
-}
-
-func (c *Console) deleteApplication(w http.ResponseWriter, r *http.Request, x *actx) error {
-	err := c.svc.DeleteApplication(r.Context(), x.a, formInt(r, "app"), x.actor(r))
-	c.after(w, r, x, x.path("/applications"), "Application deleted.", err)
-	return nil
-}
-
 func (c *Console) logs(w http.ResponseWriter, r *http.Request, x *actx) error {
 	f := roster.LogFilter{Kind: r.URL.Query().Get("kind")}
 	recs, total, err := c.svc.Logs(r.Context(), x.a, f, roster.Page{Limit: 100})
@@ -367,55 +330,6 @@ func (c *Console) logs(w http.ResponseWriter, r *http.Request, x *actx) error {
 	}
 	x.p.Data = listData[roster.LogRecord]{recs, total, false, f.Kind}
 	c.render(w, http.StatusOK, "logs", x.p)
-	return nil
-}
-
-func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error {
-	b, err := c.svc.Billing(r.Context(), x.a)
-	if err != nil {
-		return err
-	}
-	x.p.Data = listData[roster.Billing]{[]roster.Billing{b}, 1, authz.Allowed(x.role, roster.BillingEdit), nil}
-	c.render(w, http.StatusOK, "billing", x.p)
-	return nil
-}
-
-func (c *Console) recharge(w http.ResponseWriter, r *http.Request, x *actx) error {
-	amount, err := strconv.ParseFloat(r.PostFormValue("amount_usd"), 64)
-	if err != nil {
-		c.after(w, r, x, x.path("/billing"), "", roster.FieldErrorf("amount_usd", roster.EINVALID, "amount must be a number of USD"))
-		return nil
-	}
-	_, err = c.svc.Recharge(r.Context(), x.a, amount, x.actor(r))
-	c.after(w, r, x, x.path("/billing"), "Credit added.", err)
-	return nil
-}
-
-func (c *Console) addCard(w http.ResponseWriter, r *http.Request, x *actx) error {
-	month, _ := strconv.Atoi(r.PostFormValue("exp_month"))
-	year, _ := strconv.Atoi(r.PostFormValue("exp_year"))
-	_, err := c.svc.AddPaymentMethod(r.Context(), x.a, r.PostFormValue("card_number"), month, year, x.actor(r))
-	c.after(w, r, x, x.path("/billing"), "Payment method added.", err)
-	return nil
-}
-
-type pricingData struct {
-	Country string
-	Price   *roster.Price
-}
-
-func (c *Console) pricing(w http.ResponseWriter, r *http.Request, x *actx) error {
-	d := pricingData{Country: r.URL.Query().Get("country")}
-	if d.Country == "" {
-		d.Country = "US"
-	}
-	if p, err := c.svc.Price(r.Context(), d.Country); err == nil {
-		d.Price = &p
-	} else {
-		x.p.Error = roster.ErrorMessage(err)
-	}
-	x.p.Data = d
-	c.render(w, http.StatusOK, "pricing", x.p)
 	return nil
 }
 
@@ -487,34 +401,6 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, x *actx) 
 	f := func(k string) *string { v := r.PostFormValue(k); return &v }
 	_, err := c.svc.UpdateSettings(r.Context(), x.a, service.SettingsInput{Name: f("name"), Company: f("company"), Address: f("address"), Timezone: f("timezone")}, x.actor(r))
 	c.after(w, r, x, x.path("/settings"), "Settings saved.", err)
-	return nil
-}
-
-type credentialsData struct {
-	Creds   *roster.Credentials
-	CanEdit bool
-}
-
-func (c *Console) credentials(w http.ResponseWriter, r *http.Request, x *actx) error {
-	x.p.Data = credentialsData{CanEdit: authz.Allowed(x.role, roster.CredentialsEdit)}
-	c.render(w, http.StatusOK, "credentials", x.p)
-	return nil
-}
-
-// revealCredentials shows the token: a POST, because every view is audited.
-func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *actx) error {
-	cr, err := c.svc.Credentials(r.Context(), x.a, x.actor(r))
-	if err != nil {
-		return err
-	}
-	x.p.Data = credentialsData{Creds: &cr, CanEdit: authz.Allowed(x.role, roster.CredentialsEdit)}
-	c.render(w, http.StatusOK, "credentials", x.p)
-	return nil
-}
-
-func (c *Console) rotate(w http.ResponseWriter, r *http.Request, x *actx) error {
-	_, err := c.svc.RotateCredentials(r.Context(), x.a, r.PostFormValue("keep_old_for"), x.actor(r))
-	c.after(w, r, x, x.path("/credentials"), "Auth Token rotated: update your integrations.", err)
 	return nil
 }
 

@@ -100,6 +100,9 @@ func areaOps() []op {
 		r := owner.Must(201, "POST", A(acct, "/applications"), map[string]string{"name": "IVR", "answer_url": "https://acme.example/answer"})
 		return fmt.Sprint(int64(r.JSON["id"].(float64)))
 	}
+	card := func(t *testing.T, owner *servertest.Client, acct string) {
+		owner.Must(201, "POST", A(acct, "/billing/payment-methods"), map[string]any{"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030})
+	}
 	return []op{
 		{"list numbers", roster.NumbersView, 200, "", fixed("GET", "/numbers", nil)},
 		{"show number", roster.NumbersView, 200, "", func(t *testing.T, o *servertest.Client, a string) (string, string, any) {
@@ -133,6 +136,7 @@ func areaOps() []op {
 		{"rotate credentials", roster.CredentialsEdit, 200, "/credentials", fixed("POST", "/credentials/rotate", map[string]string{})},
 		{"show billing", roster.BillingView, 200, "", fixed("GET", "/billing", nil)},
 		{"edit auto-recharge", roster.BillingEdit, 200, "/billing", func(t *testing.T, o *servertest.Client, a string) (string, string, any) {
+			card(t, o, a) // turning auto-recharge on needs a card on file
 			return "PATCH", A(a, "/billing"), map[string]any{"auto_recharge": map[string]any{"enabled": true, "threshold_usd": float64(seqNo.Add(1) % 50), "amount_usd": 25}}
 		}},
 		{"add payment method", roster.BillingEdit, 201, "/billing", fixed("POST", "/billing/payment-methods", map[string]any{"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030})},
@@ -140,7 +144,10 @@ func areaOps() []op {
 			r := o.Must(201, "POST", A(a, "/billing/payment-methods"), map[string]any{"card_number": "5555555555554444", "exp_month": 1, "exp_year": 2031})
 			return "DELETE", A(a, fmt.Sprintf("/billing/payment-methods/%d", int64(r.JSON["id"].(float64)))), nil
 		}},
-		{"recharge", roster.BillingEdit, 201, "/billing", fixed("POST", "/billing/recharges", map[string]any{"amount_usd": 10})},
+		{"recharge", roster.BillingEdit, 201, "/billing", func(t *testing.T, o *servertest.Client, a string) (string, string, any) {
+			card(t, o, a) // a recharge needs a card on file
+			return "POST", A(a, "/billing/recharges"), map[string]any{"amount_usd": 10}
+		}},
 		{"show pricing", roster.PricingView, 200, "", fixed("GET", "/pricing?country=US", nil)},
 		{"list logs", roster.LogsView, 200, "", fixed("GET", "/logs?kind=call", nil)},
 	}
@@ -425,6 +432,7 @@ func TestAreas_BillingAndInvoices(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	A := "/v1/accounts/" + w.acct
+	w.owner.Must(201, "POST", A+"/billing/payment-methods", map[string]any{"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030})
 	w.owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 25.5})
 	w.owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 100})
 	b := w.owner.Must(200, "GET", A+"/billing", nil)

@@ -29,7 +29,25 @@ func Cents(field string, usd, min, max float64) (roster.Money, error) {
 	return roster.Money(c), nil
 }
 
-// SetAutoRecharge saves the auto-recharge settings. Errors: EINVALID.
+// ErrNoPaymentMethod is the message of the refusal to add credit, or to
+// turn auto-recharge on, for an account with no card on file.
+const ErrNoPaymentMethod = "add a payment method before adding credit"
+
+// needCard refuses (ECONFLICT) when the account has no card on file.
+func needCard(ctx context.Context, tx *store.Tx, acct int64, field string) error {
+	n, err := tx.PaymentMethodCount(ctx, acct)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return roster.FieldErrorf(field, roster.ECONFLICT, ErrNoPaymentMethod)
+	}
+	return nil
+}
+
+// SetAutoRecharge saves the auto-recharge settings. Turning it on needs a
+// card on file; turning it off is always allowed. Errors: EINVALID,
+// ECONFLICT (enabled with no payment method).
 func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled bool, thresholdUSD, amountUSD float64, actor roster.Actor) (roster.Billing, error) {
 	ar := roster.AutoRecharge{Enabled: enabled}
 	var err error
@@ -43,6 +61,11 @@ func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled
 		return roster.Billing{}, roster.FieldErrorf("amount_usd", roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
 	}
 	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		if enabled {
+			if err := needCard(ctx, tx, a.Seq, "enabled"); err != nil {
+				return err
+			}
+		}
 		if err := tx.SetAutoRecharge(ctx, a.Seq, ar); err != nil {
 			return err
 		}
@@ -116,17 +139,37 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 	return pm, err
 }
 
-// DeletePaymentMethod removes a card. Errors: ENOTFOUND.
+// DeletePaymentMethod removes a card. Removing the last card while
+// auto-recharge is on turns auto-recharge off in the same transaction (it
+// could not charge anything), so "auto-recharge on" always means a card is
+// on file. Errors: ENOTFOUND.
 func (s *Service) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
 			return dbErr(err, "no such payment method")
 		}
-		return tx.Audit(ctx, a.Seq, actor, "billing.payment_method.delete", fmt.Sprint(id), "")
+		if err := tx.Audit(ctx, a.Seq, actor, "billing.payment_method.delete", fmt.Sprint(id), ""); err != nil {
+			return err
+		}
+		n, err := tx.PaymentMethodCount(ctx, a.Seq)
+		if err != nil || n > 0 {
+			return err
+		}
+		ar, err := tx.AutoRecharge(ctx, a.Seq)
+		if err != nil || !ar.Enabled {
+			return err
+		}
+		ar.Enabled = false
+		if err := tx.SetAutoRecharge(ctx, a.Seq, ar); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, a.Seq, actor, "billing.auto_recharge", a.ID, "enabled=false (the last card was removed)")
 	})
 }
 
-// Recharge adds 1 to 10,000 USD of credit. Errors: EINVALID.
+// Recharge adds 1 to 10,000 USD of credit. It needs a payment method on
+// file. Errors: EINVALID, ECONFLICT (no payment method; the amount is
+// checked first).
 func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD float64, actor roster.Actor) (roster.Recharge, error) {
 	amount, err := Cents("amount_usd", amountUSD, 1, 10000)
 	if err != nil {
@@ -134,6 +177,9 @@ func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD floa
 	}
 	var r roster.Recharge
 	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := needCard(ctx, tx, a.Seq, "amount_usd"); err != nil {
+			return err
+		}
 		var err error
 		if r, err = tx.AddRecharge(ctx, a.Seq, amount); err != nil {
 			return err
@@ -156,6 +202,13 @@ func (s *Service) Price(ctx context.Context, country string) (roster.Price, erro
 		return p, roster.Errorf(roster.ENOTFOUND, "no rates for %s", country)
 	}
 	return p, err
+}
+
+// RatesLoaded reports whether the operator has loaded a rate table
+// (roster pricing import): a fresh install has none.
+func (s *Service) RatesLoaded(ctx context.Context) (bool, error) {
+	n, err := s.db.PriceCount(ctx)
+	return n > 0, err
 }
 
 // --- logs

@@ -320,6 +320,26 @@ func (tx *Tx) AddPaymentMethod(ctx context.Context, acct int64, pm roster.Paymen
 	return id, err
 }
 
+// PaymentMethodCount is how many cards the account has on file, read in
+// the transaction so a rule that needs one holds at commit.
+func (tx *Tx) PaymentMethodCount(ctx context.Context, acct int64) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM payment_methods WHERE account_id = ?`, []any{acct}, &n)
+	return n, err
+}
+
+// AutoRecharge reads the auto-recharge settings (all zero when never set).
+func (tx *Tx) AutoRecharge(ctx context.Context, acct int64) (roster.AutoRecharge, error) {
+	var a roster.AutoRecharge
+	var threshold, amount int64
+	err := tx.queryRow(ctx, `SELECT auto_enabled, auto_threshold, auto_amount FROM billing WHERE account_id = ?`, []any{acct}, &a.Enabled, &threshold, &amount)
+	if err == ErrNoRows {
+		return a, nil
+	}
+	a.ThresholdUSD, a.AmountUSD = roster.Money(threshold), roster.Money(amount)
+	return a, err
+}
+
 // DeletePaymentMethod removes a card, or ErrNoRows.
 func (tx *Tx) DeletePaymentMethod(ctx context.Context, acct, id int64) error {
 	r, err := tx.exec(ctx, `DELETE FROM payment_methods WHERE account_id = ? AND id = ?`, acct, id)
@@ -342,6 +362,13 @@ func (tx *Tx) AddRecharge(ctx context.Context, acct int64, amount roster.Money) 
 }
 
 // --- pricing
+
+// PriceCount is how many countries the rate table has.
+func (db *DB) PriceCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.row(ctx, `SELECT COUNT(*) FROM prices`).Scan(&n)
+	return n, db.d.mapErr(err)
+}
 
 // Price returns a country's rates, or ErrNoRows.
 func (db *DB) Price(ctx context.Context, country string) (roster.Price, error) {
