@@ -10,7 +10,25 @@
 // the form, with or without JavaScript.
 document.documentElement.classList.add("js");
 
+// A table's box that scrolls sideways (its card, on small screens) must
+// be reachable with the keyboard to be scrolled: while it overflows it is
+// a tab stop (tabindex=0), and stops being one when the window grows.
+function scrollStops() {
+  document.querySelectorAll(".card, .table-scroll").forEach(function (t) {
+    var scrolls = t.scrollWidth > t.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(t).overflowX);
+    if (scrolls && !t.hasAttribute("tabindex")) {
+      t.setAttribute("tabindex", "0");
+      t.setAttribute("data-scroll-stop", "");
+    } else if (!scrolls && t.hasAttribute("data-scroll-stop")) {
+      t.removeAttribute("tabindex");
+      t.removeAttribute("data-scroll-stop");
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  scrollStops();
+  window.addEventListener("resize", scrollStops);
   var button = document.getElementById("menu-button");
   var nav = button && document.getElementById(button.getAttribute("aria-controls"));
   if (!nav) {
