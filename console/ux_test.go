@@ -28,6 +28,7 @@ import (
 var (
 	desktop = viewport{"desktop", 1366, 900}
 	phone   = viewport{"phone", 390, 844}
+	narrow  = viewport{"narrow", 360, 740}
 )
 
 type viewport struct {
@@ -208,6 +209,11 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 		for _, v := range []viewport{desktop, phone} {
 			b.viewport(v)
 			b.checkPage(axe, v, b.name+" "+path, shot)
+		}
+		// The narrowest phone we support: no sideways scrolling either.
+		b.viewport(narrow)
+		if w, inner := b.number(`document.documentElement.scrollWidth`), b.number(`window.innerWidth`); w > inner {
+			t.Errorf("%s %s at 360 px: the page is %v px wide", b.name, path, w)
 		}
 	}
 
@@ -401,6 +407,48 @@ func TestConsole_MenuOpensTheNavigationOnAPhone(t *testing.T) {
 	b.viewport(desktop)
 	if visible("#menu-button") || !visible("a[data-nav='numbers']") {
 		t.Errorf("at desktop width: menu button shown %v, navigation shown %v", visible("#menu-button"), visible("a[data-nav='numbers']"))
+	}
+
+	// Without JavaScript (no "js" class on <html>, which app.js sets) the
+	// navigation is shown above the content and there is no Menu button.
+	b.viewport(phone)
+	b.run("as without JavaScript", chromedp.Evaluate[chromedp.Void](`document.documentElement.classList.remove('js')`))
+	var above bool
+	b.eval(`document.querySelector('#sidebar').getBoundingClientRect().bottom <= document.querySelector('main').getBoundingClientRect().top`, &above)
+	if visible("#menu-button") || !visible("a[data-nav='numbers']") || !above {
+		t.Errorf("without JavaScript at 390 px: menu button shown %v, navigation shown %v, above the content %v",
+			visible("#menu-button"), visible("a[data-nav='numbers']"), above)
+	}
+	b.shoot("phone", "menu-without-javascript")
+}
+
+// TestConsole_SkipLinkIsTheFirstTabStop: Tab on a fresh page reaches
+// "Skip to content", shown while focused; Enter moves focus to <main>.
+func TestConsole_SkipLinkIsTheFirstTabStop(t *testing.T) {
+	browser := newBrowser(t)
+	e := servertest.New(t)
+	_, acct := e.SignUp(t, "olga@acme-corp.com", "Olga")
+	logged := newTab(t, browser, e.URL, "owner")
+	logged.login("olga@acme-corp.com")
+	anon := newTab(t, browser, e.URL, "logged-out")
+	for _, tc := range []struct {
+		b    *tab
+		path string
+	}{{logged, "/accounts/" + acct + "/team"}, {anon, "/login"}} {
+		b := tc.b
+		b.open(tc.path)
+		b.run("tab", chromedp.KeyEvent(kb.Tab))
+		var got []string
+		b.eval(`(() => { const a = document.activeElement, r = a.getBoundingClientRect();
+			return [a.className, a.textContent.trim(), a.getAttribute('href'), String(r.top >= 0 && r.height > 0 && r.width > 1)]; })()`, &got)
+		if want := []string{"skip-link", "Skip to content", "#main", "true"}; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: the first tab stop is %q, want %q (visible)", tc.path, got, want)
+		}
+		b.run("enter", chromedp.KeyEvent(kb.Enter))
+		b.eval(`[document.activeElement.id, document.activeElement.tagName]`, &got)
+		if strings.Join(got, " ") != "main MAIN" {
+			t.Errorf("%s: after the skip link the focus is on %q, want main#main", tc.path, got)
+		}
 	}
 }
 
