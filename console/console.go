@@ -324,14 +324,58 @@ func rolesWith(p roster.Permission) string {
 	return strings.Join(names, ", ")
 }
 
-// switchAccount is the top-right switcher without JavaScript.
+// switchAccount is the account switcher's form (and the sidebar's
+// account links): GET /accounts/switch?account={id}&from={section}. It
+// keeps the page: a logged-in member whose role in the target account may
+// view the section (the navigation table's permission, active members
+// only) goes to /accounts/{id}/{section}; anyone else to the account's
+// overview, which answers for itself (404 to a non-member). from is only
+// ever a key of the navigation table, never a path.
 func (c *Console) switchAccount(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("account")
 	if id == "" || strings.ContainsAny(id, "/?#") {
 		http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/accounts/"+id, http.StatusSeeOther)
+	to := "/accounts/" + id
+	if section, ok := c.switchSection(r, id, r.URL.Query().Get("from")); ok {
+		to += "/" + section
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// switchSection reports whether the logged-in caller may open the section
+// from of account id: from names a page of the navigation (not the
+// overview), and the caller is an active member there whose role holds
+// its permission.
+func (c *Console) switchSection(r *http.Request, id, from string) (string, bool) {
+	var perm roster.Permission
+	for _, n := range navigation {
+		if n.key == from && n.key != "overview" {
+			perm = n.perm
+		}
+	}
+	if perm == roster.PermissionNone {
+		return "", false
+	}
+	u, _, ok := c.who(r)
+	if !ok {
+		return "", false
+	}
+	ms, _, err := c.svc.Memberships(r.Context(), u.ID, roster.Page{Limit: 100})
+	if err != nil {
+		return "", false
+	}
+	for _, m := range ms {
+		if m.Account.ID != id {
+			continue
+		}
+		if roster.Suspended(m.Role, m.Account.Plan == roster.PlanCommitted) {
+			return "", false
+		}
+		return from, authz.Allowed(m.Role, perm)
+	}
+	return "", false
 }
 
 // noListing serves files only: a folder answers 404, never a listing.

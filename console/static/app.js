@@ -1,5 +1,51 @@
-// Progressive enhancement only: the account switcher navigates on change.
-// Without JavaScript it is a form with a Switch button.
-document.querySelectorAll("select[data-switcher]").forEach(function (s) {
-  s.addEventListener("change", function () { window.location = "/accounts/" + encodeURIComponent(s.value); });
+// Progressive enhancement only: every page works without this file.
+//
+// It runs in <head>, before the page is drawn, so that the "js" class is
+// on <html> from the first paint: on a small screen the stylesheet then
+// folds the navigation behind the Menu button instead of showing it above
+// the content (what a browser without JavaScript gets).
+//
+// The account switcher is "choose, then go": changing the select does
+// nothing (arrow keys must not leave the page); its Switch button submits
+// the form, with or without JavaScript.
+document.documentElement.classList.add("js");
+
+// A table's box that scrolls sideways (its card, on small screens) must
+// be reachable with the keyboard to be scrolled: while it overflows it is
+// a tab stop (tabindex=0), and stops being one when the window grows.
+function scrollStops() {
+  document.querySelectorAll(".card, .table-scroll").forEach(function (t) {
+    var scrolls = t.scrollWidth > t.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(t).overflowX);
+    if (scrolls && !t.hasAttribute("tabindex")) {
+      t.setAttribute("tabindex", "0");
+      t.setAttribute("data-scroll-stop", "");
+    } else if (!scrolls && t.hasAttribute("data-scroll-stop")) {
+      t.removeAttribute("tabindex");
+      t.removeAttribute("data-scroll-stop");
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  scrollStops();
+  window.addEventListener("resize", scrollStops);
+  var button = document.getElementById("menu-button");
+  var nav = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!nav) {
+    return;
+  }
+  function set(open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("open", open);
+  }
+  button.addEventListener("click", function () {
+    set(button.getAttribute("aria-expanded") !== "true");
+  });
+  // Escape closes the open menu and gives the focus back to its button.
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+      set(false);
+      button.focus();
+    }
+  });
 });
