@@ -313,17 +313,6 @@ func (c *Console) land(w http.ResponseWriter, r *http.Request, u roster.User) {
 	http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 }
 
-// rolesWith lists the roles holding p, for the 403 page.
-func rolesWith(p roster.Permission) string {
-	var names []string
-	for _, r := range roster.Roles {
-		if authz.Allowed(r, p) {
-			names = append(names, r.Label())
-		}
-	}
-	return strings.Join(names, ", ")
-}
-
 // switchAccount is the account switcher's form (and the sidebar's
 // account links): GET /accounts/switch?account={id}&from={section}. It
 // keeps the page: a logged-in member whose role in the target account may
