@@ -192,6 +192,20 @@ const auditSelect = `SELECT e.id, COALESCE(e.actor_user_id, 0), e.actor_email, e
 	LEFT JOIN users sid ON sid.id = (CASE WHEN e.action = 'member.role' THEN CAST(e.target AS BIGINT) END)
 	LEFT JOIN users se ON se.email = e.target`
 
+// scanAuditEvent reads one row of auditSelect.
+func scanAuditEvent(rows *sql.Rows, e *roster.AuditEvent) error {
+	var at int64
+	if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at,
+		&e.ActorName, &e.SubjectName, &e.SubjectEmail); err != nil {
+		return err
+	}
+	e.At = fromMicros(at)
+	if e.SubjectEmail == "" && strings.Contains(e.Target, "@") {
+		e.SubjectEmail = e.Target // an address with no login yet (an invitation's)
+	}
+	return nil
+}
+
 // auditWhere is the filter's conditions, the account named first.
 func auditWhere(a roster.Account, f roster.AuditFilter) (string, []any) {
 	where, args := ` WHERE e.account_id = ?`, []any{a.Seq}
@@ -225,14 +239,8 @@ func (db *DB) AuditEvents(ctx context.Context, a roster.Account, f roster.AuditF
 	var out []roster.AuditEvent
 	for rows.Next() {
 		e := roster.AuditEvent{AccountID: a.ID}
-		var at int64
-		if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at,
-			&e.ActorName, &e.SubjectName, &e.SubjectEmail); err != nil {
+		if err := scanAuditEvent(rows, &e); err != nil {
 			return nil, 0, db.d.mapErr(err)
-		}
-		e.At = fromMicros(at)
-		if e.SubjectEmail == "" && strings.Contains(e.Target, "@") {
-			e.SubjectEmail = e.Target // an address with no login yet (an invitation's)
 		}
 		out = append(out, e)
 	}
