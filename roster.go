@@ -336,6 +336,12 @@ type AuditEvent struct {
 	Detail     string    `json:"detail"`
 	IP         string    `json:"ip"`
 	At         time.Time `json:"at"`
+	// Read with the event, from the users as they are now: the actor's
+	// name, and the person acted on where the event names one (the member
+	// whose role changed, the address invited), "" otherwise.
+	ActorName    string `json:"actor_name"`
+	SubjectName  string `json:"subject_name"`
+	SubjectEmail string `json:"subject_email"`
 }
 
 // Page asks for one page of a list.

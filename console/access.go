@@ -63,6 +63,7 @@ type accessRow struct {
 	Role   roster.Role
 	Status string
 	Has    []bool // one per permission of the matrix, in order
+	You    bool   // the member is the person looking
 }
 
 type accessData struct {
@@ -97,22 +98,22 @@ func (c *Console) accessReview(r *http.Request, x *actx) (accessData, error) {
 	if err != nil {
 		return d, err
 	}
-	add := func(kind, email, name string, role roster.Role, status string) {
+	add := func(kind, email, name string, role roster.Role, status string, you bool) {
 		ps := service.EffectivePermissions(role, x.a.Plan)
 		if only != roster.PermissionNone && !slices.Contains(ps, only) {
 			return
 		}
-		row := accessRow{Kind: kind, Email: email, Name: name, Role: role, Status: status}
+		row := accessRow{Kind: kind, Email: email, Name: name, Role: role, Status: status, You: you}
 		for _, p := range roster.AllPermissions {
 			row.Has = append(row.Has, slices.Contains(ps, p))
 		}
 		d.Rows = append(d.Rows, row)
 	}
 	for _, m := range ms {
-		add("Member", m.Email, m.Name, m.Role, string(m.Status))
+		add("Member", m.Email, m.Name, m.Role, string(m.Status), m.UserID == x.u.ID)
 	}
 	for _, i := range is {
-		add("Invitation", i.Email, "", i.Role, string(i.Status))
+		add("Invitation", i.Email, "", i.Role, string(i.Status), false)
 	}
 	return d, nil
 }

@@ -81,6 +81,7 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/team/invitations/{inv}/revoke", roster.TeamEdit, "team", "Revoke invitation", (*Console).confirmRevoke},
 		{"POST " + A + "/team/invitations/{inv}/revoke", roster.TeamEdit, "team", "Team", (*Console).revoke},
 		{"GET " + A + "/audit", roster.AuditView, "audit", "Audit Log", (*Console).audit},
+		{"GET " + A + "/audit.csv", roster.AuditView, "audit", "Audit Log", (*Console).auditCSV},
 		{"GET " + A + "/numbers", roster.NumbersView, "numbers", "Phone Numbers", (*Console).numbers},
 		{"POST " + A + "/numbers", roster.NumbersEdit, "numbers", "Phone Numbers", (*Console).addNumber},
 		{"POST " + A + "/numbers/{number}/release", roster.NumbersEdit, "numbers", "Phone Numbers", (*Console).releaseNumber},
@@ -303,16 +304,6 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request, x *actx) error 
 	return nil
 }
 
-func (c *Console) audit(w http.ResponseWriter, r *http.Request, x *actx) error {
-	es, _, err := c.svc.AuditEvents(r.Context(), x.a, roster.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	x.p.Data = es
-	c.render(w, http.StatusOK, "audit", x.p)
-	return nil
-}
-
 // --- areas
 
 type listData[T any] struct {
@@ -325,6 +316,12 @@ type listData[T any] struct {
 func (c *Console) logs(w http.ResponseWriter, r *http.Request, x *actx) error {
 	f := roster.LogFilter{Kind: r.URL.Query().Get("kind")}
 	recs, total, err := c.svc.Logs(r.Context(), x.a, f, roster.Page{Limit: 100})
+	if roster.ErrorCode(err) == roster.EINVALID && f.Kind != "" {
+		// An unknown kind is refused next to its select; every record is shown.
+		x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), "kind", httpStatus(err)
+		f.Kind = ""
+		recs, total, err = c.svc.Logs(r.Context(), x.a, f, roster.Page{Limit: 100})
+	}
 	if err != nil {
 		return err
 	}
@@ -399,8 +396,12 @@ func (c *Console) saveSecurity(w http.ResponseWriter, r *http.Request, x *actx) 
 
 func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, x *actx) error {
 	f := func(k string) *string { v := r.PostFormValue(k); return &v }
-	_, err := c.svc.UpdateSettings(r.Context(), x.a, service.SettingsInput{Name: f("name"), Company: f("company"), Address: f("address"), Timezone: f("timezone")}, x.actor(r))
-	c.after(w, r, x, x.path("/settings"), "Settings saved.", err)
+	st, err := c.svc.UpdateSettings(r.Context(), x.a, service.SettingsInput{Name: f("name"), Company: f("company"), Address: f("address"), Timezone: f("timezone")}, x.actor(r))
+	name := st.Name // the name just saved, when it changed
+	if name == "" {
+		name = x.a.Name
+	}
+	c.after(w, r, x, x.path("/settings"), "Saved "+possessive(name)+" settings.", err)
 	return nil
 }
 

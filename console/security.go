@@ -194,7 +194,7 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request) {
 		c.showProfile(w, r, u, session, profileData{Section: "password"}, err)
 		return
 	}
-	c.done(w, r, session, "/profile", "Password changed: every other session was signed out.")
+	c.done(w, r, session, "/profile", "Password for "+u.Email+" changed: every other session was signed out.")
 }
 
 func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +234,7 @@ func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.MFAEnabled = true
-	c.showCodes(w, r, u, session, codes, "Two-factor sign-in is on: each sign-in asks for a code from your authenticator app.")
+	c.showCodes(w, r, u, session, codes, "Two-factor sign-in is on for "+u.Email+": each sign-in asks for a code from your authenticator app.")
 }
 
 func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +246,7 @@ func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request) {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-disable"}, err)
 		return
 	}
-	c.done(w, r, session, "/profile", "Two-factor sign-in is off. Accounts that require it will refuse you until you turn it on again.")
+	c.done(w, r, session, "/profile", "Two-factor sign-in is off for "+u.Email+". Accounts that require it will refuse you until you turn it on again.")
 }
 
 func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
@@ -259,7 +259,7 @@ func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-recovery"}, err)
 		return
 	}
-	c.showCodes(w, r, u, session, codes, "New recovery codes made: the old ones no longer work.")
+	c.showCodes(w, r, u, session, codes, "New recovery codes made for "+u.Email+": the old ones no longer work.")
 }
 
 // showCodes answers with the recovery codes on the page itself: never in
@@ -318,11 +318,24 @@ func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := c.svc.EndSession(r.Context(), u, formInt(r, "id")); err != nil {
+	id := formInt(r, "id")
+	// The session's words, read before it ends: "Firefox on Windows, from 203.0.113.9".
+	what := "The session"
+	if ss, err := c.svc.Sessions(r.Context(), u, session); err == nil {
+		for _, s := range ss {
+			if s.ID == id {
+				what = "The session of " + browserOf(s.UserAgent)
+				if s.IP != "" {
+					what += " from " + s.IP
+				}
+			}
+		}
+	}
+	if err := c.svc.EndSession(r.Context(), u, id); err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "sessions"}, err)
 		return
 	}
-	c.done(w, r, session, "/profile", "Session signed out.")
+	c.done(w, r, session, "/profile", what+" is signed out.")
 }
 
 func (c *Console) endOtherSessions(w http.ResponseWriter, r *http.Request) {
@@ -330,11 +343,19 @@ func (c *Console) endOtherSessions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	others := -1
+	if ss, err := c.svc.Sessions(r.Context(), u, session); err == nil {
+		others = len(ss) - 1
+	}
 	if err := c.svc.EndOtherSessions(r.Context(), u, session, c.proxies.ClientIP(r)); err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "sessions"}, err)
 		return
 	}
-	c.done(w, r, session, "/profile", "Signed out everywhere else: only this session is left.")
+	msg := "Signed out everywhere else: only this session is left."
+	if others > 0 {
+		msg = "Signed out " + plural(others, "other session") + ": only this one is left."
+	}
+	c.done(w, r, session, "/profile", msg)
 }
 
 // browserOf names the browser and system of a user agent, for the

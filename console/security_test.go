@@ -300,12 +300,12 @@ func TestConsole_SecurityFormsSucceed(t *testing.T) {
 	}
 	third.Refused(401, "unauthenticated", "GET", "/v1/me", nil)
 	other.Must(200, "GET", "/v1/me", nil)
-	k.get("/profile").want(t, "after ending one", 200, "Session signed out.")
+	k.get("/profile").want(t, "after ending one", 200, "The session of Go client from 127.0.0.1 is signed out.")
 	if a := k.post("/profile/sessions/end-others", url.Values{}); a.Status != 303 {
 		t.Fatalf("end others: %d", a.Status)
 	}
 	other.Refused(401, "unauthenticated", "GET", "/v1/me", nil)
-	k.get("/profile").want(t, "after end others", 200, "Signed out everywhere else")
+	k.get("/profile").want(t, "after end others", 200, "Signed out 1 other session: only this one is left.", `id="sessions-only"`)
 
 	// Reset: the link signs every session out and the login page says so.
 	anon := newFormClient(t, e, e.Client(t))

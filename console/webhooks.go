@@ -58,7 +58,7 @@ func (c *Console) createWebhook(w http.ResponseWriter, r *http.Request, x *actx)
 	}
 	// The secret is on this page only (render answers no-store); the list
 	// never shows it.
-	x.p.Notice = "Webhook added: copy its signing secret now, it will not be shown again."
+	x.p.Notice = "Webhook to " + wh.URL + " added: copy its signing secret now, it will not be shown again."
 	ws, total, err := c.svc.Webhooks(r.Context(), x.a, roster.Page{Limit: 100})
 	if err != nil {
 		// The secret must still be shown: this is its only page.

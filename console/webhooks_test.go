@@ -36,7 +36,7 @@ func TestConsole_Webhooks(t *testing.T) {
 	// Settings leads to the page; the page offers the form and every event.
 	f.owner.get(f.path("/settings")).want(t, "settings", 200, `href="`+f.path("/webhooks")+`"`)
 	a := f.owner.get(f.path("/webhooks"))
-	a.want(t, "webhooks", 200, "No webhooks yet.", `action="`+f.path("/webhooks")+`"`,
+	a.want(t, "webhooks", 200, "No webhooks yet: add one below", `action="`+f.path("/webhooks")+`"`,
 		`value="member.joined"`, `value="credentials.rotated"`)
 	oneH1(t, "the webhooks page", a)
 
@@ -55,7 +55,7 @@ func TestConsole_Webhooks(t *testing.T) {
 	// Create: the secret is on the answer, once, and never cached.
 	hook := "http://127.0.0.1:9/roster-events"
 	a = f.owner.post(f.path("/webhooks"), url.Values{"url": {hook}, "events": {"member.joined", "member.removed"}})
-	a.want(t, "create", 200, `id="webhook-secret"`, "whsec_", "shown this once", hook)
+	a.want(t, "create", 200, `id="webhook-secret"`, "whsec_", "shown this once", hook, "Webhook to "+hook+" added")
 	if cc := a.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("the page with the secret answers Cache-Control %q", cc)
 	}
@@ -136,7 +136,7 @@ func TestConsole_Webhooks(t *testing.T) {
 	if n := len(f.webhooks(t)); n != 0 {
 		t.Errorf("after delete: %d webhooks", n)
 	}
-	f.owner.get(f.path("/webhooks")).want(t, "after delete", 200, "deleted", "No webhooks yet.")
+	f.owner.get(f.path("/webhooks")).want(t, "after delete", 200, "deleted", "No webhooks yet")
 	f.owner.get(f.path("/webhooks/"+id+"/delete")).want(t, "confirmation of a deleted webhook", 404)
 }
 

@@ -422,7 +422,12 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *Caller) error 
 	if err != nil {
 		return err
 	}
-	es, total, err := s.Svc.AuditEvents(r.Context(), c.Account, p)
+	q := r.URL.Query()
+	f, err := service.ParseAuditFilter(q.Get("actor"), q.Get("action"))
+	if err != nil {
+		return err
+	}
+	es, total, err := s.Svc.FilterAuditEvents(r.Context(), c.Account, f, p)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
@@ -143,7 +145,50 @@ func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) e
 	})
 }
 
-// AuditEvents lists the account's audit events, newest first.
+// AuditEvents lists the account's audit events, newest first, and how
+// many there are. Needs audit.view.
 func (s *Service) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
-	return s.db.AuditEvents(ctx, a, p)
+	return s.db.AuditEvents(ctx, a, roster.AuditFilter{}, p)
+}
+
+// FilterAuditEvents lists the account's audit events that match the
+// filter (ParseAuditFilter's), newest first, and how many match. Needs
+// audit.view. Errors: EINVALID for an action not in roster.AuditActions.
+func (s *Service) FilterAuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
+	if _, ok := roster.AuditActionLabel(f.Action); f.Action != "" && !ok {
+		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q", f.Action)
+	}
+	return s.db.AuditEvents(ctx, a, f, p)
+}
+
+// MaxAuditActors bounds the people AuditActors reads.
+const MaxAuditActors = 500
+
+// AuditActors lists the people seen acting in the account's audit log
+// (at most MaxAuditActors), members or not, for a filter to choose from.
+// Needs audit.view.
+func (s *Service) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
+	return s.db.AuditActors(ctx, a, MaxAuditActors)
+}
+
+// ParseAuditFilter reads a filter as both edges take it: actor is a user
+// ID or, for an actor with no user, the address recorded ("operator");
+// action is a code of roster.AuditActions. Empty means any. An actor no
+// event names simply matches nothing. Errors: EINVALID (field "action")
+// for an unknown action.
+func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
+	var f roster.AuditFilter
+	actor, action = strings.TrimSpace(actor), strings.TrimSpace(action)
+	if id, err := strconv.ParseInt(actor, 10, 64); err == nil && id > 0 {
+		f.ActorID = id
+	} else if actor != "" {
+		f.ActorEmail = strings.ToLower(actor)
+	}
+	if action != "" {
+		if _, ok := roster.AuditActionLabel(action); !ok {
+			return f, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q: use one of the audit log's action codes", action)
+		}
+		f.Action = action
+	}
+	return f, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rosterhq/roster"
 )
@@ -181,14 +182,56 @@ func (tx *Tx) Audit(ctx context.Context, accountSeq int64, actor roster.Actor, a
 	return err
 }
 
-// AuditEvents lists the account's audit events, newest first.
-func (db *DB) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
+// auditSelect reads events with the names of the people in them, as the
+// users are now: the actor, and the person acted on. member.role names
+// its member by user ID; the events about a person name them by address.
+const auditSelect = `SELECT e.id, COALESCE(e.actor_user_id, 0), e.actor_email, e.action, e.target, e.detail, e.ip, e.at,
+		COALESCE(au.name, ''), COALESCE(sid.name, se.name, ''), COALESCE(sid.email, se.email, '')
+	FROM audit_events e
+	LEFT JOIN users au ON au.id = e.actor_user_id
+	LEFT JOIN users sid ON sid.id = (CASE WHEN e.action = 'member.role' THEN CAST(e.target AS BIGINT) END)
+	LEFT JOIN users se ON se.email = e.target`
+
+// scanAuditEvent reads one row of auditSelect.
+func scanAuditEvent(rows *sql.Rows, e *roster.AuditEvent) error {
+	var at int64
+	if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at,
+		&e.ActorName, &e.SubjectName, &e.SubjectEmail); err != nil {
+		return err
+	}
+	e.At = fromMicros(at)
+	if e.SubjectEmail == "" && strings.Contains(e.Target, "@") {
+		e.SubjectEmail = e.Target // an address with no login yet (an invitation's)
+	}
+	return nil
+}
+
+// auditWhere is the filter's conditions, the account named first.
+func auditWhere(a roster.Account, f roster.AuditFilter) (string, []any) {
+	where, args := ` WHERE e.account_id = ?`, []any{a.Seq}
+	if f.ActorID != 0 {
+		where += ` AND e.actor_user_id = ?`
+		args = append(args, f.ActorID)
+	} else if f.ActorEmail != "" {
+		where += ` AND e.actor_email = ?`
+		args = append(args, f.ActorEmail)
+	}
+	if f.Action != "" {
+		where += ` AND e.action = ?`
+		args = append(args, f.Action)
+	}
+	return where, args
+}
+
+// AuditEvents lists the account's audit events that match the filter,
+// newest first, and how many match.
+func (db *DB) AuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
+	where, args := auditWhere(a, f)
 	var total int
-	if err := db.row(ctx, `SELECT COUNT(*) FROM audit_events WHERE account_id = ?`, a.Seq).Scan(&total); err != nil {
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_events e`+where), args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, COALESCE(actor_user_id, 0), actor_email, action, target, detail, ip, at
-		FROM audit_events WHERE account_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`), a.Seq, p.Limit, p.Offset)
+	rows, err := db.db.QueryContext(ctx, db.q(auditSelect+where+` ORDER BY e.id DESC LIMIT ? OFFSET ?`), append(args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
@@ -196,12 +239,34 @@ func (db *DB) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) 
 	var out []roster.AuditEvent
 	for rows.Next() {
 		e := roster.AuditEvent{AccountID: a.ID}
-		var at int64
-		if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at); err != nil {
-			return nil, 0, err
+		if err := scanAuditEvent(rows, &e); err != nil {
+			return nil, 0, db.d.mapErr(err)
 		}
-		e.At = fromMicros(at)
 		out = append(out, e)
 	}
-	return out, total, rows.Err()
+	return out, total, db.d.mapErr(rows.Err())
+}
+
+// AuditActors lists up to limit of the people seen acting in the account's
+// audit log, each once: a user by ID with their name now, an actor with no
+// user (the operator) by the address recorded. Ordered by address.
+func (db *DB) AuditActors(ctx context.Context, a roster.Account, limit int) ([]roster.AuditActor, error) {
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT x.uid, COALESCE(u.email, x.email), COALESCE(u.name, '')
+		FROM (SELECT COALESCE(actor_user_id, 0) AS uid, MIN(actor_email) AS email
+			FROM audit_events WHERE account_id = ? GROUP BY COALESCE(actor_user_id, 0), CASE WHEN actor_user_id IS NULL THEN actor_email ELSE '' END) x
+		LEFT JOIN users u ON u.id = x.uid
+		ORDER BY 2, 1 LIMIT ?`), a.Seq, limit)
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []roster.AuditActor
+	for rows.Next() {
+		var p roster.AuditActor
+		if err := rows.Scan(&p.UserID, &p.Email, &p.Name); err != nil {
+			return nil, db.d.mapErr(err)
+		}
+		out = append(out, p)
+	}
+	return out, db.d.mapErr(rows.Err())
 }

@@ -57,8 +57,8 @@ func (db *DB) AuditEventsAfter(ctx context.Context, a roster.Account, since time
 	if !since.IsZero() {
 		sinceMicros = micros(since)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, COALESCE(actor_user_id, 0), actor_email, action, target, detail, ip, at
-		FROM audit_events WHERE account_id = ? AND id > ? AND at >= ? ORDER BY id LIMIT ?`), a.Seq, afterID, sinceMicros, limit)
+	rows, err := db.db.QueryContext(ctx, db.q(auditSelect+` WHERE e.account_id = ? AND e.id > ? AND e.at >= ? ORDER BY e.id LIMIT ?`),
+		a.Seq, afterID, sinceMicros, limit)
 	if err != nil {
 		return nil, db.d.mapErr(err)
 	}
@@ -66,11 +66,9 @@ func (db *DB) AuditEventsAfter(ctx context.Context, a roster.Account, since time
 	var out []roster.AuditEvent
 	for rows.Next() {
 		e := roster.AuditEvent{AccountID: a.ID}
-		var at int64
-		if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &e.Detail, &e.IP, &at); err != nil {
+		if err := scanAuditEvent(rows, &e); err != nil {
 			return nil, db.d.mapErr(err)
 		}
-		e.At = fromMicros(at)
 		out = append(out, e)
 	}
 	return out, db.d.mapErr(rows.Err())
