@@ -33,8 +33,6 @@ func (c *Console) again(w http.ResponseWriter, r *http.Request, x *actx, err err
 	return show(c, w, r, x)
 }
 
-// quoted is s in double quotes, for messages: Application "IVR" saved.
-func quoted(s string) string { return `"` + s + `"` }
 
 // --- phone numbers
 

@@ -220,7 +220,7 @@ func TestConsole_NumbersEditAndRelease(t *testing.T) {
 	f.owner.get(f.path("/numbers/+19999999999/edit")).want(t, "edit of no number", 404)
 
 	msg := done(t, f.owner, "save", f.owner.post(edit, url.Values{"alias": {"Support line"}, "application_id": {appID}}), numbers)
-	wantMsg(t, "save", msg, `+14155550100 saved: alias "Support line", linked to "IVR".`)
+	wantMsg(t, "save", msg, `+14155550100 saved: alias “Support line”, linked to “IVR”.`)
 	got := f.api.Must(200, "GET", f.v1("/numbers/"+n), nil)
 	if got.JSON["alias"] != "Support line" || fmt.Sprint(got.JSON["application_id"]) != appID {
 		t.Errorf("after saving: %s", got.Body)
@@ -264,7 +264,7 @@ func TestConsole_ApplicationsEditAndDelete(t *testing.T) {
 	f.sup.get(apps).want(t, "support's empty applications", 200, "No applications in this account.")
 
 	msg := done(t, f.owner, "create", f.owner.post(apps, url.Values{"name": {"IVR"}, "answer_url": {"https://acme.example/answer"}, "answer_method": {"POST"}}), apps)
-	wantMsg(t, "create", msg, `Application "IVR" added.`)
+	wantMsg(t, "create", msg, `Application “IVR” added.`)
 	list := f.api.Must(200, "GET", f.v1("/applications"), nil).Objects()
 	if len(list) != 1 {
 		t.Fatalf("applications: %v", list)
@@ -292,7 +292,7 @@ func TestConsole_ApplicationsEditAndDelete(t *testing.T) {
 	f.owner.get(f.path("/applications/999999/edit")).want(t, "edit of no application", 404)
 
 	msg = done(t, f.owner, "save", f.owner.post(edit, form("IVR 2", "https://acme.example/v2", "GET", "https://acme.example/hangup")), apps)
-	wantMsg(t, "save", msg, `Application "IVR 2" saved.`)
+	wantMsg(t, "save", msg, `Application “IVR 2” saved.`)
 	got := f.api.Must(200, "GET", f.v1("/applications/"+id), nil)
 	if got.JSON["name"] != "IVR 2" || got.JSON["answer_url"] != "https://acme.example/v2" || got.JSON["answer_method"] != "GET" || got.JSON["hangup_url"] != "https://acme.example/hangup" {
 		t.Errorf("after saving: %s", got.Body)
@@ -307,12 +307,12 @@ func TestConsole_ApplicationsEditAndDelete(t *testing.T) {
 	f.sup.post(del, url.Values{}).want(t, "support's delete", 403)
 	lacks(t, "support's applications", f.sup.get(apps), `href="`+edit+`"`, `href="`+del+`"`)
 	a = f.owner.get(del)
-	a.want(t, "delete confirmation", 200, "Delete the application &#34;IVR 2&#34;?", "irreversible", plus("+14155550111"), `id="confirm-delete"`, `action="`+del+`"`)
+	a.want(t, "delete confirmation", 200, "Delete the application “IVR 2”?", "irreversible", plus("+14155550111"), `id="confirm-delete"`, `action="`+del+`"`)
 	if after := f.state("/applications/" + id); after != before {
 		t.Errorf("the confirmation or refusals changed the application")
 	}
 	msg = done(t, f.owner, "delete", f.owner.post(del, url.Values{}), apps)
-	wantMsg(t, "delete", msg, `Application "IVR 2" deleted.`)
+	wantMsg(t, "delete", msg, `Application “IVR 2” deleted.`)
 	f.api.Refused(404, "not_found", "GET", f.v1("/applications/"+id), nil)
 	if n := f.api.Must(200, "GET", f.v1("/numbers/+14155550111"), nil); n.JSON["application_id"] != nil {
 		t.Errorf("the number is still linked: %s", n.Body)
@@ -452,7 +452,7 @@ func TestConsole_AreasInChromium(t *testing.T) {
 	owner.fill("#application", appID)
 	owner.screenshot("32-edit-number")
 	owner.submit("#save-number")
-	wantMsg(t, "save number", owner.text(".notice"), `+14155550100 saved: alias "Support line", linked to "IVR".`)
+	wantMsg(t, "save number", owner.text(".notice"), `+14155550100 saved: alias “Support line”, linked to “IVR”.`)
 	if got := f.api.Must(200, "GET", f.v1("/numbers/+14155550100"), nil); got.JSON["alias"] != "Support line" || fmt.Sprint(got.JSON["application_id"]) != appID {
 		t.Errorf("the number after saving: %s", got.Body)
 	}

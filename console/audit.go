@@ -148,6 +148,8 @@ func wordsOf(e roster.AuditEvent) string {
 	return s
 }
 
+// quoted is s in quotation marks, for messages and the audit log:
+// Application “IVR” saved.
 func quoted(s string) string {
 	if s == "" {
 		return "(unnamed)"
