@@ -33,7 +33,6 @@ func (c *Console) again(w http.ResponseWriter, r *http.Request, x *actx, err err
 	return show(c, w, r, x)
 }
 
-
 // --- phone numbers
 
 type numberRow struct {

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
@@ -347,24 +346,13 @@ func (c *Console) switchSection(r *http.Request, id, from string) (string, bool)
 	if perm == roster.PermissionNone {
 		return "", false
 	}
-	u, _, ok := c.who(r)
-	if !ok {
-		return "", false
-	}
-	ms, _, err := c.svc.Memberships(r.Context(), u.ID, roster.Page{Limit: 100})
+	// The one gate decides, as it will when the page is opened: role,
+	// suspension and the account's two-factor requirement.
+	caller, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
 	if err != nil {
 		return "", false
 	}
-	for _, m := range ms {
-		if m.Account.ID != id {
-			continue
-		}
-		if roster.Suspended(m.Role, m.Account.Plan == roster.PlanCommitted) {
-			return "", false
-		}
-		return from, authz.Allowed(m.Role, perm)
-	}
-	return "", false
+	return from, c.svc.Authorize(r.Context(), &caller, id, perm) == nil
 }
 
 // noListing serves files only: a folder answers 404, never a listing.
