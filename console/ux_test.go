@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -167,26 +168,36 @@ type uxFixture struct {
 	acct   string
 	owner  *servertest.Client
 	emails map[roster.Role]string
+	// params fills the page table's path parameters: "{number}" → "+14155550123".
+	params map[string]string
+	// invitation is a pending invitation's token, for the logged-out landing page.
+	invitation string
 }
 
 func newUXFixture(t *testing.T) *uxFixture {
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.WebhookAllowPrivate = true }})
 	owner, acct := e.SignUp(t, "olga.owner-with-a-rather-long-address@acme-corporation-international.com", "Olga Owner")
 	e.Commit(t, acct)
-	f := &uxFixture{e: e, acct: acct, owner: owner, emails: map[roster.Role]string{roster.RoleOwner: "olga.owner-with-a-rather-long-address@acme-corporation-international.com"}}
+	f := &uxFixture{e: e, acct: acct, owner: owner, emails: map[roster.Role]string{roster.RoleOwner: "olga.owner-with-a-rather-long-address@acme-corporation-international.com"},
+		params: map[string]string{"{number}": "+14155550123"}}
+	id := func(r servertest.Response) string { return strconv.FormatInt(int64(r.JSON["id"].(float64)), 10) }
 	for _, r := range roster.Roles[1:] {
 		email := strings.ReplaceAll(r.String(), "_", "-") + "@acme-corp.com"
-		e.Join(t, owner, acct, email, r.String())
+		_, uid := e.Join(t, owner, acct, email, r.String())
 		f.emails[r] = email
+		if r == roster.RoleDeveloper { // the member whose role preview and delete confirmation are walked
+			f.params["{uid}"] = strconv.FormatInt(uid, 10)
+		}
 	}
 	A := "/v1/accounts/" + acct
 	owner.Must(201, "POST", A+"/numbers", map[string]string{"number": "+14155550123", "alias": "Sales line"})
-	owner.Must(201, "POST", A+"/applications", map[string]string{"name": "Support bot",
-		"answer_url": "https://hooks.acme-corp.example/voice/answer/with/a/very/long/path/that/does/not/break/anywhere/naturally"})
-	owner.Must(201, "POST", A+"/invitations", map[string]string{"email": "pending-invitee@acme-corp.com", "role": "developer"})
-	owner.Must(201, "POST", A+"/webhooks", map[string]any{"url": "http://127.0.0.1:9/roster-events/a-long-unbroken-path-segment-0123456789abcdef",
-		"events": []string{"member.joined", "member.removed"}})
-	owner.Must(201, "POST", A+"/billing/payment-methods", map[string]any{"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030})
+	f.params["{app}"] = id(owner.Must(201, "POST", A+"/applications", map[string]string{"name": "Support bot",
+		"answer_url": "https://hooks.acme-corp.example/voice/answer/with/a/very/long/path/that/does/not/break/anywhere/naturally"}))
+	token, inv := e.InviteToken(t, owner, acct, "pending-invitee@acme-corp.com", "developer")
+	f.params["{inv}"], f.invitation = strconv.FormatInt(inv, 10), token
+	f.params["{wh}"] = id(owner.Must(201, "POST", A+"/webhooks", map[string]any{"url": "http://127.0.0.1:9/roster-events/a-long-unbroken-path-segment-0123456789abcdef",
+		"events": []string{"member.joined", "member.removed"}}))
+	f.params["{pm}"] = id(owner.Must(201, "POST", A+"/billing/payment-methods", map[string]any{"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030}))
 	owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 50})
 	e.Platform(t).Must(201, "POST", "/v1/ingest/logs", map[string]any{"account_id": acct, "kind": "call", "from_number": "+14155550123",
 		"to_number": "+14155550000", "direction": "outbound", "status": "completed", "started_at": "2026-11-01T10:00:00Z"})
@@ -227,7 +238,11 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 	for _, p := range []string{"login", "signup", "forgot-password"} {
 		check(anon, "/"+p, 200, "logged-out-"+p)
 	}
+	check(anon, "/invite/"+f.invitation, 200, "logged-out-invitation")
+	check(anon, "/invite/"+strings.Repeat("x", len(f.invitation)), 410, "logged-out-dead-invitation")
 
+	// Pages that need a query to show more than a form's refusal.
+	queries := map[string]string{"team/members/{uid}/role/preview": "?role=admin"}
 	forbiddenPages := 0 // roles that were shown a 403 page (the owner and admins may open every page)
 	for _, r := range roster.Roles {
 		b := newTab(t, browser, f.e.URL, r.String())
@@ -238,7 +253,15 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 		for _, pg := range pages {
 			path, name := "/accounts/"+f.acct, "overview"
 			if pg.Key != "" {
-				path, name = path+"/"+pg.Key, strings.ReplaceAll(pg.Key, "/", "-")
+				key := pg.Key
+				for k, v := range f.params {
+					key = strings.ReplaceAll(key, k, v)
+				}
+				if strings.Contains(key, "{") {
+					t.Fatalf("the walk has no value for a parameter of %s: add one to the fixture", pg.Key)
+				}
+				name = strings.NewReplacer("/", "-", "{", "", "}", "").Replace(pg.Key)
+				path += "/" + key + queries[pg.Key]
 			}
 			switch {
 			case pg.Key == "leave" && r == roster.RoleOwner: // the owner cannot leave: its page says so
