@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -136,41 +136,20 @@ func (c *Console) accessPage(w http.ResponseWriter, r *http.Request, x *actx) er
 	return nil
 }
 
-// csvCell guards a cell a spreadsheet would read as a formula.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 func (c *Console) accessCSV(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d, err := c.accessReview(r, x)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write(append([]string{"kind", "email", "name", "role", "status"}, d.Permissions...))
+	rows := [][]string{append([]string{"kind", "email", "name", "role", "status"}, d.Permissions...)}
 	for _, row := range d.Rows {
-		rec := []string{strings.ToLower(row.Kind), csvCell(row.Email), csvCell(row.Name), row.Role.String(), row.Status}
+		rec := []string{strings.ToLower(row.Kind), edge.CSVCell(row.Email), edge.CSVCell(row.Name), row.Role.String(), row.Status}
 		for _, has := range row.Has {
 			rec = append(rec, map[bool]string{true: "1", false: "0"}[has])
 		}
-		cw.Write(rec)
+		rows = append(rows, rec)
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", `attachment; filename="access-`+x.a.ID+`.csv"`)
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-	return nil
+	return edge.WriteCSV(w, `access-`+x.a.ID+`.csv`, rows)
 }
 
 // --- bulk invite

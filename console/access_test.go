@@ -231,10 +231,7 @@ func TestConsole_AccessInChromium(t *testing.T) {
 	browser := newBrowser(t)
 	f := newAccessFixture(t)
 	owner := newTab(t, browser, f.e.URL, "owner")
-	owner.open("/login")
-	owner.fill("#email", "olga@acme-corp.com")
-	owner.fill("#password", servertest.Password)
-	owner.submit("button.primary")
+	owner.login("olga@acme-corp.com")
 
 	// Preview, then save.
 	owner.open(f.path("/team"))

@@ -401,10 +401,7 @@ func TestConsole_AreasInChromium(t *testing.T) {
 	browser := newBrowser(t)
 	f := newAreasFixture(t)
 	owner := newTab(t, browser, f.e.URL, "owner")
-	owner.open("/login")
-	owner.fill("#email", "olga@acme-corp.com")
-	owner.fill("#password", servertest.Password)
-	owner.submit("button.primary")
+	owner.login("olga@acme-corp.com")
 
 	// Billing: no card, so no recharge yet.
 	owner.open(f.path("/billing"))

@@ -1,8 +1,6 @@
 package console
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -375,9 +374,7 @@ func (c *Console) auditCSV(w http.ResponseWriter, r *http.Request, x *actx) erro
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"time", "actor_name", "actor_email", "action", "action_words", "subject", "detail", "ip"})
+	rows := [][]string{{"time", "actor_name", "actor_email", "action", "action_words", "subject", "detail", "ip"}}
 	// Offset pages of a log that grows at the top: an event already
 	// written (ID at or above the last one) is skipped, not repeated.
 	var last int64
@@ -397,23 +394,12 @@ func (c *Console) auditCSV(w http.ResponseWriter, r *http.Request, x *actx) erro
 			if email == "" && e.ActorEmail != "" {
 				email = e.ActorEmail
 			}
-			cw.Write([]string{e.At.UTC().Format(time.RFC3339), csvCell(e.ActorName), csvCell(email), e.Action,
-				csvCell(row.Words), csvCell(row.Subject), csvCell(e.Detail), csvCell(e.IP)})
+			rows = append(rows, []string{e.At.UTC().Format(time.RFC3339), edge.CSVCell(e.ActorName), edge.CSVCell(email), e.Action,
+				edge.CSVCell(row.Words), edge.CSVCell(row.Subject), edge.CSVCell(e.Detail), edge.CSVCell(e.IP)})
 		}
 		if len(es) < p.Limit {
 			break
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", `attachment; filename="audit-`+x.a.ID+`.csv"`)
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-	return nil
+	return edge.WriteCSV(w, `audit-`+x.a.ID+`.csv`, rows)
 }

@@ -345,10 +345,7 @@ func TestAudit_FilterInChromium(t *testing.T) {
 	browser := newBrowser(t)
 	f := newAuditFixture(t)
 	owner := newTab(t, browser, f.e.URL, "owner")
-	owner.open("/login")
-	owner.fill("#email", "olga@acme-corp.com")
-	owner.fill("#password", servertest.Password)
-	owner.submit("button.primary")
+	owner.login("olga@acme-corp.com")
 
 	if st := owner.open(f.path("/audit")); st != 200 {
 		t.Fatalf("audit log: %d", st)

@@ -403,10 +403,7 @@ func TestConsole_TeamInChromium(t *testing.T) {
 	browser := newBrowser(t)
 	f := newAccessFixture(t)
 	owner := newTab(t, browser, f.e.URL, "owner")
-	owner.open("/login")
-	owner.fill("#email", "olga@acme-corp.com")
-	owner.fill("#password", servertest.Password)
-	owner.submit("button.primary")
+	owner.login("olga@acme-corp.com")
 
 	owner.open(f.path("/team"))
 	var support bool
@@ -452,10 +449,7 @@ func TestConsole_TeamInChromium(t *testing.T) {
 
 	// A developer leaves through the confirmation.
 	dev := newTab(t, browser, f.e.URL, "developer")
-	dev.open("/login")
-	dev.fill("#email", "dev@acme-corp.com")
-	dev.fill("#password", servertest.Password)
-	dev.submit("button.primary")
+	dev.login("dev@acme-corp.com")
 	dev.open(f.path(""))
 	dev.submit("#leave-link")
 	if !strings.Contains(dev.text("main"), "You lose access to") {

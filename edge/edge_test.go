@@ -102,3 +102,14 @@ func TestHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestCSVCell_GuardsFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "Ada": "Ada", "=SUM(A1)": "'=SUM(A1)", "+1": "'+1", "-2": "'-2", "@cmd": "'@cmd",
+		"\tx": "'\tx", "\rx": "'\rx", "a=b": "a=b",
+	} {
+		if got := edge.CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

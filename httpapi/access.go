@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/csv"
 	"mime"
 	"net/http"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -99,14 +98,6 @@ func wantsCSV(r *http.Request) bool {
 	return false
 }
 
-// csvCell guards a cell a spreadsheet would read as a formula.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // accessReview is GET /v1/accounts/{id}/access[?permission=]: every
 // member and pending invitation with role and permissions, as JSON or,
 // with Accept: text/csv, one CSV row each.
@@ -154,15 +145,13 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 		return writeJSON(w, http.StatusOK, map[string]any{"members": members, "invitations": invitations})
 	}
 
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
 	header := []string{"kind", "id", "email", "name", "role", "status"}
 	for _, p := range roster.AllPermissions {
 		header = append(header, p.String())
 	}
-	cw.Write(header)
+	rows := [][]string{header}
 	row := func(kind string, id int64, email, name, role, status string, ps []roster.Permission) {
-		rec := []string{kind, strconv.FormatInt(id, 10), csvCell(email), csvCell(name), role, status}
+		rec := []string{kind, strconv.FormatInt(id, 10), edge.CSVCell(email), edge.CSVCell(name), role, status}
 		for _, p := range roster.AllPermissions {
 			if slices.Contains(ps, p) {
 				rec = append(rec, "1")
@@ -170,7 +159,7 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 				rec = append(rec, "0")
 			}
 		}
-		cw.Write(rec)
+		rows = append(rows, rec)
 	}
 	for i, m := range members {
 		row("member", m.UserID, m.Email, m.Name, m.Role, string(m.Status), memberPerms[i])
@@ -178,17 +167,7 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 	for i, inv := range invitations {
 		row("invitation", inv.ID, inv.Email, "", inv.Role, string(invStatus[i]), invPerms[i])
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Disposition", `attachment; filename="access-`+c.Account.ID+`.csv"`)
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-	return nil
+	return edge.WriteCSV(w, `access-`+c.Account.ID+`.csv`, rows)
 }
 
 type myAccessJSON struct {
