@@ -136,6 +136,13 @@ func (b *tab) checkPage(axe string, v viewport, what, shot string) {
 				' (' + Math.round(e.getBoundingClientRect().right) + 'px)')`, &wide)
 		b.t.Errorf("%s at %s: the page is %v px wide in a %v px window (widest: %s)", what, v.name, w, inner, strings.Join(wide, ", "))
 	}
+	// What cannot be undone is posted only from its confirmation page.
+	var bare []string
+	b.eval(`[...document.querySelectorAll('form')].filter(f => f.method === 'post' && !f.classList.contains('confirm') &&
+		/\/(delete|revoke|leave|rotate|remove|release)$/.test(new URL(f.action).pathname)).map(f => new URL(f.action).pathname)`, &bare)
+	for _, a := range bare {
+		b.t.Errorf("%s: a form posts to %s without its confirmation page", what, a)
+	}
 	if n := b.number(`document.querySelectorAll('h1').length`); n != 1 {
 		b.t.Errorf("%s at %s: %v h1 elements, want 1", what, v.name, n)
 	}
