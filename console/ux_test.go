@@ -562,3 +562,39 @@ func TestConsole_SwitchKeepsTheSectionWhenAllowed(t *testing.T) {
 	a.want(t, "numbers page", 200, `<input type="hidden" name="from" value="numbers">`, `id="switch-button"`,
 		`href="/accounts/switch?account=`+w.b+`&amp;from=numbers"`)
 }
+
+// TestConsole_ListsStackOnAPhone: at 390 px a list's rows are stacked, each
+// cell under its column's name, and a row's actions are on screen without
+// scrolling sideways; on a desktop the same list is a table, and a matrix
+// (the roles page) stays a table that scrolls inside its card.
+func TestConsole_ListsStackOnAPhone(t *testing.T) {
+	browser := newBrowser(t)
+	e := servertest.New(t)
+	owner, acct := e.SignUp(t, "olga@acme-corp.com", "Olga")
+	owner.Must(201, "POST", "/v1/accounts/"+acct+"/numbers", map[string]string{"number": "+14155550123", "alias": "Sales line"})
+	b := newTab(t, browser, e.URL, "owner")
+	b.login("olga@acme-corp.com")
+	b.open("/accounts/" + acct + "/numbers")
+	layout := func() (display, label string, editOnScreen bool) {
+		var v []string
+		b.eval(`(() => { const td = document.querySelector('#numbers tbody td'); const a = document.querySelector('#numbers a[href$="/edit"]');
+			return [getComputedStyle(td).display, td.getAttribute('data-label') || '', String(a.getBoundingClientRect().right <= window.innerWidth)]; })()`, &v)
+		return v[0], v[1], v[2] == "true"
+	}
+	b.viewport(phone)
+	if display, label, onScreen := layout(); display != "block" || label != "Number" || !onScreen {
+		t.Errorf("at 390 px the numbers list: cell display %q, label %q, Edit on screen %v; want stacked rows with the column's name and Edit in view",
+			display, label, onScreen)
+	}
+	b.viewport(desktop)
+	if display, _, onScreen := layout(); display != "table-cell" || !onScreen {
+		t.Errorf("at 1366 px the numbers list: cell display %q, Edit on screen %v; want a table", display, onScreen)
+	}
+	b.open("/accounts/" + acct + "/team/roles")
+	b.viewport(phone)
+	var display []string
+	b.eval(`[getComputedStyle(document.querySelector('#roles-matrix td')).display]`, &display)
+	if display[0] != "table-cell" {
+		t.Errorf("at 390 px the roles matrix cell display is %q, want a table", display[0])
+	}
+}

@@ -26,7 +26,37 @@ function scrollStops() {
   });
 }
 
+// A list table (every table but a matrix) is read as stacked rows on a
+// small screen: each cell carries its column's name (data-label, shown by
+// the stylesheet), and explicit roles keep the table's meaning for screen
+// readers once the stylesheet stops displaying it as a table. Without
+// JavaScript such a table scrolls inside its card instead.
+function stackTables() {
+  document.querySelectorAll("table:not(.matrix)").forEach(function (table) {
+    var heads = table.tHead ? Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
+      var hidden = th.querySelector(".visually-hidden");
+      return hidden && hidden.textContent.trim() === th.textContent.trim() ? "" : th.textContent.trim();
+    }) : [];
+    table.classList.add("stack");
+    table.setAttribute("role", "table");
+    Array.prototype.forEach.call(table.querySelectorAll("thead, tbody"), function (g) { g.setAttribute("role", "rowgroup"); });
+    Array.prototype.forEach.call(table.rows, function (row) {
+      row.setAttribute("role", "row");
+      var col = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        var inHead = row.parentNode === table.tHead;
+        cell.setAttribute("role", inHead ? "columnheader" : cell.tagName === "TH" ? "rowheader" : "cell");
+        if (!inHead && cell.colSpan === 1 && heads[col]) {
+          cell.setAttribute("data-label", heads[col]);
+        }
+        col += cell.colSpan;
+      });
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  stackTables();
   scrollStops();
   window.addEventListener("resize", scrollStops);
   var button = document.getElementById("menu-button");
