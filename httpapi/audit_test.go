@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -71,6 +72,14 @@ func TestAudit_FilterByActorAndAction(t *testing.T) {
 	r := owner.Refused(400, "invalid_request", "GET", base+"&action=account.explode", nil)
 	if f, _ := r.JSON["error"].(map[string]any)["field"].(string); f != "action" {
 		t.Errorf("the refusal names %q", f)
+	}
+	// An actor no event could have recorded is refused before the database
+	// (PostgreSQL refuses a NUL byte itself): a 400 naming the field, never a 500.
+	for _, bad := range []string{"%00", "%FF%FE", "a%0Ab@acme-corp.com", strings.Repeat("a", 321)} {
+		r := owner.Refused(400, "invalid_request", "GET", base+"&actor="+bad, nil)
+		if f, _ := r.JSON["error"].(map[string]any)["field"].(string); f != "actor" {
+			t.Errorf("actor=%.20s: the refusal names %q", bad, f)
+		}
 	}
 	// The filters do not open the log to a role without audit.view.
 	dev, _ := e.Join(t, owner, acct, "dev@acme-corp.com", "developer")

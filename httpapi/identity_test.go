@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -419,6 +420,49 @@ func TestOddBytes_InPaths(t *testing.T) {
 		for _, m := range []string{"GET", "DELETE", "PATCH"} {
 			if r := c.Do(m, path, map[string]any{}); r.Status >= 500 {
 				t.Errorf("%s %s: %d %s", m, path, r.Status, r.Body)
+			}
+		}
+	}
+}
+
+// Query values and body fields a database cannot store (a NUL byte, invalid
+// UTF-8) are refused or match nothing: never a 500, on either database.
+func TestOddBytes_InQueriesAndBodies(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
+	A := "/v1/accounts/" + acct
+	c.Must(201, "POST", A+"/numbers", map[string]string{"number": "+14155550123"})
+	app := c.Must(201, "POST", A+"/applications", map[string]string{"name": "IVR", "answer_url": "https://acme.example/a"})
+	appPath := fmt.Sprintf("%s/applications/%d", A, int64(app.JSON["id"].(float64)))
+	for _, v := range []string{"%00", "a%00b", "%FF%FE"} {
+		for _, q := range []string{"/numbers?alias=", "/logs?number=", "/logs?kind=", "/audit?actor=", "/audit?action=",
+			"/access?permission=", "/members?after=", "/invitations?after=", "/numbers?limit="} {
+			if r := c.Do("GET", A+q+v, nil); r.Status >= 500 {
+				t.Errorf("GET %s%s: %d %s", q, v, r.Status, r.Body)
+			}
+		}
+		if r := c.Do("GET", A+"/pricing?country="+v, nil); r.Status >= 500 {
+			t.Errorf("GET pricing?country=%s: %d %s", v, r.Status, r.Body)
+		}
+	}
+	for _, v := range []string{"\x00", "a\x00b", "\xff\xfe"} {
+		for _, w := range []struct {
+			method, path string
+			body         map[string]any
+		}{
+			{"PATCH", A + "/numbers/+14155550123", map[string]any{"alias": v}},
+			{"POST", A + "/applications", map[string]any{"name": v, "answer_url": "https://acme.example/a"}},
+			{"PATCH", appPath, map[string]any{"name": v}},
+			{"PATCH", appPath, map[string]any{"answer_url": "https://acme.example/" + v}},
+			{"PATCH", A + "/settings", map[string]any{"company": v, "address": v}},
+			{"PATCH", A + "/settings", map[string]any{"timezone": v}},
+			{"POST", A + "/invitations", map[string]any{"email": "x" + v + "@acme-corp.com", "role": "support"}},
+			{"POST", A + "/webhooks", map[string]any{"url": "https://hooks.example/" + v, "events": []string{"member.joined"}}},
+			{"POST", A + "/credentials/rotate", map[string]any{"keep_old_for": v}},
+		} {
+			if r := c.Do(w.method, w.path, w.body); r.Status >= 500 {
+				t.Errorf("%s %s %q: %d %s", w.method, w.path, w.body, r.Status, r.Body)
 			}
 		}
 	}

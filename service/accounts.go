@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
@@ -182,6 +184,12 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 	if id, err := strconv.ParseInt(actor, 10, 64); err == nil && id > 0 {
 		f.ActorID = id
 	} else if actor != "" {
+		// Compared with what was recorded, so anything that could never have
+		// been (a NUL byte PostgreSQL refuses, invalid UTF-8, a page of text)
+		// is refused here rather than by the database.
+		if len(actor) > 320 || !filterText(actor) {
+			return f, roster.FieldErrorf("actor", roster.EINVALID, "actor must be a user ID or an address")
+		}
 		f.ActorEmail = strings.ToLower(actor)
 	}
 	if action != "" {
@@ -191,4 +199,11 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 		f.Action = action
 	}
 	return f, nil
+}
+
+// filterText reports whether a filter's value could ever match what was
+// stored: valid UTF-8 without control characters. Anything else (a NUL,
+// which PostgreSQL refuses outright) is refused before the database.
+func filterText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }

@@ -259,6 +259,9 @@ func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map
 
 // Logs lists the account's records. Errors: EINVALID.
 func (s *Service) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
+	if !filterText(f.Number) {
+		return nil, 0, roster.FieldErrorf("number", roster.EINVALID, "number must be text without control characters")
+	}
 	if f.Kind != "" && !logKinds[f.Kind] {
 		return nil, 0, roster.Errorf(roster.EINVALID, "kind must be call or message")
 	}

@@ -75,8 +75,12 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 	return n, err
 }
 
-// Numbers lists the account's numbers.
+// Numbers lists the account's numbers whose alias contains alias.
+// Errors: EINVALID (an alias no number could have).
 func (s *Service) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
+	if !filterText(alias) {
+		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "alias must be text without control characters")
+	}
 	return s.db.Numbers(ctx, a.Seq, alias, p)
 }
 
