@@ -7,10 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,28 +18,17 @@ import (
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // postgresBase returns the PostgreSQL server to make test databases on, or
 // skips (fails under ROSTER_REQUIRE_POSTGRES=1) when none is reachable.
 func postgresBase(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv("ROSTER_TEST_DATABASE")
-	if !strings.HasPrefix(base, "postgres") {
-		base = defaultPostgres
-	}
-	db, err := sql.Open("pgx", base)
-	if err == nil {
-		err = db.Ping()
-		db.Close()
-	}
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			tb.Fatalf("PostgreSQL required but unreachable: %v", err)
-		}
-		tb.Skipf("replicas need PostgreSQL; none reachable at %s: %v", base, err)
+	base, ok := storetest.PostgresBase(tb)
+	if !ok {
+		tb.Skip("replicas need PostgreSQL; none reachable")
 	}
 	return base
 }

@@ -10,11 +10,8 @@ package service_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,17 +20,16 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/mail"
-	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 const (
-	testPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	password1    = "correct horse battery staple"
-	password2    = "purple elephant dances quietly"
-	clientIP     = "192.0.2.10"
-	noAccount    = "MA000000000000000000" // well formed, never issued
+	password1 = "correct horse battery staple"
+	password2 = "purple elephant dances quietly"
+	clientIP  = "192.0.2.10"
+	noAccount = "MA000000000000000000" // well formed, never issued
 )
 
 var operator = roster.Actor{Email: "op"}
@@ -41,27 +37,15 @@ var operator = roster.Actor{Email: "op"}
 // ---------------------------------------------------------------------------
 // Backends
 
-// testBackends returns a DSN of each kind: a SQLite file, and a fresh
-// PostgreSQL database when one answers (ROSTER_TEST_DATABASE, else the
-// local default). ROSTER_REQUIRE_POSTGRES=1 turns an unreachable
-// PostgreSQL into a failure instead of a skip.
+// testBackends returns a DSN of each kind (storetest.Backends): a SQLite
+// file, and a fresh PostgreSQL database when one answers.
 func testBackends(t *testing.T) []backend {
 	t.Helper()
-	out := []backend{{"sqlite", filepath.Join(t.TempDir(), "r.db")}}
-	base := os.Getenv("ROSTER_TEST_DATABASE")
-	if base == "" || !strings.HasPrefix(base, "postgres") {
-		base = testPostgres
+	var out []backend
+	for _, b := range storetest.Backends(t) {
+		out = append(out, backend{b.Name, b.DSN})
 	}
-	probe, err := store.Open(base)
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required but unreachable at %s: %v", base, err)
-		}
-		t.Logf("PostgreSQL unreachable (%v): only SQLite is tested", err)
-		return out
-	}
-	probe.Close()
-	return append(out, backend{"postgres", servertest.NewPostgresDatabase(t, base)})
+	return out
 }
 
 type backend struct{ name, dsn string }

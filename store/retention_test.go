@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // testClock is a database clock the test moves: real time plus an offset,
@@ -201,11 +200,11 @@ func TestPrune_ChangesAreAPrefixAndTheNewestStays(t *testing.T) {
 // with the clock moved on, a prune leaves only what is live, and the live
 // session still works.
 func TestPrune_TablesStayBoundedUnderLogins(t *testing.T) {
-	for _, b := range backendDSNs(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			const idle = 30 * time.Minute
-			e := servertest.New(t, servertest.Options{Database: b.dsn, Tweak: func(c *server.Config) { c.SessionIdle = idle }})
+			e := servertest.New(t, servertest.Options{Database: b.DSN, Tweak: func(c *server.Config) { c.SessionIdle = idle }})
 			clk := &testClock{}
 			e.Server.DB.Now = clk.Now // set once, before any request that reads it
 			db, ctx := e.Server.DB, context.Background()
@@ -253,24 +252,4 @@ func TestPrune_TablesStayBoundedUnderLogins(t *testing.T) {
 			}
 		})
 	}
-}
-
-// backendDSNs returns a fresh database DSN of each kind, like backends.
-func backendDSNs(t *testing.T) []struct{ name, dsn string } {
-	t.Helper()
-	out := []struct{ name, dsn string }{{"sqlite", filepath.Join(t.TempDir(), "roster.db")}}
-	base := os.Getenv("ROSTER_TEST_DATABASE")
-	if base == "" {
-		base = defaultPostgres
-	}
-	probe, err := store.Open(base)
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required but unreachable at %s: %v", base, err)
-		}
-		t.Logf("PostgreSQL unreachable (%v): only SQLite is tested", err)
-		return out
-	}
-	probe.Close()
-	return append(out, struct{ name, dsn string }{"postgres", servertest.NewPostgresDatabase(t, base)})
 }

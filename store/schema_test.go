@@ -12,8 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/server/servertest"
-	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // TestSchema_SameOnBothDatabases migrates a fresh SQLite and a fresh
@@ -24,23 +23,12 @@ import (
 // DELETE) and the number of CHECK constraints per table. The two migration
 // folders are kept by hand; this is what keeps them from drifting.
 func TestSchema_SameOnBothDatabases(t *testing.T) {
-	base := os.Getenv("ROSTER_TEST_DATABASE")
-	if base == "" {
-		base = defaultPostgres
-	}
-	probe, err := store.Open(base)
-	if err == nil {
-		err = probe.SQL().PingContext(context.Background())
-		probe.Close()
-	}
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required but unreachable at %s: %v", base, err)
-		}
-		t.Skipf("PostgreSQL unreachable (%v): nothing to compare SQLite with", err)
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("PostgreSQL unreachable: nothing to compare SQLite with")
 	}
 	lite := mustOpen(t, filepath.Join(t.TempDir(), "roster.db"))
-	pg := mustOpen(t, servertest.NewPostgresDatabase(t, base))
+	pg := mustOpen(t, storetest.NewPostgresDatabase(t, base))
 
 	want := sqliteSchema(t, lite.SQL())
 	got := postgresSchema(t, pg.SQL())

@@ -11,41 +11,20 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
-// The conformance suite: every test runs against SQLite and PostgreSQL.
-
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
-// backends returns a fresh database of each kind. PostgreSQL comes from
-// ROSTER_TEST_DATABASE, else the local default; when none is reachable its
-// half is skipped with a message, unless ROSTER_REQUIRE_POSTGRES=1 (CI).
-func backends(t *testing.T) map[string]*store.DB {
-	t.Helper()
-	out := map[string]*store.DB{}
-	for _, b := range backendDSNs(t) {
-		out[b.name] = mustOpen(t, b.dsn)
-	}
-	return out
-}
+// The conformance suite: every test runs against SQLite and PostgreSQL
+// (storetest.Each).
 
 func mustOpen(t *testing.T, dsn string) *store.DB {
 	t.Helper()
-	db, err := store.Open(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return storetest.Open(t, dsn)
 }
 
 func each(t *testing.T, f func(t *testing.T, db *store.DB)) {
-	for name, db := range backends(t) {
-		t.Run(name, func(t *testing.T) { f(t, db) })
-	}
+	t.Helper()
+	storetest.Each(t, f)
 }
 
 // fixture makes a user who owns an account.

@@ -7,16 +7,12 @@ package servertest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +24,7 @@ import (
 
 	"github.com/rosterhq/roster/mail/mailtest"
 	"github.com/rosterhq/roster/server"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // Tokens every test server uses.
@@ -60,34 +57,11 @@ func Database(tb testing.TB) string {
 }
 
 // NewPostgresDatabase creates an empty database on the server named by
-// base and returns its DSN; it is dropped when tb ends.
+// base and returns its DSN; it is dropped when tb ends
+// (storetest.NewPostgresDatabase).
 func NewPostgresDatabase(tb testing.TB, base string) string {
 	tb.Helper()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatalf("open %s: %v", base, err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "roster_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", base, err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return storetest.NewPostgresDatabase(tb, base)
 }
 
 // Options change a test server.
