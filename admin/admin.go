@@ -223,8 +223,8 @@ func (a *Admin) Drain() { a.draining.Store(true) }
 // Draining reports whether Drain was called.
 func (a *Admin) Draining() bool { return a.draining.Load() }
 
-// ErrDraining is Ready's reason once Drain was called.
-var ErrDraining = errors.New("shutting down")
+// errDraining is Ready's reason once Drain was called.
+var errDraining = errors.New("shutting down")
 
 // Ready returns nil when the replica can serve: it is not shutting down
 // (Drain), the database answers a ping within PingTimeout and the check
@@ -238,7 +238,7 @@ func (a *Admin) Ready(ctx context.Context) error {
 // driver's error may name hosts and users).
 func (a *Admin) ready(ctx context.Context) (reason, detail error) {
 	if a.draining.Load() {
-		return ErrDraining, nil
+		return errDraining, nil
 	}
 	if a.opts.DB != nil {
 		ctx, cancel := context.WithTimeout(ctx, a.opts.PingTimeout)

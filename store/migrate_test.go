@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -99,27 +98,6 @@ func TestMigrate_ReplicasStartedAtOnceOnPostgres(t *testing.T) {
 		if n := count(t, dbs[0], "accounts"); n != 0 {
 			t.Errorf("round %d: accounts has %d rows in a fresh database", round+1, n)
 		}
-	}
-}
-
-// TestMigrate_AgainIsANoOp: a replica started on a migrated database (the
-// rolling restart) migrates nothing and succeeds, on both databases.
-func TestMigrate_AgainIsANoOp(t *testing.T) {
-	for _, b := range backendDSNs(t) {
-		t.Run(b.name, func(t *testing.T) {
-			first := mustOpen(t, b.dsn)
-			second := mustOpen(t, b.dsn) // migrates again
-			for _, db := range []*store.DB{first, second} {
-				var n int
-				if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				files, _ := fs.Glob(os.DirFS("migrations"), b.name+"/*.sql")
-				if n != len(files) {
-					t.Errorf("%d versions recorded, want %d", n, len(files))
-				}
-			}
-		})
 	}
 }
 
