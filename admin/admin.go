@@ -6,6 +6,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -52,6 +53,7 @@ type Admin struct {
 	checkTime     prometheus.Histogram
 
 	notReady atomic.Bool // the last /readyz answered 503 (for logging changes only)
+	draining atomic.Bool // Drain was called: the process is shutting down
 }
 
 // Decision reasons besides authz's: ReasonStale for a check refused
@@ -213,8 +215,20 @@ func (a *Admin) Handler() http.Handler {
 	return mux
 }
 
-// Ready returns nil when the replica can serve: the database answers a
-// ping within PingTimeout and the check index is fresh. Else the reason.
+// Drain marks the process as shutting down: from now on Ready fails (and
+// /readyz answers 503), so load balancers stop sending it traffic while
+// its listeners still serve what they do send. There is no way back.
+func (a *Admin) Drain() { a.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (a *Admin) Draining() bool { return a.draining.Load() }
+
+// errDraining is Ready's reason once Drain was called.
+var errDraining = errors.New("shutting down")
+
+// Ready returns nil when the replica can serve: it is not shutting down
+// (Drain), the database answers a ping within PingTimeout and the check
+// index is fresh. Else the reason.
 func (a *Admin) Ready(ctx context.Context) error {
 	err, _ := a.ready(ctx)
 	return err
@@ -223,6 +237,9 @@ func (a *Admin) Ready(ctx context.Context) error {
 // ready also returns the detail behind the reason, for the log only (a
 // driver's error may name hosts and users).
 func (a *Admin) ready(ctx context.Context) (reason, detail error) {
+	if a.draining.Load() {
+		return errDraining, nil
+	}
 	if a.opts.DB != nil {
 		ctx, cancel := context.WithTimeout(ctx, a.opts.PingTimeout)
 		defer cancel()

@@ -235,3 +235,34 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestAdminDrain: once a shutdown starts (Server.Drain), /readyz on the
+// admin listener and /healthz on the public one answer 503 at once, and
+// nothing else changes: the public routes still answer, /livez too.
+func TestAdminDrain(t *testing.T) {
+	env := servertest.New(t)
+	adm := httptest.NewServer(env.Server.Admin.Handler())
+	defer adm.Close()
+	if st, _ := get(t, adm.URL+"/readyz"); st != 200 {
+		t.Fatalf("/readyz before: %d", st)
+	}
+	if st, _ := get(t, env.URL+"/healthz"); st != 200 {
+		t.Fatalf("/healthz before: %d", st)
+	}
+	env.Server.Drain()
+	if st, body := get(t, adm.URL+"/readyz"); st != 503 || !strings.Contains(body, "shutting down") {
+		t.Errorf("/readyz while draining: %d %q, want 503 shutting down", st, body)
+	}
+	if st, body := get(t, env.URL+"/healthz"); st != 503 || !strings.Contains(body, "shutting down") {
+		t.Errorf("/healthz while draining: %d %q, want 503 shutting down", st, body)
+	}
+	if st, _ := get(t, adm.URL+"/livez"); st != 200 {
+		t.Errorf("/livez while draining: %d", st)
+	}
+	if st, _ := get(t, env.URL+"/v1/me"); st != 401 {
+		t.Errorf("/v1/me while draining: %d, want 401 (still served)", st)
+	}
+	if !env.Server.Admin.Draining() {
+		t.Error("Draining() is false after Drain")
+	}
+}

@@ -173,14 +173,15 @@ func startOnce(b *testing.B, bin, db string, probes []probe) coldRun {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), coldTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--database", db, "--service-token", coldToken)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--database", db)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ROSTER_") {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = env
+	// A token is never a flag (serve refuses it): the environment.
+	cmd.Env = append(env, "ROSTER_SERVICE_TOKEN="+coldToken)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)

@@ -138,6 +138,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	api.Register(mux)
 	console.New(svc, log, c.Proxies).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		// The public listener's readiness, for load balancers that reach
+		// no other: it says 503 from the start of a shutdown too.
+		if adm.Draining() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		if err := db.SQL().PingContext(r.Context()); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return
@@ -175,6 +181,13 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// Drain starts a graceful shutdown: /readyz on the admin listener and
+// /healthz on the public one answer 503 from now on, so load balancers
+// take the replica out, while everything else is served as before. The
+// caller keeps its listeners open for the drain period, then shuts them
+// down (http.Server.Shutdown, grpc.Server.GracefulStop) and calls Close.
+func (s *Server) Drain() { s.Admin.Drain() }
 
 // Close stops following changes and closes the database.
 func (s *Server) Close() error {

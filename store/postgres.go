@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 type postgresDialect struct{}
@@ -24,6 +25,15 @@ func openPostgres(dsn string) (*sql.DB, dialect, error) {
 func (postgresDialect) name() string                { return "postgres" }
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
 func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
+
+// migrationLock: goose's session-level advisory lock (pg_try_advisory_lock
+// on goose's own lock ID), tried every second for five minutes, long
+// enough for any migration Roster ships to finish in another replica. The
+// lock is the session's, so a replica that dies while migrating releases
+// it with its connection.
+func (postgresDialect) migrationLock() (lock.SessionLocker, error) {
+	return lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+}
 
 // txOptions: SERIALIZABLE, so the rules read in a transaction still hold at
 // commit; the transaction helper retries 40001.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -55,6 +56,10 @@ func (sqliteDialect) name() string                { return "sqlite" }
 func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
 func (sqliteDialect) rebind(q string) string      { return q }
 func (sqliteDialect) txOptions() *sql.TxOptions   { return nil }
+
+// migrationLock: none. A SQLite file is served by one process; goose has
+// no SQLite locker.
+func (sqliteDialect) migrationLock() (lock.SessionLocker, error) { return nil, nil }
 
 // changeLock: BEGIN IMMEDIATE already makes SQLite's writers one at a time.
 func (sqliteDialect) changeLock() string { return "" }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/rosterhq/roster"
 )
@@ -41,6 +42,9 @@ var (
 type dialect interface {
 	name() string
 	gooseDialect() goose.Dialect
+	// migrationLock is the lock replicas take to migrate one at a time
+	// (nil: none needed).
+	migrationLock() (lock.SessionLocker, error)
 	// rebind turns ? placeholders into the database's own.
 	rebind(q string) string
 	// mapErr maps a driver error to ErrUnique, errRetry or itself.
@@ -99,13 +103,25 @@ func (db *DB) Close() error {
 	return db.db.Close()
 }
 
-// Migrate applies every embedded migration not yet applied.
+// Migrate applies every embedded migration not yet applied. On PostgreSQL
+// it holds goose's session-level advisory lock while it reads and applies
+// them, so replicas started at once migrate one after the other: the first
+// applies what is pending, the others wait for the lock (polling every
+// second, for up to five minutes) and then find nothing to do.
 func (db *DB) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrations, "migrations/"+db.d.name())
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(db.d.gooseDialect(), db.db, sub)
+	var opts []goose.ProviderOption
+	locker, err := db.d.migrationLock()
+	if err != nil {
+		return fmt.Errorf("store: migration lock: %w", err)
+	}
+	if locker != nil {
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(db.d.gooseDialect(), db.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	netmail "net/mail"
 	"net/url"
@@ -41,6 +42,7 @@ type config struct {
 	OutboxRetention  time.Duration
 	ChangesRetention time.Duration
 	WebhookPrivate   bool
+	ShutdownDrain    time.Duration
 }
 
 // server returns the server's configuration. It refuses what no single
@@ -76,8 +78,9 @@ func (c *config) server() (server.Config, error) {
 // flags binds the settings every command has to fs.
 func (c *config) flags(fs *flag.FlagSet) {
 	setUsage(fs)
-	add(fs, &setting{flag: "database", env: "ROSTER_DATABASE", def: "roster.db", arg: "PATH|URL", redact: true,
-		help: "SQLite file path, or postgres://user:pass@host:5432/db", apply: checkDatabase(&c.Database)})
+	add(fs, &setting{flag: "database", env: "ROSTER_DATABASE", fileEnv: "ROSTER_DATABASE_FILE", def: "roster.db", arg: "PATH|URL",
+		redact: true, flagNoPassword: true,
+		help: "SQLite file path, or postgres://user:pass@host:5432/db (with a password: from the environment or the file only)", apply: checkDatabase(&c.Database)})
 }
 
 // serveFlags binds every setting of `roster serve` to fs.
@@ -87,14 +90,16 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	c.flags(fs)
 	add(fs, &setting{flag: "base-url", env: "ROSTER_BASE_URL", arg: "URL", defNote: "default http://ADDR",
 		help: "public URL of the console, for links in mails (https://... behind TLS)", apply: checkBaseURL(&c.BaseURL)})
-	add(fs, &setting{flag: "smtp-url", env: "ROSTER_SMTP_URL", arg: "URL", redact: true, defNote: "unset: mail is kept in the outbox table and logged",
-		help: "smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465", apply: checkSMTPURL(&c.SMTPURL)})
+	add(fs, &setting{flag: "smtp-url", env: "ROSTER_SMTP_URL", fileEnv: "ROSTER_SMTP_URL_FILE", arg: "URL", redact: true, flagNoPassword: true,
+		defNote: "unset: mail is kept in the outbox table and logged",
+		help:    "smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (with a password: from the environment or the file only)",
+		apply:   checkSMTPURL(&c.SMTPURL)})
 	add(fs, &setting{flag: "mail-from", env: "ROSTER_MAIL_FROM", def: "Roster <no-reply@roster.localhost>", arg: "ADDRESS",
 		help: "sender of every mail", apply: checkMailFrom(&c.MailFrom)})
-	add(fs, &setting{flag: "service-token", env: "ROSTER_SERVICE_TOKEN", arg: "TOKEN", secret: true, defNote: "unset: disabled",
-		help: "bearer token for POST /v1/authz/check and log ingest", apply: checkToken(&c.ServiceToken)})
-	add(fs, &setting{flag: "operator-token", env: "ROSTER_OPERATOR_TOKEN", arg: "TOKEN", secret: true, defNote: "unset: disabled",
-		help: "bearer token for /v1/admin/...", apply: checkToken(&c.OperatorToken)})
+	add(fs, &setting{flag: "service-token", env: "ROSTER_SERVICE_TOKEN", fileEnv: "ROSTER_SERVICE_TOKEN_FILE", arg: "TOKEN", secret: true,
+		defNote: "unset: disabled", help: "bearer token for POST /v1/authz/check, the gRPC check and log ingest", apply: checkToken(&c.ServiceToken)})
+	add(fs, &setting{flag: "operator-token", env: "ROSTER_OPERATOR_TOKEN", fileEnv: "ROSTER_OPERATOR_TOKEN_FILE", arg: "TOKEN", secret: true,
+		defNote: "unset: disabled", help: "bearer token for /v1/admin/...", apply: checkToken(&c.OperatorToken)})
 	add(fs, &setting{flag: "invite-ttl", env: "ROSTER_INVITE_TTL", def: "168h", arg: "DURATION",
 		help: "how long an invitation link works", apply: checkDuration(&c.InviteTTL, time.Minute)})
 	add(fs, &setting{flag: "session-ttl", env: "ROSTER_SESSION_TTL", def: "336h", arg: "DURATION",
@@ -118,6 +123,9 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		help: "the change log replicas follow keeps this long (a replica behind it reloads its index)", apply: checkDuration(&c.ChangesRetention, time.Minute)})
 	add(fs, &setting{flag: "webhook-allow-private", env: "ROSTER_WEBHOOK_ALLOW_PRIVATE", def: "false", arg: "true|false",
 		help: "let webhooks use plain http:// and private, loopback or link-local addresses (tests and private networks only: it opens the server to SSRF)", apply: checkBool(&c.WebhookPrivate)})
+	add(fs, &setting{flag: "shutdown-drain", env: "ROSTER_SHUTDOWN_DRAIN", def: "5s", arg: "DURATION",
+		help:  "on SIGTERM or SIGINT, /readyz and /healthz answer 503 at once and every listener keeps serving this long (0: no wait), then in-flight requests get up to 10s to finish",
+		apply: checkDuration(&c.ShutdownDrain, 0)})
 }
 
 // setting is one configuration value: a flag, its environment variable
@@ -125,16 +133,27 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 // variable, which wins over the default. The value is checked after
 // parsing (resolve), whichever of the three it came from, and a bad one
 // stops the command with a usage error naming where it came from.
+//
+// A secret is never taken from the command line: the process's arguments
+// show in ps, in /proc and on the admin listener's /debug/pprof/cmdline.
+// A secret setting (a token) refuses its flag altogether; a URL setting
+// refuses its flag when the URL carries a password. Each secret may also
+// come from a file named by its _FILE variable (fileEnv), for secrets
+// mounted by an orchestrator; setting both the variable and the file is
+// refused, since neither is more specific than the other.
 type setting struct {
 	flag    string
 	env     string
+	fileEnv string // the variable naming a file that holds the value ("": none)
 	def     string // the default value ("" allowed)
 	defNote string // how the help shows an empty default ("" : no default shown)
 	arg     string // the value's placeholder in the help
 	help    string
-	secret  bool // never shown
+	secret  bool // never shown, never a flag
 	redact  bool // shown without its user and password
-	apply   func(v string) error
+	// flagNoPassword refuses the flag when its value carries a password.
+	flagNoPassword bool
+	apply          func(v string) error
 
 	order int // registration order, for the help
 	raw   string
@@ -162,14 +181,34 @@ func (s *setting) Set(v string) error {
 	return nil
 }
 
-// resolve picks the value (flag, variable, default), checks it and stores
-// it in the config.
+// resolve picks the value (flag, variable or file, default), checks it and
+// stores it in the config.
 func (s *setting) resolve() error {
 	v, from := s.def, "the default of --"+s.flag
-	if s.set {
+	env, envSet := os.LookupEnv(s.env)
+	file, fileSet := "", false
+	if s.fileEnv != "" {
+		file, fileSet = os.LookupEnv(s.fileEnv)
+	}
+	switch {
+	case s.set && s.secret:
+		return fmt.Errorf("--%s: a secret is never taken from the command line, where ps and the admin listener's /debug/pprof/cmdline show it: set %s, or %s to a file holding it",
+			s.flag, s.env, s.fileEnv)
+	case s.set && s.flagNoPassword && hasPassword(s.raw):
+		return fmt.Errorf("--%s=%s carries a password, and the command line shows in ps and on the admin listener's /debug/pprof/cmdline: set %s, or %s to a file holding the URL",
+			s.flag, strconv.Quote(redactURL(s.raw)), s.env, s.fileEnv)
+	case s.set:
 		v, from = s.raw, "--"+s.flag
-	} else if e, ok := os.LookupEnv(s.env); ok {
-		v, from = e, s.env
+	case envSet && fileSet:
+		return fmt.Errorf("%s and %s are both set: set one of them", s.env, s.fileEnv)
+	case fileSet:
+		content, err := readSecretFile(file)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %v", s.fileEnv, strconv.Quote(file), err)
+		}
+		v, from = content, s.fileEnv+"="+strconv.Quote(file)+", which holds"
+	case envSet:
+		v, from = env, s.env
 	}
 	if err := s.apply(v); err != nil {
 		shown := strconv.Quote(v)
@@ -179,13 +218,65 @@ func (s *setting) resolve() error {
 		case s.redact:
 			shown = strconv.Quote(redactURL(v))
 		}
+		if fileSet && !s.set {
+			return fmt.Errorf("%s %s: %v", from, shown, err)
+		}
 		other := s.env
 		if from == s.env {
 			other = "--" + s.flag
+			if s.secret {
+				other = s.fileEnv
+			}
 		}
 		return fmt.Errorf("%s=%s (or %s): %v", from, shown, other, err)
 	}
 	return nil
+}
+
+// maxSecretFile bounds a _FILE read: a secret is a line, and a mistaken
+// path (a log, /dev/zero) must not be read whole.
+const maxSecretFile = 64 << 10
+
+// readSecretFile returns the content of a _FILE setting's file without the
+// line breaks at its end (editors and echo add one; no secret ends with
+// one). An empty file is refused: it is a mistake, not a way to unset.
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("names no file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read it: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read it: %w", err)
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("the file is larger than %d KiB: it is not a secret", maxSecretFile>>10)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return "", errors.New("the file is empty")
+	}
+	return v, nil
+}
+
+// hasPassword reports whether a URL carries a password: in its user
+// information, or as a password= parameter (which pgx reads too).
+func hasPassword(v string) bool {
+	u, err := url.Parse(v)
+	if err != nil {
+		// Unparsable: it may still hold one; treat it as a secret.
+		return strings.Contains(v, "@") || strings.Contains(strings.ToLower(v), "password")
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
+	return u.Query().Has("password")
 }
 
 // parse parses the command line, refuses arguments left over, and checks
@@ -284,6 +375,9 @@ func setUsage(fs *flag.FlagSet) {
 			}
 		}
 		fmt.Fprintln(w, "\nSettings: each is a flag and an environment variable; the flag wins, then the variable, then the default.")
+		fmt.Fprintln(w, "Secrets never come from the command line, which ps and the admin listener's /debug/pprof/cmdline show:")
+		fmt.Fprintln(w, "tokens are environment-only, and a URL with a password is refused as a flag. Each secret can also be read")
+		fmt.Fprintln(w, "from a file named by its _FILE variable (line breaks at its end are dropped); setting both is refused.")
 		for _, s := range settingsOf(fs) {
 			def := s.defNote
 			if s.def != "" {
@@ -292,7 +386,16 @@ func setUsage(fs *flag.FlagSet) {
 			if def != "" {
 				def = ", " + def
 			}
-			fmt.Fprintf(w, "  --%s %s  (%s%s)\n      %s\n", s.flag, s.arg, s.env, def, s.help)
+			env := s.env
+			if s.fileEnv != "" {
+				env += " or " + s.fileEnv
+			}
+			if s.secret {
+				fmt.Fprintf(w, "  %s=%s  (environment only, never a flag%s)\n      %s\n", s.env, s.arg, def, s.help)
+				fmt.Fprintf(w, "  %s=PATH  (a file holding it)\n", s.fileEnv)
+				continue
+			}
+			fmt.Fprintf(w, "  --%s %s  (%s%s)\n      %s\n", s.flag, s.arg, env, def, s.help)
 		}
 	}
 }

@@ -49,6 +49,22 @@ func TestServe_RefusesBadSettings(t *testing.T) {
 		{args: []string{"--trust-proxy", "10.0.0.0/99"}, want: []string{"--trust-proxy", "10.0.0.0/99"}},
 		{args: []string{"--admin-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:7000", "--addr", "127.0.0.1:7000"}, want: []string{"ROSTER_ADDR", "ROSTER_GRPC_ADDR", "its own address"}},
 		{args: []string{"extra"}, want: []string{"unexpected argument", "extra"}},
+		{env: []string{"ROSTER_SHUTDOWN_DRAIN=-1s"}, want: []string{"ROSTER_SHUTDOWN_DRAIN", "too short"}},
+		{args: []string{"--shutdown-drain=5"}, want: []string{"--shutdown-drain", "not a duration"}},
+		// Secrets never come from the command line (ps, /debug/pprof/cmdline).
+		{args: []string{"--service-token=flag-secret-1"}, want: []string{"--service-token", "ROSTER_SERVICE_TOKEN_FILE", "/debug/pprof/cmdline"}, never: []string{"flag-secret-1"}},
+		{args: []string{"--operator-token", "flag-secret-2"}, want: []string{"--operator-token", "ROSTER_OPERATOR_TOKEN", "ROSTER_OPERATOR_TOKEN_FILE"}, never: []string{"flag-secret-2"}},
+		{args: []string{"--database=postgres://u:hunter2@db.example/roster"}, want: []string{"--database", "password", "ROSTER_DATABASE_FILE"}, never: []string{"hunter2"}},
+		{args: []string{"--database=postgres://u@db.example/roster?sslmode=require&password=hunter2"}, want: []string{"--database", "password", "ROSTER_DATABASE"}, never: []string{"hunter2"}},
+		{args: []string{"--smtp-url=smtp://u:hunter2@mail.example:587"}, want: []string{"--smtp-url", "password", "ROSTER_SMTP_URL_FILE"}, never: []string{"hunter2"}},
+		// A secret in the variable and in a file: neither wins.
+		{env: []string{"ROSTER_SERVICE_TOKEN=env-secret-3", "ROSTER_SERVICE_TOKEN_FILE=/etc/hostname"}, want: []string{"ROSTER_SERVICE_TOKEN and ROSTER_SERVICE_TOKEN_FILE are both set"}, never: []string{"env-secret-3"}},
+		{env: []string{"ROSTER_DATABASE=roster.db", "ROSTER_DATABASE_FILE=/etc/hostname"}, want: []string{"ROSTER_DATABASE and ROSTER_DATABASE_FILE are both set"}},
+		// A file that cannot be read, or holds nothing.
+		{env: []string{"ROSTER_SERVICE_TOKEN_FILE=/nonexistent/roster-token"}, want: []string{"ROSTER_SERVICE_TOKEN_FILE", "/nonexistent/roster-token", "no such file"}},
+		{env: []string{"ROSTER_OPERATOR_TOKEN_FILE=/"}, want: []string{"ROSTER_OPERATOR_TOKEN_FILE", "cannot read it", "directory"}},
+		{env: []string{"ROSTER_SMTP_URL_FILE=/dev/null"}, want: []string{"ROSTER_SMTP_URL_FILE", "/dev/null", "empty"}},
+		{env: []string{"ROSTER_DATABASE_FILE="}, want: []string{"ROSTER_DATABASE_FILE", "names no file"}},
 		// The flag wins over a bad variable: only the other problem is told.
 		{env: []string{"ROSTER_SESSION_TTL=2w", "ROSTER_LOG_FORMAT=yaml"}, args: []string{"--session-ttl=1h"},
 			want: []string{"ROSTER_LOG_FORMAT"}, never: []string{"SESSION_TTL", "session-ttl"}},
@@ -111,7 +127,8 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.Addr != "127.0.0.1:8080" || d.AdminAddr != "127.0.0.1:9090" || d.GRPCAddr != "" || d.OutboxRetention.Hours() != 168 ||
-		d.ChangesRetention.Hours() != 24 || d.LogFormat != "text" || d.SessionIdle.Hours() != 12 || d.InviteTTL.Hours() != 168 {
+		d.ChangesRetention.Hours() != 24 || d.LogFormat != "text" || d.SessionIdle.Hours() != 12 || d.InviteTTL.Hours() != 168 ||
+		d.ShutdownDrain != 5*time.Second {
 		t.Errorf("defaults: %+v", d)
 	}
 
@@ -122,7 +139,8 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.serveFlags(fs)
 	err := parse(fs, []string{"--database=postgres://roster@db.example:5432/roster?sslmode=require", "--base-url=https://roster.example.com/console",
-		"--admin-addr=", "--outbox-retention=48h", "--changes-retention=2h", "--personal-domains-extra=mail.example, bücher.example", "--trust-proxy=10.0.0.0/8"})
+		"--admin-addr=", "--outbox-retention=48h", "--changes-retention=2h", "--personal-domains-extra=mail.example, bücher.example", "--trust-proxy=10.0.0.0/8",
+		"--shutdown-drain=0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +153,62 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 		sc.Database != "postgres://roster@db.example:5432/roster?sslmode=require" || sc.BaseURL != "https://roster.example.com/console" ||
 		len(sc.PersonalExtra) != 2 || sc.Addr != "127.0.0.1:8080" {
 		t.Errorf("server config: %+v", sc)
+	}
+	if c.ShutdownDrain != 0 {
+		t.Errorf("--shutdown-drain=0: %v, want no drain", c.ShutdownDrain)
+	}
+}
+
+// TestServe_SecretsFromFiles: each secret can be read from the file its
+// _FILE variable names, without the trailing line break an editor or
+// echo leaves; a flag still wins over the file (when it carries no
+// password), as over any variable.
+func TestServe_SecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	t.Setenv("ROSTER_SERVICE_TOKEN_FILE", write("service", "svc-from-a-file\n"))
+	t.Setenv("ROSTER_OPERATOR_TOKEN_FILE", write("operator", "op-from-a-file\r\n"))
+	t.Setenv("ROSTER_DATABASE_FILE", write("database", "postgres://roster:pw@db.example:5432/roster?sslmode=require\n"))
+	t.Setenv("ROSTER_SMTP_URL_FILE", write("smtp", "smtps://user:pw@mail.example.com:465")) // no line break at all
+	var c config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.serveFlags(fs)
+	if err := parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := c.server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.ServiceToken != "svc-from-a-file" || sc.OperatorToken != "op-from-a-file" ||
+		sc.Database != "postgres://roster:pw@db.example:5432/roster?sslmode=require" || sc.SMTPURL != "smtps://user:pw@mail.example.com:465" {
+		t.Errorf("from files: service %q, operator %q, database %q, smtp %q", sc.ServiceToken, sc.OperatorToken, sc.Database, sc.SMTPURL)
+	}
+
+	// A bad value in a file is named by the variable and the path, and a
+	// token's value is never shown.
+	t.Setenv("ROSTER_SERVICE_TOKEN_FILE", write("bad", "two words\n"))
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.serveFlags(fs)
+	err = parse(fs, nil)
+	if err == nil || !strings.Contains(err.Error(), "ROSTER_SERVICE_TOKEN_FILE") || !strings.Contains(err.Error(), filepath.Join(dir, "bad")) ||
+		!strings.Contains(err.Error(), "(hidden)") || strings.Contains(err.Error(), "two words") {
+		t.Errorf("a bad token in a file: %v", err)
+	}
+
+	// The flag wins over the file.
+	t.Setenv("ROSTER_SERVICE_TOKEN_FILE", filepath.Join(dir, "service"))
+	var d config
+	fs = flag.NewFlagSet("migrate", flag.ContinueOnError)
+	d.flags(fs)
+	if err := parse(fs, []string{"--database", filepath.Join(dir, "r.db")}); err != nil || d.Database != filepath.Join(dir, "r.db") {
+		t.Errorf("--database with ROSTER_DATABASE_FILE set: %v, %q", err, d.Database)
 	}
 }
 
@@ -166,21 +240,49 @@ func TestServe_HelpListsEverySetting(t *testing.T) {
 	}
 	settings := settingsOf(fs)
 	for _, s := range settings {
-		line := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(s.flag) + ` .*\(` + s.env + `[,)].*$`).FindString(out)
+		if s.secret {
+			// A token is environment-only: the help shows its variables,
+			// never a flag.
+			for _, v := range []string{s.env, s.fileEnv} {
+				if !regexp.MustCompile(`(?m)^  ` + v + `=`).MatchString(out) {
+					t.Errorf("serve --help has no line for %s:\n%s", v, out)
+				}
+				if !strings.Contains(string(docs), "`"+v+"`") {
+					t.Errorf("docs/operations.md does not document %s", v)
+				}
+			}
+			if regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(s.flag) + ` `).MatchString(out) {
+				t.Errorf("serve --help offers --%s, a secret on the command line", s.flag)
+			}
+			continue
+		}
+		line := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(s.flag) + ` .*\(` + s.env + `[ ,)].*$`).FindString(out)
 		if line == "" {
 			t.Errorf("serve --help has no line for --%s with %s:\n%s", s.flag, s.env, out)
 		} else if s.def != "" && !strings.Contains(line, "default "+s.def) {
 			t.Errorf("serve --help line for --%s does not show its default %q: %s", s.flag, s.def, line)
+		} else if s.fileEnv != "" && !strings.Contains(line, s.fileEnv) {
+			t.Errorf("serve --help line for --%s does not name %s: %s", s.flag, s.fileEnv, line)
 		}
 		if !strings.Contains(string(docs), "`"+s.env+"`") || !strings.Contains(string(docs), "`--"+s.flag+"`") {
 			t.Errorf("docs/operations.md does not document %s / --%s", s.env, s.flag)
+		}
+		if s.fileEnv != "" && !strings.Contains(string(docs), "`"+s.fileEnv+"`") {
+			t.Errorf("docs/operations.md does not document %s", s.fileEnv)
+		}
+	}
+	// The help says why secrets are not flags, and where they go instead.
+	for _, want := range []string{"/debug/pprof/cmdline", "_FILE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve --help does not mention %s:\n%s", want, out)
 		}
 	}
 	for _, env := range []string{"ROSTER_ADDR", "ROSTER_DATABASE", "ROSTER_BASE_URL", "ROSTER_SMTP_URL", "ROSTER_MAIL_FROM",
 		"ROSTER_SERVICE_TOKEN", "ROSTER_OPERATOR_TOKEN", "ROSTER_INVITE_TTL", "ROSTER_SESSION_TTL", "ROSTER_SESSION_IDLE",
 		"ROSTER_PERSONAL_DOMAINS_EXTRA", "ROSTER_TRUST_PROXY", "ROSTER_LOG_FORMAT", "ROSTER_ADMIN_ADDR", "ROSTER_GRPC_ADDR",
-		"ROSTER_OUTBOX_RETENTION", "ROSTER_CHANGES_RETENTION"} {
-		if !strings.Contains(out, "("+env) {
+		"ROSTER_OUTBOX_RETENTION", "ROSTER_CHANGES_RETENTION", "ROSTER_SHUTDOWN_DRAIN", "ROSTER_SERVICE_TOKEN_FILE",
+		"ROSTER_OPERATOR_TOKEN_FILE", "ROSTER_DATABASE_FILE", "ROSTER_SMTP_URL_FILE"} {
+		if !strings.Contains(out, env) {
 			t.Errorf("serve --help does not list %s", env)
 		}
 	}
@@ -207,6 +309,7 @@ func TestMain_ExitStatus(t *testing.T) {
 	}{
 		{[]string{"serve", "--addr", "127.0.0.1:0"}, "ROSTER_SESSION_IDLE=half a day", 2, "ROSTER_SESSION_IDLE"},
 		{[]string{"serve", "--help"}, "", 0, "ROSTER_CHANGES_RETENTION"},
+		{[]string{"serve", "--addr", "127.0.0.1:0"}, "ROSTER_SERVICE_TOKEN_FILE=/nonexistent/roster-token", 2, "ROSTER_SERVICE_TOKEN_FILE=\"/nonexistent/roster-token\": cannot read it"},
 		{[]string{"account", "show", "MA000000000000000000", "--database", filepath.Join(t.TempDir(), "none.db")}, "", 1, "no SQLite database"},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMain_ExitStatus$")

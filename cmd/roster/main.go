@@ -11,8 +11,17 @@
 //	roster pricing import FILE.csv    replace the rate table
 //
 // Every setting is a flag and an environment variable (ROSTER_ADDR,
-// ROSTER_DATABASE, ...); a flag given on the command line wins. A bad value
-// stops the command with exit status 2, naming the setting.
+// ROSTER_DATABASE, ...); a flag given on the command line wins. Secrets
+// never come from the command line (ps and /debug/pprof/cmdline show it):
+// the tokens only from the environment or a file (ROSTER_SERVICE_TOKEN_FILE,
+// ROSTER_OPERATOR_TOKEN_FILE), and a database or SMTP URL with a password
+// from ROSTER_DATABASE(_FILE) or ROSTER_SMTP_URL(_FILE). A bad value stops
+// the command with exit status 2, naming the setting.
+//
+// On SIGTERM or SIGINT, serve drains: its probes answer 503 and its
+// listeners keep serving for ROSTER_SHUTDOWN_DRAIN, then it stops
+// accepting and finishes what is in flight. A second signal stops it at
+// once.
 package main
 
 import (
@@ -31,6 +40,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown (serve drains); a
+	// second one gets the default behaviour and ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0) // the help was printed
@@ -60,7 +72,10 @@ const usage = `usage:
                                        audit events as JSON lines, oldest first
   roster pricing import FILE.csv       replace the rate table (see testdata/pricing-sample.csv)
 Run "roster serve -h" for the settings and their environment variables,
-"roster COMMAND -h" for a command's flags.`
+"roster COMMAND -h" for a command's flags. Secrets are never flags: set the
+tokens in ROSTER_SERVICE_TOKEN / ROSTER_OPERATOR_TOKEN or in files named by
+ROSTER_SERVICE_TOKEN_FILE / ROSTER_OPERATOR_TOKEN_FILE, and a database or
+SMTP URL with a password in ROSTER_DATABASE(_FILE) / ROSTER_SMTP_URL(_FILE).`
 
 // run is main without the process: tests call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -144,10 +144,7 @@ func TestTwoProcesses_RemovalHonouredByTheOther(t *testing.T) {
 		t.Skip("two processes need PostgreSQL; none reachable")
 	}
 	dsn := servertest.NewPostgresDatabase(t, base)
-	bin := filepath.Join(t.TempDir(), "roster")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := rosterBinary(t)
 	// Both processes mail through one real SMTP server; the test env is
 	// used only for its SMTP server and helpers.
 	e := servertest.New(t)

@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/server"
@@ -90,25 +93,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"members_indexed", a.Service.IndexedMembers())
 	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
+	var gs *grpc.Server
 	if sc.GRPCAddr != "" {
 		gln, err := net.Listen("tcp", sc.GRPCAddr)
 		if err != nil {
+			srv.Close()
 			return fmt.Errorf("grpc listener %s: %w", sc.GRPCAddr, err)
 		}
-		gs := grpcapi.New(a.Service, sc.ServiceToken)
+		gs = grpcapi.New(a.Service, sc.ServiceToken)
 		go func() { errc <- gs.Serve(gln) }()
 		log.Info("roster grpc serving", "grpc_addr", gln.Addr().String())
-		defer func() {
-			// Health Watch streams never end by themselves: stop gracefully,
-			// then for good.
-			done := make(chan struct{})
-			go func() { gs.GracefulStop(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				gs.Stop()
-			}
-		}()
 	}
 	var adminSrv *http.Server
 	if aln != nil {
@@ -122,29 +116,102 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	select {
 	case err := <-errc:
+		srv.Close()
+		if gs != nil {
+			gs.Stop()
+		}
+		if adminSrv != nil {
+			adminSrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	if adminSrv != nil {
-		// After the public listener: probes and metrics answer while it drains.
-		if err := adminSrv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+	return drain(log, c.ShutdownDrain, a, srv, gs, adminSrv, errc)
+}
+
+// shutdownGrace bounds how long the requests in flight at the end of the
+// drain get to finish; then their connections are closed. With the 5 s
+// drain it stays well inside the 30 s an orchestrator usually waits
+// between SIGTERM and SIGKILL.
+const shutdownGrace = 10 * time.Second
+
+// drain shuts serve down gracefully. The probes (/readyz, /healthz) say 503
+// at once, so load balancers take the replica out, while every listener
+// keeps serving what they still send for the drain period: a request sent
+// before the balancer noticed is answered, not refused. Then the public
+// and gRPC listeners stop accepting and their requests in flight finish
+// (within shutdownGrace); the admin listener goes last, so probes and
+// metrics answer throughout.
+func drain(log *slog.Logger, period time.Duration, a *server.Server, srv *http.Server, gs *grpc.Server, adminSrv *http.Server, errc <-chan error) error {
+	a.Drain()
+	log.Info("roster draining: probes answer 503, listeners keep serving", "drain", period)
+	if period > 0 {
+		t := time.NewTimer(period)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			log.Error("a listener failed while draining", "err", err)
 		}
+	}
+	log.Info("roster stopping: no new connections, finishing requests in flight", "grace", shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	var httpErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			httpErr = err
+			srv.Close()
+		}
+	}()
+	if gs != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Health Watch streams never end by themselves: stop
+			// gracefully, then for good when the grace is over.
+			done := make(chan struct{})
+			go func() { gs.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				gs.Stop()
+			}
+		}()
+	}
+	wg.Wait()
+	if adminSrv != nil {
+		if err := adminSrv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			adminSrv.Close()
+		}
+	}
+	if httpErr != nil {
+		return fmt.Errorf("shutdown: requests still in flight after %s were cut: %w", shutdownGrace, httpErr)
 	}
 	log.Info("roster stopped")
 	return nil
 }
 
+// redactURL hides what a URL may carry of a secret: its user information
+// (user and password) and the value of a password= parameter (pgx reads
+// one).
 func redactURL(u string) string {
 	if i := strings.Index(u, "@"); i > 0 {
 		if j := strings.Index(u, "://"); j > 0 && j < i {
-			return u[:j+3] + "***@" + u[i+1:]
+			u = u[:j+3] + "***@" + u[i+1:]
 		}
+	}
+	if q := strings.IndexByte(u, '?'); q >= 0 {
+		params := strings.Split(u[q+1:], "&")
+		for i, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+				params[i] = k + "=***"
+			}
+		}
+		u = u[:q+1] + strings.Join(params, "&")
 	}
 	return u
 }

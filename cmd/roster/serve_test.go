@@ -21,10 +21,7 @@ import (
 // `roster serve` with every listener: the public one, the admin one
 // (metrics, probes, profiler: never on the public one) and gRPC.
 func TestServe_AdminAndGRPCListeners(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "roster")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := rosterBinary(t)
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "ROSTER_DATABASE="+filepath.Join(t.TempDir(), "r.db"),
 		"ROSTER_ADMIN_ADDR=127.0.0.1:0", "ROSTER_GRPC_ADDR=127.0.0.1:0", "ROSTER_SERVICE_TOKEN=svc")
