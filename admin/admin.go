@@ -218,7 +218,12 @@ func (a *Admin) Handler() http.Handler {
 // Drain marks the process as shutting down: from now on Ready fails (and
 // /readyz answers 503), so load balancers stop sending it traffic while
 // its listeners still serve what they do send. There is no way back.
-func (a *Admin) Drain() { a.draining.Store(true) }
+func (a *Admin) Drain() {
+	a.draining.Store(true)
+	if a.opts.Service != nil {
+		a.opts.Service.Drain() // gRPC health says NOT_SERVING too
+	}
+}
 
 // Draining reports whether Drain was called.
 func (a *Admin) Draining() bool { return a.draining.Load() }

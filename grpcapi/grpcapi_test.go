@@ -522,3 +522,30 @@ func BenchmarkGRPCCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestHealth_NotServingWhileDraining: from the start of a shutdown the
+// health service says NOT_SERVING, for the server and for the check, while
+// the check itself is still answered.
+func TestHealth_NotServingWhileDraining(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	_, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	conn := serve(t, e.Server.Service, servertest.ServiceToken)
+	h := healthpb.NewHealthClient(conn)
+	c := authzv1.NewAuthzServiceClient(conn)
+	ctx := context.Background()
+	for _, svc := range []string{"", grpcapi.ServiceName} {
+		if r, err := h.Check(ctx, &healthpb.HealthCheckRequest{Service: svc}); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health of %q before the drain: %v %v", svc, r, err)
+		}
+	}
+	e.Server.Drain()
+	for _, svc := range []string{"", grpcapi.ServiceName} {
+		if r, err := h.Check(ctx, &healthpb.HealthCheckRequest{Service: svc}); err != nil || r.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Errorf("health of %q while draining: %v %v, want NOT_SERVING", svc, r, err)
+		}
+	}
+	if r, err := c.Check(withToken(servertest.ServiceToken), byUser(acct, 1, "numbers.view")); err != nil || !r.Allowed {
+		t.Errorf("check while draining: %v %v, want allowed", r, err)
+	}
+}

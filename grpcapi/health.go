@@ -34,10 +34,13 @@ func newHealthServer(svc *service.Service) *healthServer {
 	return h
 }
 
-// refresh publishes the check service's state when it changed.
+// refresh publishes the check service's state when it changed. From the
+// start of a shutdown (service.Drain) the server as a whole ("") is
+// NOT_SERVING too, so a balancer moves away while the listener still
+// answers what it is sent.
 func (h *healthServer) refresh() {
 	st := healthpb.HealthCheckResponse_SERVING
-	if h.svc.Fresh() != nil {
+	if h.svc.Draining() || h.svc.Fresh() != nil {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	h.mu.Lock()
@@ -45,6 +48,9 @@ func (h *healthServer) refresh() {
 	if st != h.last {
 		h.last = st
 		h.SetServingStatus(ServiceName, st)
+		if h.svc.Draining() {
+			h.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+		}
 	}
 }
 

@@ -95,6 +95,7 @@ type Service struct {
 	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
 
 	decisionHook atomic.Pointer[DecisionHook]
+	draining     atomic.Bool // Drain was called: the process is shutting down
 }
 
 // New returns a service over the database (not yet loaded: call

@@ -253,3 +253,12 @@ func (s *Service) Fresh() error {
 	}
 	return nil
 }
+
+// Drain marks the process as shutting down, for every readiness probe that
+// asks the service (the admin listener's /readyz, the public /healthz, gRPC
+// health): from now on Draining is true. Requests are still served (the
+// check and the gate do not ask); there is no way back.
+func (s *Service) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Service) Draining() bool { return s.draining.Load() }
