@@ -224,7 +224,9 @@ func TestConformance_Guarded(t *testing.T) {
 			if err != nil || tok != "token-2" || !slices.Equal(prev, hash("token-1")) || !until.Equal(grace) {
 				t.Errorf("after a rotation with grace: %q %x %v %v", tok, prev, until, err)
 			}
-			mustTx(t, db, func(tx *store.Tx) error { return tx.RotateCredentials(ctx, a.Seq, "token-3", hash("token-2"), time.Time{}) })
+			mustTx(t, db, func(tx *store.Tx) error {
+				return tx.RotateCredentials(ctx, a.Seq, "token-3", hash("token-2"), time.Time{})
+			})
 			tok, prev, until, err = db.Credentials(ctx, a.Seq)
 			if err != nil || tok != "token-3" || prev != nil || !until.IsZero() {
 				t.Errorf("after a rotation without grace: %q %x %v %v", tok, prev, until, err)
@@ -409,11 +411,17 @@ func TestConformance_Guarded(t *testing.T) {
 			if cs, _ := db.ChangesSince(ctx, rev-1, 1); len(cs) != 1 || cs[0] != (store.Change{Rev: rev, AccountSeq: a.Seq, UserID: dev}) {
 				t.Errorf("change %v", cs)
 			}
-			if err := call(func(tx *store.Tx) error { _, err := tx.CreateAPIKey(ctx, a.Seq, dev, "dup", "rk_cccc", hash("key-1")); return err }); !errors.Is(err, store.ErrUnique) {
+			if err := call(func(tx *store.Tx) error {
+				_, err := tx.CreateAPIKey(ctx, a.Seq, dev, "dup", "rk_cccc", hash("key-1"))
+				return err
+			}); !errors.Is(err, store.ErrUnique) {
 				t.Errorf("a key hash twice: %v, want ErrUnique", err)
 			}
 			// A key belongs to a membership: none for a non-member.
-			if err := call(func(tx *store.Tx) error { _, err := tx.CreateAPIKey(ctx, b.Seq, dev, "x", "rk_dddd", hash("key-3")); return err }); err == nil {
+			if err := call(func(tx *store.Tx) error {
+				_, err := tx.CreateAPIKey(ctx, b.Seq, dev, "x", "rk_dddd", hash("key-3"))
+				return err
+			}); err == nil {
 				t.Error("a key for a user who is not a member")
 			}
 			keys, err := db.APIKeys(ctx, dev)
@@ -511,8 +519,12 @@ func TestConformance_Guarded(t *testing.T) {
 				call(func(tx *store.Tx) error { _, err := tx.Application(ctx, b.Seq, appA); return err }),
 				call(func(tx *store.Tx) error { _, err := tx.Application(ctx, b.Seq, missing); return err }), store.ErrNoRows)
 			sameAsMissing(t, "UpdateApplication",
-				call(func(tx *store.Tx) error { return tx.UpdateApplication(ctx, b.Seq, roster.Application{ID: appA, Name: "b's", AnswerURL: "u", AnswerMethod: "GET"}) }),
-				call(func(tx *store.Tx) error { return tx.UpdateApplication(ctx, b.Seq, roster.Application{ID: missing, Name: "b's", AnswerURL: "u", AnswerMethod: "GET"}) }), store.ErrNoRows)
+				call(func(tx *store.Tx) error {
+					return tx.UpdateApplication(ctx, b.Seq, roster.Application{ID: appA, Name: "b's", AnswerURL: "u", AnswerMethod: "GET"})
+				}),
+				call(func(tx *store.Tx) error {
+					return tx.UpdateApplication(ctx, b.Seq, roster.Application{ID: missing, Name: "b's", AnswerURL: "u", AnswerMethod: "GET"})
+				}), store.ErrNoRows)
 			sameAsMissing(t, "DeleteApplication",
 				call(func(tx *store.Tx) error { return tx.DeleteApplication(ctx, b.Seq, appA) }),
 				call(func(tx *store.Tx) error { return tx.DeleteApplication(ctx, b.Seq, missing) }), store.ErrNoRows)

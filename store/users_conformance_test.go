@@ -48,7 +48,10 @@ func TestConformance_Users(t *testing.T) {
 			if u, _ := db.UserByID(ctx, verified); !u.EmailVerified {
 				t.Error("a user made verified is not")
 			}
-			err = call(func(tx *store.Tx) error { _, err := tx.CreateUser(ctx, "una@x.example", "Other", "h", true); return err })
+			err = call(func(tx *store.Tx) error {
+				_, err := tx.CreateUser(ctx, "una@x.example", "Other", "h", true)
+				return err
+			})
 			if !errors.Is(err, store.ErrUnique) {
 				t.Errorf("a second user with the address: %v, want ErrUnique", err)
 			}
@@ -133,7 +136,9 @@ func TestConformance_Users(t *testing.T) {
 				}
 			}
 			// A verified user's link verifies only: the attempt is not applied.
-			mustTx(t, db, func(tx *store.Tx) error { return tx.CreateVerification(ctx, uid, hash("v3"), time.Hour, "hash-4", "Mallory") })
+			mustTx(t, db, func(tx *store.Tx) error {
+				return tx.CreateVerification(ctx, uid, hash("v3"), time.Hour, "hash-4", "Mallory")
+			})
 			mustTx(t, db, func(tx *store.Tx) error {
 				var err error
 				v, err = tx.UseVerification(ctx, hash("v3"))
