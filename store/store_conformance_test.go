@@ -81,13 +81,14 @@ func committed(t *testing.T, db *store.DB, a roster.Account) roster.Account {
 	return got
 }
 
-// sameAsMissing checks a tenant case: the call on another account's row
-// (other) answers as the call on a row that does not exist (missing), and
-// both answer want (nil or a sentinel error).
+// sameAsMissing checks a tenant case: the call on another tenant's row
+// (another account's, or for the per-user methods another user's) answers
+// as the call on a row that does not exist (missing), and both answer want
+// (nil or a sentinel error).
 func sameAsMissing(t *testing.T, method string, other, missing, want error) {
 	t.Helper()
 	if !errors.Is(other, want) && !(other == nil && want == nil) {
-		t.Errorf("%s on another account's row: %v, want %v", method, other, want)
+		t.Errorf("%s on another tenant's row: %v, want %v", method, other, want)
 	}
 	if !errors.Is(missing, want) && !(missing == nil && want == nil) {
 		t.Errorf("%s on a row that does not exist: %v, want %v", method, missing, want)

@@ -96,6 +96,24 @@ func TestConformance_Throttle(t *testing.T) {
 			}
 		})
 
+		t.Run("PruneThrottles reads a prefix as it is written, on both databases", func(t *testing.T) {
+			// SQLite's LIKE folds ASCII case and PostgreSQL's does not, and
+			// both read _ as any character: a prefix is matched exactly.
+			must(t, db.ClearThrottles(ctx, "login:new", "mail:old", "other:old"))
+			for _, k := range []string{"LOGIN:old", "a_b:old", "axb:old"} {
+				db.Hit(ctx, k, time.Hour, 5, 0)
+			}
+			c.add(2 * time.Hour)
+			n, err := db.PruneThrottles(ctx, map[string]time.Duration{"login:": time.Hour, "a_b:": time.Hour})
+			if err != nil || n != 1 {
+				t.Errorf("PruneThrottles = %d, %v; want 1 (a_b:old)", n, err)
+			}
+			st, _ := db.Throttles(ctx, "LOGIN:old", "a_b:old", "axb:old")
+			if _, ok := st["a_b:old"]; ok || len(st) != 2 {
+				t.Errorf("after PruneThrottles: %+v, want LOGIN:old and axb:old kept", st)
+			}
+		})
+
 		t.Run("RememberLogin and KnownLogin", func(t *testing.T) {
 			uid, _ := fixture(t, db, "una@x.example")
 			other, _ := fixture(t, db, "other@x.example")

@@ -215,6 +215,16 @@ func TestConformance_Webhooks(t *testing.T) {
 			sameAsMissing(t, "DeleteWebhook",
 				call(func(tx *store.Tx) error { return tx.DeleteWebhook(ctx, b.Seq, wa.ID) }),
 				call(func(tx *store.Tx) error { return tx.DeleteWebhook(ctx, b.Seq, missing) }), store.ErrNoRows)
+			// Even a caller that commits after the refusal leaves a's rows.
+			mustTx(t, db, func(tx *store.Tx) error {
+				if err := tx.DeleteWebhook(ctx, b.Seq, wa.ID); !errors.Is(err, store.ErrNoRows) {
+					t.Errorf("DeleteWebhook of a's webhook by b: %v", err)
+				}
+				if err := tx.UpdateWebhook(ctx, asB); !errors.Is(err, store.ErrNoRows) {
+					t.Errorf("UpdateWebhook of a's webhook by b: %v", err)
+				}
+				return nil
+			})
 			if got, err := db.Webhook(ctx, a.Seq, wa.ID); err != nil || fmt.Sprint(got) != fmt.Sprint(wa) {
 				t.Errorf("a's webhook after b's writes: %+v, %v", got, err)
 			}
