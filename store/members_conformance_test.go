@@ -253,6 +253,25 @@ func TestConformance_Members(t *testing.T) {
 			}
 		})
 
+		t.Run("AuditEvents reads an event whatever its target, on both databases", func(t *testing.T) {
+			_, x := fixture(t, db, "cast@x.example")
+			mustTx(t, db, func(tx *store.Tx) error {
+				for _, target := range []string{"someone@x.example", "99999999999999999999", ""} {
+					if err := tx.Audit(ctx, x.Seq, roster.Actor{Email: "operator"}, "member.role", target, ""); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			es, total, err := db.AuditEvents(ctx, x, roster.AuditFilter{}, roster.Page{Limit: 10})
+			if err != nil || total != 3 || len(es) != 3 {
+				t.Errorf("AuditEvents = %+v (%d, %v)", es, total, err)
+			}
+			if _, err := db.AuditEventsAfter(ctx, x, time.Time{}, 0, 10); err != nil {
+				t.Errorf("AuditEventsAfter: %v", err)
+			}
+		})
+
 		t.Run("tenant", func(t *testing.T) {
 			bOwner, b := fixture(t, db, "tenant-b@x.example")
 			b = committed(t, db, b)
