@@ -21,7 +21,6 @@ import (
 	"github.com/rosterhq/roster/store/storetest"
 )
 
-
 // postgresBase returns the PostgreSQL server to make test databases on, or
 // skips (fails under ROSTER_REQUIRE_POSTGRES=1) when none is reachable.
 func postgresBase(tb testing.TB) string {

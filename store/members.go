@@ -185,11 +185,14 @@ func (tx *Tx) Audit(ctx context.Context, accountSeq int64, actor roster.Actor, a
 // auditSelect reads events with the names of the people in them, as the
 // users are now: the actor, and the person acted on. member.role names
 // its member by user ID; the events about a person name them by address.
+// The target is cast only when it is digits: PostgreSQL's CAST fails the
+// whole read on any other text, where SQLite's gives 0.
 const auditSelect = `SELECT e.id, COALESCE(e.actor_user_id, 0), e.actor_email, e.action, e.target, e.detail, e.ip, e.at,
 		COALESCE(au.name, ''), COALESCE(sid.name, se.name, ''), COALESCE(sid.email, se.email, '')
 	FROM audit_events e
 	LEFT JOIN users au ON au.id = e.actor_user_id
-	LEFT JOIN users sid ON sid.id = (CASE WHEN e.action = 'member.role' THEN CAST(e.target AS BIGINT) END)
+	LEFT JOIN users sid ON sid.id = (CASE WHEN e.action = 'member.role' AND LENGTH(e.target) BETWEEN 1 AND 18
+		AND TRIM(e.target, '0123456789') = '' THEN CAST(e.target AS BIGINT) END)
 	LEFT JOIN users se ON se.email = e.target`
 
 // scanAuditEvent reads one row of auditSelect.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Throttle is the state of one counter: hits since WindowStart, the last
@@ -110,8 +111,10 @@ func (db *DB) PruneThrottles(ctx context.Context, windows map[string]time.Durati
 	var total int64
 	now := db.Now()
 	for prefix, window := range windows {
-		res, err := db.db.ExecContext(ctx, db.q(`DELETE FROM throttles WHERE key LIKE ? AND last_at < ?`),
-			prefix+"%", micros(now.Add(-window)))
+		// substr, not LIKE: SQLite's LIKE folds ASCII case and PostgreSQL's
+		// does not, and both read _ in a prefix as any character.
+		res, err := db.db.ExecContext(ctx, db.q(`DELETE FROM throttles WHERE substr(key, 1, ?) = ? AND last_at < ?`),
+			utf8.RuneCountInString(prefix), prefix, micros(now.Add(-window)))
 		if err != nil {
 			return total, db.d.mapErr(err)
 		}

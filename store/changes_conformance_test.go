@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/store"
+)
+
+// --- changes.go
+
+func TestConformance_Changes(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+
+		t.Run("Changed records in order; ChangesSince and LatestRevision read them", func(t *testing.T) {
+			if rev, err := db.LatestRevision(ctx); err != nil || rev != 0 {
+				t.Errorf("LatestRevision of an empty log = %d, %v", rev, err)
+			}
+			var made []store.Change
+			mustTx(t, db, func(tx *store.Tx) error {
+				for _, c := range []store.Change{{AccountSeq: 7}, {AccountSeq: 7, UserID: 3}, {AccountSeq: 8, UserID: 3}} {
+					got, err := tx.Changed(ctx, c.AccountSeq, c.UserID)
+					if err != nil {
+						return err
+					}
+					if got.AccountSeq != c.AccountSeq || got.UserID != c.UserID || len(made) > 0 && got.Rev <= made[len(made)-1].Rev {
+						t.Errorf("Changed = %+v after %v", got, made)
+					}
+					made = append(made, got)
+				}
+				return nil
+			})
+			cs, err := db.ChangesSince(ctx, 0, 100)
+			if err != nil || fmt.Sprint(cs) != fmt.Sprint(made) {
+				t.Errorf("ChangesSince(0) = %v, %v; want %v", cs, err, made)
+			}
+			if cs, _ := db.ChangesSince(ctx, made[0].Rev, 1); fmt.Sprint(cs) != fmt.Sprint(made[1:2]) {
+				t.Errorf("ChangesSince(first, 1) = %v, want %v", cs, made[1:2])
+			}
+			if cs, err := db.ChangesSince(ctx, made[2].Rev, 100); err != nil || len(cs) != 0 {
+				t.Errorf("ChangesSince(latest) = %v, %v", cs, err)
+			}
+			if rev, err := db.LatestRevision(ctx); err != nil || rev != made[2].Rev {
+				t.Errorf("LatestRevision = %d, %v; want %d", rev, err, made[2].Rev)
+			}
+			// A rolled-back change is not in the log.
+			boom := errors.New("boom")
+			db.Transact(ctx, func(tx *store.Tx) error {
+				if _, err := tx.Changed(ctx, 9, 9); err != nil {
+					return err
+				}
+				return boom
+			})
+			if cs, _ := db.ChangesSince(ctx, made[2].Rev, 100); len(cs) != 0 {
+				t.Errorf("a rolled-back change is read: %v", cs)
+			}
+		})
+
+		t.Run("AccountPlan, MemberRoleNow and MemberCount read now", func(t *testing.T) {
+			owner, a := fixture(t, db, "owner@x.example")
+			before, err := db.MemberCount(ctx)
+			must(t, err)
+			dev := newMember(t, db, a, "dev@x.example", roster.RoleDeveloper)
+			if n, err := db.MemberCount(ctx); err != nil || n != before+1 {
+				t.Errorf("MemberCount = %d, %v; want %d", n, err, before+1)
+			}
+			if f, err := db.AccountPlan(ctx, a.Seq); err != nil || f != (store.AccountFlags{AuthID: a.ID}) {
+				t.Errorf("AccountPlan = %+v, %v", f, err)
+			}
+			mustTx(t, db, func(tx *store.Tx) error {
+				if err := tx.SetPlan(ctx, a.Seq, roster.PlanCommitted, 1000, 12); err != nil {
+					return err
+				}
+				return tx.SetRequireMFA(ctx, a.Seq, true)
+			})
+			if f, err := db.AccountPlan(ctx, a.Seq); err != nil || f != (store.AccountFlags{AuthID: a.ID, Committed: true, RequireMFA: true}) {
+				t.Errorf("AccountPlan after SetPlan = %+v, %v", f, err)
+			}
+			if _, err := db.AccountPlan(ctx, 999999); !errors.Is(err, store.ErrNoRows) {
+				t.Errorf("AccountPlan(missing): %v", err)
+			}
+			if r, mfa, err := db.MemberRoleNow(ctx, a.Seq, dev); err != nil || r != roster.RoleDeveloper || mfa {
+				t.Errorf("MemberRoleNow = %v, %v, %v", r, mfa, err)
+			}
+			if r, _, err := db.MemberRoleNow(ctx, a.Seq, owner); err != nil || r != roster.RoleOwner {
+				t.Errorf("owner's MemberRoleNow = %v, %v", r, err)
+			}
+			// Tenant: a's member in b is not found, as a user who does not exist.
+			_, b := fixture(t, db, "b@x.example")
+			_, _, errA := db.MemberRoleNow(ctx, b.Seq, dev)
+			_, _, errM := db.MemberRoleNow(ctx, b.Seq, 999999)
+			sameAsMissing(t, "MemberRoleNow", errA, errM, store.ErrNoRows)
+		})
+	})
+}
