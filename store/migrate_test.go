@@ -13,24 +13,17 @@ import (
 
 	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // postgresBase returns the PostgreSQL server the tests make databases on,
 // or skips (fails under ROSTER_REQUIRE_POSTGRES=1) when none answers.
 func postgresBase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("ROSTER_TEST_DATABASE")
-	if base == "" {
-		base = defaultPostgres
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("PostgreSQL unreachable")
 	}
-	probe, err := store.Open(base)
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required but unreachable at %s: %v", base, err)
-		}
-		t.Skipf("PostgreSQL unreachable (%v)", err)
-	}
-	probe.Close()
 	return base
 }
 
