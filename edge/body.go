@@ -66,7 +66,7 @@ func LimitBody(b Body, fail func(http.ResponseWriter, *http.Request, error)) fun
 			if !b.Files && multipartBody(r) && (!b.UnsafeOnly || unsafeMethod(r.Method)) {
 				// Refused unread: net/http then closes the connection
 				// rather than read what is left of a large body.
-				fail(w, r, roster.Errorf(roster.EMEDIATYPE, "this form takes no files: send it as application/x-www-form-urlencoded"))
+				fail(w, r, roster.Errorf(roster.EMEDIATYPE, "no file is taken here: send the request without a multipart body"))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, b.Max)
