@@ -25,6 +25,10 @@ const (
 	ERATELIMITED     = "rate_limited"          // 429
 	EINTERNAL        = "internal"              // 500
 	EUNAVAILABLE     = "unavailable"           // 503
+
+	// The edge's refusals of a request body (edge.LimitBody).
+	ETIMEOUT   = "request_timeout"        // 408: the body stalled past the server's read timeout
+	EMEDIATYPE = "unsupported_media_type" // 415: a multipart body (a file) where the route takes none
 )
 
 // Error is an application error: a code from the list above and a message

@@ -277,6 +277,9 @@ const (
 	CodeRateLimited         = "rate_limited"          // 429
 	CodeInternal            = "internal"              // 500
 	CodeUnavailable         = "unavailable"           // 503
+
+	CodeRequestTimeout       = "request_timeout"        // 408: the request body stalled
+	CodeUnsupportedMediaType = "unsupported_media_type" // 415: a multipart body (a file) where the route takes none
 )
 
 // Error is a refusal from the server.

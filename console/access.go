@@ -163,9 +163,6 @@ type batchRow struct {
 	Error   string
 }
 
-// maxBatchFile is the largest CSV file a batch may upload.
-const maxBatchFile = 1 << 20
-
 // parseBatch reads "email, role" lines (role optional: support) from the
 // pasted text and the uploaded file, in that order. A line that cannot be
 // read is an outcome of its own; a header line "email,role" is skipped.
@@ -215,8 +212,10 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 	}
 	if f, fh, err := r.FormFile("file"); err == nil {
 		defer f.Close()
-		if fh.Size > maxBatchFile {
-			return nil, roster.FieldErrorf("invitations", roster.EINVALID, "the file is larger than 1 MB")
+		// The body's cap (edge.UploadMax) leaves room for the rest of the
+		// form; the file itself is held to edge.FileMax.
+		if fh.Size > edge.FileMax {
+			return nil, roster.FieldErrorf("invitations", roster.ETOOLARGE, "the file is larger than 1 MiB: invite at most 100 people at a time")
 		}
 		if err := read(f, "the file"); err != nil {
 			return nil, err

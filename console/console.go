@@ -211,7 +211,8 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 		p = &page{}
 	}
 	p.Title = map[string]string{roster.ENOTFOUND: "Not found", roster.EFORBIDDEN: "Not allowed",
-		roster.EMFAREQUIRED: "Two-factor sign-in required"}[code]
+		roster.EMFAREQUIRED: "Two-factor sign-in required", roster.ETOOLARGE: "Too much to send",
+		roster.EMEDIATYPE: "Form not accepted", roster.ETIMEOUT: "The form took too long to arrive"}[code]
 	if p.Title == "" {
 		p.Title = "Something went wrong"
 	}
@@ -256,40 +257,67 @@ func (c *Console) base(w http.ResponseWriter, r *http.Request, u roster.User, se
 	return p
 }
 
-// Register adds every page to mux.
+// formBody and fileBody are what the console's requests may carry: a
+// url-encoded form up to edge.FormMax, or, on the pages of filePages only,
+// a multipart form with a file up to edge.UploadMax, held in memory.
+// Either is read before the handler, so a body too large (413), stalled
+// (408) or multipart where no file is taken (415) gets an error page and
+// never reaches a handler as empty fields.
+var (
+	formBody = edge.Body{Max: edge.FormMax, Form: true}
+	fileBody = edge.Body{Max: edge.UploadMax, Files: true, Form: true}
+)
+
+// filePages are the pages whose form takes a file (enctype
+// multipart/form-data); a test holds the templates to it.
+var filePages = map[string]bool{
+	"POST /accounts/{id}/team/invite-batch": true,
+}
+
+// Register adds every page to mux, each with its body capped.
 func (c *Console) Register(mux *http.ServeMux) {
+	fail := func(w http.ResponseWriter, r *http.Request, err error) { c.fail(w, r, nil, err) }
+	forms, files := edge.LimitBody(formBody, fail), edge.LimitBody(fileBody, fail)
+	handle := func(pattern string, h http.Handler) {
+		if filePages[pattern] {
+			mux.Handle(pattern, files(h))
+			return
+		}
+		mux.Handle(pattern, forms(h))
+	}
+	handleFunc := func(pattern string, h http.HandlerFunc) { handle(pattern, h) }
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
-	mux.HandleFunc("GET /{$}", c.home)
-	mux.HandleFunc("GET /signup", c.signupPage)
-	mux.HandleFunc("POST /signup", c.signup)
-	mux.HandleFunc("GET /login", c.loginPage)
-	mux.HandleFunc("POST /login", c.login)
-	mux.HandleFunc("POST /login/code", c.loginCode)
-	mux.HandleFunc("POST /logout", c.logout)
-	mux.HandleFunc("GET /forgot-password", c.forgotPage)
-	mux.HandleFunc("POST /forgot-password", c.forgot)
-	mux.HandleFunc("GET /reset-password/{token}", c.resetPage)
-	mux.HandleFunc("POST /reset-password/{token}", c.reset)
-	mux.HandleFunc("GET /profile", c.profilePage)
-	mux.HandleFunc("POST /profile/password", c.changePassword)
-	mux.HandleFunc("POST /profile/mfa/setup", c.setupMFA)
-	mux.HandleFunc("POST /profile/mfa/confirm", c.confirmMFA)
-	mux.HandleFunc("POST /profile/mfa/disable", c.disableMFA)
-	mux.HandleFunc("POST /profile/mfa/recovery-codes", c.newRecoveryCodes)
-	mux.HandleFunc("POST /profile/sessions/{id}/end", c.endSession)
-	mux.HandleFunc("POST /profile/sessions/end-others", c.endOtherSessions)
-	mux.HandleFunc("GET /verify/{token}", c.verifyPage)
-	mux.HandleFunc("POST /verify/{token}", c.verify)
-	mux.HandleFunc("GET /invite/{token}", c.invitePage)
-	mux.HandleFunc("POST /invite/{token}/signup", c.inviteSignup)
-	mux.HandleFunc("POST /invite/{token}/accept", c.inviteAccept)
-	mux.HandleFunc("GET /accounts", c.accountsPage)
-	mux.HandleFunc("POST /accounts", c.createAccount)
-	mux.HandleFunc("POST /accounts/default", c.setDefault)
-	mux.HandleFunc("GET /accounts/switch", c.switchAccount)
+	handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
+	handleFunc("GET /{$}", c.home)
+	handleFunc("GET /signup", c.signupPage)
+	handleFunc("POST /signup", c.signup)
+	handleFunc("GET /login", c.loginPage)
+	handleFunc("POST /login", c.login)
+	handleFunc("POST /login/code", c.loginCode)
+	handleFunc("POST /logout", c.logout)
+	handleFunc("GET /forgot-password", c.forgotPage)
+	handleFunc("POST /forgot-password", c.forgot)
+	handleFunc("GET /reset-password/{token}", c.resetPage)
+	handleFunc("POST /reset-password/{token}", c.reset)
+	handleFunc("GET /profile", c.profilePage)
+	handleFunc("POST /profile/password", c.changePassword)
+	handleFunc("POST /profile/mfa/setup", c.setupMFA)
+	handleFunc("POST /profile/mfa/confirm", c.confirmMFA)
+	handleFunc("POST /profile/mfa/disable", c.disableMFA)
+	handleFunc("POST /profile/mfa/recovery-codes", c.newRecoveryCodes)
+	handleFunc("POST /profile/sessions/{id}/end", c.endSession)
+	handleFunc("POST /profile/sessions/end-others", c.endOtherSessions)
+	handleFunc("GET /verify/{token}", c.verifyPage)
+	handleFunc("POST /verify/{token}", c.verify)
+	handleFunc("GET /invite/{token}", c.invitePage)
+	handleFunc("POST /invite/{token}/signup", c.inviteSignup)
+	handleFunc("POST /invite/{token}/accept", c.inviteAccept)
+	handleFunc("GET /accounts", c.accountsPage)
+	handleFunc("POST /accounts", c.createAccount)
+	handleFunc("POST /accounts/default", c.setDefault)
+	handleFunc("GET /accounts/switch", c.switchAccount)
 	for _, pg := range accountPages() {
-		mux.Handle(pg.pattern, c.accountPage(pg))
+		handle(pg.pattern, c.accountPage(pg))
 	}
 }
 

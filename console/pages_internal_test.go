@@ -1,6 +1,7 @@
 package console
 
 import (
+	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,5 +60,46 @@ func TestPages_EveryDestructiveActionHasAConfirmation(t *testing.T) {
 	}
 	if n < 8 {
 		t.Errorf("only %d destructive actions found: the pattern no longer matches the table", n)
+	}
+}
+
+// formTag matches a form's opening tag; its action and enctype are read
+// from it.
+var (
+	formTag    = regexp.MustCompile(`<form\b[^>]*>`)
+	formAction = regexp.MustCompile(`action="([^"]*)"`)
+)
+
+// A form that sends a file (enctype multipart/form-data) posts to a page
+// of filePages, which alone take multipart bodies (the others answer 415);
+// and every page of filePages is a page some form posts a file to.
+func TestPages_FormsWithFilesPostToFilePages(t *testing.T) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted := map[string]bool{}
+	for _, n := range names {
+		b, _ := templateFS.ReadFile(n)
+		for _, tag := range formTag.FindAllString(string(b), -1) {
+			if !strings.Contains(tag, `enctype="multipart/form-data"`) {
+				continue
+			}
+			m := formAction.FindStringSubmatch(tag)
+			if m == nil {
+				t.Errorf("%s: a form with a file and no action: %s", n, tag)
+				continue
+			}
+			pattern := "POST " + strings.ReplaceAll(m[1], "{{.Account.ID}}", "{id}")
+			if !filePages[pattern] {
+				t.Errorf("%s: a form with a file posts to %s, which is not in filePages (it would answer 415)", n, pattern)
+			}
+			posted[pattern] = true
+		}
+	}
+	for p := range filePages {
+		if !posted[p] {
+			t.Errorf("filePages holds %s, but no form posts a file there", p)
+		}
 	}
 }

@@ -2,7 +2,8 @@
 // console) share about a request before any rule applies: who the client
 // is behind trusted proxies, whether the connection was HTTPS, the session
 // cookie, the security headers on every answer, which redirect targets are
-// safe, and the HTTP status of each error code. It imports only the domain
+// safe, the cap and kind of each request body, and the HTTP status of each
+// error code. It imports only the domain
 // words (the root package), so both edges can import it.
 package edge
 

@@ -217,6 +217,8 @@ var codeOf = map[string]codes.Code{
 	roster.EFORBIDDEN:       codes.PermissionDenied,
 	roster.ENOTFOUND:        codes.NotFound,
 	roster.ETOOLARGE:        codes.ResourceExhausted,
+	roster.ETIMEOUT:         codes.DeadlineExceeded,
+	roster.EMEDIATYPE:       codes.InvalidArgument,
 	roster.ERATELIMITED:     codes.ResourceExhausted,
 	roster.EUNAVAILABLE:     codes.Unavailable,
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/edge"
 )
 
 // The permission check over HTTP: the platform's hot path. A request is
@@ -50,13 +51,13 @@ var (
 	noStore         = []string{"no-store"}
 )
 
-// readBody reads the request body into buf. Errors: ETOOLARGE, EINVALID.
+// readBody reads the request body (capped at MaxBody) into buf. Errors:
+// ETOOLARGE, ETIMEOUT, EINVALID.
 func readBody(r *http.Request, buf *bytes.Buffer) error {
 	buf.Reset()
 	if _, err := buf.ReadFrom(r.Body); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", MaxBody)
+		if e := edge.BodyError(err); e != nil {
+			return e
 		}
 		return roster.Errorf(roster.EINVALID, "the request body could not be read")
 	}

@@ -383,6 +383,11 @@ func TestOpenAPI_DescribesTheRouteTable(t *testing.T) {
 		want := map[int][]string{500: {roster.EINTERNAL}}
 		if method != http.MethodGet {
 			want[403] = append(want[403], roster.EFORBIDDEN) // cross-origin protection
+			want[415] = []string{roster.EMEDIATYPE}          // a multipart body, refused unread (edge.LimitBody)
+		}
+		if op.RequestBody != nil {
+			want[408] = []string{roster.ETIMEOUT}  // the body stalled
+			want[413] = []string{roster.ETOOLARGE} // the body is over MaxBody
 		}
 		switch rt.Access {
 		case httpapi.Session:

@@ -23,8 +23,15 @@ import (
 	"github.com/rosterhq/roster/service"
 )
 
-// MaxBody is the largest request body accepted (413 above it).
+// MaxBody is the largest request body accepted (413 request_too_large
+// above it): every route's body is capped at it by edge.LimitBody, and
+// decode and readBody answer the cap's error. A body is JSON; a multipart
+// one (a file) answers 415 unread, since no route takes a file.
 const MaxBody = 1 << 20
+
+// body is what every route takes: JSON up to MaxBody, never a multipart
+// form (nothing here parses forms, so only unsafe methods are refused).
+var body = edge.Body{Max: MaxBody, UnsafeOnly: true}
 
 // Server is the JSON API.
 type Server struct {
@@ -40,10 +47,11 @@ type Server struct {
 // Routes returns the route table (for tests that enumerate it).
 func (s *Server) Routes() []Route { return s.routes() }
 
-// Register adds every route to mux.
+// Register adds every route to mux, each with its body capped.
 func (s *Server) Register(mux *http.ServeMux) {
+	limit := edge.LimitBody(body, func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, s.Log, err) })
 	for _, rt := range s.routes() {
-		mux.Handle(rt.Pattern, s.wrap(rt))
+		mux.Handle(rt.Pattern, limit(s.wrap(rt)))
 	}
 }
 
@@ -103,7 +111,6 @@ func (s *Server) wrap(rt Route) http.Handler {
 		// handler; no per-request context or writer layers, and a
 		// revision wait only when one is asked for.
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 			err := bearerIs(r, s.ServiceToken, "service")
 			if err == nil && r.Header.Get(RevisionHeader) != "" {
 				err = s.awaitRevision(r)
@@ -117,7 +124,6 @@ func (s *Server) wrap(rt Route) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		ctx, rev := service.WithRevisionSink(r.Context())
 		r = r.WithContext(ctx)
 		w = &revisionWriter{ResponseWriter: w, rev: rev}
@@ -218,14 +224,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing
-// data. Errors: EINVALID, ETOOLARGE.
+// data. The body is capped at MaxBody (Register): the whole body is read,
+// so one over the cap is refused even when the excess follows a valid
+// value. Errors: EINVALID, ETOOLARGE, ETIMEOUT (the body stalled).
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", MaxBody)
+		if e := edge.BodyError(err); e != nil {
+			return e
 		}
 		e := roster.Errorf(roster.EINVALID, "the request body is not valid JSON for this request: %s", jsonProblem(err))
 		var te *json.UnmarshalTypeError
@@ -237,9 +244,8 @@ func decode(r *http.Request, v any) error {
 	// Whatever follows the value must be white space, read to its end so a
 	// body over the limit is refused even when the excess is blank.
 	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), r.Body))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", MaxBody)
+	if e := edge.BodyError(err); e != nil {
+		return e
 	} else if err != nil {
 		return roster.Errorf(roster.EINVALID, "the request body could not be read")
 	}

@@ -55,6 +55,11 @@ type Config struct {
 	// WebhookRetryBase is the first retry of a failed delivery, doubling
 	// per attempt up to an hour (0: 10s). Tests shorten it.
 	WebhookRetryBase time.Duration
+
+	// ReadTimeout bounds the time a client may take to send a whole
+	// request, headers and body (0: 30s); a body that stalls past it
+	// answers 408 request_timeout. Tests shorten it.
+	ReadTimeout time.Duration
 }
 
 // Server is a wired Roster.
@@ -65,9 +70,10 @@ type Server struct {
 	Handler http.Handler
 	// Admin serves metrics, probes and the profiler: on its own listener
 	// (Config.AdminAddr), never on Handler's.
-	Admin  *admin.Admin
-	cancel context.CancelFunc
-	done   chan struct{}
+	Admin       *admin.Admin
+	readTimeout time.Duration
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // outbox keeps mail in the database and logs it, for running without an
@@ -159,7 +165,10 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(mux))), Admin: adm, cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(mux))), Admin: adm, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
+	if s.readTimeout <= 0 {
+		s.readTimeout = 30 * time.Second
+	}
 	wake := make(chan struct{}, 1)
 	go db.Listen(fctx, wake, log)
 	retention := store.Retention{OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention}
@@ -188,6 +197,17 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 // caller keeps its listeners open for the drain period, then shuts them
 // down (http.Server.Shutdown, grpc.Server.GracefulStop) and calls Close.
 func (s *Server) Drain() { s.Admin.Drain() }
+
+// HTTPServer returns the public listener's server for Handler, with the
+// timeouts that bound what a slow or idle client can hold: headers in 10
+// s, the whole request in Config.ReadTimeout (30 s), the answer in 60 s,
+// an idle connection 2 min, headers of at most 64 KiB. Errors of
+// net/http itself go to log at warning level.
+func (s *Server) HTTPServer(log *slog.Logger) *http.Server {
+	return &http.Server{Handler: s.Handler, ReadHeaderTimeout: min(10*time.Second, s.readTimeout), ReadTimeout: s.readTimeout,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
 
 // Close stops following changes and closes the database.
 func (s *Server) Close() error {

@@ -80,11 +80,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("admin listener %s: %w", sc.AdminAddr, err)
 		}
 	}
-	// Timeouts bound what a slow or idle client can hold: headers in 10 s,
-	// the whole request in 30 s, the answer in 60 s, an idle connection 2 min.
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// Timeouts bound what a slow or idle client can hold (server.HTTPServer:
+	// the tests' servers have the same).
+	srv := a.HTTPServer(log)
 	mailNote := "mail is kept in the outbox table and logged: follow the links from this log"
 	if c.SMTPURL != "" {
 		mailNote = "mail goes to " + redactURL(c.SMTPURL)

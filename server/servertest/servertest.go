@@ -105,7 +105,8 @@ func New(tb testing.TB, opts ...Options) *Env {
 		tb.Fatalf("open server: %v", err)
 	}
 	e.Server = srv
-	hs.Config.Handler = srv.Handler
+	// The listener's timeouts as `roster serve` has them.
+	hs.Config = srv.HTTPServer(log)
 	hs.Start()
 	e.HTTP = hs
 	tb.Cleanup(func() {

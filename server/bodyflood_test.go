@@ -1,0 +1,216 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/server/servertest"
+)
+
+// The body flood of issue 19: anyone could post large multipart bodies to
+// the console's public forms, each parsed with 32 MiB in memory and the
+// rest written to a temporary file that was never removed. Here
+// bodyFloodWorkers clients post bodyFloodSize-byte multipart bodies for
+// bodyFloodFor to the public forms and to the bulk-invite upload (which
+// takes a file, up to 1 MiB); the process (server and clients: the test
+// server runs in it) stays under bodyFloodMaxRSS and the temporary folder
+// gets nothing.
+const (
+	bodyFloodWorkers = 16
+	bodyFloodSize    = 48 << 20
+	bodyFloodFor     = 4 * time.Second
+	bodyFloodMaxRSS  = 300 << 20
+)
+
+// multipartFlood is a multipart/form-data body with a form field and a
+// file of size bytes, made as it is read (the client holds none of it).
+type multipartFlood struct {
+	head, tail string
+	left       int64 // file bytes still to send
+	off        int   // into head, then tail
+	stage      int   // 0 head, 1 file, 2 tail
+}
+
+const floodBoundary = "roster-flood-boundary"
+
+func newMultipartFlood(size int64) *multipartFlood {
+	return &multipartFlood{
+		head: "--" + floodBoundary + "\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nolga@acme-corp.com\r\n" +
+			"--" + floodBoundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"team.csv\"\r\n" +
+			"Content-Type: text/csv\r\n\r\n",
+		tail: "\r\n--" + floodBoundary + "--\r\n",
+		left: size,
+	}
+}
+
+func (m *multipartFlood) len() int64 { return int64(len(m.head)+len(m.tail)) + m.left }
+
+func (m *multipartFlood) Read(p []byte) (int, error) {
+	switch m.stage {
+	case 0:
+		n := copy(p, m.head[m.off:])
+		if m.off += n; m.off == len(m.head) {
+			m.stage, m.off = 1, 0
+		}
+		return n, nil
+	case 1:
+		n := min(int64(len(p)), m.left)
+		for i := range p[:n] {
+			p[i] = 'a'
+		}
+		if m.left -= n; m.left == 0 {
+			m.stage = 2
+		}
+		return int(n), nil
+	case 2:
+		n := copy(p, m.tail[m.off:])
+		if m.off += n; m.off == len(m.tail) {
+			m.stage = 3
+		}
+		return n, nil
+	}
+	return 0, io.EOF
+}
+
+func TestBodyFlood_ConsoleHoldsMemoryAndDisk(t *testing.T) {
+	// A fresh temporary folder for the process, made before the server:
+	// multipart spills to os.TempDir, which reads TMPDIR on each use.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	e := servertest.New(t)
+	// The flood is anonymous: the upload's account need not exist (the
+	// body is refused before anyone is asked who is calling).
+	acct := "MAXXXXXXXXXXXXXXXXXX"
+	targets := []string{"/login", "/signup", "/forgot-password", "/reset-password/x", "/accounts/" + acct + "/team/invite-batch"}
+
+	debug.FreeOSMemory() // what earlier tests left behind is not the flood's
+	beforeKB, rssErr := procStatusKB("VmRSS")
+	var maxKB atomic.Int64
+	// New bodies are sent for bodyFloodFor; those on their way then finish
+	// (a body cut short is one the server never parses whole).
+	flooding, stop := context.WithTimeout(context.Background(), bodyFloodFor)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), bodyFloodFor+time.Minute)
+	defer cancel()
+	var sampler sync.WaitGroup
+	if rssErr == nil {
+		sampler.Add(1)
+		go func() {
+			defer sampler.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				if kb, err := procStatusKB("VmRSS"); err == nil && kb > maxKB.Load() {
+					maxKB.Store(kb)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+
+	var mu sync.Mutex
+	answers := map[string]int{} // "path status" -> count
+	var sent, failed atomic.Int64
+	var workers sync.WaitGroup
+	for w := range bodyFloodWorkers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			for i := w; flooding.Err() == nil; i++ {
+				path := targets[i%len(targets)]
+				body := newMultipartFlood(bodyFloodSize)
+				req, _ := http.NewRequestWithContext(ctx, "POST", e.URL+path, body)
+				req.ContentLength = body.len()
+				req.Header.Set("Content-Type", "multipart/form-data; boundary="+floodBoundary)
+				sent.Add(1)
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1) // the server may close before the body is sent
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				answers[fmt.Sprint(strings.Replace(path, acct, "{id}", 1), " ", resp.StatusCode)]++
+				mu.Unlock()
+			}
+		}()
+	}
+	workers.Wait()
+	cancel()
+	sampler.Wait()
+
+	var got []string
+	for k, n := range answers {
+		got = append(got, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(got)
+	t.Logf("%d bodies of %d MiB sent in %s from %d clients (%d got no answer): %v", sent.Load(), bodyFloodSize>>20,
+		bodyFloodFor, bodyFloodWorkers, failed.Load(), got)
+	if rssErr == nil {
+		t.Logf("VmRSS before %.0f MB, at most %.0f MB during the flood", float64(beforeKB)/1024, float64(maxKB.Load())/1024)
+		if maxKB.Load()<<10 > bodyFloodMaxRSS {
+			t.Errorf("the process reached %.0f MB of resident memory, more than %d MB", float64(maxKB.Load())/1024, bodyFloodMaxRSS>>20)
+		}
+	} else {
+		t.Logf("no /proc/self/status (%v): resident memory not checked", rssErr)
+	}
+	// Each target answered, and with its refusal: 415 where no file is
+	// taken, 413 for a file over the upload's cap.
+	for _, path := range targets {
+		want := " 415"
+		if strings.HasSuffix(path, "/invite-batch") {
+			want = " 413"
+		}
+		if answers[strings.Replace(path, acct, "{id}", 1)+want] == 0 {
+			t.Errorf("%s never answered%s", path, want)
+		}
+	}
+	// Nothing in the temporary folder, now or once the handlers are done.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		left, size := tempFiles(t, tmp)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the temporary folder holds %d files of %d MB in all: %v", len(left), size>>20, left[:min(len(left), 5)])
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tempFiles(t *testing.T, dir string) ([]string, int64) {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var names []string
+	var size int64
+	for _, de := range des {
+		names = append(names, de.Name())
+		if fi, err := de.Info(); err == nil {
+			size += fi.Size()
+		}
+	}
+	return names, size
+}
