@@ -104,5 +104,5 @@ func (s *Service) mailName(ctx context.Context, accountSeq int64, authID, name s
 	} else if linkIn(name, owner) == "" {
 		return strconv.Quote(name)
 	}
-	return "account " + authID
+	return authID // "the account MA…", "You are invited to MA… on Roster"
 }
