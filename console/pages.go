@@ -284,16 +284,18 @@ func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx)
 // tokenWarning says, before a member is removed, what removing them does
 // not undo: a role that can view credentials (Owner, Admin, Developer)
 // could read the account's Auth Token, and the audit log tells whether
-// they did. nil when neither their role nor the log says they could.
+// they did. nil when the account has no token yet, or when neither their
+// role nor the log says they could.
 func (c *Console) tokenWarning(r *http.Request, x *actx, m roster.Member) ([]string, error) {
-	reads, last, err := c.svc.TokenReadsBy(r.Context(), x.a, m.UserID)
+	tr, err := c.svc.TokenReadsBy(r.Context(), x.a, m.UserID)
 	if err != nil {
 		return nil, err
 	}
 	canRead := authz.Allowed(m.Role, roster.CredentialsView)
-	if reads == 0 && !canRead {
-		return nil, nil
+	if !tr.TokenExists || tr.Reads == 0 && !canRead {
+		return nil, nil // no token yet, or nothing says they could read it
 	}
+	reads, last := tr.Reads, tr.Last
 	var out []string
 	if canRead {
 		out = append(out, m.Name+" is "+article(m.Role.Label())+" "+m.Role.Label()+", a role that can view the account's Auth Token.")

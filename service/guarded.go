@@ -506,23 +506,31 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 	return out, nil
 }
 
+// TokenReads is one person's reading of the account's working Auth
+// Tokens, by the audit log.
+type TokenReads struct {
+	TokenExists bool      // false: the account has no Auth Token yet, so no one read one
+	Reads       int       // reveals and rotations of a working token by them
+	Last        time.Time // the last of them
+}
+
 // TokenReadsBy returns how often the user read a working Auth Token of
-// the account, by the audit log, and when last (0 and zero when never, or
-// when the account has no token). The caller holds team.edit (the removal
-// confirmation asks it of the member to remove).
-func (s *Service) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (int, time.Time, error) {
+// the account, by the audit log, and when last. The caller holds
+// team.edit (the removal confirmation asks it of the member to remove).
+func (s *Service) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
 	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
 	if err != nil || !ok {
-		return 0, time.Time{}, err
+		return TokenReads{}, err
 	}
 	reads, err := s.db.TokenReads(ctx, a.Seq, since)
 	if err != nil {
-		return 0, time.Time{}, err
+		return TokenReads{}, err
 	}
+	out := TokenReads{TokenExists: true}
 	for _, r := range reads {
 		if r.UserID == userID {
-			return r.Reads, r.Last, nil
+			out.Reads, out.Last = r.Reads, r.Last
 		}
 	}
-	return 0, time.Time{}, nil
+	return out, nil
 }
