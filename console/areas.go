@@ -489,10 +489,26 @@ func (c *Console) pricing(w http.ResponseWriter, r *http.Request, x *actx) error
 type credentialsData struct {
 	Creds   *roster.Credentials
 	CanEdit bool
+	// Readers are the former members who may hold a working Auth Token.
+	// Who they are is shown to those who may read the audit log (it is
+	// what it says); the others see how many.
+	Readers   []service.TokenReader
+	CanSeeWho bool
+}
+
+func (c *Console) credentialsData(r *http.Request, x *actx) (credentialsData, error) {
+	d := credentialsData{CanEdit: authz.Allowed(x.role, roster.CredentialsEdit), CanSeeWho: authz.Allowed(x.role, roster.AuditView)}
+	exp, err := c.svc.TokenExposure(r.Context(), x.a)
+	d.Readers = exp.Readers
+	return d, err
 }
 
 func (c *Console) credentials(w http.ResponseWriter, r *http.Request, x *actx) error {
-	x.p.Data = credentialsData{CanEdit: authz.Allowed(x.role, roster.CredentialsEdit)}
+	d, err := c.credentialsData(r, x)
+	if err != nil {
+		return err
+	}
+	x.p.Data = d
 	c.render(w, http.StatusOK, "credentials", x.p)
 	return nil
 }
@@ -503,7 +519,12 @@ func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *a
 	if err != nil {
 		return err
 	}
-	x.p.Data = credentialsData{Creds: &cr, CanEdit: authz.Allowed(x.role, roster.CredentialsEdit)}
+	d, err := c.credentialsData(r, x)
+	if err != nil {
+		return err
+	}
+	d.Creds = &cr
+	x.p.Data = d
 	c.render(w, http.StatusOK, "credentials", x.p)
 	return nil
 }
@@ -514,7 +535,18 @@ func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *a
 const DefaultGrace = "24h"
 
 func (c *Console) confirmRotate(w http.ResponseWriter, r *http.Request, x *actx) error {
-	return c.confirm(w, x, confirmation{
+	exp, err := c.svc.TokenExposure(r.Context(), x.a)
+	if err != nil {
+		return err
+	}
+	var warning []string
+	if n := len(exp.Readers); n > 0 {
+		// Rotating for them is the point: a grace period keeps the token
+		// they may hold working.
+		warning = []string{fmt.Sprintf("%s no longer in the team may hold the Auth Token in use now. "+
+			"To shut them out at once, stop the old token now; a grace period keeps it working for them too.", peopleCount(n))}
+	}
+	return c.confirm(w, x, confirmation{Warning: warning,
 		Heading: "Rotate the Auth Token of " + x.a.Name + "?",
 		Lead:    "Every integration that uses the Auth Token must be updated with the new one.",
 		Body: []string{"A new token replaces the current one. Reveal it on the Credentials page afterwards to copy it.",
@@ -546,4 +578,12 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, x *actx) error 
 	}
 	c.after(w, r, x, x.path("/credentials"), msg, err)
 	return nil
+}
+
+// peopleCount says a number of people: "1 person", "3 people".
+func peopleCount(n int) string {
+	if n == 1 {
+		return "1 person"
+	}
+	return strconv.Itoa(n) + " people"
 }

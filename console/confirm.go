@@ -15,6 +15,16 @@ type confirmation struct {
 	ButtonID string   // the button's id, for tests: "confirm-delete"
 	Back     string   // where Cancel goes
 	Choice   *choice  // asked before the action, or nil
+	// Warning is what the action leaves undone and the person should
+	// know first (a removed member may have read the Auth Token), one
+	// paragraph each, shown above the form with Link, when set.
+	Warning []string
+	Link    *link
+}
+
+// link is a way to the next thing to do.
+type link struct {
+	Href, Text, ID string
 }
 
 // choice is one question on a confirmation page, answered with radio

@@ -86,6 +86,7 @@ func (c *Console) after(w http.ResponseWriter, r *http.Request, x *actx, path, m
 		c.log.Error("console", "path", r.URL.Path, "err", err)
 	}
 	x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), roster.FieldOf(err), httpStatus(err)
+	edge.SetRetryAfter(w, err) // a limit's refusal says when, as the API's does
 	x.p.Form = r.PostForm
 	suffix := strings.TrimPrefix(path, "/accounts/"+x.a.ID)
 	for _, pg := range accountPages() {

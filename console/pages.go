@@ -266,18 +266,76 @@ func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx)
 	if err != nil {
 		return roster.Errorf(roster.ENOTFOUND, "no such user in this account")
 	}
-	return c.confirm(w, x, confirmation{
+	cf := confirmation{
 		Heading: "Delete " + m.Name + "?", Lead: "This is irreversible.",
 		Body: []string{m.Email + " loses access to " + x.a.Name + " at once: their sessions stop working here and " +
 			"their API keys for this account are deleted. To give access again you must send a new invitation."},
 		Action: x.path("/team/members/" + strconv.FormatInt(m.UserID, 10) + "/delete"), Button: "Delete user",
-		ButtonID: "confirm-delete", Back: x.path("/team")})
+		ButtonID: "confirm-delete", Back: x.path("/team")}
+	if cf.Warning, err = c.tokenWarning(r, x, m); err != nil {
+		return err
+	}
+	if cf.Warning != nil && authz.Allowed(x.role, roster.CredentialsEdit) {
+		cf.Link = &link{Href: x.path("/credentials/rotate"), Text: "Rotate the Auth Token…", ID: "rotate-token"}
+	}
+	return c.confirm(w, x, cf)
+}
+
+// tokenWarning says, before a member is removed, what removing them does
+// not undo: a role that can view credentials (Owner, Admin, Developer)
+// could read the account's Auth Token, and the audit log tells whether
+// they did. nil when the account has no token yet, or when neither their
+// role nor the log says they could.
+func (c *Console) tokenWarning(r *http.Request, x *actx, m roster.Member) ([]string, error) {
+	tr, err := c.svc.TokenReadsBy(r.Context(), x.a, m.UserID)
+	if err != nil {
+		return nil, err
+	}
+	canRead := authz.Allowed(m.Role, roster.CredentialsView)
+	if !tr.TokenExists || tr.Reads == 0 && !canRead {
+		return nil, nil // no token yet, or nothing says they could read it
+	}
+	reads, last := tr.Reads, tr.Last
+	var out []string
+	if canRead {
+		out = append(out, m.Name+" is "+article(m.Role.Label())+" "+m.Role.Label()+", a role that can view the account's Auth Token.")
+	}
+	if reads > 0 {
+		out = append(out, "The audit log shows "+m.Name+" reading the Auth Token in use now "+times(reads)+", last on "+
+			last.UTC().Format("2 January 2006 at 15:04 UTC")+".")
+	} else {
+		out = append(out, "The audit log shows no reading of the Auth Token in use now by "+m.Name+".")
+	}
+	return append(out, "Removing them does not change the token: if they may have kept a copy, rotate it after removing them."), nil
+}
+
+// article is "an" before a vowel sound of the role labels, else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// times says a count of times in words: "once", "twice", "3 times".
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return strconv.Itoa(n) + " times"
 }
 
 func (c *Console) deleteMember(w http.ResponseWriter, r *http.Request, x *actx) error {
 	m, _ := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
 	err := c.svc.DeleteMember(r.Context(), x.a, formInt(r, "uid"), x.actor(r))
-	c.after(w, r, x, x.path("/team"), "User deleted: "+m.Email+" no longer has access to "+x.a.Name+".", err)
+	msg := "User deleted: " + m.Email + " no longer has access to " + x.a.Name + "."
+	if authz.Allowed(m.Role, roster.CredentialsView) {
+		msg += " Their role could view the Auth Token: the Credentials page offers rotating it."
+	}
+	c.after(w, r, x, x.path("/team"), msg, err)
 	return nil
 }
 

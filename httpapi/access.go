@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
@@ -197,6 +198,9 @@ type rowErrorJSON struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// RetryAfter is a rate_limited row's wait in seconds, as the
+	// Retry-After header says it for a whole request.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 type inviteResultJSON struct {
@@ -235,7 +239,10 @@ func (s *Server) inviteBatch(w http.ResponseWriter, r *http.Request, c *Caller) 
 			if code == roster.EINTERNAL && s.Log != nil {
 				s.Log.Error("internal error", "err", x.Err)
 			}
-			out[i].Error = &rowErrorJSON{code, roster.ErrorMessage(x.Err), roster.FieldOf(x.Err)}
+			out[i].Error = &rowErrorJSON{Code: code, Message: roster.ErrorMessage(x.Err), Field: roster.FieldOf(x.Err)}
+			if d := roster.RetryAfter(x.Err); d > 0 {
+				out[i].Error.RetryAfter = int((d + time.Second - 1) / time.Second) // rounded up, as the header is
+			}
 			continue
 		}
 		out[i].Status, out[i].ID = "created", x.Invitation.ID

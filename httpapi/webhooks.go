@@ -27,7 +27,15 @@ type webhookJSON struct {
 	Events    []string  `json:"events"`
 	Enabled   bool      `json:"enabled"`
 	CreatedAt time.Time `json:"created_at"`
-	Secret    string    `json:"secret,omitempty"` // at creation only
+	// CreatedBy is who made it; null for webhooks made before Roster
+	// recorded it.
+	CreatedBy *creatorJSON `json:"created_by"`
+	Secret    string       `json:"secret,omitempty"` // at creation only
+}
+
+type creatorJSON struct {
+	UserID int64  `json:"user_id"`
+	Email  string `json:"email"`
 }
 
 func toWebhook(w service.Webhook) webhookJSON {
@@ -35,7 +43,11 @@ func toWebhook(w service.Webhook) webhookJSON {
 	if ev == nil {
 		ev = []string{}
 	}
-	return webhookJSON{ID: w.ID, URL: w.URL, Events: ev, Enabled: w.Enabled, CreatedAt: w.CreatedAt}
+	out := webhookJSON{ID: w.ID, URL: w.URL, Events: ev, Enabled: w.Enabled, CreatedAt: w.CreatedAt}
+	if w.CreatedBy != 0 || w.CreatedByEmail != "" {
+		out.CreatedBy = &creatorJSON{UserID: w.CreatedBy, Email: w.CreatedByEmail}
+	}
+	return out
 }
 
 type deliveryJSON struct {

@@ -153,10 +153,13 @@ type InviteResult struct {
 }
 
 // InviteBatch invites each row as Invite does, in order, each on its own:
-// one row's refusal neither stops nor undoes the others. The batch as a
-// whole is refused, with nothing changed, for 0 or more than
-// MaxInviteBatch rows (EINVALID) or an account off the committed plan
-// (EPLANREQUIRED). The caller holds team.edit.
+// one row's refusal neither stops nor undoes the others. Each row's mail
+// comes out of the account's invitation budget, so the rows past it are
+// refused (ERATELIMITED with the wait) and create and send nothing. The
+// batch as a whole is refused, with nothing changed, for 0 or more than
+// MaxInviteBatch rows (EINVALID), an account off the committed plan
+// (EPLANREQUIRED), or when every row was refused by a mail limit
+// (ERATELIMITED with the shortest wait). The caller holds team.edit.
 func (s *Service) InviteBatch(ctx context.Context, a roster.Account, rows []InviteRow, actor roster.Actor) ([]InviteResult, error) {
 	if len(rows) == 0 || len(rows) > MaxInviteBatch {
 		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "invitations must hold 1 to %d invitations, not %d", MaxInviteBatch, len(rows))
@@ -165,11 +168,22 @@ func (s *Service) InviteBatch(ctx context.Context, a roster.Account, rows []Invi
 		return nil, err
 	}
 	out := make([]InviteResult, len(rows))
+	allLimited := true
+	var first error // the limit's refusal with the shortest wait
 	for i, r := range rows {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		out[i].Invitation, out[i].Err = s.Invite(ctx, a, r.Email, r.Role, actor)
+		if roster.ErrorCode(out[i].Err) != roster.ERATELIMITED {
+			allLimited = false
+		} else if first == nil || roster.RetryAfter(out[i].Err) < roster.RetryAfter(first) {
+			first = out[i].Err
+		}
+	}
+	if allLimited {
+		return nil, roster.Retry(roster.ERATELIMITED, roster.RetryAfter(first),
+			"no invitation of this batch was sent: %s", roster.ErrorMessage(first))
 	}
 	return out, nil
 }

@@ -21,7 +21,7 @@ func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) 
 // CreateAccount creates an account of the user's own; they are its owner.
 // Errors: EINVALID.
 func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
-	name, err := cleanPersonName(name, "account name")
+	name, err := cleanMailName(name, u.Email, "account name")
 	if err != nil {
 		return roster.Account{}, err
 	}
@@ -101,11 +101,12 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 // mailPlanChange tells each member, once, that the account left or
 // returned to the committed plan, after the commit.
 func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
-	subject, text := fmt.Sprintf("%s left the committed plan", a.Name),
-		fmt.Sprintf("The account %q left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", a.Name)
+	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
+	subject, text := fmt.Sprintf("%s left the committed plan", name),
+		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
 	if a.Plan == roster.PlanCommitted {
-		subject, text = fmt.Sprintf("%s is on the committed plan", a.Name),
-			fmt.Sprintf("The account %q is on the committed monthly spend plan: its team members have their access back.\n", a.Name)
+		subject, text = fmt.Sprintf("%s is on the committed plan", name),
+			fmt.Sprintf("The account %s is on the committed monthly spend plan: its team members have their access back.\n", name)
 	}
 	var to []string
 	for p := (roster.Page{Limit: 100}); ; p.Offset += p.Limit {
@@ -140,7 +141,9 @@ func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) e
 		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
 			return dbErr(err, "no such account")
 		}
-		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, ""); err != nil {
+		// The role is recorded, as a removal's is: the credentials page
+		// tells from it whether the one who left could read the Auth Token.
+		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, role.String()); err != nil {
 			return err
 		}
 		return s.emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -286,22 +285,4 @@ func (s *Service) mailAllowed(ctx context.Context, email string) bool {
 		s.Log.Warn("mail limit reached: not sent", "to", MaskEmail(email))
 	}
 	return ok
-}
-
-// linkLike finds what a mail reader would show as a link: a scheme, www.,
-// or a host name (label.label with a top-level domain of letters).
-var linkLike = regexp.MustCompile(`(?i)://|www\.|[a-z0-9-]\.[a-z]{2,63}(?:$|[^a-z0-9-])`)
-
-// cleanPersonName is cleanName for the names that platform mail quotes
-// (people and accounts): no links, so no one can make Roster's own mail
-// carry an attacker's address.
-func cleanPersonName(name, what string) (string, error) {
-	name, err := cleanName(name, what)
-	if err != nil {
-		return "", err
-	}
-	if linkLike.MatchString(name) {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s cannot contain a web address or link", what)
-	}
-	return name, nil
 }

@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // validate time zones on machines without a zoneinfo database
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -43,7 +44,8 @@ func cleanAlias(a string) (string, error) {
 	return a, nil
 }
 
-// AddNumber adds a phone number. Errors: EINVALID, ECONFLICT.
+// AddNumber adds a phone number. A number belongs to one account only.
+// Errors: EINVALID, ECONFLICT (on this account already, or on another).
 func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	n := roster.Number{Number: strings.TrimSpace(in.Number)}
 	if !roster.IsE164(n.Number) {
@@ -61,8 +63,12 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
 			return err
 		}
-		if err := tx.AddNumber(ctx, a.Seq, n); errors.Is(err, store.ErrUnique) {
-			return roster.Errorf(roster.ECONFLICT, "%s is already on this account", n.Number)
+		if err := tx.AddNumber(ctx, a.Seq, n); errors.Is(err, store.ErrHeldHere) {
+			return roster.FieldErrorf("number", roster.ECONFLICT, "%s is already on this account", n.Number)
+		} else if errors.Is(err, store.ErrUnique) {
+			// Said plainly: the number cannot be added, and a person asking
+			// needs to know it is not a typo. Which account holds it is not said.
+			return roster.FieldErrorf("number", roster.ECONFLICT, "%s belongs to another account: a phone number belongs to one account only", n.Number)
 		} else if err != nil {
 			return err
 		}
@@ -284,7 +290,14 @@ func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in Setti
 			return err
 		}
 		if in.Name != nil {
-			if st.Name, err = cleanName(*in.Name, "name"); err != nil {
+			// The account's name is quoted by every mail about the account
+			// (invitations, plan changes): the same rule as at sign-up and
+			// creation, against the owner's address, whoever edits it.
+			owner, err := tx.OwnerEmail(ctx, a.Seq)
+			if err != nil {
+				return err
+			}
+			if st.Name, err = cleanMailName(*in.Name, owner, "name"); err != nil {
 				return err
 			}
 		}
@@ -410,4 +423,114 @@ func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token
 		return true, nil
 	}
 	return prevHash != nil && until.After(s.db.Now()) && constantEqual(prevHash, HashToken(token)), nil
+}
+
+// TokenReader is someone no longer a member of the account who could have
+// read a working Auth Token: their role held credentials.view when they
+// went, or the audit log shows them reading it.
+type TokenReader struct {
+	UserID  int64
+	Email   string
+	Name    string      // their name now, "" when unknown
+	Role    roster.Role // held when they went; RoleNone when not recorded
+	Removed bool        // removed by someone, else left
+	At      time.Time   // when they went (zero when not in the audit log)
+	// Reads and LastRead are their reveals and rotations of a working token
+	// in the audit log (0: none recorded; the role could still read it).
+	Reads    int
+	LastRead time.Time
+}
+
+// TokenExposure is who outside the team may hold a working Auth Token.
+type TokenExposure struct {
+	// Since is when the oldest working token was made; zero with no
+	// Readers when the account has no token yet.
+	Since   time.Time
+	Readers []TokenReader
+}
+
+// TokenExposure lists the former members who may hold a working Auth
+// Token (TokenReader), newest departure first: the removal confirmation
+// and the credentials page warn of them and offer rotation. It reads the
+// audit log and changes nothing. The caller holds credentials.view.
+func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
+	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
+	if err != nil || !ok {
+		return TokenExposure{}, err
+	}
+	reads, err := s.db.TokenReads(ctx, a.Seq, since)
+	if err != nil {
+		return TokenExposure{}, err
+	}
+	byUser := map[int64]store.TokenRead{}
+	for _, r := range reads {
+		byUser[r.UserID] = r
+	}
+	gone, err := s.db.Departures(ctx, a.Seq, since)
+	if err != nil {
+		return TokenExposure{}, err
+	}
+	out := TokenExposure{Since: since}
+	seen := map[string]bool{}
+	for _, d := range gone { // newest first: a person's last departure speaks
+		if seen[d.Email] {
+			continue
+		}
+		seen[d.Email] = true
+		if _, _, member := s.index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
+			continue // back in the team: they hold what their role holds
+		}
+		role, _ := roster.ParseRole(d.Role)
+		var r store.TokenRead
+		if d.UserID != 0 { // reads by no user (none today) are no one's
+			r = byUser[d.UserID]
+		}
+		if r.Reads == 0 && !authz.Allowed(role, roster.CredentialsView) {
+			continue
+		}
+		out.Readers = append(out.Readers, TokenReader{UserID: d.UserID, Email: d.Email, Name: d.Name, Role: role,
+			Removed: d.Removed, At: d.At, Reads: r.Reads, LastRead: r.Last})
+		delete(byUser, d.UserID)
+	}
+	// Readers gone with no departure recorded since (none today: a member
+	// leaves only by those two ways), so no reader is ever left out.
+	for _, r := range reads {
+		if _, pending := byUser[r.UserID]; !pending || r.UserID == 0 {
+			continue
+		}
+		if _, _, member := s.index.Member(a.Seq, r.UserID); member {
+			continue
+		}
+		out.Readers = append(out.Readers, TokenReader{UserID: r.UserID, Email: r.Email, Reads: r.Reads, LastRead: r.Last})
+	}
+	return out, nil
+}
+
+// TokenReads is one person's reading of the account's working Auth
+// Tokens, by the audit log.
+type TokenReads struct {
+	TokenExists bool      // false: the account has no Auth Token yet, so no one read one
+	Reads       int       // reveals and rotations of a working token by them
+	Last        time.Time // the last of them
+}
+
+// TokenReadsBy returns how often the user read a working Auth Token of
+// the account, by the audit log, and when last. The caller holds
+// team.edit (the removal confirmation asks it of the member to remove).
+func (s *Service) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
+	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
+	if err != nil || !ok {
+		return TokenReads{}, err
+	}
+	reads, err := s.db.TokenReads(ctx, a.Seq, since)
+	if err != nil {
+		return TokenReads{}, err
+	}
+	out := TokenReads{TokenExists: true}
+	for _, r := range reads {
+		if r.UserID == userID {
+			out.Reads, out.Last = r.Reads, r.Last
+		}
+	}
+	return out, nil
 }

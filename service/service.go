@@ -38,8 +38,13 @@ type Config struct {
 	SessionTTL     time.Duration // how long a login lasts at most
 	SessionIdle    time.Duration // a session unused this long ends
 	ResendInterval time.Duration // the least time between two sends of one invitation
-	MaxSends       int           // the most sends of one invitation
+	MaxSends       int           // the most sends of one invitation, and of invitations to one address in a day
 	StaleAfter     time.Duration // refuse checks when the index has not caught up for this long (0: never)
+
+	// InviteMailsPerHour and InviteMailsPerDay are an account's budget of
+	// invitation mail (invites and resends, each row of a batch counted).
+	InviteMailsPerHour int
+	InviteMailsPerDay  int
 
 	HashConcurrency int           // argon2id computations at once
 	HashWait        time.Duration // how long an attempt waits for a hashing slot before EUNAVAILABLE
@@ -64,6 +69,9 @@ func DefaultConfig() Config {
 		ResendInterval: time.Minute,
 		MaxSends:       10,
 		StaleAfter:     2 * time.Second,
+
+		InviteMailsPerHour: 100,
+		InviteMailsPerDay:  500,
 
 		HashConcurrency: max(1, runtime.GOMAXPROCS(0)/2),
 		HashWait:        time.Second,

@@ -73,9 +73,10 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 	if err != nil || old == role {
 		return m, err
 	}
-	s.send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", a.Name),
-		Text: fmt.Sprintf("%s changed your role in the account %q from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
-			actor.Email, a.Name, old.Label(), role.Label(), s.Config.BaseURL)})
+	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
+	s.send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
+		Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
+			actor.Email, name, old.Label(), role.Label(), s.Config.BaseURL)})
 	return m, nil
 }
 
@@ -108,9 +109,10 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 	if err != nil {
 		return err
 	}
-	s.send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", a.Name),
-		Text: fmt.Sprintf("%s removed you from the account %q on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
-			actor.Email, a.Name)})
+	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
+	s.send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
+		Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
+			actor.Email, name)})
 	return nil
 }
 
@@ -120,8 +122,10 @@ func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Pa
 }
 
 // Invite invites an address to the account with a role and mails the link.
-// The caller holds team.edit. Errors: EPLANREQUIRED, EINVALID,
-// EOWNERIMMUTABLE, EPERSONALDOMAIN, EALREADYMEMBER, EINVITEPENDING.
+// The mail comes out of the account's budget (takeInvitationMail): past
+// it, nothing is created or sent. The caller holds team.edit. Errors:
+// EPLANREQUIRED, EINVALID, EOWNERIMMUTABLE, EPERSONALDOMAIN,
+// EALREADYMEMBER, EINVITEPENDING, ERATELIMITED (with RetryAfter).
 func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole string, actor roster.Actor) (roster.Invitation, error) {
 	if err := requireCommitted(a); err != nil {
 		return roster.Invitation{}, err
@@ -155,6 +159,11 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 		} else if err != nil {
 			return err
 		}
+		// Refused here, the whole transaction rolls back: a row over the
+		// budget creates nothing and mails nothing.
+		if err := s.takeInvitationMail(ctx, tx, a.Seq, email); err != nil {
+			return err
+		}
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.create", email, role.String()); err != nil {
 			return err
 		}
@@ -167,15 +176,72 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 	if err != nil {
 		return inv, err
 	}
-	s.sendInvitation(ctx, inv, token, actor)
+	s.sendInvitation(ctx, a.Seq, inv, token, actor)
 	return inv, nil
 }
 
-func (s *Service) sendInvitation(ctx context.Context, inv roster.Invitation, token string, actor roster.Actor) {
-	s.send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", inv.AccountName),
-		Text: fmt.Sprintf("%s invited you to join the account %q as %s.\n\nAccept the invitation:\n%s\n\n"+
+// takeInvitationMail takes one invitation mail to email from the
+// account's allowance, in tx, the transaction that creates or resends the
+// invitation, or refuses it with ERATELIMITED and the wait:
+//   - one address: one mail per ResendInterval and MaxSends a day, whatever
+//     the invitation (so revoking and inviting again is a resend);
+//   - the account: InviteMailsPerHour an hour and InviteMailsPerDay a day.
+//
+// The sends are rows of invitation_mails, read and written in tx, so two
+// admins inviting at once on two replicas cannot both take the last one.
+func (s *Service) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq int64, email string) error {
+	limits := []struct {
+		email  string
+		window time.Duration
+		limit  int
+		say    func(wait time.Duration) *roster.Error
+	}{
+		{email, s.Config.ResendInterval, 1, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "an invitation was sent to %s moments ago; try again in %s", email, waitWords(wait))
+		}},
+		{email, 24 * time.Hour, s.Config.MaxSends, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "%s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.Config.MaxSends, waitWords(wait))
+		}},
+		{"", time.Hour, s.Config.InviteMailsPerHour, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.Config.InviteMailsPerHour, email, waitWords(wait))
+		}},
+		{"", 24 * time.Hour, s.Config.InviteMailsPerDay, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.Config.InviteMailsPerDay, email, waitWords(wait))
+		}},
+	}
+	for _, l := range limits {
+		if l.window <= 0 {
+			continue // no pacing configured (tests)
+		}
+		wait, err := tx.InvitationMailWait(ctx, accountSeq, l.email, l.window, l.limit)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return l.say(wait)
+		}
+	}
+	return tx.RecordInvitationMail(ctx, accountSeq, email)
+}
+
+// waitWords says a wait as a person reads it, rounded up: "40 seconds",
+// "12 minutes", "3 hours".
+func waitWords(d time.Duration) string {
+	switch {
+	case d <= time.Minute:
+		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	case d <= 2*time.Hour:
+		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+	}
+	return fmt.Sprintf("%d hours", int((d+time.Hour-1)/time.Hour))
+}
+
+func (s *Service) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
+	name := s.mailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
+	s.send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
+		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
 			"The link works until %s. If you do not have a login yet, you will create one.\n",
-			actor.Email, inv.AccountName, inv.Role.Label(), s.link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
+			actor.Email, name, inv.Role.Label(), s.link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
 }
 
 // SetInvitationRole changes a pending invitation's role. The caller holds
@@ -218,8 +284,9 @@ func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int
 }
 
 // ResendInvitation mails a new link (the old one stops working) and resets
-// the expiry. At most one send per ResendInterval and MaxSends in all.
-// The caller holds team.edit. Errors: ENOTFOUND, EPLANREQUIRED, ERATELIMITED.
+// the expiry. At most one send per ResendInterval and MaxSends in all, and
+// out of the account's budget (takeInvitationMail). The caller holds
+// team.edit. Errors: ENOTFOUND, EPLANREQUIRED, ERATELIMITED.
 func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (roster.Invitation, error) {
 	if err := requireCommitted(a); err != nil {
 		return roster.Invitation{}, err
@@ -241,6 +308,9 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 		if wait := inv.LastSentAt.Add(s.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
 			return roster.Retry(roster.ERATELIMITED, wait, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second))
 		}
+		if err := s.takeInvitationMail(ctx, tx, a.Seq, inv.Email); err != nil {
+			return err
+		}
 		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.Config.InviteTTL); err != nil {
 			return dbErr(err, "no such pending invitation")
 		}
@@ -253,7 +323,7 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 	if err != nil {
 		return inv, err
 	}
-	s.sendInvitation(ctx, inv, token, actor)
+	s.sendInvitation(ctx, a.Seq, inv, token, actor)
 	return inv, nil
 }
 

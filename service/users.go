@@ -48,7 +48,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 	if err != nil {
 		return SignupResult{}, err
 	}
-	name, err := cleanPersonName(in.Name, "name")
+	// The one rule for names in mail, with the signing-up address as the
+	// owner: the name also names the account made here.
+	name, err := cleanMailName(in.Name, email, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -154,17 +156,18 @@ func (s *Service) sendVerification(ctx context.Context, email, name, token strin
 // stranger's sign-up) is taken over by the mailbox's owner here: their
 // password and name replace the attempt's, and every open link ends.
 func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
-	name, err := cleanPersonName(in.Name, "name")
-	if err != nil {
-		return SignupResult{}, err
-	}
-	// The invitation names the address; check the password against it.
+	// The invitation names the address; check the password and the name
+	// against it.
 	var invEmail string
 	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := s.usableInvitation(ctx, tx, in.InvitationToken)
 		invEmail = inv.Email
 		return err
 	}); err != nil {
+		return SignupResult{}, err
+	}
+	name, err := cleanMailName(in.Name, invEmail, "name")
+	if err != nil {
 		return SignupResult{}, err
 	}
 	hash, err := s.hashPassword(ctx, in.Password, invEmail)

@@ -125,8 +125,9 @@ func checkEvents(events []string) ([]string, error) {
 	return out, nil
 }
 
-// CreateWebhook adds an endpoint and returns it with its signing secret,
-// shown this once. The caller holds team.edit. Errors: EINVALID.
+// CreateWebhook adds an endpoint, recording the actor as who made it, and
+// returns it with its signing secret, shown this once. The caller holds
+// team.edit. Errors: EINVALID.
 func (s *Service) CreateWebhook(ctx context.Context, a roster.Account, rawURL string, events []string, actor roster.Actor) (Webhook, error) {
 	u, err := s.checkWebhookURL(ctx, rawURL)
 	if err != nil {
@@ -146,7 +147,7 @@ func (s *Service) CreateWebhook(ctx context.Context, a roster.Account, rawURL st
 		} else if n >= maxWebhooks {
 			return roster.Errorf(roster.EINVALID, "an account has at most %d webhooks", maxWebhooks)
 		}
-		id, err := tx.CreateWebhook(ctx, a.Seq, u, events, secret)
+		id, err := tx.CreateWebhook(ctx, a.Seq, u, events, secret, actor.UserID, actor.Email)
 		if err != nil {
 			return err
 		}

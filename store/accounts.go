@@ -104,6 +104,21 @@ func (tx *Tx) SetPlan(ctx context.Context, accountSeq int64, plan roster.Plan, u
 	return err
 }
 
+// OwnerEmail returns the address of the account's owner, or ErrNoRows.
+func (tx *Tx) OwnerEmail(ctx context.Context, accountSeq int64) (string, error) {
+	var email string
+	err := tx.queryRow(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.role = 1`,
+		[]any{accountSeq}, &email)
+	return email, err
+}
+
+// OwnerEmail returns the address of the account's owner, or ErrNoRows.
+func (db *DB) OwnerEmail(ctx context.Context, accountSeq int64) (string, error) {
+	var email string
+	err := db.row(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.role = 1`, accountSeq).Scan(&email)
+	return email, db.mapNoRows(err)
+}
+
 // SetAccountName renames the account.
 func (tx *Tx) SetAccountName(ctx context.Context, accountSeq int64, name string) error {
 	_, err := tx.exec(ctx, `UPDATE accounts SET name = ? WHERE id = ?`, name, accountSeq)

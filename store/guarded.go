@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,11 +29,29 @@ func scanNumber(sc interface{ Scan(...any) error }) (roster.Number, error) {
 	return n, nil
 }
 
-// AddNumber adds a number. ErrUnique when the account has it already.
+// ErrHeldHere: the account holds the number already.
+var ErrHeldHere = errors.New("store: the account holds this number already")
+
+// AddNumber adds a number to the account. ErrHeldHere when the account
+// holds it already; ErrUnique when another account does (the schema's
+// unique index on the number decides, so two accounts adding one number
+// at once give it to one of them).
 func (tx *Tx) AddNumber(ctx context.Context, acct int64, n roster.Number) error {
-	_, err := tx.exec(ctx, `INSERT INTO numbers (account_id, number, alias, application_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+	// The conflict on this account's own key is answered without an error,
+	// so the two refusals are told apart by which constraint held, not by
+	// the driver's message; any other conflict is the number's own index.
+	r, err := tx.exec(ctx, `INSERT INTO numbers (account_id, number, alias, application_id, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, number) DO NOTHING`,
 		acct, n.Number, n.Alias, n.ApplicationID, micros(tx.now))
-	return err
+	if err != nil {
+		return err
+	}
+	if k, err := r.RowsAffected(); err != nil {
+		return err
+	} else if k == 0 {
+		return ErrHeldHere
+	}
+	return nil
 }
 
 // Number returns one of the account's numbers, or ErrNoRows.
@@ -551,4 +570,98 @@ func (db *DB) APIKeyExists(ctx context.Context, hash []byte) (bool, error) {
 	var n int
 	err := db.row(ctx, `SELECT COUNT(*) FROM api_keys WHERE key_hash = ?`, hash).Scan(&n)
 	return n > 0, db.d.mapErr(err)
+}
+
+// TokenReadableSince returns since when a working Auth Token of the
+// account could have been read: when the current one was made, or, while
+// a rotated-out one still works (its grace period), when that one was made
+// (the rotation before, from the audit log; the zero time when none was
+// recorded). ok is false when the account has no token yet.
+func (db *DB) TokenReadableSince(ctx context.Context, acct int64, now time.Time) (since time.Time, ok bool, err error) {
+	var rotated int64
+	var until sql.NullInt64
+	err = db.row(ctx, `SELECT rotated_at, previous_until FROM credentials WHERE account_id = ?`, acct).Scan(&rotated, &until)
+	if err != nil {
+		if err = db.mapNoRows(err); err == ErrNoRows {
+			return time.Time{}, false, nil
+		}
+		return time.Time{}, false, err
+	}
+	if !until.Valid || until.Int64 <= micros(now) {
+		return fromMicros(rotated), true, nil
+	}
+	var before sql.NullInt64
+	err = db.row(ctx, `SELECT MAX(at) FROM audit_events WHERE account_id = ? AND action = 'credentials.rotate' AND at < ?`, acct, rotated).Scan(&before)
+	if err != nil || !before.Valid {
+		return time.Time{}, true, db.d.mapErr(err)
+	}
+	return fromMicros(before.Int64), true, nil
+}
+
+// TokenRead is one person's reads of the Auth Token in the audit log: each
+// reveal (credentials.view) and each rotation, whose answer carries the
+// new token (credentials.rotate).
+type TokenRead struct {
+	UserID int64
+	Email  string // as recorded
+	Reads  int
+	Last   time.Time
+}
+
+// TokenReads returns who read the account's Auth Token at or after since,
+// by the audit log, by user.
+func (db *DB) TokenReads(ctx context.Context, acct int64, since time.Time) ([]TokenRead, error) {
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT COALESCE(actor_user_id, 0), MIN(actor_email), COUNT(*), MAX(at) FROM audit_events
+		WHERE account_id = ? AND action IN ('credentials.view', 'credentials.rotate') AND at >= ?
+		GROUP BY COALESCE(actor_user_id, 0) ORDER BY 4 DESC`), acct, micros(since))
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []TokenRead
+	for rows.Next() {
+		var r TokenRead
+		var last int64
+		if err := rows.Scan(&r.UserID, &r.Email, &r.Reads, &last); err != nil {
+			return nil, db.d.mapErr(err)
+		}
+		r.Last = fromMicros(last)
+		out = append(out, r)
+	}
+	return out, db.d.mapErr(rows.Err())
+}
+
+// Departure is a member's leaving or removal, from the audit log.
+type Departure struct {
+	UserID  int64  // 0 when no user has the address now
+	Email   string // the member's address
+	Name    string // the user's name now, "" when none
+	Role    string // the role they held ("" when not recorded: leaving, before it was)
+	Removed bool   // removed by someone (member.delete), else left (member.leave)
+	At      time.Time
+}
+
+// Departures returns the account's members who were removed or left at or
+// after since, newest first.
+func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]Departure, error) {
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT COALESCE(u.id, 0), e.target, COALESCE(u.name, ''), e.detail, e.action, e.at
+		FROM audit_events e LEFT JOIN users u ON u.email = e.target
+		WHERE e.account_id = ? AND e.action IN ('member.delete', 'member.leave') AND e.at >= ?
+		ORDER BY e.id DESC`), acct, micros(since))
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []Departure
+	for rows.Next() {
+		var d Departure
+		var action string
+		var at int64
+		if err := rows.Scan(&d.UserID, &d.Email, &d.Name, &d.Role, &action, &at); err != nil {
+			return nil, db.d.mapErr(err)
+		}
+		d.Removed, d.At = action == "member.delete", fromMicros(at)
+		out = append(out, d)
+	}
+	return out, db.d.mapErr(rows.Err())
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -160,5 +161,43 @@ func (tx *Tx) AcceptInvitation(ctx context.Context, id, userID int64) error {
 func (tx *Tx) RevokePendingFor(ctx context.Context, accountSeq int64, email string) error {
 	_, err := tx.exec(ctx, `UPDATE invitations SET status = 'revoked', ended_at = ? WHERE account_id = ? AND email = ? AND status = 'pending'`,
 		micros(tx.now), accountSeq, email)
+	return err
+}
+
+// InvitationMailRetention is how long invitation_mails keeps a send: the
+// longest window a budget counts over (a day).
+const InvitationMailRetention = 24 * time.Hour
+
+// InvitationMailWait reads the sends of invitation mail in the account
+// (to email only, when it is not "") over the window ending now, and
+// returns how long until fewer than limit of them fall in it: 0 when a
+// mail may go now. It reads at most limit rows (the limit-th newest send
+// decides), in the transaction that records the send, so concurrent
+// writers see each other's sends: SQLite's writers queue, PostgreSQL's
+// serializable transactions that read the range another one writes are
+// retried.
+func (tx *Tx) InvitationMailWait(ctx context.Context, accountSeq int64, email string, window time.Duration, limit int) (time.Duration, error) {
+	if limit <= 0 {
+		return window, nil
+	}
+	q, args := `SELECT sent_at FROM invitation_mails WHERE account_id = ? AND sent_at > ?`, []any{accountSeq, micros(tx.now.Add(-window))}
+	if email != "" {
+		q += ` AND email = ?`
+		args = append(args, email)
+	}
+	var at int64
+	err := tx.queryRow(ctx, q+` ORDER BY sent_at DESC LIMIT 1 OFFSET ?`, append(args, limit-1), &at)
+	if errors.Is(err, ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	// That send leaves the window at at+window: then fewer than limit remain.
+	return max(fromMicros(at).Add(window).Sub(tx.now), time.Microsecond), nil
+}
+
+// RecordInvitationMail counts one invitation mail to email, sent now.
+func (tx *Tx) RecordInvitationMail(ctx context.Context, accountSeq int64, email string) error {
+	_, err := tx.exec(ctx, `INSERT INTO invitation_mails (account_id, email, sent_at) VALUES (?, ?, ?)`, accountSeq, email, micros(tx.now))
 	return err
 }

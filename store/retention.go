@@ -67,19 +67,21 @@ type PruneResult struct {
 	Throttles          int64
 	KnownLogins        int64
 	Changes            int64
+	InvitationMails    int64
 }
 
 // Total is the number of rows deleted.
 func (p PruneResult) Total() int64 {
 	return p.Sessions + p.EmailVerifications + p.PasswordResets + p.PendingLogins + p.Outbox +
-		p.Throttles + p.KnownLogins + p.Changes
+		p.Throttles + p.KnownLogins + p.Changes + p.InvitationMails
 }
 
 // LogAttrs returns the counts as key-value pairs for slog.
 func (p PruneResult) LogAttrs() []any {
 	return []any{"sessions", p.Sessions, "email_verifications", p.EmailVerifications,
 		"password_resets", p.PasswordResets, "pending_logins", p.PendingLogins, "outbox", p.Outbox,
-		"throttles", p.Throttles, "known_logins", p.KnownLogins, "changes", p.Changes}
+		"throttles", p.Throttles, "known_logins", p.KnownLogins, "changes", p.Changes,
+		"invitation_mails", p.InvitationMails}
 }
 
 // Prune deletes what has served its purpose, as of now: sessions past
@@ -87,7 +89,8 @@ func (p PruneResult) LogAttrs() []any {
 // password resets and pending logins that were used or expired; outbox mail
 // older than r.OutboxRetention; throttle counters not hit for
 // r.ThrottleRetention; known logins older than r.KnownLogins; changes
-// older than r.ChangesRetention (always keeping the newest).
+// older than r.ChangesRetention (always keeping the newest); invitation
+// mail sends older than InvitationMailRetention.
 //
 // Every statement deletes at most r.Batch rows in its own transaction and
 // Prune loops until a statement deletes fewer: a big table is never locked
@@ -114,6 +117,8 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		{&res.PendingLogins, "pending_logins", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
 		{&res.Outbox, "outbox", "id", "created_at < ?", []any{micros(now.Add(-r.OutboxRetention))}},
 		{&res.Throttles, "throttles", "key", "last_at < ?", []any{micros(now.Add(-r.ThrottleRetention))}},
+		// No invitation mail budget counts further back than a day.
+		{&res.InvitationMails, "invitation_mails", "id", "sent_at <= ?", []any{micros(now.Add(-InvitationMailRetention))}},
 	}
 	if r.KnownLogins > 0 {
 		steps = append(steps, pruneStep{&res.KnownLogins, "known_logins", "(user_id, ip)", "last_at <= ?", []any{micros(now.Add(-r.KnownLogins))}})

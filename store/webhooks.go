@@ -18,6 +18,11 @@ type Webhook struct {
 	Secret    string
 	Enabled   bool
 	CreatedAt time.Time
+	// Who made it: their user ID (0 for webhooks made before this was
+	// recorded) and their address then, kept after they leave, as the
+	// audit log keeps its actors.
+	CreatedBy      int64
+	CreatedByEmail string
 }
 
 // Delivery is one event bound for one webhook, from the outbox.
@@ -44,11 +49,17 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// CreateWebhook adds an endpoint to the account.
-func (tx *Tx) CreateWebhook(ctx context.Context, accountSeq int64, url string, events []string, secret string) (int64, error) {
+// CreateWebhook adds an endpoint to the account, made by the user
+// createdBy (0: none) whose address is createdByEmail.
+func (tx *Tx) CreateWebhook(ctx context.Context, accountSeq int64, url string, events []string, secret string, createdBy int64, createdByEmail string) (int64, error) {
 	var id int64
-	err := tx.queryRow(ctx, `INSERT INTO webhooks (account_id, url, events, secret, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?) RETURNING id`,
-		[]any{accountSeq, url, strings.Join(events, ","), secret, micros(tx.now)}, &id)
+	var by any
+	if createdBy != 0 {
+		by = createdBy
+	}
+	err := tx.queryRow(ctx, `INSERT INTO webhooks (account_id, url, events, secret, enabled, created_at, created_by, created_by_email)
+		VALUES (?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
+		[]any{accountSeq, url, strings.Join(events, ","), secret, micros(tx.now), by, createdByEmail}, &id)
 	return id, err
 }
 
@@ -88,7 +99,7 @@ func affected(r sql.Result, err error) error {
 	return nil
 }
 
-const webhookCols = `id, account_id, url, events, secret, enabled, created_at`
+const webhookCols = `id, account_id, url, events, secret, enabled, created_at, COALESCE(created_by, 0), created_by_email`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -97,7 +108,7 @@ func scanWebhook(s scanner) (Webhook, error) {
 	var events string
 	var enabled int
 	var at int64
-	if err := s.Scan(&w.ID, &w.AccountID, &w.URL, &events, &w.Secret, &enabled, &at); err != nil {
+	if err := s.Scan(&w.ID, &w.AccountID, &w.URL, &events, &w.Secret, &enabled, &at, &w.CreatedBy, &w.CreatedByEmail); err != nil {
 		return w, err
 	}
 	if events != "" {
