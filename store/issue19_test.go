@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // A number two accounts held before migration 00009 stays with the account
@@ -17,19 +18,19 @@ import (
 // to that account's audit log. From then on the schema refuses a second
 // holder, and the error says which constraint held.
 func TestStore_NumberBelongsToOneAccount(t *testing.T) {
-	for _, b := range backendDSNs(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(b.dsn)
+			db, err := store.Open(b.DSN)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
 			dialect := goose.DialectSQLite3
-			if b.name == "postgres" {
+			if b.Name == "postgres" {
 				dialect = goose.DialectPostgres
 			}
-			p, err := goose.NewProvider(dialect, db.SQL(), os.DirFS("migrations/"+b.name))
+			p, err := goose.NewProvider(dialect, db.SQL(), os.DirFS("migrations/"+b.Name))
 			if err != nil {
 				t.Fatal(err)
 			}

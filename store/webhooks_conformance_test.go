@@ -19,7 +19,7 @@ func TestConformance_Webhooks(t *testing.T) {
 		ctx := context.Background()
 		c := setClock(db, time.Now().UTC().Truncate(time.Microsecond))
 		call := func(f func(tx *store.Tx) error) error { return db.Transact(ctx, f) }
-		_, a := fixture(t, db, "owner@x.example")
+		owner, a := fixture(t, db, "owner@x.example")
 		_, b := fixture(t, db, "b@x.example")
 		const missing = 999999
 		create := func(t *testing.T, acct int64, url string, events ...string) int64 {
@@ -27,7 +27,7 @@ func TestConformance_Webhooks(t *testing.T) {
 			var id int64
 			mustTx(t, db, func(tx *store.Tx) error {
 				var err error
-				id, err = tx.CreateWebhook(ctx, acct, url, events, "secret-"+url)
+				id, err = tx.CreateWebhook(ctx, acct, url, events, "secret-"+url, owner, "owner@x.example")
 				return err
 			})
 			return id
@@ -42,10 +42,10 @@ func TestConformance_Webhooks(t *testing.T) {
 		var w1, w2 store.Webhook
 		t.Run("CreateWebhook, read back, counted, listed", func(t *testing.T) {
 			w1 = store.Webhook{AccountID: a.Seq, URL: "https://one.example/hook", Events: []string{"member.added", "member.removed"},
-				Secret: "secret-https://one.example/hook", Enabled: true, CreatedAt: c.now}
+				Secret: "secret-https://one.example/hook", Enabled: true, CreatedAt: c.now, CreatedBy: owner, CreatedByEmail: "owner@x.example"}
 			w1.ID = create(t, a.Seq, w1.URL, w1.Events...)
 			w2 = store.Webhook{AccountID: a.Seq, URL: "https://two.example/hook", Events: []string{"member.added"},
-				Secret: "secret-https://two.example/hook", Enabled: true, CreatedAt: c.now}
+				Secret: "secret-https://two.example/hook", Enabled: true, CreatedAt: c.now, CreatedBy: owner, CreatedByEmail: "owner@x.example"}
 			w2.ID = create(t, a.Seq, w2.URL, w2.Events...)
 			mustTx(t, db, func(tx *store.Tx) error {
 				if got, err := tx.Webhook(ctx, a.Seq, w1.ID); err != nil || fmt.Sprint(got) != fmt.Sprint(w1) {
@@ -196,7 +196,7 @@ func TestConformance_Webhooks(t *testing.T) {
 		})
 
 		t.Run("tenant", func(t *testing.T) {
-			wa := store.Webhook{AccountID: a.Seq, URL: "https://a.example/hook", Events: []string{"member.added"}, Secret: "secret-https://a.example/hook", Enabled: true, CreatedAt: c.now}
+			wa := store.Webhook{AccountID: a.Seq, URL: "https://a.example/hook", Events: []string{"member.added"}, Secret: "secret-https://a.example/hook", Enabled: true, CreatedAt: c.now, CreatedBy: owner, CreatedByEmail: "owner@x.example"}
 			wa.ID = create(t, a.Seq, wa.URL, wa.Events...)
 			enqueue(t, a.Seq, "ev-a", "member.added")
 			sameAsMissing(t, "Tx.Webhook",
