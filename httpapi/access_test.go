@@ -268,7 +268,7 @@ func TestAccessReview_AgainstTheMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := []string{"kind", "id", "email", "name", "role", "status"}
+	header := []string{"kind", "id", "email", "name", "role", "status", "reason"}
 	for _, p := range roster.AllPermissions {
 		header = append(header, p.String())
 	}
@@ -298,8 +298,8 @@ func TestAccessReview_AgainstTheMatrix(t *testing.T) {
 			t.Errorf("row %v", row)
 		}
 		for i, p := range roster.AllPermissions {
-			if want := map[bool]string{true: "1", false: "0"}[authz.Allowed(role, p)]; row[6+i] != want {
-				t.Errorf("%s %s %s: %s, want %s", row[0], row[2], p, row[6+i], want)
+			if want := map[bool]string{true: "1", false: "0"}[authz.Allowed(role, p)]; row[7+i] != want {
+				t.Errorf("%s %s %s: %s, want %s", row[0], row[2], p, row[7+i], want)
 			}
 		}
 	}
@@ -320,7 +320,7 @@ func TestAccessReview_AgainstTheMatrix(t *testing.T) {
 	e.Operator(t).Must(200, "PUT", "/v1/admin/accounts/"+acct+"/plan", map[string]any{"plan": "standard"})
 	for _, m := range owner.Must(200, "GET", path, nil).JSON["members"].([]any) {
 		m := m.(map[string]any)
-		if m["role"] != "owner" && (m["status"] != "suspended" || len(names(m["permissions"])) != 0) {
+		if m["role"] != "owner" && (m["status"] != "suspended" || m["reason"] != "suspended" || len(names(m["permissions"])) != 0) {
 			t.Errorf("suspended member %v", m)
 		}
 	}
