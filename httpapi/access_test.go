@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"fmt"
 	"slices"
@@ -495,6 +496,8 @@ func TestAccess_RequireMFAShowsNothingHeld(t *testing.T) {
 				held("GET /v1/me/access", devID, a, devNone)
 			}
 		}
+		// The account as the developer reads it.
+		held("GET /v1/accounts/{id}", devID, dev.Must(200, "GET", "/v1/accounts/"+acct, nil).JSON, devNone)
 		// The access review.
 		review := owner.Must(200, "GET", "/v1/accounts/"+acct+"/access", nil).JSON["members"].([]any)
 		if len(review) != 3 {
@@ -546,6 +549,20 @@ func TestAccess_RequireMFAShowsNothingHeld(t *testing.T) {
 		}
 	}
 	views(true)
+
+	// The account's own credentials (a machine credential, not held to
+	// two-factor sign-in) read what they hold: the developer role's
+	// permissions but the credentials' own, as the gate answers them.
+	creds := owner.Must(200, "GET", "/v1/accounts/"+acct+"/credentials", nil)
+	basic := e.Client(t)
+	basic.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(acct+":"+creds.Str("auth_token"))))
+	shown := names(basic.Must(200, "GET", "/v1/accounts/"+acct, nil).JSON["permissions"])
+	if want := matrixPerms(roster.RoleDeveloper, func(p roster.Permission) bool {
+		return p != roster.CredentialsView && p != roster.CredentialsEdit
+	}); !slices.Equal(shown, want) {
+		t.Errorf("account credentials hold %v, want %v", shown, want)
+	}
+	basic.Refused(403, "forbidden", "GET", "/v1/accounts/"+acct+"/credentials", nil)
 
 	// Once the developer turns two-factor on, every view shows the role's
 	// permissions at once.

@@ -164,5 +164,7 @@ func (s *Server) setSecurity(w http.ResponseWriter, r *http.Request, c *Caller) 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.accountView(a, c.Role))
+	// What the caller holds now: the requirement they changed applies to them too.
+	h := service.MembershipHeld(roster.Membership{Account: a, Role: c.Role}, c.User)
+	return writeJSON(w, http.StatusOK, s.accountView(a, h))
 }

@@ -152,7 +152,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		reason = d.Reason.String()
 		// The account's own credentials are not a team member: the plan
 		// does not suspend them (the API of a standard account works).
-		c.Role, c.Status = d.Role, roster.MemberActive
+		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, credentialHeld()
 		if need != roster.AnyMember && !d.Allowed {
 			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
 		}
