@@ -438,6 +438,19 @@ func TestConsole_TwoFactorAndResetInChromium(t *testing.T) {
 	}
 	secret := b.text("#totp-secret")
 	b.screenshot("21-mfa-setup")
+	// The pages of the two-factor states the walk does not reach (set-up,
+	// on, a refused form) hold to the same checks: no sideways scrolling,
+	// one h1, no axe violation.
+	axe, _ := axeSource(t)
+	checkBoth := func(what, shot string) {
+		t.Helper()
+		for _, v := range []viewport{desktop, phone} {
+			b.viewport(v)
+			b.checkPage(axe, v, what, shot)
+		}
+		b.viewport(desktop)
+	}
+	checkBoth("profile, setting up two-factor", "mfa-setup")
 	code, step := freshCode(t, clk, secret, 0)
 	b.fill("#confirm-password", servertest.Password)
 	b.fill("#totp-code", code)
@@ -464,6 +477,19 @@ func TestConsole_TwoFactorAndResetInChromium(t *testing.T) {
 	if strings.Contains(b.text("main"), codes[0]) {
 		t.Error("the recovery codes showed again")
 	}
+	checkBoth("profile, two-factor on", "mfa-on")
+	// Turning it off with a wrong recovery code: refused, said next to it.
+	b.fill("#disable-password", servertest.Password)
+	b.run("open the recovery code", chromedp.Click(chromedp.CSS("#disable-form summary")))
+	b.fill("#disable-recovery-code", "aaaaa-bbbbb-ccccc-ddddd-eeeeee")
+	b.submit("#disable-form button.danger")
+	if got := b.text("#disable-recovery-code-error"); !strings.Contains(got, "wrong or used recovery code") {
+		t.Errorf("turning off with a wrong recovery code: %q", got)
+	}
+	if got := b.text("#mfa-state"); got != "On" {
+		t.Errorf("two-factor state %q after a refused turn-off, want On", got)
+	}
+	checkBoth("profile, a refused turn-off", "mfa-refused-off")
 
 	// Log out, log in: the second step takes a fresh code.
 	b.submit("form[action='/logout'] button")
