@@ -50,6 +50,7 @@ var AuditActions = []AuditAction{
 	{"user.mfa_enable", "Turned on two-factor sign-in"},
 	{"user.mfa_disable", "Turned off two-factor sign-in"},
 	{"user.recovery_codes", "Made new recovery codes"},
+	{"user.mfa_reset", "Two-factor sign-in reset by the operator"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether

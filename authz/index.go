@@ -332,13 +332,26 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 		return Decision{Reason: ReasonNotMember}
 	}
 	v, ok := (*ix.members[shardOf(accountID)].Load())[uint64(accountID)<<32|uint64(userID)]
-	role := roster.Role(v & roleBits)
-	switch {
-	case !ok || v&known == 0:
+	if !ok || v&known == 0 {
 		return Decision{Reason: ReasonNotMember}
-	case roster.Suspended(role, v&committed != 0):
+	}
+	return Decide(roster.Role(v&roleBits), v&committed != 0, v&requireMFA != 0, v&userMFA != 0, p)
+}
+
+// Decide is the rule of every check, over what is known of a membership:
+// the member's role (RoleNone: not a member), whether the account is on
+// the committed plan and requires two-factor sign-in, and whether the user
+// has it on. In this order: not a member, suspended, two-factor required
+// and missing, the role lacks the permission, allowed. Check answers by it
+// from memory; the service shows access by it (what a member holds), so
+// what is shown and what is decided cannot part.
+func Decide(role roster.Role, isCommitted, needsMFA, hasMFA bool, p roster.Permission) Decision {
+	switch {
+	case role == roster.RoleNone || int(role) >= len(masks):
+		return Decision{Reason: ReasonNotMember}
+	case roster.Suspended(role, isCommitted):
 		return Decision{Role: role, Reason: ReasonSuspended}
-	case v&requireMFA != 0 && v&userMFA == 0:
+	case needsMFA && !hasMFA:
 		return Decision{Role: role, Reason: ReasonMFARequired}
 	case masks[role]&(1<<p) == 0:
 		return Decision{Role: role, Reason: ReasonMissingPermission}

@@ -203,7 +203,10 @@ type Account struct {
 	CreatedAt            time.Time `json:"created_at"`
 	Role                 string    `json:"role,omitempty"`
 	Status               string    `json:"status,omitempty"`
-	Permissions          []string  `json:"permissions,omitempty"`
+	// Reason says why Permissions is empty: "suspended" (the plan) or
+	// "mfa_required" (the account requires two-factor sign-in you lack).
+	Reason      string   `json:"reason,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
 }
 
 // Accounts lists the logged-in user's accounts (GET /v1/me/accounts; a

@@ -21,6 +21,7 @@ import (
 
 type rolePreviewData struct {
 	Member  roster.Member
+	Reason  string // why the member holds nothing now: "suspended", "mfa_required" (service.Held)
 	NewRole roster.Role
 	Gained  []string
 	Lost    []string
@@ -42,7 +43,7 @@ func (c *Console) rolePreview(w http.ResponseWriter, r *http.Request, x *actx) e
 		c.after(w, r, x, x.path("/team"), "", err)
 		return nil
 	}
-	d := rolePreviewData{Member: ma.Member, NewRole: ma.Preview.Role}
+	d := rolePreviewData{Member: ma.Member, Reason: ma.Held.Reason, NewRole: ma.Preview.Role}
 	for _, p := range ma.Preview.Gained {
 		d.Gained = append(d.Gained, p.String())
 	}
@@ -62,6 +63,7 @@ type accessRow struct {
 	Name   string
 	Role   roster.Role
 	Status string
+	Reason string // why the member holds nothing: "suspended", "mfa_required" (service.Held)
 	Has    []bool // one per permission of the matrix, in order
 	You    bool   // the member is the person looking
 }
@@ -98,22 +100,23 @@ func (c *Console) accessReview(r *http.Request, x *actx) (accessData, error) {
 	if err != nil {
 		return d, err
 	}
-	add := func(kind, email, name string, role roster.Role, status string, you bool) {
-		ps := service.EffectivePermissions(role, x.a.Plan)
+	add := func(kind, email, name string, role roster.Role, status string, h service.Held, you bool) {
+		ps := h.Permissions()
 		if only != roster.PermissionNone && !slices.Contains(ps, only) {
 			return
 		}
-		row := accessRow{Kind: kind, Email: email, Name: name, Role: role, Status: status, You: you}
+		row := accessRow{Kind: kind, Email: email, Name: name, Role: role, Status: status, Reason: h.Reason, You: you}
 		for _, p := range roster.AllPermissions {
 			row.Has = append(row.Has, slices.Contains(ps, p))
 		}
 		d.Rows = append(d.Rows, row)
 	}
 	for _, m := range ms {
-		add("Member", m.Email, m.Name, m.Role, string(m.Status), m.UserID == x.u.ID)
+		h := service.MemberHeld(x.a, m)
+		add("Member", m.Email, m.Name, m.Role, string(h.Status), h, m.UserID == x.u.ID)
 	}
 	for _, i := range is {
-		add("Invitation", i.Email, "", i.Role, string(i.Status), false)
+		add("Invitation", i.Email, "", i.Role, string(i.Status), service.InvitationHeld(x.a, i.Role), false)
 	}
 	return d, nil
 }
@@ -141,9 +144,9 @@ func (c *Console) accessCSV(w http.ResponseWriter, r *http.Request, x *actx) err
 	if err != nil {
 		return err
 	}
-	rows := [][]string{append([]string{"kind", "email", "name", "role", "status"}, d.Permissions...)}
+	rows := [][]string{append([]string{"kind", "email", "name", "role", "status", "reason"}, d.Permissions...)}
 	for _, row := range d.Rows {
-		rec := []string{strings.ToLower(row.Kind), edge.CSVCell(row.Email), edge.CSVCell(row.Name), row.Role.String(), row.Status}
+		rec := []string{strings.ToLower(row.Kind), edge.CSVCell(row.Email), edge.CSVCell(row.Name), row.Role.String(), row.Status, row.Reason}
 		for _, has := range row.Has {
 			rec = append(rec, map[bool]string{true: "1", false: "0"}[has])
 		}

@@ -139,7 +139,7 @@ func TestConsole_AccessReview(t *testing.T) {
 		t.Fatalf("csv: %d %q %q", c.Status, c.Header.Get("Content-Type"), c.Header.Get("Content-Disposition"))
 	}
 	recs, err := csv.NewReader(strings.NewReader(c.Body)).ReadAll()
-	if err != nil || len(recs) != 3 || recs[0][1] != "email" || recs[0][5] != "numbers.view" {
+	if err != nil || len(recs) != 3 || recs[0][1] != "email" || recs[0][5] != "reason" || recs[0][6] != "numbers.view" {
 		t.Errorf("csv of numbers.edit holders: %v %v", recs, err)
 	}
 

@@ -118,6 +118,9 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 	"billing.payment_method.delete": func(e roster.AuditEvent) string { return "removed a payment method" },
 	"user.login":                    func(e roster.AuditEvent) string { return "signed in" },
 	"user.recovery_code_used": func(e roster.AuditEvent) string {
+		if left, purpose, ok := strings.Cut(e.Detail, ", to "); ok {
+			return "used a recovery code to " + purpose + " (" + left + ")"
+		}
 		if e.Detail == "" {
 			return "signed in with a recovery code"
 		}
@@ -129,6 +132,9 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 	"user.mfa_enable":      func(e roster.AuditEvent) string { return "turned on two-factor sign-in" },
 	"user.mfa_disable":     func(e roster.AuditEvent) string { return "turned off two-factor sign-in" },
 	"user.recovery_codes":  func(e roster.AuditEvent) string { return "made new recovery codes" },
+	"user.mfa_reset": func(e roster.AuditEvent) string {
+		return "turned off the two-factor sign-in of " + e.Target + " (authenticator lost) and signed out all their sessions"
+	},
 }
 
 // wordsOf is the event's action in words; an action with no entry (an

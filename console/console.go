@@ -62,6 +62,9 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
+	// stepUp is the data of a two-factor form's code fields (profile.html's
+	// step-up-code): the page, and the form's name, its fields' prefix.
+	"stepUp": func(p *page, form string) stepUpPart { return stepUpPart{p, form} },
 	// typed is what was typed into field when a form is shown again, else def.
 	"typed": func(p *page, field, def string) string {
 		if p.Form != nil {
@@ -83,15 +86,10 @@ var funcs = template.FuncMap{
 		return true
 	},
 	"roleLabel": func(r roster.Role) string { return r.Label() },
-	// permissions is what the caller holds in a membership's account, as
-	// GET /v1/me/access says it: none while suspended.
-	"permissions": func(m roster.Membership) []string {
-		var out []string
-		for _, p := range service.EffectivePermissions(m.Role, m.Account.Plan) {
-			out = append(out, p.String())
-		}
-		return out
-	},
+	// held is what the page's user holds in a membership's account, as
+	// GET /v1/me/access says it and the gate decides: none while suspended
+	// or without the two-factor sign-in the account requires.
+	"held": func(p *page, m roster.Membership) service.Held { return service.MembershipHeld(m, *p.User) },
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

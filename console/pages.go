@@ -31,6 +31,7 @@ type actx struct {
 	session string
 	a       roster.Account
 	role    roster.Role
+	held    service.Held // what the caller holds here, as the gate decided
 	p       *page
 	ip      string
 }
@@ -146,7 +147,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			a := caller.Account
 			p.Account, p.Role, p.Active, p.Status = &a, caller.Role, pg.nav, caller.Status
 			for _, n := range navigation {
-				if n.perm == anyMember || (p.Status == roster.MemberActive && authz.Allowed(caller.Role, n.perm)) {
+				if n.perm == anyMember || caller.Held.Has(n.perm) {
 					href := "/accounts/" + a.ID
 					if n.key != "overview" {
 						href += "/" + n.key
@@ -165,7 +166,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			c.fail(w, r, p, err)
 			return
 		}
-		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, p: p, ip: caller.IP}
+		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, held: caller.Held, p: p, ip: caller.IP}
 		if err := pg.handle(c, w, r, x); err != nil {
 			c.fail(w, r, p, err)
 		}
@@ -180,14 +181,15 @@ func urlEscape(s string) string {
 
 type overviewData struct {
 	Permissions []string // in words: "View phone numbers"
+	Reason      string   // why none: "suspended" or "mfa_required" (service.Held)
 }
 
+// overview shows what the caller holds here as the gate decided it: none
+// while suspended or without the two-factor sign-in the account requires.
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) error {
-	var d overviewData
-	if x.p.Status == roster.MemberActive {
-		for _, p := range authz.Permissions(x.role) {
-			d.Permissions = append(d.Permissions, p.Phrase())
-		}
+	d := overviewData{Reason: x.held.Reason}
+	for _, p := range x.held.Permissions() {
+		d.Permissions = append(d.Permissions, p.Phrase())
 	}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "overview", x.p)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
+	"github.com/rosterhq/roster/service"
 )
 
 // A person's own security: the password reset that starts from the login
@@ -161,20 +162,40 @@ func profileField(section string, err error) string {
 		case f == "password":
 			return "new_password" // the new one breaks a rule
 		}
+	case "mfa-setup":
+		if f == "password" {
+			return "setup_password"
+		}
 	case "mfa-confirm":
-		if f == "otp" {
+		switch f {
+		case "otp":
 			return "otp"
+		case "password":
+			return "confirm_password"
 		}
-	case "mfa-disable":
-		if f == "password" {
-			return "disable_password"
-		}
-	case "mfa-recovery":
-		if f == "password" {
-			return "recovery_password"
+	case "mfa-disable", "mfa-recovery":
+		// Each form's fields are named after it: disable_password,
+		// recovery_otp, ...
+		prefix := strings.TrimPrefix(section, "mfa-") + "_"
+		switch f {
+		case "password", "otp", "recovery_code":
+			return prefix + f
 		}
 	}
 	return ""
+}
+
+// stepUpPart is the data of a form's code fields (profile.html's
+// step-up-code).
+type stepUpPart struct {
+	Page *page
+	Form string // "disable", "recovery": the fields' prefix
+}
+
+// stepUpForm is what a two-factor form asks for again: the password and,
+// while two-factor sign-in is on, a code or a recovery code.
+func stepUpForm(r *http.Request) service.StepUp {
+	return service.StepUp{Password: r.PostFormValue("password"), OTP: r.PostFormValue("otp"), RecoveryCode: r.PostFormValue("recovery_code")}
 }
 
 // profilePost authenticates a Profile & security form: the session and
@@ -202,9 +223,9 @@ func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := c.svc.StartTOTP(r.Context(), u)
+	e, err := c.svc.StartTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r))
 	if err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "mfa"}, err)
+		c.showProfile(w, r, u, session, profileData{Section: "mfa-setup"}, err)
 		return
 	}
 	setup, err := newTOTPSetup(e.OTPAuthURL)
@@ -220,7 +241,8 @@ func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := c.svc.ConfirmTOTP(r.Context(), u, r.PostFormValue("otp"), c.proxies.ClientIP(r))
+	codes, err := c.svc.ConfirmTOTP(r.Context(), u, session, service.StepUp{Password: r.PostFormValue("password")},
+		r.PostFormValue("otp"), c.proxies.ClientIP(r))
 	if err != nil {
 		d := profileData{Section: "mfa-confirm"}
 		// Show the same key again, so a mistyped code does not mean
@@ -234,7 +256,7 @@ func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.MFAEnabled = true
-	c.showCodes(w, r, u, session, codes, "Two-factor sign-in is on for "+u.Email+": each sign-in asks for a code from your authenticator app.")
+	c.showCodes(w, r, u, session, codes, "Two-factor sign-in is on for "+u.Email+": each sign-in asks for a code from your authenticator app. Every other session was signed out.")
 }
 
 func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +264,7 @@ func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := c.svc.DisableTOTP(r.Context(), u, r.PostFormValue("password"), c.proxies.ClientIP(r)); err != nil {
+	if err := c.svc.DisableTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r)); err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-disable"}, err)
 		return
 	}
@@ -254,7 +276,7 @@ func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := c.svc.NewRecoveryCodes(r.Context(), u, r.PostFormValue("password"), c.proxies.ClientIP(r))
+	codes, err := c.svc.NewRecoveryCodes(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r))
 	if err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-recovery"}, err)
 		return

@@ -156,12 +156,27 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 		want(t, "turn off while off", 409, `id="mfa-error"`, "off already")
 	k.post("/profile/mfa/recovery-codes", url.Values{"password": {servertest.Password}}).
 		want(t, "recovery codes while off", 409, `id="mfa-error"`, "turn on two-factor sign-in first")
-	k.post("/profile/mfa/confirm", url.Values{"otp": {"123456"}}).
+	k.post("/profile/mfa/confirm", url.Values{"otp": {"123456"}, "password": {servertest.Password}}).
 		want(t, "confirm before set-up", 409, `id="mfa-error"`, "set up an authenticator first")
 
-	// Set-up shows a QR code made here and the key; a wrong code keeps the same key on the page.
+	// Set-up needs the password: none, or a wrong one, shows no key.
 	a = k.post("/profile/mfa/setup", url.Values{})
-	a.want(t, "set up", 200, `src="data:image/png;base64,`, `id="totp-secret"`, `id="totp-code"`)
+	a.want(t, "set up without a password", 401, `id="setup-password-error" role="alert">enter your current password`,
+		`aria-describedby="setup-password-error"`)
+	if strings.Contains(a.Body, `id="totp-secret"`) {
+		t.Error("a set-up without the password showed a key")
+	}
+	a = k.post("/profile/mfa/setup", url.Values{"password": {"not my password"}})
+	a.want(t, "set up with a wrong password", 401, `id="setup-password-error" role="alert">wrong password`)
+	if strings.Contains(a.Body, `id="totp-secret"`) || strings.Contains(a.Body, "not my password") {
+		t.Error("a set-up with a wrong password showed a key or the password")
+	}
+	k.post("/profile/mfa/confirm", url.Values{"otp": {"123456"}, "password": {servertest.Password}}).
+		want(t, "confirm after refused set-ups", 409, "set up an authenticator first")
+
+	// Set-up shows a QR code made here and the key; a wrong code keeps the same key on the page.
+	a = k.post("/profile/mfa/setup", url.Values{"password": {servertest.Password}})
+	a.want(t, "set up", 200, `src="data:image/png;base64,`, `id="totp-secret"`, `id="totp-code"`, `id="confirm-password"`)
 	secret := secretRE.FindStringSubmatch(a.Body)
 	if secret == nil {
 		t.Fatalf("no key on the set-up page:\n%s", a.Body)
@@ -170,11 +185,18 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	if now, _ := totp.GenerateCode(secret[1], clk.Now()); now == wrong {
 		wrong = "111111"
 	}
-	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "otpauth": {formValue(a.Body, "otpauth")}})
+	otpauth := formValue(a.Body, "otpauth")
+	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "otpauth": {otpauth}, "password": {servertest.Password}})
 	a.want(t, "wrong code", 401, `id="totp-code-error" role="alert">wrong two-factor code`, `aria-describedby="totp-code-error"`,
 		`id="totp-secret">`+secret[1]+`<`)
+	right, _ := totp.GenerateCode(secret[1], clk.Now())
+	a = k.post("/profile/mfa/confirm", url.Values{"otp": {right}, "otpauth": {otpauth}, "password": {"not my password"}})
+	a.want(t, "confirm with a wrong password", 401, `id="confirm-password-error" role="alert">wrong password`,
+		`aria-describedby="confirm-password-error"`, `id="totp-secret">`+secret[1]+`<`)
+	k.post("/profile/mfa/confirm", url.Values{"otp": {right}, "otpauth": {otpauth}}).
+		want(t, "confirm without a password", 401, `id="confirm-password-error" role="alert">enter your current password`)
 	// A key for another login is never shown from a form.
-	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong},
+	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "password": {servertest.Password},
 		"otpauth": {"otpauth://totp/Roster:eve@evil.example?secret=JBSWY3DPEHPK3PXP&issuer=Roster"}})
 	a.want(t, "foreign key", 401, `id="mfa-error"`, "wrong two-factor code")
 	if strings.Contains(a.Body, "JBSWY3DPEHPK3PXP") {
@@ -259,16 +281,25 @@ func TestConsole_SecurityFormsSucceed(t *testing.T) {
 	k := newFormClient(t, e, api)
 
 	k.get("/profile")
-	a := k.post("/profile/mfa/setup", url.Values{})
+	a := k.post("/profile/mfa/setup", url.Values{"password": {servertest.Password}})
 	secret := secretRE.FindStringSubmatch(a.Body)[1]
-	code, _ := totp.GenerateCode(secret, clk.Now())
-	a = k.post("/profile/mfa/confirm", url.Values{"otp": {code}, "otpauth": {formValue(a.Body, "otpauth")}})
-	a.want(t, "confirm", 200, "shown only now", `download="roster-recovery-codes.txt"`, `href="data:text/plain;charset=utf-8,`, `id="mfa-state">On`)
+	code, step := freshCode(t, clk, secret, 0)
+	a = k.post("/profile/mfa/confirm", url.Values{"otp": {code}, "otpauth": {formValue(a.Body, "otpauth")}, "password": {servertest.Password}})
+	a.want(t, "confirm", 200, "shown only now", `download="roster-recovery-codes.txt"`, `href="data:text/plain;charset=utf-8,`, `id="mfa-state">On`,
+		"Every other session was signed out.")
 	if n := strings.Count(a.Body, "<li><code>"); n != 10 {
 		t.Errorf("%d recovery codes shown, want 10", n)
 	}
 	if strings.Contains(k.get("/profile").Body, "shown only now") {
 		t.Error("the recovery codes showed again")
+	}
+	// Turning two-factor on signed the other sessions out; sign in again
+	// from two more places, with codes.
+	other.Refused(401, "unauthenticated", "GET", "/v1/me", nil)
+	third.Refused(401, "unauthenticated", "GET", "/v1/me", nil)
+	for _, c := range []*servertest.Client{other, third} {
+		code, step = freshCode(t, clk, secret, step)
+		c.Must(200, "POST", "/v1/login", map[string]string{"email": "olga@acme-corp.com", "password": servertest.Password, "otp": code})
 	}
 
 	k.get("/accounts/" + acct + "/settings")
@@ -396,7 +427,9 @@ func TestConsole_TwoFactorAndResetInChromium(t *testing.T) {
 	}
 	b.screenshot("20-profile")
 
-	// Set up: the QR code (a PNG the CSP lets in) and the key; confirm with a code.
+	// Set up, with the password: the QR code (a PNG the CSP lets in) and
+	// the key; confirm with the password and a code.
+	b.fill("#setup-password", servertest.Password)
 	b.submit("#setup-form button")
 	var qr bool
 	b.eval(`(() => { const i = document.querySelector('#totp-qr'); return i.complete && i.naturalWidth === 200 && i.src.startsWith('data:image/png;base64,') })()`, &qr)
@@ -405,7 +438,21 @@ func TestConsole_TwoFactorAndResetInChromium(t *testing.T) {
 	}
 	secret := b.text("#totp-secret")
 	b.screenshot("21-mfa-setup")
+	// The pages of the two-factor states the walk does not reach (set-up,
+	// on, a refused form) hold to the same checks: no sideways scrolling,
+	// one h1, no axe violation.
+	axe, _ := axeSource(t)
+	checkBoth := func(what, shot string) {
+		t.Helper()
+		for _, v := range []viewport{desktop, phone} {
+			b.viewport(v)
+			b.checkPage(axe, v, what, shot)
+		}
+		b.viewport(desktop)
+	}
+	checkBoth("profile, setting up two-factor", "mfa-setup")
 	code, step := freshCode(t, clk, secret, 0)
+	b.fill("#confirm-password", servertest.Password)
 	b.fill("#totp-code", code)
 	b.submit("#confirm-form button.primary")
 	var codes []string
@@ -430,6 +477,19 @@ func TestConsole_TwoFactorAndResetInChromium(t *testing.T) {
 	if strings.Contains(b.text("main"), codes[0]) {
 		t.Error("the recovery codes showed again")
 	}
+	checkBoth("profile, two-factor on", "mfa-on")
+	// Turning it off with a wrong recovery code: refused, said next to it.
+	b.fill("#disable-password", servertest.Password)
+	b.run("open the recovery code", chromedp.Click(chromedp.CSS("#disable-form summary")))
+	b.fill("#disable-recovery-code", "aaaaa-bbbbb-ccccc-ddddd-eeeeee")
+	b.submit("#disable-form button.danger")
+	if got := b.text("#disable-recovery-code-error"); !strings.Contains(got, "wrong or used recovery code") {
+		t.Errorf("turning off with a wrong recovery code: %q", got)
+	}
+	if got := b.text("#mfa-state"); got != "On" {
+		t.Errorf("two-factor state %q after a refused turn-off, want On", got)
+	}
+	checkBoth("profile, a refused turn-off", "mfa-refused-off")
 
 	// Log out, log in: the second step takes a fresh code.
 	b.submit("form[action='/logout'] button")

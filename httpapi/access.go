@@ -44,6 +44,7 @@ type previewJSON struct {
 type memberAccessJSON struct {
 	Role        string              `json:"role"`
 	Status      roster.MemberStatus `json:"status"`
+	Reason      string              `json:"reason,omitempty"`
 	Permissions []string            `json:"permissions"`
 	Preview     *previewJSON        `json:"preview,omitempty"`
 }
@@ -65,7 +66,7 @@ func (s *Server) memberAccess(w http.ResponseWriter, r *http.Request, c *Caller)
 	if err != nil {
 		return err
 	}
-	out := memberAccessJSON{Role: a.Member.Role.String(), Status: a.Member.Status, Permissions: permissionNames(a.Permissions)}
+	out := memberAccessJSON{Role: a.Member.Role.String(), Status: a.Held.Status, Reason: a.Held.Reason, Permissions: permissionNames(a.Permissions)}
 	if p := a.Preview; p != nil {
 		out.Preview = &previewJSON{Role: p.Role.String(), Gained: permissionNames(p.Gained), Lost: permissionNames(p.Lost)}
 	}
@@ -78,6 +79,7 @@ type reviewMemberJSON struct {
 	Name        string              `json:"name"`
 	Role        string              `json:"role"`
 	Status      roster.MemberStatus `json:"status"`
+	Reason      string              `json:"reason,omitempty"`
 	MFAEnabled  bool                `json:"mfa_enabled"`
 	Permissions []string            `json:"permissions"`
 }
@@ -123,18 +125,19 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 	members := []reviewMemberJSON{}
 	var memberPerms [][]roster.Permission
 	for _, m := range ms {
-		ps := service.EffectivePermissions(m.Role, c.Account.Plan)
+		h := service.MemberHeld(c.Account, m)
+		ps := h.Permissions()
 		if !holds(ps) {
 			continue
 		}
-		members = append(members, reviewMemberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.MFA, permissionNames(ps)})
+		members = append(members, reviewMemberJSON{m.UserID, m.Email, m.Name, m.Role.String(), h.Status, h.Reason, m.MFA, permissionNames(ps)})
 		memberPerms = append(memberPerms, ps)
 	}
 	invitations := []reviewInvitationJSON{}
 	var invPerms [][]roster.Permission
 	var invStatus []roster.InvitationStatus
 	for _, i := range is {
-		ps := service.EffectivePermissions(i.Role, c.Account.Plan)
+		ps := service.InvitationHeld(c.Account, i.Role).Permissions()
 		if !holds(ps) {
 			continue
 		}
@@ -146,13 +149,13 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 		return writeJSON(w, http.StatusOK, map[string]any{"members": members, "invitations": invitations})
 	}
 
-	header := []string{"kind", "id", "email", "name", "role", "status"}
+	header := []string{"kind", "id", "email", "name", "role", "status", "reason"}
 	for _, p := range roster.AllPermissions {
 		header = append(header, p.String())
 	}
 	rows := [][]string{header}
-	row := func(kind string, id int64, email, name, role, status string, ps []roster.Permission) {
-		rec := []string{kind, strconv.FormatInt(id, 10), edge.CSVCell(email), edge.CSVCell(name), role, status}
+	row := func(kind string, id int64, email, name, role, status, reason string, ps []roster.Permission) {
+		rec := []string{kind, strconv.FormatInt(id, 10), edge.CSVCell(email), edge.CSVCell(name), role, status, reason}
 		for _, p := range roster.AllPermissions {
 			if slices.Contains(ps, p) {
 				rec = append(rec, "1")
@@ -163,10 +166,10 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 		rows = append(rows, rec)
 	}
 	for i, m := range members {
-		row("member", m.UserID, m.Email, m.Name, m.Role, string(m.Status), memberPerms[i])
+		row("member", m.UserID, m.Email, m.Name, m.Role, string(m.Status), m.Reason, memberPerms[i])
 	}
 	for i, inv := range invitations {
-		row("invitation", inv.ID, inv.Email, "", inv.Role, string(invStatus[i]), invPerms[i])
+		row("invitation", inv.ID, inv.Email, "", inv.Role, string(invStatus[i]), "", invPerms[i])
 	}
 	return edge.WriteCSV(w, `access-`+c.Account.ID+`.csv`, rows)
 }
@@ -176,6 +179,7 @@ type myAccessJSON struct {
 	Name        string              `json:"name"`
 	Role        string              `json:"role"`
 	Status      roster.MemberStatus `json:"status"`
+	Reason      string              `json:"reason,omitempty"`
 	Permissions []string            `json:"permissions"`
 }
 
@@ -188,8 +192,8 @@ func (s *Server) myAccess(w http.ResponseWriter, r *http.Request, c *Caller) err
 	}
 	out := make([]myAccessJSON, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, myAccessJSON{m.Account.ID, m.Account.Name, m.Role.String(), m.Status,
-			permissionNames(service.EffectivePermissions(m.Role, m.Account.Plan))})
+		h := service.MembershipHeld(m, c.User)
+		out = append(out, myAccessJSON{m.Account.ID, m.Account.Name, m.Role.String(), h.Status, h.Reason, permissionNames(h.Permissions())})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"accounts": out})
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"fmt"
 	"slices"
@@ -268,7 +269,7 @@ func TestAccessReview_AgainstTheMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := []string{"kind", "id", "email", "name", "role", "status"}
+	header := []string{"kind", "id", "email", "name", "role", "status", "reason"}
 	for _, p := range roster.AllPermissions {
 		header = append(header, p.String())
 	}
@@ -298,8 +299,8 @@ func TestAccessReview_AgainstTheMatrix(t *testing.T) {
 			t.Errorf("row %v", row)
 		}
 		for i, p := range roster.AllPermissions {
-			if want := map[bool]string{true: "1", false: "0"}[authz.Allowed(role, p)]; row[6+i] != want {
-				t.Errorf("%s %s %s: %s, want %s", row[0], row[2], p, row[6+i], want)
+			if want := map[bool]string{true: "1", false: "0"}[authz.Allowed(role, p)]; row[7+i] != want {
+				t.Errorf("%s %s %s: %s, want %s", row[0], row[2], p, row[7+i], want)
 			}
 		}
 	}
@@ -320,7 +321,7 @@ func TestAccessReview_AgainstTheMatrix(t *testing.T) {
 	e.Operator(t).Must(200, "PUT", "/v1/admin/accounts/"+acct+"/plan", map[string]any{"plan": "standard"})
 	for _, m := range owner.Must(200, "GET", path, nil).JSON["members"].([]any) {
 		m := m.(map[string]any)
-		if m["role"] != "owner" && (m["status"] != "suspended" || len(names(m["permissions"])) != 0) {
+		if m["role"] != "owner" && (m["status"] != "suspended" || m["reason"] != "suspended" || len(names(m["permissions"])) != 0) {
 			t.Errorf("suspended member %v", m)
 		}
 	}
@@ -442,4 +443,134 @@ func TestInviteBatch_MixedRowsAndRefusals(t *testing.T) {
 			t.Errorf("%d mails to refused %s", n, addr)
 		}
 	}
+}
+
+// Under require_mfa a member without two-factor sign-in holds nothing
+// until they turn it on, and every view of access says so with the
+// reason: GET /v1/me/access, the access review (JSON and CSV, and its
+// ?permission= filter), a member's access and the role preview. What each
+// view shows is what the check answers, permission by permission.
+func TestAccess_RequireMFAShowsNothingHeld(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	e.Commit(t, acct)
+	dev, devID := e.Join(t, owner, acct, "dev@acme-corp.com", "developer")
+	admin, adminID := e.Join(t, owner, acct, "admin@acme-corp.com", "admin")
+	ownerID := int64(owner.Must(200, "GET", "/v1/me", nil).JSON["id"].(float64))
+	now := time.Now().UTC().Truncate(30 * time.Second)
+	clock(e, now)
+	enroll(t, e, owner, now)
+	enroll(t, e, admin, now)
+	owner.Must(200, "PATCH", "/v1/accounts/"+acct+"/security", map[string]bool{"require_mfa": true})
+	roleOf := map[int64]roster.Role{ownerID: roster.RoleOwner, devID: roster.RoleDeveloper, adminID: roster.RoleAdmin}
+	emailOf := map[int64]string{ownerID: "owner@acme-corp.com", devID: "dev@acme-corp.com", adminID: "admin@acme-corp.com"}
+
+	// held checks one view's answer for a member against the matrix and,
+	// permission by permission, against the check.
+	p := e.Platform(t)
+	held := func(view string, uid int64, got map[string]any, wantNone bool) {
+		t.Helper()
+		want := matrixPerms(roleOf[uid], nil)
+		wantReason := any(nil)
+		if wantNone {
+			want, wantReason = []string{}, "mfa_required"
+		}
+		if !slices.Equal(names(got["permissions"]), want) || got["reason"] != wantReason || got["status"] != "active" {
+			t.Errorf("%s, %s: %v, want permissions %v, reason %v", view, emailOf[uid], got, want, wantReason)
+		}
+		shown := names(got["permissions"])
+		for _, perm := range roster.AllPermissions {
+			c := p.Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": uid, "permission": perm.String()}).JSON
+			if c["allowed"] != slices.Contains(shown, perm.String()) {
+				t.Errorf("%s, %s, %s: shown %v, the check answers %v", view, emailOf[uid], perm, slices.Contains(shown, perm.String()), c)
+			}
+		}
+	}
+
+	views := func(devNone bool) {
+		t.Helper()
+		// The developer's own view of their access.
+		for _, a := range dev.Must(200, "GET", "/v1/me/access", nil).JSON["accounts"].([]any) {
+			if a := a.(map[string]any); a["account_id"] == acct {
+				held("GET /v1/me/access", devID, a, devNone)
+			}
+		}
+		// The account as the developer reads it.
+		held("GET /v1/accounts/{id}", devID, dev.Must(200, "GET", "/v1/accounts/"+acct, nil).JSON, devNone)
+		// The access review.
+		review := owner.Must(200, "GET", "/v1/accounts/"+acct+"/access", nil).JSON["members"].([]any)
+		if len(review) != 3 {
+			t.Fatalf("review: %v", review)
+		}
+		for _, m := range review {
+			m := m.(map[string]any)
+			uid := int64(m["user_id"].(float64))
+			held("access review", uid, m, devNone && uid == devID)
+		}
+		// Who holds numbers.view: not the developer while they hold nothing.
+		var holders []string
+		for _, m := range owner.Must(200, "GET", "/v1/accounts/"+acct+"/access?permission=numbers.view", nil).JSON["members"].([]any) {
+			holders = append(holders, m.(map[string]any)["email"].(string))
+		}
+		if slices.Contains(holders, "dev@acme-corp.com") == devNone {
+			t.Errorf("holders of numbers.view: %v", holders)
+		}
+		// A member's access, and the preview of a change to admin.
+		base := fmt.Sprintf("/v1/accounts/%s/members/%d/access", acct, devID)
+		held("member access", devID, owner.Must(200, "GET", base, nil).JSON, devNone)
+		pv := owner.Must(200, "GET", base+"?role=admin", nil).JSON
+		held("role preview", devID, pv, devNone)
+		gained := names(pv["preview"].(map[string]any)["gained"])
+		if devNone && (len(gained) != 0 || len(names(pv["preview"].(map[string]any)["lost"])) != 0) {
+			t.Errorf("preview of a member holding nothing: %v", pv)
+		}
+		if !devNone && !slices.Equal(gained, matrixPerms(roster.RoleAdmin, func(p roster.Permission) bool { return !authz.Allowed(roster.RoleDeveloper, p) })) {
+			t.Errorf("preview: %v", pv)
+		}
+		// The CSV: the reason column, and 0 in every permission column.
+		owner.Header.Set("Accept", "text/csv")
+		rows, err := csv.NewReader(strings.NewReader(string(owner.Must(200, "GET", "/v1/accounts/"+acct+"/access", nil).Body))).ReadAll()
+		owner.Header.Del("Accept")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows[1:] {
+			if row[2] != "dev@acme-corp.com" {
+				continue
+			}
+			wantReason, wantCell := "", "1"
+			if devNone {
+				wantReason, wantCell = "mfa_required", "0"
+			}
+			if row[6] != wantReason || row[7] != wantCell { // numbers.view, which developers hold
+				t.Errorf("CSV row %v, want reason %q and numbers.view %s", row, wantReason, wantCell)
+			}
+		}
+	}
+	views(true)
+
+	// The account's own credentials (a machine credential, not held to
+	// two-factor sign-in) read what they hold: the developer role's
+	// permissions but the credentials' own, as the gate answers them.
+	creds := owner.Must(200, "GET", "/v1/accounts/"+acct+"/credentials", nil)
+	basic := e.Client(t)
+	basic.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(acct+":"+creds.Str("auth_token"))))
+	shown := names(basic.Must(200, "GET", "/v1/accounts/"+acct, nil).JSON["permissions"])
+	if want := matrixPerms(roster.RoleDeveloper, func(p roster.Permission) bool {
+		return p != roster.CredentialsView && p != roster.CredentialsEdit
+	}); !slices.Equal(shown, want) {
+		t.Errorf("account credentials hold %v, want %v", shown, want)
+	}
+	basic.Refused(403, "forbidden", "GET", "/v1/accounts/"+acct+"/credentials", nil)
+
+	// Once the developer turns two-factor on, every view shows the role's
+	// permissions at once.
+	devSecret, _ := enroll(t, e, dev, now)
+	views(false)
+	// And nothing again once they turn it off.
+	next := now.Add(30 * time.Second)
+	clock(e, next)
+	dev.Must(204, "DELETE", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password, "otp": code(t, devSecret, next)})
+	views(true)
 }

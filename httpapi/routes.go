@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
@@ -205,19 +204,14 @@ type accountJSON struct {
 	roster.Account
 	Role        string   `json:"role"`
 	Status      string   `json:"status"`
+	Reason      string   `json:"reason,omitempty"`
 	Permissions []string `json:"permissions"`
 }
 
-func (s *Server) accountView(a roster.Account, role roster.Role) accountJSON {
-	j := accountJSON{Account: a, Role: role.String(), Status: string(roster.MemberActive), Permissions: []string{}}
-	if roster.StatusOf(role, a.Plan) == roster.MemberSuspended {
-		j.Status = string(roster.MemberSuspended)
-		return j
-	}
-	for _, p := range authz.Permissions(role) {
-		j.Permissions = append(j.Permissions, p.String())
-	}
-	return j
+// accountView is the account with what the caller holds in it (h: the
+// gate's reading, as every view of access shows it).
+func (s *Server) accountView(a roster.Account, h service.Held) accountJSON {
+	return accountJSON{Account: a, Role: h.Role.String(), Status: string(h.Status), Reason: h.Reason, Permissions: permissionNames(h.Permissions())}
 }
 
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -231,11 +225,11 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, c *Caller
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, s.accountView(a, roster.RoleOwner))
+	return writeJSON(w, http.StatusCreated, s.accountView(a, service.MembershipHeld(roster.Membership{Account: a, Role: roster.RoleOwner}, c.User)))
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	return writeJSON(w, http.StatusOK, s.accountView(c.Account, c.Role))
+	return writeJSON(w, http.StatusOK, s.accountView(c.Account, c.Held))
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -414,7 +408,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, c *Cal
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.accountView(a, role))
+	return writeJSON(w, http.StatusOK, s.accountView(a, service.MembershipHeld(roster.Membership{Account: a, Role: role}, c.User)))
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *Caller) error {

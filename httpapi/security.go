@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service"
 )
 
 // --- password reset, password change, two-factor sign-in, sessions
@@ -50,8 +51,25 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *Calle
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "password_changed"})
 }
 
+// stepUpBody is what a change to one's own second factor asks for again:
+// the current password and, while two-factor sign-in is on, a current
+// code (otp) or a recovery code.
+type stepUpBody struct {
+	Password     string `json:"password"`
+	OTP          string `json:"otp"`
+	RecoveryCode string `json:"recovery_code"`
+}
+
+func (b stepUpBody) proof() service.StepUp {
+	return service.StepUp{Password: b.Password, OTP: b.OTP, RecoveryCode: b.RecoveryCode}
+}
+
 func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	e, err := s.Svc.StartTOTP(r.Context(), c.User)
+	var in stepUpBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	e, err := s.Svc.StartTOTP(r.Context(), c.User, in.proof(), c.IP)
 	if err != nil {
 		return err
 	}
@@ -67,28 +85,25 @@ const recoveryNote = "Each code signs you in once if you lose your authenticator
 
 func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
-		Code string `json:"code"`
+		Code     string `json:"code"`
+		Password string `json:"password"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	codes, err := s.Svc.ConfirmTOTP(r.Context(), c.User, in.Code, c.IP)
+	codes, err := s.Svc.ConfirmTOTP(r.Context(), c.User, c.Session, service.StepUp{Password: in.Password}, in.Code, c.IP)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, recoveryCodesJSON{codes, recoveryNote})
 }
 
-type passwordBody struct {
-	Password string `json:"password"`
-}
-
 func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	var in passwordBody
+	var in stepUpBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.Svc.DisableTOTP(r.Context(), c.User, in.Password, c.IP); err != nil {
+	if err := s.Svc.DisableTOTP(r.Context(), c.User, in.proof(), c.IP); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -96,11 +111,11 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request, c *Caller) 
 }
 
 func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	var in passwordBody
+	var in stepUpBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	codes, err := s.Svc.NewRecoveryCodes(r.Context(), c.User, in.Password, c.IP)
+	codes, err := s.Svc.NewRecoveryCodes(r.Context(), c.User, in.proof(), c.IP)
 	if err != nil {
 		return err
 	}
@@ -149,5 +164,7 @@ func (s *Server) setSecurity(w http.ResponseWriter, r *http.Request, c *Caller) 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.accountView(a, c.Role))
+	// What the caller holds now: the requirement they changed applies to them too.
+	h := service.MembershipHeld(roster.Membership{Account: a, Role: c.Role}, c.User)
+	return writeJSON(w, http.StatusOK, s.accountView(a, h))
 }

@@ -29,12 +29,18 @@ func code(t *testing.T, secret string, at time.Time) string {
 // enroll turns two-factor on for c and returns the secret and the codes.
 func enroll(t *testing.T, e *servertest.Env, c *servertest.Client, now time.Time) (string, []string) {
 	t.Helper()
-	r := c.Must(201, "POST", "/v1/me/mfa/totp", nil)
+	return enrollWith(t, e, c, now, servertest.Password)
+}
+
+// enrollWith is enroll for a user whose password is password.
+func enrollWith(t *testing.T, e *servertest.Env, c *servertest.Client, now time.Time, password string) (string, []string) {
+	t.Helper()
+	r := c.Must(201, "POST", "/v1/me/mfa/totp", map[string]string{"password": password})
 	secret := r.Str("secret")
 	if len(secret) < 32 || !strings.HasPrefix(r.Str("otpauth_url"), "otpauth://totp/Roster:") {
 		t.Fatalf("enrolment: %s", r.Body)
 	}
-	conf := c.Must(200, "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now)})
+	conf := c.Must(200, "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now), "password": password})
 	var codes []string
 	for _, v := range conf.JSON["recovery_codes"].([]any) {
 		codes = append(codes, v.(string))
@@ -51,14 +57,14 @@ func TestMFA_EnrollLoginReplayAndRecovery(t *testing.T) {
 	login := map[string]string{"email": "ada@acme-corp.com", "password": servertest.Password}
 
 	// Pending: a wrong code confirms nothing.
-	r := c.Must(201, "POST", "/v1/me/mfa/totp", nil)
+	r := c.Must(201, "POST", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password})
 	secret := r.Str("secret")
-	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": "000000"})
+	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": "000000", "password": servertest.Password})
 	if c.Must(200, "GET", "/v1/me", nil).JSON["mfa_enabled"] != false {
 		t.Fatal("a wrong code turned two-factor on")
 	}
 	e.Client(t).Must(200, "POST", "/v1/login", login) // still a password alone
-	conf := c.Must(200, "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now)})
+	conf := c.Must(200, "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now), "password": servertest.Password})
 	codes := conf.JSON["recovery_codes"].([]any)
 	if len(codes) != 10 || len(codes[0].(string)) < 26 {
 		t.Fatalf("recovery codes: %v", codes)
@@ -69,7 +75,7 @@ func TestMFA_EnrollLoginReplayAndRecovery(t *testing.T) {
 	if m := e.Mail.WaitFor(t, "ada@acme-corp.com", 2, 10*time.Second); !strings.Contains(m.Subject, "Two-factor sign-in is on") {
 		t.Errorf("notice: %q", m.Subject)
 	}
-	c.Refused(409, "conflict", "POST", "/v1/me/mfa/totp", nil)
+	c.Refused(409, "conflict", "POST", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password})
 
 	// Login: the password alone is a challenge, with no session.
 	b := e.Client(t)
@@ -94,18 +100,20 @@ func TestMFA_EnrollLoginReplayAndRecovery(t *testing.T) {
 	e.Client(t).Must(200, "POST", "/v1/login", map[string]string{"email": "ada@acme-corp.com", "password": servertest.Password, "recovery_code": rc})
 	e.Client(t).Refused(401, "unauthenticated", "POST", "/v1/login", map[string]string{"email": "ada@acme-corp.com", "password": servertest.Password, "recovery_code": codes[3].(string)})
 
-	// New codes need the password; the old set dies.
-	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": "wrong password here"})
-	fresh := c.Must(200, "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": servertest.Password}).JSON["recovery_codes"].([]any)
+	// New codes need the password and a code; the old set dies.
+	third := next.Add(30 * time.Second)
+	clock(e, third)
+	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": "wrong password here", "otp": code(t, secret, third)})
+	fresh := c.Must(200, "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": servertest.Password, "otp": code(t, secret, third)}).JSON["recovery_codes"].([]any)
 	e.Client(t).Refused(401, "unauthenticated", "POST", "/v1/login", map[string]string{"email": "ada@acme-corp.com", "password": servertest.Password, "recovery_code": codes[4].(string)})
 	e.Client(t).Must(200, "POST", "/v1/login", map[string]string{"email": "ada@acme-corp.com", "password": servertest.Password, "recovery_code": fresh[0].(string)})
 
-	// Turning it off needs the password.
-	c.Refused(401, "unauthenticated", "DELETE", "/v1/me/mfa/totp", map[string]string{"password": "wrong password here"})
+	// Turning it off needs the password and a code (here a recovery code).
+	c.Refused(401, "unauthenticated", "DELETE", "/v1/me/mfa/totp", map[string]string{"password": "wrong password here", "recovery_code": fresh[1].(string)})
 	if c.Must(200, "GET", "/v1/me", nil).JSON["mfa_enabled"] != true {
 		t.Fatal("a wrong password turned two-factor off")
 	}
-	c.Must(204, "DELETE", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password})
+	c.Must(204, "DELETE", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password, "recovery_code": fresh[1].(string)})
 	e.Client(t).Must(200, "POST", "/v1/login", login)
 	c.Refused(409, "conflict", "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": servertest.Password})
 	actions := map[string]int{}
@@ -113,7 +121,7 @@ func TestMFA_EnrollLoginReplayAndRecovery(t *testing.T) {
 	for _, ev := range c.Must(200, "GET", "/v1/accounts/"+acct+"/audit?limit=100", nil).Objects() {
 		actions[ev["action"].(string)]++
 	}
-	if actions["user.mfa_enable"] != 1 || actions["user.mfa_disable"] != 1 || actions["user.recovery_code_used"] != 2 || actions["user.recovery_codes"] != 1 {
+	if actions["user.mfa_enable"] != 1 || actions["user.mfa_disable"] != 1 || actions["user.recovery_code_used"] != 3 || actions["user.recovery_codes"] != 1 {
 		t.Errorf("audit: %v", actions)
 	}
 }
@@ -185,7 +193,7 @@ func TestPasswordReset_FromTheMailLinkEndsOldSessions(t *testing.T) {
 	// A link expires after an hour; a two-factor user still needs the code.
 	now := time.Now().UTC().Truncate(30 * time.Second).Add(time.Hour)
 	clock(e, now)
-	secret, _ := enroll(t, e, c, now)
+	secret, _ := enrollWith(t, e, c, now, "a brand new secret")
 	later(e, 2*time.Minute)
 	anon.Must(202, "POST", "/v1/password-reset", map[string]string{"email": "ada@acme-corp.com"})
 	m = e.Mail.WaitFor(t, "ada@acme-corp.com", 5, 10*time.Second)
@@ -332,5 +340,186 @@ func TestRequireMFA_RefusesMembersWithoutIt(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("require_mfa audited %d times", n)
+	}
+}
+
+// field is the input a refusal names.
+func field(r servertest.Response) any { return r.JSON["error"].(map[string]any)["field"] }
+
+// Starting, confirming, turning off two-factor sign-in and making new
+// recovery codes each ask for the password again, and, while two-factor is
+// on, for a code: a stolen session cookie alone changes nothing. Each
+// refusal answers 401 with its code and field, writes nothing (no secret,
+// no sessions ended, the codes still work) and mails nothing. Confirming
+// signs every other session out.
+func TestMFA_StepUpRefusalsChangeNothing(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	c, acct := e.SignUp(t, "ada@acme-corp.com", "Ada")
+	const email = "ada@acme-corp.com"
+	now := time.Now().UTC().Truncate(30 * time.Second)
+	clock(e, now)
+	other := e.Client(t) // the owner's laptop, or a thief's copy of a cookie
+	other.Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password})
+	mails := servertest.MailCount(e.Mail, email)
+	unchanged := func(what string, mfa bool) {
+		t.Helper()
+		if got := c.Must(200, "GET", "/v1/me", nil).JSON["mfa_enabled"]; got != mfa {
+			t.Errorf("%s: mfa_enabled %v, want %v", what, got, mfa)
+		}
+		other.Must(200, "GET", "/v1/me", nil)
+	}
+
+	// Start: no body, no password, a wrong one.
+	c.Refused(400, "invalid_request", "POST", "/v1/me/mfa/totp", nil)
+	if r := c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp", map[string]string{}); field(r) != "password" {
+		t.Errorf("start without a password: field %v", field(r))
+	}
+	if r := c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp", map[string]string{"password": "not the password at all"}); field(r) != "password" {
+		t.Errorf("start with a wrong password: field %v", field(r))
+	}
+	unchanged("refused starts", false)
+	// No secret was made: there is nothing to confirm.
+	c.Refused(409, "conflict", "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": "123456", "password": servertest.Password})
+
+	secret := c.Must(201, "POST", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password}).Str("secret")
+	// A second start with a wrong password leaves the pending secret as it is.
+	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp", map[string]string{"password": "not the password at all"})
+
+	// Confirm: no password, a wrong one (with the right code), a wrong code.
+	if r := c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now)}); field(r) != "password" {
+		t.Errorf("confirm without a password: field %v", field(r))
+	}
+	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now), "password": "not the password at all"})
+	wrong := "000000"
+	if code(t, secret, now) == wrong {
+		wrong = "111111"
+	}
+	if r := c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": wrong, "password": servertest.Password}); field(r) != "otp" {
+		t.Errorf("confirm with a wrong code: field %v", field(r))
+	}
+	unchanged("refused confirmations", false)
+	if n := servertest.MailCount(e.Mail, email); n != mails {
+		t.Errorf("refusals sent %d mails", n-mails)
+	}
+
+	// The pending secret is the first one, and confirming ends the other session.
+	codes := c.Must(200, "POST", "/v1/me/mfa/totp/confirm", map[string]string{"code": code(t, secret, now), "password": servertest.Password}).JSON["recovery_codes"].([]any)
+	other.Refused(401, "unauthenticated", "GET", "/v1/me", nil)
+	if n := c.Must(200, "GET", "/v1/me/sessions", nil).Total(); n != 1 {
+		t.Errorf("%d sessions after enrolling, want this one alone", n)
+	}
+	if m := e.Mail.WaitFor(t, email, mails+1, 10*time.Second); !strings.Contains(m.Text, "Every other session was signed out") {
+		t.Errorf("notice: %q", m.Text)
+	}
+	mails++
+
+	// Two-factor on: the owner signs in again elsewhere with a code.
+	step := now.Add(30 * time.Second)
+	clock(e, step)
+	other = e.Client(t)
+	other.Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password, "otp": code(t, secret, step)})
+	step = step.Add(30 * time.Second)
+	clock(e, step)
+
+	// Turning it off and new codes: no code, a wrong password with a right
+	// code, a wrong code, a wrong recovery code.
+	for _, path := range []struct{ method, path string }{{"DELETE", "/v1/me/mfa/totp"}, {"POST", "/v1/me/mfa/recovery-codes"}} {
+		if r := c.Refused(401, "mfa_required", path.method, path.path, map[string]string{"password": servertest.Password}); field(r) != "otp" {
+			t.Errorf("%s without a code: field %v", path.path, field(r))
+		}
+		if r := c.Refused(401, "unauthenticated", path.method, path.path, map[string]string{"otp": code(t, secret, step)}); field(r) != "password" {
+			t.Errorf("%s without a password: field %v", path.path, field(r))
+		}
+		if r := c.Refused(401, "unauthenticated", path.method, path.path, map[string]string{"password": "not the password at all", "otp": code(t, secret, step)}); field(r) != "password" {
+			t.Errorf("%s with a wrong password: field %v", path.path, field(r))
+		}
+		bad := "000000"
+		if code(t, secret, step) == bad {
+			bad = "111111"
+		}
+		if r := c.Refused(401, "unauthenticated", path.method, path.path, map[string]string{"password": servertest.Password, "otp": bad}); field(r) != "otp" {
+			t.Errorf("%s with a wrong code: field %v", path.path, field(r))
+		}
+		if r := c.Refused(401, "unauthenticated", path.method, path.path, map[string]string{"password": servertest.Password, "recovery_code": "aaaaa-bbbbb-ccccc-ddddd-eeeeee"}); field(r) != "recovery_code" {
+			t.Errorf("%s with a wrong recovery code: field %v", path.path, field(r))
+		}
+		unchanged("refused "+path.path, true)
+		// A sign-in with a code starts the address's throttle again.
+		e.Client(t).Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password, "otp": code(t, secret, step)})
+		step = step.Add(30 * time.Second)
+		clock(e, step)
+	}
+	if n := servertest.MailCount(e.Mail, email); n != mails {
+		t.Errorf("refusals sent %d mails", n-mails)
+	}
+	// The secret and the recovery codes are as they were: both still sign in.
+	e.Client(t).Refused(401, "mfa_required", "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password})
+	e.Client(t).Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password, "otp": code(t, secret, step)})
+	e.Client(t).Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password, "recovery_code": codes[0].(string)})
+
+	// A code used to sign in cannot be used again for a step-up (no replay),
+	// and a recovery code works once, whatever it was used for.
+	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": servertest.Password, "otp": code(t, secret, step)})
+	c.Refused(401, "unauthenticated", "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": servertest.Password, "recovery_code": codes[0].(string)})
+	c.Must(200, "POST", "/v1/me/mfa/recovery-codes", map[string]string{"password": servertest.Password, "recovery_code": codes[1].(string)})
+	found := false
+	for _, ev := range c.Must(200, "GET", "/v1/accounts/"+acct+"/audit?action=user.recovery_code_used&limit=100", nil).Objects() {
+		found = found || strings.Contains(ev["detail"].(string), "to make new recovery codes")
+	}
+	if !found {
+		t.Error("the recovery code used for the step-up was not audited as such")
+	}
+}
+
+// The step-up is counted by the login throttle: a stolen session cookie
+// cannot guess the password, nor, with the password, the code, without
+// limit; and the guesses count against the address's sign-in from that
+// client too.
+func TestMFA_StepUpIsThrottled(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	const email = "ada@acme-corp.com"
+	c, _ := e.SignUp(t, email, "Ada")
+	now := time.Now().UTC().Truncate(30 * time.Second)
+	clock(e, now)
+	guess := func(what, method, path string, body func(i int) map[string]string) {
+		t.Helper()
+		var last servertest.Response
+		for i := 0; i < 12; i++ {
+			if last = c.Do(method, path, body(i)); last.Status == 429 {
+				break
+			}
+			if last.Status != 401 {
+				t.Fatalf("%s %d: %d %s", what, i, last.Status, last.Body)
+			}
+		}
+		if last.Status != 429 || last.Code() != "rate_limited" || last.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: 12 guesses, last %d %s", what, last.Status, last.Body)
+		}
+		// The same counters as the sign-in: this client's login waits too.
+		e.Client(t).Refused(429, "rate_limited", "POST", "/v1/login", map[string]string{"email": email, "password": servertest.Password})
+	}
+	guess("password guesses", "POST", "/v1/me/mfa/totp", func(i int) map[string]string {
+		return map[string]string{"password": "guess number " + strconv.Itoa(i)}
+	})
+	// Even the right password is refused while the throttle holds.
+	c.Refused(429, "rate_limited", "POST", "/v1/me/mfa/totp", map[string]string{"password": servertest.Password})
+	if c.Must(200, "GET", "/v1/me", nil).JSON["mfa_enabled"] != false {
+		t.Fatal("two-factor changed")
+	}
+
+	// With the password known, guessing the code is throttled as well (a
+	// right password does not start the count again).
+	clock(e, now.Add(time.Hour)) // past the window
+	at := now.Add(time.Hour)
+	enroll(t, e, c, at)
+	at = at.Add(30 * time.Second)
+	clock(e, at)
+	guess("code guesses", "DELETE", "/v1/me/mfa/totp", func(i int) map[string]string {
+		return map[string]string{"password": servertest.Password, "otp": strconv.Itoa(100000 + i)}
+	})
+	if c.Must(200, "GET", "/v1/me", nil).JSON["mfa_enabled"] != true {
+		t.Fatal("code guesses turned two-factor off")
 	}
 }

@@ -9,23 +9,74 @@ import (
 )
 
 // Access you can see through: who holds what in an account, what a role
-// change would give and take, and invitations by the batch. Everything
-// here reads the role matrix (authz) and the rules of roster; nothing
-// here decides access (the gate does).
+// change would give and take, and invitations by the batch. What a member
+// holds is read from the check's own rule (authz.Decide) through held, the
+// function the gate refuses by: a view never shows access the gate would
+// refuse, nor hides access it would allow.
 
-// EffectivePermissions is what a member with role r holds in an account
-// on plan p, in matrix order: the role's permissions, or none while the
-// member is suspended.
-func EffectivePermissions(r roster.Role, p roster.Plan) []roster.Permission {
-	if roster.StatusOf(r, p) == roster.MemberSuspended {
-		return []roster.Permission{}
-	}
-	out := authz.Permissions(r)
-	if out == nil {
-		out = []roster.Permission{}
+// Held is what a member holds in an account now: their role's
+// permissions, or none, and why none. It is the gate's answer to every
+// permission at once.
+type Held struct {
+	Role   roster.Role
+	Status roster.MemberStatus // suspended while the account's plan suspends the member
+	// Reason says why the member holds none of their role's permissions:
+	// "suspended" (the plan) or "mfa_required" (the account requires
+	// two-factor sign-in and the member has none); "" when they hold them.
+	Reason string
+	mask   uint32
+}
+
+// Has reports whether the member holds the permission.
+func (h Held) Has(p roster.Permission) bool { return p < 32 && h.mask&(1<<p) != 0 }
+
+// Permissions lists what the member holds, in matrix order ([] for none).
+func (h Held) Permissions() []roster.Permission {
+	out := []roster.Permission{}
+	for _, p := range roster.AllPermissions {
+		if h.Has(p) {
+			out = append(out, p)
+		}
 	}
 	return out
 }
+
+// held is the one reading of a check's decision as what the member holds:
+// the gate refuses by it (decide) and every view of access shows it.
+func held(d authz.Decision) Held {
+	h := Held{Role: d.Role, Status: roster.MemberActive}
+	switch d.Reason {
+	case authz.ReasonAllowed, authz.ReasonMissingPermission:
+		h.mask = authz.Mask(d.Role)
+	case authz.ReasonSuspended:
+		h.Status, h.Reason = roster.MemberSuspended, d.Reason.String()
+	default: // two-factor required and missing, or not a member
+		h.Reason = d.Reason.String()
+	}
+	return h
+}
+
+// heldAs is what a member with role r and the user's two-factor state
+// holds in the account, by the check's rule.
+func heldAs(a roster.Account, r roster.Role, hasMFA bool) Held {
+	return held(authz.Decide(r, a.Plan == roster.PlanCommitted, a.RequireMFA, hasMFA, roster.PermissionNone))
+}
+
+// MemberHeld is what the member holds in the account: none while the plan
+// suspends them, or while the account requires two-factor sign-in and
+// they have none.
+func MemberHeld(a roster.Account, m roster.Member) Held { return heldAs(a, m.Role, m.MFA) }
+
+// MembershipHeld is what the user holds in one of their accounts.
+func MembershipHeld(m roster.Membership, u roster.User) Held {
+	return heldAs(m.Account, m.Role, u.MFAEnabled)
+}
+
+// InvitationHeld is what a pending invitation's role will hold once
+// accepted by someone who meets the account's two-factor requirement
+// (whether the invitee has two-factor sign-in is not known until then):
+// the role's permissions, or none while the plan would suspend them.
+func InvitationHeld(a roster.Account, r roster.Role) Held { return heldAs(a, r, true) }
 
 // RolePreview says what changing a member's role would change.
 type RolePreview struct {
@@ -38,15 +89,19 @@ type RolePreview struct {
 // role was asked, what a change to it would gain and lose.
 type MemberAccess struct {
 	Member      roster.Member
+	Held        Held
 	Permissions []roster.Permission
 	Preview     *RolePreview
 }
 
-// MemberAccess returns a member's access and, when rawRole is not empty,
-// a preview of changing their role to it, as SetMemberRole would refuse
-// it: the owner role or the owner's role EOWNERIMMUTABLE, an unknown role
-// EINVALID. It changes nothing. The caller holds team.view.
-// Errors: EINVALID, EOWNERIMMUTABLE, ENOTFOUND.
+// MemberAccess returns a member's access (MemberHeld) and, when rawRole is
+// not empty, a preview of changing their role to it, as SetMemberRole
+// would refuse it: the owner role or the owner's role EOWNERIMMUTABLE, an
+// unknown role EINVALID. A member who holds nothing (suspended, or
+// without the two-factor sign-in the account requires) gains and loses
+// nothing: they would hold nothing with the new role either. It changes
+// nothing. The caller holds team.view. Errors: EINVALID, EOWNERIMMUTABLE,
+// ENOTFOUND.
 func (s *Service) MemberAccess(ctx context.Context, a roster.Account, userID int64, rawRole string) (MemberAccess, error) {
 	var role roster.Role
 	if rawRole != "" {
@@ -59,14 +114,15 @@ func (s *Service) MemberAccess(ctx context.Context, a roster.Account, userID int
 	if err != nil {
 		return MemberAccess{}, err
 	}
-	out := MemberAccess{Member: m, Permissions: EffectivePermissions(m.Role, a.Plan)}
+	h := MemberHeld(a, m)
+	out := MemberAccess{Member: m, Held: h, Permissions: h.Permissions()}
 	if rawRole == "" {
 		return out, nil
 	}
 	if m.Role == roster.RoleOwner {
 		return MemberAccess{}, roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
 	}
-	next := EffectivePermissions(role, a.Plan)
+	next := heldAs(a, role, m.MFA).Permissions()
 	p := &RolePreview{Role: role, Gained: []roster.Permission{}, Lost: []roster.Permission{}}
 	for _, perm := range roster.AllPermissions {
 		now, then := slices.Contains(out.Permissions, perm), slices.Contains(next, perm)

@@ -102,6 +102,18 @@ func CredentialDecision(p roster.Permission) authz.Decision {
 	return authz.Decision{Role: role, Reason: authz.ReasonMissingPermission}
 }
 
+// credentialHeld is what the account's own credentials hold: what
+// CredentialDecision allows, permission by permission.
+func credentialHeld() Held {
+	h := Held{Role: roster.RoleDeveloper, Status: roster.MemberActive}
+	for _, p := range roster.AllPermissions {
+		if CredentialDecision(p).Allowed {
+			h.mask |= 1 << p
+		}
+	}
+	return h
+}
+
 // KeyExists reports whether a personal API key exists, from memory or,
 // when this replica has not seen it yet, from the database.
 func (s *Service) KeyExists(ctx context.Context, key string) (bool, error) {

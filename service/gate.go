@@ -43,7 +43,10 @@ type Caller struct {
 	Account roster.Account
 	Role    roster.Role
 	Status  roster.MemberStatus
-	IP      string
+	// Held is what a member caller holds in the account: what the gate
+	// decided by, for pages that show the caller's own access.
+	Held Held
+	IP   string
 
 	key string // the personal API key, for ViaAPIKey
 }
@@ -149,7 +152,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		reason = d.Reason.String()
 		// The account's own credentials are not a team member: the plan
 		// does not suspend them (the API of a standard account works).
-		c.Role, c.Status = d.Role, roster.MemberActive
+		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, credentialHeld()
 		if need != roster.AnyMember && !d.Allowed {
 			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
 		}
@@ -169,20 +172,19 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 	return s.decide(c, d, need)
 }
 
-// decide turns the index's decision into the caller's role and status and
-// the one answer for each refusal.
+// decide turns the index's decision into what the caller holds (held, the
+// reading every view of access shows too) and the one answer for each
+// refusal.
 func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) error {
 	if d.Role == roster.RoleNone {
 		return roster.Errorf(roster.ENOTFOUND, "no such account")
 	}
-	c.Role, c.Status = d.Role, roster.StatusOf(d.Role, c.Account.Plan)
-	if d.Reason == authz.ReasonSuspended {
-		c.Status = roster.MemberSuspended
-	}
+	h := held(d)
+	c.Role, c.Status, c.Held = h.Role, h.Status, h
 	switch {
 	case need == roster.AnyMember:
 		return nil
-	case d.Allowed:
+	case h.Has(need):
 		return nil
 	case d.Reason == authz.ReasonSuspended:
 		return roster.ErrSuspended()

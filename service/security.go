@@ -67,8 +67,14 @@ func (s *Service) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code 
 }
 
 // secondFactor checks a code or a recovery code of a user with two-factor
-// on. Errors: EUNAUTHENTICATED.
+// on, to sign in. Errors: EUNAUTHENTICATED.
 func (s *Service) secondFactor(ctx context.Context, u roster.User, code, recovery, ip string) error {
+	return s.secondFactorTo(ctx, u, code, recovery, ip, "sign in")
+}
+
+// secondFactorTo is secondFactor for a purpose ("sign in"), which the
+// audit and the notice of a used recovery code name.
+func (s *Service) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
 	usedRecovery := false
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		if code != "" {
@@ -84,11 +90,15 @@ func (s *Service) secondFactor(ctx context.Context, u roster.User, code, recover
 		if err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.recovery_code_used", fmt.Sprintf("%d left", left))
+		detail := fmt.Sprintf("%d left", left)
+		if purpose != "sign in" {
+			detail += ", to " + purpose
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.recovery_code_used", detail)
 	})
 	if err == nil && usedRecovery {
-		s.notice(ctx, u, "A recovery code was used to sign in",
-			"A recovery code was used to sign in to your Roster login. Each code works once.\n\n"+
+		s.notice(ctx, u, "A recovery code was used to "+purpose,
+			"A recovery code was used to "+purpose+" on your Roster login. Each code works once.\n\n"+
 				"If it was not you, reset your password and make new recovery codes at once.")
 	}
 	return err
@@ -136,12 +146,87 @@ type TOTPEnrollment struct {
 	OTPAuthURL string `json:"otpauth_url"`
 }
 
+// StepUp is what a change to a person's own second factor asks for again
+// in the same request, so a stolen session alone cannot make one: the
+// current password and, while two-factor sign-in is on, a current code
+// from the authenticator or an unused recovery code.
+type StepUp struct {
+	Password     string
+	OTP          string
+	RecoveryCode string
+}
+
+// stepUp checks proof for the signed-in user u, throttled like a login
+// (the same counters: a wrong password or code counts as a failed sign-in,
+// from this client and against the address), so a stolen session cannot
+// guess the password or the code without limit. Nothing is counted or
+// hashed when a part is missing. purpose names the change, for the
+// notice of a used recovery code. Errors: EUNAUTHENTICATED (no or wrong
+// password, wrong or used code), EMFAREQUIRED (as a challenge, 401: two-
+// factor is on and neither a code nor a recovery code came), ERATELIMITED,
+// EUNAVAILABLE.
+func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, purpose string) error {
+	if proof.Password == "" {
+		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "enter your current password to %s", purpose)
+	}
+	if u.MFAEnabled && strings.TrimSpace(proof.OTP) == "" && strings.TrimSpace(proof.RecoveryCode) == "" {
+		e := roster.FieldErrorf("otp", roster.EMFAREQUIRED, "enter a code from your authenticator app (or a recovery code) to %s", purpose)
+		e.Challenge = true
+		return e
+	}
+	try, err := s.loginCheck(ctx, u.Email, ip, true)
+	if err != nil {
+		return err
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := try.hit(ctx); err != nil {
+		release()
+		return err
+	}
+	var hash string
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		hash, err = tx.PasswordHash(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		release()
+		return err
+	}
+	ok, err := comparePassword(proof.Password, hash)
+	release()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.loginFailed(u.Email, ip, true, "password (step-up)")
+		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "wrong password")
+	}
+	if u.MFAEnabled {
+		// The attempt stays counted until the code is right too: a
+		// right password does not buy guesses at the code.
+		if err := s.secondFactorTo(ctx, u, proof.OTP, proof.RecoveryCode, ip, purpose); err != nil {
+			s.loginFailed(u.Email, ip, true, "second factor (step-up)")
+			return err
+		}
+	}
+	try.succeeded(ctx)
+	return nil
+}
+
 // StartTOTP makes a new authenticator secret for the user, pending until
-// ConfirmTOTP. Errors: ECONFLICT (two-factor is on already: turn it off
-// first).
-func (s *Service) StartTOTP(ctx context.Context, u roster.User) (TOTPEnrollment, error) {
+// ConfirmTOTP, with their current password. Errors: ECONFLICT (two-factor
+// is on already: turn it off first), EUNAUTHENTICATED, ERATELIMITED,
+// EUNAVAILABLE (stepUp).
+func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
 	if u.MFAEnabled {
 		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already: turn it off first to set up another authenticator")
+	}
+	if err := s.stepUp(ctx, u, proof, ip, "set up two-factor sign-in"); err != nil {
+		return TOTPEnrollment{}, err
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Roster", AccountName: u.Email, Period: totpPeriod,
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, SecretSize: 20})
@@ -152,15 +237,25 @@ func (s *Service) StartTOTP(ctx context.Context, u roster.User) (TOTPEnrollment,
 	return TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}, err
 }
 
-// ConfirmTOTP turns two-factor on with a code from the new authenticator
-// and returns 10 recovery codes: the only time they are shown. Errors:
-// EUNAUTHENTICATED (wrong code), ECONFLICT (nothing pending, or on already).
-func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, code, ip string) ([]string, error) {
+// ConfirmTOTP turns two-factor on with the user's current password and a
+// code from the new authenticator, ends every other session of the user
+// (session, the one asking, stays), and returns 10 recovery codes: the
+// only time they are shown. Errors: ECONFLICT (nothing pending, or on
+// already), EUNAUTHENTICATED (wrong password or code), ERATELIMITED,
+// EUNAVAILABLE.
+func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
 	if u.MFAEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already")
 	}
+	if err := s.stepUp(ctx, u, proof, ip, "turn on two-factor sign-in"); err != nil {
+		return nil, err
+	}
+	_, sid, err := s.session(ctx, session)
+	if err != nil {
+		return nil, err
+	}
 	codes, hashes := recoveryCodes()
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err = s.write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
 			return err
@@ -177,16 +272,22 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, code, ip strin
 		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
+		// Whoever else holds a session of this login (a stolen cookie)
+		// is signed out: from now on a sign-in needs the code.
+		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
+			return err
+		}
 		if err := s.changedUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.mfa_enable", "totp")
+		return s.auditUser(ctx, tx, u, ip, "user.mfa_enable", "totp; other sessions ended")
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notice(ctx, u, "Two-factor sign-in is on",
-		"Two-factor sign-in is now on for your Roster login: each sign-in asks for a code from your authenticator app.\n\n"+
+		"Two-factor sign-in is now on for your Roster login: each sign-in asks for a code from your authenticator app. "+
+			"Every other session was signed out.\n\n"+
 			"If you did not turn it on, reset your password at once.")
 	return codes, nil
 }
@@ -242,13 +343,15 @@ func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password,
 	return nil
 }
 
-// DisableTOTP turns two-factor off, with the user's password. Errors:
-// EUNAUTHENTICATED, ERATELIMITED, ECONFLICT (it is off).
-func (s *Service) DisableTOTP(ctx context.Context, u roster.User, password, ip string) error {
+// DisableTOTP turns two-factor off, with the user's password and a
+// current code or a recovery code. Errors: ECONFLICT (it is off),
+// EUNAUTHENTICATED, EMFAREQUIRED (no code: a challenge), ERATELIMITED,
+// EUNAVAILABLE.
+func (s *Service) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
 	if !u.MFAEnabled {
 		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off already")
 	}
-	if err := s.checkOwnPassword(ctx, u, password, ip); err != nil {
+	if err := s.stepUp(ctx, u, proof, ip, "turn off two-factor sign-in"); err != nil {
 		return err
 	}
 	err := s.write(ctx, func(tx *store.Tx) error {
@@ -272,14 +375,15 @@ func (s *Service) DisableTOTP(ctx context.Context, u roster.User, password, ip s
 	return nil
 }
 
-// NewRecoveryCodes replaces the user's recovery codes, with their password;
-// the old ones stop working. Errors: EUNAUTHENTICATED, ERATELIMITED,
-// ECONFLICT (two-factor is off).
-func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, password, ip string) ([]string, error) {
+// NewRecoveryCodes replaces the user's recovery codes, with their password
+// and a current code or a recovery code; the old ones stop working.
+// Errors: ECONFLICT (two-factor is off), EUNAUTHENTICATED, EMFAREQUIRED (no
+// code: a challenge), ERATELIMITED, EUNAVAILABLE.
+func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
 	if !u.MFAEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in first")
 	}
-	if err := s.checkOwnPassword(ctx, u, password, ip); err != nil {
+	if err := s.stepUp(ctx, u, proof, ip, "make new recovery codes"); err != nil {
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
@@ -294,6 +398,69 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, password,
 	}
 	s.notice(ctx, u, "New recovery codes", "New recovery codes were made for your Roster login; the old ones no longer work.")
 	return codes, nil
+}
+
+// ResetMFA clears the second factor of a user locked out of it (a lost
+// authenticator and no recovery code left), as the platform operator: the
+// authenticator secret and every recovery code go, two-factor sign-in is
+// off (accounts that require it refuse the user until they turn it on
+// again), and every session of the user ends, since whoever holds one may
+// be who locked the owner out. It is audited in each of the user's
+// accounts (actor: the operator) and the user is told by mail. It returns
+// the user as they are now. Errors: EINVALID (not an address), ENOTFOUND
+// (no such user), ECONFLICT (two-factor sign-in is off: nothing to clear).
+func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Actor) (roster.User, error) {
+	email, err := emailaddr.Normalize(rawEmail)
+	if err != nil {
+		return roster.User{}, err
+	}
+	u, _, err := s.db.UserByEmail(ctx, email)
+	if err != nil {
+		return roster.User{}, dbErr(err, "no user with the address "+email)
+	}
+	err = s.write(ctx, func(tx *store.Tx) error {
+		t, err := tx.TOTP(ctx, u.ID)
+		if err != nil {
+			return dbErr(err, "no user with the address "+email)
+		}
+		if !t.Confirmed {
+			return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off for %s: nothing to reset", email)
+		}
+		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if err := tx.SetRecoveryCodes(ctx, u.ID, nil); err != nil {
+			return err
+		}
+		if err := tx.DeleteSessions(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		if err := s.changedUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		accts, err := tx.UserAccounts(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, a := range accts {
+			if err := tx.Audit(ctx, a, actor, "user.mfa_reset", u.Email, "secret and recovery codes cleared, every session ended"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return roster.User{}, err
+	}
+	u.MFAEnabled = false
+	s.Log.Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", MaskEmail(u.Email), "actor", actor.Email)
+	s.notice(ctx, u, "Two-factor sign-in was reset",
+		"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
+			"the authenticator and every recovery code no longer work, and every session was signed out.\n\n"+
+			"Log in with your password and turn two-factor sign-in on again in Profile & security: "+
+			"accounts that require it will refuse you until you do.\n\n"+
+			"If you did not ask for this, reset your password at once and tell your account's admins.")
+	return u, nil
 }
 
 // LoginPending completes the console's second sign-in step: the pending

@@ -131,7 +131,7 @@ func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]r
 	if err := db.row(ctx, `SELECT COUNT(*) FROM members WHERE user_id = ?`, userID).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.created_at,
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.require_mfa, a.created_at,
 			m.role, COALESCE(u.default_account_id = a.id, FALSE)
 		FROM members m JOIN accounts a ON a.id = m.account_id JOIN users u ON u.id = m.user_id
 		WHERE m.user_id = ? ORDER BY m.joined_at, a.id LIMIT ? OFFSET ?`), userID, p.Limit, p.Offset)
@@ -142,14 +142,14 @@ func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]r
 	var out []roster.Membership
 	for rows.Next() {
 		var m roster.Membership
-		var created int64
+		var created, requireMFA int64
 		var plan string
 		var role int
 		if err := rows.Scan(&m.Account.Seq, &m.Account.ID, &m.Account.Name, &plan, &m.Account.MonthlyCommitmentUSD,
-			&m.Account.ContractMonths, &created, &role, &m.IsDefault); err != nil {
+			&m.Account.ContractMonths, &requireMFA, &created, &role, &m.IsDefault); err != nil {
 			return nil, 0, err
 		}
-		m.Account.Plan = roster.Plan(plan)
+		m.Account.Plan, m.Account.RequireMFA = roster.Plan(plan), requireMFA == 1
 		m.Account.CreatedAt = fromMicros(created)
 		m.Role = roster.Role(role)
 		m.Status = roster.StatusOf(m.Role, m.Account.Plan)

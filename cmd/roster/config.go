@@ -83,6 +83,17 @@ func (c *config) flags(fs *flag.FlagSet) {
 		help: "SQLite file path, or postgres://user:pass@host:5432/db (with a password: from the environment or the file only)", apply: checkDatabase(&c.Database)})
 }
 
+// mailFlags binds the mail settings to fs: roster serve's, and those of
+// an operator command that mails a user (user reset-mfa).
+func (c *config) mailFlags(fs *flag.FlagSet) {
+	add(fs, &setting{flag: "smtp-url", env: "ROSTER_SMTP_URL", fileEnv: "ROSTER_SMTP_URL_FILE", arg: "URL", redact: true, flagNoPassword: true,
+		defNote: "unset: mail is kept in the outbox table and logged",
+		help:    "smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (with a password: from the environment or the file only)",
+		apply:   checkSMTPURL(&c.SMTPURL)})
+	add(fs, &setting{flag: "mail-from", env: "ROSTER_MAIL_FROM", def: "Roster <no-reply@roster.localhost>", arg: "ADDRESS",
+		help: "sender of every mail", apply: checkMailFrom(&c.MailFrom)})
+}
+
 // serveFlags binds every setting of `roster serve` to fs.
 func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "addr", env: "ROSTER_ADDR", def: "127.0.0.1:8080", arg: "HOST:PORT",
@@ -90,12 +101,7 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	c.flags(fs)
 	add(fs, &setting{flag: "base-url", env: "ROSTER_BASE_URL", arg: "URL", defNote: "default http://ADDR",
 		help: "public URL of the console, for links in mails (https://... behind TLS)", apply: checkBaseURL(&c.BaseURL)})
-	add(fs, &setting{flag: "smtp-url", env: "ROSTER_SMTP_URL", fileEnv: "ROSTER_SMTP_URL_FILE", arg: "URL", redact: true, flagNoPassword: true,
-		defNote: "unset: mail is kept in the outbox table and logged",
-		help:    "smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (with a password: from the environment or the file only)",
-		apply:   checkSMTPURL(&c.SMTPURL)})
-	add(fs, &setting{flag: "mail-from", env: "ROSTER_MAIL_FROM", def: "Roster <no-reply@roster.localhost>", arg: "ADDRESS",
-		help: "sender of every mail", apply: checkMailFrom(&c.MailFrom)})
+	c.mailFlags(fs)
 	add(fs, &setting{flag: "service-token", env: "ROSTER_SERVICE_TOKEN", fileEnv: "ROSTER_SERVICE_TOKEN_FILE", arg: "TOKEN", secret: true,
 		defNote: "unset: disabled", help: "bearer token for POST /v1/authz/check, the gRPC check and log ingest", apply: checkToken(&c.ServiceToken)})
 	add(fs, &setting{flag: "operator-token", env: "ROSTER_OPERATOR_TOKEN", fileEnv: "ROSTER_OPERATOR_TOKEN_FILE", arg: "TOKEN", secret: true,

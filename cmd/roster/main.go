@@ -7,6 +7,7 @@
 //	roster account list               accounts: ID, name, plan, members
 //	roster account show ID            one account, its members and invitations
 //	roster user show EMAIL            one user, their accounts and roles
+//	roster user reset-mfa EMAIL       clear a locked-out user's two-factor sign-in
 //	roster audit export ID            an account's audit events as JSON lines
 //	roster pricing import FILE.csv    replace the rate table
 //
@@ -68,6 +69,8 @@ const usage = `usage:
   roster account list [--limit N] [--after ACCOUNT_ID] [--json]
   roster account show ACCOUNT_ID [--json]
   roster user show EMAIL [--json]      a user's accounts and roles
+  roster user reset-mfa EMAIL          turn off a locked-out user's two-factor sign-in
+                                       (audited, mailed to the user, signs them out)
   roster audit export ACCOUNT_ID [--since RFC3339]
                                        audit events as JSON lines, oldest first
   roster pricing import FILE.csv       replace the rate table (see testdata/pricing-sample.csv)
@@ -101,8 +104,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cmdAccountShow(ctx, args[2:], stdout, stderr)
 		}
 	case "user":
-		if sub == "show" {
+		switch sub {
+		case "show":
 			return cmdUserShow(ctx, args[2:], stdout, stderr)
+		case "reset-mfa":
+			return cmdUserResetMFA(ctx, args[2:], stdout, stderr)
 		}
 	case "audit":
 		if sub == "export" {

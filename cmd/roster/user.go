@@ -10,6 +10,8 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/server"
+	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -94,4 +96,47 @@ func cmdUserShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		t.row(m.Account.ID, m.Account.Name, m.Role.String(), string(m.Status), planText(m.Account), yesNo(m.IsDefault, "yes", ""))
 	}
 	return t.flush()
+}
+
+// cmdUserResetMFA clears the second factor of a user locked out of it (a
+// lost authenticator and no recovery code), as the platform operator,
+// through the service: the authenticator and the recovery codes are
+// cleared, every session of the user ends, an audit event is written in
+// each of their accounts, and the user is mailed (through ROSTER_SMTP_URL,
+// or kept in the outbox table and logged, as roster serve does).
+func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("user reset-mfa", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.flags(fs)
+	c.mailFlags(fs)
+	pos, err := parseWithArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"user reset-mfa: give one EMAIL, e.g. roster user reset-mfa dev@example.com"}
+	}
+	email, err := emailaddr.Normalize(pos[0])
+	if err != nil {
+		return usageError{fmt.Sprintf("user reset-mfa: %q: %s", clean(pos[0]), roster.ErrorMessage(err))}
+	}
+	db, err := openExisting(c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log := newLogger("text", stderr)
+	sender, err := server.Mailer(db, c.SMTPURL, c.MailFrom, log)
+	if err != nil {
+		return err
+	}
+	svc := service.New(db, sender, nil, service.DefaultConfig(), log)
+	u, err := svc.ResetMFA(ctx, email, roster.Actor{Email: "operator (cli)", IP: "cli"})
+	if err != nil {
+		return fmt.Errorf("%s", roster.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "Two-factor sign-in of %s (user %d) is off: the authenticator and the recovery codes were cleared, "+
+		"every session was signed out, and %s was mailed.\n", u.Email, u.ID, u.Email)
+	return nil
 }
