@@ -33,7 +33,7 @@ func (s *Server) passwordResetConfirm(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "password_reset",
-		"message": "Your password is set and every session was signed out: log in with the new password."})
+		"message": "Your password is set, every session was signed out and your personal API keys were deleted: log in with the new password."})
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *Caller) error {
