@@ -15,8 +15,12 @@ func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request, c *Caller
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.Svc.RequestPasswordReset(r.Context(), in.Email)
-	// The same answer for every address: nothing is revealed.
+	// The same answer, in the same time, for every address: the work that
+	// depends on it happens after the answer. Refusals (429, 503) are the
+	// same for every address too.
+	if err := s.Svc.RequestPasswordReset(r.Context(), in.Email, c.IP); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "reset_requested",
 		"message": "If the address has a Roster login, a reset link is on its way."})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/store"
 )
@@ -337,40 +336,6 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 	}
 	try.succeeded(ctx)
 	return s.startSession(ctx, u, ip, userAgent)
-}
-
-// RequestPasswordReset mails a reset link to the address when it has a
-// user, within the address's mail allowance. The mail is handed to the
-// mail server after the answer, so the answer's time does not show whether
-// the address is registered (the slow part is the SMTP exchange).
-func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail string) {
-	email, err := emailaddr.Normalize(rawEmail)
-	if err != nil {
-		return
-	}
-	u, _, err := s.db.UserByEmail(ctx, email)
-	if err != nil {
-		if !errors.Is(err, store.ErrNoRows) {
-			s.Log.Error("password reset", "err", err)
-		}
-		return
-	}
-	if !s.mailAllowed(ctx, email) {
-		return
-	}
-	token, tokenHash := NewToken()
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
-	}); err != nil {
-		s.Log.Error("password reset", "err", err)
-		return
-	}
-	m := mail.Message{To: email, Subject: "Reset your Roster password",
-		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
-			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
-			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.Config.ResetTTL, s.link("reset-password", token))}
-	go s.send(context.WithoutCancel(ctx), m)
 }
 
 // ResetTokenValid reports whether a reset link can still be used.

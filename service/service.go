@@ -48,6 +48,10 @@ type Config struct {
 	MailsPerDay     int           // identity mails per address a day (and at most one a minute)
 	ResetTTL        time.Duration // how long a password-reset link works
 	PendingLoginTTL time.Duration // how long the console's second sign-in step waits for a code
+	ResetQueue      int           // password-reset requests waiting for a worker; past it 503
+	ResetWorkers    int           // workers that look up, store and mail password resets
+	SignupsPerIP    int           // sign-ups without an invitation per client (IPv4 address, IPv6 /64) per SignupWindow
+	SignupWindow    time.Duration // the sign-up throttle's window
 
 	WebhookRetryBase    time.Duration // the first retry of a failed webhook delivery (doubling, at most 1h); 0: 10s
 	WebhookAllowPrivate bool          // webhooks may use plain http and private, loopback or link-local addresses
@@ -72,6 +76,10 @@ func DefaultConfig() Config {
 		MailsPerDay:     5,
 		ResetTTL:        time.Hour,
 		PendingLoginTTL: 5 * time.Minute,
+		ResetQueue:      1000,
+		ResetWorkers:    4,
+		SignupsPerIP:    5,
+		SignupWindow:    10 * time.Minute,
 
 		WebhookRetryBase: 10 * time.Second,
 	}
@@ -93,6 +101,7 @@ type Service struct {
 	hashOnce  sync.Once
 	hashSlots chan struct{}
 	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
+	resets    chan string  // password-reset requests, by address, for RunPasswordResets
 
 	decisionHook atomic.Pointer[DecisionHook]
 }
@@ -107,7 +116,8 @@ func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Confi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log}
+	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log,
+		resets: make(chan string, max(1, cfg.ResetQueue))}
 }
 
 // IndexedMembers returns how many memberships the check index holds.
