@@ -100,8 +100,8 @@ type Service struct {
 	Stats     Stats
 	hashOnce  sync.Once
 	hashSlots chan struct{}
-	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
-	resets    chan string  // password-reset requests, by address, for RunPasswordResets
+	lastPrune atomic.Int64      // unix seconds of the last throttle pruning
+	resets    chan resetRequest // password-reset requests, for RunPasswordResets
 
 	decisionHook atomic.Pointer[DecisionHook]
 }
@@ -117,7 +117,7 @@ func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Confi
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log,
-		resets: make(chan string, max(1, cfg.ResetQueue))}
+		resets: make(chan resetRequest, max(1, cfg.ResetQueue))}
 }
 
 // IndexedMembers returns how many memberships the check index holds.
