@@ -123,6 +123,11 @@ func New(o Options) *Admin {
 			counter("roster_login_throttled_total", "Login attempts refused with 429 by the throttle, before any hashing.", &svc.Stats.LoginThrottled),
 			counter("roster_hash_busy_total", "Attempts refused with 503 because every hashing slot was busy.", &svc.Stats.HashBusy),
 			counter("roster_mails_suppressed_total", "Identity mails not sent because of the per-address limits.", &svc.Stats.MailSuppressed),
+			counter("roster_signups_throttled_total", "Sign-ups refused with 429 by the per-client limit.", &svc.Stats.SignupThrottled),
+			counter("roster_password_resets_throttled_total", "Password-reset requests refused with 429 by the per-client or per-address limit.", &svc.Stats.ResetThrottled),
+			counter("roster_password_resets_queued_total", "Password-reset requests answered and queued for a worker.", &svc.Stats.ResetsQueued),
+			counter("roster_password_resets_done_total", "Queued password-reset requests a worker finished.", &svc.Stats.ResetsDone),
+			counter("roster_password_reset_queue_full_total", "Password-reset requests refused with 503: the queue was full.", &svc.Stats.ResetQueueFull),
 		)
 	}
 	if lc := o.LastCatchUp; lc != nil {

@@ -100,6 +100,8 @@ func TestAdmin(t *testing.T) {
 		"roster_index_revision", "roster_replication_lag_seconds",
 		"roster_login_failures_total", "roster_login_throttled_total", "roster_hash_busy_total",
 		"roster_mails_suppressed_total", "roster_password_hashes_total",
+		"roster_signups_throttled_total", "roster_password_resets_throttled_total", "roster_password_resets_queued_total",
+		"roster_password_resets_done_total", "roster_password_reset_queue_full_total",
 		"roster_db_open_connections", "roster_db_in_use", "roster_db_idle", "roster_db_wait_count_total",
 		// the Go runtime and the process
 		"go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds", "go_info",

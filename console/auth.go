@@ -37,6 +37,7 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
 	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, c.proxies.ClientIP(r))
 	if err != nil {
 		f.Field = roster.FieldOf(err)
+		edge.SetRetryAfter(w, err)
 		c.render(w, httpStatus(err), "signup", &page{Title: "Sign up", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}

@@ -22,7 +22,7 @@ const flashCookie = "roster_flash"
 // verifying an address): the cookie names one of these, never free text.
 var notices = map[string]string{
 	"verified": "Your address is verified: log in.",
-	"reset":    "Your password is set and every session was signed out: log in.",
+	"reset":    "Your password is set, every session was signed out and your personal API keys were deleted: log in.",
 }
 
 func flashMAC(session, msg string) string {

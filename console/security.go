@@ -42,7 +42,13 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request) {
 			Error: "enter the email address you log in with", Field: "email", Data: d})
 		return
 	}
-	c.svc.RequestPasswordReset(r.Context(), d.Email)
+	if err := c.svc.RequestPasswordReset(r.Context(), d.Email, c.proxies.ClientIP(r)); err != nil {
+		// Too many requests (429) or a full queue (503): the same for
+		// every address, so it reveals no one either.
+		edge.SetRetryAfter(w, err)
+		c.render(w, httpStatus(err), "forgot-password", &page{Title: "Reset your password", Error: roster.ErrorMessage(err), Data: d})
+		return
+	}
 	d.Sent = true
 	c.render(w, http.StatusOK, "forgot-password", &page{Title: "Check your inbox", Data: d})
 }

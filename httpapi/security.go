@@ -16,8 +16,12 @@ func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request, c *Caller
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.Svc.RequestPasswordReset(r.Context(), in.Email)
-	// The same answer for every address: nothing is revealed.
+	// The same answer, in the same time, for every address: the work that
+	// depends on it happens after the answer. Refusals (429, 503) are the
+	// same for every address too.
+	if err := s.Svc.RequestPasswordReset(r.Context(), in.Email, c.IP); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "reset_requested",
 		"message": "If the address has a Roster login, a reset link is on its way."})
 }
@@ -34,7 +38,7 @@ func (s *Server) passwordResetConfirm(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "password_reset",
-		"message": "Your password is set and every session was signed out: log in with the new password."})
+		"message": "Your password is set, every session was signed out and your personal API keys were deleted: log in with the new password."})
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *Caller) error {

@@ -49,6 +49,14 @@ type Config struct {
 	OutboxRetention  time.Duration // delivered outbox mail is kept this long (0: 168h)
 	ChangesRetention time.Duration // the change log is kept this long (0: 24h)
 
+	// SignupsPerIP is how many sign-ups without an invitation one client
+	// (IPv4 address, IPv6 /64) may make in 10 minutes (0: 5). Tests that
+	// sign many people up from one address raise it.
+	SignupsPerIP int
+	// ResetQueue is how many password-reset requests may wait for one of
+	// ResetWorkers workers (0: 1000 and 4); past it a request answers 503.
+	ResetQueue, ResetWorkers int
+
 	// WebhookAllowPrivate lets webhooks use plain http and private,
 	// loopback or link-local addresses: for tests and private networks.
 	WebhookAllowPrivate bool
@@ -128,6 +136,15 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	if c.HashWait > 0 {
 		cfg.HashWait = c.HashWait
 	}
+	if c.SignupsPerIP > 0 {
+		cfg.SignupsPerIP = c.SignupsPerIP
+	}
+	if c.ResetQueue > 0 {
+		cfg.ResetQueue = c.ResetQueue
+	}
+	if c.ResetWorkers > 0 {
+		cfg.ResetWorkers = c.ResetWorkers
+	}
 	if c.WebhookRetryBase > 0 {
 		cfg.WebhookRetryBase = c.WebhookRetryBase
 	}
@@ -184,6 +201,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		go func() {
 			defer wg.Done()
 			svc.RunWebhooks(fctx) // sends the webhook outbox
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc.RunPasswordResets(fctx) // the work of reset requests, after their answer
 		}()
 		svc.Follow(fctx, interval, wake)
 		wg.Wait()

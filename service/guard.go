@@ -28,11 +28,16 @@ var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParam
 
 // Stats counts identity events since the process started.
 type Stats struct {
-	Hashes         atomic.Int64 // argon2id computations started
-	LoginFailures  atomic.Int64 // wrong address, password or second factor
-	LoginThrottled atomic.Int64 // attempts refused with 429 before any hashing
-	HashBusy       atomic.Int64 // attempts refused with 503: every hashing slot busy
-	MailSuppressed atomic.Int64 // identity mails not sent because of the limits
+	Hashes          atomic.Int64 // argon2id computations started
+	LoginFailures   atomic.Int64 // wrong address, password or second factor
+	LoginThrottled  atomic.Int64 // attempts refused with 429 before any hashing
+	HashBusy        atomic.Int64 // attempts refused with 503: every hashing slot busy
+	MailSuppressed  atomic.Int64 // identity mails not sent because of the limits
+	SignupThrottled atomic.Int64 // sign-ups refused with 429 by the per-client limit
+	ResetThrottled  atomic.Int64 // password-reset requests refused with 429 by the client's or the address's limit
+	ResetsQueued    atomic.Int64 // password-reset requests answered and queued for a worker
+	ResetsDone      atomic.Int64 // queued password-reset requests a worker finished
+	ResetQueueFull  atomic.Int64 // password-reset requests refused with 503: the queue was full
 }
 
 // hashSlot waits for one of the Config.HashConcurrency slots for an argon2id
@@ -242,7 +247,7 @@ func (s *Service) pruneThrottles(ctx context.Context) {
 		return
 	}
 	n, err := s.db.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
-		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour,
+		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": resetWindow, "signup:": s.Config.SignupWindow,
 	})
 	if err != nil {
 		s.Log.Warn("prune throttles", "err", err)

@@ -10,13 +10,19 @@ import (
 
 // retention fills in what the service's own settings decide: sessions end
 // after Config.SessionIdle, a known login counts for Config.KnownLoginAge,
-// and a throttle counter lives at least as long as its longest window.
+// users who never verified go after Config.VerifyTTL, and a throttle
+// counter lives at least as long as its longest window.
 func (s *Service) retention(r store.Retention) store.Retention {
 	if r.SessionIdle <= 0 {
 		r.SessionIdle = s.Config.SessionIdle
 	}
 	if r.KnownLogins <= 0 {
 		r.KnownLogins = s.Config.KnownLoginAge
+	}
+	// A user who never verified is pruned once their sign-up link has
+	// expired: the link is the only way they could have verified.
+	if r.Unverified <= 0 {
+		r.Unverified = s.Config.VerifyTTL
 	}
 	// Mail counters count a day; login counters count LoginWindow.
 	r.ThrottleRetention = max(r.ThrottleRetention, store.DefaultThrottleRetention, s.Config.LoginWindow)
@@ -31,6 +37,13 @@ func (s *Service) Prune(ctx context.Context, r store.Retention) error {
 	res, err := s.db.Prune(ctx, s.db.Now(), s.retention(r))
 	if res.Total() > 0 {
 		s.Log.Info("pruned", append(res.LogAttrs(), "took", time.Since(start).Round(time.Millisecond))...)
+	}
+	if res.UnverifiedUsers > 0 {
+		// Accounts and members were deleted: this replica's index forgets
+		// them now, the others when they follow the change log.
+		if cerr := s.CatchUpOrReload(ctx); cerr != nil && err == nil {
+			err = cerr
+		}
 	}
 	return err
 }

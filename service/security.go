@@ -506,40 +506,6 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 	return s.startSession(ctx, u, ip, userAgent)
 }
 
-// RequestPasswordReset mails a reset link to the address when it has a
-// user, within the address's mail allowance. The mail is handed to the
-// mail server after the answer, so the answer's time does not show whether
-// the address is registered (the slow part is the SMTP exchange).
-func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail string) {
-	email, err := emailaddr.Normalize(rawEmail)
-	if err != nil {
-		return
-	}
-	u, _, err := s.db.UserByEmail(ctx, email)
-	if err != nil {
-		if !errors.Is(err, store.ErrNoRows) {
-			s.Log.Error("password reset", "err", err)
-		}
-		return
-	}
-	if !s.mailAllowed(ctx, email) {
-		return
-	}
-	token, tokenHash := NewToken()
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
-	}); err != nil {
-		s.Log.Error("password reset", "err", err)
-		return
-	}
-	m := mail.Message{To: email, Subject: "Reset your Roster password",
-		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
-			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
-			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.Config.ResetTTL, s.link("reset-password", token))}
-	go s.send(context.WithoutCancel(ctx), m)
-}
-
 // ResetTokenValid reports whether a reset link can still be used.
 func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
 	_, err := s.db.PasswordResetUser(ctx, HashToken(token))
@@ -547,10 +513,14 @@ func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
 }
 
 // ConfirmPasswordReset sets a new password from a reset link: the address
-// is proven (verified; open sign-up links end), every session of the user
-// ends, the address's login throttle starts again, and the user is told by
-// mail. Two-factor stays on. Errors: EINVALID (bad, used or expired link,
-// or the password's rules), EUNAVAILABLE.
+// is proven (verified; open sign-up links end), every session and every
+// personal API key of the user ends (whoever held the old password may
+// have made either), as do the user's other reset links and sign-ins
+// waiting for a second factor; the check index forgets the keys before
+// this returns (other replicas through the change log), the address's
+// login throttle starts again, and the user is told by mail. Two-factor
+// stays on. Errors: EINVALID (bad, used or expired link, or the password's
+// rules), EUNAVAILABLE.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
 	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.Config.ResetTTL)
 	uid, err := s.db.PasswordResetUser(ctx, HashToken(token))
@@ -567,7 +537,8 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 	if err != nil {
 		return err
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	var keys []store.EndedKey
+	err = s.write(ctx, func(tx *store.Tx) error {
 		if got, err := tx.UsePasswordReset(ctx, HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
 			return badLink
 		} else if err != nil {
@@ -585,7 +556,20 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 		if err := tx.DeleteSessions(ctx, uid, 0); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.password_reset", "")
+		if err := tx.EndPendingLogins(ctx, uid); err != nil {
+			return err
+		}
+		var err error
+		if keys, err = tx.DeleteUserAPIKeys(ctx, uid); err != nil {
+			return err
+		}
+		actor := roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}
+		for _, k := range keys {
+			if err := tx.Audit(ctx, k.AccountSeq, actor, "api_key.delete", k.Prefix, k.Name+" (password reset)"); err != nil {
+				return err
+			}
+		}
+		return s.auditUser(ctx, tx, u, ip, "user.password_reset", fmt.Sprintf("every session ended; personal API keys deleted: %d", len(keys)))
 	})
 	if err != nil {
 		return err
@@ -593,14 +577,21 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 	if err := s.db.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
 		s.Log.Warn("clear login throttle", "err", err)
 	}
+	keysEnded := "You had no personal API keys."
+	if len(keys) > 0 {
+		keysEnded = fmt.Sprintf("Every personal API key of yours was deleted too (%d): make new ones where you need them.", len(keys))
+	}
 	s.notice(ctx, u, "Your Roster password was reset",
-		"The password of your Roster login was reset from a link mailed to this address, and every session was signed out.\n\n"+
+		"The password of your Roster login was reset from a link mailed to this address, and every session was signed out. "+keysEnded+"\n\n"+
 			"If it was not you, reset it again at once and check who has access to your mailbox.")
 	return nil
 }
 
 // ChangePassword sets a new password after checking the current one
-// (throttled like a login) and ends every other session of the user.
+// (throttled like a login) and ends every other session of the user, every
+// reset link issued before it (a link mailed earlier must not undo the
+// change) and every sign-in waiting for its second factor. Personal API
+// keys stay: the person proved the password they replace.
 // Errors: EUNAUTHENTICATED, ERATELIMITED, EINVALID, EUNAVAILABLE.
 func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, current, next, ip string) error {
 	if err := s.checkOwnPassword(ctx, u, current, ip); err != nil {
@@ -621,13 +612,19 @@ func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, cu
 		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
 			return err
 		}
+		if err := tx.EndPasswordResets(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.EndPendingLogins(ctx, u.ID); err != nil {
+			return err
+		}
 		return s.auditUser(ctx, tx, u, ip, "user.password_change", "")
 	})
 	if err != nil {
 		return err
 	}
 	s.notice(ctx, u, "Your Roster password was changed",
-		"The password of your Roster login was changed, and every other session was signed out.\n\n"+
+		"The password of your Roster login was changed: every other session was signed out, and reset links mailed before no longer work.\n\n"+
 			"If it was not you, reset your password at once.")
 	return nil
 }

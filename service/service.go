@@ -53,6 +53,10 @@ type Config struct {
 	MailsPerDay     int           // identity mails per address a day (and at most one a minute)
 	ResetTTL        time.Duration // how long a password-reset link works
 	PendingLoginTTL time.Duration // how long the console's second sign-in step waits for a code
+	ResetQueue      int           // password-reset requests waiting for a worker; past it 503
+	ResetWorkers    int           // workers that look up, store and mail password resets
+	SignupsPerIP    int           // sign-ups without an invitation per client (IPv4 address, IPv6 /64) per SignupWindow
+	SignupWindow    time.Duration // the sign-up throttle's window
 
 	WebhookRetryBase    time.Duration // the first retry of a failed webhook delivery (doubling, at most 1h); 0: 10s
 	WebhookAllowPrivate bool          // webhooks may use plain http and private, loopback or link-local addresses
@@ -80,6 +84,10 @@ func DefaultConfig() Config {
 		MailsPerDay:     5,
 		ResetTTL:        time.Hour,
 		PendingLoginTTL: 5 * time.Minute,
+		ResetQueue:      1000,
+		ResetWorkers:    4,
+		SignupsPerIP:    5,
+		SignupWindow:    10 * time.Minute,
 
 		WebhookRetryBase: 10 * time.Second,
 	}
@@ -100,7 +108,8 @@ type Service struct {
 	Stats     Stats
 	hashOnce  sync.Once
 	hashSlots chan struct{}
-	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
+	lastPrune atomic.Int64      // unix seconds of the last throttle pruning
+	resets    chan resetRequest // password-reset requests, for RunPasswordResets
 
 	decisionHook atomic.Pointer[DecisionHook]
 	draining     atomic.Bool // Drain was called: the process is shutting down
@@ -116,7 +125,8 @@ func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Confi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log}
+	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log,
+		resets: make(chan resetRequest, max(1, cfg.ResetQueue))}
 }
 
 // IndexedMembers returns how many memberships the check index holds.

@@ -11,6 +11,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -37,9 +38,17 @@ type SignupResult struct {
 // registered. With an invitation token the address is the invitation's, the
 // user is verified, joins the account and gets no account of their own.
 //
-// Errors: EINVALID, EPERSONALDOMAIN, EINVITEINVALID, EFORBIDDEN (email
-// differs from the invitation's), ECONFLICT (invitation's address already
-// has a user: log in and accept), EPLANREQUIRED.
+// Sign-ups without an invitation are limited per client (ip's IPv4
+// address or IPv6 /64) to Config.SignupsPerIP per Config.SignupWindow,
+// counted once the input is good (a person correcting a typo is not held
+// back) and before anything is hashed, written or sent. An invitation
+// sign-up is not counted: it needs a live invitation, makes no account and
+// sends no mail.
+//
+// Errors: EINVALID, EPERSONALDOMAIN, ERATELIMITED (with RetryAfter),
+// EINVITEINVALID, EFORBIDDEN (email differs from the invitation's),
+// ECONFLICT (invitation's address already has a user: log in and accept),
+// EPLANREQUIRED, EUNAVAILABLE.
 func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
 	if in.InvitationToken != "" {
 		return s.signupFromInvitation(ctx, in, ip)
@@ -52,6 +61,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 	// owner: the name also names the account made here.
 	name, err := cleanMailName(in.Name, email, "name")
 	if err != nil {
+		return SignupResult{}, err
+	}
+	if err := password.Check(in.Password, email); err != nil {
+		return SignupResult{}, err
+	}
+	s.pruneThrottles(ctx)
+	if err := s.limit(ctx, "signup:ip:", ipKey(ip), s.Config.SignupWindow, s.Config.SignupsPerIP, &s.Stats.SignupThrottled,
+		"too many sign-ups from your network: try again in %s"); err != nil {
 		return SignupResult{}, err
 	}
 	hash, err := s.hashPassword(ctx, in.Password, email)

@@ -28,6 +28,12 @@ type Retention struct {
 	// KnownLogins: where a user logged in from is forgotten after this
 	// long (0: kept).
 	KnownLogins time.Duration
+	// Unverified: a user who never verified their address is deleted,
+	// with the accounts they own and no one else belongs to, this long
+	// after signing up once no verification or reset link of theirs is
+	// live (0: kept). A user who belongs to anyone else's account, or
+	// whose account has other members, is kept.
+	Unverified time.Duration
 	// Batch: rows deleted per statement (default 1000), so that a big table
 	// never holds a long lock.
 	Batch int
@@ -66,6 +72,8 @@ type PruneResult struct {
 	Outbox             int64
 	Throttles          int64
 	KnownLogins        int64
+	UnverifiedUsers    int64 // users who never verified, deleted
+	Accounts           int64 // the accounts they made, deleted with them
 	Changes            int64
 	InvitationMails    int64
 }
@@ -73,24 +81,26 @@ type PruneResult struct {
 // Total is the number of rows deleted.
 func (p PruneResult) Total() int64 {
 	return p.Sessions + p.EmailVerifications + p.PasswordResets + p.PendingLogins + p.Outbox +
-		p.Throttles + p.KnownLogins + p.Changes + p.InvitationMails
+		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails
 }
 
 // LogAttrs returns the counts as key-value pairs for slog.
 func (p PruneResult) LogAttrs() []any {
 	return []any{"sessions", p.Sessions, "email_verifications", p.EmailVerifications,
 		"password_resets", p.PasswordResets, "pending_logins", p.PendingLogins, "outbox", p.Outbox,
-		"throttles", p.Throttles, "known_logins", p.KnownLogins, "changes", p.Changes,
-		"invitation_mails", p.InvitationMails}
+		"throttles", p.Throttles, "known_logins", p.KnownLogins, "unverified_users", p.UnverifiedUsers,
+		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails}
 }
 
 // Prune deletes what has served its purpose, as of now: sessions past
 // their end or idle longer than r.SessionIdle; email verifications,
 // password resets and pending logins that were used or expired; outbox mail
 // older than r.OutboxRetention; throttle counters not hit for
-// r.ThrottleRetention; known logins older than r.KnownLogins; changes
-// older than r.ChangesRetention (always keeping the newest); invitation
-// mail sends older than InvitationMailRetention.
+// r.ThrottleRetention; known logins older than r.KnownLogins; users who
+// never verified, with their own accounts, after r.Unverified (recording
+// the changes replicas apply); changes older than r.ChangesRetention
+// (always keeping the newest); invitation mail sends older than
+// InvitationMailRetention.
 //
 // Every statement deletes at most r.Batch rows in its own transaction and
 // Prune loops until a statement deletes fewer: a big table is never locked
@@ -123,6 +133,15 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 	if r.KnownLogins > 0 {
 		steps = append(steps, pruneStep{&res.KnownLogins, "known_logins", "(user_id, ip)", "last_at <= ?", []any{micros(now.Add(-r.KnownLogins))}})
 	}
+	// Unverified users go first: the links that keep them are still there
+	// to be seen (the steps after delete the dead ones, which keep no one).
+	if r.Unverified > 0 {
+		var err error
+		res.UnverifiedUsers, res.Accounts, err = db.pruneUnverified(ctx, now, r.Unverified, r.Batch)
+		if err != nil {
+			return res, err
+		}
+	}
 	for _, s := range steps {
 		cols := strings.Trim(s.key, "()")
 		q := `DELETE FROM ` + s.table + ` WHERE ` + s.key + ` IN (SELECT ` + cols + ` FROM ` + s.table + ` WHERE ` + s.where + ` LIMIT ?)`
@@ -135,6 +154,84 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 	deleted, err := db.pruneChanges(ctx, micros(now.Add(-r.ChangesRetention)), r.Batch)
 	res.Changes = deleted
 	return res, err
+}
+
+// unverifiedWhere holds the users of u that pruneUnverified deletes: never
+// verified, signed up at least the age ago (the first ?), no live
+// verification or reset link (at the second and third ?: now; either
+// would verify the address), and belonging to no account but ones they own
+// alone. So someone else's account never loses a member or its history.
+const unverifiedWhere = `u.verified_at IS NULL AND u.created_at <= ?
+	AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id AND v.used_at IS NULL AND v.expires_at > ?)
+	AND NOT EXISTS (SELECT 1 FROM password_resets p WHERE p.user_id = u.id AND p.used_at IS NULL AND p.expires_at > ?)
+	AND NOT EXISTS (SELECT 1 FROM members m WHERE m.user_id = u.id
+		AND (m.role <> 1 OR EXISTS (SELECT 1 FROM members o WHERE o.account_id = m.account_id AND o.user_id <> u.id)))`
+
+// pruneUnverified deletes the users unverifiedWhere holds and the accounts
+// they own, batch users at a time, each user in its own short transaction
+// that checks the conditions again (a verification that commits first
+// keeps the user) and records the changes every replica's index applies.
+// It returns how many users and accounts it deleted.
+func (db *DB) pruneUnverified(ctx context.Context, now time.Time, age time.Duration, batch int) (users, accounts int64, err error) {
+	args := []any{micros(now.Add(-age)), micros(now), micros(now)}
+	for {
+		var ids []int64
+		rows, err := db.db.QueryContext(ctx, db.q(`SELECT u.id FROM users u WHERE `+unverifiedWhere+` ORDER BY u.id LIMIT ?`), append(args, batch)...)
+		if err != nil {
+			return users, accounts, db.d.mapErr(err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return users, accounts, db.d.mapErr(err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return users, accounts, db.d.mapErr(err)
+		}
+		for _, id := range ids {
+			var n int64
+			err := db.Transact(ctx, func(tx *Tx) error {
+				n = 0
+				var still int
+				if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM users u WHERE u.id = ? AND `+unverifiedWhere, append([]any{id}, args...), &still); err != nil || still == 0 {
+					return err
+				}
+				accts, err := tx.UserAccounts(ctx, id)
+				if err != nil {
+					return err
+				}
+				for _, a := range accts {
+					if _, err := tx.Changed(ctx, a, id); err != nil {
+						return err
+					}
+					if _, err := tx.Changed(ctx, a, 0); err != nil {
+						return err
+					}
+					if _, err := tx.exec(ctx, `DELETE FROM accounts WHERE id = ?`, a); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.exec(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+					return err
+				}
+				n = int64(len(accts)) + 1
+				return nil
+			})
+			if err != nil {
+				return users, accounts, err
+			}
+			if n > 0 {
+				users, accounts = users+1, accounts+n-1
+			}
+		}
+		if len(ids) < batch {
+			return users, accounts, nil
+		}
+	}
 }
 
 // pruneStep is one table's rule: delete the rows (by key) matching where.

@@ -192,8 +192,10 @@ func (tx *Tx) CreateSession(ctx context.Context, userID int64, tokenHash []byte,
 }
 
 // SessionUser returns the user of a live session (not past its end, used
-// within idle) and the session's ID, or ErrNoRows. It records the use at
-// most once a minute, so a busy session costs no write per request.
+// within idle) and the session's ID, or ErrNoRows. It records the use when
+// the last record is older than a quarter of idle (at most a minute): a
+// session in use is recorded well within idle, even at a 1-minute idle,
+// and a busy session still costs no write per request.
 func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle time.Duration) (roster.User, int64, error) {
 	var u roster.User
 	var id, lastSeen int64
@@ -206,12 +208,24 @@ func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle time.Durat
 	} else if err != nil {
 		return u, 0, db.d.mapErr(err)
 	}
-	if micros(now)-lastSeen > int64(time.Minute/time.Microsecond) {
+	if micros(now)-lastSeen > int64(touchEvery(idle)/time.Microsecond) {
 		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), micros(now), id); err != nil {
 			return u, 0, db.d.mapErr(err)
 		}
 	}
 	return u, id, nil
+}
+
+// touchEvery is how stale a session's last use may be before a request
+// records it again: a quarter of the idle limit, so the record lags the
+// last use by at most that and a session used at least every three
+// quarters of idle never ends; and at most a minute, so the session list
+// shows when each was last used.
+func touchEvery(idle time.Duration) time.Duration {
+	if idle <= 0 {
+		return time.Minute
+	}
+	return min(idle/4, time.Minute)
 }
 
 // Sessions lists the user's live sessions, the most recently used first.
