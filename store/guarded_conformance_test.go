@@ -85,8 +85,8 @@ func TestConformance_Guarded(t *testing.T) {
 				}
 				return tx.AddNumber(ctx, a.Seq, n2)
 			})
-			if err := call(func(tx *store.Tx) error { return tx.AddNumber(ctx, a.Seq, n2) }); !errors.Is(err, store.ErrUnique) {
-				t.Errorf("a number twice: %v, want ErrUnique", err)
+			if err := call(func(tx *store.Tx) error { return tx.AddNumber(ctx, a.Seq, n2) }); !errors.Is(err, store.ErrHeldHere) {
+				t.Errorf("a number twice: %v, want ErrHeldHere", err)
 			}
 			bad := int64(missing)
 			if err := call(func(tx *store.Tx) error {
