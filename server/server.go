@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -55,6 +56,12 @@ type Config struct {
 	// WebhookRetryBase is the first retry of a failed delivery, doubling
 	// per attempt up to an hour (0: 10s). Tests shorten it.
 	WebhookRetryBase time.Duration
+	// WebhookTimeout is how long one delivery attempt may take (0: 5s).
+	// Tests shorten it.
+	WebhookTimeout time.Duration
+	// WebhookResolver resolves webhook hosts (nil: the system's). Tests
+	// point it at their own DNS server.
+	WebhookResolver *net.Resolver
 }
 
 // Server is a wired Roster.
@@ -126,6 +133,8 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		cfg.WebhookRetryBase = c.WebhookRetryBase
 	}
 	cfg.WebhookAllowPrivate = c.WebhookAllowPrivate
+	cfg.WebhookTimeout = c.WebhookTimeout
+	cfg.WebhookResolver = c.WebhookResolver
 	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()

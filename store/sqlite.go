@@ -59,6 +59,9 @@ func (sqliteDialect) txOptions() *sql.TxOptions   { return nil }
 // changeLock: BEGIN IMMEDIATE already makes SQLite's writers one at a time.
 func (sqliteDialect) changeLock() string { return "" }
 
+// claimTx: BEGIN IMMEDIATE makes claims one at a time already.
+func (sqliteDialect) claimTx() (*sql.TxOptions, string) { return nil, "" }
+
 // notify: SQLite has no notifications; followers poll the changes table.
 func (sqliteDialect) notify() string { return "" }
 
