@@ -50,8 +50,9 @@ type Config struct {
 	OutboxRetention  time.Duration // delivered outbox mail is kept this long (0: 168h)
 	ChangesRetention time.Duration // the change log is kept this long (0: 24h)
 
-	// WebhookAllowPrivate lets webhooks use plain http and private,
-	// loopback or link-local addresses: for tests and private networks.
+	// WebhookAllowPrivate lets webhooks use plain http and addresses
+	// that are not globally reachable (private, loopback, link-local and
+	// the other special-purpose ranges): for tests and private networks.
 	WebhookAllowPrivate bool
 	// WebhookRetryBase is the first retry of a failed delivery, doubling
 	// per attempt up to an hour (0: 10s). Tests shorten it.

@@ -51,7 +51,7 @@ type Config struct {
 	PendingLoginTTL time.Duration // how long the console's second sign-in step waits for a code
 
 	WebhookRetryBase    time.Duration // the first retry of a failed webhook delivery (doubling, at most 1h); 0: 10s
-	WebhookAllowPrivate bool          // webhooks may use plain http and private, loopback or link-local addresses
+	WebhookAllowPrivate bool          // webhooks may use plain http and addresses that are not globally reachable
 	WebhookTimeout      time.Duration // how long one delivery attempt may take, connecting included; 0: 5s
 	// WebhookResolver resolves webhook hosts, at creation and at every
 	// connection; nil: the system's. Tests point it at their own DNS server.
