@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -87,7 +88,9 @@ func (s *Service) emit(ctx context.Context, tx *store.Tx, accountSeq int64, auth
 // NAT64 and 6to4 are refused although the registry calls 64:ff9b::/96
 // globally reachable: they embed an IPv4 address a gateway would reach
 // for us, a private one included.
-var webhookTargets = ssrf.New(ssrf.WithAnyPort(), ssrf.WithAnyNetwork())
+//
+// Only its SafeAddr is used: a webhook may name any port.
+var webhookTargets = ssrf.New()
 
 // errRefusedAddr: the address a webhook's name resolved to is not
 // globally reachable unicast.
@@ -326,10 +329,14 @@ func (s *Service) deliver(ctx context.Context, c *http.Client, d Delivery) (tlsF
 	if !s.Config.WebhookAllowPrivate && !strings.HasPrefix(d.URL, "https://") {
 		return false, errNotHTTPS
 	}
+	// Atomic: a handshake cut short by the timeout ends on the
+	// transport's goroutine after Do has returned.
+	var handshakeFailed atomic.Bool
+	defer func() { tlsFailed = handshakeFailed.Load() }()
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 			if err != nil {
-				tlsFailed = true
+				handshakeFailed.Store(true)
 			}
 		},
 	})
@@ -342,7 +349,7 @@ func (s *Service) deliver(ctx context.Context, c *http.Client, d Delivery) (tlsF
 	req.Header.Set("Roster-Signature", Sign(d.Secret, time.Now(), []byte(d.Body)))
 	resp, err := c.Do(req)
 	if err != nil {
-		return tlsFailed, err
+		return false, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -367,13 +374,13 @@ func failureText(err error, tlsFailed bool) string {
 		return "refused: address not allowed"
 	case errors.Is(err, errNotHTTPS):
 		return "refused: https required"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
 	case tlsFailed:
 		return "TLS handshake failed"
 	case errors.As(err, &dnsErr):
 		return "DNS lookup failed"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.As(err, &netErr) && netErr.Timeout():
-		return "timed out"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -447,6 +454,15 @@ func (s *Service) RunWebhooks(ctx context.Context) {
 			return
 		case <-done:
 			busy--
+			// One claim for all the senders that are free by now.
+			for drained := false; !drained; {
+				select {
+				case <-done:
+					busy--
+				default:
+					drained = true
+				}
+			}
 		case <-t.C:
 		}
 	}
