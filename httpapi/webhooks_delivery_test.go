@@ -157,7 +157,7 @@ func TestWebhooks_FailedDeliveryTextNamesNoHost(t *testing.T) {
 	dns.set(host, "127.0.0.1")
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) {
 		webhookServer(true)(c)
-		c.WebhookTimeout = 500 * time.Millisecond
+		c.WebhookTimeout = 2 * time.Second // a TLS handshake under -race on a busy machine takes a while
 		c.WebhookResolver = dns.resolver()
 	}})
 	status := func(code int) *httptest.Server {

@@ -209,15 +209,15 @@ func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int
 	return out, total, db.d.mapErr(rows.Err())
 }
 
-// claimDeliveries is the fair claim (see ClaimDeliveries). busy is every
-// delivery under a live lease; heads is the oldest due delivery of each
-// webhook with none under lease (a webhook's deliveries go one at a time,
-// in order); slot numbers each account's heads after those it already has
-// in flight, so the LIMIT takes every account's first free slot before any
-// account's second (round-robin), oldest first within a round, and no
-// account beyond perAccount in flight. Parameters: now, now, now,
-// perAccount, n, lease, now.
-const claimDeliveries = `WITH busy AS (
+// claimable is the choice of the fair claim (see ClaimDeliveries). busy
+// is every delivery under a live lease; heads is the oldest due delivery
+// of each webhook with none under lease (a webhook's deliveries go one at
+// a time, in order); slot numbers each account's heads after those it
+// already has in flight, so taking them by slot takes every account's
+// first free slot before any account's second (round-robin), oldest first
+// within a round, and none beyond perAccount in flight. Parameters: now,
+// now, now.
+const claimable = `WITH busy AS (
 	SELECT d.webhook_id, w.account_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 	WHERE d.status = 'pending' AND d.locked_until > ?
 ), heads AS (
@@ -232,12 +232,19 @@ const claimDeliveries = `WITH busy AS (
 			+ (SELECT COUNT(*) FROM busy b WHERE b.account_id = h.account_id) AS slot
 	FROM heads h WHERE h.nth = 1
 )
-UPDATE webhook_deliveries SET locked_until = ?
+`
+
+// claimDeliveries takes the first n claimable deliveries by slot.
+// Parameters: now, now, now, lease end, perAccount, n, now.
+const claimDeliveries = claimable + `UPDATE webhook_deliveries SET locked_until = ?
 WHERE id IN (SELECT id FROM ranked WHERE slot <= ? ORDER BY slot, next_attempt_at, id LIMIT ?)
 	AND status = 'pending' AND locked_until <= ?
 RETURNING id, webhook_id, event_id, event_type, body, status, attempts, last_error, created_at, next_attempt_at,
 	(SELECT url FROM webhooks WHERE webhooks.id = webhook_deliveries.webhook_id),
 	(SELECT secret FROM webhooks WHERE webhooks.id = webhook_deliveries.webhook_id)`
+
+// anyClaimable: is there one? Parameters: now, now, now, perAccount.
+const anyClaimable = claimable + `SELECT COUNT(*) FROM (SELECT id FROM ranked WHERE slot <= ? LIMIT 1) one`
 
 // ClaimDeliveries claims up to n due deliveries of enabled webhooks for
 // lease, fairly across accounts: one due delivery per webhook (the
@@ -247,7 +254,8 @@ RETURNING id, webhook_id, event_id, event_type, body, status, attempts, last_err
 // backlog or slow receiver holds at most perAccount of the senders, and
 // another account's delivery waits for at most one free sender.
 //
-// The claim is one UPDATE ... RETURNING, so of two replicas that see the
+// The claim is one UPDATE ... RETURNING (after a read that finds whether
+// there is anything to claim at all), so of two replicas that see the
 // same row only one sends the attempt; on PostgreSQL the claims of all
 // replicas also take turns (an advisory lock, READ COMMITTED), so each
 // sees the leases the others took and the per-account cap holds across
@@ -261,6 +269,14 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 		return nil, nil
 	}
 	now := micros(at)
+	// Most polls find nothing to send: they only read, so they never
+	// hold the write lock (SQLite's is the whole database's).
+	var some int
+	if err := db.db.QueryRowContext(ctx, db.q(anyClaimable), now, now, now, perAccount).Scan(&some); err != nil {
+		return nil, db.d.mapErr(err)
+	} else if some == 0 {
+		return nil, nil
+	}
 	opts, lock := db.d.claimTx()
 	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
