@@ -212,25 +212,30 @@ func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int
 // claimable is the choice of the fair claim (see ClaimDeliveries). busy
 // is every delivery under a live lease; heads is the oldest due delivery
 // of each webhook with none under lease (a webhook's deliveries go one at
-// a time, in order); slot numbers each account's heads after those it
-// already has in flight, so taking them by slot takes every account's
-// first free slot before any account's second (round-robin), oldest first
-// within a round, and none beyond perAccount in flight. Parameters: now,
-// now, now.
+// a time, in order: found by MIN per webhook, which is a few times cheaper
+// than numbering every due row with a window); slot numbers each account's
+// heads after those it already has in flight, so taking them by slot
+// takes every account's first free slot before any account's second
+// (round-robin), oldest first within a round, and none beyond perAccount
+// in flight. Parameters: now, now, now.
 const claimable = `WITH busy AS (
 	SELECT d.webhook_id, w.account_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 	WHERE d.status = 'pending' AND d.locked_until > ?
+), due AS (
+	SELECT d.webhook_id, MIN(d.next_attempt_at) AS next_attempt_at FROM webhook_deliveries d
+	WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ?
+	GROUP BY d.webhook_id
 ), heads AS (
-	SELECT d.id, w.account_id, d.next_attempt_at,
-		ROW_NUMBER() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS nth
-	FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-	WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ? AND w.enabled = 1
-		AND d.webhook_id NOT IN (SELECT webhook_id FROM busy)
+	SELECT w.account_id, due.next_attempt_at,
+		(SELECT MIN(d.id) FROM webhook_deliveries d WHERE d.webhook_id = due.webhook_id AND d.status = 'pending'
+			AND d.next_attempt_at = due.next_attempt_at) AS id
+	FROM due JOIN webhooks w ON w.id = due.webhook_id
+	WHERE w.enabled = 1 AND due.webhook_id NOT IN (SELECT webhook_id FROM busy)
 ), ranked AS (
 	SELECT h.id, h.next_attempt_at,
 		ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY h.next_attempt_at, h.id)
 			+ (SELECT COUNT(*) FROM busy b WHERE b.account_id = h.account_id) AS slot
-	FROM heads h WHERE h.nth = 1
+	FROM heads h
 )
 `
 
