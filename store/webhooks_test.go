@@ -14,13 +14,18 @@ import (
 	"github.com/rosterhq/roster/store"
 )
 
+// addWebhook makes the account's webhook number i, subscribed to plan.changed.
+func addWebhook(ctx context.Context, tx *store.Tx, a roster.Account, i int) (int64, error) {
+	return tx.CreateWebhook(ctx, a.Seq, fmt.Sprintf("https://hooks.example.com/%d", i), []string{"plan.changed"}, "whsec_test")
+}
+
 // hooks makes n webhooks of the account and returns their ids.
 func hooks(t *testing.T, db *store.DB, a roster.Account, n int) []int64 {
 	t.Helper()
 	var ids []int64
 	for i := range n {
 		err := tx(t, db, func(tx *store.Tx) error {
-			id, err := tx.CreateWebhook(context.Background(), a.Seq, fmt.Sprintf("https://hooks.example.com/%d", i), []string{"plan.changed"}, "whsec_test")
+			id, err := addWebhook(context.Background(), tx, a, i)
 			ids = append(ids, id)
 			return err
 		})
@@ -205,8 +210,8 @@ func BenchmarkClaimDeliveries(b *testing.B) {
 					if err != nil {
 						return err
 					}
-					for range 2 {
-						if _, err := tx.CreateWebhook(ctx, a.Seq, "https://hooks.example.com/", []string{"plan.changed"}, "whsec_test"); err != nil {
+					for k := range 2 {
+						if _, err := addWebhook(ctx, tx, a, k); err != nil {
 							return err
 						}
 					}
