@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -57,8 +58,9 @@ type Config struct {
 	// ResetWorkers workers (0: 1000 and 4); past it a request answers 503.
 	ResetQueue, ResetWorkers int
 
-	// WebhookAllowPrivate lets webhooks use plain http and private,
-	// loopback or link-local addresses: for tests and private networks.
+	// WebhookAllowPrivate lets webhooks use plain http and addresses
+	// that are not globally reachable (private, loopback, link-local and
+	// the other special-purpose ranges): for tests and private networks.
 	WebhookAllowPrivate bool
 	// WebhookRetryBase is the first retry of a failed delivery, doubling
 	// per attempt up to an hour (0: 10s). Tests shorten it.
@@ -68,6 +70,12 @@ type Config struct {
 	// request, headers and body (0: 30s); a body that stalls past it
 	// answers 408 request_timeout. Tests shorten it.
 	ReadTimeout time.Duration
+	// WebhookTimeout is how long one delivery attempt may take (0: 5s).
+	// Tests shorten it.
+	WebhookTimeout time.Duration
+	// WebhookResolver resolves webhook hosts (nil: the system's). Tests
+	// point it at their own DNS server.
+	WebhookResolver *net.Resolver
 }
 
 // Server is a wired Roster.
@@ -149,6 +157,8 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		cfg.WebhookRetryBase = c.WebhookRetryBase
 	}
 	cfg.WebhookAllowPrivate = c.WebhookAllowPrivate
+	cfg.WebhookTimeout = c.WebhookTimeout
+	cfg.WebhookResolver = c.WebhookResolver
 	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()

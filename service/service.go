@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -59,7 +60,11 @@ type Config struct {
 	SignupWindow    time.Duration // the sign-up throttle's window
 
 	WebhookRetryBase    time.Duration // the first retry of a failed webhook delivery (doubling, at most 1h); 0: 10s
-	WebhookAllowPrivate bool          // webhooks may use plain http and private, loopback or link-local addresses
+	WebhookAllowPrivate bool          // webhooks may use plain http and addresses that are not globally reachable
+	WebhookTimeout      time.Duration // how long one delivery attempt may take, connecting included; 0: 5s
+	// WebhookResolver resolves webhook hosts, at creation and at every
+	// connection; nil: the system's. Tests point it at their own DNS server.
+	WebhookResolver *net.Resolver
 }
 
 // DefaultConfig returns the defaults SPEC names.

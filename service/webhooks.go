@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -14,14 +15,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/store"
@@ -35,10 +40,16 @@ var WebhookEvents = []string{
 }
 
 const (
-	webhookTimeout  = 5 * time.Second
-	webhookMaxWait  = time.Hour
-	webhookLifetime = 24 * time.Hour
-	maxWebhooks     = 20
+	defaultWebhookTimeout = 5 * time.Second
+	// webhookSenders is how many attempts a server makes at once, and
+	// webhookPerAccount how many of one account's deliveries are in
+	// flight at once across servers: one account's slow receivers hold
+	// at most a quarter of a server's senders.
+	webhookSenders    = 16
+	webhookPerAccount = 4
+	webhookMaxWait    = time.Hour
+	webhookLifetime   = 24 * time.Hour
+	maxWebhooks       = 20
 )
 
 // Webhook is an account's endpoint as the API shows it (never its secret
@@ -64,18 +75,47 @@ func (s *Service) emit(ctx context.Context, tx *store.Tx, accountSeq int64, auth
 	return tx.EnqueueEvent(ctx, accountSeq, id, typ, body)
 }
 
-// blockedIP reports whether an address is no place for a webhook:
-// loopback, private, link-local, unspecified, multicast or shared.
-func blockedIP(ip netip.Addr) bool {
+// webhookTargets refuses every address that is not globally reachable
+// unicast. Its table is code.dny.dev/ssrf's, generated from the IANA IPv4
+// and IPv6 Special-Purpose Address Registries (every entry, plus
+// multicast 224.0.0.0/4): 0/8, 10/8, 100.64/10, 127/8, 169.254/16,
+// 172.16/12, 192.0.0/24, the documentation and benchmarking ranges
+// (198.18/15), 240/4 (so 255.255.255.255), ...; for IPv6 everything
+// outside global unicast 2000::/3 (::/128, ::1, ::/96 IPv4-compatible,
+// ::ffff:0:0/96, 64:ff9b::/96 and 64:ff9b:1::/48 NAT64, 100::/64, 5f00::/16,
+// fc00::/7, fe80::/10, fec0::/10, ff00::/8) and, inside it, 2001::/23,
+// 2001:db8::/32, 2002::/16 (6to4), 2620:4f:8000::/48 and 3fff::/20.
+// NAT64 and 6to4 are refused although the registry calls 64:ff9b::/96
+// globally reachable: they embed an IPv4 address a gateway would reach
+// for us, a private one included.
+//
+// Only its SafeAddr is used: a webhook may name any port.
+var webhookTargets = ssrf.New()
+
+// errRefusedAddr: the address a webhook's name resolved to is not
+// globally reachable unicast.
+var errRefusedAddr = errors.New("webhook: address not allowed")
+
+// allowedTarget reports whether a webhook may connect to ip. An
+// IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged as the IPv4 address
+// it carries, which is where a connection to it goes.
+func allowedTarget(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() ||
-		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) || netip.MustParsePrefix("0.0.0.0/8").Contains(ip)
+	return ip.IsValid() && ip.Zone() == "" && webhookTargets.SafeAddr(ip) == nil
+}
+
+// resolver is the DNS of webhook targets: Config.WebhookResolver, else
+// the system's.
+func (s *Service) resolver() *net.Resolver {
+	if r := s.Config.WebhookResolver; r != nil {
+		return r
+	}
+	return net.DefaultResolver
 }
 
 // checkWebhookURL enforces the URL rules at creation: https, and a host
-// that resolves to public addresses only (both lifted by
-// WebhookAllowPrivate). Deliveries check again when they dial.
+// that resolves to globally reachable unicast addresses only (both lifted
+// by WebhookAllowPrivate). Deliveries check again when they dial.
 func (s *Service) checkWebhookURL(ctx context.Context, raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
@@ -95,15 +135,15 @@ func (s *Service) checkWebhookURL(ctx context.Context, raw string) (string, erro
 	} else {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		ips, err := net.DefaultResolver.LookupNetIP(rctx, "ip", host)
+		ips, err := s.resolver().LookupNetIP(rctx, "ip", host)
 		if err != nil || len(ips) == 0 {
 			return "", roster.FieldErrorf("url", roster.EINVALID, "url's host %s does not resolve", host)
 		}
 		addrs = ips
 	}
 	for _, ip := range addrs {
-		if blockedIP(ip) {
-			return "", roster.FieldErrorf("url", roster.EINVALID, "url's host %s is a private, loopback or link-local address: webhooks go to public addresses only", host)
+		if !allowedTarget(ip) {
+			return "", roster.FieldErrorf("url", roster.EINVALID, "url's host %s is a private, loopback or link-local address, or one reserved for special use: webhooks go to globally reachable addresses only", host)
 		}
 	}
 	return raw, nil
@@ -245,52 +285,111 @@ func Sign(secret string, t time.Time, body []byte) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// webhookClient sends deliveries. Its dialer refuses private, loopback
-// and link-local addresses after DNS resolution, at every connection, so
-// a name that resolves elsewhere later (DNS rebinding) cannot reach them.
-func (s *Service) webhookClient() *http.Client {
-	d := &net.Dialer{Timeout: webhookTimeout}
-	if !s.Config.WebhookAllowPrivate {
-		d.Control = func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("webhook: refusing %s: %v", address, err)
-			}
-			if blockedIP(ap.Addr()) {
-				return fmt.Errorf("webhook: refusing %s: a private, loopback or link-local address", ap.Addr())
-			}
-			return nil
-		}
+// webhookTimeout is how long one attempt may take, connection included.
+func (s *Service) webhookTimeout() time.Duration {
+	if t := s.Config.WebhookTimeout; t > 0 {
+		return t
 	}
-	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: webhookTimeout, MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second}
-	return &http.Client{Transport: tr, Timeout: webhookTimeout,
+	return defaultWebhookTimeout
+}
+
+// webhookClient sends deliveries. Its dialer refuses every address that
+// is not globally reachable unicast after DNS resolution, at every
+// connection, so a name that resolves elsewhere later (DNS rebinding)
+// cannot reach one.
+func (s *Service) webhookClient() *http.Client {
+	d := &net.Dialer{Timeout: s.webhookTimeout(), Resolver: s.Config.WebhookResolver}
+	if !s.Config.WebhookAllowPrivate {
+		d.Control = dialControl
+	}
+	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: s.webhookTimeout(), MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second}
+	return &http.Client{Transport: tr, Timeout: s.webhookTimeout(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// dialControl is the dialer's check of the address it is about to
+// connect to, after resolution.
+func dialControl(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !allowedTarget(ap.Addr()) {
+		return errRefusedAddr
+	}
+	return nil
 }
 
 var errNotHTTPS = errors.New("webhook: the url is not https")
 
-// deliver makes one attempt.
-func (s *Service) deliver(ctx context.Context, c *http.Client, d Delivery) error {
+// statusError is an answer outside 2xx.
+type statusError int
+
+func (e statusError) Error() string { return "HTTP " + strconv.Itoa(int(e)) }
+
+// deliver makes one attempt. tlsFailed is set when the TLS handshake
+// failed (its errors have no common type to recognise them by).
+func (s *Service) deliver(ctx context.Context, c *http.Client, d Delivery) (tlsFailed bool, err error) {
 	if !s.Config.WebhookAllowPrivate && !strings.HasPrefix(d.URL, "https://") {
-		return errNotHTTPS
+		return false, errNotHTTPS
 	}
+	// Atomic: a handshake cut short by the timeout ends on the
+	// transport's goroutine after Do has returned.
+	var handshakeFailed atomic.Bool
+	defer func() { tlsFailed = handshakeFailed.Load() }()
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				handshakeFailed.Store(true)
+			}
+		},
+	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader([]byte(d.Body)))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Roster-Webhooks/1")
 	req.Header.Set("Roster-Signature", Sign(d.Secret, time.Now(), []byte(d.Body)))
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("the endpoint answered %d", resp.StatusCode)
+		return false, statusError(resp.StatusCode)
 	}
-	return nil
+	return false, nil
+}
+
+// failureText is what the delivery log shows of a failed attempt: a
+// fixed phrase, never the error's own text, which names the URL, the host
+// and the address dialled (internal names an admin must not learn by
+// pointing a webhook at them). The full error goes to the server's log.
+func failureText(err error, tlsFailed bool) string {
+	var status statusError
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &status):
+		return status.Error()
+	case errors.Is(err, errRefusedAddr):
+		return "refused: address not allowed"
+	case errors.Is(err, errNotHTTPS):
+		return "refused: https required"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case tlsFailed:
+		return "TLS handshake failed"
+	case errors.As(err, &dnsErr):
+		return "DNS lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return "unreachable"
+	}
+	return "request failed"
 }
 
 // retryAt is when a delivery that failed attempts times (1 or more) is
@@ -313,49 +412,58 @@ func (s *Service) retryAt(d Delivery, attempts int) time.Time {
 	return next
 }
 
-// RunWebhooks sends due deliveries from the outbox until ctx ends.
+// RunWebhooks sends due deliveries from the outbox until ctx ends, then
+// waits for the attempts under way (at most the timeout).
+//
+// Up to webhookSenders attempts run at once, each on its own, and a
+// sender that frees up claims again at once: no attempt waits for another
+// account's. The claim is fair (see store.ClaimDeliveries): at most
+// webhookPerAccount of an account's deliveries are in flight, and a
+// webhook's go one at a time, in order.
 func (s *Service) RunWebhooks(ctx context.Context) {
 	poll := time.Second
 	if b := s.Config.WebhookRetryBase; b > 0 && b < poll {
 		poll = max(b/2, 10*time.Millisecond)
 	}
 	c := s.webhookClient()
+	lease := 2*s.webhookTimeout() + time.Minute
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	done := make(chan struct{}, webhookSenders)
+	busy := 0
+	defer func() {
+		for ; busy > 0; busy-- {
+			<-done
+		}
+	}()
 	for {
-		for ctx.Err() == nil {
-			ds, err := s.db.ClaimDeliveries(ctx, time.Now(), 20, 2*webhookTimeout+time.Minute)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.Log.Error("webhooks: claim", "err", err)
-				}
-				break
+		if free := webhookSenders - busy; free > 0 && ctx.Err() == nil {
+			ds, err := s.db.ClaimDeliveries(ctx, time.Now(), free, webhookPerAccount, lease)
+			if err != nil && ctx.Err() == nil {
+				s.Log.Error("webhooks: claim", "err", err)
 			}
-			// One batch at a time: each webhook's deliveries in order,
-			// different webhooks side by side, so a slow endpoint holds
-			// up the others by at most the timeout.
-			byHook := map[int64][]Delivery{}
 			for _, d := range ds {
-				byHook[d.WebhookID] = append(byHook[d.WebhookID], d)
-			}
-			var wg sync.WaitGroup
-			for _, group := range byHook {
-				wg.Add(1)
+				busy++
 				go func() {
-					defer wg.Done()
-					for _, d := range group {
-						s.attempt(ctx, c, d)
-					}
+					s.attempt(ctx, c, d)
+					done <- struct{}{}
 				}()
-			}
-			wg.Wait()
-			if len(ds) < 20 {
-				break
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-done:
+			busy--
+			// One claim for all the senders that are free by now.
+			for drained := false; !drained; {
+				select {
+				case <-done:
+					busy--
+				default:
+					drained = true
+				}
+			}
 		case <-t.C:
 		}
 	}
@@ -366,17 +474,14 @@ func (s *Service) RunWebhooks(ctx context.Context) {
 // restart neither loses nor holds up a delivery.
 func (s *Service) attempt(ctx context.Context, c *http.Client, d Delivery) {
 	bg := context.WithoutCancel(ctx)
-	err := s.deliver(bg, c, d)
+	tlsFailed, err := s.deliver(bg, c, d)
 	rctx, cancel := context.WithTimeout(bg, 5*time.Second)
 	defer cancel()
 	if err == nil {
 		err = s.db.DeliveryDone(rctx, d.ID)
 	} else {
-		msg := err.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
-		err = s.db.DeliveryFailed(rctx, d.ID, msg, s.retryAt(d, d.Attempts+1))
+		s.Log.Info("webhooks: attempt failed", "delivery", d.ID, "webhook", d.WebhookID, "attempt", d.Attempts+1, "err", err)
+		err = s.db.DeliveryFailed(rctx, d.ID, failureText(err, tlsFailed), s.retryAt(d, d.Attempts+1))
 	}
 	if err != nil {
 		s.Log.Error("webhooks: record attempt", "delivery", d.ID, "err", err)

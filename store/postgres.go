@@ -45,6 +45,14 @@ func (postgresDialect) txOptions() *sql.TxOptions {
 // values) become visible in order.
 func (postgresDialect) changeLock() string { return "SELECT pg_advisory_xact_lock(7405310)" }
 
+// claimTx: READ COMMITTED behind a transaction-scoped advisory lock, so
+// the claim's statement starts after the previous claim committed and
+// counts the leases it took (under SERIALIZABLE, concurrent claims would
+// fail each other instead). The UPDATE rechecks each row's lease anyway.
+func (postgresDialect) claimTx() (*sql.TxOptions, string) {
+	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}, "SELECT pg_advisory_xact_lock(7405311)"
+}
+
 // notify: NOTIFY in the transaction is delivered when it commits, and
 // repeated ones in one transaction are folded into one.
 func (postgresDialect) notify() string { return "SELECT pg_notify('" + notifyChannel + "', '')" }

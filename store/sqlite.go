@@ -64,6 +64,9 @@ func (sqliteDialect) migrationLock() (lock.SessionLocker, error) { return nil, n
 // changeLock: BEGIN IMMEDIATE already makes SQLite's writers one at a time.
 func (sqliteDialect) changeLock() string { return "" }
 
+// claimTx: BEGIN IMMEDIATE makes claims one at a time already.
+func (sqliteDialect) claimTx() (*sql.TxOptions, string) { return nil, "" }
+
 // notify: SQLite has no notifications; followers poll the changes table.
 func (sqliteDialect) notify() string { return "" }
 

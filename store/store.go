@@ -56,6 +56,10 @@ type dialect interface {
 	// notify is a statement that tells other processes, at commit, that
 	// changes were recorded ("" when they poll).
 	notify() string
+	// claimTx is how a webhook claim runs: its transaction options and a
+	// statement that makes the claims of all processes take turns ("" when
+	// the database already does).
+	claimTx() (*sql.TxOptions, string)
 }
 
 // DB is a Roster database.

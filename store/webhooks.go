@@ -220,46 +220,113 @@ func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int
 	return out, total, db.d.mapErr(rows.Err())
 }
 
+// claimable is the choice of the fair claim (see ClaimDeliveries). busy
+// is every delivery under a live lease; heads is the oldest due delivery
+// of each webhook with none under lease (a webhook's deliveries go one at
+// a time, in order: found by MIN per webhook, which is a few times cheaper
+// than numbering every due row with a window); slot numbers each account's
+// heads after those it already has in flight, so taking them by slot
+// takes every account's first free slot before any account's second
+// (round-robin), oldest first within a round, and none beyond perAccount
+// in flight. Parameters: now, now, now.
+const claimable = `WITH busy AS (
+	SELECT d.webhook_id, w.account_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+	WHERE d.status = 'pending' AND d.locked_until > ?
+), due AS (
+	SELECT d.webhook_id, MIN(d.next_attempt_at) AS next_attempt_at FROM webhook_deliveries d
+	WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ?
+	GROUP BY d.webhook_id
+), heads AS (
+	SELECT w.account_id, due.next_attempt_at,
+		(SELECT MIN(d.id) FROM webhook_deliveries d WHERE d.webhook_id = due.webhook_id AND d.status = 'pending'
+			AND d.next_attempt_at = due.next_attempt_at) AS id
+	FROM due JOIN webhooks w ON w.id = due.webhook_id
+	WHERE w.enabled = 1 AND due.webhook_id NOT IN (SELECT webhook_id FROM busy)
+), ranked AS (
+	SELECT h.id, h.next_attempt_at,
+		ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY h.next_attempt_at, h.id)
+			+ (SELECT COUNT(*) FROM busy b WHERE b.account_id = h.account_id) AS slot
+	FROM heads h
+)
+`
+
+// claimDeliveries takes the first n claimable deliveries by slot.
+// Parameters: now, now, now, lease end, perAccount, n, now.
+const claimDeliveries = claimable + `UPDATE webhook_deliveries SET locked_until = ?
+WHERE id IN (SELECT id FROM ranked WHERE slot <= ? ORDER BY slot, next_attempt_at, id LIMIT ?)
+	AND status = 'pending' AND locked_until <= ?
+RETURNING id, webhook_id, event_id, event_type, body, status, attempts, last_error, created_at, next_attempt_at,
+	(SELECT url FROM webhooks WHERE webhooks.id = webhook_deliveries.webhook_id),
+	(SELECT secret FROM webhooks WHERE webhooks.id = webhook_deliveries.webhook_id)`
+
+// anyClaimable: is there one? Parameters: now, now, now, perAccount.
+const anyClaimable = claimable + `SELECT COUNT(*) FROM (SELECT id FROM ranked WHERE slot <= ? LIMIT 1) one`
+
 // ClaimDeliveries claims up to n due deliveries of enabled webhooks for
-// lease: each is taken by one conditional UPDATE, so of two replicas that
-// see the same row only one sends the attempt; a worker that dies lets
-// its lease run out and another takes the delivery over.
+// lease, fairly across accounts: one due delivery per webhook (the
+// oldest; a webhook with one under lease gets none), every account's
+// first before any account's second, and none for an account that
+// already has perAccount under lease (in any replica). So one account's
+// backlog or slow receiver holds at most perAccount of the senders, and
+// another account's delivery waits for at most one free sender.
 //
-// The worker runs on the wall clock (now), not db.Now: it runs in the
+// The claim is one UPDATE ... RETURNING (after a read that finds whether
+// there is anything to claim at all), so of two replicas that see the
+// same row only one sends the attempt; on PostgreSQL the claims of all
+// replicas also take turns (an advisory lock, READ COMMITTED), so each
+// sees the leases the others took and the per-account cap holds across
+// them. A worker that dies lets its lease run out and another takes the
+// delivery over; DeliveryDone and DeliveryFailed end the lease.
+//
+// The worker runs on the wall clock (at), not db.Now: it runs in the
 // background, and tests move db.Now while it does.
-func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n int, lease time.Duration) ([]Delivery, error) {
+func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount int, lease time.Duration) ([]Delivery, error) {
+	if n <= 0 || perAccount <= 0 {
+		return nil, nil
+	}
 	now := micros(at)
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+deliveryCols+`, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-		WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ? AND w.enabled = 1 ORDER BY d.next_attempt_at, d.id LIMIT ?`), now, now, n)
+	// Most polls find nothing to send: they only read, so they never
+	// hold the write lock (SQLite's is the whole database's).
+	var some int
+	if err := db.db.QueryRowContext(ctx, db.q(anyClaimable), now, now, now, perAccount).Scan(&some); err != nil {
+		return nil, db.d.mapErr(err)
+	} else if some == 0 {
+		return nil, nil
+	}
+	opts, lock := db.d.claimTx()
+	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, db.d.mapErr(err)
 	}
-	var due []Delivery
-	for rows.Next() {
-		var d Delivery
-		d, err = scanDelivery(rows, new(string), new(string)) // url and secret: read again once claimed
-		if err != nil {
-			break
+	defer tx.Rollback()
+	if lock != "" {
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
+			return nil, db.d.mapErr(err)
 		}
-		due = append(due, d)
 	}
-	rows.Close()
+	rows, err := tx.QueryContext(ctx, db.q(claimDeliveries), now, now, now, now+lease.Microseconds(), perAccount, n, now)
 	if err != nil {
-		return nil, err
+		return nil, db.d.mapErr(err)
 	}
 	var claimed []Delivery
-	for _, d := range due {
-		r, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET locked_until = ? WHERE id = ? AND status = 'pending' AND locked_until <= ?`),
-			now+lease.Microseconds(), d.ID, now)
-		if err := affected(r, db.d.mapErr(err)); err == ErrNoRows {
-			continue // another worker took it
-		} else if err != nil {
-			return claimed, err
+	for rows.Next() {
+		var url, secret string
+		d, err := scanDelivery(rows, &url, &secret)
+		if err != nil {
+			rows.Close()
+			return nil, err
 		}
-		if err := db.db.QueryRowContext(ctx, db.q(`SELECT url, secret FROM webhooks WHERE id = ?`), d.WebhookID).Scan(&d.URL, &d.Secret); err != nil {
-			continue // deleted meanwhile
-		}
+		d.URL, d.Secret = url, secret
 		claimed = append(claimed, d)
+	}
+	rows.Close()
+	// An error met while reading is an error of the whole claim: the
+	// transaction rolls back and no lease is left behind.
+	if err := rows.Err(); err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, db.d.mapErr(err)
 	}
 	return claimed, nil
 }

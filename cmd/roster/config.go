@@ -128,7 +128,7 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "changes-retention", env: "ROSTER_CHANGES_RETENTION", def: "24h", arg: "DURATION",
 		help: "the change log replicas follow keeps this long (a replica behind it reloads its index)", apply: checkDuration(&c.ChangesRetention, time.Minute)})
 	add(fs, &setting{flag: "webhook-allow-private", env: "ROSTER_WEBHOOK_ALLOW_PRIVATE", def: "false", arg: "true|false",
-		help: "let webhooks use plain http:// and private, loopback or link-local addresses (tests and private networks only: it opens the server to SSRF)", apply: checkBool(&c.WebhookPrivate)})
+		help: "let webhooks use plain http:// and addresses that are not globally reachable: private, loopback, link-local and other special-purpose ones (tests and private networks only: it opens the server to SSRF)", apply: checkBool(&c.WebhookPrivate)})
 	add(fs, &setting{flag: "shutdown-drain", env: "ROSTER_SHUTDOWN_DRAIN", def: "5s", arg: "DURATION",
 		help:  "on SIGTERM or SIGINT, /readyz and /healthz answer 503 at once and every listener keeps serving this long (0: no wait), then in-flight requests get up to 10s to finish",
 		apply: checkDuration(&c.ShutdownDrain, 0)})
