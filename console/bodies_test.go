@@ -223,3 +223,53 @@ func stall(t *testing.T, e *servertest.Env, path, contentType, part string) (int
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
 }
+
+// TestConsole_UploadReadOnlyForSignedInUsers: the one page that takes a
+// file answers a stranger (no session, or a made-up one) at once, with the
+// login page, before reading the body: the body here stalls after its
+// first bytes, and the answer comes anyway, not a 408 after the read
+// timeout. Nothing is invited.
+func TestConsole_UploadReadOnlyForSignedInUsers(t *testing.T) {
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.ReadTimeout = 10 * time.Second }})
+	_, acct := e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
+	e.Commit(t, acct)
+	path := "/accounts/" + acct + "/team/invite-batch"
+	part := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nada@acme-corp.com,developer\r\n"
+	for _, cookie := range []string{"", "roster_session=made-up"} {
+		start := time.Now()
+		st, header, _ := stallWithCookie(t, e, path, "multipart/form-data; boundary=b", part, cookie)
+		if st != http.StatusSeeOther || header.Get("Location") != "/login" {
+			t.Errorf("stranger (cookie %q) uploading: %d to %q, want 303 to /login", cookie, st, header.Get("Location"))
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("stranger (cookie %q) answered after %v: the body was waited for", cookie, d)
+		}
+	}
+	if n := count(t, e, `SELECT COUNT(*) FROM invitations`); n != 0 {
+		t.Errorf("%d invitations made by strangers", n)
+	}
+}
+
+// stallWithCookie is stall with a Cookie header (none when cookie is "").
+func stallWithCookie(t *testing.T, e *servertest.Env, path, contentType, part, cookie string) (int, http.Header, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	extra := ""
+	if cookie != "" {
+		extra = "Cookie: " + cookie + "\r\n"
+	}
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n%s",
+		path, strings.TrimPrefix(e.URL, "http://"), contentType, 1<<20, extra, part)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s: no answer: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}

@@ -272,13 +272,32 @@ var filePages = map[string]bool{
 	"POST /accounts/{id}/team/invite-batch": true,
 }
 
+// signedInFirst sends a request without a live session to the login page
+// before a byte of its body is read: only a signed-in user gets a file
+// upload (up to edge.UploadMax, held in memory) read at all, so strangers
+// cannot fill the memory with uploads from many connections. The page
+// itself authenticates again, with its permission.
+func (c *Console) signedInFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
+		if roster.ErrorCode(err) == roster.EUNAUTHENTICATED {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		} else if err != nil {
+			c.fail(w, r, nil, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Register adds every page to mux, each with its body capped.
 func (c *Console) Register(mux *http.ServeMux) {
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { c.fail(w, r, nil, err) }
 	forms, files := edge.LimitBody(formBody, fail), edge.LimitBody(fileBody, fail)
 	handle := func(pattern string, h http.Handler) {
 		if filePages[pattern] {
-			mux.Handle(pattern, files(h))
+			mux.Handle(pattern, c.signedInFirst(files(h)))
 			return
 		}
 		mux.Handle(pattern, forms(h))

@@ -109,45 +109,45 @@ func TestConformance_Webhooks(t *testing.T) {
 			}
 		})
 
-		t.Run("ClaimDeliveries leases due deliveries once", func(t *testing.T) {
+		// The fairness across accounts (round-robin, the cap, one
+		// delivery per webhook in order, claimers racing) has its own tests
+		// in webhooks_test.go; these check what a claim returns and what
+		// ends a lease.
+		t.Run("ClaimDeliveries leases a webhook's oldest due delivery once", func(t *testing.T) {
 			now := c.now
-			claimed, err := db.ClaimDeliveries(ctx, now, 10, time.Minute)
-			must(t, err)
-			ids := deliveryIDs(claimed)
-			all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0)
-			if fmt.Sprint(ids) != fmt.Sprint(deliveryIDs(all)) {
-				t.Fatalf("claimed %v, want w1's %v", ids, deliveryIDs(all))
+			lease := time.Minute
+			if early, err := db.ClaimDeliveries(ctx, now.Add(-time.Second), 10, 10, lease); err != nil || len(early) != 0 {
+				t.Fatalf("claimed before due: %+v, %v", early, err)
 			}
-			for _, d := range claimed {
-				if d.URL != w1.URL || d.Secret != w1.Secret || d.WebhookID != w1.ID || d.Body == "" || d.Status != "pending" {
-					t.Errorf("claimed %+v", d)
+			for _, nc := range [][2]int{{0, 10}, {10, 0}, {-1, 10}} {
+				if got, err := db.ClaimDeliveries(ctx, now, nc[0], nc[1], lease); err != nil || len(got) != 0 {
+					t.Fatalf("n=%d perAccount=%d claimed %+v, %v", nc[0], nc[1], got, err)
 				}
 			}
-			if again, err := db.ClaimDeliveries(ctx, now.Add(59*time.Second), 10, time.Minute); err != nil || len(again) != 0 {
+			all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0) // ev2, ev1
+			want := all[1]
+			want.URL, want.Secret = w1.URL, w1.Secret
+			claimed, err := db.ClaimDeliveries(ctx, now, 10, 10, lease)
+			if err != nil || len(claimed) != 1 || claimed[0] != want {
+				t.Fatalf("claimed %+v, %v\nwant only w1's oldest %+v", claimed, err, want)
+			}
+			// Within the lease neither it nor w1's next (which waits for it).
+			if again, err := db.ClaimDeliveries(ctx, now.Add(lease-time.Second), 10, 10, lease); err != nil || len(again) != 0 {
 				t.Errorf("claimed again within the lease: %+v, %v", again, err)
 			}
-			// A worker that died: its lease runs out and another takes over,
-			// at most n at a time.
-			one, err := db.ClaimDeliveries(ctx, now.Add(time.Minute), 1, time.Minute)
-			if err != nil || len(one) != 1 {
-				t.Errorf("after the lease, n=1: %+v, %v", one, err)
-			}
-			rest, err := db.ClaimDeliveries(ctx, now.Add(time.Minute), 10, time.Minute)
-			if err != nil || len(rest) != 1 || len(one) == 1 && rest[0].ID == one[0].ID {
-				t.Errorf("the rest: %+v, %v", rest, err)
-			}
-			// Not due yet: not claimed.
-			if early, _ := db.ClaimDeliveries(ctx, now.Add(-time.Second), 10, time.Minute); len(early) != 0 {
-				t.Errorf("claimed before due: %+v", early)
+			// A worker that died: its lease runs out and another takes the
+			// same delivery over, still before w1's next.
+			over, err := db.ClaimDeliveries(ctx, now.Add(lease), 10, 10, lease)
+			if err != nil || len(over) != 1 || over[0] != want {
+				t.Errorf("after the lease: %+v, %v; want %+v again", over, err, want)
 			}
 		})
 
-		t.Run("DeliveryDone and DeliveryFailed record the attempt", func(t *testing.T) {
+		t.Run("DeliveryDone and DeliveryFailed record the attempt and end the lease", func(t *testing.T) {
 			all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0)
 			done, retry := all[1].ID, all[0].ID
+			leased := c.now.Add(time.Minute) // ev1 (done) is leased from here to a minute on
 			must(t, db.DeliveryDone(ctx, done))
-			next := c.now.Add(10 * time.Minute)
-			must(t, db.DeliveryFailed(ctx, retry, "503 from the endpoint", next))
 			byID := func() map[int64]store.Delivery {
 				all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0)
 				m := map[int64]store.Delivery{}
@@ -156,18 +156,24 @@ func TestConformance_Webhooks(t *testing.T) {
 				}
 				return m
 			}
-			m := byID()
-			if d := m[done]; d.Status != "delivered" || d.Attempts != 1 || d.LastError != "" {
+			if d := byID()[done]; d.Status != "delivered" || d.Attempts != 1 || d.LastError != "" {
 				t.Errorf("done %+v", d)
 			}
-			if d := m[retry]; d.Status != "pending" || d.Attempts != 1 || d.LastError != "503 from the endpoint" || !d.NextAttemptAt.Equal(next) {
+			// Done: w1's next goes at once.
+			got, err := db.ClaimDeliveries(ctx, leased, 10, 10, time.Minute)
+			if err != nil || fmt.Sprint(deliveryIDs(got)) != fmt.Sprint([]int64{retry}) {
+				t.Fatalf("after DeliveryDone: %+v, %v; want %d", got, err, retry)
+			}
+			next := leased.Add(30 * time.Second) // within the lease just taken
+			must(t, db.DeliveryFailed(ctx, retry, "503 from the endpoint", next))
+			if d := byID()[retry]; d.Status != "pending" || d.Attempts != 1 || d.LastError != "503 from the endpoint" || !d.NextAttemptAt.Equal(next) {
 				t.Errorf("to retry %+v", d)
 			}
-			// The failed one is released (its lease ended) and due at next.
-			if got, _ := db.ClaimDeliveries(ctx, next.Add(-time.Second), 10, time.Minute); len(got) != 0 {
+			// Released (its lease ended) and due at next.
+			if got, _ := db.ClaimDeliveries(ctx, next.Add(-time.Second), 10, 10, time.Minute); len(got) != 0 {
 				t.Errorf("claimed before its next attempt: %+v", got)
 			}
-			got, err := db.ClaimDeliveries(ctx, next, 10, time.Minute)
+			got, err = db.ClaimDeliveries(ctx, next, 10, 10, time.Minute)
 			if err != nil || fmt.Sprint(deliveryIDs(got)) != fmt.Sprint([]int64{retry}) {
 				t.Errorf("at its next attempt: %+v, %v", got, err)
 			}
@@ -177,8 +183,57 @@ func TestConformance_Webhooks(t *testing.T) {
 			if d.Status != "failed" || d.Attempts != 2 || d.LastError != "gave up" || d.NextAttemptAt.Before(before) {
 				t.Errorf("given up %+v", d)
 			}
-			if got, _ := db.ClaimDeliveries(ctx, next.Add(time.Hour), 10, time.Minute); len(got) != 0 {
+			if got, _ := db.ClaimDeliveries(ctx, next.Add(time.Hour), 10, 10, time.Minute); len(got) != 0 {
 				t.Errorf("delivered or failed deliveries claimed: %+v", got)
+			}
+		})
+
+		t.Run("ClaimDeliveries caps each account alone and skips disabled webhooks", func(t *testing.T) {
+			_, p := fixture(t, db, "p@x.example")
+			_, q := fixture(t, db, "q@x.example")
+			q1 := create(t, q.Seq, "https://q1.example/hook", "member.added")
+			p1 := create(t, p.Seq, "https://p1.example/hook", "member.added")
+			p2 := create(t, p.Seq, "https://p2.example/hook", "member.added")
+			off := store.Webhook{AccountID: p.Seq, URL: "https://off.example/hook", Events: []string{"member.added"}}
+			off.ID = create(t, p.Seq, off.URL, off.Events...)
+			enqueue(t, q.Seq, "evq", "member.added")
+			enqueue(t, p.Seq, "evp", "member.added")
+			mustTx(t, db, func(tx *store.Tx) error { return tx.UpdateWebhook(ctx, off) }) // disabled with its delivery due
+			at, lease := c.now.Add(time.Hour), time.Minute
+			hooksOf := func(ds []store.Delivery) []int64 {
+				var out []int64
+				for _, d := range ds {
+					out = append(out, d.WebhookID)
+				}
+				slices.Sort(out)
+				return out
+			}
+			claim := func(t *testing.T, want ...int64) []store.Delivery {
+				t.Helper()
+				got, err := db.ClaimDeliveries(ctx, at, 10, 1, lease)
+				if err != nil || fmt.Sprint(hooksOf(got)) != fmt.Sprint(want) {
+					t.Fatalf("claimed for webhooks %v (%v), want %v", hooksOf(got), err, want)
+				}
+				return got
+			}
+			qs, err := db.ClaimDeliveries(ctx, at, 1, 1, lease) // the oldest: q's
+			if err != nil || fmt.Sprint(hooksOf(qs)) != fmt.Sprint([]int64{q1}) {
+				t.Fatalf("n=1 claimed for webhooks %v (%v), want q's %d", hooksOf(qs), err, q1)
+			}
+			// q's delivery in flight does not count against p: p gets one,
+			// and one only (its cap); p2 waits.
+			ps := claim(t, p1)
+			claim(t)
+			must(t, db.DeliveryDone(ctx, qs[0].ID))
+			claim(t) // q has nothing in flight now; p is still at its cap
+			must(t, db.DeliveryFailed(ctx, ps[0].ID, "HTTP 500", at.Add(time.Hour)))
+			p2s := claim(t, p2)
+			must(t, db.DeliveryDone(ctx, p2s[0].ID))
+			claim(t) // p1's retry is not due; the disabled webhook's never goes
+			at = at.Add(time.Hour)
+			claim(t, p1)
+			if ds, _, _ := db.Deliveries(ctx, off.ID, 10, 0); len(ds) != 1 || ds[0].Status != "pending" || ds[0].Attempts != 0 {
+				t.Errorf("the disabled webhook's delivery: %+v", ds)
 			}
 		})
 

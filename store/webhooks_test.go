@@ -3,20 +3,19 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // addWebhook makes the account's webhook number i, subscribed to plan.changed.
 func addWebhook(ctx context.Context, tx *store.Tx, a roster.Account, i int) (int64, error) {
-	return tx.CreateWebhook(ctx, a.Seq, fmt.Sprintf("https://hooks.example.com/%d", i), []string{"plan.changed"}, "whsec_test")
+	return tx.CreateWebhook(ctx, a.Seq, fmt.Sprintf("https://hooks.example.com/%d", i), []string{"plan.changed"}, "whsec_test", 0, "")
 }
 
 // hooks makes n webhooks of the account and returns their ids.
@@ -186,12 +185,9 @@ func TestStore_ClaimDeliveriesConcurrent(t *testing.T) {
 // backlog of 10,000 due deliveries of 100 accounts, 2 webhooks each
 // (PostgreSQL at 127.0.0.1:5432).
 func BenchmarkClaimDeliveries(b *testing.B) {
-	for _, be := range []struct{ name, dsn string }{
-		{"sqlite", filepath.Join(b.TempDir(), "roster.db")},
-		{"postgres", servertest.NewPostgresDatabase(b, defaultPostgres)},
-	} {
+	for _, be := range storetest.Backends(b) {
 		func() {
-			db, err := store.Open(be.dsn)
+			db, err := store.Open(be.DSN)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -227,7 +223,7 @@ func BenchmarkClaimDeliveries(b *testing.B) {
 				}
 			}
 			now := time.Now().Add(time.Hour)
-			b.Run(be.name, func(b *testing.B) {
+			b.Run(be.Name, func(b *testing.B) {
 				for range b.N {
 					ds, err := db.ClaimDeliveries(ctx, now, 16, 4, time.Minute)
 					if err != nil || len(ds) != 16 {
