@@ -34,13 +34,36 @@ func TestAPI_BodyCaps(t *testing.T) {
 	invite := map[string]string{"email": "ana@acme-corp.com", "role": "developer"}
 	batch := map[string]any{"invitations": []map[string]string{invite}}
 
-	// Over the cap: valid JSON followed by blanks past 1 MiB.
-	over := func(v any) string {
+	// Over the cap: valid JSON followed by blanks past 1 MiB (64 KiB on
+	// the routes anyone may call).
+	padded := func(v any, n int) string {
 		b, _ := json.Marshal(v)
-		return string(b) + strings.Repeat(" ", httpapi.MaxBody+1-len(b))
+		return string(b) + strings.Repeat(" ", n-len(b))
 	}
+	over := func(v any) string { return padded(v, httpapi.MaxBody+1) }
+	login := map[string]string{"email": "olga@acme-corp.com", "password": servertest.Password}
 	anon := e.Client(t)
-	anon.Refused(413, "request_too_large", "POST", "/v1/login", over(map[string]string{"email": "olga@acme-corp.com", "password": servertest.Password}))
+	sessions := func() int {
+		var n int
+		e.Server.DB.SQL().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n)
+		return n
+	}
+	before := sessions()
+	mails := func() int {
+		return servertest.MailCount(e.Mail, "ana@acme-corp.com") + servertest.MailCount(e.Mail, "olga@acme-corp.com")
+	}
+	mailsBefore := mails()
+	for path, v := range map[string]any{"/v1/login": login, "/v1/password-reset": map[string]string{"email": "olga@acme-corp.com"},
+		"/v1/signup": map[string]string{"email": "ana@acme-corp.com", "password": servertest.Password, "name": "Ana"}} {
+		anon.Refused(413, "request_too_large", "POST", path, padded(v, httpapi.PublicMaxBody+1))
+	}
+	time.Sleep(200 * time.Millisecond) // a reset request is worked after its answer: give a wrongly queued one time to mail
+	if n := mails(); n != mailsBefore {
+		t.Errorf("refused bodies sent %d mails", n-mailsBefore)
+	}
+	if n := sessions(); n != before {
+		t.Errorf("refused logins made %d sessions", n-before)
+	}
 	owner.Refused(413, "request_too_large", "POST", invitations, over(invite))
 	owner.Refused(413, "request_too_large", "POST", invitations+"/batch", over(batch))
 
@@ -75,7 +98,7 @@ func TestAPI_BodyCaps(t *testing.T) {
 		b, _ := json.Marshal(v)
 		return string(b) + strings.Repeat(" ", httpapi.MaxBody-len(b))
 	}
-	anon.Must(200, "POST", "/v1/login", at(map[string]string{"email": "olga@acme-corp.com", "password": servertest.Password}))
+	anon.Must(200, "POST", "/v1/login", padded(login, httpapi.PublicMaxBody))
 	owner.Must(201, "POST", invitations, at(invite))
 	if n := owner.Must(200, "GET", invitations, nil).Total(); n != 1 {
 		t.Errorf("%d invitations, want 1", n)

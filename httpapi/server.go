@@ -29,9 +29,18 @@ import (
 // one (a file) answers 415 unread, since no route takes a file.
 const MaxBody = 1 << 20
 
-// body is what every route takes: JSON up to MaxBody, never a multipart
-// form (nothing here parses forms, so only unsafe methods are refused).
-var body = edge.Body{Max: MaxBody, UnsafeOnly: true}
+// PublicMaxBody caps the body of the routes anyone may call (sign-up,
+// login, password reset, ...): their JSON is a few short fields, and a
+// stranger's connections should each hold no more than a console form's.
+const PublicMaxBody = edge.FormMax
+
+// body is what every route takes: JSON up to MaxBody (PublicMaxBody where
+// no caller is known yet), never a multipart form (nothing here parses
+// forms, so only unsafe methods are refused).
+var (
+	body       = edge.Body{Max: MaxBody, UnsafeOnly: true}
+	publicBody = edge.Body{Max: PublicMaxBody, UnsafeOnly: true}
+)
 
 // Server is the JSON API.
 type Server struct {
@@ -49,8 +58,13 @@ func (s *Server) Routes() []Route { return s.routes() }
 
 // Register adds every route to mux, each with its body capped.
 func (s *Server) Register(mux *http.ServeMux) {
-	limit := edge.LimitBody(body, func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, s.Log, err) })
+	fail := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, s.Log, err) }
+	limit, public := edge.LimitBody(body, fail), edge.LimitBody(publicBody, fail)
 	for _, rt := range s.routes() {
+		if rt.Access == Public {
+			mux.Handle(rt.Pattern, public(s.wrap(rt)))
+			continue
+		}
 		mux.Handle(rt.Pattern, limit(s.wrap(rt)))
 	}
 }

@@ -224,6 +224,26 @@ func TestConformance_Accounts(t *testing.T) {
 			}
 		})
 
+		t.Run("OwnerEmail is the owner's address, not another member's", func(t *testing.T) {
+			newMember(t, db, a, "admin@x.example", roster.RoleAdmin)
+			if got, err := db.OwnerEmail(ctx, a.Seq); err != nil || got != "owner@x.example" {
+				t.Errorf("DB.OwnerEmail = %q, %v", got, err)
+			}
+			mustTx(t, db, func(tx *store.Tx) error {
+				if got, err := tx.OwnerEmail(ctx, a.Seq); err != nil || got != "owner@x.example" {
+					t.Errorf("Tx.OwnerEmail = %q, %v", got, err)
+				}
+				return nil
+			})
+			if _, err := db.OwnerEmail(ctx, 999999); !errors.Is(err, store.ErrNoRows) {
+				t.Errorf("DB.OwnerEmail of no account: %v, want ErrNoRows", err)
+			}
+			err := db.Transact(ctx, func(tx *store.Tx) error { _, err := tx.OwnerEmail(ctx, 999999); return err })
+			if !errors.Is(err, store.ErrNoRows) {
+				t.Errorf("Tx.OwnerEmail of no account: %v, want ErrNoRows", err)
+			}
+		})
+
 		t.Run("tenant", func(t *testing.T) {
 			_, b := fixture(t, db, "tenant-b@x.example")
 			// SetPlan and SetAccountName name the account they change:
@@ -241,6 +261,20 @@ func TestConformance_Accounts(t *testing.T) {
 			err := db.Transact(ctx, func(tx *store.Tx) error { return tx.SetAccountName(ctx, 999999, "ghost") })
 			if err != nil {
 				t.Errorf("SetAccountName of no account: %v", err)
+			}
+			// Each account answers with its own owner, also once a's owner
+			// is a member of b.
+			if got, err := db.OwnerEmail(ctx, b.Seq); err != nil || got != "tenant-b@x.example" {
+				t.Errorf("DB.OwnerEmail(b) = %q, %v", got, err)
+			}
+			mustTx(t, db, func(tx *store.Tx) error {
+				if got, err := tx.OwnerEmail(ctx, b.Seq); err != nil || got != "tenant-b@x.example" {
+					t.Errorf("Tx.OwnerEmail(b) = %q, %v", got, err)
+				}
+				return tx.AddMember(ctx, b.Seq, owner, roster.RoleAdmin)
+			})
+			if got, err := db.OwnerEmail(ctx, b.Seq); err != nil || got != "tenant-b@x.example" {
+				t.Errorf("DB.OwnerEmail(b) with a's owner as b's admin = %q, %v", got, err)
 			}
 		})
 	})
