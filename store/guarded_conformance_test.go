@@ -645,5 +645,128 @@ func TestConformance_Guarded(t *testing.T) {
 				t.Errorf("_ matched any character: %+v", list)
 			}
 		})
+
+		t.Run("the audit log: since when the Auth Token was readable, who read it, who left", func(t *testing.T) {
+			pOwner, p := fixture(t, db, "p-owner@x.example")
+			qOwner, q := fixture(t, db, "q-owner@x.example")
+			pAdmin := newMember(t, db, p, "p-admin@x.example", roster.RoleAdmin)
+			as := func(uid int64, email string) roster.Actor {
+				return roster.Actor{UserID: uid, Email: email, IP: "192.0.2.1"}
+			}
+			audit := func(t *testing.T, acct int64, actor roster.Actor, action, target, detail string) {
+				t.Helper()
+				mustTx(t, db, func(tx *store.Tx) error { return tx.Audit(ctx, acct, actor, action, target, detail) })
+			}
+			// rotate rotates acct's token, as the service does: the new
+			// token, the old one's grace, and the audit event, in one
+			// transaction.
+			rotate := func(t *testing.T, acct roster.Account, actor roster.Actor, token, old string, keepUntil time.Time) {
+				t.Helper()
+				mustTx(t, db, func(tx *store.Tx) error {
+					if err := tx.RotateCredentials(ctx, acct.Seq, token, hash(old), keepUntil); err != nil {
+						return err
+					}
+					return tx.Audit(ctx, acct.Seq, actor, "credentials.rotate", acct.ID, "")
+				})
+			}
+			readable := func(t *testing.T, acct int64, now, want time.Time, wantOK bool) {
+				t.Helper()
+				since, ok, err := db.TokenReadableSince(ctx, acct, now)
+				if err != nil || ok != wantOK || !since.Equal(want) {
+					t.Errorf("TokenReadableSince(%d, %v) = %v, %v, %v; want %v, %v", acct, now, since, ok, err, want, wantOK)
+				}
+			}
+			var zero time.Time
+
+			// No token yet: not ok, as for an account that does not exist.
+			readable(t, p.Seq, c.now, zero, false)
+			readable(t, missing, c.now, zero, false)
+			c.add(time.Second)
+			t1 := c.now
+			mustTx(t, db, func(tx *store.Tx) error {
+				if err := tx.EnsureCredentials(ctx, p.Seq, "p-1"); err != nil {
+					return err
+				}
+				return tx.EnsureCredentials(ctx, q.Seq, "q-1")
+			})
+			readable(t, p.Seq, t1, t1, true)
+			audit(t, p.Seq, as(pOwner, "p-owner@x.example"), "credentials.view", p.ID, "")
+			c.add(time.Minute)
+			audit(t, p.Seq, as(pAdmin, "p-admin@x.example"), "credentials.view", p.ID, "")
+			audit(t, p.Seq, as(pAdmin, "p-admin@x.example"), "settings.view", p.ID, "") // not a read of the token
+			c.add(time.Minute)
+			audit(t, p.Seq, as(0, "operator"), "credentials.view", p.ID, "") // no user: the operator
+			audit(t, q.Seq, as(qOwner, "q-owner@x.example"), "credentials.view", q.ID, "")
+
+			// A rotation with a grace period: the old token works on, and it
+			// was readable since it was made (not recorded here: the zero
+			// time) until the grace ends; then since the rotation.
+			c.add(time.Hour)
+			t2 := c.now
+			rotate(t, p, as(pOwner, "p-owner@x.example"), "p-2", "p-1", t2.Add(24*time.Hour))
+			readable(t, p.Seq, t2, zero, true)
+			readable(t, p.Seq, t2.Add(24*time.Hour-time.Microsecond), zero, true)
+			readable(t, p.Seq, t2.Add(24*time.Hour), t2, true)
+			// The next rotation with a grace: readable since the one before.
+			c.add(time.Hour)
+			t3 := c.now
+			rotate(t, p, as(pOwner, "p-owner@x.example"), "p-3", "p-2", t3.Add(24*time.Hour))
+			readable(t, p.Seq, t3, t2, true)
+			readable(t, p.Seq, t3.Add(24*time.Hour), t3, true)
+			// q's first rotation, at t3: p's rotation at t2 is not q's.
+			rotate(t, q, as(qOwner, "q-owner@x.example"), "q-2", "q-1", t3.Add(24*time.Hour))
+			readable(t, q.Seq, t3, zero, true)
+			// Without a grace the old token dies at once.
+			c.add(time.Hour)
+			t4 := c.now
+			rotate(t, p, as(pOwner, "p-owner@x.example"), "p-4", "p-3", time.Time{})
+			readable(t, p.Seq, t4, t4, true)
+
+			// TokenReads: by person, the latest first, from since on (a read
+			// at since counts), views and rotations only, the account's own.
+			reads := func(t *testing.T, acct int64, since time.Time, want []store.TokenRead) {
+				t.Helper()
+				got, err := db.TokenReads(ctx, acct, since)
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("TokenReads(%d, %v) = %+v, %v\nwant %+v", acct, since, got, err, want)
+				}
+			}
+			owner := func(n int) store.TokenRead {
+				return store.TokenRead{UserID: pOwner, Email: "p-owner@x.example", Reads: n, Last: t4}
+			}
+			op := store.TokenRead{UserID: 0, Email: "operator", Reads: 1, Last: t1.Add(2 * time.Minute)}
+			admin := store.TokenRead{UserID: pAdmin, Email: "p-admin@x.example", Reads: 1, Last: t1.Add(time.Minute)}
+			reads(t, p.Seq, t1, []store.TokenRead{owner(4), op, admin})
+			reads(t, p.Seq, t1.Add(time.Minute), []store.TokenRead{owner(3), op, admin})
+			reads(t, p.Seq, t1.Add(time.Minute+time.Microsecond), []store.TokenRead{owner(3), op})
+			reads(t, p.Seq, t4.Add(time.Microsecond), nil)
+			reads(t, q.Seq, t1, []store.TokenRead{{UserID: qOwner, Email: "q-owner@x.example", Reads: 2, Last: t3}})
+			reads(t, missing, t1, nil)
+
+			// Departures: removals and leavings, newest first, with the
+			// person's name now when they still have a user.
+			dev := newMember(t, db, p, "p-dev@x.example", roster.RoleDeveloper)
+			c.add(time.Hour)
+			t5 := c.now
+			audit(t, p.Seq, as(pOwner, "p-owner@x.example"), "member.delete", "p-dev@x.example", roster.RoleDeveloper.String())
+			c.add(time.Minute)
+			audit(t, p.Seq, as(0, "gone@x.example"), "member.leave", "gone@x.example", "")
+			audit(t, p.Seq, as(pOwner, "p-owner@x.example"), "member.add", "p-new@x.example", roster.RoleSupport.String()) // not a departure
+			audit(t, q.Seq, as(qOwner, "q-owner@x.example"), "member.delete", "p-admin@x.example", roster.RoleSupport.String())
+			departures := func(t *testing.T, acct int64, since time.Time, want []store.Departure) {
+				t.Helper()
+				got, err := db.Departures(ctx, acct, since)
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("Departures(%d, %v) = %+v, %v\nwant %+v", acct, since, got, err, want)
+				}
+			}
+			left := store.Departure{Email: "gone@x.example", At: t5.Add(time.Minute)}
+			removed := store.Departure{UserID: dev, Email: "p-dev@x.example", Name: "Name p-dev@x.example", Role: "developer", Removed: true, At: t5}
+			departures(t, p.Seq, t1, []store.Departure{left, removed})
+			departures(t, p.Seq, t5, []store.Departure{left, removed})
+			departures(t, p.Seq, t5.Add(time.Microsecond), []store.Departure{left})
+			departures(t, q.Seq, t5, []store.Departure{{UserID: pAdmin, Email: "p-admin@x.example", Name: "Name p-admin@x.example", Role: "support", Removed: true, At: t5.Add(time.Minute)}})
+			departures(t, missing, t1, nil)
+		})
 	})
 }

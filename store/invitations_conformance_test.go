@@ -211,6 +211,90 @@ func TestConformance_Invitations(t *testing.T) {
 			}
 		})
 
+		// wait and send read and record invitation mails, each in a
+		// transaction of its own, as the service does before a send.
+		wait := func(t *testing.T, acct int64, email string, window time.Duration, limit int) time.Duration {
+			t.Helper()
+			var d time.Duration
+			mustTx(t, db, func(tx *store.Tx) error {
+				var err error
+				d, err = tx.InvitationMailWait(ctx, acct, email, window, limit)
+				return err
+			})
+			return d
+		}
+		send := func(t *testing.T, acct int64, email string) {
+			t.Helper()
+			mustTx(t, db, func(tx *store.Tx) error { return tx.RecordInvitationMail(ctx, acct, email) })
+		}
+
+		t.Run("InvitationMailWait: how long until a mail fits the budget; RecordInvitationMail counts one", func(t *testing.T) {
+			if d := wait(t, a.Seq, "", time.Hour, 0); d != time.Hour {
+				t.Errorf("limit 0: wait %v, want the window", d)
+			}
+			if d := wait(t, a.Seq, "", time.Hour, 1); d != 0 {
+				t.Errorf("none sent: wait %v", d)
+			}
+			send(t, a.Seq, "x@x.example")
+			c.add(time.Minute)
+			send(t, a.Seq, "y@x.example")
+			c.add(time.Minute)
+			send(t, a.Seq, "x@x.example") // now: t0+2m
+			for _, tc := range []struct {
+				email  string
+				window time.Duration
+				limit  int
+				want   time.Duration
+			}{
+				{"", time.Hour, 3, 58 * time.Minute}, // the third newest (t0) leaves the window at t0+1h
+				{"", time.Hour, 4, 0},
+				{"", time.Hour, 1, time.Hour}, // the newest, sent now
+				{"x@x.example", time.Hour, 2, 58 * time.Minute},
+				{"x@x.example", time.Hour, 3, 0},
+				{"y@x.example", time.Hour, 1, 59 * time.Minute},
+				{"z@x.example", time.Hour, 1, 0},
+				{"", 90 * time.Second, 2, 30 * time.Second}, // t0's is out of a window of 90s
+				{"", 90 * time.Second, 3, 0},
+			} {
+				if d := wait(t, a.Seq, tc.email, tc.window, tc.limit); d != tc.want {
+					t.Errorf("InvitationMailWait(%q, %v, %d) = %v, want %v", tc.email, tc.window, tc.limit, d, tc.want)
+				}
+			}
+			// A send leaves the window exactly window after it.
+			c.add(58*time.Minute - time.Microsecond)
+			if d := wait(t, a.Seq, "", time.Hour, 3); d != time.Microsecond {
+				t.Errorf("a microsecond before t0's send leaves: wait %v", d)
+			}
+			c.add(time.Microsecond)
+			if d := wait(t, a.Seq, "", time.Hour, 3); d != 0 {
+				t.Errorf("as t0's send leaves: wait %v", d)
+			}
+		})
+
+		t.Run("tenant: InvitationMailWait counts the account's own mails", func(t *testing.T) {
+			_, b := fixture(t, db, "mail-b@x.example")
+			c.add(time.Hour)
+			for range 3 {
+				send(t, a.Seq, "shared@x.example")
+			}
+			// b has sent none: it waits as an account that does not exist.
+			for _, email := range []string{"", "shared@x.example"} {
+				if d, m := wait(t, b.Seq, email, time.Hour, 1), wait(t, 999999, email, time.Hour, 1); d != 0 || m != 0 {
+					t.Errorf("InvitationMailWait(%q) of b: %v, of no account: %v; want 0 (a's mails are a's)", email, d, m)
+				}
+			}
+			send(t, b.Seq, "shared@x.example")
+			if d := wait(t, a.Seq, "shared@x.example", time.Hour, 4); d != 0 {
+				t.Errorf("a's budget of 4 with 3 sent: wait %v (b's mail counted)", d)
+			}
+			if d := wait(t, b.Seq, "shared@x.example", time.Hour, 2); d != 0 {
+				t.Errorf("b's budget of 2 with 1 sent: wait %v (a's mails counted)", d)
+			}
+			if d := wait(t, b.Seq, "", time.Hour, 1); d != time.Hour {
+				t.Errorf("b's budget of 1 with 1 sent: wait %v, want the window", d)
+			}
+		})
+
 		t.Run("tenant", func(t *testing.T) {
 			_, b := fixture(t, db, "tenant-b@x.example")
 			committed(t, db, b)
