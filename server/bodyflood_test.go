@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/server/servertest"
 )
 
@@ -89,10 +91,34 @@ func TestBodyFlood_ConsoleHoldsMemoryAndDisk(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	e := servertest.New(t)
-	// The flood is anonymous: the upload's account need not exist (the
-	// body is refused before anyone is asked who is calling).
-	acct := "MAXXXXXXXXXXXXXXXXXX"
-	targets := []string{"/login", "/signup", "/forgot-password", "/reset-password/x", "/accounts/" + acct + "/team/invite-batch"}
+	// Strangers flood every public form and the upload page (which sends
+	// them to the login page unread); a signed-in owner floods the upload
+	// page too, where the file is read up to its cap.
+	owner, acct := e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
+	e.Commit(t, acct)
+	u, _ := url.Parse(e.URL)
+	var session string
+	for _, c := range owner.HTTP.Jar.Cookies(u) {
+		if c.Name == edge.CookieName {
+			session = c.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("the owner has no session cookie")
+	}
+	upload := "/accounts/" + acct + "/team/invite-batch"
+	type target struct {
+		path, session, want string
+	}
+	targets := []target{{"/login", "", " 415"}, {"/signup", "", " 415"}, {"/forgot-password", "", " 415"},
+		{"/reset-password/x", "", " 415"}, {upload, "", " 303"}, {upload, session, " 413"}}
+	key := func(tg target, status int) string {
+		who := "stranger"
+		if tg.session != "" {
+			who = "owner"
+		}
+		return fmt.Sprint(who, " ", strings.Replace(tg.path, acct, "{id}", 1), " ", status)
+	}
 
 	debug.FreeOSMemory() // what earlier tests left behind is not the flood's
 	beforeKB, rssErr := procStatusKB("VmRSS")
@@ -131,14 +157,18 @@ func TestBodyFlood_ConsoleHoldsMemoryAndDisk(t *testing.T) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			client := &http.Client{Transport: &http.Transport{}}
+			client := &http.Client{Transport: &http.Transport{},
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			defer client.CloseIdleConnections()
 			for i := w; flooding.Err() == nil; i++ {
-				path := targets[i%len(targets)]
+				tg := targets[i%len(targets)]
 				body := newMultipartFlood(bodyFloodSize)
-				req, _ := http.NewRequestWithContext(ctx, "POST", e.URL+path, body)
+				req, _ := http.NewRequestWithContext(ctx, "POST", e.URL+tg.path, body)
 				req.ContentLength = body.len()
 				req.Header.Set("Content-Type", "multipart/form-data; boundary="+floodBoundary)
+				if tg.session != "" {
+					req.AddCookie(&http.Cookie{Name: edge.CookieName, Value: tg.session})
+				}
 				sent.Add(1)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -148,7 +178,7 @@ func TestBodyFlood_ConsoleHoldsMemoryAndDisk(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				mu.Lock()
-				answers[fmt.Sprint(strings.Replace(path, acct, "{id}", 1), " ", resp.StatusCode)]++
+				answers[key(tg, resp.StatusCode)]++
 				mu.Unlock()
 			}
 		}()
@@ -173,14 +203,11 @@ func TestBodyFlood_ConsoleHoldsMemoryAndDisk(t *testing.T) {
 		t.Logf("no /proc/self/status (%v): resident memory not checked", rssErr)
 	}
 	// Each target answered, and with its refusal: 415 where no file is
-	// taken, 413 for a file over the upload's cap.
-	for _, path := range targets {
-		want := " 415"
-		if strings.HasSuffix(path, "/invite-batch") {
-			want = " 413"
-		}
-		if answers[strings.Replace(path, acct, "{id}", 1)+want] == 0 {
-			t.Errorf("%s never answered%s", path, want)
+	// taken, the login page for a stranger's upload, 413 for a signed-in
+	// user's file over the upload's cap.
+	for _, tg := range targets {
+		if k := key(tg, 0); answers[strings.TrimSuffix(k, " 0")+tg.want] == 0 {
+			t.Errorf("%s never answered%s", strings.TrimSuffix(k, " 0"), tg.want)
 		}
 	}
 	// Nothing in the temporary folder, now or once the handlers are done.
