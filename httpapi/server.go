@@ -47,7 +47,8 @@ type Server struct {
 	Svc           *service.Service
 	ServiceToken  string // for POST /v1/authz/check and log ingest; empty disables them
 	OperatorToken string // for /v1/admin/...; empty disables them
-	Log           *slog.Logger // nil: the service's (Svc.Log), as server wires it
+	// Log is nil where server wires it: Register takes the service's.
+	Log *slog.Logger
 	// Proxies are the reverse proxies trusted to tell the client's
 	// address and scheme.
 	Proxies edge.Proxies
