@@ -1,11 +1,11 @@
 // Package admin is Roster's operator-facing HTTP surface, served on its own
 // listener (ROSTER_ADMIN_ADDR, 127.0.0.1:9090 by default), never on the
 // public one: Prometheus metrics, liveness and readiness probes, and the Go
-// profiler. It reads the service and the database; it changes nothing.
+// profiler. It reads the service (and through it the database); it
+// changes nothing.
 package admin
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,24 +20,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
-	"github.com/rosterhq/roster/store"
 )
 
 // Options is what the admin surface reads.
 type Options struct {
-	Service *service.Service // Stats, Revision, Fresh
-	DB      *store.DB        // PingContext, and the pool's Stats
+	Service *service.Service // Stats, Revision, Ready, DBStats
 	// LastCatchUp returns when the check index last caught up with the
 	// database, for roster_replication_lag_seconds. Nil: the service's own
 	// LastCatchUp method when it has one; else the gauge is not exported.
 	LastCatchUp func() time.Time
 	// Log gets a line when readiness changes. Nil: discarded.
 	Log *slog.Logger
-	// PingTimeout bounds the database ping of /readyz (0: 1s).
-	PingTimeout time.Duration
 }
 
 // Admin holds the metrics and serves the admin endpoints.
@@ -53,14 +48,13 @@ type Admin struct {
 	checkTime     prometheus.Histogram
 
 	notReady atomic.Bool // the last /readyz answered 503 (for logging changes only)
-	draining atomic.Bool // Drain was called: the process is shutting down
 }
 
-// Decision reasons besides authz's: ReasonStale for a check refused
+// Decision reasons besides the matrix's: ReasonStale for a check refused
 // because the index is stale (service.Fresh), reasonOther for anything
 // else a caller passes, so the label's values stay a fixed set.
 const (
-	ReasonStale = "stale"
+	ReasonStale = service.ReasonStale
 	reasonOther = "other"
 )
 
@@ -69,9 +63,6 @@ const (
 func New(o Options) *Admin {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.PingTimeout <= 0 {
-		o.PingTimeout = time.Second
 	}
 	if o.LastCatchUp == nil && o.Service != nil {
 		if lc, ok := any(o.Service).(interface{ LastCatchUp() time.Time }); ok {
@@ -95,10 +86,9 @@ func New(o Options) *Admin {
 		Help: "Permission check decisions, by reason (allowed, not_member, suspended, missing_permission, mfa_required, stale, other).",
 	}, []string{"reason"})
 	a.decisionKnown = map[string]prometheus.Counter{}
-	for r := authz.Reason(0); r.String() != "unknown"; r++ {
-		a.decisionKnown[r.String()] = a.decisions.WithLabelValues(r.String())
+	for _, r := range service.DecisionReasons() { // ReasonStale among them
+		a.decisionKnown[r] = a.decisions.WithLabelValues(r)
 	}
-	a.decisionKnown[ReasonStale] = a.decisions.WithLabelValues(ReasonStale)
 	a.decisionOther = a.decisions.WithLabelValues(reasonOther)
 	a.checkTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "roster_authz_check_duration_seconds",
@@ -142,23 +132,23 @@ func New(o Options) *Admin {
 			return time.Since(t).Seconds()
 		}))
 	}
-	if db := o.DB; db != nil {
-		pool := db.SQL()
+	if svc := o.Service; svc != nil {
+		pool := svc // DBStats
 		gauge := func(name, help string, f func() float64) prometheus.Collector {
 			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 		}
 		a.reg.MustRegister(
 			gauge("roster_db_open_connections", "Connections open to the database, in use or idle.",
-				func() float64 { return float64(pool.Stats().OpenConnections) }),
+				func() float64 { return float64(pool.DBStats().OpenConnections) }),
 			gauge("roster_db_in_use", "Database connections in use.",
-				func() float64 { return float64(pool.Stats().InUse) }),
+				func() float64 { return float64(pool.DBStats().InUse) }),
 			gauge("roster_db_idle", "Idle database connections.",
-				func() float64 { return float64(pool.Stats().Idle) }),
+				func() float64 { return float64(pool.DBStats().Idle) }),
 			// Cumulative: a counter, so rate() applies.
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "roster_db_wait_count_total",
 				Help: "Times a query waited for a database connection because the pool was at its limit.",
-			}, func() float64 { return float64(pool.Stats().WaitCount) }),
+			}, func() float64 { return float64(pool.DBStats().WaitCount) }),
 		)
 	}
 	return a
@@ -220,58 +210,35 @@ func (a *Admin) Handler() http.Handler {
 	return mux
 }
 
-// Drain marks the process as shutting down: from now on Ready fails (and
-// /readyz answers 503), so load balancers stop sending it traffic while
-// its listeners still serve what they do send. There is no way back.
+// Drain marks the process as shutting down (service.Drain): from now on
+// the one readiness fails, so /readyz answers 503 (and /healthz and gRPC
+// health say so too) and load balancers stop sending it traffic while its
+// listeners still serve what they do send. There is no way back.
 func (a *Admin) Drain() {
-	a.draining.Store(true)
 	if a.opts.Service != nil {
-		a.opts.Service.Drain() // gRPC health says NOT_SERVING too
+		a.opts.Service.Drain()
 	}
 }
 
 // Draining reports whether Drain was called.
-func (a *Admin) Draining() bool { return a.draining.Load() }
+func (a *Admin) Draining() bool { return a.opts.Service != nil && a.opts.Service.Draining() }
 
-// errDraining is Ready's reason once Drain was called.
-var errDraining = errors.New("shutting down")
-
-// Ready returns nil when the replica can serve: it is not shutting down
-// (Drain), the database answers a ping within PingTimeout and the check
-// index is fresh. Else the reason.
-func (a *Admin) Ready(ctx context.Context) error {
-	err, _ := a.ready(ctx)
-	return err
-}
-
-// ready also returns the detail behind the reason, for the log only (a
-// driver's error may name hosts and users).
-func (a *Admin) ready(ctx context.Context) (reason, detail error) {
-	if a.draining.Load() {
-		return errDraining, nil
+// ready is the service's one readiness; nil without a service.
+func (a *Admin) ready(r *http.Request) error {
+	if a.opts.Service == nil {
+		return nil
 	}
-	if a.opts.DB != nil {
-		ctx, cancel := context.WithTimeout(ctx, a.opts.PingTimeout)
-		defer cancel()
-		if err := a.opts.DB.SQL().PingContext(ctx); err != nil {
-			return fmt.Errorf("database did not answer a ping within %s", a.opts.PingTimeout), err
-		}
-	}
-	if a.opts.Service != nil {
-		if err := a.opts.Service.Fresh(); err != nil {
-			return fmt.Errorf("check index stale: %v", err), err
-		}
-	}
-	return nil, nil
+	return a.opts.Service.Ready(r.Context())
 }
 
 func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err, detail := a.ready(r.Context()); err != nil {
-		// Logged when readiness changes, not on every probe.
+	if err := a.ready(r); err != nil {
+		// Logged when readiness changes, not on every probe; the detail
+		// (a driver's error may name hosts and users) goes to the log only.
 		if !a.notReady.Swap(true) {
-			a.opts.Log.Warn("not ready", "reason", err.Error(), "err", detail)
+			a.opts.Log.Warn("not ready", "reason", err.Error(), "err", errors.Unwrap(err))
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, "not ready:", err)

@@ -62,7 +62,7 @@ func mustMetric(t *testing.T, text, series string) float64 {
 func TestAdmin(t *testing.T) {
 	env := servertest.New(t)
 	catchUp := time.Now().Add(-3 * time.Second)
-	a := admin.New(admin.Options{Service: env.Server.Service, DB: env.Server.DB,
+	a := admin.New(admin.Options{Service: env.Server.Service,
 		LastCatchUp: func() time.Time { return catchUp }})
 	hs := httptest.NewServer(a.Handler())
 	defer hs.Close()
@@ -193,7 +193,7 @@ func TestAdmin(t *testing.T) {
 func TestAdminNotReady(t *testing.T) {
 	env := servertest.New(t)
 	var logs lockedBuffer
-	a := admin.New(admin.Options{Service: env.Server.Service, DB: env.Server.DB,
+	a := admin.New(admin.Options{Service: env.Server.Service,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	hs := httptest.NewServer(a.Handler())
 	defer hs.Close()

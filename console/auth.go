@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
@@ -18,14 +17,6 @@ type formData struct {
 	Preview           *service.InvitationPreview
 	SignedInAs        string
 	Dead              *deadLink // an invitation link that no longer works
-}
-
-func clientIP(r *http.Request) string {
-	ip := r.RemoteAddr
-	if i := strings.LastIndexByte(ip, ':'); i > 0 {
-		ip = strings.Trim(ip[:i], "[]")
-	}
-	return ip
 }
 
 func (c *Console) signupPage(w http.ResponseWriter, r *http.Request) {

@@ -41,8 +41,8 @@ type Console struct {
 }
 
 // New returns a console over the service.
-func New(svc *service.Service, log *slog.Logger, proxies edge.Proxies) *Console {
-	c := &Console{svc: svc, log: log, proxies: proxies, pages: map[string]*template.Template{}}
+func New(svc *service.Service, proxies edge.Proxies) *Console {
+	c := &Console{svc: svc, log: svc.Log, proxies: proxies, pages: map[string]*template.Template{}}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")

@@ -331,7 +331,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 
 	// The owner changes the developer's role: their next page shows it.
 	owner.open("/accounts/" + acct + "/team")
-	owner.fill(fmt.Sprintf("tr[data-member='developer@acme-corp.com'] select"), "support")
+	owner.fill("tr[data-member='developer@acme-corp.com'] select", "support")
 	owner.submit("button[data-change-role='developer@acme-corp.com']")
 	owner.submit("#save-role")
 	dev.open("/accounts/" + acct)

@@ -46,11 +46,6 @@ func newTeamFixture(t *testing.T) *teamFixture {
 
 func (f *teamFixture) path(rest string) string { return "/accounts/" + f.acct + rest }
 
-func (f *teamFixture) pending(t *testing.T) int {
-	t.Helper()
-	return f.api.Must(200, "GET", "/v1/accounts/"+f.acct+"/invitations", nil).Total()
-}
-
 // thWithoutScope finds header cells without a scope, and empty ones.
 var (
 	thRE      = regexp.MustCompile(`<th[ >]`)

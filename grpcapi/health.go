@@ -40,7 +40,7 @@ func newHealthServer(svc *service.Service) *healthServer {
 // answers what it is sent.
 func (h *healthServer) refresh() {
 	st := healthpb.HealthCheckResponse_SERVING
-	if h.svc.Draining() || h.svc.Fresh() != nil {
+	if h.svc.Ready(context.Background()) != nil { // the one readiness: draining, database, fresh index
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	h.mu.Lock()

@@ -47,7 +47,8 @@ type Server struct {
 	Svc           *service.Service
 	ServiceToken  string // for POST /v1/authz/check and log ingest; empty disables them
 	OperatorToken string // for /v1/admin/...; empty disables them
-	Log           *slog.Logger
+	// Log is nil where server wires it: Register takes the service's.
+	Log *slog.Logger
 	// Proxies are the reverse proxies trusted to tell the client's
 	// address and scheme.
 	Proxies edge.Proxies
@@ -58,6 +59,9 @@ func (s *Server) Routes() []Route { return s.routes() }
 
 // Register adds every route to mux, each with its body capped.
 func (s *Server) Register(mux *http.ServeMux) {
+	if s.Log == nil {
+		s.Log = s.Svc.Log
+	}
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, s.Log, err) }
 	limit, public := edge.LimitBody(body, fail), edge.LimitBody(publicBody, fail)
 	for _, rt := range s.routes() {
@@ -67,13 +71,6 @@ func (s *Server) Register(mux *http.ServeMux) {
 		}
 		mux.Handle(rt.Pattern, limit(s.wrap(rt)))
 	}
-}
-
-// Handler returns the API alone, with cross-origin protection.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	s.Register(mux)
-	return Protect(mux)
 }
 
 // Protect refuses cookie-authenticated cross-origin unsafe requests

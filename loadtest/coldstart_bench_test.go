@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/build"
 	"io"
 	"log/slog"
 	"net/http"
@@ -80,7 +81,7 @@ func coldDB(b *testing.B) (path string, generated time.Duration) {
 // buildRoster builds cmd/roster into dir and returns the binary's path.
 func buildRoster(b *testing.B, dir string) string {
 	b.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := filepath.Join(build.Default.GOROOT, "bin", "go")
 	if p, err := exec.LookPath("go"); err == nil {
 		goBin = p
 	}

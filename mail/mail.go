@@ -5,7 +5,6 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -126,16 +125,4 @@ func (l Log) Send(ctx context.Context, m Message) error {
 	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject,
 		"links", strings.Join(linkRE.FindAllString(m.Text, -1), " "), "text", m.Text)
 	return nil
-}
-
-// Multi sends each mail through every sender in order.
-type Multi []Sender
-
-// Send sends through each sender and joins their errors.
-func (ms Multi) Send(ctx context.Context, m Message) error {
-	var errs []error
-	for _, s := range ms {
-		errs = append(errs, s.Send(ctx, m))
-	}
-	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -164,25 +165,27 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	adm := admin.New(admin.Options{Service: svc, DB: db, Log: log})
+	adm := admin.New(admin.Options{Service: svc, Log: log})
 	svc.SetDecisionHook(adm.ObserveAuthz)
-	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Log: log, Proxies: c.Proxies}
+	// The edges log through the service's logger (svc.Log), one value,
+	// rather than each being handed log again.
+	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Proxies: c.Proxies}
 	mux := http.NewServeMux()
 	api.Register(mux)
-	console.New(svc, log, c.Proxies).Register(mux)
+	console.New(svc, c.Proxies).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// The public listener's readiness, for load balancers that reach
-		// no other: it says 503 from the start of a shutdown too.
-		if adm.Draining() {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		if err := db.SQL().PingContext(r.Context()); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := svc.Fresh(); err != nil {
-			http.Error(w, "check index stale", http.StatusServiceUnavailable)
+		// no other: the one readiness (service.Ready) in fewer words than
+		// the admin /readyz, so it says 503 from the start of a shutdown too.
+		if err := svc.Ready(r.Context()); err != nil {
+			msg := "check index stale"
+			switch {
+			case errors.Is(err, service.ErrDraining):
+				msg = "shutting down"
+			case errors.Is(err, service.ErrDatabaseUnreachable):
+				msg = "database unreachable"
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

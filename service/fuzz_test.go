@@ -73,7 +73,7 @@ func FuzzCents(f *testing.F) {
 			if c < r.min*100 || c > r.max*100 {
 				t.Fatalf("Cents(%q, %v, %v, %v) = %d cents, outside [%v, %v]", r.field, usd, r.min, r.max, got, r.min*100, r.max*100)
 			}
-			if math.IsNaN(c) || math.IsInf(c, 0) || c != math.Round(usd*100) || math.Abs(c-usd*100) > 1e-6 {
+			if c != math.Round(usd*100) || math.Abs(c-usd*100) > 1e-6 {
 				t.Fatalf("Cents(%q, %v, %v, %v) = %d, but usd*100 = %v", r.field, usd, r.min, r.max, got, usd*100)
 			}
 		}

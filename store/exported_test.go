@@ -170,8 +170,7 @@ func testCalls(t *testing.T, dir string, api storeAPI) map[string]bool {
 			}
 			return "", false
 		}
-		var visit func(n ast.Node) bool
-		visit = func(n ast.Node) bool {
+		visit := func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.FuncType:
 				if n.Params != nil {

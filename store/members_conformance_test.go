@@ -306,6 +306,9 @@ func TestConformance_Members(t *testing.T) {
 			// A cursor made from a's list is a position only: it reads b's members.
 			_, _, next, _ := db.Members(ctx, a, roster.Page{Limit: 1})
 			ms, _, _, err = db.Members(ctx, b, roster.Page{Limit: 100, After: next})
+			if err != nil {
+				t.Errorf("b's page after a's cursor: %v", err)
+			}
 			for _, m := range ms {
 				if m.UserID != bOwner {
 					t.Errorf("b's page after a's cursor lists %d", m.UserID)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/service"
-	"github.com/rosterhq/roster/store"
 )
 
 // cmdAccountPlan sets an account's plan, as the platform operator.
@@ -89,8 +87,8 @@ func cmdAccountList(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer db.Close()
-	accounts, total, err := db.ListAccounts(ctx, after, limit)
-	if errors.Is(err, store.ErrNoRows) {
+	accounts, total, err := operator(db).ListAccounts(ctx, after, limit)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return fmt.Errorf("account list: --after %s: no such account", after)
 	} else if err != nil {
 		return err
@@ -158,37 +156,16 @@ func cmdAccountShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	if most < 0 {
 		return usageError{fmt.Sprintf("account show: --members %d: give 0 (all) or more", most)}
 	}
-	db, a, err := openAccount(ctx, c.Database, id)
+	op, a, closeDB, err := openAccount(ctx, c.Database, id)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	// Members a page at a time along the list's index, up to most.
-	var members []roster.Member
-	var total int
-	p := roster.Page{Limit: 500}
-	for {
-		if most > 0 {
-			p.Limit = min(500, most-len(members))
-		}
-		page, n, next, err := db.Members(ctx, a, p)
-		if err != nil {
-			return err
-		}
-		members, total = append(members, page...), n
-		if next == "" || (most > 0 && len(members) >= most) {
-			break
-		}
-		p.After = next
-	}
-	invLimit := most
-	if invLimit == 0 {
-		invLimit = 1 << 20
-	}
-	invs, invTotal, err := db.Invitations(ctx, a.Seq, roster.Page{Limit: invLimit})
+	defer closeDB()
+	team, err := op.Team(ctx, a, most)
 	if err != nil {
 		return err
 	}
+	members, total, invs, invTotal := team.Members, team.MemberCount, team.Invitations, team.InvitationCount
 	if asJSON {
 		out := struct {
 			Account            roster.Account   `json:"account"`

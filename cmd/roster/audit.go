@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rosterhq/roster"
 )
 
 // cmdAuditExport writes an account's audit events, oldest first, one JSON
@@ -34,29 +36,15 @@ func cmdAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usageError{fmt.Sprintf("audit export: --since %q is not an RFC 3339 time, e.g. 2024-05-01T00:00:00Z", clean(since))}
 		}
 	}
-	db, a, err := openAccount(ctx, c.Database, id)
+	op, a, closeDB, err := openAccount(ctx, c.Database, id)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	enc := json.NewEncoder(stdout)
-	var after int64
-	n := 0
-	for {
-		events, err := db.AuditEventsAfter(ctx, a, from, after, 1000)
-		if err != nil {
-			return err
-		}
-		for _, e := range events {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
-			after = e.ID
-		}
-		n += len(events)
-		if len(events) < 1000 {
-			break
-		}
+	n, err := op.ExportAudit(ctx, a, from, func(e roster.AuditEvent) error { return enc.Encode(e) })
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "exported %d audit events of %s\n", n, a.ID)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service"
 )
 
 // cmdPricingImport replaces the rate table with a CSV file:
@@ -44,7 +45,8 @@ func cmdPricingImport(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer db.Close()
-	if err := db.ImportPrices(ctx, prices); err != nil {
+	svc := service.New(db, nil, nil, service.DefaultConfig(), nil)
+	if err := svc.ImportPrices(ctx, prices); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported rates for %d countries\n", len(prices))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,11 +11,14 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
 )
 
 // openExisting opens the database for a command that only reads: it
 // neither creates a SQLite file nor migrates (run roster migrate for that).
+// Opening is all the command does with store: every read goes through
+// the service (operator).
 func openExisting(dsn string) (*store.DB, error) {
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		if _, err := os.Stat(dsn); err != nil {
@@ -96,20 +98,27 @@ func accountArg(cmd string, pos []string) (string, error) {
 	return pos[0], nil
 }
 
+// operator returns the service's operator reads over db, for a command
+// that sends no mail and takes no sign-ups.
+func operator(db *store.DB) service.Operator {
+	return service.New(db, nil, nil, service.DefaultConfig(), nil).Operator()
+}
+
 // openAccount opens an existing database and reads the account with the
-// Auth ID; the caller closes the database.
-func openAccount(ctx context.Context, dsn, id string) (*store.DB, roster.Account, error) {
+// Auth ID; the caller calls closeDB when done.
+func openAccount(ctx context.Context, dsn, id string) (op service.Operator, a roster.Account, closeDB func() error, err error) {
 	db, err := openExisting(dsn)
 	if err != nil {
-		return nil, roster.Account{}, err
+		return op, a, nil, err
 	}
-	a, err := db.Account(ctx, id)
-	if errors.Is(err, store.ErrNoRows) {
+	op = operator(db)
+	a, err = op.Account(ctx, id)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		err = fmt.Errorf("no such account %s", id)
 	}
 	if err != nil {
 		db.Close()
-		return nil, roster.Account{}, err
+		return op, roster.Account{}, nil, err
 	}
-	return db, a, nil
+	return op, a, db.Close, nil
 }

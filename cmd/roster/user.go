@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/service"
-	"github.com/rosterhq/roster/store"
 )
 
 // userAccountJSON is one of a user's accounts in `roster user show --json`.
@@ -50,22 +48,11 @@ func cmdUserShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer db.Close()
-	u, _, err := db.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNoRows) {
+	u, ms, err := operator(db).User(ctx, email)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return fmt.Errorf("no user with the address %s", email)
 	} else if err != nil {
 		return err
-	}
-	var ms []roster.Membership
-	for {
-		page, _, err := db.Memberships(ctx, u.ID, roster.Page{Limit: 500, Offset: len(ms)})
-		if err != nil {
-			return err
-		}
-		ms = append(ms, page...)
-		if len(page) < 500 {
-			break
-		}
 	}
 	if asJSON {
 		out := struct {
