@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -270,6 +271,41 @@ func (db *DB) AuditActors(ctx context.Context, a roster.Account, limit int) ([]r
 			return nil, db.d.mapErr(err)
 		}
 		out = append(out, p)
+	}
+	return out, db.d.mapErr(rows.Err())
+}
+
+// Departure is a member's leaving or removal, from the audit log.
+type Departure struct {
+	UserID  int64  // 0 when no user has the address now
+	Email   string // the member's address
+	Name    string // the user's name now, "" when none
+	Role    string // the role they held ("" when not recorded: leaving, before it was)
+	Removed bool   // removed by someone (member.delete), else left (member.leave)
+	At      time.Time
+}
+
+// Departures returns the account's members who were removed or left at or
+// after since, newest first.
+func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]Departure, error) {
+	rows, err := db.db.QueryContext(ctx, db.q(`SELECT COALESCE(u.id, 0), e.target, COALESCE(u.name, ''), e.detail, e.action, e.at
+		FROM audit_events e LEFT JOIN users u ON u.email = e.target
+		WHERE e.account_id = ? AND e.action IN ('member.delete', 'member.leave') AND e.at >= ?
+		ORDER BY e.id DESC`), acct, micros(since))
+	if err != nil {
+		return nil, db.d.mapErr(err)
+	}
+	defer rows.Close()
+	var out []Departure
+	for rows.Next() {
+		var d Departure
+		var action string
+		var at int64
+		if err := rows.Scan(&d.UserID, &d.Email, &d.Name, &d.Role, &action, &at); err != nil {
+			return nil, db.d.mapErr(err)
+		}
+		d.Removed, d.At = action == "member.delete", fromMicros(at)
+		out = append(out, d)
 	}
 	return out, db.d.mapErr(rows.Err())
 }
