@@ -32,65 +32,55 @@ func (tx *Tx) DeleteAPIKey(ctx context.Context, userID, id int64) (accountSeq in
 
 // APIKeys lists the user's keys, with each key's account Auth ID.
 func (db *DB) APIKeys(ctx context.Context, userID int64) ([]roster.APIKey, error) {
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT k.id, a.auth_id, k.name, k.prefix, k.created_at, k.last_used_at
-		FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.user_id = ? ORDER BY k.id`), userID)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.APIKey
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT k.id, a.auth_id, k.name, k.prefix, k.created_at, k.last_used_at
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.user_id = ? ORDER BY k.id`, userID)
+	return collect(rows, err, func(rows *sql.Rows) (roster.APIKey, error) {
 		var k roster.APIKey
 		var created int64
 		var used sql.NullInt64
 		if err := rows.Scan(&k.ID, &k.AccountID, &k.Name, &k.Prefix, &created, &used); err != nil {
-			return nil, err
+			return k, err
 		}
 		k.CreatedAt = fromMicros(created)
 		if used.Valid {
 			t := fromMicros(used.Int64)
 			k.LastUsedAt = &t
 		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		return k, nil
+	})
 }
 
 // MemberKeys returns the hashes and IDs of a member's keys.
 func (db *DB) MemberKeys(ctx context.Context, acct, userID int64) (map[int64][]byte, error) {
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, key_hash FROM api_keys WHERE account_id = ? AND user_id = ?`), acct, userID)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
+	rows, err := db.query(ctx, `SELECT id, key_hash FROM api_keys WHERE account_id = ? AND user_id = ?`, acct, userID)
 	out := map[int64][]byte{}
-	for rows.Next() {
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var id int64
 		var h []byte
 		if err := rows.Scan(&id, &h); err != nil {
-			return nil, err
+			return err
 		}
 		out[id] = h
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AllKeys calls f for every key, for loading the check index.
 func (db *DB) AllKeys(ctx context.Context, f func(id, acct, userID int64, hash []byte)) error {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, account_id, user_id, key_hash FROM api_keys`)
-	if err != nil {
-		return db.d.mapErr(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT id, account_id, user_id, key_hash FROM api_keys`)
+	return eachRow(rows, err, func(rows *sql.Rows) error {
 		var id, acct, uid int64
 		var h []byte
 		if err := rows.Scan(&id, &acct, &uid, &h); err != nil {
 			return err
 		}
 		f(id, acct, uid, h)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // TouchAPIKey records that a key was used (at most once a minute).

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/rosterhq/roster"
 )
@@ -57,18 +58,10 @@ func (db *DB) Applications(ctx context.Context, acct int64, p roster.Page) ([]ro
 	if err := db.row(ctx, `SELECT COUNT(*) FROM applications WHERE account_id = ?`, acct).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+appCols+` FROM applications WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`), acct, p.Limit, p.Offset)
+	rows, err := db.query(ctx, `SELECT `+appCols+` FROM applications WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`, acct, p.Limit, p.Offset)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Application, error) { return scanApp(rows) })
 	if err != nil {
-		return nil, 0, db.d.mapErr(err)
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []roster.Application
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }

@@ -16,54 +16,42 @@ func (db *DB) Billing(ctx context.Context, acct int64) (roster.Billing, error) {
 	if err != nil && err != sql.ErrNoRows {
 		return b, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, brand, last4, exp_month, exp_year, created_at FROM payment_methods WHERE account_id = ? ORDER BY id`), acct)
-	if err != nil {
-		return b, db.d.mapErr(err)
-	}
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT id, brand, last4, exp_month, exp_year, created_at FROM payment_methods WHERE account_id = ? ORDER BY id`, acct)
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var pm roster.PaymentMethod
 		var created int64
 		if err := rows.Scan(&pm.ID, &pm.Brand, &pm.Last4, &pm.ExpMonth, &pm.ExpYear, &created); err != nil {
-			rows.Close()
-			return b, err
+			return err
 		}
 		pm.CreatedAt = fromMicros(created)
 		b.PaymentMethods = append(b.PaymentMethods, pm)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return b, err
 	}
-	rows, err = db.db.QueryContext(ctx, db.q(`SELECT id, amount_cents, created_at FROM recharges WHERE account_id = ? ORDER BY id DESC LIMIT 100`), acct)
-	if err != nil {
-		return b, db.d.mapErr(err)
-	}
-	for rows.Next() {
+	rows, err = db.query(ctx, `SELECT id, amount_cents, created_at FROM recharges WHERE account_id = ? ORDER BY id DESC LIMIT 100`, acct)
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var r roster.Recharge
 		var created int64
 		if err := rows.Scan(&r.ID, &r.Amount, &created); err != nil {
-			rows.Close()
-			return b, err
+			return err
 		}
 		r.CreatedAt = fromMicros(created)
 		b.Recharges = append(b.Recharges, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return b, err
 	}
 	// Invoices: one per month, summed in Go from all recharges so the
 	// month boundary is computed the same way on both databases.
-	rows, err = db.db.QueryContext(ctx, db.q(`SELECT amount_cents, created_at FROM recharges WHERE account_id = ? ORDER BY created_at DESC`), acct)
-	if err != nil {
-		return b, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	rows, err = db.query(ctx, `SELECT amount_cents, created_at FROM recharges WHERE account_id = ? ORDER BY created_at DESC`, acct)
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var amount roster.Money
 		var created int64
 		if err := rows.Scan(&amount, &created); err != nil {
-			return b, err
+			return err
 		}
 		month := fromMicros(created).Format("2006-01")
 		if n := len(b.Invoices); n == 0 || b.Invoices[n-1].Month != month {
@@ -72,8 +60,9 @@ func (db *DB) Billing(ctx context.Context, acct int64) (roster.Billing, error) {
 		inv := &b.Invoices[len(b.Invoices)-1]
 		inv.Total += amount
 		inv.Recharges++
-	}
-	return b, rows.Err()
+		return nil
+	})
+	return b, err
 }
 
 // SetAutoRecharge saves the auto-recharge settings.

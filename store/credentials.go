@@ -86,22 +86,17 @@ type TokenRead struct {
 // TokenReads returns who read the account's Auth Token at or after since,
 // by the audit log, by user.
 func (db *DB) TokenReads(ctx context.Context, acct int64, since time.Time) ([]TokenRead, error) {
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT COALESCE(actor_user_id, 0), MIN(actor_email), COUNT(*), MAX(at) FROM audit_events
+	rows, err := db.query(ctx, `SELECT COALESCE(actor_user_id, 0), MIN(actor_email), COUNT(*), MAX(at) FROM audit_events
 		WHERE account_id = ? AND action IN ('credentials.view', 'credentials.rotate') AND at >= ?
-		GROUP BY COALESCE(actor_user_id, 0) ORDER BY 4 DESC`), acct, micros(since))
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []TokenRead
-	for rows.Next() {
+		GROUP BY COALESCE(actor_user_id, 0) ORDER BY 4 DESC`, acct, micros(since))
+	out, err := collect(rows, err, func(rows *sql.Rows) (TokenRead, error) {
 		var r TokenRead
 		var last int64
 		if err := rows.Scan(&r.UserID, &r.Email, &r.Reads, &last); err != nil {
-			return nil, db.d.mapErr(err)
+			return r, err
 		}
 		r.Last = fromMicros(last)
-		out = append(out, r)
-	}
-	return out, db.d.mapErr(rows.Err())
+		return r, nil
+	})
+	return out, db.d.mapErr(err)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/rosterhq/roster"
 )
@@ -40,21 +41,19 @@ func (db *DB) Logs(ctx context.Context, acct int64, f roster.LogFilter, p roster
 	if err := db.row(ctx, `SELECT COUNT(*) FROM call_logs WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, kind, from_number, to_number, direction, status, duration_seconds, started_at
-		FROM call_logs WHERE `+where+` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`), append(args, p.Limit, p.Offset)...)
-	if err != nil {
-		return nil, 0, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.LogRecord
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT id, kind, from_number, to_number, direction, status, duration_seconds, started_at
+		FROM call_logs WHERE `+where+` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, p.Limit, p.Offset)...)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.LogRecord, error) {
 		var r roster.LogRecord
 		var started int64
 		if err := rows.Scan(&r.ID, &r.Kind, &r.FromNumber, &r.ToNumber, &r.Direction, &r.Status, &r.DurationSeconds, &started); err != nil {
-			return nil, 0, err
+			return r, err
 		}
 		r.StartedAt = fromMicros(started)
-		out = append(out, r)
+		return r, nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	return out, total, rows.Err()
+	return out, total, nil
 }

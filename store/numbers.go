@@ -93,21 +93,13 @@ func (db *DB) Numbers(ctx context.Context, acct int64, alias string, p roster.Pa
 	if err := db.row(ctx, `SELECT COUNT(*) FROM numbers WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+numberCols+` FROM numbers WHERE `+where+` ORDER BY number LIMIT ? OFFSET ?`),
+	rows, err := db.query(ctx, `SELECT `+numberCols+` FROM numbers WHERE `+where+` ORDER BY number LIMIT ? OFFSET ?`,
 		append(args, p.Limit, p.Offset)...)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Number, error) { return scanNumber(rows) })
 	if err != nil {
-		return nil, 0, db.d.mapErr(err)
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []roster.Number
-	for rows.Next() {
-		n, err := scanNumber(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, n)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 func likeEscape(s string) string {
