@@ -131,31 +131,29 @@ func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]r
 	if err := db.row(ctx, `SELECT COUNT(*) FROM members WHERE user_id = ?`, userID).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.require_mfa, a.created_at,
+	rows, err := db.query(ctx, `SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.require_mfa, a.created_at,
 			m.role, COALESCE(u.default_account_id = a.id, FALSE)
 		FROM members m JOIN accounts a ON a.id = m.account_id JOIN users u ON u.id = m.user_id
-		WHERE m.user_id = ? ORDER BY m.joined_at, a.id LIMIT ? OFFSET ?`), userID, p.Limit, p.Offset)
-	if err != nil {
-		return nil, 0, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.Membership
-	for rows.Next() {
+		WHERE m.user_id = ? ORDER BY m.joined_at, a.id LIMIT ? OFFSET ?`, userID, p.Limit, p.Offset)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Membership, error) {
 		var m roster.Membership
 		var created, requireMFA int64
 		var plan string
 		var role int
 		if err := rows.Scan(&m.Account.Seq, &m.Account.ID, &m.Account.Name, &plan, &m.Account.MonthlyCommitmentUSD,
 			&m.Account.ContractMonths, &requireMFA, &created, &role, &m.IsDefault); err != nil {
-			return nil, 0, err
+			return m, err
 		}
 		m.Account.Plan, m.Account.RequireMFA = roster.Plan(plan), requireMFA == 1
 		m.Account.CreatedAt = fromMicros(created)
 		m.Role = roster.Role(role)
 		m.Status = roster.StatusOf(m.Role, m.Account.Plan)
-		out = append(out, m)
+		return m, nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 func oneRow(r sql.Result) error {
@@ -190,30 +188,22 @@ type AccountFlags struct {
 // LoadIndex calls account for every account and member for every
 // membership, for building the in-memory check index at start.
 func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, auth_id, plan, require_mfa FROM accounts`)
-	if err != nil {
-		return db.d.mapErr(err)
-	}
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT id, auth_id, plan, require_mfa FROM accounts`)
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var seq, requireMFA int64
 		var authID, plan string
 		if err := rows.Scan(&seq, &authID, &plan, &requireMFA); err != nil {
-			rows.Close()
 			return err
 		}
 		account(seq, AccountFlags{AuthID: authID, Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	rows, err = db.db.QueryContext(ctx, `SELECT m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL
+	rows, err = db.query(ctx, `SELECT m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL
 		FROM members m JOIN users u ON u.id = m.user_id`)
-	if err != nil {
-		return db.d.mapErr(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(rows, err, func(rows *sql.Rows) error {
 		var r IndexRow
 		var role int
 		if err := rows.Scan(&r.AccountSeq, &r.UserID, &role, &r.MFA); err != nil {
@@ -221,6 +211,6 @@ func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFl
 		}
 		r.Role = roster.Role(role)
 		member(r)
-	}
-	return rows.Err()
+		return nil
+	})
 }

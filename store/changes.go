@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/rosterhq/roster"
 )
@@ -41,20 +42,12 @@ func (tx *Tx) Changed(ctx context.Context, accountSeq, userID int64) (Change, er
 
 // ChangesSince returns up to limit changes after rev, oldest first.
 func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change, error) {
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?`), rev, limit)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?`, rev, limit)
+	return collect(rows, err, func(rows *sql.Rows) (Change, error) {
 		var c Change
-		if err := rows.Scan(&c.Rev, &c.AccountSeq, &c.UserID); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&c.Rev, &c.AccountSeq, &c.UserID)
+		return c, err
+	})
 }
 
 // LatestRevision returns the newest change's revision (0 when none).

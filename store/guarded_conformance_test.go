@@ -12,7 +12,10 @@ import (
 	"github.com/rosterhq/roster/store"
 )
 
-// --- guarded.go
+// --- the guarded areas: numbers.go, applications.go, settings.go,
+// credentials.go, billing.go, pricing.go, logs.go, apikeys.go (Departures:
+// members.go). One test, because its cases share the accounts and rows
+// they make.
 
 func TestConformance_Guarded(t *testing.T) {
 	t.Parallel()

@@ -93,23 +93,15 @@ func (db *DB) Invitations(ctx context.Context, accountSeq int64, p roster.Page) 
 	if err := db.row(ctx, `SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`, accountSeq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+invitationCols+`
+	rows, err := db.query(ctx, `SELECT `+invitationCols+`
 		FROM invitations i JOIN accounts a ON a.id = i.account_id
-		WHERE i.account_id = ? AND i.status = 'pending' ORDER BY i.id DESC LIMIT ? OFFSET ?`), accountSeq, p.Limit, p.Offset)
-	if err != nil {
-		return nil, 0, db.d.mapErr(err)
-	}
-	defer rows.Close()
+		WHERE i.account_id = ? AND i.status = 'pending' ORDER BY i.id DESC LIMIT ? OFFSET ?`, accountSeq, p.Limit, p.Offset)
 	now := db.Now()
-	var out []roster.Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(rows, now)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, inv)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Invitation, error) { return scanInvitation(rows, now) })
+	if err != nil {
+		return nil, 0, err
 	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 // SetInvitationRole changes a pending invitation's role, or ErrNoRows.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -110,29 +111,24 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		if cerr != nil {
 			return nil, 0, "", cerr
 		}
-		rows, err = db.db.QueryContext(ctx, db.q(cols+` AND ((CASE WHEN m.role = 1 THEN 0 ELSE 1 END), m.joined_at, m.user_id) > (?, ?, ?)`+order),
+		rows, err = db.query(ctx, cols+` AND ((CASE WHEN m.role = 1 THEN 0 ELSE 1 END), m.joined_at, m.user_id) > (?, ?, ?)`+order,
 			a.Seq, rank, joined, uid, p.Limit)
 	} else {
-		rows, err = db.db.QueryContext(ctx, db.q(cols+order+` OFFSET ?`), a.Seq, p.Limit, p.Offset)
+		rows, err = db.query(ctx, cols+order+` OFFSET ?`, a.Seq, p.Limit, p.Offset)
 	}
-	if err != nil {
-		return nil, 0, "", db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.Member
-	for rows.Next() {
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Member, error) {
 		m := roster.Member{AccountID: a.ID}
 		var role int
 		var joined int64
 		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
-			return nil, 0, "", err
+			return m, err
 		}
 		m.Role = roster.Role(role)
 		m.JoinedAt = fromMicros(joined)
 		m.Status = roster.StatusOf(m.Role, a.Plan)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+		return m, nil
+	})
+	if err != nil {
 		return nil, 0, "", db.d.mapErr(err)
 	}
 	next := ""
@@ -234,42 +230,61 @@ func (db *DB) AuditEvents(ctx context.Context, a roster.Account, f roster.AuditF
 	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_events e`+where), args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(auditSelect+where+` ORDER BY e.id DESC LIMIT ? OFFSET ?`), append(args, p.Limit, p.Offset)...)
+	rows, err := db.query(ctx, auditSelect+where+` ORDER BY e.id DESC LIMIT ? OFFSET ?`, append(args, p.Limit, p.Offset)...)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.AuditEvent, error) {
+		e := roster.AuditEvent{AccountID: a.ID}
+		err := scanAuditEvent(rows, &e)
+		return e, err
+	})
 	if err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	defer rows.Close()
-	var out []roster.AuditEvent
-	for rows.Next() {
-		e := roster.AuditEvent{AccountID: a.ID}
-		if err := scanAuditEvent(rows, &e); err != nil {
-			return nil, 0, db.d.mapErr(err)
-		}
-		out = append(out, e)
-	}
-	return out, total, db.d.mapErr(rows.Err())
+	return out, total, nil
 }
 
 // AuditActors lists up to limit of the people seen acting in the account's
 // audit log, each once: a user by ID with their name now, an actor with no
 // user (the operator) by the address recorded. Ordered by address.
 func (db *DB) AuditActors(ctx context.Context, a roster.Account, limit int) ([]roster.AuditActor, error) {
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT x.uid, COALESCE(u.email, x.email), COALESCE(u.name, '')
+	rows, err := db.query(ctx, `SELECT x.uid, COALESCE(u.email, x.email), COALESCE(u.name, '')
 		FROM (SELECT COALESCE(actor_user_id, 0) AS uid, MIN(actor_email) AS email
 			FROM audit_events WHERE account_id = ? GROUP BY COALESCE(actor_user_id, 0), CASE WHEN actor_user_id IS NULL THEN actor_email ELSE '' END) x
 		LEFT JOIN users u ON u.id = x.uid
-		ORDER BY 2, 1 LIMIT ?`), a.Seq, limit)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.AuditActor
-	for rows.Next() {
+		ORDER BY 2, 1 LIMIT ?`, a.Seq, limit)
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.AuditActor, error) {
 		var p roster.AuditActor
-		if err := rows.Scan(&p.UserID, &p.Email, &p.Name); err != nil {
-			return nil, db.d.mapErr(err)
+		err := rows.Scan(&p.UserID, &p.Email, &p.Name)
+		return p, err
+	})
+	return out, db.d.mapErr(err)
+}
+
+// Departure is a member's leaving or removal, from the audit log.
+type Departure struct {
+	UserID  int64  // 0 when no user has the address now
+	Email   string // the member's address
+	Name    string // the user's name now, "" when none
+	Role    string // the role they held ("" when not recorded: leaving, before it was)
+	Removed bool   // removed by someone (member.delete), else left (member.leave)
+	At      time.Time
+}
+
+// Departures returns the account's members who were removed or left at or
+// after since, newest first.
+func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]Departure, error) {
+	rows, err := db.query(ctx, `SELECT COALESCE(u.id, 0), e.target, COALESCE(u.name, ''), e.detail, e.action, e.at
+		FROM audit_events e LEFT JOIN users u ON u.email = e.target
+		WHERE e.account_id = ? AND e.action IN ('member.delete', 'member.leave') AND e.at >= ?
+		ORDER BY e.id DESC`, acct, micros(since))
+	out, err := collect(rows, err, func(rows *sql.Rows) (Departure, error) {
+		var d Departure
+		var action string
+		var at int64
+		if err := rows.Scan(&d.UserID, &d.Email, &d.Name, &d.Role, &action, &at); err != nil {
+			return d, err
 		}
-		out = append(out, p)
-	}
-	return out, db.d.mapErr(rows.Err())
+		d.Removed, d.At = action == "member.delete", fromMicros(at)
+		return d, nil
+	})
+	return out, db.d.mapErr(err)
 }

@@ -81,20 +81,9 @@ func (tx *Tx) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) 
 
 // UserAccounts lists the integer IDs of the accounts the user belongs to.
 func (tx *Tx) UserAccounts(ctx context.Context, userID int64) ([]int64, error) {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.q(`SELECT account_id FROM members WHERE user_id = ? ORDER BY account_id`), userID)
-	if err != nil {
-		return nil, tx.db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, tx.db.d.mapErr(rows.Err())
+	rows, err := tx.query(ctx, `SELECT account_id FROM members WHERE user_id = ? ORDER BY account_id`, userID)
+	out, err := collect(rows, err, scanInt64)
+	return out, tx.db.d.mapErr(err)
 }
 
 // SetRequireMFA sets whether the account's members need two-factor

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -32,21 +33,17 @@ func (db *DB) ListAccounts(ctx context.Context, after string, limit int) ([]Acco
 	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+accountCols+`, (SELECT COUNT(*) FROM members m WHERE m.account_id = accounts.id)
-		FROM accounts WHERE id > ? ORDER BY id LIMIT ?`), from, limit)
+	rows, err := db.query(ctx, `SELECT `+accountCols+`, (SELECT COUNT(*) FROM members m WHERE m.account_id = accounts.id)
+		FROM accounts WHERE id > ? ORDER BY id LIMIT ?`, from, limit)
+	out, err := collect(rows, err, func(rows *sql.Rows) (AccountSummary, error) {
+		var s AccountSummary
+		err := scanAccount(withExtra{rows, []any{&s.Members}}, &s.Account)
+		return s, err
+	})
 	if err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	defer rows.Close()
-	var out []AccountSummary
-	for rows.Next() {
-		var s AccountSummary
-		if err := scanAccount(withExtra{rows, []any{&s.Members}}, &s.Account); err != nil {
-			return nil, 0, db.d.mapErr(err)
-		}
-		out = append(out, s)
-	}
-	return out, total, db.d.mapErr(rows.Err())
+	return out, total, nil
 }
 
 // AuditEventsAfter returns up to limit of the account's audit events with
@@ -57,19 +54,12 @@ func (db *DB) AuditEventsAfter(ctx context.Context, a roster.Account, since time
 	if !since.IsZero() {
 		sinceMicros = micros(since)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(auditSelect+` WHERE e.account_id = ? AND e.id > ? AND e.at >= ? ORDER BY e.id LIMIT ?`),
+	rows, err := db.query(ctx, auditSelect+` WHERE e.account_id = ? AND e.id > ? AND e.at >= ? ORDER BY e.id LIMIT ?`,
 		a.Seq, afterID, sinceMicros, limit)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.AuditEvent
-	for rows.Next() {
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.AuditEvent, error) {
 		e := roster.AuditEvent{AccountID: a.ID}
-		if err := scanAuditEvent(rows, &e); err != nil {
-			return nil, db.d.mapErr(err)
-		}
-		out = append(out, e)
-	}
-	return out, db.d.mapErr(rows.Err())
+		err := scanAuditEvent(rows, &e)
+		return e, err
+	})
+	return out, db.d.mapErr(err)
 }

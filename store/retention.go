@@ -175,21 +175,9 @@ const unverifiedWhere = `u.verified_at IS NULL AND u.created_at <= ?
 func (db *DB) pruneUnverified(ctx context.Context, now time.Time, age time.Duration, batch int) (users, accounts int64, err error) {
 	args := []any{micros(now.Add(-age)), micros(now), micros(now)}
 	for {
-		var ids []int64
-		rows, err := db.db.QueryContext(ctx, db.q(`SELECT u.id FROM users u WHERE `+unverifiedWhere+` ORDER BY u.id LIMIT ?`), append(args, batch)...)
+		rows, err := db.query(ctx, `SELECT u.id FROM users u WHERE `+unverifiedWhere+` ORDER BY u.id LIMIT ?`, append(args, batch)...)
+		ids, err := collect(rows, err, scanInt64)
 		if err != nil {
-			return users, accounts, db.d.mapErr(err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return users, accounts, db.d.mapErr(err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return users, accounts, db.d.mapErr(err)
 		}
 		for _, id := range ids {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 )
 
 // What ends a user's credentials at once: a password reset deletes every
@@ -18,21 +19,13 @@ type EndedKey struct {
 // account, and records a change for each account it touched, so that every
 // replica's check index forgets the keys.
 func (tx *Tx) DeleteUserAPIKeys(ctx context.Context, userID int64) ([]EndedKey, error) {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.q(`DELETE FROM api_keys WHERE user_id = ? RETURNING account_id, prefix, name`), userID)
-	if err != nil {
-		return nil, tx.db.d.mapErr(err)
-	}
-	var out []EndedKey
-	for rows.Next() {
+	rows, err := tx.query(ctx, `DELETE FROM api_keys WHERE user_id = ? RETURNING account_id, prefix, name`, userID)
+	out, err := collect(rows, err, func(rows *sql.Rows) (EndedKey, error) {
 		var k EndedKey
-		if err := rows.Scan(&k.AccountSeq, &k.Prefix, &k.Name); err != nil {
-			rows.Close()
-			return nil, tx.db.d.mapErr(err)
-		}
-		out = append(out, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := rows.Scan(&k.AccountSeq, &k.Prefix, &k.Name)
+		return k, err
+	})
+	if err != nil {
 		return nil, tx.db.d.mapErr(err)
 	}
 	changed := map[int64]bool{}

@@ -30,21 +30,21 @@ func (db *DB) Throttles(ctx context.Context, keys ...string) (map[string]Throttl
 	for i, k := range keys {
 		args[i] = k
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT key, hits, window_start, last_at FROM throttles
-		WHERE key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`), args...)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT key, hits, window_start, last_at FROM throttles
+		WHERE key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var k string
 		var hits, start, last int64
 		if err := rows.Scan(&k, &hits, &start, &last); err != nil {
-			return nil, db.d.mapErr(err)
+			return err
 		}
 		out[k] = Throttle{Hits: int(hits), WindowStart: fromMicros(start), LastAt: fromMicros(last)}
+		return nil
+	})
+	if err != nil {
+		return nil, db.d.mapErr(err)
 	}
-	return out, db.d.mapErr(rows.Err())
+	return out, nil
 }
 
 // Hit counts one hit on key in one conditional statement. A counter whose

@@ -231,23 +231,18 @@ func touchEvery(idle time.Duration) time.Duration {
 // Sessions lists the user's live sessions, the most recently used first.
 func (db *DB) Sessions(ctx context.Context, userID int64, idle time.Duration) ([]roster.Session, error) {
 	now := db.Now()
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions
-		WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`), userID, micros(now), micros(now.Add(-idle)))
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	defer rows.Close()
-	var out []roster.Session
-	for rows.Next() {
+	rows, err := db.query(ctx, `SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions
+		WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`, userID, micros(now), micros(now.Add(-idle)))
+	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Session, error) {
 		var s roster.Session
 		var created, seen int64
 		if err := rows.Scan(&s.ID, &created, &seen, &s.IP, &s.UserAgent); err != nil {
-			return nil, db.d.mapErr(err)
+			return s, err
 		}
 		s.CreatedAt, s.LastSeenAt = fromMicros(created), fromMicros(seen)
-		out = append(out, s)
-	}
-	return out, db.d.mapErr(rows.Err())
+		return s, nil
+	})
+	return out, db.d.mapErr(err)
 }
 
 // DeleteSession ends a session.

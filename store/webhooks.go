@@ -136,44 +136,32 @@ func (db *DB) Webhooks(ctx context.Context, accountSeq int64, limit, offset int)
 	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM webhooks WHERE account_id = ?`), accountSeq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+webhookCols+` FROM webhooks WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`), accountSeq, limit, offset)
+	rows, err := db.query(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`, accountSeq, limit, offset)
+	out, err := collect(rows, err, func(rows *sql.Rows) (Webhook, error) { return scanWebhook(rows) })
 	if err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	defer rows.Close()
-	var out []Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, w)
-	}
-	return out, total, db.d.mapErr(rows.Err())
+	return out, total, nil
 }
 
 // EnqueueEvent writes one delivery of the event for each of the
 // account's enabled webhooks that subscribe to its type, in the
 // transaction of the change it announces: committed together or not at all.
 func (tx *Tx) EnqueueEvent(ctx context.Context, accountSeq int64, eventID, eventType string, body []byte) error {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.q(`SELECT id, events FROM webhooks WHERE account_id = ? AND enabled = 1`), accountSeq)
-	if err != nil {
-		return tx.db.d.mapErr(err)
-	}
+	rows, err := tx.query(ctx, `SELECT id, events FROM webhooks WHERE account_id = ? AND enabled = 1`, accountSeq)
 	var ids []int64
-	for rows.Next() {
+	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var id int64
 		var events string
 		if err := rows.Scan(&id, &events); err != nil {
-			rows.Close()
 			return err
 		}
 		if slices.Contains(strings.Split(events, ","), eventType) {
 			ids = append(ids, id)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return tx.db.d.mapErr(err)
 	}
 	for _, id := range ids {
@@ -204,20 +192,12 @@ func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int
 	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?`), webhookID).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ? OFFSET ?`), webhookID, limit, offset)
+	rows, err := db.query(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ? OFFSET ?`, webhookID, limit, offset)
+	out, err := collect(rows, err, func(rows *sql.Rows) (Delivery, error) { return scanDelivery(rows) })
 	if err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, d)
-	}
-	return out, total, db.d.mapErr(rows.Err())
+	return out, total, nil
 }
 
 // claimable is the choice of the fair claim (see ClaimDeliveries). busy
@@ -305,24 +285,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 		}
 	}
 	rows, err := tx.QueryContext(ctx, db.q(claimDeliveries), now, now, now, now+lease.Microseconds(), perAccount, n, now)
-	if err != nil {
-		return nil, db.d.mapErr(err)
-	}
-	var claimed []Delivery
-	for rows.Next() {
+	claimed, err := collect(rows, err, func(rows *sql.Rows) (Delivery, error) {
 		var url, secret string
 		d, err := scanDelivery(rows, &url, &secret)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
 		d.URL, d.Secret = url, secret
-		claimed = append(claimed, d)
-	}
-	rows.Close()
+		return d, err
+	})
 	// An error met while reading is an error of the whole claim: the
 	// transaction rolls back and no lease is left behind.
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, db.d.mapErr(err)
 	}
 	if err := tx.Commit(); err != nil {
