@@ -86,7 +86,7 @@ func (tx *Tx) DeleteNumber(ctx context.Context, acct int64, number string) error
 func (db *DB) Numbers(ctx context.Context, acct int64, alias string, p roster.Page) ([]roster.Number, int, error) {
 	where, args := `account_id = ?`, []any{acct}
 	if alias != "" {
-		where += ` AND LOWER(alias) LIKE ?`
+		where += ` AND LOWER(alias) LIKE ? ESCAPE '\'`
 		args = append(args, "%"+strings.ToLower(likeEscape(alias))+"%")
 	}
 	var total int
@@ -102,6 +102,8 @@ func (db *DB) Numbers(ctx context.Context, acct int64, alias string, p roster.Pa
 	return out, total, nil
 }
 
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\':
+// "sales_uk" finds the alias sales_uk, and _ and % match only themselves.
 func likeEscape(s string) string {
-	return strings.NewReplacer("%", "", "_", "").Replace(s)
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }

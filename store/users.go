@@ -80,14 +80,19 @@ func (tx *Tx) UserIDByEmail(ctx context.Context, email string) (int64, error) {
 }
 
 // SetDefaultAccount sets the user's landing account (by integer ID).
+//
+// Only an account the user is a member of is set; another changes nothing.
 func (tx *Tx) SetDefaultAccount(ctx context.Context, userID, accountSeq int64) error {
-	_, err := tx.exec(ctx, `UPDATE users SET default_account_id = ? WHERE id = ?`, accountSeq, userID)
+	_, err := tx.exec(ctx, `UPDATE users SET default_account_id = ? WHERE id = ?
+		AND EXISTS (SELECT 1 FROM members WHERE account_id = ? AND user_id = ?)`, accountSeq, userID, accountSeq, userID)
 	return err
 }
 
 // SetDefaultAccountIfNone sets the landing account when the user has none.
+// Only an account the user is a member of is set.
 func (tx *Tx) SetDefaultAccountIfNone(ctx context.Context, userID, accountSeq int64) error {
-	_, err := tx.exec(ctx, `UPDATE users SET default_account_id = ? WHERE id = ? AND default_account_id IS NULL`, accountSeq, userID)
+	_, err := tx.exec(ctx, `UPDATE users SET default_account_id = ? WHERE id = ? AND default_account_id IS NULL
+		AND EXISTS (SELECT 1 FROM members WHERE account_id = ? AND user_id = ?)`, accountSeq, userID, accountSeq, userID)
 	return err
 }
 

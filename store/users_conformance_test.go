@@ -110,7 +110,6 @@ func TestConformance_Users(t *testing.T) {
 		})
 
 		t.Run("tenant: a default account is one of the user's accounts", func(t *testing.T) {
-			t.Skip("BUG: SetDefaultAccount and SetDefaultAccountIfNone set any account as the user's landing account, a member or not (UserByID then shows its Auth ID); the service checks membership first today. Fix: UPDATE ... WHERE id = ? AND EXISTS (SELECT 1 FROM members WHERE account_id = ? AND user_id = ?), ErrNoRows when not")
 			_, stranger := fixture(t, db, "stranger@x.example")
 			before, _ := db.UserByID(ctx, uid)             // has a default
 			lone := newUser(t, db, "lone@x.example", true) // has none
