@@ -107,7 +107,7 @@ func (tx *Tx) SetPlan(ctx context.Context, accountSeq int64, plan roster.Plan, u
 // OwnerEmail returns the address of the account's owner, or ErrNoRows.
 func (tx *Tx) OwnerEmail(ctx context.Context, accountSeq int64) (string, error) {
 	var email string
-	err := tx.queryRow(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.role = 1`,
+	err := tx.queryRow(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.`+isOwner,
 		[]any{accountSeq}, &email)
 	return email, err
 }
@@ -115,7 +115,7 @@ func (tx *Tx) OwnerEmail(ctx context.Context, accountSeq int64) (string, error) 
 // OwnerEmail returns the address of the account's owner, or ErrNoRows.
 func (db *DB) OwnerEmail(ctx context.Context, accountSeq int64) (string, error) {
 	var email string
-	err := db.row(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.role = 1`, accountSeq).Scan(&email)
+	err := db.row(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.`+isOwner, accountSeq).Scan(&email)
 	return email, db.mapNoRows(err)
 }
 

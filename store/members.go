@@ -34,7 +34,7 @@ func (tx *Tx) MemberRole(ctx context.Context, accountSeq, userID int64) (roster.
 // SetMemberRole changes a non-owner's role; the owner row is never matched,
 // so an owner answers ErrNoRows like a missing member.
 func (tx *Tx) SetMemberRole(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
-	r, err := tx.exec(ctx, `UPDATE members SET role = ? WHERE account_id = ? AND user_id = ? AND role <> 1`,
+	r, err := tx.exec(ctx, `UPDATE members SET role = ? WHERE account_id = ? AND user_id = ? AND `+notOwner,
 		int(role), accountSeq, userID)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func (tx *Tx) SetMemberRole(ctx context.Context, accountSeq, userID int64, role 
 // DeleteMember deletes a non-owner membership (ErrNoRows otherwise) and
 // clears it as the user's default landing account.
 func (tx *Tx) DeleteMember(ctx context.Context, accountSeq, userID int64) error {
-	r, err := tx.exec(ctx, `DELETE FROM members WHERE account_id = ? AND user_id = ? AND role <> 1`, accountSeq, userID)
+	r, err := tx.exec(ctx, `DELETE FROM members WHERE account_id = ? AND user_id = ? AND `+notOwner, accountSeq, userID)
 	if err != nil {
 		return err
 	}
@@ -63,6 +63,19 @@ func (tx *Tx) DeleteMember(ctx context.Context, accountSeq, userID int64) error 
 	_, err = tx.Changed(ctx, accountSeq, userID)
 	return err
 }
+
+// The owner rule in SQL, written once from roster.RoleOwner: the owner
+// can be neither re-roled nor removed, is listed first, and is the one
+// member the schema allows per account (members_one_owner, whose
+// "role = 1" a test holds to roster.RoleOwner).
+const (
+	ownerRoleSQL = string(rune('0' + roster.RoleOwner))
+	isOwner      = "role = " + ownerRoleSQL
+	notOwner     = "role <> " + ownerRoleSQL
+	// ownerFirst orders the member list: the expression of the
+	// members_list_order index, so a page is read from it.
+	ownerFirst = "(CASE WHEN m." + isOwner + " THEN 0 ELSE 1 END)"
+)
 
 // ErrBadCursor: a keyset cursor that this list did not make.
 var ErrBadCursor = errors.New("store: bad cursor")
@@ -103,7 +116,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 	}
 	const cols = `SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
 		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ?`
-	const order = ` ORDER BY (CASE WHEN m.role = 1 THEN 0 ELSE 1 END), m.joined_at, m.user_id LIMIT ?`
+	const order = ` ORDER BY ` + ownerFirst + `, m.joined_at, m.user_id LIMIT ?`
 	var rows *sql.Rows
 	var err error
 	if p.After != "" {
@@ -111,7 +124,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		if cerr != nil {
 			return nil, 0, "", cerr
 		}
-		rows, err = db.query(ctx, cols+` AND ((CASE WHEN m.role = 1 THEN 0 ELSE 1 END), m.joined_at, m.user_id) > (?, ?, ?)`+order,
+		rows, err = db.query(ctx, cols+` AND (`+ownerFirst+`, m.joined_at, m.user_id) > (?, ?, ?)`+order,
 			a.Seq, rank, joined, uid, p.Limit)
 	} else {
 		rows, err = db.query(ctx, cols+order+` OFFSET ?`, a.Seq, p.Limit, p.Offset)

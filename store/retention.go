@@ -165,7 +165,7 @@ const unverifiedWhere = `u.verified_at IS NULL AND u.created_at <= ?
 	AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id AND v.used_at IS NULL AND v.expires_at > ?)
 	AND NOT EXISTS (SELECT 1 FROM password_resets p WHERE p.user_id = u.id AND p.used_at IS NULL AND p.expires_at > ?)
 	AND NOT EXISTS (SELECT 1 FROM members m WHERE m.user_id = u.id
-		AND (m.role <> 1 OR EXISTS (SELECT 1 FROM members o WHERE o.account_id = m.account_id AND o.user_id <> u.id)))`
+		AND (m.` + notOwner + ` OR EXISTS (SELECT 1 FROM members o WHERE o.account_id = m.account_id AND o.user_id <> u.id)))`
 
 // pruneUnverified deletes the users unverifiedWhere holds and the accounts
 // they own, batch users at a time, each user in its own short transaction

@@ -160,7 +160,7 @@ func (tx *Tx) SetUserProfile(ctx context.Context, userID int64, passwordHash, na
 // RenameOwnAccounts names every account the user owns. Only for a user who
 // never verified: their one account is the one made at sign-up.
 func (tx *Tx) RenameOwnAccounts(ctx context.Context, userID int64, name string) error {
-	_, err := tx.exec(ctx, `UPDATE accounts SET name = ? WHERE id IN (SELECT account_id FROM members WHERE user_id = ? AND role = 1)`, name, userID)
+	_, err := tx.exec(ctx, `UPDATE accounts SET name = ? WHERE id IN (SELECT account_id FROM members WHERE user_id = ? AND `+isOwner+`)`, name, userID)
 	return err
 }
 
