@@ -146,7 +146,7 @@ func (s *Service) AllMembers(ctx context.Context, a roster.Account) ([]roster.Me
 	var out []roster.Member
 	p := roster.Page{Limit: reviewPage}
 	for {
-		ms, _, next, err := s.db.Members(ctx, a, p)
+		ms, _, next, err := s.DB.Members(ctx, a, p)
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +164,7 @@ func (s *Service) AllInvitations(ctx context.Context, a roster.Account) ([]roste
 	var out []roster.Invitation
 	p := roster.Page{Limit: reviewPage}
 	for {
-		is, total, err := s.db.Invitations(ctx, a.Seq, p)
+		is, total, err := s.DB.Invitations(ctx, a.Seq, p)
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +181,7 @@ func (s *Service) AllMemberships(ctx context.Context, userID int64) ([]roster.Me
 	var out []roster.Membership
 	p := roster.Page{Limit: reviewPage}
 	for {
-		ms, total, err := s.db.Memberships(ctx, userID, p)
+		ms, total, err := s.DB.Memberships(ctx, userID, p)
 		if err != nil {
 			return nil, err
 		}

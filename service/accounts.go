@@ -10,23 +10,24 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
 // Memberships lists every account the user belongs to, with their role.
 func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
-	return s.db.Memberships(ctx, userID, p)
+	return s.DB.Memberships(ctx, userID, p)
 }
 
 // CreateAccount creates an account of the user's own; they are its owner.
 // Errors: EINVALID.
 func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
-	name, err := cleanMailName(name, u.Email, "account name")
+	name, err := core.CleanMailName(name, u.Email, "account name")
 	if err != nil {
 		return roster.Account{}, err
 	}
 	var a roster.Account
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		a, err = tx.CreateAccount(ctx, name, u.ID)
 		if err != nil {
 			return err
@@ -46,9 +47,9 @@ func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID st
 	if err != nil {
 		return err
 	}
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if _, err := tx.MemberRole(ctx, a.Seq, userID); err != nil {
-			return dbErr(err, "no such account")
+			return core.DBErr(err, "no such account")
 		}
 		return tx.SetDefaultAccount(ctx, userID, a.Seq)
 	})
@@ -75,11 +76,11 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 	}
 	var a roster.Account
 	var old roster.Plan
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		a, err = tx.Account(ctx, authID)
 		if err != nil {
-			return dbErr(err, "no such account")
+			return core.DBErr(err, "no such account")
 		}
 		old = a.Plan
 		if err := tx.SetPlan(ctx, a.Seq, plan, usd, months); err != nil {
@@ -89,7 +90,7 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 		if err := tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
+		return s.Emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
 			"monthly_commitment_usd": usd, "contract_months": months})
 	})
 	if err == nil && old != plan {
@@ -101,7 +102,7 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 // mailPlanChange tells each member, once, that the account left or
 // returned to the committed plan, after the commit.
 func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
-	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
+	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
 	subject, text := fmt.Sprintf("%s left the committed plan", name),
 		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
 	if a.Plan == roster.PlanCommitted {
@@ -110,7 +111,7 @@ func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
 	}
 	var to []string
 	for p := (roster.Page{Limit: 100}); ; p.Offset += p.Limit {
-		ms, total, _, err := s.db.Members(ctx, a, p)
+		ms, total, _, err := s.DB.Members(ctx, a, p)
 		if err != nil {
 			s.Log.Error("plan change mail: members", "account", a.ID, "err", err)
 			return
@@ -123,7 +124,7 @@ func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
 		}
 	}
 	for _, addr := range to {
-		s.send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.Config.BaseURL + "\n"})
+		s.Send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.Config.BaseURL + "\n"})
 	}
 }
 
@@ -137,23 +138,23 @@ func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) e
 	if role == roster.RoleOwner {
 		return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot leave their account")
 	}
-	return s.write(ctx, func(tx *store.Tx) error {
+	return s.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
-			return dbErr(err, "no such account")
+			return core.DBErr(err, "no such account")
 		}
 		// The role is recorded, as a removal's is: the credentials page
 		// tells from it whether the one who left could read the Auth Token.
 		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, role.String()); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
+		return s.Emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
 	})
 }
 
 // AuditEvents lists the account's audit events, newest first, and how
 // many there are. Needs audit.view.
 func (s *Service) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
-	return s.db.AuditEvents(ctx, a, roster.AuditFilter{}, p)
+	return s.DB.AuditEvents(ctx, a, roster.AuditFilter{}, p)
 }
 
 // FilterAuditEvents lists the account's audit events that match the
@@ -163,7 +164,7 @@ func (s *Service) FilterAuditEvents(ctx context.Context, a roster.Account, f ros
 	if _, ok := roster.AuditActionLabel(f.Action); f.Action != "" && !ok {
 		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q", f.Action)
 	}
-	return s.db.AuditEvents(ctx, a, f, p)
+	return s.DB.AuditEvents(ctx, a, f, p)
 }
 
 // MaxAuditActors bounds the people AuditActors reads.
@@ -173,7 +174,7 @@ const MaxAuditActors = 500
 // (at most MaxAuditActors), members or not, for a filter to choose from.
 // Needs audit.view.
 func (s *Service) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
-	return s.db.AuditActors(ctx, a, MaxAuditActors)
+	return s.DB.AuditActors(ctx, a, MaxAuditActors)
 }
 
 // ParseAuditFilter reads a filter as both edges take it: actor is a user

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -18,7 +19,7 @@ const KeyPrefix = "rk_"
 // returns it: the only time the key is shown. It acts with the member's
 // current role and dies with the membership. Errors: EINVALID, ENOTFOUND.
 func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name, ip string) (roster.APIKey, string, error) {
-	name, err := cleanName(name, "name")
+	name, err := core.CleanName(name, "name")
 	if err != nil {
 		return roster.APIKey{}, "", err
 	}
@@ -30,7 +31,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name,
 	rand.Read(b)
 	key := KeyPrefix + base64.RawURLEncoding.EncodeToString(b)
 	k := roster.APIKey{AccountID: a.ID, Name: name, Prefix: key[:10]}
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateAPIKey(ctx, a.Seq, u.ID, name, k.Prefix, HashToken(key))
 		if err != nil {
 			return err
@@ -39,20 +40,20 @@ func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name,
 		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "api_key.create", k.Prefix, name)
 	})
 	if err != nil {
-		return k, "", dbErr(err, "no such account")
+		return k, "", core.DBErr(err, "no such account")
 	}
 	return k, key, nil
 }
 
 // APIKeys lists the user's keys (never the keys themselves).
 func (s *Service) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, error) {
-	return s.db.APIKeys(ctx, u.ID)
+	return s.DB.APIKeys(ctx, u.ID)
 }
 
 // DeleteAPIKey deletes one of the user's keys and audits it in the key's
 // account. Errors: ENOTFOUND.
 func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip string) error {
-	return dbErr(s.write(ctx, func(tx *store.Tx) error {
+	return core.DBErr(s.Write(ctx, func(tx *store.Tx) error {
 		acct, prefix, name, err := tx.DeleteAPIKey(ctx, u.ID, id)
 		if err != nil {
 			return err
@@ -64,29 +65,14 @@ func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip 
 // KeyMember resolves a personal API key, from memory, to its key ID,
 // account and user. ok is false for an unknown or deleted key.
 func (s *Service) KeyMember(key string) (keyID, accountSeq, userID int64, ok bool) {
-	return s.index.Key([32]byte(HashToken(key)))
+	return s.Index.Key([32]byte(HashToken(key)))
 }
 
 // TouchAPIKey records a key's use, best effort.
 func (s *Service) TouchAPIKey(ctx context.Context, keyID int64) {
-	if err := s.db.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.DB.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
 		s.Log.Warn("record API key use", "err", err)
 	}
-}
-
-// applyKeys reloads the member's personal API keys into the index.
-func (s *Service) applyKeys(ctx context.Context, accountSeq, userID int64) error {
-	keys, err := s.db.MemberKeys(ctx, accountSeq, userID)
-	if err != nil {
-		return err
-	}
-	s.index.Update(func(b *authz.Batch) {
-		b.RemoveKeysOf(accountSeq, userID)
-		for id, h := range keys {
-			b.SetKey([32]byte(h), id, accountSeq, userID)
-		}
-	})
-	return nil
 }
 
 // CredentialDecision is the check for the account's own credentials (Auth
@@ -120,5 +106,5 @@ func (s *Service) KeyExists(ctx context.Context, key string) (bool, error) {
 	if _, _, _, ok := s.KeyMember(key); ok {
 		return true, nil
 	}
-	return s.db.APIKeyExists(ctx, HashToken(key))
+	return s.DB.APIKeyExists(ctx, HashToken(key))
 }

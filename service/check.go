@@ -33,7 +33,7 @@ func (s *Service) observeDecision(reason string, start time.Time) {
 // the check index, which holds every Auth ID: an unknown one costs no
 // database query. Errors: ENOTFOUND.
 func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) {
-	if seq, ok := s.index.Account(authID); ok {
+	if seq, ok := s.Index.Account(authID); ok {
 		return seq, nil
 	}
 	return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
@@ -54,7 +54,7 @@ func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p 
 	} else if err != nil {
 		return authz.Decision{}, err
 	}
-	return s.index.Check(seq, userID, p), nil
+	return s.Index.Check(seq, userID, p), nil
 }
 
 // CheckKey answers whether a personal API key may use the permission in
@@ -77,5 +77,5 @@ func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Per
 	if !ok || keySeq != seq {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
 	}
-	return s.index.Check(seq, userID, p), nil
+	return s.Index.Check(seq, userID, p), nil
 }

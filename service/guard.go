@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -25,20 +24,6 @@ var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallel
 // dummyHash is compared against when no user has the address, so a login
 // for an unknown address takes as long as one for a known one.
 var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParams)
-
-// Stats counts identity events since the process started.
-type Stats struct {
-	Hashes          atomic.Int64 // argon2id computations started
-	LoginFailures   atomic.Int64 // wrong address, password or second factor
-	LoginThrottled  atomic.Int64 // attempts refused with 429 before any hashing
-	HashBusy        atomic.Int64 // attempts refused with 503: every hashing slot busy
-	MailSuppressed  atomic.Int64 // identity mails not sent because of the limits
-	SignupThrottled atomic.Int64 // sign-ups refused with 429 by the per-client limit
-	ResetThrottled  atomic.Int64 // password-reset requests refused with 429 by the client's or the address's limit
-	ResetsQueued    atomic.Int64 // password-reset requests answered and queued for a worker
-	ResetsDone      atomic.Int64 // queued password-reset requests a worker finished
-	ResetQueueFull  atomic.Int64 // password-reset requests refused with 503: the queue was full
-}
 
 // hashSlot waits for one of the Config.HashConcurrency slots for an argon2id
 // computation (19 MiB and tens of milliseconds of one core each). Without
@@ -175,11 +160,11 @@ func (s *Service) loginCheck(ctx context.Context, email, ip string, knownClient 
 		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
 	}}
-	state, err := s.db.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
+	state, err := s.DB.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
 	if err != nil {
 		return nil, err
 	}
-	now, window := s.db.Now(), s.Config.LoginWindow
+	now, window := s.DB.Now(), s.Config.LoginWindow
 	var wait time.Duration
 	for _, k := range t.keys {
 		if k.enforced {
@@ -203,7 +188,7 @@ func (t *loginTry) throttled(d time.Duration) error {
 // limit holds in the database even under contention. Errors: ERATELIMITED.
 func (t *loginTry) hit(ctx context.Context) error {
 	for _, k := range t.keys {
-		_, ok, err := t.s.db.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
+		_, ok, err := t.s.DB.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
 		if err != nil {
 			return err
 		}
@@ -219,7 +204,7 @@ func (t *loginTry) hit(ctx context.Context) error {
 func (t *loginTry) undo(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range t.keys {
-		if err := t.s.db.Unhit(ctx, k.key); err != nil {
+		if err := t.s.DB.Unhit(ctx, k.key); err != nil {
 			t.s.Log.Warn("clear login throttle", "err", err)
 		}
 	}
@@ -229,10 +214,10 @@ func (t *loginTry) undo(ctx context.Context) {
 // start again; the client's loses this attempt.
 func (t *loginTry) succeeded(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	if err := t.s.db.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
+	if err := t.s.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
 		t.s.Log.Warn("clear login throttle", "err", err)
 	}
-	if err := t.s.db.Unhit(ctx, t.keys[2].key); err != nil {
+	if err := t.s.DB.Unhit(ctx, t.keys[2].key); err != nil {
 		t.s.Log.Warn("clear login throttle", "err", err)
 	}
 }
@@ -241,12 +226,12 @@ func (t *loginTry) succeeded(ctx context.Context) {
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
 func (s *Service) pruneThrottles(ctx context.Context) {
-	now := s.db.Now()
+	now := s.DB.Now()
 	last := s.lastPrune.Load()
 	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
-	n, err := s.db.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
+	n, err := s.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
 		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": resetWindow, "signup:": s.Config.SignupWindow,
 	})
 	if err != nil {
@@ -280,7 +265,7 @@ func MaskEmail(email string) string {
 // Config.MailsPerDay a day. A false answer sends nothing; the caller's
 // HTTP answer stays the same, so it reveals nothing.
 func (s *Service) mailAllowed(ctx context.Context, email string) bool {
-	_, ok, err := s.db.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
+	_, ok, err := s.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
 	if err != nil {
 		s.Log.Error("mail limit", "err", err)
 		return false

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -58,7 +59,7 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 		}
 		n.Alias = alias
 	}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
 			return err
@@ -87,16 +88,16 @@ func (s *Service) Numbers(ctx context.Context, a roster.Account, alias string, p
 	if !filterText(alias) {
 		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "alias must be text without control characters")
 	}
-	return s.db.Numbers(ctx, a.Seq, alias, p)
+	return s.DB.Numbers(ctx, a.Seq, alias, p)
 }
 
 // Number shows one number. Errors: ENOTFOUND.
 func (s *Service) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
 	var n roster.Number
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.Number(ctx, a.Seq, number)
-		return dbErr(err, "no such number on this account")
+		return core.DBErr(err, "no such number on this account")
 	})
 	return n, err
 }
@@ -104,10 +105,10 @@ func (s *Service) Number(ctx context.Context, a roster.Account, number string) (
 // UpdateNumber edits a number's alias and application. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	var n roster.Number
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n, err = tx.Number(ctx, a.Seq, in.Number); err != nil {
-			return dbErr(err, "no such number on this account")
+			return core.DBErr(err, "no such number on this account")
 		}
 		if in.Alias != nil {
 			if n.Alias, err = cleanAlias(*in.Alias); err != nil {
@@ -129,9 +130,9 @@ func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberI
 
 // DeleteNumber releases a number. Errors: ENOTFOUND.
 func (s *Service) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
-			return dbErr(err, "no such number on this account")
+			return core.DBErr(err, "no such number on this account")
 		}
 		return tx.Audit(ctx, a.Seq, actor, "number.release", number, "")
 	})
@@ -162,7 +163,7 @@ type ApplicationInput struct {
 func (in ApplicationInput) apply(app *roster.Application) error {
 	var err error
 	if in.Name != nil {
-		if app.Name, err = cleanName(*in.Name, "name"); err != nil {
+		if app.Name, err = core.CleanName(*in.Name, "name"); err != nil {
 			return err
 		}
 	}
@@ -203,7 +204,7 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 	if err := in.apply(&app); err != nil {
 		return app, err
 	}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateApplication(ctx, a.Seq, app)
 		if err != nil {
 			return err
@@ -219,16 +220,16 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 
 // Applications lists the account's applications.
 func (s *Service) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
-	return s.db.Applications(ctx, a.Seq, p)
+	return s.DB.Applications(ctx, a.Seq, p)
 }
 
 // Application shows one application. Errors: ENOTFOUND.
 func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
 	var app roster.Application
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		app, err = tx.Application(ctx, a.Seq, id)
-		return dbErr(err, "no such application")
+		return core.DBErr(err, "no such application")
 	})
 	return app, err
 }
@@ -236,10 +237,10 @@ func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (
 // UpdateApplication edits an application. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if app, err = tx.Application(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such application")
+			return core.DBErr(err, "no such application")
 		}
 		if err := in.apply(&app); err != nil {
 			return err
@@ -255,9 +256,9 @@ func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id in
 // DeleteApplication deletes an application and unlinks its numbers.
 // Errors: ENOTFOUND.
 func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such application")
+			return core.DBErr(err, "no such application")
 		}
 		return tx.Audit(ctx, a.Seq, actor, "application.delete", fmt.Sprint(id), "")
 	})
@@ -268,7 +269,7 @@ func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id in
 // Settings returns the account's profile.
 func (s *Service) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		st, err = tx.Settings(ctx, a.Seq)
 		return err
@@ -284,7 +285,7 @@ type SettingsInput struct {
 // UpdateSettings edits the profile. Errors: EINVALID.
 func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if st, err = tx.Settings(ctx, a.Seq); err != nil {
 			return err
@@ -297,7 +298,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in Setti
 			if err != nil {
 				return err
 			}
-			if st.Name, err = cleanMailName(*in.Name, owner, "name"); err != nil {
+			if st.Name, err = core.CleanMailName(*in.Name, owner, "name"); err != nil {
 				return err
 			}
 		}
@@ -340,7 +341,7 @@ func newAuthToken() string {
 // Credentials reveals the Auth ID and Auth Token; the view is audited.
 func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
 	c := roster.Credentials{AuthID: a.ID}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -349,9 +350,9 @@ func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roste
 	if err != nil {
 		return c, err
 	}
-	token, _, until, err := s.db.Credentials(ctx, a.Seq)
+	token, _, until, err := s.DB.Credentials(ctx, a.Seq)
 	c.AuthToken = token
-	if until.After(s.db.Now()) {
+	if until.After(s.DB.Now()) {
 		c.OldValidUntil = &until
 	}
 	return c, err
@@ -382,7 +383,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 		return roster.Credentials{}, err
 	}
 	c := roster.Credentials{AuthID: a.ID, AuthToken: newAuthToken()}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -405,7 +406,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 		if c.OldValidUntil != nil {
 			data["old_valid_until"] = *c.OldValidUntil
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
+		return s.Emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
 	})
 	return c, err
 }
@@ -413,7 +414,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 // CheckAccountToken reports whether token is the account's Auth Token (or
 // the previous one within its grace period).
 func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
-	cur, prevHash, until, err := s.db.Credentials(ctx, a.Seq)
+	cur, prevHash, until, err := s.DB.Credentials(ctx, a.Seq)
 	if errors.Is(err, store.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -422,7 +423,7 @@ func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token
 	if constantEqual([]byte(cur), []byte(token)) {
 		return true, nil
 	}
-	return prevHash != nil && until.After(s.db.Now()) && constantEqual(prevHash, HashToken(token)), nil
+	return prevHash != nil && until.After(s.DB.Now()) && constantEqual(prevHash, HashToken(token)), nil
 }
 
 // TokenReader is someone no longer a member of the account who could have
@@ -454,11 +455,11 @@ type TokenExposure struct {
 // and the credentials page warn of them and offer rotation. It reads the
 // audit log and changes nothing. The caller holds credentials.view.
 func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
-	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
+	since, ok, err := s.DB.TokenReadableSince(ctx, a.Seq, s.DB.Now())
 	if err != nil || !ok {
 		return TokenExposure{}, err
 	}
-	reads, err := s.db.TokenReads(ctx, a.Seq, since)
+	reads, err := s.DB.TokenReads(ctx, a.Seq, since)
 	if err != nil {
 		return TokenExposure{}, err
 	}
@@ -466,7 +467,7 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 	for _, r := range reads {
 		byUser[r.UserID] = r
 	}
-	gone, err := s.db.Departures(ctx, a.Seq, since)
+	gone, err := s.DB.Departures(ctx, a.Seq, since)
 	if err != nil {
 		return TokenExposure{}, err
 	}
@@ -477,7 +478,7 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 			continue
 		}
 		seen[d.Email] = true
-		if _, _, member := s.index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
+		if _, _, member := s.Index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
 			continue // back in the team: they hold what their role holds
 		}
 		role, _ := roster.ParseRole(d.Role)
@@ -498,7 +499,7 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 		if _, pending := byUser[r.UserID]; !pending || r.UserID == 0 {
 			continue
 		}
-		if _, _, member := s.index.Member(a.Seq, r.UserID); member {
+		if _, _, member := s.Index.Member(a.Seq, r.UserID); member {
 			continue
 		}
 		out.Readers = append(out.Readers, TokenReader{UserID: r.UserID, Email: r.Email, Reads: r.Reads, LastRead: r.Last})
@@ -518,11 +519,11 @@ type TokenReads struct {
 // the account, by the audit log, and when last. The caller holds
 // team.edit (the removal confirmation asks it of the member to remove).
 func (s *Service) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
-	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
+	since, ok, err := s.DB.TokenReadableSince(ctx, a.Seq, s.DB.Now())
 	if err != nil || !ok {
 		return TokenReads{}, err
 	}
-	reads, err := s.db.TokenReads(ctx, a.Seq, since)
+	reads, err := s.DB.TokenReads(ctx, a.Seq, since)
 	if err != nil {
 		return TokenReads{}, err
 	}

@@ -122,7 +122,7 @@ func (s *Service) RunPasswordResets(ctx context.Context) {
 // link and mails it. The mail is sent on the worker, so a slow mail server
 // holds workers, never memory or connections without bound.
 func (s *Service) passwordReset(ctx context.Context, email string) {
-	u, _, err := s.db.UserByEmail(ctx, email)
+	u, _, err := s.DB.UserByEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, store.ErrNoRows) {
 			s.Log.Error("password reset", "err", err)
@@ -133,17 +133,17 @@ func (s *Service) passwordReset(ctx context.Context, email string) {
 		return
 	}
 	token, tokenHash := NewToken()
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
 	}); err != nil {
 		s.Log.Error("password reset", "err", err)
 		return
 	}
-	s.send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
+	s.Send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
 		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
 			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
 			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.Config.ResetTTL, s.link("reset-password", token))})
+			email, s.Config.ResetTTL, s.Link("reset-password", token))})
 }
 
 // limit counts one request of kind ("reset:ip:", "signup:ip:", ...) from
@@ -153,14 +153,14 @@ func (s *Service) passwordReset(ctx context.Context, email string) {
 // the database, across replicas and under contention.
 func (s *Service) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
 	key := kind + who
-	_, ok, err := s.db.Hit(ctx, key, window, most, 0)
+	_, ok, err := s.DB.Hit(ctx, key, window, most, 0)
 	if err != nil || ok {
 		return err
 	}
 	wait := window
-	if st, err := s.db.Throttles(ctx, key); err == nil {
+	if st, err := s.DB.Throttles(ctx, key); err == nil {
 		if t, found := st[key]; found {
-			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.db.Now()))
+			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.DB.Now()))
 		}
 	}
 	refused.Add(1)

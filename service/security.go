@@ -16,6 +16,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -76,7 +77,7 @@ func (s *Service) secondFactor(ctx context.Context, u roster.User, code, recover
 // audit and the notice of a used recovery code name.
 func (s *Service) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
 	usedRecovery := false
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if code != "" {
 			return s.useTOTP(ctx, tx, u.ID, code)
 		}
@@ -136,7 +137,7 @@ func normalizeRecovery(s string) string {
 // notice mails the user about a change to their own security. Such mail
 // follows the person's own action, so it is not held back by the limits.
 func (s *Service) notice(ctx context.Context, u roster.User, subject, body string) {
-	s.send(ctx, mail.Message{To: u.Email, Subject: subject,
+	s.Send(ctx, mail.Message{To: u.Email, Subject: subject,
 		Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
 }
 
@@ -187,7 +188,7 @@ func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, p
 		return err
 	}
 	var hash string
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		hash, err = tx.PasswordHash(ctx, u.ID)
 		return err
@@ -233,7 +234,7 @@ func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
 	return TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}, err
 }
 
@@ -255,7 +256,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
 			return err
@@ -324,7 +325,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password,
 		return err
 	}
 	var hash string
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		hash, err = tx.PasswordHash(ctx, u.ID)
 		return err
@@ -354,7 +355,7 @@ func (s *Service) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, 
 	if err := s.stepUp(ctx, u, proof, ip, "turn off two-factor sign-in"); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
 			return err
 		}
@@ -387,7 +388,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof Ste
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
@@ -414,14 +415,14 @@ func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Ac
 	if err != nil {
 		return roster.User{}, err
 	}
-	u, _, err := s.db.UserByEmail(ctx, email)
+	u, _, err := s.DB.UserByEmail(ctx, email)
 	if err != nil {
-		return roster.User{}, dbErr(err, "no user with the address "+email)
+		return roster.User{}, core.DBErr(err, "no user with the address "+email)
 	}
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
-			return dbErr(err, "no user with the address "+email)
+			return core.DBErr(err, "no user with the address "+email)
 		}
 		if !t.Confirmed {
 			return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off for %s: nothing to reset", email)
@@ -468,17 +469,17 @@ func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Ac
 // counts as a failed sign-in. Errors: EUNAUTHENTICATED, ERATELIMITED.
 func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
 	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "this sign-in expired: enter your email and password again")
-	uid, err := s.db.PendingLogin(ctx, HashToken(pending))
+	uid, err := s.DB.PendingLogin(ctx, HashToken(pending))
 	if errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
 	}
-	u, err := s.db.UserByID(ctx, uid)
+	u, err := s.DB.UserByID(ctx, uid)
 	if err != nil {
-		return LoginResult{}, dbErr(err, "no such user")
+		return LoginResult{}, core.DBErr(err, "no such user")
 	}
-	known, err := s.db.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge)
+	known, err := s.DB.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -497,7 +498,7 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 		s.loginFailed(u.Email, ip, true, "second factor")
 		return LoginResult{}, err
 	}
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
@@ -508,7 +509,7 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 
 // ResetTokenValid reports whether a reset link can still be used.
 func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
-	_, err := s.db.PasswordResetUser(ctx, HashToken(token))
+	_, err := s.DB.PasswordResetUser(ctx, HashToken(token))
 	return err == nil
 }
 
@@ -523,22 +524,22 @@ func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
 // rules), EUNAVAILABLE.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
 	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.Config.ResetTTL)
-	uid, err := s.db.PasswordResetUser(ctx, HashToken(token))
+	uid, err := s.DB.PasswordResetUser(ctx, HashToken(token))
 	if errors.Is(err, store.ErrNoRows) {
 		return badLink
 	} else if err != nil {
 		return err
 	}
-	u, err := s.db.UserByID(ctx, uid)
+	u, err := s.DB.UserByID(ctx, uid)
 	if err != nil {
-		return dbErr(err, "no such user")
+		return core.DBErr(err, "no such user")
 	}
 	hash, err := s.hashPassword(ctx, password, u.Email)
 	if err != nil {
 		return err
 	}
 	var keys []store.EndedKey
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		if got, err := tx.UsePasswordReset(ctx, HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
 			return badLink
 		} else if err != nil {
@@ -574,7 +575,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 	if err != nil {
 		return err
 	}
-	if err := s.db.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
+	if err := s.DB.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
 		s.Log.Warn("clear login throttle", "err", err)
 	}
 	keysEnded := "You had no personal API keys."
@@ -605,7 +606,7 @@ func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, cu
 	if err != nil {
 		return err
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
 			return err
 		}
@@ -635,7 +636,7 @@ func (s *Service) Sessions(ctx context.Context, u roster.User, session string) (
 	if err != nil {
 		return nil, err
 	}
-	ss, err := s.db.Sessions(ctx, u.ID, s.Config.SessionIdle)
+	ss, err := s.DB.Sessions(ctx, u.ID, s.Config.SessionIdle)
 	for i := range ss {
 		ss[i].Current = ss[i].ID == sid
 	}
@@ -644,7 +645,7 @@ func (s *Service) Sessions(ctx context.Context, u roster.User, session string) (
 
 // EndSession ends one of the user's sessions. Errors: ENOTFOUND.
 func (s *Service) EndSession(ctx context.Context, u roster.User, id int64) error {
-	return dbErr(s.db.DeleteSessionByID(ctx, u.ID, id), "no such session")
+	return core.DBErr(s.DB.DeleteSessionByID(ctx, u.ID, id), "no such session")
 }
 
 // EndOtherSessions ends every session of the user but the one asking.
@@ -653,7 +654,7 @@ func (s *Service) EndOtherSessions(ctx context.Context, u roster.User, session, 
 	if err != nil {
 		return err
 	}
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
 			return err
 		}
@@ -669,7 +670,7 @@ func (s *Service) SetRequireMFA(ctx context.Context, a roster.Account, caller ro
 	if on && !caller.MFAEnabled {
 		return a, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
 	}
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRequireMFA(ctx, a.Seq, on); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -22,7 +23,7 @@ func requireCommitted(a roster.Account) error {
 // after a cursor), with the cursor of the next page ("" at the end). The
 // caller holds team.view. Errors: EINVALID (a cursor of no such list).
 func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
-	ms, total, next, err := s.db.Members(ctx, a, p)
+	ms, total, next, err := s.DB.Members(ctx, a, p)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "after must be the meta.next of a previous page of this list")
 	}
@@ -32,8 +33,8 @@ func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) 
 // Member returns one member of the account. The caller holds team.view
 // or team.edit. Errors: ENOTFOUND.
 func (s *Service) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
-	m, err := s.db.Member(ctx, a, userID)
-	return m, dbErr(err, "no such member")
+	m, err := s.DB.Member(ctx, a, userID)
+	return m, core.DBErr(err, "no such member")
 }
 
 // SetMemberRole changes a member's role. The caller holds team.edit.
@@ -49,17 +50,17 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 	}
 	var m roster.Member
 	var old roster.Role
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		old, err = tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
-			return dbErr(err, "no such member")
+			return core.DBErr(err, "no such member")
 		}
 		if old == roster.RoleOwner {
 			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
 		}
 		if err := tx.SetMemberRole(ctx, a.Seq, userID, role); err != nil {
-			return dbErr(err, "no such member")
+			return core.DBErr(err, "no such member")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "member.role", fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role)); err != nil {
 			return err
@@ -68,13 +69,13 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 		if err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
+		return s.Emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
 	})
 	if err != nil || old == role {
 		return m, err
 	}
-	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
-	s.send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
+	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
+	s.Send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
 		Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
 			actor.Email, name, old.Label(), role.Label(), s.Config.BaseURL)})
 	return m, nil
@@ -85,10 +86,10 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
 func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
 	var email string
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
-			return dbErr(err, "no such member")
+			return core.DBErr(err, "no such member")
 		}
 		if old == roster.RoleOwner {
 			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot be deleted")
@@ -104,13 +105,13 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 			return err
 		}
 		email = u.Email
-		return s.emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
+		return s.Emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
 	})
 	if err != nil {
 		return err
 	}
-	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
-	s.send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
+	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
+	s.Send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
 		Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
 			actor.Email, name)})
 	return nil
@@ -118,7 +119,7 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 
 // Invitations lists the account's pending invitations.
 func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
-	return s.db.Invitations(ctx, a.Seq, p)
+	return s.DB.Invitations(ctx, a.Seq, p)
 }
 
 // Invite invites an address to the account with a role and mails the link.
@@ -134,13 +135,13 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	email, err := s.workEmail(rawEmail)
+	email, err := s.WorkEmail(rawEmail)
 	if err != nil {
 		return roster.Invitation{}, err
 	}
 	token, tokenHash := NewToken()
 	var inv roster.Invitation
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
 			if _, err := tx.MemberRole(ctx, a.Seq, uid); err == nil {
 				return roster.Errorf(roster.EALREADYMEMBER, "%s is already a member of this account", email)
@@ -171,7 +172,7 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 		if err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
+		return s.Emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
 	})
 	if err != nil {
 		return inv, err
@@ -237,11 +238,11 @@ func waitWords(d time.Duration) string {
 }
 
 func (s *Service) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
-	name := s.mailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
-	s.send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
+	name := s.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
+	s.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
 		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
 			"The link works until %s. If you do not have a login yet, you will create one.\n",
-			actor.Email, name, inv.Role.Label(), s.link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
+			actor.Email, name, inv.Role.Label(), s.Link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
 }
 
 // SetInvitationRole changes a pending invitation's role. The caller holds
@@ -252,9 +253,9 @@ func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id in
 		return roster.Invitation{}, err
 	}
 	var inv roster.Invitation
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetInvitationRole(ctx, a.Seq, id, role); err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
@@ -268,18 +269,18 @@ func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id in
 // RevokeInvitation revokes a pending invitation: its link stops working.
 // The caller holds team.edit. Errors: ENOTFOUND.
 func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, err := tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.RevokeInvitation(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, ""); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
+		return s.Emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
 	})
 }
 
@@ -293,11 +294,11 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 	}
 	token, tokenHash := NewToken()
 	var inv roster.Invitation
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if inv.Status != roster.InvitationPending && inv.Status != roster.InvitationExpired {
 			return roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
@@ -312,7 +313,7 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 			return err
 		}
 		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.Config.InviteTTL); err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.resend", inv.Email, ""); err != nil {
 			return err
@@ -356,7 +357,7 @@ type InvitationPreview struct {
 // PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
 func (s *Service) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := s.usableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
@@ -378,7 +379,7 @@ func (s *Service) PreviewInvitation(ctx context.Context, token string) (Invitati
 func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
 	var a roster.Account
 	var role roster.Role
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.Write(ctx, func(tx *store.Tx) error {
 		inv, seq, err := s.usableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
@@ -421,10 +422,10 @@ func (s *Service) join(ctx context.Context, tx *store.Tx, inv roster.Invitation,
 	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String()); err != nil {
 		return err
 	}
-	if err := s.emit(ctx, tx, seq, inv.AccountID, "invitation.accepted", map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
+	if err := s.Emit(ctx, tx, seq, inv.AccountID, "invitation.accepted", map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
+	return s.Emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
 }
 
 // InvitationLink is what the holder of an invitation link may learn about
@@ -445,7 +446,7 @@ type InvitationLink struct {
 // Errors: only internal ones.
 func (s *Service) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
 	var l InvitationLink
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := tx.InvitationByToken(ctx, HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return nil

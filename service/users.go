@@ -12,6 +12,7 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -53,13 +54,13 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 	if in.InvitationToken != "" {
 		return s.signupFromInvitation(ctx, in, ip)
 	}
-	email, err := s.workEmail(in.Email)
+	email, err := s.WorkEmail(in.Email)
 	if err != nil {
 		return SignupResult{}, err
 	}
 	// The one rule for names in mail, with the signing-up address as the
 	// owner: the name also names the account made here.
-	name, err := cleanMailName(in.Name, email, "name")
+	name, err := core.CleanMailName(in.Name, email, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -77,7 +78,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 	}
 	var res SignupResult
 	token, tokenHash := NewToken()
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		uid, err := tx.CreateUser(ctx, email, name, hash, false)
 		if err != nil {
 			return err // ErrUnique: answered below without revealing it
@@ -126,7 +127,7 @@ func accountNameOf(userName string) string { return userName + "'s account" }
 // open link of the address ends, so a person who finds an older mail (an
 // attacker's attempt, perhaps) cannot set a password they did not choose.
 func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
-	u, _, err := s.db.UserByEmail(ctx, email)
+	u, _, err := s.DB.UserByEmail(ctx, email)
 	if err != nil {
 		s.Log.Error("sign-up of a registered address", "err", err)
 		return
@@ -139,7 +140,7 @@ func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 	}
 	if !u.EmailVerified {
 		token, tokenHash := NewToken()
-		err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 			return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL, hash, name)
 		})
 		if err != nil {
@@ -149,23 +150,23 @@ func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 		s.sendVerification(ctx, email, name, token)
 		return
 	}
-	s.send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
+	s.Send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
 		Text: fmt.Sprintf("Someone, perhaps you, tried to sign up for Roster with %s, which already has a login.\n\n"+
 			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
 }
 
 func (s *Service) endAttempts(ctx context.Context, userID int64) {
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
 		s.Log.Error("end verification links", "err", err)
 	}
 }
 
 func (s *Service) sendVerification(ctx context.Context, email, name, token string) {
-	s.send(ctx, mail.Message{To: email, Subject: "Verify your email address",
+	s.Send(ctx, mail.Message{To: email, Subject: "Verify your email address",
 		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
 			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
 			"If you did not sign up, ignore this mail: no one can log in with your address without it.\n",
-			name, s.link("verify", token), s.Config.VerifyTTL)})
+			name, s.Link("verify", token), s.Config.VerifyTTL)})
 }
 
 // signupFromInvitation signs the invitee up: the invitation link proves the
@@ -176,14 +177,14 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 	// The invitation names the address; check the password and the name
 	// against it.
 	var invEmail string
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := s.usableInvitation(ctx, tx, in.InvitationToken)
 		invEmail = inv.Email
 		return err
 	}); err != nil {
 		return SignupResult{}, err
 	}
-	name, err := cleanMailName(in.Name, invEmail, "name")
+	name, err := core.CleanMailName(in.Name, invEmail, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -193,7 +194,7 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 	}
 	var res SignupResult
 	session, sessionHash := NewToken()
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.Write(ctx, func(tx *store.Tx) error {
 		inv, seq, err := s.usableInvitation(ctx, tx, in.InvitationToken)
 		if err != nil {
 			return err
@@ -261,7 +262,7 @@ func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name
 // used or expired token.
 func (s *Service) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
 	var u roster.User
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		v, err := tx.UseVerification(ctx, HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
@@ -317,12 +318,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	var hash string
 	known := false
 	if err == nil {
-		u, hash, err = s.db.UserByEmail(ctx, email)
+		u, hash, err = s.DB.UserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNoRows) {
 			hash = ""
 		} else if err != nil {
 			return LoginResult{}, err
-		} else if known, err = s.db.KnownLogin(ctx, u.ID, ipKey(in.IP), s.Config.KnownLoginAge); err != nil {
+		} else if known, err = s.DB.KnownLogin(ctx, u.ID, ipKey(in.IP), s.Config.KnownLoginAge); err != nil {
 			return LoginResult{}, err
 		}
 	}
@@ -360,7 +361,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 			var res LoginResult
 			if in.WantPending {
 				token, tokenHash := NewToken()
-				if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+				if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.Config.PendingLoginTTL)
 				}); err != nil {
 					return LoginResult{}, err
@@ -393,7 +394,7 @@ func (s *Service) loginFailed(email, ip string, knownAddress bool, what string) 
 // every account they belong to.
 func (s *Service) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
 	token, tokenHash := NewToken()
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL, ip, userAgent); err != nil {
 			return err
 		}
@@ -425,7 +426,7 @@ func (s *Service) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip
 
 // Logout ends the session.
 func (s *Service) Logout(ctx context.Context, session string) error {
-	return s.db.DeleteSession(ctx, HashToken(session))
+	return s.DB.DeleteSession(ctx, HashToken(session))
 }
 
 // SessionUser returns the user of a live session. EUNAUTHENTICATED otherwise.
@@ -437,7 +438,7 @@ func (s *Service) SessionUser(ctx context.Context, session string) (roster.User,
 // session returns the user and ID of a live session (not past its end nor
 // idle too long). EUNAUTHENTICATED otherwise.
 func (s *Service) session(ctx context.Context, session string) (roster.User, int64, error) {
-	u, id, err := s.db.SessionUser(ctx, HashToken(session), s.Config.SessionIdle)
+	u, id, err := s.DB.SessionUser(ctx, HashToken(session), s.Config.SessionIdle)
 	if errors.Is(err, store.ErrNoRows) {
 		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
 	}

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +28,7 @@ import (
 	"code.dny.dev/ssrf"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -60,21 +60,6 @@ type Webhook = store.Webhook
 type Delivery = store.Delivery
 
 // emit records an event for the account's webhooks in tx, the
-// transaction of the change it announces.
-func (s *Service) emit(ctx context.Context, tx *store.Tx, accountSeq int64, authID, typ string, data map[string]any) error {
-	b := make([]byte, 16)
-	rand.Read(b)
-	id := "evt_" + hex.EncodeToString(b)
-	if data == nil {
-		data = map[string]any{}
-	}
-	body, err := json.Marshal(map[string]any{"id": id, "type": typ, "created_at": tx.Now(), "account_id": authID, "data": data})
-	if err != nil {
-		return err
-	}
-	return tx.EnqueueEvent(ctx, accountSeq, id, typ, body)
-}
-
 // webhookTargets refuses every address that is not globally reachable
 // unicast. Its table is code.dny.dev/ssrf's, generated from the IANA IPv4
 // and IPv6 Special-Purpose Address Registries (every entry, plus
@@ -181,7 +166,7 @@ func (s *Service) CreateWebhook(ctx context.Context, a roster.Account, rawURL st
 	rand.Read(b)
 	secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 	var w Webhook
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if n, err := tx.CountWebhooks(ctx, a.Seq); err != nil {
 			return err
 		} else if n >= maxWebhooks {
@@ -202,13 +187,13 @@ func (s *Service) CreateWebhook(ctx context.Context, a roster.Account, rawURL st
 
 // Webhooks lists the account's endpoints. The caller holds team.view.
 func (s *Service) Webhooks(ctx context.Context, a roster.Account, p roster.Page) ([]Webhook, int, error) {
-	return s.db.Webhooks(ctx, a.Seq, p.Limit, p.Offset)
+	return s.DB.Webhooks(ctx, a.Seq, p.Limit, p.Offset)
 }
 
 // Webhook returns one endpoint. Errors: ENOTFOUND.
 func (s *Service) Webhook(ctx context.Context, a roster.Account, id int64) (Webhook, error) {
-	w, err := s.db.Webhook(ctx, a.Seq, id)
-	return w, dbErr(err, "no such webhook")
+	w, err := s.DB.Webhook(ctx, a.Seq, id)
+	return w, core.DBErr(err, "no such webhook")
 }
 
 // WebhookChange is a PATCH: nil fields stay.
@@ -235,11 +220,11 @@ func (s *Service) UpdateWebhook(ctx context.Context, a roster.Account, id int64,
 			return w, err
 		}
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		w, err = tx.Webhook(ctx, a.Seq, id)
 		if err != nil {
-			return dbErr(err, "no such webhook")
+			return core.DBErr(err, "no such webhook")
 		}
 		if c.URL != nil {
 			w.URL = u
@@ -251,7 +236,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, a roster.Account, id int64,
 			w.Enabled = *c.Enabled
 		}
 		if err := tx.UpdateWebhook(ctx, w); err != nil {
-			return dbErr(err, "no such webhook")
+			return core.DBErr(err, "no such webhook")
 		}
 		return tx.Audit(ctx, a.Seq, actor, "webhook.update", fmt.Sprint(id), w.URL)
 	})
@@ -261,9 +246,9 @@ func (s *Service) UpdateWebhook(ctx context.Context, a roster.Account, id int64,
 // DeleteWebhook removes an endpoint and its pending deliveries. The
 // caller holds team.edit. Errors: ENOTFOUND.
 func (s *Service) DeleteWebhook(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteWebhook(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such webhook")
+			return core.DBErr(err, "no such webhook")
 		}
 		return tx.Audit(ctx, a.Seq, actor, "webhook.delete", fmt.Sprint(id), "")
 	})
@@ -274,7 +259,7 @@ func (s *Service) Deliveries(ctx context.Context, a roster.Account, id int64, p 
 	if _, err := s.Webhook(ctx, a, id); err != nil {
 		return nil, 0, err
 	}
-	return s.db.Deliveries(ctx, id, p.Limit, p.Offset)
+	return s.DB.Deliveries(ctx, id, p.Limit, p.Offset)
 }
 
 // Sign is the Roster-Signature header of body sent at t.
@@ -438,7 +423,7 @@ func (s *Service) RunWebhooks(ctx context.Context) {
 	}()
 	for {
 		if free := webhookSenders - busy; free > 0 && ctx.Err() == nil {
-			ds, err := s.db.ClaimDeliveries(ctx, time.Now(), free, webhookPerAccount, lease)
+			ds, err := s.DB.ClaimDeliveries(ctx, time.Now(), free, webhookPerAccount, lease)
 			if err != nil && ctx.Err() == nil {
 				s.Log.Error("webhooks: claim", "err", err)
 			}
@@ -478,10 +463,10 @@ func (s *Service) attempt(ctx context.Context, c *http.Client, d Delivery) {
 	rctx, cancel := context.WithTimeout(bg, 5*time.Second)
 	defer cancel()
 	if err == nil {
-		err = s.db.DeliveryDone(rctx, d.ID)
+		err = s.DB.DeliveryDone(rctx, d.ID)
 	} else {
 		s.Log.Info("webhooks: attempt failed", "delivery", d.ID, "webhook", d.WebhookID, "attempt", d.Attempts+1, "err", err)
-		err = s.db.DeliveryFailed(rctx, d.ID, failureText(err, tlsFailed), s.retryAt(d, d.Attempts+1))
+		err = s.DB.DeliveryFailed(rctx, d.ID, failureText(err, tlsFailed), s.retryAt(d, d.Attempts+1))
 	}
 	if err != nil {
 		s.Log.Error("webhooks: record attempt", "delivery", d.ID, "err", err)
