@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
@@ -191,7 +189,7 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 		// Compared with what was recorded, so anything that could never have
 		// been (a NUL byte PostgreSQL refuses, invalid UTF-8, a page of text)
 		// is refused here rather than by the database.
-		if len(actor) > 320 || !filterText(actor) {
+		if len(actor) > 320 || !core.FilterText(actor) {
 			return f, roster.FieldErrorf("actor", roster.EINVALID, "actor must be a user ID or an address")
 		}
 		f.ActorEmail = strings.ToLower(actor)
@@ -203,11 +201,4 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 		f.Action = action
 	}
 	return f, nil
-}
-
-// filterText reports whether a filter's value could ever match what was
-// stored: valid UTF-8 without control characters. Anything else (a NUL,
-// which PostgreSQL refuses outright) is refused before the database.
-func filterText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }

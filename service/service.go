@@ -19,6 +19,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/areas"
 	"github.com/rosterhq/roster/service/index"
 	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
@@ -38,6 +39,7 @@ func DefaultConfig() Config { return core.DefaultConfig() }
 // storage and check index: the edges call its methods.
 type Service struct {
 	*core.Core
+	*areas.Areas
 
 	hashOnce  sync.Once
 	hashSlots chan struct{}
@@ -52,7 +54,8 @@ type Service struct {
 // LoadIndex). sender and domains may be nil for tools that send no mail and
 // take no sign-ups.
 func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Service {
-	return &Service{Core: core.New(db, sender, domains, cfg, log),
+	c := core.New(db, sender, domains, cfg, log)
+	return &Service{Core: c, Areas: &areas.Areas{Core: c},
 		resets: make(chan resetRequest, max(1, cfg.ResetQueue))}
 }
 

@@ -232,3 +232,13 @@ func CleanName(name, what string) (string, error) {
 func (s *Core) Link(kind, token string) string {
 	return fmt.Sprintf("%s/%s/%s", strings.TrimRight(s.Config.BaseURL, "/"), kind, token)
 }
+
+// AccountSeq returns the integer ID of the account with the Auth ID, from
+// the check index, which holds every Auth ID: an unknown one costs no
+// database query. Errors: ENOTFOUND.
+func (s *Core) AccountSeq(ctx context.Context, authID string) (int64, error) {
+	if seq, ok := s.Index.Account(authID); ok {
+		return seq, nil
+	}
+	return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
+}

@@ -1,4 +1,4 @@
-package service
+package areas
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 func constantEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // Billing returns the account's payments & billing.
-func (s *Service) Billing(ctx context.Context, a roster.Account) (roster.Billing, error) {
+func (s *Areas) Billing(ctx context.Context, a roster.Account) (roster.Billing, error) {
 	return s.DB.Billing(ctx, a.Seq)
 }
 
@@ -49,7 +49,7 @@ func needCard(ctx context.Context, tx *store.Tx, acct int64, field string) error
 // SetAutoRecharge saves the auto-recharge settings. Turning it on needs a
 // card on file; turning it off is always allowed. Errors: EINVALID,
 // ECONFLICT (enabled with no payment method).
-func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled bool, thresholdUSD, amountUSD float64, actor roster.Actor) (roster.Billing, error) {
+func (s *Areas) SetAutoRecharge(ctx context.Context, a roster.Account, enabled bool, thresholdUSD, amountUSD float64, actor roster.Actor) (roster.Billing, error) {
 	ar := roster.AutoRecharge{Enabled: enabled}
 	var err error
 	if ar.ThresholdUSD, err = Cents("threshold_usd", thresholdUSD, 0, 100000); err != nil {
@@ -111,7 +111,7 @@ func cardBrand(n string) string {
 // AddPaymentMethod checks a card and keeps only its brand, last 4 digits
 // and expiry: the number itself is never stored or logged.
 // Errors: EINVALID.
-func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumber string, expMonth, expYear int, actor roster.Actor) (roster.PaymentMethod, error) {
+func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumber string, expMonth, expYear int, actor roster.Actor) (roster.PaymentMethod, error) {
 	digits := strings.NewReplacer(" ", "", "-", "").Replace(cardNumber)
 	for _, r := range digits {
 		if r < '0' || r > '9' {
@@ -144,7 +144,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 // auto-recharge is on turns auto-recharge off in the same transaction (it
 // could not charge anything), so "auto-recharge on" always means a card is
 // on file. Errors: ENOTFOUND.
-func (s *Service) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+func (s *Areas) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such payment method")
@@ -171,7 +171,7 @@ func (s *Service) DeletePaymentMethod(ctx context.Context, a roster.Account, id 
 // Recharge adds 1 to 10,000 USD of credit. It needs a payment method on
 // file. Errors: EINVALID, ECONFLICT (no payment method; the amount is
 // checked first).
-func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD float64, actor roster.Actor) (roster.Recharge, error) {
+func (s *Areas) Recharge(ctx context.Context, a roster.Account, amountUSD float64, actor roster.Actor) (roster.Recharge, error) {
 	amount, err := Cents("amount_usd", amountUSD, 1, 10000)
 	if err != nil {
 		return roster.Recharge{}, err
@@ -193,7 +193,7 @@ func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD floa
 // --- pricing
 
 // Price returns a country's rates. Errors: EINVALID, ENOTFOUND.
-func (s *Service) Price(ctx context.Context, country string) (roster.Price, error) {
+func (s *Areas) Price(ctx context.Context, country string) (roster.Price, error) {
 	country = strings.ToUpper(strings.TrimSpace(country))
 	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
 		return roster.Price{}, roster.Errorf(roster.EINVALID, "country must be an ISO 3166 two-letter code, like US")
@@ -207,7 +207,7 @@ func (s *Service) Price(ctx context.Context, country string) (roster.Price, erro
 
 // RatesLoaded reports whether the operator has loaded a rate table
 // (roster pricing import): a fresh install has none.
-func (s *Service) RatesLoaded(ctx context.Context) (bool, error) {
+func (s *Areas) RatesLoaded(ctx context.Context) (bool, error) {
 	n, err := s.DB.PriceCount(ctx)
 	return n > 0, err
 }
@@ -239,7 +239,7 @@ func CheckLogRecord(r roster.LogRecord) error {
 // IngestBatch stores records the platform wrote, grouped by account Auth
 // ID, in one transaction: all or nothing. Records must have passed
 // CheckLogRecord. Errors: ENOTFOUND.
-func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map[string][]roster.LogRecord) error {
+func (s *Areas) IngestBatch(ctx context.Context, order []string, byAccount map[string][]roster.LogRecord) error {
 	seqs := make([]int64, len(order))
 	for i, id := range order {
 		seq, err := s.AccountSeq(ctx, id)
@@ -259,8 +259,8 @@ func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map
 }
 
 // Logs lists the account's records. Errors: EINVALID.
-func (s *Service) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
-	if !filterText(f.Number) {
+func (s *Areas) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
+	if !core.FilterText(f.Number) {
 		return nil, 0, roster.FieldErrorf("number", roster.EINVALID, "number must be text without control characters")
 	}
 	if f.Kind != "" && !logKinds[f.Kind] {
@@ -273,6 +273,6 @@ func (s *Service) Logs(ctx context.Context, a roster.Account, f roster.LogFilter
 }
 
 // ImportPrices replaces the operator's rate table.
-func (s *Service) ImportPrices(ctx context.Context, prices []roster.Price) error {
+func (s *Areas) ImportPrices(ctx context.Context, prices []roster.Price) error {
 	return s.DB.ImportPrices(ctx, prices)
 }

@@ -1,4 +1,4 @@
-package service
+package areas
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type NumberInput struct {
 	ApplicationID *int64 // 0 unlinks
 }
 
-func (s *Service) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int64) (*int64, error) {
+func (s *Areas) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int64) (*int64, error) {
 	if id == nil || *id == 0 {
 		return nil, nil
 	}
@@ -47,7 +47,7 @@ func cleanAlias(a string) (string, error) {
 
 // AddNumber adds a phone number. A number belongs to one account only.
 // Errors: EINVALID, ECONFLICT (on this account already, or on another).
-func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
+func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	n := roster.Number{Number: strings.TrimSpace(in.Number)}
 	if !roster.IsE164(n.Number) {
 		return n, roster.FieldErrorf("number", roster.EINVALID, "number must be in E.164 form, like +14155550100")
@@ -84,15 +84,15 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 
 // Numbers lists the account's numbers whose alias contains alias.
 // Errors: EINVALID (an alias no number could have).
-func (s *Service) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
-	if !filterText(alias) {
+func (s *Areas) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
+	if !core.FilterText(alias) {
 		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "alias must be text without control characters")
 	}
 	return s.DB.Numbers(ctx, a.Seq, alias, p)
 }
 
 // Number shows one number. Errors: ENOTFOUND.
-func (s *Service) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
+func (s *Areas) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
 	var n roster.Number
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -103,7 +103,7 @@ func (s *Service) Number(ctx context.Context, a roster.Account, number string) (
 }
 
 // UpdateNumber edits a number's alias and application. Errors: EINVALID, ENOTFOUND.
-func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
+func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	var n roster.Number
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -129,7 +129,7 @@ func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberI
 }
 
 // DeleteNumber releases a number. Errors: ENOTFOUND.
-func (s *Service) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
+func (s *Areas) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
 	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
 			return core.DBErr(err, "no such number on this account")
@@ -196,7 +196,7 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 }
 
 // CreateApplication creates an application. Errors: EINVALID.
-func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
+func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
 	if in.Name == nil {
 		return app, roster.FieldErrorf("name", roster.EINVALID, "name is required")
@@ -219,12 +219,12 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 }
 
 // Applications lists the account's applications.
-func (s *Service) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
+func (s *Areas) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
 	return s.DB.Applications(ctx, a.Seq, p)
 }
 
 // Application shows one application. Errors: ENOTFOUND.
-func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
+func (s *Areas) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
 	var app roster.Application
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -235,7 +235,7 @@ func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (
 }
 
 // UpdateApplication edits an application. Errors: EINVALID, ENOTFOUND.
-func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
+func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -255,7 +255,7 @@ func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id in
 
 // DeleteApplication deletes an application and unlinks its numbers.
 // Errors: ENOTFOUND.
-func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+func (s *Areas) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such application")
@@ -267,7 +267,7 @@ func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id in
 // --- settings
 
 // Settings returns the account's profile.
-func (s *Service) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
+func (s *Areas) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
 	var st roster.Settings
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -283,7 +283,7 @@ type SettingsInput struct {
 }
 
 // UpdateSettings edits the profile. Errors: EINVALID.
-func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
+func (s *Areas) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
 	var st roster.Settings
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -334,12 +334,12 @@ func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in Setti
 // --- credentials
 
 func newAuthToken() string {
-	t, _ := NewToken()
+	t, _ := core.NewToken()
 	return t[:40]
 }
 
 // Credentials reveals the Auth ID and Auth Token; the view is audited.
-func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
+func (s *Areas) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
 	c := roster.Credentials{AuthID: a.ID}
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
@@ -377,7 +377,7 @@ func ParseGrace(s string) (time.Duration, error) {
 // RotateCredentials replaces the Auth Token. The old one dies at once, or
 // after keepOldFor (ParseGrace's form, at most 7 days) when asked.
 // Errors: EINVALID.
-func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor string, actor roster.Actor) (roster.Credentials, error) {
+func (s *Areas) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor string, actor roster.Actor) (roster.Credentials, error) {
 	grace, err := ParseGrace(keepOldFor)
 	if err != nil {
 		return roster.Credentials{}, err
@@ -396,7 +396,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 			until = tx.Now().Add(grace)
 			c.OldValidUntil = &until
 		}
-		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, HashToken(old), until); err != nil {
+		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, core.HashToken(old), until); err != nil {
 			return err
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", grace)); err != nil {
@@ -413,7 +413,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 
 // CheckAccountToken reports whether token is the account's Auth Token (or
 // the previous one within its grace period).
-func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
+func (s *Areas) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
 	cur, prevHash, until, err := s.DB.Credentials(ctx, a.Seq)
 	if errors.Is(err, store.ErrNoRows) {
 		return false, nil
@@ -423,7 +423,7 @@ func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token
 	if constantEqual([]byte(cur), []byte(token)) {
 		return true, nil
 	}
-	return prevHash != nil && until.After(s.DB.Now()) && constantEqual(prevHash, HashToken(token)), nil
+	return prevHash != nil && until.After(s.DB.Now()) && constantEqual(prevHash, core.HashToken(token)), nil
 }
 
 // TokenReader is someone no longer a member of the account who could have
@@ -454,7 +454,7 @@ type TokenExposure struct {
 // Token (TokenReader), newest departure first: the removal confirmation
 // and the credentials page warn of them and offer rotation. It reads the
 // audit log and changes nothing. The caller holds credentials.view.
-func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
+func (s *Areas) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
 	since, ok, err := s.DB.TokenReadableSince(ctx, a.Seq, s.DB.Now())
 	if err != nil || !ok {
 		return TokenExposure{}, err
@@ -518,7 +518,7 @@ type TokenReads struct {
 // TokenReadsBy returns how often the user read a working Auth Token of
 // the account, by the audit log, and when last. The caller holds
 // team.edit (the removal confirmation asks it of the member to remove).
-func (s *Service) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
+func (s *Areas) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
 	since, ok, err := s.DB.TokenReadableSince(ctx, a.Seq, s.DB.Now())
 	if err != nil || !ok {
 		return TokenReads{}, err
