@@ -207,3 +207,28 @@ func (s *Service) account(ctx context.Context, authID string) (roster.Account, e
 	a, err := s.DB.Account(ctx, authID)
 	return a, core.DBErr(err, "no such account")
 }
+
+// CredentialDecision is the check for the account's own credentials (Auth
+// ID and Auth Token over HTTP Basic): a machine credential with the
+// developer role's permissions except credentials.view and
+// credentials.edit, so it can neither read nor rotate itself and a
+// rotation revokes a leaked token.
+func CredentialDecision(p roster.Permission) authz.Decision {
+	role := roster.RoleDeveloper
+	if p != roster.CredentialsView && p != roster.CredentialsEdit && authz.Allowed(role, p) {
+		return authz.Decision{Allowed: true, Role: role, Reason: authz.ReasonAllowed}
+	}
+	return authz.Decision{Role: role, Reason: authz.ReasonMissingPermission}
+}
+
+// credentialHeld is what the account's own credentials hold: what
+// CredentialDecision allows, permission by permission.
+func credentialHeld() Held {
+	h := Held{Role: roster.RoleDeveloper, Status: roster.MemberActive}
+	for _, p := range roster.AllPermissions {
+		if CredentialDecision(p).Allowed {
+			h.mask |= 1 << p
+		}
+	}
+	return h
+}

@@ -12,14 +12,13 @@ package service
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/service/areas"
+	"github.com/rosterhq/roster/service/identity"
 	"github.com/rosterhq/roster/service/index"
 	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
@@ -39,12 +38,8 @@ func DefaultConfig() Config { return core.DefaultConfig() }
 // storage and check index: the edges call its methods.
 type Service struct {
 	*core.Core
+	*identity.Identity
 	*areas.Areas
-
-	hashOnce  sync.Once
-	hashSlots chan struct{}
-	lastPrune atomic.Int64      // unix seconds of the last throttle pruning
-	resets    chan resetRequest // password-reset requests, for RunPasswordResets
 
 	decisionHook atomic.Pointer[DecisionHook]
 	draining     atomic.Bool // Drain was called: the process is shutting down
@@ -55,8 +50,7 @@ type Service struct {
 // take no sign-ups.
 func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Service {
 	c := core.New(db, sender, domains, cfg, log)
-	return &Service{Core: c, Areas: &areas.Areas{Core: c},
-		resets: make(chan resetRequest, max(1, cfg.ResetQueue))}
+	return &Service{Core: c, Identity: identity.New(c), Areas: &areas.Areas{Core: c}}
 }
 
 // IndexedMembers returns how many memberships the check index holds.
@@ -114,17 +108,3 @@ func (s *Service) Drain() { s.draining.Store(true) }
 
 // Draining reports whether Drain was called.
 func (s *Service) Draining() bool { return s.draining.Load() }
-
-// Account returns the account a member asks for. ENOTFOUND when it does not
-// exist or the user is not a member: never reveal that it exists.
-func (s *Service) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
-	a, err := s.DB.Account(ctx, authID)
-	if err != nil {
-		return a, 0, core.DBErr(err, "no such account")
-	}
-	role, _, ok := s.Index.Member(a.Seq, userID)
-	if !ok {
-		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "no such account")
-	}
-	return a, role, nil
-}

@@ -328,26 +328,6 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 	return inv, nil
 }
 
-// usableInvitation finds the invitation a token names and refuses it
-// unless it is pending, unexpired and its account is on the committed plan.
-func (s *Service) usableInvitation(ctx context.Context, tx *store.Tx, token string) (roster.Invitation, int64, error) {
-	inv, seq, err := tx.InvitationByToken(ctx, HashToken(token))
-	if errors.Is(err, store.ErrNoRows) {
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
-	} else if err != nil {
-		return inv, 0, err
-	}
-	switch inv.Status {
-	case roster.InvitationPending:
-		return inv, seq, nil
-	case roster.InvitationExpired:
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation expired: ask for a new one")
-	case roster.InvitationSuspended:
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation is on hold: the account's plan does not include team members now")
-	}
-	return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
-}
-
 // InvitationPreview is what the holder of an invitation link may see.
 type InvitationPreview struct {
 	Invitation roster.Invitation
@@ -358,7 +338,7 @@ type InvitationPreview struct {
 func (s *Service) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := s.usableInvitation(ctx, tx, token)
+		inv, _, err := s.UsableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
@@ -380,14 +360,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip
 	var a roster.Account
 	var role roster.Role
 	err := s.Write(ctx, func(tx *store.Tx) error {
-		inv, seq, err := s.usableInvitation(ctx, tx, token)
+		inv, seq, err := s.UsableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
 		if inv.Email != u.Email {
 			return roster.Errorf(roster.EFORBIDDEN, "this invitation is for another address; log in as %s to accept it", inv.Email)
 		}
-		if err := s.join(ctx, tx, inv, seq, u.ID, ip); err != nil {
+		if err := s.Join(ctx, tx, inv, seq, u.ID, ip); err != nil {
 			return err
 		}
 		if err := tx.MarkVerified(ctx, u.ID); err != nil {
@@ -404,28 +384,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip
 		return a, 0, err
 	}
 	return a, role, nil
-}
-
-// join accepts the invitation for userID and adds the membership, in tx.
-// The accept is one conditional update: of two concurrent accepts one wins.
-func (s *Service) join(ctx context.Context, tx *store.Tx, inv roster.Invitation, seq, userID int64, ip string) error {
-	if err := tx.AcceptInvitation(ctx, inv.ID, userID); errors.Is(err, store.ErrNoRows) {
-		return roster.Errorf(roster.EINVITEINVALID, "this invitation was accepted already")
-	} else if err != nil {
-		return err
-	}
-	if err := tx.AddMember(ctx, seq, userID, inv.Role); errors.Is(err, store.ErrUnique) {
-		return roster.Errorf(roster.EALREADYMEMBER, "you are already a member of %s", inv.AccountName)
-	} else if err != nil {
-		return err
-	}
-	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String()); err != nil {
-		return err
-	}
-	if err := s.Emit(ctx, tx, seq, inv.AccountID, "invitation.accepted", map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
-		return err
-	}
-	return s.Emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
 }
 
 // InvitationLink is what the holder of an invitation link may learn about

@@ -242,3 +242,17 @@ func (s *Core) AccountSeq(ctx context.Context, authID string) (int64, error) {
 	}
 	return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
 }
+
+// Account returns the account a member asks for. ENOTFOUND when it does not
+// exist or the user is not a member: never reveal that it exists.
+func (s *Core) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
+	a, err := s.DB.Account(ctx, authID)
+	if err != nil {
+		return a, 0, DBErr(err, "no such account")
+	}
+	role, _, ok := s.Index.Member(a.Seq, userID)
+	if !ok {
+		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "no such account")
+	}
+	return a, role, nil
+}

@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -50,7 +50,7 @@ type SignupResult struct {
 // EINVITEINVALID, EFORBIDDEN (email differs from the invitation's),
 // ECONFLICT (invitation's address already has a user: log in and accept),
 // EPLANREQUIRED, EUNAVAILABLE.
-func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
+func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
 	if in.InvitationToken != "" {
 		return s.signupFromInvitation(ctx, in, ip)
 	}
@@ -77,7 +77,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 		return SignupResult{}, err
 	}
 	var res SignupResult
-	token, tokenHash := NewToken()
+	token, tokenHash := core.NewToken()
 	err = s.Write(ctx, func(tx *store.Tx) error {
 		uid, err := tx.CreateUser(ctx, email, name, hash, false)
 		if err != nil {
@@ -126,7 +126,7 @@ func accountNameOf(userName string) string { return userName + "'s account" }
 // When the address's mail allowance is used up, nothing is sent and every
 // open link of the address ends, so a person who finds an older mail (an
 // attacker's attempt, perhaps) cannot set a password they did not choose.
-func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
+func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
 	u, _, err := s.DB.UserByEmail(ctx, email)
 	if err != nil {
 		s.Log.Error("sign-up of a registered address", "err", err)
@@ -139,7 +139,7 @@ func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 		return
 	}
 	if !u.EmailVerified {
-		token, tokenHash := NewToken()
+		token, tokenHash := core.NewToken()
 		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 			return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL, hash, name)
 		})
@@ -155,13 +155,13 @@ func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
 			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
 }
 
-func (s *Service) endAttempts(ctx context.Context, userID int64) {
+func (s *Identity) endAttempts(ctx context.Context, userID int64) {
 	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
 		s.Log.Error("end verification links", "err", err)
 	}
 }
 
-func (s *Service) sendVerification(ctx context.Context, email, name, token string) {
+func (s *Identity) sendVerification(ctx context.Context, email, name, token string) {
 	s.Send(ctx, mail.Message{To: email, Subject: "Verify your email address",
 		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
 			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
@@ -173,12 +173,12 @@ func (s *Service) sendVerification(ctx context.Context, email, name, token strin
 // address. An address that has a user who never verified it (perhaps a
 // stranger's sign-up) is taken over by the mailbox's owner here: their
 // password and name replace the attempt's, and every open link ends.
-func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
+func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
 	// The invitation names the address; check the password and the name
 	// against it.
 	var invEmail string
 	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := s.usableInvitation(ctx, tx, in.InvitationToken)
+		inv, _, err := s.UsableInvitation(ctx, tx, in.InvitationToken)
 		invEmail = inv.Email
 		return err
 	}); err != nil {
@@ -193,9 +193,9 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 		return SignupResult{}, err
 	}
 	var res SignupResult
-	session, sessionHash := NewToken()
+	session, sessionHash := core.NewToken()
 	err = s.Write(ctx, func(tx *store.Tx) error {
-		inv, seq, err := s.usableInvitation(ctx, tx, in.InvitationToken)
+		inv, seq, err := s.UsableInvitation(ctx, tx, in.InvitationToken)
 		if err != nil {
 			return err
 		}
@@ -219,7 +219,7 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 		if err != nil {
 			return err
 		}
-		if err := s.join(ctx, tx, inv, seq, uid, ip); err != nil {
+		if err := s.Join(ctx, tx, inv, seq, uid, ip); err != nil {
 			return err
 		}
 		if err := tx.SetDefaultAccount(ctx, uid, seq); err != nil {
@@ -245,7 +245,7 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 // claim gives an unverified user the password and name of the person who
 // proved the address, verifies it and ends every open link; the account
 // made at the first sign-up takes the new name.
-func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name string) error {
+func (s *Identity) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name string) error {
 	if err := tx.SetUserProfile(ctx, uid, hash, name); err != nil {
 		return err
 	}
@@ -260,10 +260,10 @@ func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name
 
 // VerifyEmail uses a verification token. Errors: EINVALID for an unknown,
 // used or expired token.
-func (s *Service) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
+func (s *Identity) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
 	var u roster.User
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		v, err := tx.UseVerification(ctx, HashToken(token))
+		v, err := tx.UseVerification(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
 		} else if err != nil {
@@ -305,7 +305,7 @@ type LoginResult struct {
 // they reveal nothing to a stranger. Attempts are throttled per address
 // and per client before any hashing (ERATELIMITED with a wait); a wrong
 // code counts as a failed attempt; hashing is bounded (EUNAVAILABLE).
-func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
+func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	bad := roster.Errorf(roster.EUNAUTHENTICATED, "wrong email or password")
 	email, err := emailaddr.Normalize(in.Email)
 	if err != nil {
@@ -360,7 +360,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 			try.undo(ctx)
 			var res LoginResult
 			if in.WantPending {
-				token, tokenHash := NewToken()
+				token, tokenHash := core.NewToken()
 				if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.Config.PendingLoginTTL)
 				}); err != nil {
@@ -385,15 +385,15 @@ func errMFAChallenge() error {
 	return e
 }
 
-func (s *Service) loginFailed(email, ip string, knownAddress bool, what string) {
+func (s *Identity) loginFailed(email, ip string, knownAddress bool, what string) {
 	s.Stats.LoginFailures.Add(1)
 	s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
 }
 
 // startSession makes a session for the user and audits the sign-in in
 // every account they belong to.
-func (s *Service) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
-	token, tokenHash := NewToken()
+func (s *Identity) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
+	token, tokenHash := core.NewToken()
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL, ip, userAgent); err != nil {
 			return err
@@ -411,7 +411,7 @@ func (s *Service) startSession(ctx context.Context, u roster.User, ip, userAgent
 
 // auditUser writes an event about the user in every account they belong
 // to, so each account's admins see it.
-func (s *Service) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip, action, detail string) error {
+func (s *Identity) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip, action, detail string) error {
 	accts, err := tx.UserAccounts(ctx, u.ID)
 	if err != nil {
 		return err
@@ -425,20 +425,20 @@ func (s *Service) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip
 }
 
 // Logout ends the session.
-func (s *Service) Logout(ctx context.Context, session string) error {
-	return s.DB.DeleteSession(ctx, HashToken(session))
+func (s *Identity) Logout(ctx context.Context, session string) error {
+	return s.DB.DeleteSession(ctx, core.HashToken(session))
 }
 
 // SessionUser returns the user of a live session. EUNAUTHENTICATED otherwise.
-func (s *Service) SessionUser(ctx context.Context, session string) (roster.User, error) {
+func (s *Identity) SessionUser(ctx context.Context, session string) (roster.User, error) {
 	u, _, err := s.session(ctx, session)
 	return u, err
 }
 
 // session returns the user and ID of a live session (not past its end nor
 // idle too long). EUNAUTHENTICATED otherwise.
-func (s *Service) session(ctx context.Context, session string) (roster.User, int64, error) {
-	u, id, err := s.DB.SessionUser(ctx, HashToken(session), s.Config.SessionIdle)
+func (s *Identity) session(ctx context.Context, session string) (roster.User, int64, error) {
+	u, id, err := s.DB.SessionUser(ctx, core.HashToken(session), s.Config.SessionIdle)
 	if errors.Is(err, store.ErrNoRows) {
 		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
 	}

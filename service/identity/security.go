@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -50,7 +50,7 @@ var errBadCode = roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "wrong two-f
 
 // useTOTP checks code against the user's secret and records its step, in
 // tx: a code is accepted once (no replay within its 30 s, nor an older one).
-func (s *Service) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code string) error {
+func (s *Identity) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code string) error {
 	t, err := tx.TOTP(ctx, userID)
 	if err != nil {
 		return err
@@ -69,19 +69,19 @@ func (s *Service) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code 
 
 // secondFactor checks a code or a recovery code of a user with two-factor
 // on, to sign in. Errors: EUNAUTHENTICATED.
-func (s *Service) secondFactor(ctx context.Context, u roster.User, code, recovery, ip string) error {
+func (s *Identity) secondFactor(ctx context.Context, u roster.User, code, recovery, ip string) error {
 	return s.secondFactorTo(ctx, u, code, recovery, ip, "sign in")
 }
 
 // secondFactorTo is secondFactor for a purpose ("sign in"), which the
 // audit and the notice of a used recovery code name.
-func (s *Service) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
+func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
 	usedRecovery := false
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if code != "" {
 			return s.useTOTP(ctx, tx, u.ID, code)
 		}
-		if err := tx.UseRecoveryCode(ctx, u.ID, HashToken(normalizeRecovery(recovery))); errors.Is(err, store.ErrNoRows) {
+		if err := tx.UseRecoveryCode(ctx, u.ID, core.HashToken(normalizeRecovery(recovery))); errors.Is(err, store.ErrNoRows) {
 			return roster.FieldErrorf("recovery_code", roster.EUNAUTHENTICATED, "wrong or used recovery code")
 		} else if err != nil {
 			return err
@@ -115,7 +115,7 @@ func recoveryCodes() (codes []string, hashes [][]byte) {
 		c := strings.ToLower(enc.EncodeToString(b))[:26]
 		code := c[0:5] + "-" + c[5:10] + "-" + c[10:15] + "-" + c[15:20] + "-" + c[20:26]
 		codes = append(codes, code)
-		hashes = append(hashes, HashToken(normalizeRecovery(code)))
+		hashes = append(hashes, core.HashToken(normalizeRecovery(code)))
 	}
 	return codes, hashes
 }
@@ -136,7 +136,7 @@ func normalizeRecovery(s string) string {
 
 // notice mails the user about a change to their own security. Such mail
 // follows the person's own action, so it is not held back by the limits.
-func (s *Service) notice(ctx context.Context, u roster.User, subject, body string) {
+func (s *Identity) notice(ctx context.Context, u roster.User, subject, body string) {
 	s.Send(ctx, mail.Message{To: u.Email, Subject: subject,
 		Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
 }
@@ -166,7 +166,7 @@ type StepUp struct {
 // password, wrong or used code), EMFAREQUIRED (as a challenge, 401: two-
 // factor is on and neither a code nor a recovery code came), ERATELIMITED,
 // EUNAVAILABLE.
-func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, purpose string) error {
+func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, purpose string) error {
 	if proof.Password == "" {
 		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "enter your current password to %s", purpose)
 	}
@@ -222,7 +222,7 @@ func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, p
 // ConfirmTOTP, with their current password. Errors: ECONFLICT (two-factor
 // is on already: turn it off first), EUNAUTHENTICATED, ERATELIMITED,
 // EUNAVAILABLE (stepUp).
-func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
+func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
 	if u.MFAEnabled {
 		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already: turn it off first to set up another authenticator")
 	}
@@ -244,7 +244,7 @@ func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip
 // only time they are shown. Errors: ECONFLICT (nothing pending, or on
 // already), EUNAUTHENTICATED (wrong password or code), ERATELIMITED,
 // EUNAVAILABLE.
-func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
+func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
 	if u.MFAEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already")
 	}
@@ -295,7 +295,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string
 
 // changedUser records a change to the user in every account they belong
 // to, so every replica's check index reads them again (two-factor on/off).
-func (s *Service) changedUser(ctx context.Context, tx *store.Tx, userID int64) error {
+func (s *Identity) changedUser(ctx context.Context, tx *store.Tx, userID int64) error {
 	accts, err := tx.UserAccounts(ctx, userID)
 	if err != nil {
 		return err
@@ -311,7 +311,7 @@ func (s *Service) changedUser(ctx context.Context, tx *store.Tx, userID int64) e
 // checkOwnPassword checks the signed-in user's password, throttled like a
 // login (a stolen session cannot guess it). Errors: EUNAUTHENTICATED,
 // ERATELIMITED, EUNAVAILABLE.
-func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password, ip string) error {
+func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password, ip string) error {
 	try, err := s.loginCheck(ctx, u.Email, ip, true)
 	if err != nil {
 		return err
@@ -348,7 +348,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password,
 // current code or a recovery code. Errors: ECONFLICT (it is off),
 // EUNAUTHENTICATED, EMFAREQUIRED (no code: a challenge), ERATELIMITED,
 // EUNAVAILABLE.
-func (s *Service) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
+func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
 	if !u.MFAEnabled {
 		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off already")
 	}
@@ -380,7 +380,7 @@ func (s *Service) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, 
 // and a current code or a recovery code; the old ones stop working.
 // Errors: ECONFLICT (two-factor is off), EUNAUTHENTICATED, EMFAREQUIRED (no
 // code: a challenge), ERATELIMITED, EUNAVAILABLE.
-func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
+func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
 	if !u.MFAEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in first")
 	}
@@ -410,7 +410,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof Ste
 // accounts (actor: the operator) and the user is told by mail. It returns
 // the user as they are now. Errors: EINVALID (not an address), ENOTFOUND
 // (no such user), ECONFLICT (two-factor sign-in is off: nothing to clear).
-func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Actor) (roster.User, error) {
+func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.Actor) (roster.User, error) {
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
 		return roster.User{}, err
@@ -467,9 +467,9 @@ func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Ac
 // LoginPending completes the console's second sign-in step: the pending
 // token from the first step and a code or a recovery code. A wrong code
 // counts as a failed sign-in. Errors: EUNAUTHENTICATED, ERATELIMITED.
-func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
+func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
 	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "this sign-in expired: enter your email and password again")
-	uid, err := s.DB.PendingLogin(ctx, HashToken(pending))
+	uid, err := s.DB.PendingLogin(ctx, core.HashToken(pending))
 	if errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
@@ -498,7 +498,7 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 		s.loginFailed(u.Email, ip, true, "second factor")
 		return LoginResult{}, err
 	}
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
+	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, core.HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
@@ -508,8 +508,8 @@ func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip,
 }
 
 // ResetTokenValid reports whether a reset link can still be used.
-func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
-	_, err := s.DB.PasswordResetUser(ctx, HashToken(token))
+func (s *Identity) ResetTokenValid(ctx context.Context, token string) bool {
+	_, err := s.DB.PasswordResetUser(ctx, core.HashToken(token))
 	return err == nil
 }
 
@@ -522,9 +522,9 @@ func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
 // login throttle starts again, and the user is told by mail. Two-factor
 // stays on. Errors: EINVALID (bad, used or expired link, or the password's
 // rules), EUNAVAILABLE.
-func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
+func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
 	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.Config.ResetTTL)
-	uid, err := s.DB.PasswordResetUser(ctx, HashToken(token))
+	uid, err := s.DB.PasswordResetUser(ctx, core.HashToken(token))
 	if errors.Is(err, store.ErrNoRows) {
 		return badLink
 	} else if err != nil {
@@ -540,7 +540,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 	}
 	var keys []store.EndedKey
 	err = s.Write(ctx, func(tx *store.Tx) error {
-		if got, err := tx.UsePasswordReset(ctx, HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
+		if got, err := tx.UsePasswordReset(ctx, core.HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
 			return badLink
 		} else if err != nil {
 			return err
@@ -594,7 +594,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 // change) and every sign-in waiting for its second factor. Personal API
 // keys stay: the person proved the password they replace.
 // Errors: EUNAUTHENTICATED, ERATELIMITED, EINVALID, EUNAVAILABLE.
-func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, current, next, ip string) error {
+func (s *Identity) ChangePassword(ctx context.Context, u roster.User, session, current, next, ip string) error {
 	if err := s.checkOwnPassword(ctx, u, current, ip); err != nil {
 		return roster.OnField("current_password", err)
 	}
@@ -631,7 +631,7 @@ func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, cu
 }
 
 // Sessions lists the user's live sessions, marking the one asking.
-func (s *Service) Sessions(ctx context.Context, u roster.User, session string) ([]roster.Session, error) {
+func (s *Identity) Sessions(ctx context.Context, u roster.User, session string) ([]roster.Session, error) {
 	_, sid, err := s.session(ctx, session)
 	if err != nil {
 		return nil, err
@@ -644,12 +644,12 @@ func (s *Service) Sessions(ctx context.Context, u roster.User, session string) (
 }
 
 // EndSession ends one of the user's sessions. Errors: ENOTFOUND.
-func (s *Service) EndSession(ctx context.Context, u roster.User, id int64) error {
+func (s *Identity) EndSession(ctx context.Context, u roster.User, id int64) error {
 	return core.DBErr(s.DB.DeleteSessionByID(ctx, u.ID, id), "no such session")
 }
 
 // EndOtherSessions ends every session of the user but the one asking.
-func (s *Service) EndOtherSessions(ctx context.Context, u roster.User, session, ip string) error {
+func (s *Identity) EndOtherSessions(ctx context.Context, u roster.User, session, ip string) error {
 	_, sid, err := s.session(ctx, session)
 	if err != nil {
 		return err
@@ -666,7 +666,7 @@ func (s *Service) EndOtherSessions(ctx context.Context, u roster.User, session, 
 // sign-in for its members; the check index knows it before this returns.
 // The caller holds team.edit and, to turn it on, must have two-factor on
 // (else ECONFLICT): no one locks themselves out.
-func (s *Service) SetRequireMFA(ctx context.Context, a roster.Account, caller roster.User, on bool, actor roster.Actor) (roster.Account, error) {
+func (s *Identity) SetRequireMFA(ctx context.Context, a roster.Account, caller roster.User, on bool, actor roster.Actor) (roster.Account, error) {
 	if on && !caller.MFAEnabled {
 		return a, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
 	}

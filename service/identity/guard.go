@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -29,7 +29,7 @@ var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParam
 // computation (19 MiB and tens of milliseconds of one core each). Without
 // a bound, a flood of logins takes all memory and every core; with it, the
 // extra attempts wait up to Config.HashWait and then get EUNAVAILABLE.
-func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
+func (s *Identity) hashSlot(ctx context.Context) (release func(), err error) {
 	s.hashOnce.Do(func() {
 		n := s.Config.HashConcurrency
 		if n < 1 {
@@ -61,7 +61,7 @@ func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
 
 // hashPassword checks a new password against the rules and hashes it.
 // Errors: EINVALID (with why), EUNAVAILABLE.
-func (s *Service) hashPassword(ctx context.Context, pw, email string) (string, error) {
+func (s *Identity) hashPassword(ctx context.Context, pw, email string) (string, error) {
 	if err := password.Check(pw, email); err != nil {
 		return "", err
 	}
@@ -144,7 +144,7 @@ func (k throttleKey) wait(t store.Throttle, now time.Time, window time.Duration)
 
 // loginTry is one login attempt's place in the throttle.
 type loginTry struct {
-	s     *Service
+	s     *Identity
 	email string
 	ip    string
 	keys  []throttleKey
@@ -152,7 +152,7 @@ type loginTry struct {
 
 // loginCheck reads the throttle for an attempt on email from ip. Errors:
 // ERATELIMITED with RetryAfter; nothing is hashed or written then.
-func (s *Service) loginCheck(ctx context.Context, email, ip string, knownClient bool) (*loginTry, error) {
+func (s *Identity) loginCheck(ctx context.Context, email, ip string, knownClient bool) (*loginTry, error) {
 	s.pruneThrottles(ctx)
 	client := ipKey(ip)
 	t := &loginTry{s: s, email: email, ip: ip, keys: []throttleKey{
@@ -225,7 +225,7 @@ func (t *loginTry) succeeded(ctx context.Context) {
 // pruneThrottles deletes counters whose window has passed, at most once a
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
-func (s *Service) pruneThrottles(ctx context.Context) {
+func (s *Identity) pruneThrottles(ctx context.Context) {
 	now := s.DB.Now()
 	last := s.lastPrune.Load()
 	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
@@ -264,7 +264,7 @@ func MaskEmail(email string) string {
 // password reset) from the address's allowance: one a minute and
 // Config.MailsPerDay a day. A false answer sends nothing; the caller's
 // HTTP answer stays the same, so it reveals nothing.
-func (s *Service) mailAllowed(ctx context.Context, email string) bool {
+func (s *Identity) mailAllowed(ctx context.Context, email string) bool {
 	_, ok, err := s.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
 	if err != nil {
 		s.Log.Error("mail limit", "err", err)

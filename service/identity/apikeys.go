@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"errors"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
@@ -18,7 +17,7 @@ const KeyPrefix = "rk_"
 // CreateAPIKey makes a personal API key for the user in the account and
 // returns it: the only time the key is shown. It acts with the member's
 // current role and dies with the membership. Errors: EINVALID, ENOTFOUND.
-func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name, ip string) (roster.APIKey, string, error) {
+func (s *Identity) CreateAPIKey(ctx context.Context, u roster.User, authID, name, ip string) (roster.APIKey, string, error) {
 	name, err := core.CleanName(name, "name")
 	if err != nil {
 		return roster.APIKey{}, "", err
@@ -32,7 +31,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name,
 	key := KeyPrefix + base64.RawURLEncoding.EncodeToString(b)
 	k := roster.APIKey{AccountID: a.ID, Name: name, Prefix: key[:10]}
 	err = s.Write(ctx, func(tx *store.Tx) error {
-		id, err := tx.CreateAPIKey(ctx, a.Seq, u.ID, name, k.Prefix, HashToken(key))
+		id, err := tx.CreateAPIKey(ctx, a.Seq, u.ID, name, k.Prefix, core.HashToken(key))
 		if err != nil {
 			return err
 		}
@@ -46,13 +45,13 @@ func (s *Service) CreateAPIKey(ctx context.Context, u roster.User, authID, name,
 }
 
 // APIKeys lists the user's keys (never the keys themselves).
-func (s *Service) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, error) {
+func (s *Identity) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, error) {
 	return s.DB.APIKeys(ctx, u.ID)
 }
 
 // DeleteAPIKey deletes one of the user's keys and audits it in the key's
 // account. Errors: ENOTFOUND.
-func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip string) error {
+func (s *Identity) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip string) error {
 	return core.DBErr(s.Write(ctx, func(tx *store.Tx) error {
 		acct, prefix, name, err := tx.DeleteAPIKey(ctx, u.ID, id)
 		if err != nil {
@@ -64,47 +63,22 @@ func (s *Service) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip 
 
 // KeyMember resolves a personal API key, from memory, to its key ID,
 // account and user. ok is false for an unknown or deleted key.
-func (s *Service) KeyMember(key string) (keyID, accountSeq, userID int64, ok bool) {
-	return s.Index.Key([32]byte(HashToken(key)))
+func (s *Identity) KeyMember(key string) (keyID, accountSeq, userID int64, ok bool) {
+	return s.Index.Key([32]byte(core.HashToken(key)))
 }
 
 // TouchAPIKey records a key's use, best effort.
-func (s *Service) TouchAPIKey(ctx context.Context, keyID int64) {
+func (s *Identity) TouchAPIKey(ctx context.Context, keyID int64) {
 	if err := s.DB.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
 		s.Log.Warn("record API key use", "err", err)
 	}
 }
 
-// CredentialDecision is the check for the account's own credentials (Auth
-// ID and Auth Token over HTTP Basic): a machine credential with the
-// developer role's permissions except credentials.view and
-// credentials.edit, so it can neither read nor rotate itself and a
-// rotation revokes a leaked token.
-func CredentialDecision(p roster.Permission) authz.Decision {
-	role := roster.RoleDeveloper
-	if p != roster.CredentialsView && p != roster.CredentialsEdit && authz.Allowed(role, p) {
-		return authz.Decision{Allowed: true, Role: role, Reason: authz.ReasonAllowed}
-	}
-	return authz.Decision{Role: role, Reason: authz.ReasonMissingPermission}
-}
-
-// credentialHeld is what the account's own credentials hold: what
-// CredentialDecision allows, permission by permission.
-func credentialHeld() Held {
-	h := Held{Role: roster.RoleDeveloper, Status: roster.MemberActive}
-	for _, p := range roster.AllPermissions {
-		if CredentialDecision(p).Allowed {
-			h.mask |= 1 << p
-		}
-	}
-	return h
-}
-
 // KeyExists reports whether a personal API key exists, from memory or,
 // when this replica has not seen it yet, from the database.
-func (s *Service) KeyExists(ctx context.Context, key string) (bool, error) {
+func (s *Identity) KeyExists(ctx context.Context, key string) (bool, error) {
 	if _, _, _, ok := s.KeyMember(key); ok {
 		return true, nil
 	}
-	return s.DB.APIKeyExists(ctx, HashToken(key))
+	return s.DB.APIKeyExists(ctx, core.HashToken(key))
 }

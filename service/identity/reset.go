@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -55,7 +56,7 @@ const (
 // Errors: ERATELIMITED (with RetryAfter) past the limits of the client or
 // the address; EUNAVAILABLE (with RetryAfter) when the queue is full.
 // Either way nothing was queued, so nothing is sent.
-func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
+func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
 	s.pruneThrottles(ctx)
 	if err := s.limit(ctx, "reset:ip:", ipKey(ip), resetWindow, resetIPMax, &s.Stats.ResetThrottled,
 		"too many password resets from your network: try again in %s"); err != nil {
@@ -85,7 +86,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, ip string)
 // in hand (requests still queued are dropped, with a log line: the person
 // asks again). The server runs it; without it, requests fill the queue and
 // are refused.
-func (s *Service) RunPasswordResets(ctx context.Context) {
+func (s *Identity) RunPasswordResets(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range max(1, s.Config.ResetWorkers) {
 		wg.Add(1)
@@ -121,7 +122,7 @@ func (s *Service) RunPasswordResets(ctx context.Context) {
 // when the address has a user and mail allowance left, it stores a new
 // link and mails it. The mail is sent on the worker, so a slow mail server
 // holds workers, never memory or connections without bound.
-func (s *Service) passwordReset(ctx context.Context, email string) {
+func (s *Identity) passwordReset(ctx context.Context, email string) {
 	u, _, err := s.DB.UserByEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, store.ErrNoRows) {
@@ -132,7 +133,7 @@ func (s *Service) passwordReset(ctx context.Context, email string) {
 	if !s.mailAllowed(ctx, email) {
 		return
 	}
-	token, tokenHash := NewToken()
+	token, tokenHash := core.NewToken()
 	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
 	}); err != nil {
@@ -151,7 +152,7 @@ func (s *Service) passwordReset(ctx context.Context, email string) {
 // with ERATELIMITED and the time until the window ends (format gets it, as
 // "N seconds" or "N minutes"), and refused is counted. The count holds in
 // the database, across replicas and under contention.
-func (s *Service) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
+func (s *Identity) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
 	key := kind + who
 	_, ok, err := s.DB.Hit(ctx, key, window, most, 0)
 	if err != nil || ok {
