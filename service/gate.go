@@ -149,11 +149,11 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
-		d = CredentialDecision(need)
+		d = core.CredentialDecision(need)
 		reason = d.Reason.String()
 		// The account's own credentials are not a team member: the plan
 		// does not suspend them (the API of a standard account works).
-		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, credentialHeld()
+		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, core.CredentialHeld()
 		if need != roster.AnyMember && !d.Allowed {
 			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
 		}
@@ -180,7 +180,7 @@ func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) er
 	if d.Role == roster.RoleNone {
 		return roster.Errorf(roster.ENOTFOUND, "no such account")
 	}
-	h := held(d)
+	h := core.HeldOf(d)
 	c.Role, c.Status, c.Held = h.Role, h.Status, h
 	switch {
 	case need == roster.AnyMember:
@@ -209,26 +209,5 @@ func (s *Service) account(ctx context.Context, authID string) (roster.Account, e
 }
 
 // CredentialDecision is the check for the account's own credentials (Auth
-// ID and Auth Token over HTTP Basic): a machine credential with the
-// developer role's permissions except credentials.view and
-// credentials.edit, so it can neither read nor rotate itself and a
-// rotation revokes a leaked token.
-func CredentialDecision(p roster.Permission) authz.Decision {
-	role := roster.RoleDeveloper
-	if p != roster.CredentialsView && p != roster.CredentialsEdit && authz.Allowed(role, p) {
-		return authz.Decision{Allowed: true, Role: role, Reason: authz.ReasonAllowed}
-	}
-	return authz.Decision{Role: role, Reason: authz.ReasonMissingPermission}
-}
-
-// credentialHeld is what the account's own credentials hold: what
-// CredentialDecision allows, permission by permission.
-func credentialHeld() Held {
-	h := Held{Role: roster.RoleDeveloper, Status: roster.MemberActive}
-	for _, p := range roster.AllPermissions {
-		if CredentialDecision(p).Allowed {
-			h.mask |= 1 << p
-		}
-	}
-	return h
-}
+// ID and Auth Token over HTTP Basic): see core.CredentialDecision.
+func CredentialDecision(p roster.Permission) authz.Decision { return core.CredentialDecision(p) }

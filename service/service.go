@@ -21,6 +21,7 @@ import (
 	"github.com/rosterhq/roster/service/identity"
 	"github.com/rosterhq/roster/service/index"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/team"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -39,6 +40,7 @@ func DefaultConfig() Config { return core.DefaultConfig() }
 type Service struct {
 	*core.Core
 	*identity.Identity
+	*team.Team
 	*areas.Areas
 
 	decisionHook atomic.Pointer[DecisionHook]
@@ -50,7 +52,7 @@ type Service struct {
 // take no sign-ups.
 func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Service {
 	c := core.New(db, sender, domains, cfg, log)
-	return &Service{Core: c, Identity: identity.New(c), Areas: &areas.Areas{Core: c}}
+	return &Service{Core: c, Identity: identity.New(c), Team: &team.Team{Core: c}, Areas: &areas.Areas{Core: c}}
 }
 
 // IndexedMembers returns how many memberships the check index holds.

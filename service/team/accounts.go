@@ -1,4 +1,4 @@
-package service
+package team
 
 import (
 	"context"
@@ -13,13 +13,13 @@ import (
 )
 
 // Memberships lists every account the user belongs to, with their role.
-func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
+func (s *Team) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
 	return s.DB.Memberships(ctx, userID, p)
 }
 
 // CreateAccount creates an account of the user's own; they are its owner.
 // Errors: EINVALID.
-func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
+func (s *Team) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
 	name, err := core.CleanMailName(name, u.Email, "account name")
 	if err != nil {
 		return roster.Account{}, err
@@ -40,7 +40,7 @@ func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip str
 
 // SetDefaultAccount sets the account the user lands on after login.
 // Errors: ENOTFOUND when the user is not a member.
-func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID string) error {
+func (s *Team) SetDefaultAccount(ctx context.Context, userID int64, authID string) error {
 	a, _, err := s.Account(ctx, userID, authID)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID st
 // MinContractMonths. Leaving it suspends the non-owner members and pending
 // invitations; returning restores them (status is derived from the plan).
 // Errors: EINVALID, ENOTFOUND.
-func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd, months int, actor roster.Actor) (roster.Account, error) {
+func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd, months int, actor roster.Actor) (roster.Account, error) {
 	switch plan {
 	case roster.PlanCommitted:
 		if usd < roster.MinCommitmentUSD {
@@ -99,7 +99,7 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 
 // mailPlanChange tells each member, once, that the account left or
 // returned to the committed plan, after the commit.
-func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
+func (s *Team) mailPlanChange(ctx context.Context, a roster.Account) {
 	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
 	subject, text := fmt.Sprintf("%s left the committed plan", name),
 		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
@@ -128,7 +128,7 @@ func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
 
 // Leave ends the user's own membership. Errors: ENOTFOUND,
 // EOWNERIMMUTABLE for the owner.
-func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) error {
+func (s *Team) Leave(ctx context.Context, u roster.User, authID, ip string) error {
 	a, role, err := s.Account(ctx, u.ID, authID)
 	if err != nil {
 		return err
@@ -151,14 +151,14 @@ func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) e
 
 // AuditEvents lists the account's audit events, newest first, and how
 // many there are. Needs audit.view.
-func (s *Service) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
+func (s *Team) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
 	return s.DB.AuditEvents(ctx, a, roster.AuditFilter{}, p)
 }
 
 // FilterAuditEvents lists the account's audit events that match the
 // filter (ParseAuditFilter's), newest first, and how many match. Needs
 // audit.view. Errors: EINVALID for an action not in roster.AuditActions.
-func (s *Service) FilterAuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
+func (s *Team) FilterAuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
 	if _, ok := roster.AuditActionLabel(f.Action); f.Action != "" && !ok {
 		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q", f.Action)
 	}
@@ -171,7 +171,7 @@ const MaxAuditActors = 500
 // AuditActors lists the people seen acting in the account's audit log
 // (at most MaxAuditActors), members or not, for a filter to choose from.
 // Needs audit.view.
-func (s *Service) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
+func (s *Team) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
 	return s.DB.AuditActors(ctx, a, MaxAuditActors)
 }
 

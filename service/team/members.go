@@ -1,4 +1,4 @@
-package service
+package team
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func requireCommitted(a roster.Account) error {
 // Members lists the account's members, a page at a time (by offset, or
 // after a cursor), with the cursor of the next page ("" at the end). The
 // caller holds team.view. Errors: EINVALID (a cursor of no such list).
-func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
+func (s *Team) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
 	ms, total, next, err := s.DB.Members(ctx, a, p)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "after must be the meta.next of a previous page of this list")
@@ -32,7 +32,7 @@ func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) 
 
 // Member returns one member of the account. The caller holds team.view
 // or team.edit. Errors: ENOTFOUND.
-func (s *Service) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
+func (s *Team) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
 	m, err := s.DB.Member(ctx, a, userID)
 	return m, core.DBErr(err, "no such member")
 }
@@ -40,7 +40,7 @@ func (s *Service) Member(ctx context.Context, a roster.Account, userID int64) (r
 // SetMemberRole changes a member's role. The caller holds team.edit.
 // Errors: EINVALID, EOWNERIMMUTABLE (the owner, or the owner role),
 // ENOTFOUND, EPLANREQUIRED.
-func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
+func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
 	role, err := roster.ParseAssignableRole(rawRole)
 	if err != nil {
 		return roster.Member{}, err
@@ -84,7 +84,7 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 // DeleteMember removes a member: irreversible, and their access to the
 // account ends before this returns. The caller holds team.edit.
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
-func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
+func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
 	var email string
 	err := s.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
@@ -118,7 +118,7 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 }
 
 // Invitations lists the account's pending invitations.
-func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
+func (s *Team) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
 	return s.DB.Invitations(ctx, a.Seq, p)
 }
 
@@ -127,7 +127,7 @@ func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Pa
 // it, nothing is created or sent. The caller holds team.edit. Errors:
 // EPLANREQUIRED, EINVALID, EOWNERIMMUTABLE, EPERSONALDOMAIN,
 // EALREADYMEMBER, EINVITEPENDING, ERATELIMITED (with RetryAfter).
-func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole string, actor roster.Actor) (roster.Invitation, error) {
+func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole string, actor roster.Actor) (roster.Invitation, error) {
 	if err := requireCommitted(a); err != nil {
 		return roster.Invitation{}, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	token, tokenHash := NewToken()
+	token, tokenHash := core.NewToken()
 	var inv roster.Invitation
 	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
@@ -190,7 +190,7 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 //
 // The sends are rows of invitation_mails, read and written in tx, so two
 // admins inviting at once on two replicas cannot both take the last one.
-func (s *Service) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq int64, email string) error {
+func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq int64, email string) error {
 	limits := []struct {
 		email  string
 		window time.Duration
@@ -237,7 +237,7 @@ func waitWords(d time.Duration) string {
 	return fmt.Sprintf("%d hours", int((d+time.Hour-1)/time.Hour))
 }
 
-func (s *Service) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
+func (s *Team) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
 	name := s.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
 	s.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
 		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
@@ -247,7 +247,7 @@ func (s *Service) sendInvitation(ctx context.Context, accountSeq int64, inv rost
 
 // SetInvitationRole changes a pending invitation's role. The caller holds
 // team.edit. Errors: EINVALID, EOWNERIMMUTABLE, ENOTFOUND.
-func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id int64, rawRole string, actor roster.Actor) (roster.Invitation, error) {
+func (s *Team) SetInvitationRole(ctx context.Context, a roster.Account, id int64, rawRole string, actor roster.Actor) (roster.Invitation, error) {
 	role, err := roster.ParseAssignableRole(rawRole)
 	if err != nil {
 		return roster.Invitation{}, err
@@ -268,7 +268,7 @@ func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id in
 
 // RevokeInvitation revokes a pending invitation: its link stops working.
 // The caller holds team.edit. Errors: ENOTFOUND.
-func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+func (s *Team) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, err := tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
@@ -288,11 +288,11 @@ func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int
 // the expiry. At most one send per ResendInterval and MaxSends in all, and
 // out of the account's budget (takeInvitationMail). The caller holds
 // team.edit. Errors: ENOTFOUND, EPLANREQUIRED, ERATELIMITED.
-func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (roster.Invitation, error) {
+func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (roster.Invitation, error) {
 	if err := requireCommitted(a); err != nil {
 		return roster.Invitation{}, err
 	}
-	token, tokenHash := NewToken()
+	token, tokenHash := core.NewToken()
 	var inv roster.Invitation
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
@@ -335,7 +335,7 @@ type InvitationPreview struct {
 }
 
 // PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
-func (s *Service) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
+func (s *Team) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := s.UsableInvitation(ctx, tx, token)
@@ -356,7 +356,7 @@ func (s *Service) PreviewInvitation(ctx context.Context, token string) (Invitati
 // AcceptInvitation makes the logged-in user a member with the invitation's
 // role. Errors: EINVITEINVALID, EFORBIDDEN (another address's invitation),
 // EALREADYMEMBER.
-func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
+func (s *Team) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
 	var a roster.Account
 	var role roster.Role
 	err := s.Write(ctx, func(tx *store.Tx) error {
@@ -402,10 +402,10 @@ type InvitationLink struct {
 // compared in Go and no timing tells one stored hash from another; the
 // answer names no address and nothing of a link that names no invitation.
 // Errors: only internal ones.
-func (s *Service) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
+func (s *Team) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
 	var l InvitationLink
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := tx.InvitationByToken(ctx, HashToken(token))
+		inv, _, err := tx.InvitationByToken(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return nil
 		} else if err != nil {

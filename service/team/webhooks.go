@@ -1,4 +1,4 @@
-package service
+package team
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func checkEvents(events []string) ([]string, error) {
 // CreateWebhook adds an endpoint, recording the actor as who made it, and
 // returns it with its signing secret, shown this once. The caller holds
 // team.edit. Errors: EINVALID.
-func (s *Service) CreateWebhook(ctx context.Context, a roster.Account, rawURL string, events []string, actor roster.Actor) (Webhook, error) {
+func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL string, events []string, actor roster.Actor) (Webhook, error) {
 	u, err := webhook.CheckURL(ctx, rawURL, s.Config.WebhookAllowPrivate, s.Config.WebhookResolver)
 	if err != nil {
 		return Webhook{}, err
@@ -85,12 +85,12 @@ func (s *Service) CreateWebhook(ctx context.Context, a roster.Account, rawURL st
 }
 
 // Webhooks lists the account's endpoints. The caller holds team.view.
-func (s *Service) Webhooks(ctx context.Context, a roster.Account, p roster.Page) ([]Webhook, int, error) {
+func (s *Team) Webhooks(ctx context.Context, a roster.Account, p roster.Page) ([]Webhook, int, error) {
 	return s.DB.Webhooks(ctx, a.Seq, p.Limit, p.Offset)
 }
 
 // Webhook returns one endpoint. Errors: ENOTFOUND.
-func (s *Service) Webhook(ctx context.Context, a roster.Account, id int64) (Webhook, error) {
+func (s *Team) Webhook(ctx context.Context, a roster.Account, id int64) (Webhook, error) {
 	w, err := s.DB.Webhook(ctx, a.Seq, id)
 	return w, core.DBErr(err, "no such webhook")
 }
@@ -104,7 +104,7 @@ type WebhookChange struct {
 
 // UpdateWebhook changes an endpoint. The caller holds team.edit.
 // Errors: EINVALID, ENOTFOUND.
-func (s *Service) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c WebhookChange, actor roster.Actor) (Webhook, error) {
+func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c WebhookChange, actor roster.Actor) (Webhook, error) {
 	var w Webhook
 	var u string
 	var events []string
@@ -144,7 +144,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, a roster.Account, id int64,
 
 // DeleteWebhook removes an endpoint and its pending deliveries. The
 // caller holds team.edit. Errors: ENOTFOUND.
-func (s *Service) DeleteWebhook(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+func (s *Team) DeleteWebhook(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteWebhook(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such webhook")
@@ -154,17 +154,9 @@ func (s *Service) DeleteWebhook(ctx context.Context, a roster.Account, id int64,
 }
 
 // Deliveries lists a webhook's deliveries, newest first. Errors: ENOTFOUND.
-func (s *Service) Deliveries(ctx context.Context, a roster.Account, id int64, p roster.Page) ([]Delivery, int, error) {
+func (s *Team) Deliveries(ctx context.Context, a roster.Account, id int64, p roster.Page) ([]Delivery, int, error) {
 	if _, err := s.Webhook(ctx, a, id); err != nil {
 		return nil, 0, err
 	}
 	return s.DB.Deliveries(ctx, id, p.Limit, p.Offset)
-}
-
-// RunWebhooks sends due deliveries from the outbox until ctx ends, then
-// waits for the attempts under way (see webhook.Worker.Run).
-func (s *Service) RunWebhooks(ctx context.Context) {
-	w := &webhook.Worker{DB: s.DB, Log: s.Log, RetryBase: s.Config.WebhookRetryBase, AllowPrivate: s.Config.WebhookAllowPrivate,
-		Timeout: s.Config.WebhookTimeout, Resolver: s.Config.WebhookResolver}
-	w.Run(ctx)
 }
