@@ -44,7 +44,7 @@ func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p 
 	} else if err != nil {
 		return authz.Decision{}, err
 	}
-	return s.Index.Check(seq, userID, p), nil
+	return s.core.Index.Check(seq, userID, p), nil
 }
 
 // CheckKey answers whether a personal API key may use the permission in
@@ -67,5 +67,5 @@ func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Per
 	if !ok || keySeq != seq {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
 	}
-	return s.Index.Check(seq, userID, p), nil
+	return s.core.Index.Check(seq, userID, p), nil
 }

@@ -134,14 +134,14 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
-		u, err := s.DB.UserByID(ctx, uid)
+		u, err := s.core.DB.UserByID(ctx, uid)
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
 		} else if err != nil {
 			return err
 		}
 		c.User, c.Account = u, a
-		d = s.Index.Check(seq, uid, need)
+		d = s.core.Index.Check(seq, uid, need)
 		reason = d.Reason.String()
 		go s.TouchAPIKey(context.WithoutCancel(ctx), keyID)
 	case ViaAccount:
@@ -165,7 +165,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			return notFound
 		}
 		c.Account = a
-		d = s.Index.Check(a.Seq, c.User.ID, need)
+		d = s.core.Index.Check(a.Seq, c.User.ID, need)
 		reason = d.Reason.String()
 	default:
 		return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
@@ -204,7 +204,7 @@ func machineRefusal(p roster.Permission) string {
 
 // account returns the account with the Auth ID. Errors: ENOTFOUND.
 func (s *Service) account(ctx context.Context, authID string) (roster.Account, error) {
-	a, err := s.DB.Account(ctx, authID)
+	a, err := s.core.DB.Account(ctx, authID)
 	return a, core.DBErr(err, "no such account")
 }
 

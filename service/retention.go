@@ -34,7 +34,7 @@ func (s *Service) retention(r store.Retention) store.Retention {
 // take the service's settings and the store's defaults.
 func (s *Service) Prune(ctx context.Context, r store.Retention) error {
 	start := time.Now()
-	res, err := s.DB.Prune(ctx, s.DB.Now(), s.retention(r))
+	res, err := s.core.DB.Prune(ctx, s.core.DB.Now(), s.retention(r))
 	if res.Total() > 0 {
 		s.Log.Info("pruned", append(res.LogAttrs(), "took", time.Since(start).Round(time.Millisecond))...)
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/service/areas"
@@ -25,8 +26,9 @@ import (
 	"github.com/rosterhq/roster/store"
 )
 
-// Config holds the service's settings, read once by cmd/roster. It is the
-// floor's, so every room reads the same value.
+// Config holds the service's settings, read once by cmd/roster. The type
+// is the floor's; the value is the door's (Service.Config), and every room
+// reads it through the floor.
 type Config = core.Config
 
 // Stats counts identity events since the process started.
@@ -37,8 +39,17 @@ func DefaultConfig() Config { return core.DefaultConfig() }
 
 // Service is Roster's application service, and the only door to its
 // storage and check index: the edges call its methods.
+//
+// Its rooms are embedded, so each room's methods are the door's; the floor
+// under them is not, so the database, the index and the mail sender stay
+// out of the edges' reach.
 type Service struct {
-	*core.Core
+	Config Config
+	Log    *slog.Logger
+	// Stats counts failed and throttled logins and suppressed mail.
+	Stats Stats
+
+	core *core.Core
 	*identity.Identity
 	*team.Team
 	*areas.Areas
@@ -51,12 +62,31 @@ type Service struct {
 // LoadIndex). sender and domains may be nil for tools that send no mail and
 // take no sign-ups.
 func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Service {
-	c := core.New(db, sender, domains, cfg, log)
-	return &Service{Core: c, Identity: identity.New(c), Team: &team.Team{Core: c}, Areas: &areas.Areas{Core: c}}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{Config: cfg, Log: log}
+	c := core.New(db, sender, domains, &s.Config, func() *slog.Logger { return s.Log }, &s.Stats)
+	s.core = c
+	s.Identity, s.Team, s.Areas = identity.New(c), team.New(c), areas.New(c)
+	return s
+}
+
+// Account returns the account a member asks for. ENOTFOUND when it does not
+// exist or the user is not a member: never reveal that it exists.
+func (s *Service) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
+	return s.core.Account(ctx, userID, authID)
+}
+
+// AccountSeq returns the integer ID of the account with the Auth ID, from
+// the check index, which holds every Auth ID: an unknown one costs no
+// database query. Errors: ENOTFOUND.
+func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) {
+	return s.core.AccountSeq(ctx, authID)
 }
 
 // IndexedMembers returns how many memberships the check index holds.
-func (s *Service) IndexedMembers() int { return s.Index.Members() }
+func (s *Service) IndexedMembers() int { return s.core.Index.Members() }
 
 // NewToken returns a random token of 256 bits, URL-safe, and its hash.
 func NewToken() (token string, hash []byte) { return core.NewToken() }
@@ -71,36 +101,38 @@ func WithRevisionSink(ctx context.Context) (context.Context, *atomic.Int64) {
 }
 
 // LoadIndex fills the check index from the database.
-func (s *Service) LoadIndex(ctx context.Context) error { return s.Keeper.LoadIndex(ctx) }
+func (s *Service) LoadIndex(ctx context.Context) error { return s.core.Keeper.LoadIndex(ctx) }
 
 // CatchUp applies every change after the applied revision to the index.
-func (s *Service) CatchUp(ctx context.Context) error { return s.Keeper.CatchUp(ctx) }
+func (s *Service) CatchUp(ctx context.Context) error { return s.core.Keeper.CatchUp(ctx) }
 
 // CatchUpOrReload is CatchUp that reloads the whole index when this
 // replica fell behind the pruned change log (see index.Keeper).
-func (s *Service) CatchUpOrReload(ctx context.Context) error { return s.Keeper.CatchUpOrReload(ctx) }
+func (s *Service) CatchUpOrReload(ctx context.Context) error {
+	return s.core.Keeper.CatchUpOrReload(ctx)
+}
 
 // Revision is the revision this replica's index has applied.
-func (s *Service) Revision() int64 { return s.Keeper.Revision() }
+func (s *Service) Revision() int64 { return s.core.Keeper.Revision() }
 
 // LastCatchUp is when the index last caught up with the database
 // successfully; zero before the first load.
-func (s *Service) LastCatchUp() time.Time { return s.Keeper.LastCatchUp() }
+func (s *Service) LastCatchUp() time.Time { return s.core.Keeper.LastCatchUp() }
 
 // WaitFor returns once this replica has applied rev, for read-after-write.
 // Errors: EUNAVAILABLE when it has not within timeout.
 func (s *Service) WaitFor(ctx context.Context, rev int64, timeout time.Duration) error {
-	return s.Keeper.WaitFor(ctx, rev, timeout)
+	return s.core.Keeper.WaitFor(ctx, rev, timeout)
 }
 
 // Follow catches up every interval, and at once when wake fires, until ctx
 // ends.
 func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
-	s.Keeper.Follow(ctx, interval, wake)
+	s.core.Keeper.Follow(ctx, interval, wake)
 }
 
 // Fresh reports whether the index can be trusted (see index.Keeper.Fresh).
-func (s *Service) Fresh() error { return s.Keeper.Fresh() }
+func (s *Service) Fresh() error { return s.core.Keeper.Fresh() }
 
 // Drain marks the process as shutting down, for every readiness probe that
 // asks the service (the admin listener's /readyz, the public /healthz, gRPC

@@ -9,5 +9,8 @@ import "github.com/rosterhq/roster/service/internal/core"
 // Areas is the room's receiver: its methods over the floor the door shares
 // with every other room.
 type Areas struct {
-	*core.Core
+	c *core.Core
 }
+
+// New returns the room over the floor c.
+func New(c *core.Core) *Areas { return &Areas{c: c} }

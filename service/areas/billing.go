@@ -17,7 +17,7 @@ func constantEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) =
 
 // Billing returns the account's payments & billing.
 func (s *Areas) Billing(ctx context.Context, a roster.Account) (roster.Billing, error) {
-	return s.DB.Billing(ctx, a.Seq)
+	return s.c.DB.Billing(ctx, a.Seq)
 }
 
 // Cents turns a USD amount into cents. Errors: EINVALID unless it is
@@ -61,7 +61,7 @@ func (s *Areas) SetAutoRecharge(ctx context.Context, a roster.Account, enabled b
 	if enabled && ar.AmountUSD < 100 {
 		return roster.Billing{}, roster.FieldErrorf("amount_usd", roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
 	}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if enabled {
 			if err := needCard(ctx, tx, a.Seq, "enabled"); err != nil {
 				return err
@@ -121,7 +121,7 @@ func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumb
 	if len(digits) < 12 || len(digits) > 19 || !luhn(digits) {
 		return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "card_number is not a valid card number")
 	}
-	now := s.DB.Now().UTC()
+	now := s.c.DB.Now().UTC()
 	if expMonth < 1 || expMonth > 12 || expYear < 2000 || expYear > now.Year()+20 {
 		return roster.PaymentMethod{}, roster.FieldErrorf("exp_month", roster.EINVALID, "exp_month must be 1-12 and exp_year a four-digit year")
 	}
@@ -129,7 +129,7 @@ func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumb
 		return roster.PaymentMethod{}, roster.FieldErrorf("exp_year", roster.EINVALID, "the card expired")
 	}
 	pm := roster.PaymentMethod{Brand: cardBrand(digits), Last4: digits[len(digits)-4:], ExpMonth: expMonth, ExpYear: expYear}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.AddPaymentMethod(ctx, a.Seq, pm)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumb
 // could not charge anything), so "auto-recharge on" always means a card is
 // on file. Errors: ENOTFOUND.
 func (s *Areas) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such payment method")
 		}
@@ -177,7 +177,7 @@ func (s *Areas) Recharge(ctx context.Context, a roster.Account, amountUSD float6
 		return roster.Recharge{}, err
 	}
 	var r roster.Recharge
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := needCard(ctx, tx, a.Seq, "amount_usd"); err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func (s *Areas) Price(ctx context.Context, country string) (roster.Price, error)
 	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
 		return roster.Price{}, roster.Errorf(roster.EINVALID, "country must be an ISO 3166 two-letter code, like US")
 	}
-	p, err := s.DB.Price(ctx, country)
+	p, err := s.c.DB.Price(ctx, country)
 	if errors.Is(err, store.ErrNoRows) {
 		return p, roster.Errorf(roster.ENOTFOUND, "no rates for %s", country)
 	}
@@ -208,7 +208,7 @@ func (s *Areas) Price(ctx context.Context, country string) (roster.Price, error)
 // RatesLoaded reports whether the operator has loaded a rate table
 // (roster pricing import): a fresh install has none.
 func (s *Areas) RatesLoaded(ctx context.Context) (bool, error) {
-	n, err := s.DB.PriceCount(ctx)
+	n, err := s.c.DB.PriceCount(ctx)
 	return n > 0, err
 }
 
@@ -242,13 +242,13 @@ func CheckLogRecord(r roster.LogRecord) error {
 func (s *Areas) IngestBatch(ctx context.Context, order []string, byAccount map[string][]roster.LogRecord) error {
 	seqs := make([]int64, len(order))
 	for i, id := range order {
-		seq, err := s.AccountSeq(ctx, id)
+		seq, err := s.c.AccountSeq(ctx, id)
 		if err != nil {
 			return err
 		}
 		seqs[i] = seq
 	}
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		for i, id := range order {
 			if err := tx.AddLogs(ctx, seqs[i], byAccount[id]); err != nil {
 				return err
@@ -269,10 +269,10 @@ func (s *Areas) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, 
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return nil, 0, roster.Errorf(roster.EINVALID, "from must be before to")
 	}
-	return s.DB.Logs(ctx, a.Seq, f, p)
+	return s.c.DB.Logs(ctx, a.Seq, f, p)
 }
 
 // ImportPrices replaces the operator's rate table.
 func (s *Areas) ImportPrices(ctx context.Context, prices []roster.Price) error {
-	return s.DB.ImportPrices(ctx, prices)
+	return s.c.DB.ImportPrices(ctx, prices)
 }

@@ -59,7 +59,7 @@ func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput,
 		}
 		n.Alias = alias
 	}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
 			return err
@@ -88,13 +88,13 @@ func (s *Areas) Numbers(ctx context.Context, a roster.Account, alias string, p r
 	if !core.FilterText(alias) {
 		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "alias must be text without control characters")
 	}
-	return s.DB.Numbers(ctx, a.Seq, alias, p)
+	return s.c.DB.Numbers(ctx, a.Seq, alias, p)
 }
 
 // Number shows one number. Errors: ENOTFOUND.
 func (s *Areas) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
 	var n roster.Number
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.Number(ctx, a.Seq, number)
 		return core.DBErr(err, "no such number on this account")
@@ -105,7 +105,7 @@ func (s *Areas) Number(ctx context.Context, a roster.Account, number string) (ro
 // UpdateNumber edits a number's alias and application. Errors: EINVALID, ENOTFOUND.
 func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	var n roster.Number
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n, err = tx.Number(ctx, a.Seq, in.Number); err != nil {
 			return core.DBErr(err, "no such number on this account")
@@ -130,7 +130,7 @@ func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInp
 
 // DeleteNumber releases a number. Errors: ENOTFOUND.
 func (s *Areas) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
 			return core.DBErr(err, "no such number on this account")
 		}
@@ -204,7 +204,7 @@ func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in Appl
 	if err := in.apply(&app); err != nil {
 		return app, err
 	}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateApplication(ctx, a.Seq, app)
 		if err != nil {
 			return err
@@ -220,13 +220,13 @@ func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in Appl
 
 // Applications lists the account's applications.
 func (s *Areas) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
-	return s.DB.Applications(ctx, a.Seq, p)
+	return s.c.DB.Applications(ctx, a.Seq, p)
 }
 
 // Application shows one application. Errors: ENOTFOUND.
 func (s *Areas) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
 	var app roster.Application
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		app, err = tx.Application(ctx, a.Seq, id)
 		return core.DBErr(err, "no such application")
@@ -237,7 +237,7 @@ func (s *Areas) Application(ctx context.Context, a roster.Account, id int64) (ro
 // UpdateApplication edits an application. Errors: EINVALID, ENOTFOUND.
 func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if app, err = tx.Application(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such application")
@@ -256,7 +256,7 @@ func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int6
 // DeleteApplication deletes an application and unlinks its numbers.
 // Errors: ENOTFOUND.
 func (s *Areas) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such application")
 		}
@@ -269,7 +269,7 @@ func (s *Areas) DeleteApplication(ctx context.Context, a roster.Account, id int6
 // Settings returns the account's profile.
 func (s *Areas) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		st, err = tx.Settings(ctx, a.Seq)
 		return err
@@ -285,7 +285,7 @@ type SettingsInput struct {
 // UpdateSettings edits the profile. Errors: EINVALID.
 func (s *Areas) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if st, err = tx.Settings(ctx, a.Seq); err != nil {
 			return err
@@ -341,7 +341,7 @@ func newAuthToken() string {
 // Credentials reveals the Auth ID and Auth Token; the view is audited.
 func (s *Areas) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
 	c := roster.Credentials{AuthID: a.ID}
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -350,9 +350,9 @@ func (s *Areas) Credentials(ctx context.Context, a roster.Account, actor roster.
 	if err != nil {
 		return c, err
 	}
-	token, _, until, err := s.DB.Credentials(ctx, a.Seq)
+	token, _, until, err := s.c.DB.Credentials(ctx, a.Seq)
 	c.AuthToken = token
-	if until.After(s.DB.Now()) {
+	if until.After(s.c.DB.Now()) {
 		c.OldValidUntil = &until
 	}
 	return c, err
@@ -383,7 +383,7 @@ func (s *Areas) RotateCredentials(ctx context.Context, a roster.Account, keepOld
 		return roster.Credentials{}, err
 	}
 	c := roster.Credentials{AuthID: a.ID, AuthToken: newAuthToken()}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -406,7 +406,7 @@ func (s *Areas) RotateCredentials(ctx context.Context, a roster.Account, keepOld
 		if c.OldValidUntil != nil {
 			data["old_valid_until"] = *c.OldValidUntil
 		}
-		return s.Emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
 	})
 	return c, err
 }
@@ -414,7 +414,7 @@ func (s *Areas) RotateCredentials(ctx context.Context, a roster.Account, keepOld
 // CheckAccountToken reports whether token is the account's Auth Token (or
 // the previous one within its grace period).
 func (s *Areas) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
-	cur, prevHash, until, err := s.DB.Credentials(ctx, a.Seq)
+	cur, prevHash, until, err := s.c.DB.Credentials(ctx, a.Seq)
 	if errors.Is(err, store.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -423,7 +423,7 @@ func (s *Areas) CheckAccountToken(ctx context.Context, a roster.Account, token s
 	if constantEqual([]byte(cur), []byte(token)) {
 		return true, nil
 	}
-	return prevHash != nil && until.After(s.DB.Now()) && constantEqual(prevHash, core.HashToken(token)), nil
+	return prevHash != nil && until.After(s.c.DB.Now()) && constantEqual(prevHash, core.HashToken(token)), nil
 }
 
 // TokenReader is someone no longer a member of the account who could have
@@ -455,11 +455,11 @@ type TokenExposure struct {
 // and the credentials page warn of them and offer rotation. It reads the
 // audit log and changes nothing. The caller holds credentials.view.
 func (s *Areas) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
-	since, ok, err := s.DB.TokenReadableSince(ctx, a.Seq, s.DB.Now())
+	since, ok, err := s.c.DB.TokenReadableSince(ctx, a.Seq, s.c.DB.Now())
 	if err != nil || !ok {
 		return TokenExposure{}, err
 	}
-	reads, err := s.DB.TokenReads(ctx, a.Seq, since)
+	reads, err := s.c.DB.TokenReads(ctx, a.Seq, since)
 	if err != nil {
 		return TokenExposure{}, err
 	}
@@ -467,7 +467,7 @@ func (s *Areas) TokenExposure(ctx context.Context, a roster.Account) (TokenExpos
 	for _, r := range reads {
 		byUser[r.UserID] = r
 	}
-	gone, err := s.DB.Departures(ctx, a.Seq, since)
+	gone, err := s.c.DB.Departures(ctx, a.Seq, since)
 	if err != nil {
 		return TokenExposure{}, err
 	}
@@ -478,7 +478,7 @@ func (s *Areas) TokenExposure(ctx context.Context, a roster.Account) (TokenExpos
 			continue
 		}
 		seen[d.Email] = true
-		if _, _, member := s.Index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
+		if _, _, member := s.c.Index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
 			continue // back in the team: they hold what their role holds
 		}
 		role, _ := roster.ParseRole(d.Role)
@@ -499,7 +499,7 @@ func (s *Areas) TokenExposure(ctx context.Context, a roster.Account) (TokenExpos
 		if _, pending := byUser[r.UserID]; !pending || r.UserID == 0 {
 			continue
 		}
-		if _, _, member := s.Index.Member(a.Seq, r.UserID); member {
+		if _, _, member := s.c.Index.Member(a.Seq, r.UserID); member {
 			continue
 		}
 		out.Readers = append(out.Readers, TokenReader{UserID: r.UserID, Email: r.Email, Reads: r.Reads, LastRead: r.Last})
@@ -519,11 +519,11 @@ type TokenReads struct {
 // the account, by the audit log, and when last. The caller holds
 // team.edit (the removal confirmation asks it of the member to remove).
 func (s *Areas) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
-	since, ok, err := s.DB.TokenReadableSince(ctx, a.Seq, s.DB.Now())
+	since, ok, err := s.c.DB.TokenReadableSince(ctx, a.Seq, s.c.DB.Now())
 	if err != nil || !ok {
 		return TokenReads{}, err
 	}
-	reads, err := s.DB.TokenReads(ctx, a.Seq, since)
+	reads, err := s.c.DB.TokenReads(ctx, a.Seq, since)
 	if err != nil {
 		return TokenReads{}, err
 	}

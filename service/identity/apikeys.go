@@ -22,7 +22,7 @@ func (s *Identity) CreateAPIKey(ctx context.Context, u roster.User, authID, name
 	if err != nil {
 		return roster.APIKey{}, "", err
 	}
-	a, _, err := s.Account(ctx, u.ID, authID)
+	a, _, err := s.c.Account(ctx, u.ID, authID)
 	if err != nil {
 		return roster.APIKey{}, "", err
 	}
@@ -30,7 +30,7 @@ func (s *Identity) CreateAPIKey(ctx context.Context, u roster.User, authID, name
 	rand.Read(b)
 	key := KeyPrefix + base64.RawURLEncoding.EncodeToString(b)
 	k := roster.APIKey{AccountID: a.ID, Name: name, Prefix: key[:10]}
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateAPIKey(ctx, a.Seq, u.ID, name, k.Prefix, core.HashToken(key))
 		if err != nil {
 			return err
@@ -46,13 +46,13 @@ func (s *Identity) CreateAPIKey(ctx context.Context, u roster.User, authID, name
 
 // APIKeys lists the user's keys (never the keys themselves).
 func (s *Identity) APIKeys(ctx context.Context, u roster.User) ([]roster.APIKey, error) {
-	return s.DB.APIKeys(ctx, u.ID)
+	return s.c.DB.APIKeys(ctx, u.ID)
 }
 
 // DeleteAPIKey deletes one of the user's keys and audits it in the key's
 // account. Errors: ENOTFOUND.
 func (s *Identity) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip string) error {
-	return core.DBErr(s.Write(ctx, func(tx *store.Tx) error {
+	return core.DBErr(s.c.Write(ctx, func(tx *store.Tx) error {
 		acct, prefix, name, err := tx.DeleteAPIKey(ctx, u.ID, id)
 		if err != nil {
 			return err
@@ -64,13 +64,13 @@ func (s *Identity) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip
 // KeyMember resolves a personal API key, from memory, to its key ID,
 // account and user. ok is false for an unknown or deleted key.
 func (s *Identity) KeyMember(key string) (keyID, accountSeq, userID int64, ok bool) {
-	return s.Index.Key([32]byte(core.HashToken(key)))
+	return s.c.Index.Key([32]byte(core.HashToken(key)))
 }
 
 // TouchAPIKey records a key's use, best effort.
 func (s *Identity) TouchAPIKey(ctx context.Context, keyID int64) {
-	if err := s.DB.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
-		s.Log.Warn("record API key use", "err", err)
+	if err := s.c.DB.TouchAPIKey(ctx, keyID); err != nil && !errors.Is(err, context.Canceled) {
+		s.c.Log().Warn("record API key use", "err", err)
 	}
 }
 
@@ -80,5 +80,5 @@ func (s *Identity) KeyExists(ctx context.Context, key string) (bool, error) {
 	if _, _, _, ok := s.KeyMember(key); ok {
 		return true, nil
 	}
-	return s.DB.APIKeyExists(ctx, core.HashToken(key))
+	return s.c.DB.APIKeyExists(ctx, core.HashToken(key))
 }

@@ -31,7 +31,7 @@ var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParam
 // extra attempts wait up to Config.HashWait and then get EUNAVAILABLE.
 func (s *Identity) hashSlot(ctx context.Context) (release func(), err error) {
 	s.hashOnce.Do(func() {
-		n := s.Config.HashConcurrency
+		n := s.c.Config.HashConcurrency
 		if n < 1 {
 			n = 1
 		}
@@ -40,18 +40,18 @@ func (s *Identity) hashSlot(ctx context.Context) (release func(), err error) {
 	release = func() { <-s.hashSlots }
 	select {
 	case s.hashSlots <- struct{}{}:
-		s.Stats.Hashes.Add(1)
+		s.c.Stats.Hashes.Add(1)
 		return release, nil
 	default:
 	}
-	t := time.NewTimer(s.Config.HashWait)
+	t := time.NewTimer(s.c.Config.HashWait)
 	defer t.Stop()
 	select {
 	case s.hashSlots <- struct{}{}:
-		s.Stats.Hashes.Add(1)
+		s.c.Stats.Hashes.Add(1)
 		return release, nil
 	case <-t.C:
-		s.Stats.HashBusy.Add(1)
+		s.c.Stats.HashBusy.Add(1)
 		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
 	case <-ctx.Done():
 		// The client gave up waiting: not a server fault.
@@ -160,11 +160,11 @@ func (s *Identity) loginCheck(ctx context.Context, email, ip string, knownClient
 		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
 	}}
-	state, err := s.DB.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
+	state, err := s.c.DB.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
 	if err != nil {
 		return nil, err
 	}
-	now, window := s.DB.Now(), s.Config.LoginWindow
+	now, window := s.c.DB.Now(), s.c.Config.LoginWindow
 	var wait time.Duration
 	for _, k := range t.keys {
 		if k.enforced {
@@ -178,8 +178,8 @@ func (s *Identity) loginCheck(ctx context.Context, email, ip string, knownClient
 }
 
 func (t *loginTry) throttled(d time.Duration) error {
-	t.s.Stats.LoginThrottled.Add(1)
-	t.s.Log.Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
+	t.s.c.Stats.LoginThrottled.Add(1)
+	t.s.c.Log().Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
 	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", fmtWait(d))
 }
 
@@ -188,12 +188,12 @@ func (t *loginTry) throttled(d time.Duration) error {
 // limit holds in the database even under contention. Errors: ERATELIMITED.
 func (t *loginTry) hit(ctx context.Context) error {
 	for _, k := range t.keys {
-		_, ok, err := t.s.DB.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
+		_, ok, err := t.s.c.DB.Hit(ctx, k.key, t.s.c.Config.LoginWindow, k.max, 0)
 		if err != nil {
 			return err
 		}
 		if !ok && k.enforced {
-			return t.throttled(t.s.Config.LoginWindow)
+			return t.throttled(t.s.c.Config.LoginWindow)
 		}
 	}
 	return nil
@@ -204,8 +204,8 @@ func (t *loginTry) hit(ctx context.Context) error {
 func (t *loginTry) undo(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range t.keys {
-		if err := t.s.DB.Unhit(ctx, k.key); err != nil {
-			t.s.Log.Warn("clear login throttle", "err", err)
+		if err := t.s.c.DB.Unhit(ctx, k.key); err != nil {
+			t.s.c.Log().Warn("clear login throttle", "err", err)
 		}
 	}
 }
@@ -214,11 +214,11 @@ func (t *loginTry) undo(ctx context.Context) {
 // start again; the client's loses this attempt.
 func (t *loginTry) succeeded(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	if err := t.s.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
-		t.s.Log.Warn("clear login throttle", "err", err)
+	if err := t.s.c.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
+		t.s.c.Log().Warn("clear login throttle", "err", err)
 	}
-	if err := t.s.DB.Unhit(ctx, t.keys[2].key); err != nil {
-		t.s.Log.Warn("clear login throttle", "err", err)
+	if err := t.s.c.DB.Unhit(ctx, t.keys[2].key); err != nil {
+		t.s.c.Log().Warn("clear login throttle", "err", err)
 	}
 }
 
@@ -226,18 +226,18 @@ func (t *loginTry) succeeded(ctx context.Context) {
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
 func (s *Identity) pruneThrottles(ctx context.Context) {
-	now := s.DB.Now()
+	now := s.c.DB.Now()
 	last := s.lastPrune.Load()
 	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
-	n, err := s.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
-		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": resetWindow, "signup:": s.Config.SignupWindow,
+	n, err := s.c.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
+		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": resetWindow, "signup:": s.c.Config.SignupWindow,
 	})
 	if err != nil {
-		s.Log.Warn("prune throttles", "err", err)
+		s.c.Log().Warn("prune throttles", "err", err)
 	} else if n > 0 {
-		s.Log.Info("pruned throttles", "rows", n)
+		s.c.Log().Info("pruned throttles", "rows", n)
 	}
 }
 
@@ -265,14 +265,14 @@ func MaskEmail(email string) string {
 // Config.MailsPerDay a day. A false answer sends nothing; the caller's
 // HTTP answer stays the same, so it reveals nothing.
 func (s *Identity) mailAllowed(ctx context.Context, email string) bool {
-	_, ok, err := s.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
+	_, ok, err := s.c.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.c.Config.MailsPerDay, time.Minute)
 	if err != nil {
-		s.Log.Error("mail limit", "err", err)
+		s.c.Log().Error("mail limit", "err", err)
 		return false
 	}
 	if !ok {
-		s.Stats.MailSuppressed.Add(1)
-		s.Log.Warn("mail limit reached: not sent", "to", MaskEmail(email))
+		s.c.Stats.MailSuppressed.Add(1)
+		s.c.Log().Warn("mail limit reached: not sent", "to", MaskEmail(email))
 	}
 	return ok
 }

@@ -14,7 +14,7 @@ import (
 // Identity is the room's receiver: its methods over the floor the door
 // shares with every other room, and the state only sign-in needs.
 type Identity struct {
-	*core.Core
+	c *core.Core
 
 	hashOnce  sync.Once
 	hashSlots chan struct{}
@@ -25,5 +25,5 @@ type Identity struct {
 // New returns the room over c, its password-reset queue sized by
 // c.Config.ResetQueue.
 func New(c *core.Core) *Identity {
-	return &Identity{Core: c, resets: make(chan resetRequest, max(1, c.Config.ResetQueue))}
+	return &Identity{c: c, resets: make(chan resetRequest, max(1, c.Config.ResetQueue))}
 }

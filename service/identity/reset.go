@@ -58,7 +58,7 @@ const (
 // Either way nothing was queued, so nothing is sent.
 func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
 	s.pruneThrottles(ctx)
-	if err := s.limit(ctx, "reset:ip:", ipKey(ip), resetWindow, resetIPMax, &s.Stats.ResetThrottled,
+	if err := s.limit(ctx, "reset:ip:", ipKey(ip), resetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
 		"too many password resets from your network: try again in %s"); err != nil {
 		return err
 	}
@@ -66,17 +66,17 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 	if err != nil {
 		return nil
 	}
-	if err := s.limit(ctx, "reset:addr:", email, resetWindow, resetAddrMax, &s.Stats.ResetThrottled,
+	if err := s.limit(ctx, "reset:addr:", email, resetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
 		"too many password resets for this address: try again in %s"); err != nil {
 		return err
 	}
 	select {
 	case s.resets <- resetRequest{email, time.Now()}:
-		s.Stats.ResetsQueued.Add(1)
+		s.c.Stats.ResetsQueued.Add(1)
 		return nil
 	default:
-		s.Stats.ResetQueueFull.Add(1)
-		s.Log.Warn("password reset queue full: refused", "to", MaskEmail(email))
+		s.c.Stats.ResetQueueFull.Add(1)
+		s.c.Log().Warn("password reset queue full: refused", "to", MaskEmail(email))
 		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "too many password resets are waiting: try again in a few seconds")
 	}
 }
@@ -88,7 +88,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 // are refused.
 func (s *Identity) RunPasswordResets(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range max(1, s.Config.ResetWorkers) {
+	for range max(1, s.c.Config.ResetWorkers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -107,14 +107,14 @@ func (s *Identity) RunPasswordResets(ctx context.Context) {
 						}
 					}
 					s.passwordReset(ctx, r.email)
-					s.Stats.ResetsDone.Add(1)
+					s.c.Stats.ResetsDone.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	if n := len(s.resets); n > 0 {
-		s.Log.Warn("password resets dropped at shutdown", "requests", n)
+		s.c.Log().Warn("password resets dropped at shutdown", "requests", n)
 	}
 }
 
@@ -123,10 +123,10 @@ func (s *Identity) RunPasswordResets(ctx context.Context) {
 // link and mails it. The mail is sent on the worker, so a slow mail server
 // holds workers, never memory or connections without bound.
 func (s *Identity) passwordReset(ctx context.Context, email string) {
-	u, _, err := s.DB.UserByEmail(ctx, email)
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, store.ErrNoRows) {
-			s.Log.Error("password reset", "err", err)
+			s.c.Log().Error("password reset", "err", err)
 		}
 		return
 	}
@@ -134,17 +134,17 @@ func (s *Identity) passwordReset(ctx context.Context, email string) {
 		return
 	}
 	token, tokenHash := core.NewToken()
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.c.Config.ResetTTL)
 	}); err != nil {
-		s.Log.Error("password reset", "err", err)
+		s.c.Log().Error("password reset", "err", err)
 		return
 	}
-	s.Send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
+	s.c.Send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
 		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
 			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
 			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.Config.ResetTTL, s.Link("reset-password", token))})
+			email, s.c.Config.ResetTTL, s.c.Link("reset-password", token))})
 }
 
 // limit counts one request of kind ("reset:ip:", "signup:ip:", ...) from
@@ -154,20 +154,20 @@ func (s *Identity) passwordReset(ctx context.Context, email string) {
 // the database, across replicas and under contention.
 func (s *Identity) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
 	key := kind + who
-	_, ok, err := s.DB.Hit(ctx, key, window, most, 0)
+	_, ok, err := s.c.DB.Hit(ctx, key, window, most, 0)
 	if err != nil || ok {
 		return err
 	}
 	wait := window
-	if st, err := s.DB.Throttles(ctx, key); err == nil {
+	if st, err := s.c.DB.Throttles(ctx, key); err == nil {
 		if t, found := st[key]; found {
-			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.DB.Now()))
+			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.c.DB.Now()))
 		}
 	}
 	refused.Add(1)
 	if strings.Contains(who, "@") {
 		who = MaskEmail(who)
 	}
-	s.Log.Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
+	s.c.Log().Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
 	return roster.Retry(roster.ERATELIMITED, wait, format, fmtWait(wait))
 }

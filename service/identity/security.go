@@ -77,7 +77,7 @@ func (s *Identity) secondFactor(ctx context.Context, u roster.User, code, recove
 // audit and the notice of a used recovery code name.
 func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
 	usedRecovery := false
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if code != "" {
 			return s.useTOTP(ctx, tx, u.ID, code)
 		}
@@ -137,7 +137,7 @@ func normalizeRecovery(s string) string {
 // notice mails the user about a change to their own security. Such mail
 // follows the person's own action, so it is not held back by the limits.
 func (s *Identity) notice(ctx context.Context, u roster.User, subject, body string) {
-	s.Send(ctx, mail.Message{To: u.Email, Subject: subject,
+	s.c.Send(ctx, mail.Message{To: u.Email, Subject: subject,
 		Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
 }
 
@@ -188,7 +188,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 		return err
 	}
 	var hash string
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		hash, err = tx.PasswordHash(ctx, u.ID)
 		return err
@@ -234,7 +234,7 @@ func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, i
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
 	return TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}, err
 }
 
@@ -256,7 +256,7 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session strin
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
 			return err
@@ -325,7 +325,7 @@ func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password
 		return err
 	}
 	var hash string
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		hash, err = tx.PasswordHash(ctx, u.ID)
 		return err
@@ -355,7 +355,7 @@ func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp,
 	if err := s.stepUp(ctx, u, proof, ip, "turn off two-factor sign-in"); err != nil {
 		return err
 	}
-	err := s.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof St
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
@@ -415,11 +415,11 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 	if err != nil {
 		return roster.User{}, err
 	}
-	u, _, err := s.DB.UserByEmail(ctx, email)
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
 		return roster.User{}, core.DBErr(err, "no user with the address "+email)
 	}
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
 			return core.DBErr(err, "no user with the address "+email)
@@ -454,7 +454,7 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 		return roster.User{}, err
 	}
 	u.MFAEnabled = false
-	s.Log.Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", MaskEmail(u.Email), "actor", actor.Email)
+	s.c.Log().Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", MaskEmail(u.Email), "actor", actor.Email)
 	s.notice(ctx, u, "Two-factor sign-in was reset",
 		"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
 			"the authenticator and every recovery code no longer work, and every session was signed out.\n\n"+
@@ -469,17 +469,17 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 // counts as a failed sign-in. Errors: EUNAUTHENTICATED, ERATELIMITED.
 func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
 	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "this sign-in expired: enter your email and password again")
-	uid, err := s.DB.PendingLogin(ctx, core.HashToken(pending))
+	uid, err := s.c.DB.PendingLogin(ctx, core.HashToken(pending))
 	if errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
 	}
-	u, err := s.DB.UserByID(ctx, uid)
+	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
 		return LoginResult{}, core.DBErr(err, "no such user")
 	}
-	known, err := s.DB.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge)
+	known, err := s.c.DB.KnownLogin(ctx, u.ID, ipKey(ip), s.c.Config.KnownLoginAge)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -498,7 +498,7 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 		s.loginFailed(u.Email, ip, true, "second factor")
 		return LoginResult{}, err
 	}
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, core.HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, core.HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
@@ -509,7 +509,7 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 
 // ResetTokenValid reports whether a reset link can still be used.
 func (s *Identity) ResetTokenValid(ctx context.Context, token string) bool {
-	_, err := s.DB.PasswordResetUser(ctx, core.HashToken(token))
+	_, err := s.c.DB.PasswordResetUser(ctx, core.HashToken(token))
 	return err == nil
 }
 
@@ -523,14 +523,14 @@ func (s *Identity) ResetTokenValid(ctx context.Context, token string) bool {
 // stays on. Errors: EINVALID (bad, used or expired link, or the password's
 // rules), EUNAVAILABLE.
 func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
-	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.Config.ResetTTL)
-	uid, err := s.DB.PasswordResetUser(ctx, core.HashToken(token))
+	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.c.Config.ResetTTL)
+	uid, err := s.c.DB.PasswordResetUser(ctx, core.HashToken(token))
 	if errors.Is(err, store.ErrNoRows) {
 		return badLink
 	} else if err != nil {
 		return err
 	}
-	u, err := s.DB.UserByID(ctx, uid)
+	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
 		return core.DBErr(err, "no such user")
 	}
@@ -539,7 +539,7 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 		return err
 	}
 	var keys []store.EndedKey
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		if got, err := tx.UsePasswordReset(ctx, core.HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
 			return badLink
 		} else if err != nil {
@@ -575,8 +575,8 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 	if err != nil {
 		return err
 	}
-	if err := s.DB.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
-		s.Log.Warn("clear login throttle", "err", err)
+	if err := s.c.DB.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
+		s.c.Log().Warn("clear login throttle", "err", err)
 	}
 	keysEnded := "You had no personal API keys."
 	if len(keys) > 0 {
@@ -606,7 +606,7 @@ func (s *Identity) ChangePassword(ctx context.Context, u roster.User, session, c
 	if err != nil {
 		return err
 	}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
 			return err
 		}
@@ -636,7 +636,7 @@ func (s *Identity) Sessions(ctx context.Context, u roster.User, session string) 
 	if err != nil {
 		return nil, err
 	}
-	ss, err := s.DB.Sessions(ctx, u.ID, s.Config.SessionIdle)
+	ss, err := s.c.DB.Sessions(ctx, u.ID, s.c.Config.SessionIdle)
 	for i := range ss {
 		ss[i].Current = ss[i].ID == sid
 	}
@@ -645,7 +645,7 @@ func (s *Identity) Sessions(ctx context.Context, u roster.User, session string) 
 
 // EndSession ends one of the user's sessions. Errors: ENOTFOUND.
 func (s *Identity) EndSession(ctx context.Context, u roster.User, id int64) error {
-	return core.DBErr(s.DB.DeleteSessionByID(ctx, u.ID, id), "no such session")
+	return core.DBErr(s.c.DB.DeleteSessionByID(ctx, u.ID, id), "no such session")
 }
 
 // EndOtherSessions ends every session of the user but the one asking.
@@ -654,7 +654,7 @@ func (s *Identity) EndOtherSessions(ctx context.Context, u roster.User, session,
 	if err != nil {
 		return err
 	}
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
 			return err
 		}
@@ -670,7 +670,7 @@ func (s *Identity) SetRequireMFA(ctx context.Context, a roster.Account, caller r
 	if on && !caller.MFAEnabled {
 		return a, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
 	}
-	err := s.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRequireMFA(ctx, a.Seq, on); err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	if in.InvitationToken != "" {
 		return s.signupFromInvitation(ctx, in, ip)
 	}
-	email, err := s.WorkEmail(in.Email)
+	email, err := s.c.WorkEmail(in.Email)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -68,7 +68,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 		return SignupResult{}, err
 	}
 	s.pruneThrottles(ctx)
-	if err := s.limit(ctx, "signup:ip:", ipKey(ip), s.Config.SignupWindow, s.Config.SignupsPerIP, &s.Stats.SignupThrottled,
+	if err := s.limit(ctx, "signup:ip:", ipKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
 		"too many sign-ups from your network: try again in %s"); err != nil {
 		return SignupResult{}, err
 	}
@@ -78,7 +78,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	}
 	var res SignupResult
 	token, tokenHash := core.NewToken()
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		uid, err := tx.CreateUser(ctx, email, name, hash, false)
 		if err != nil {
 			return err // ErrUnique: answered below without revealing it
@@ -90,7 +90,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 		if err := tx.SetDefaultAccount(ctx, uid, a.Seq); err != nil {
 			return err
 		}
-		if err := tx.CreateVerification(ctx, uid, tokenHash, s.Config.VerifyTTL, hash, name); err != nil {
+		if err := tx.CreateVerification(ctx, uid, tokenHash, s.c.Config.VerifyTTL, hash, name); err != nil {
 			return err
 		}
 		actor := roster.Actor{UserID: uid, Email: email, IP: ip}
@@ -127,9 +127,9 @@ func accountNameOf(userName string) string { return userName + "'s account" }
 // open link of the address ends, so a person who finds an older mail (an
 // attacker's attempt, perhaps) cannot set a password they did not choose.
 func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
-	u, _, err := s.DB.UserByEmail(ctx, email)
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
-		s.Log.Error("sign-up of a registered address", "err", err)
+		s.c.Log().Error("sign-up of a registered address", "err", err)
 		return
 	}
 	if !s.mailAllowed(ctx, email) {
@@ -140,33 +140,33 @@ func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
 	}
 	if !u.EmailVerified {
 		token, tokenHash := core.NewToken()
-		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-			return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL, hash, name)
+		err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+			return tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, hash, name)
 		})
 		if err != nil {
-			s.Log.Error("new verification link", "err", err)
+			s.c.Log().Error("new verification link", "err", err)
 			return
 		}
 		s.sendVerification(ctx, email, name, token)
 		return
 	}
-	s.Send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
+	s.c.Send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
 		Text: fmt.Sprintf("Someone, perhaps you, tried to sign up for Roster with %s, which already has a login.\n\n"+
-			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
+			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.c.Config.BaseURL)})
 }
 
 func (s *Identity) endAttempts(ctx context.Context, userID int64) {
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
-		s.Log.Error("end verification links", "err", err)
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
+		s.c.Log().Error("end verification links", "err", err)
 	}
 }
 
 func (s *Identity) sendVerification(ctx context.Context, email, name, token string) {
-	s.Send(ctx, mail.Message{To: email, Subject: "Verify your email address",
+	s.c.Send(ctx, mail.Message{To: email, Subject: "Verify your email address",
 		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
 			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
 			"If you did not sign up, ignore this mail: no one can log in with your address without it.\n",
-			name, s.Link("verify", token), s.Config.VerifyTTL)})
+			name, s.c.Link("verify", token), s.c.Config.VerifyTTL)})
 }
 
 // signupFromInvitation signs the invitee up: the invitation link proves the
@@ -177,8 +177,8 @@ func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip 
 	// The invitation names the address; check the password and the name
 	// against it.
 	var invEmail string
-	if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := s.UsableInvitation(ctx, tx, in.InvitationToken)
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := s.c.UsableInvitation(ctx, tx, in.InvitationToken)
 		invEmail = inv.Email
 		return err
 	}); err != nil {
@@ -194,8 +194,8 @@ func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip 
 	}
 	var res SignupResult
 	session, sessionHash := core.NewToken()
-	err = s.Write(ctx, func(tx *store.Tx) error {
-		inv, seq, err := s.UsableInvitation(ctx, tx, in.InvitationToken)
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
+		inv, seq, err := s.c.UsableInvitation(ctx, tx, in.InvitationToken)
 		if err != nil {
 			return err
 		}
@@ -219,13 +219,13 @@ func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip 
 		if err != nil {
 			return err
 		}
-		if err := s.Join(ctx, tx, inv, seq, uid, ip); err != nil {
+		if err := s.c.Join(ctx, tx, inv, seq, uid, ip); err != nil {
 			return err
 		}
 		if err := tx.SetDefaultAccount(ctx, uid, seq); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, uid, sessionHash, s.Config.SessionTTL, ip, in.UserAgent); err != nil {
+		if err := tx.CreateSession(ctx, uid, sessionHash, s.c.Config.SessionTTL, ip, in.UserAgent); err != nil {
 			return err
 		}
 		res.User, err = tx.User(ctx, uid)
@@ -262,7 +262,7 @@ func (s *Identity) claim(ctx context.Context, tx *store.Tx, uid int64, hash, nam
 // used or expired token.
 func (s *Identity) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
 	var u roster.User
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		v, err := tx.UseVerification(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
@@ -318,12 +318,12 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 	var hash string
 	known := false
 	if err == nil {
-		u, hash, err = s.DB.UserByEmail(ctx, email)
+		u, hash, err = s.c.DB.UserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNoRows) {
 			hash = ""
 		} else if err != nil {
 			return LoginResult{}, err
-		} else if known, err = s.DB.KnownLogin(ctx, u.ID, ipKey(in.IP), s.Config.KnownLoginAge); err != nil {
+		} else if known, err = s.c.DB.KnownLogin(ctx, u.ID, ipKey(in.IP), s.c.Config.KnownLoginAge); err != nil {
 			return LoginResult{}, err
 		}
 	}
@@ -361,8 +361,8 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 			var res LoginResult
 			if in.WantPending {
 				token, tokenHash := core.NewToken()
-				if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.Config.PendingLoginTTL)
+				if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.c.Config.PendingLoginTTL)
 				}); err != nil {
 					return LoginResult{}, err
 				}
@@ -386,16 +386,16 @@ func errMFAChallenge() error {
 }
 
 func (s *Identity) loginFailed(email, ip string, knownAddress bool, what string) {
-	s.Stats.LoginFailures.Add(1)
-	s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
+	s.c.Stats.LoginFailures.Add(1)
+	s.c.Log().Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
 }
 
 // startSession makes a session for the user and audits the sign-in in
 // every account they belong to.
 func (s *Identity) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
 	token, tokenHash := core.NewToken()
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL, ip, userAgent); err != nil {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.c.Config.SessionTTL, ip, userAgent); err != nil {
 			return err
 		}
 		if err := tx.RememberLogin(ctx, u.ID, ipKey(ip)); err != nil {
@@ -426,7 +426,7 @@ func (s *Identity) auditUser(ctx context.Context, tx *store.Tx, u roster.User, i
 
 // Logout ends the session.
 func (s *Identity) Logout(ctx context.Context, session string) error {
-	return s.DB.DeleteSession(ctx, core.HashToken(session))
+	return s.c.DB.DeleteSession(ctx, core.HashToken(session))
 }
 
 // SessionUser returns the user of a live session. EUNAUTHENTICATED otherwise.
@@ -438,7 +438,7 @@ func (s *Identity) SessionUser(ctx context.Context, session string) (roster.User
 // session returns the user and ID of a live session (not past its end nor
 // idle too long). EUNAUTHENTICATED otherwise.
 func (s *Identity) session(ctx context.Context, session string) (roster.User, int64, error) {
-	u, id, err := s.DB.SessionUser(ctx, core.HashToken(session), s.Config.SessionIdle)
+	u, id, err := s.c.DB.SessionUser(ctx, core.HashToken(session), s.c.Config.SessionIdle)
 	if errors.Is(err, store.ErrNoRows) {
 		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
 	}

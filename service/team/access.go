@@ -76,7 +76,7 @@ func (s *Team) AllMembers(ctx context.Context, a roster.Account) ([]roster.Membe
 	var out []roster.Member
 	p := roster.Page{Limit: reviewPage}
 	for {
-		ms, _, next, err := s.DB.Members(ctx, a, p)
+		ms, _, next, err := s.c.DB.Members(ctx, a, p)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +94,7 @@ func (s *Team) AllInvitations(ctx context.Context, a roster.Account) ([]roster.I
 	var out []roster.Invitation
 	p := roster.Page{Limit: reviewPage}
 	for {
-		is, total, err := s.DB.Invitations(ctx, a.Seq, p)
+		is, total, err := s.c.DB.Invitations(ctx, a.Seq, p)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +111,7 @@ func (s *Team) AllMemberships(ctx context.Context, userID int64) ([]roster.Membe
 	var out []roster.Membership
 	p := roster.Page{Limit: reviewPage}
 	for {
-		ms, total, err := s.DB.Memberships(ctx, userID, p)
+		ms, total, err := s.c.DB.Memberships(ctx, userID, p)
 		if err != nil {
 			return nil, err
 		}

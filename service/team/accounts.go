@@ -14,7 +14,7 @@ import (
 
 // Memberships lists every account the user belongs to, with their role.
 func (s *Team) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
-	return s.DB.Memberships(ctx, userID, p)
+	return s.c.DB.Memberships(ctx, userID, p)
 }
 
 // CreateAccount creates an account of the user's own; they are its owner.
@@ -25,7 +25,7 @@ func (s *Team) CreateAccount(ctx context.Context, u roster.User, name, ip string
 		return roster.Account{}, err
 	}
 	var a roster.Account
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		a, err = tx.CreateAccount(ctx, name, u.ID)
 		if err != nil {
 			return err
@@ -41,11 +41,11 @@ func (s *Team) CreateAccount(ctx context.Context, u roster.User, name, ip string
 // SetDefaultAccount sets the account the user lands on after login.
 // Errors: ENOTFOUND when the user is not a member.
 func (s *Team) SetDefaultAccount(ctx context.Context, userID int64, authID string) error {
-	a, _, err := s.Account(ctx, userID, authID)
+	a, _, err := s.c.Account(ctx, userID, authID)
 	if err != nil {
 		return err
 	}
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if _, err := tx.MemberRole(ctx, a.Seq, userID); err != nil {
 			return core.DBErr(err, "no such account")
 		}
@@ -74,7 +74,7 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 	}
 	var a roster.Account
 	var old roster.Plan
-	err := s.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		a, err = tx.Account(ctx, authID)
 		if err != nil {
@@ -88,7 +88,7 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 		if err := tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
 			return err
 		}
-		return s.Emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
 			"monthly_commitment_usd": usd, "contract_months": months})
 	})
 	if err == nil && old != plan {
@@ -100,7 +100,7 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 // mailPlanChange tells each member, once, that the account left or
 // returned to the committed plan, after the commit.
 func (s *Team) mailPlanChange(ctx context.Context, a roster.Account) {
-	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
+	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
 	subject, text := fmt.Sprintf("%s left the committed plan", name),
 		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
 	if a.Plan == roster.PlanCommitted {
@@ -109,9 +109,9 @@ func (s *Team) mailPlanChange(ctx context.Context, a roster.Account) {
 	}
 	var to []string
 	for p := (roster.Page{Limit: 100}); ; p.Offset += p.Limit {
-		ms, total, _, err := s.DB.Members(ctx, a, p)
+		ms, total, _, err := s.c.DB.Members(ctx, a, p)
 		if err != nil {
-			s.Log.Error("plan change mail: members", "account", a.ID, "err", err)
+			s.c.Log().Error("plan change mail: members", "account", a.ID, "err", err)
 			return
 		}
 		for _, m := range ms {
@@ -122,21 +122,21 @@ func (s *Team) mailPlanChange(ctx context.Context, a roster.Account) {
 		}
 	}
 	for _, addr := range to {
-		s.Send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.Config.BaseURL + "\n"})
+		s.c.Send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.c.Config.BaseURL + "\n"})
 	}
 }
 
 // Leave ends the user's own membership. Errors: ENOTFOUND,
 // EOWNERIMMUTABLE for the owner.
 func (s *Team) Leave(ctx context.Context, u roster.User, authID, ip string) error {
-	a, role, err := s.Account(ctx, u.ID, authID)
+	a, role, err := s.c.Account(ctx, u.ID, authID)
 	if err != nil {
 		return err
 	}
 	if role == roster.RoleOwner {
 		return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot leave their account")
 	}
-	return s.Write(ctx, func(tx *store.Tx) error {
+	return s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
 			return core.DBErr(err, "no such account")
 		}
@@ -145,14 +145,14 @@ func (s *Team) Leave(ctx context.Context, u roster.User, authID, ip string) erro
 		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, role.String()); err != nil {
 			return err
 		}
-		return s.Emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
 	})
 }
 
 // AuditEvents lists the account's audit events, newest first, and how
 // many there are. Needs audit.view.
 func (s *Team) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
-	return s.DB.AuditEvents(ctx, a, roster.AuditFilter{}, p)
+	return s.c.DB.AuditEvents(ctx, a, roster.AuditFilter{}, p)
 }
 
 // FilterAuditEvents lists the account's audit events that match the
@@ -162,7 +162,7 @@ func (s *Team) FilterAuditEvents(ctx context.Context, a roster.Account, f roster
 	if _, ok := roster.AuditActionLabel(f.Action); f.Action != "" && !ok {
 		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q", f.Action)
 	}
-	return s.DB.AuditEvents(ctx, a, f, p)
+	return s.c.DB.AuditEvents(ctx, a, f, p)
 }
 
 // MaxAuditActors bounds the people AuditActors reads.
@@ -172,7 +172,7 @@ const MaxAuditActors = 500
 // (at most MaxAuditActors), members or not, for a filter to choose from.
 // Needs audit.view.
 func (s *Team) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
-	return s.DB.AuditActors(ctx, a, MaxAuditActors)
+	return s.c.DB.AuditActors(ctx, a, MaxAuditActors)
 }
 
 // ParseAuditFilter reads a filter as both edges take it: actor is a user

@@ -23,7 +23,7 @@ func requireCommitted(a roster.Account) error {
 // after a cursor), with the cursor of the next page ("" at the end). The
 // caller holds team.view. Errors: EINVALID (a cursor of no such list).
 func (s *Team) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
-	ms, total, next, err := s.DB.Members(ctx, a, p)
+	ms, total, next, err := s.c.DB.Members(ctx, a, p)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "after must be the meta.next of a previous page of this list")
 	}
@@ -33,7 +33,7 @@ func (s *Team) Members(ctx context.Context, a roster.Account, p roster.Page) ([]
 // Member returns one member of the account. The caller holds team.view
 // or team.edit. Errors: ENOTFOUND.
 func (s *Team) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
-	m, err := s.DB.Member(ctx, a, userID)
+	m, err := s.c.DB.Member(ctx, a, userID)
 	return m, core.DBErr(err, "no such member")
 }
 
@@ -50,7 +50,7 @@ func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64
 	}
 	var m roster.Member
 	var old roster.Role
-	err = s.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		old, err = tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
@@ -69,15 +69,15 @@ func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64
 		if err != nil {
 			return err
 		}
-		return s.Emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
 	})
 	if err != nil || old == role {
 		return m, err
 	}
-	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
-	s.Send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
+	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
+	s.c.Send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
 		Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
-			actor.Email, name, old.Label(), role.Label(), s.Config.BaseURL)})
+			actor.Email, name, old.Label(), role.Label(), s.c.Config.BaseURL)})
 	return m, nil
 }
 
@@ -86,7 +86,7 @@ func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
 func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
 	var email string
-	err := s.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
 			return core.DBErr(err, "no such member")
@@ -105,13 +105,13 @@ func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64,
 			return err
 		}
 		email = u.Email
-		return s.Emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
 	})
 	if err != nil {
 		return err
 	}
-	name := s.MailName(ctx, a.Seq, a.ID, a.Name)
-	s.Send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
+	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
+	s.c.Send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
 		Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
 			actor.Email, name)})
 	return nil
@@ -119,7 +119,7 @@ func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64,
 
 // Invitations lists the account's pending invitations.
 func (s *Team) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
-	return s.DB.Invitations(ctx, a.Seq, p)
+	return s.c.DB.Invitations(ctx, a.Seq, p)
 }
 
 // Invite invites an address to the account with a role and mails the link.
@@ -135,13 +135,13 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	email, err := s.WorkEmail(rawEmail)
+	email, err := s.c.WorkEmail(rawEmail)
 	if err != nil {
 		return roster.Invitation{}, err
 	}
 	token, tokenHash := core.NewToken()
 	var inv roster.Invitation
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
 			if _, err := tx.MemberRole(ctx, a.Seq, uid); err == nil {
 				return roster.Errorf(roster.EALREADYMEMBER, "%s is already a member of this account", email)
@@ -154,7 +154,7 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 		if err := tx.ExpirePending(ctx, a.Seq, email); err != nil {
 			return err
 		}
-		id, err := tx.CreateInvitation(ctx, a.Seq, email, role, tokenHash, actor.UserID, s.Config.InviteTTL)
+		id, err := tx.CreateInvitation(ctx, a.Seq, email, role, tokenHash, actor.UserID, s.c.Config.InviteTTL)
 		if errors.Is(err, store.ErrUnique) {
 			return roster.Errorf(roster.EINVITEPENDING, "an invitation to %s is already pending: resend it instead", email)
 		} else if err != nil {
@@ -172,7 +172,7 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 		if err != nil {
 			return err
 		}
-		return s.Emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
 	})
 	if err != nil {
 		return inv, err
@@ -197,17 +197,17 @@ func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq 
 		limit  int
 		say    func(wait time.Duration) *roster.Error
 	}{
-		{email, s.Config.ResendInterval, 1, func(wait time.Duration) *roster.Error {
+		{email, s.c.Config.ResendInterval, 1, func(wait time.Duration) *roster.Error {
 			return roster.Retry(roster.ERATELIMITED, wait, "an invitation was sent to %s moments ago; try again in %s", email, waitWords(wait))
 		}},
-		{email, 24 * time.Hour, s.Config.MaxSends, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "%s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.Config.MaxSends, waitWords(wait))
+		{email, 24 * time.Hour, s.c.Config.MaxSends, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "%s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.c.Config.MaxSends, waitWords(wait))
 		}},
-		{"", time.Hour, s.Config.InviteMailsPerHour, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.Config.InviteMailsPerHour, email, waitWords(wait))
+		{"", time.Hour, s.c.Config.InviteMailsPerHour, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerHour, email, waitWords(wait))
 		}},
-		{"", 24 * time.Hour, s.Config.InviteMailsPerDay, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.Config.InviteMailsPerDay, email, waitWords(wait))
+		{"", 24 * time.Hour, s.c.Config.InviteMailsPerDay, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerDay, email, waitWords(wait))
 		}},
 	}
 	for _, l := range limits {
@@ -238,11 +238,11 @@ func waitWords(d time.Duration) string {
 }
 
 func (s *Team) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
-	name := s.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
-	s.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
+	name := s.c.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
+	s.c.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
 		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
 			"The link works until %s. If you do not have a login yet, you will create one.\n",
-			actor.Email, name, inv.Role.Label(), s.Link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
+			actor.Email, name, inv.Role.Label(), s.c.Link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
 }
 
 // SetInvitationRole changes a pending invitation's role. The caller holds
@@ -253,7 +253,7 @@ func (s *Team) SetInvitationRole(ctx context.Context, a roster.Account, id int64
 		return roster.Invitation{}, err
 	}
 	var inv roster.Invitation
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetInvitationRole(ctx, a.Seq, id, role); err != nil {
 			return core.DBErr(err, "no such pending invitation")
 		}
@@ -269,7 +269,7 @@ func (s *Team) SetInvitationRole(ctx context.Context, a roster.Account, id int64
 // RevokeInvitation revokes a pending invitation: its link stops working.
 // The caller holds team.edit. Errors: ENOTFOUND.
 func (s *Team) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, err := tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
 			return core.DBErr(err, "no such pending invitation")
@@ -280,7 +280,7 @@ func (s *Team) RevokeInvitation(ctx context.Context, a roster.Account, id int64,
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, ""); err != nil {
 			return err
 		}
-		return s.Emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
 	})
 }
 
@@ -294,7 +294,7 @@ func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64,
 	}
 	token, tokenHash := core.NewToken()
 	var inv roster.Invitation
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
@@ -303,16 +303,16 @@ func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64,
 		if inv.Status != roster.InvitationPending && inv.Status != roster.InvitationExpired {
 			return roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
 		}
-		if inv.SendCount >= s.Config.MaxSends {
+		if inv.SendCount >= s.c.Config.MaxSends {
 			return roster.Errorf(roster.ERATELIMITED, "this invitation was sent %d times already; revoke it and invite again", inv.SendCount)
 		}
-		if wait := inv.LastSentAt.Add(s.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
+		if wait := inv.LastSentAt.Add(s.c.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
 			return roster.Retry(roster.ERATELIMITED, wait, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second))
 		}
 		if err := s.takeInvitationMail(ctx, tx, a.Seq, inv.Email); err != nil {
 			return err
 		}
-		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.Config.InviteTTL); err != nil {
+		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.c.Config.InviteTTL); err != nil {
 			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.resend", inv.Email, ""); err != nil {
@@ -337,8 +337,8 @@ type InvitationPreview struct {
 // PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
 func (s *Team) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := s.UsableInvitation(ctx, tx, token)
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := s.c.UsableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
@@ -359,15 +359,15 @@ func (s *Team) PreviewInvitation(ctx context.Context, token string) (InvitationP
 func (s *Team) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
 	var a roster.Account
 	var role roster.Role
-	err := s.Write(ctx, func(tx *store.Tx) error {
-		inv, seq, err := s.UsableInvitation(ctx, tx, token)
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
+		inv, seq, err := s.c.UsableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
 		if inv.Email != u.Email {
 			return roster.Errorf(roster.EFORBIDDEN, "this invitation is for another address; log in as %s to accept it", inv.Email)
 		}
-		if err := s.Join(ctx, tx, inv, seq, u.ID, ip); err != nil {
+		if err := s.c.Join(ctx, tx, inv, seq, u.ID, ip); err != nil {
 			return err
 		}
 		if err := tx.MarkVerified(ctx, u.ID); err != nil {
@@ -404,7 +404,7 @@ type InvitationLink struct {
 // Errors: only internal ones.
 func (s *Team) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
 	var l InvitationLink
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, _, err := tx.InvitationByToken(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return nil

@@ -9,5 +9,8 @@ import "github.com/rosterhq/roster/service/internal/core"
 // Team is the room's receiver: its methods over the floor the door shares
 // with every other room.
 type Team struct {
-	*core.Core
+	c *core.Core
 }
+
+// New returns the room over the floor c.
+func New(c *core.Core) *Team { return &Team{c: c} }

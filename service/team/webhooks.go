@@ -53,7 +53,7 @@ func checkEvents(events []string) ([]string, error) {
 // returns it with its signing secret, shown this once. The caller holds
 // team.edit. Errors: EINVALID.
 func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL string, events []string, actor roster.Actor) (Webhook, error) {
-	u, err := webhook.CheckURL(ctx, rawURL, s.Config.WebhookAllowPrivate, s.Config.WebhookResolver)
+	u, err := webhook.CheckURL(ctx, rawURL, s.c.Config.WebhookAllowPrivate, s.c.Config.WebhookResolver)
 	if err != nil {
 		return Webhook{}, err
 	}
@@ -65,7 +65,7 @@ func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL strin
 	rand.Read(b)
 	secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 	var w Webhook
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if n, err := tx.CountWebhooks(ctx, a.Seq); err != nil {
 			return err
 		} else if n >= maxWebhooks {
@@ -86,12 +86,12 @@ func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL strin
 
 // Webhooks lists the account's endpoints. The caller holds team.view.
 func (s *Team) Webhooks(ctx context.Context, a roster.Account, p roster.Page) ([]Webhook, int, error) {
-	return s.DB.Webhooks(ctx, a.Seq, p.Limit, p.Offset)
+	return s.c.DB.Webhooks(ctx, a.Seq, p.Limit, p.Offset)
 }
 
 // Webhook returns one endpoint. Errors: ENOTFOUND.
 func (s *Team) Webhook(ctx context.Context, a roster.Account, id int64) (Webhook, error) {
-	w, err := s.DB.Webhook(ctx, a.Seq, id)
+	w, err := s.c.DB.Webhook(ctx, a.Seq, id)
 	return w, core.DBErr(err, "no such webhook")
 }
 
@@ -110,7 +110,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 	var events []string
 	var err error
 	if c.URL != nil {
-		if u, err = webhook.CheckURL(ctx, *c.URL, s.Config.WebhookAllowPrivate, s.Config.WebhookResolver); err != nil {
+		if u, err = webhook.CheckURL(ctx, *c.URL, s.c.Config.WebhookAllowPrivate, s.c.Config.WebhookResolver); err != nil {
 			return w, err
 		}
 	}
@@ -119,7 +119,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 			return w, err
 		}
 	}
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		w, err = tx.Webhook(ctx, a.Seq, id)
 		if err != nil {
@@ -145,7 +145,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 // DeleteWebhook removes an endpoint and its pending deliveries. The
 // caller holds team.edit. Errors: ENOTFOUND.
 func (s *Team) DeleteWebhook(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteWebhook(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such webhook")
 		}
@@ -158,5 +158,5 @@ func (s *Team) Deliveries(ctx context.Context, a roster.Account, id int64, p ros
 	if _, err := s.Webhook(ctx, a, id); err != nil {
 		return nil, 0, err
 	}
-	return s.DB.Deliveries(ctx, id, p.Limit, p.Offset)
+	return s.c.DB.Deliveries(ctx, id, p.Limit, p.Offset)
 }

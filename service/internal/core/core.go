@@ -110,8 +110,9 @@ type Stats struct {
 	ResetQueueFull  atomic.Int64 // password-reset requests refused with 503: the queue was full
 }
 
-// Core is what every room stands on. The door and each room hold the same
-// *Core, so a setting changed on the door (tests do, before serving) is
+// Core is what every room stands on. Each room holds the same *Core, and
+// the settings, the log and the counters it points to are the door's own
+// fields, so a setting changed on the door (tests do, before serving) is
 // the setting every room reads.
 type Core struct {
 	DB      *store.DB
@@ -119,27 +120,26 @@ type Core struct {
 	Index   *authz.Index  // Keeper.Index, named once for the rooms
 	Mail    mail.Sender   // nil for tools that send no mail
 	Domains *emailaddr.Checker
-	Config  Config
-	Log     *slog.Logger
-
-	// Stats counts failed and throttled logins and suppressed mail.
-	Stats Stats
+	Config  *Config
+	Stats   *Stats // failed and throttled logins, suppressed mail, ...
+	log     func() *slog.Logger
 }
 
-// New returns the floor over the database. sender and domains may be nil
-// for tools that send no mail and take no sign-ups.
-func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Core {
+// New returns the floor over the database. sender may be nil for tools
+// that send no mail; domains nil checks against the built-in lists. cfg
+// and stats are the door's; log returns the door's logger when asked.
+func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg *Config, log func() *slog.Logger, stats *Stats) *Core {
 	if domains == nil {
 		domains = emailaddr.NewChecker(nil)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	c := &Core{DB: db, Mail: sender, Domains: domains, Config: cfg, Log: log}
-	c.Keeper = index.New(db, func() *slog.Logger { return c.Log }, func() time.Duration { return c.Config.StaleAfter })
+	c := &Core{DB: db, Mail: sender, Domains: domains, Config: cfg, Stats: stats, log: log}
+	c.Keeper = index.New(db, log, func() time.Duration { return c.Config.StaleAfter })
 	c.Index = c.Keeper.Index
 	return c
 }
+
+// Log is the door's logger as it is now.
+func (s *Core) Log() *slog.Logger { return s.log() }
 
 // Write runs fn in a transaction and, when it recorded changes to who
 // may do what, brings the index up to date before returning.
@@ -180,7 +180,7 @@ func (s *Core) Send(ctx context.Context, m mail.Message) {
 		return
 	}
 	if err := s.Mail.Send(ctx, m); err != nil {
-		s.Log.Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
+		s.Log().Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
 	}
 }
 

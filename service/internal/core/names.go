@@ -100,7 +100,7 @@ func ownDomain(host, owner string) bool {
 func (s *Core) MailName(ctx context.Context, accountSeq int64, authID, name string) string {
 	owner, err := s.DB.OwnerEmail(ctx, accountSeq)
 	if err != nil {
-		s.Log.Error("mail: the account's owner", "account", authID, "err", err)
+		s.Log().Error("mail: the account's owner", "account", authID, "err", err)
 	} else if linkIn(name, owner) == "" {
 		return strconv.Quote(name)
 	}
