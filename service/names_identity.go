@@ -1,6 +1,9 @@
 package service
 
-import "github.com/rosterhq/roster/service/identity"
+import (
+	"github.com/rosterhq/roster/service/identity"
+	"github.com/rosterhq/roster/service/internal/guard"
+)
 
 // The names of the identity room, as the edges have always spelled them.
 
@@ -22,8 +25,8 @@ type TOTPEnrollment = identity.TOTPEnrollment
 // StepUp is identity.StepUp.
 type StepUp = identity.StepUp
 
-// MaskEmail is identity.MaskEmail.
-var MaskEmail = identity.MaskEmail
+// MaskEmail is guard.MaskEmail.
+var MaskEmail = guard.MaskEmail
 
 // KeyPrefix is identity.KeyPrefix.
 const KeyPrefix = identity.KeyPrefix

@@ -5,10 +5,8 @@
 package identity
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 )
 
 // Identity is the room's receiver: its methods over the floor the door
@@ -16,14 +14,12 @@ import (
 type Identity struct {
 	c *core.Core
 
-	hashOnce  sync.Once
-	hashSlots chan struct{}
-	lastPrune atomic.Int64      // unix seconds of the last throttle pruning
-	resets    chan resetRequest // password-reset requests, for RunPasswordResets
+	g      *guard.Guard      // the bound on hashing and the throttles
+	resets chan resetRequest // password-reset requests, for RunPasswordResets
 }
 
 // New returns the room over c, its password-reset queue sized by
 // c.Config.ResetQueue.
 func New(c *core.Core) *Identity {
-	return &Identity{c: c, resets: make(chan resetRequest, max(1, c.Config.ResetQueue))}
+	return &Identity{c: c, g: guard.New(c), resets: make(chan resetRequest, max(1, c.Config.ResetQueue))}
 }

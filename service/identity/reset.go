@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -38,11 +39,10 @@ type resetRequest struct {
 }
 
 // The reset request limits: per client (an IPv4 address or an IPv6 /64)
-// and per address, each over resetWindow. A refused request answers 429
+// and per address, each over guard.ResetWindow. A refused request answers 429
 // and is not queued. The per-address limit bounds the requests, the mail
-// allowance (mailAllowed) the mails.
+// allowance (guard.MailAllowed) the mails.
 const (
-	resetWindow  = 15 * time.Minute
 	resetIPMax   = 20
 	resetAddrMax = 5
 )
@@ -57,8 +57,8 @@ const (
 // the address; EUNAVAILABLE (with RetryAfter) when the queue is full.
 // Either way nothing was queued, so nothing is sent.
 func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
-	s.pruneThrottles(ctx)
-	if err := s.limit(ctx, "reset:ip:", ipKey(ip), resetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
+	s.g.PruneThrottles(ctx)
+	if err := s.limit(ctx, "reset:ip:", guard.IPKey(ip), guard.ResetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
 		"too many password resets from your network: try again in %s"); err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 	if err != nil {
 		return nil
 	}
-	if err := s.limit(ctx, "reset:addr:", email, resetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
+	if err := s.limit(ctx, "reset:addr:", email, guard.ResetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
 		"too many password resets for this address: try again in %s"); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 		return nil
 	default:
 		s.c.Stats.ResetQueueFull.Add(1)
-		s.c.Log().Warn("password reset queue full: refused", "to", MaskEmail(email))
+		s.c.Log().Warn("password reset queue full: refused", "to", guard.MaskEmail(email))
 		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "too many password resets are waiting: try again in a few seconds")
 	}
 }
@@ -130,7 +130,7 @@ func (s *Identity) passwordReset(ctx context.Context, email string) {
 		}
 		return
 	}
-	if !s.mailAllowed(ctx, email) {
+	if !s.g.MailAllowed(ctx, email) {
 		return
 	}
 	token, tokenHash := core.NewToken()
@@ -166,8 +166,8 @@ func (s *Identity) limit(ctx context.Context, kind, who string, window time.Dura
 	}
 	refused.Add(1)
 	if strings.Contains(who, "@") {
-		who = MaskEmail(who)
+		who = guard.MaskEmail(who)
 	}
 	s.c.Log().Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, wait, format, fmtWait(wait))
+	return roster.Retry(roster.ERATELIMITED, wait, format, guard.FmtWait(wait))
 }

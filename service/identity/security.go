@@ -17,6 +17,7 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -175,15 +176,15 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 		e.Challenge = true
 		return e
 	}
-	try, err := s.loginCheck(ctx, u.Email, ip, true)
+	try, err := s.g.LoginCheck(ctx, u.Email, ip, true)
 	if err != nil {
 		return err
 	}
-	release, err := s.hashSlot(ctx)
+	release, err := s.g.HashSlot(ctx)
 	if err != nil {
 		return err
 	}
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		release()
 		return err
 	}
@@ -197,7 +198,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 		release()
 		return err
 	}
-	ok, err := comparePassword(proof.Password, hash)
+	ok, err := guard.ComparePassword(proof.Password, hash)
 	release()
 	if err != nil {
 		return err
@@ -214,7 +215,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 			return err
 		}
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return nil
 }
 
@@ -312,16 +313,16 @@ func (s *Identity) changedUser(ctx context.Context, tx *store.Tx, userID int64) 
 // login (a stolen session cannot guess it). Errors: EUNAUTHENTICATED,
 // ERATELIMITED, EUNAVAILABLE.
 func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password, ip string) error {
-	try, err := s.loginCheck(ctx, u.Email, ip, true)
+	try, err := s.g.LoginCheck(ctx, u.Email, ip, true)
 	if err != nil {
 		return err
 	}
-	release, err := s.hashSlot(ctx)
+	release, err := s.g.HashSlot(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		return err
 	}
 	var hash string
@@ -332,7 +333,7 @@ func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password
 	}); err != nil {
 		return err
 	}
-	ok, err := comparePassword(password, hash)
+	ok, err := guard.ComparePassword(password, hash)
 	if err != nil {
 		return err
 	}
@@ -340,7 +341,7 @@ func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password
 		s.loginFailed(u.Email, ip, true, "password")
 		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "wrong password")
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return nil
 }
 
@@ -454,7 +455,7 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 		return roster.User{}, err
 	}
 	u.MFAEnabled = false
-	s.c.Log().Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", MaskEmail(u.Email), "actor", actor.Email)
+	s.c.Log().Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", guard.MaskEmail(u.Email), "actor", actor.Email)
 	s.notice(ctx, u, "Two-factor sign-in was reset",
 		"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
 			"the authenticator and every recovery code no longer work, and every session was signed out.\n\n"+
@@ -479,19 +480,19 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 	if err != nil {
 		return LoginResult{}, core.DBErr(err, "no such user")
 	}
-	known, err := s.c.DB.KnownLogin(ctx, u.ID, ipKey(ip), s.c.Config.KnownLoginAge)
+	known, err := s.c.DB.KnownLogin(ctx, u.ID, guard.IPKey(ip), s.c.Config.KnownLoginAge)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	try, err := s.loginCheck(ctx, u.Email, ip, known)
+	try, err := s.g.LoginCheck(ctx, u.Email, ip, known)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		return LoginResult{}, err
 	}
 	if code == "" && recovery == "" {
-		try.undo(ctx)
+		try.Undo(ctx)
 		return LoginResult{}, roster.FieldErrorf("otp", roster.EINVALID, "enter the 6-digit code from your authenticator app, or a recovery code")
 	}
 	if err := s.secondFactor(ctx, u, code, recovery, ip); err != nil {
@@ -503,7 +504,7 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 	} else if err != nil {
 		return LoginResult{}, err
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return s.startSession(ctx, u, ip, userAgent)
 }
 
@@ -534,7 +535,7 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 	if err != nil {
 		return core.DBErr(err, "no such user")
 	}
-	hash, err := s.hashPassword(ctx, password, u.Email)
+	hash, err := s.g.HashPassword(ctx, password, u.Email)
 	if err != nil {
 		return err
 	}
@@ -598,7 +599,7 @@ func (s *Identity) ChangePassword(ctx context.Context, u roster.User, session, c
 	if err := s.checkOwnPassword(ctx, u, current, ip); err != nil {
 		return roster.OnField("current_password", err)
 	}
-	hash, err := s.hashPassword(ctx, next, u.Email)
+	hash, err := s.g.HashPassword(ctx, next, u.Email)
 	if err != nil {
 		return roster.OnField("new_password", err)
 	}

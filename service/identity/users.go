@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -67,12 +68,12 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	if err := password.Check(in.Password, email); err != nil {
 		return SignupResult{}, err
 	}
-	s.pruneThrottles(ctx)
-	if err := s.limit(ctx, "signup:ip:", ipKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
+	s.g.PruneThrottles(ctx)
+	if err := s.limit(ctx, "signup:ip:", guard.IPKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
 		"too many sign-ups from your network: try again in %s"); err != nil {
 		return SignupResult{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password, email)
+	hash, err := s.g.HashPassword(ctx, in.Password, email)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -107,7 +108,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	} else if err != nil {
 		return SignupResult{}, err
 	}
-	if s.mailAllowed(ctx, email) {
+	if s.g.MailAllowed(ctx, email) {
 		s.sendVerification(ctx, email, name, token)
 	} else {
 		s.endAttempts(ctx, res.User.ID)
@@ -132,7 +133,7 @@ func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
 		s.c.Log().Error("sign-up of a registered address", "err", err)
 		return
 	}
-	if !s.mailAllowed(ctx, email) {
+	if !s.g.MailAllowed(ctx, email) {
 		if !u.EmailVerified {
 			s.endAttempts(ctx, u.ID)
 		}
@@ -188,7 +189,7 @@ func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip 
 	if err != nil {
 		return SignupResult{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password, invEmail)
+	hash, err := s.g.HashPassword(ctx, in.Password, invEmail)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -323,25 +324,25 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 			hash = ""
 		} else if err != nil {
 			return LoginResult{}, err
-		} else if known, err = s.c.DB.KnownLogin(ctx, u.ID, ipKey(in.IP), s.c.Config.KnownLoginAge); err != nil {
+		} else if known, err = s.c.DB.KnownLogin(ctx, u.ID, guard.IPKey(in.IP), s.c.Config.KnownLoginAge); err != nil {
 			return LoginResult{}, err
 		}
 	}
-	try, err := s.loginCheck(ctx, email, in.IP, known)
+	try, err := s.g.LoginCheck(ctx, email, in.IP, known)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	// Wait for a hashing slot before counting the attempt: one refused
 	// with 503 costs no database write and no throttle allowance.
-	release, err := s.hashSlot(ctx)
+	release, err := s.g.HashSlot(ctx)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		release()
 		return LoginResult{}, err
 	}
-	ok, err := comparePassword(in.Password, hash)
+	ok, err := guard.ComparePassword(in.Password, hash)
 	release()
 	if err != nil {
 		return LoginResult{}, err
@@ -351,13 +352,13 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 		return LoginResult{}, bad
 	}
 	if !u.EmailVerified {
-		try.succeeded(ctx)
+		try.Succeeded(ctx)
 		return LoginResult{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
 	}
 	if u.MFAEnabled {
 		if in.OTP == "" && in.RecoveryCode == "" {
 			// The password was right: not a failure, but not a login yet.
-			try.undo(ctx)
+			try.Undo(ctx)
 			var res LoginResult
 			if in.WantPending {
 				token, tokenHash := core.NewToken()
@@ -375,7 +376,7 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 			return LoginResult{}, err
 		}
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return s.startSession(ctx, u, in.IP, in.UserAgent)
 }
 
@@ -387,7 +388,7 @@ func errMFAChallenge() error {
 
 func (s *Identity) loginFailed(email, ip string, knownAddress bool, what string) {
 	s.c.Stats.LoginFailures.Add(1)
-	s.c.Log().Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
+	s.c.Log().Info("login failed", "email", guard.MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
 }
 
 // startSession makes a session for the user and audits the sign-in in
@@ -398,7 +399,7 @@ func (s *Identity) startSession(ctx context.Context, u roster.User, ip, userAgen
 		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.c.Config.SessionTTL, ip, userAgent); err != nil {
 			return err
 		}
-		if err := tx.RememberLogin(ctx, u.ID, ipKey(ip)); err != nil {
+		if err := tx.RememberLogin(ctx, u.ID, guard.IPKey(ip)); err != nil {
 			return err
 		}
 		return s.auditUser(ctx, tx, u, ip, "user.login", "")

@@ -1,22 +1,24 @@
-package identity
+// Package guard holds what keeps identity from being guessed or flooded: the
+// bound on password hashing, the login throttle and the mail limits. Each
+// limit is kept in the database (store.Hit), so it holds across replicas.
+package guard
 
 import (
 	"context"
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/argon2id"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
-
-// This file holds what keeps identity from being guessed or flooded: the
-// bound on password hashing, the login throttle and the mail limits. Each
-// limit is kept in the database (store.Hit), so it holds across replicas.
 
 // passwordParams: argon2id as OWASP recommends (19 MiB, 2 passes, 1 lane).
 var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
@@ -25,11 +27,11 @@ var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallel
 // for an unknown address takes as long as one for a known one.
 var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParams)
 
-// hashSlot waits for one of the Config.HashConcurrency slots for an argon2id
+// HashSlot waits for one of the Config.HashConcurrency slots for an argon2id
 // computation (19 MiB and tens of milliseconds of one core each). Without
 // a bound, a flood of logins takes all memory and every core; with it, the
 // extra attempts wait up to Config.HashWait and then get EUNAVAILABLE.
-func (s *Identity) hashSlot(ctx context.Context) (release func(), err error) {
+func (s *Guard) HashSlot(ctx context.Context) (release func(), err error) {
 	s.hashOnce.Do(func() {
 		n := s.c.Config.HashConcurrency
 		if n < 1 {
@@ -59,13 +61,13 @@ func (s *Identity) hashSlot(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// hashPassword checks a new password against the rules and hashes it.
+// HashPassword checks a new password against the rules and hashes it.
 // Errors: EINVALID (with why), EUNAVAILABLE.
-func (s *Identity) hashPassword(ctx context.Context, pw, email string) (string, error) {
+func (s *Guard) HashPassword(ctx context.Context, pw, email string) (string, error) {
 	if err := password.Check(pw, email); err != nil {
 		return "", err
 	}
-	release, err := s.hashSlot(ctx)
+	release, err := s.HashSlot(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -73,9 +75,9 @@ func (s *Identity) hashPassword(ctx context.Context, pw, email string) (string, 
 	return argon2id.CreateHash(pw, passwordParams)
 }
 
-// comparePassword compares pw with hash ("" compares with a dummy, so an
+// ComparePassword compares pw with hash ("" compares with a dummy, so an
 // unknown address costs the same). The caller holds a hashing slot.
-func comparePassword(pw, hash string) (bool, error) {
+func ComparePassword(pw, hash string) (bool, error) {
 	if len(pw) > 1024 {
 		pw = pw[:1024] // longer passwords are never set; bound the work
 	}
@@ -109,9 +111,9 @@ type throttleKey struct {
 	enforced  bool
 }
 
-// ipKey is the client part of a throttle key: the address for IPv4, the
+// IPKey is the client part of a throttle key: the address for IPv4, the
 // /64 network for IPv6 (one host usually has a whole /64).
-func ipKey(ip string) string {
+func IPKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip
@@ -142,20 +144,20 @@ func (k throttleKey) wait(t store.Throttle, now time.Time, window time.Duration)
 	return t.LastAt.Add(d).Sub(now)
 }
 
-// loginTry is one login attempt's place in the throttle.
-type loginTry struct {
-	s     *Identity
+// LoginTry is one login attempt's place in the throttle.
+type LoginTry struct {
+	s     *Guard
 	email string
 	ip    string
 	keys  []throttleKey
 }
 
-// loginCheck reads the throttle for an attempt on email from ip. Errors:
+// LoginCheck reads the throttle for an attempt on email from ip. Errors:
 // ERATELIMITED with RetryAfter; nothing is hashed or written then.
-func (s *Identity) loginCheck(ctx context.Context, email, ip string, knownClient bool) (*loginTry, error) {
-	s.pruneThrottles(ctx)
-	client := ipKey(ip)
-	t := &loginTry{s: s, email: email, ip: ip, keys: []throttleKey{
+func (s *Guard) LoginCheck(ctx context.Context, email, ip string, knownClient bool) (*LoginTry, error) {
+	s.PruneThrottles(ctx)
+	client := IPKey(ip)
+	t := &LoginTry{s: s, email: email, ip: ip, keys: []throttleKey{
 		{key: "login:addr:" + email, free: loginAddrFree, max: loginAddrMax, enforced: !knownClient},
 		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
@@ -172,36 +174,36 @@ func (s *Identity) loginCheck(ctx context.Context, email, ip string, knownClient
 		}
 	}
 	if wait > 0 {
-		return nil, t.throttled(wait)
+		return nil, t.Throttled(wait)
 	}
 	return t, nil
 }
 
-func (t *loginTry) throttled(d time.Duration) error {
+func (t *LoginTry) Throttled(d time.Duration) error {
 	t.s.c.Stats.LoginThrottled.Add(1)
-	t.s.c.Log().Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", fmtWait(d))
+	t.s.c.Log().Warn("login Throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
+	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", FmtWait(d))
 }
 
-// hit counts the attempt as a failure before its password is hashed, so
-// parallel guesses count too; succeeded takes it back. Each counter's
+// Hit counts the attempt as a failure before its password is hashed, so
+// parallel guesses count too; Succeeded takes it back. Each counter's
 // limit holds in the database even under contention. Errors: ERATELIMITED.
-func (t *loginTry) hit(ctx context.Context) error {
+func (t *LoginTry) Hit(ctx context.Context) error {
 	for _, k := range t.keys {
 		_, ok, err := t.s.c.DB.Hit(ctx, k.key, t.s.c.Config.LoginWindow, k.max, 0)
 		if err != nil {
 			return err
 		}
 		if !ok && k.enforced {
-			return t.throttled(t.s.c.Config.LoginWindow)
+			return t.Throttled(t.s.c.Config.LoginWindow)
 		}
 	}
 	return nil
 }
 
-// undo takes the attempt's hits back: the password was right, but the
+// Undo takes the attempt's hits back: the password was right, but the
 // login waits for its second factor.
-func (t *loginTry) undo(ctx context.Context) {
+func (t *LoginTry) Undo(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range t.keys {
 		if err := t.s.c.DB.Unhit(ctx, k.key); err != nil {
@@ -210,9 +212,9 @@ func (t *loginTry) undo(ctx context.Context) {
 	}
 }
 
-// succeeded is called when the password was right: the address's counters
+// Succeeded is called when the password was right: the address's counters
 // start again; the client's loses this attempt.
-func (t *loginTry) succeeded(ctx context.Context) {
+func (t *LoginTry) Succeeded(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	if err := t.s.c.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
 		t.s.c.Log().Warn("clear login throttle", "err", err)
@@ -222,17 +224,21 @@ func (t *loginTry) succeeded(ctx context.Context) {
 	}
 }
 
-// pruneThrottles deletes counters whose window has passed, at most once a
+// ResetWindow is the window of the password-reset limits, here because
+// pruning keeps each counter as long as its window.
+const ResetWindow = 15 * time.Minute
+
+// PruneThrottles deletes counters whose window has passed, at most once a
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
-func (s *Identity) pruneThrottles(ctx context.Context) {
+func (s *Guard) PruneThrottles(ctx context.Context) {
 	now := s.c.DB.Now()
 	last := s.lastPrune.Load()
 	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
 	n, err := s.c.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
-		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": resetWindow, "signup:": s.c.Config.SignupWindow,
+		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": ResetWindow, "signup:": s.c.Config.SignupWindow,
 	})
 	if err != nil {
 		s.c.Log().Warn("prune throttles", "err", err)
@@ -241,7 +247,7 @@ func (s *Identity) pruneThrottles(ctx context.Context) {
 	}
 }
 
-func fmtWait(d time.Duration) string {
+func FmtWait(d time.Duration) string {
 	if d < time.Minute {
 		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
 	}
@@ -260,11 +266,11 @@ func MaskEmail(email string) string {
 	return email[:1] + "***" + email[at:]
 }
 
-// mailAllowed takes one identity mail (verification, sign-up notice,
+// MailAllowed takes one identity mail (verification, sign-up notice,
 // password reset) from the address's allowance: one a minute and
 // Config.MailsPerDay a day. A false answer sends nothing; the caller's
 // HTTP answer stays the same, so it reveals nothing.
-func (s *Identity) mailAllowed(ctx context.Context, email string) bool {
+func (s *Guard) MailAllowed(ctx context.Context, email string) bool {
 	_, ok, err := s.c.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.c.Config.MailsPerDay, time.Minute)
 	if err != nil {
 		s.c.Log().Error("mail limit", "err", err)
@@ -276,3 +282,15 @@ func (s *Identity) mailAllowed(ctx context.Context, email string) bool {
 	}
 	return ok
 }
+
+// Guard is the identity room's bound on hashing and its throttles, over
+// the floor.
+type Guard struct {
+	c         *core.Core
+	hashOnce  sync.Once
+	hashSlots chan struct{}
+	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
+}
+
+// New returns the guard over the floor c.
+func New(c *core.Core) *Guard { return &Guard{c: c} }
