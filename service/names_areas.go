@@ -1,6 +1,11 @@
 package service
 
-import "github.com/rosterhq/roster/service/areas"
+import (
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service/areas"
+)
 
 // The names of the areas room, as the edges have always spelled them.
 
@@ -22,17 +27,19 @@ type TokenExposure = areas.TokenExposure
 // TokenReads is areas.TokenReads.
 type TokenReads = areas.TokenReads
 
-// ParseGrace is areas.ParseGrace.
-var ParseGrace = areas.ParseGrace
+// ParseGrace is areas.ParseGrace: how long an old auth token keeps working.
+func ParseGrace(s string) (time.Duration, error) { return areas.ParseGrace(s) }
 
 // MaxGrace is areas.MaxGrace.
 const MaxGrace = areas.MaxGrace
 
-// Cents is areas.Cents.
-var Cents = areas.Cents
+// Cents is areas.Cents: an amount in dollars, checked, as money.
+func Cents(field string, usd, min, max float64) (roster.Money, error) {
+	return areas.Cents(field, usd, min, max)
+}
 
-// CheckLogRecord is areas.CheckLogRecord.
-var CheckLogRecord = areas.CheckLogRecord
+// CheckLogRecord is areas.CheckLogRecord: a call-log record's checks.
+func CheckLogRecord(r roster.LogRecord) error { return areas.CheckLogRecord(r) }
 
 // ErrNoPaymentMethod is areas.ErrNoPaymentMethod.
 const ErrNoPaymentMethod = areas.ErrNoPaymentMethod

@@ -1,11 +1,17 @@
 package service
 
-import "github.com/rosterhq/roster/service/team"
+import (
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service/team"
+)
 
 // The names of the team room, as the edges have always spelled them.
 
-// ParseAuditFilter is team.ParseAuditFilter.
-var ParseAuditFilter = team.ParseAuditFilter
+// ParseAuditFilter is team.ParseAuditFilter: the audit log's filter from
+// the query's actor and action.
+func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
+	return team.ParseAuditFilter(actor, action)
+}
 
 // MaxAuditActors is team.MaxAuditActors.
 const MaxAuditActors = team.MaxAuditActors

@@ -7,6 +7,12 @@
 // the permission it needs and the edge checks it through the index. The
 // methods here enforce the rules that do not depend on who asks (owner
 // immutability, the plan, one pending invitation, ...).
+//
+// The package is the door: Service composes the rooms (identity, team,
+// areas), each its own package over the shared floor (internal/core), and
+// keeps the gate, the check and the index's keeper (package index) in
+// reach of the edges. See docs/decisions.md, "Issue 20: the rooms of
+// service".
 package service
 
 import (

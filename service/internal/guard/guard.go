@@ -179,9 +179,11 @@ func (s *Guard) LoginCheck(ctx context.Context, email, ip string, knownClient bo
 	return t, nil
 }
 
+// Throttled counts and logs a refused attempt and returns its error:
+// ERATELIMITED, to retry after d.
 func (t *LoginTry) Throttled(d time.Duration) error {
 	t.s.c.Stats.LoginThrottled.Add(1)
-	t.s.c.Log().Warn("login Throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
+	t.s.c.Log().Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
 	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", FmtWait(d))
 }
 
@@ -247,6 +249,8 @@ func (s *Guard) PruneThrottles(ctx context.Context) {
 	}
 }
 
+// FmtWait says a wait in whole seconds or minutes, rounded up, for the
+// messages of a refusal.
 func FmtWait(d time.Duration) string {
 	if d < time.Minute {
 		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
