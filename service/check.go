@@ -29,16 +29,6 @@ func (s *Service) observeDecision(reason string, start time.Time) {
 	}
 }
 
-// AccountSeq returns the integer ID of the account with the Auth ID, from
-// the check index, which holds every Auth ID: an unknown one costs no
-// database query. Errors: ENOTFOUND.
-func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) {
-	if seq, ok := s.index.Account(authID); ok {
-		return seq, nil
-	}
-	return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
-}
-
 // CheckUser answers whether the user may use the permission in the
 // account, from memory: the platform's other services ask this.
 func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (d authz.Decision, err error) {
@@ -54,7 +44,7 @@ func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p 
 	} else if err != nil {
 		return authz.Decision{}, err
 	}
-	return s.index.Check(seq, userID, p), nil
+	return s.core.Index.Check(seq, userID, p), nil
 }
 
 // CheckKey answers whether a personal API key may use the permission in
@@ -77,5 +67,5 @@ func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Per
 	if !ok || keySeq != seq {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
 	}
-	return s.index.Check(seq, userID, p), nil
+	return s.core.Index.Check(seq, userID, p), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -133,14 +134,14 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
-		u, err := s.db.UserByID(ctx, uid)
+		u, err := s.core.DB.UserByID(ctx, uid)
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
 		} else if err != nil {
 			return err
 		}
 		c.User, c.Account = u, a
-		d = s.index.Check(seq, uid, need)
+		d = s.core.Index.Check(seq, uid, need)
 		reason = d.Reason.String()
 		go s.TouchAPIKey(context.WithoutCancel(ctx), keyID)
 	case ViaAccount:
@@ -148,11 +149,11 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
-		d = CredentialDecision(need)
+		d = core.CredentialDecision(need)
 		reason = d.Reason.String()
 		// The account's own credentials are not a team member: the plan
 		// does not suspend them (the API of a standard account works).
-		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, credentialHeld()
+		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, core.CredentialHeld()
 		if need != roster.AnyMember && !d.Allowed {
 			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
 		}
@@ -164,7 +165,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			return notFound
 		}
 		c.Account = a
-		d = s.index.Check(a.Seq, c.User.ID, need)
+		d = s.core.Index.Check(a.Seq, c.User.ID, need)
 		reason = d.Reason.String()
 	default:
 		return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
@@ -179,7 +180,7 @@ func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) er
 	if d.Role == roster.RoleNone {
 		return roster.Errorf(roster.ENOTFOUND, "no such account")
 	}
-	h := held(d)
+	h := core.HeldOf(d)
 	c.Role, c.Status, c.Held = h.Role, h.Status, h
 	switch {
 	case need == roster.AnyMember:
@@ -203,6 +204,10 @@ func machineRefusal(p roster.Permission) string {
 
 // account returns the account with the Auth ID. Errors: ENOTFOUND.
 func (s *Service) account(ctx context.Context, authID string) (roster.Account, error) {
-	a, err := s.db.Account(ctx, authID)
-	return a, dbErr(err, "no such account")
+	a, err := s.core.DB.Account(ctx, authID)
+	return a, core.DBErr(err, "no such account")
 }
+
+// CredentialDecision is the check for the account's own credentials (Auth
+// ID and Auth Token over HTTP Basic): see core.CredentialDecision.
+func CredentialDecision(p roster.Permission) authz.Decision { return core.CredentialDecision(p) }

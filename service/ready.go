@@ -53,7 +53,7 @@ func (s *Service) Ready(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, ReadyPingTimeout)
 	defer cancel()
-	if err := s.db.SQL().PingContext(pctx); err != nil {
+	if err := s.core.DB.SQL().PingContext(pctx); err != nil {
 		return &NotReadyError{Kind: ErrDatabaseUnreachable,
 			Reason: fmt.Sprintf("database did not answer a ping within %s", ReadyPingTimeout), Err: err}
 	}
@@ -65,7 +65,7 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // DBStats returns the database pool's numbers, for metrics; it reads
 // memory only, so it answers with the database gone.
-func (s *Service) DBStats() sql.DBStats { return s.db.SQL().Stats() }
+func (s *Service) DBStats() sql.DBStats { return s.core.DB.SQL().Stats() }
 
 // ReasonStale is the decision reason of a check refused because the index
 // is stale (Fresh), besides the reasons of the matrix.

@@ -34,7 +34,7 @@ func (s *Service) retention(r store.Retention) store.Retention {
 // take the service's settings and the store's defaults.
 func (s *Service) Prune(ctx context.Context, r store.Retention) error {
 	start := time.Now()
-	res, err := s.db.Prune(ctx, s.db.Now(), s.retention(r))
+	res, err := s.core.DB.Prune(ctx, s.core.DB.Now(), s.retention(r))
 	if res.Total() > 0 {
 		s.Log.Info("pruned", append(res.LogAttrs(), "took", time.Since(start).Round(time.Millisecond))...)
 	}
@@ -70,68 +70,4 @@ func (s *Service) RunRetention(ctx context.Context, every time.Duration, r store
 			s.Log.Warn("prune", "err", err)
 		}
 	}
-}
-
-// CatchUpOrReload is CatchUp for a replica that may have fallen behind the
-// pruned change log: when changes it has not applied were deleted
-// (store.DB.OldestRevision is past the revision after its own), applying
-// the changes that remain would miss some, so it reloads the whole index
-// instead. Follow and every write must catch up through it.
-//
-// Prune deletes changes as a prefix of revisions, so the oldest revision
-// only grows. It is read before catching up (the usual case: a replica
-// that was cut off for longer than the change log keeps) and again after:
-// if a prune crossed this replica's revision while it was catching up, it
-// may have applied a later change without an earlier one, and reloads.
-// Revisions missing for other reasons (a PostgreSQL transaction that
-// rolled back after drawing one) can cause an unneeded reload, never a
-// missed change.
-func (s *Service) CatchUpOrReload(ctx context.Context) error {
-	applied := s.Revision()
-	if behind, err := s.prunedPast(ctx, applied); err != nil {
-		s.sync.failing.Store(true)
-		return err
-	} else if behind {
-		return s.reloadBehindPrune(ctx, applied)
-	}
-	if err := s.CatchUp(ctx); err != nil {
-		return err
-	}
-	if s.Revision() == applied {
-		// Nothing applied: no change after applied was there to read (the
-		// newest change is never pruned), so none was missed.
-		return nil
-	}
-	if behind, err := s.prunedPast(ctx, applied); err != nil {
-		s.sync.failing.Store(true)
-		return err
-	} else if behind {
-		return s.reloadBehindPrune(ctx, applied)
-	}
-	return nil
-}
-
-// prunedPast reports whether changes after applied may have been pruned
-// before this replica read them.
-func (s *Service) prunedPast(ctx context.Context, applied int64) (bool, error) {
-	if applied <= 0 {
-		// Nothing applied: the index was loaded from an empty change log,
-		// so every change is after the load.
-		return false, nil
-	}
-	oldest, err := s.db.OldestRevision(ctx)
-	if err != nil {
-		return false, err
-	}
-	return oldest > applied+1, nil
-}
-
-func (s *Service) reloadBehindPrune(ctx context.Context, applied int64) error {
-	s.Log.Warn("this replica fell behind the pruned change log; reloading the check index", "applied", applied)
-	if err := s.LoadIndex(ctx); err != nil {
-		s.sync.failing.Store(true)
-		return err
-	}
-	s.sync.failing.Store(false)
-	return nil
 }

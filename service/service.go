@@ -7,114 +7,58 @@
 // the permission it needs and the edge checks it through the index. The
 // methods here enforce the rules that do not depend on who asks (owner
 // immutability, the plan, one pending invitation, ...).
+//
+// The package is the door: Service composes the rooms (identity, team,
+// areas), each its own package over the shared floor (internal/core), and
+// keeps the gate, the check and the index's keeper (package index) in
+// reach of the edges. See docs/decisions.md, "Issue 20: the rooms of
+// service".
 package service
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/areas"
+	"github.com/rosterhq/roster/service/identity"
+	"github.com/rosterhq/roster/service/index"
+	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/team"
 	"github.com/rosterhq/roster/store"
 )
 
-// Config holds the service's settings, read once by cmd/roster.
-type Config struct {
-	BaseURL        string        // links in mails: {BaseURL}/invite/{token}
-	InviteTTL      time.Duration // how long an invitation link works
-	VerifyTTL      time.Duration // how long a verification link works
-	SessionTTL     time.Duration // how long a login lasts at most
-	SessionIdle    time.Duration // a session unused this long ends
-	ResendInterval time.Duration // the least time between two sends of one invitation
-	MaxSends       int           // the most sends of one invitation, and of invitations to one address in a day
-	StaleAfter     time.Duration // refuse checks when the index has not caught up for this long (0: never)
+// Config holds the service's settings, read once by cmd/roster. The type
+// is the floor's; the value is the door's (Service.Config), and every room
+// reads it through the floor.
+type Config = core.Config
 
-	// InviteMailsPerHour and InviteMailsPerDay are an account's budget of
-	// invitation mail (invites and resends, each row of a batch counted).
-	InviteMailsPerHour int
-	InviteMailsPerDay  int
-
-	HashConcurrency int           // argon2id computations at once
-	HashWait        time.Duration // how long an attempt waits for a hashing slot before EUNAVAILABLE
-	LoginWindow     time.Duration // the login throttle's window
-	KnownLoginAge   time.Duration // a client the user logged in from this recently is exempt from the address-wide throttle
-	MailsPerDay     int           // identity mails per address a day (and at most one a minute)
-	ResetTTL        time.Duration // how long a password-reset link works
-	PendingLoginTTL time.Duration // how long the console's second sign-in step waits for a code
-	ResetQueue      int           // password-reset requests waiting for a worker; past it 503
-	ResetWorkers    int           // workers that look up, store and mail password resets
-	SignupsPerIP    int           // sign-ups without an invitation per client (IPv4 address, IPv6 /64) per SignupWindow
-	SignupWindow    time.Duration // the sign-up throttle's window
-
-	WebhookRetryBase    time.Duration // the first retry of a failed webhook delivery (doubling, at most 1h); 0: 10s
-	WebhookAllowPrivate bool          // webhooks may use plain http and addresses that are not globally reachable
-	WebhookTimeout      time.Duration // how long one delivery attempt may take, connecting included; 0: 5s
-	// WebhookResolver resolves webhook hosts, at creation and at every
-	// connection; nil: the system's. Tests point it at their own DNS server.
-	WebhookResolver *net.Resolver
-}
+// Stats counts identity events since the process started.
+type Stats = core.Stats
 
 // DefaultConfig returns the defaults SPEC names.
-func DefaultConfig() Config {
-	return Config{
-		BaseURL:        "http://127.0.0.1:8080",
-		InviteTTL:      168 * time.Hour,
-		VerifyTTL:      48 * time.Hour,
-		SessionTTL:     14 * 24 * time.Hour,
-		SessionIdle:    12 * time.Hour,
-		ResendInterval: time.Minute,
-		MaxSends:       10,
-		StaleAfter:     2 * time.Second,
-
-		InviteMailsPerHour: 100,
-		InviteMailsPerDay:  500,
-
-		HashConcurrency: max(1, runtime.GOMAXPROCS(0)/2),
-		HashWait:        time.Second,
-		LoginWindow:     15 * time.Minute,
-		KnownLoginAge:   30 * 24 * time.Hour,
-		MailsPerDay:     5,
-		ResetTTL:        time.Hour,
-		PendingLoginTTL: 5 * time.Minute,
-		ResetQueue:      1000,
-		ResetWorkers:    4,
-		SignupsPerIP:    5,
-		SignupWindow:    10 * time.Minute,
-
-		WebhookRetryBase: 10 * time.Second,
-	}
-}
+func DefaultConfig() Config { return core.DefaultConfig() }
 
 // Service is Roster's application service, and the only door to its
 // storage and check index: the edges call its methods.
+//
+// Its rooms are embedded, so each room's methods are the door's; the floor
+// under them is not, so the database, the index and the mail sender stay
+// out of the edges' reach.
 type Service struct {
-	db      *store.DB
-	index   *authz.Index
-	mail    mail.Sender
-	domains *emailaddr.Checker
-	Config  Config
-	Log     *slog.Logger
-	sync    syncState
-
+	Config Config
+	Log    *slog.Logger
 	// Stats counts failed and throttled logins and suppressed mail.
-	Stats     Stats
-	hashOnce  sync.Once
-	hashSlots chan struct{}
-	lastPrune atomic.Int64      // unix seconds of the last throttle pruning
-	resets    chan resetRequest // password-reset requests, for RunPasswordResets
+	Stats Stats
+
+	core *core.Core
+	*identity.Identity
+	*team.Team
+	*areas.Areas
 
 	decisionHook atomic.Pointer[DecisionHook]
 	draining     atomic.Bool // Drain was called: the process is shutting down
@@ -124,118 +68,83 @@ type Service struct {
 // LoadIndex). sender and domains may be nil for tools that send no mail and
 // take no sign-ups.
 func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Config, log *slog.Logger) *Service {
-	if domains == nil {
-		domains = emailaddr.NewChecker(nil)
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, index: authz.NewIndex(), mail: sender, domains: domains, Config: cfg, Log: log,
-		resets: make(chan resetRequest, max(1, cfg.ResetQueue))}
-}
-
-// IndexedMembers returns how many memberships the check index holds.
-func (s *Service) IndexedMembers() int { return s.index.Members() }
-
-// write runs fn in a transaction and, when it recorded changes to who
-// may do what, brings the index up to date before returning.
-func (s *Service) write(ctx context.Context, fn func(tx *store.Tx) error) error {
-	var rev int64
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		rev = tx.Revision()
-		return nil
-	})
-	if err == nil && rev > 0 {
-		s.committed(ctx, rev)
-	}
-	return err
-}
-
-// NewToken returns a random token of 256 bits, URL-safe, and its hash.
-func NewToken() (token string, hash []byte) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, HashToken(token)
-}
-
-// HashToken is how every token is stored: SHA-256. Tokens carry 256 random
-// bits, so a fast hash is enough; a slow one would only slow every request.
-func HashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
-// send hands a mail to the sender after the change committed. A failure is
-// logged, not returned: the change stands and the caller can resend.
-func (s *Service) send(ctx context.Context, m mail.Message) {
-	if s.mail == nil { // a tool that sends no mail
-		return
-	}
-	if err := s.mail.Send(ctx, m); err != nil {
-		s.Log.Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
-	}
-}
-
-// dbErr turns a store error into an application error where one fits.
-func dbErr(err error, notFound string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNoRows):
-		return roster.Errorf(roster.ENOTFOUND, "%s", notFound)
-	}
-	return err
-}
-
-// workEmail normalizes the address and refuses personal domains.
-func (s *Service) workEmail(raw string) (string, error) {
-	email, err := emailaddr.Normalize(raw)
-	if err != nil {
-		return "", err
-	}
-	switch s.domains.Kind(email) {
-	case emailaddr.Personal:
-		return "", roster.FieldErrorf("email", roster.EPERSONALDOMAIN,
-			"%s is a personal email provider: use a work address", emailaddr.Domain(email))
-	case emailaddr.Disposable:
-		return "", roster.FieldErrorf("email", roster.EPERSONALDOMAIN,
-			"%s is a disposable (temporary) email service: use a work address", emailaddr.Domain(email))
-	}
-	return email, nil
-}
-
-func cleanName(name, what string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s is required", what)
-	}
-	if len(name) > 200 {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s is longer than 200 characters", what)
-	}
-	if strings.ContainsAny(name, "\r\n\x00") {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s cannot contain line breaks", what)
-	}
-	return name, nil
+	s := &Service{Config: cfg, Log: log}
+	c := core.New(db, sender, domains, &s.Config, func() *slog.Logger { return s.Log }, &s.Stats)
+	s.core = c
+	s.Identity, s.Team, s.Areas = identity.New(c), team.New(c), areas.New(c)
+	return s
 }
 
 // Account returns the account a member asks for. ENOTFOUND when it does not
 // exist or the user is not a member: never reveal that it exists.
 func (s *Service) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
-	a, err := s.db.Account(ctx, authID)
-	if err != nil {
-		return a, 0, dbErr(err, "no such account")
-	}
-	role, _, ok := s.index.Member(a.Seq, userID)
-	if !ok {
-		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "no such account")
-	}
-	return a, role, nil
+	return s.core.Account(ctx, userID, authID)
 }
 
-func (s *Service) link(kind, token string) string {
-	return fmt.Sprintf("%s/%s/%s", strings.TrimRight(s.Config.BaseURL, "/"), kind, token)
+// AccountSeq returns the integer ID of the account with the Auth ID, from
+// the check index, which holds every Auth ID: an unknown one costs no
+// database query. Errors: ENOTFOUND.
+func (s *Service) AccountSeq(ctx context.Context, authID string) (int64, error) {
+	return s.core.AccountSeq(ctx, authID)
 }
+
+// IndexedMembers returns how many memberships the check index holds.
+func (s *Service) IndexedMembers() int { return s.core.Index.Members() }
+
+// NewToken returns a random token of 256 bits, URL-safe, and its hash.
+func NewToken() (token string, hash []byte) { return core.NewToken() }
+
+// HashToken is how every token is stored: SHA-256.
+func HashToken(token string) []byte { return core.HashToken(token) }
+
+// WithRevisionSink returns a context in which the service records the
+// revision of the writes it makes, for the X-Roster-Revision header.
+func WithRevisionSink(ctx context.Context) (context.Context, *atomic.Int64) {
+	return index.WithRevisionSink(ctx)
+}
+
+// LoadIndex fills the check index from the database.
+func (s *Service) LoadIndex(ctx context.Context) error { return s.core.Keeper.LoadIndex(ctx) }
+
+// CatchUp applies every change after the applied revision to the index.
+func (s *Service) CatchUp(ctx context.Context) error { return s.core.Keeper.CatchUp(ctx) }
+
+// CatchUpOrReload is CatchUp that reloads the whole index when this
+// replica fell behind the pruned change log (see index.Keeper).
+func (s *Service) CatchUpOrReload(ctx context.Context) error {
+	return s.core.Keeper.CatchUpOrReload(ctx)
+}
+
+// Revision is the revision this replica's index has applied.
+func (s *Service) Revision() int64 { return s.core.Keeper.Revision() }
+
+// LastCatchUp is when the index last caught up with the database
+// successfully; zero before the first load.
+func (s *Service) LastCatchUp() time.Time { return s.core.Keeper.LastCatchUp() }
+
+// WaitFor returns once this replica has applied rev, for read-after-write.
+// Errors: EUNAVAILABLE when it has not within timeout.
+func (s *Service) WaitFor(ctx context.Context, rev int64, timeout time.Duration) error {
+	return s.core.Keeper.WaitFor(ctx, rev, timeout)
+}
+
+// Follow catches up every interval, and at once when wake fires, until ctx
+// ends.
+func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
+	s.core.Keeper.Follow(ctx, interval, wake)
+}
+
+// Fresh reports whether the index can be trusted (see index.Keeper.Fresh).
+func (s *Service) Fresh() error { return s.core.Keeper.Fresh() }
+
+// Drain marks the process as shutting down, for every readiness probe that
+// asks the service (the admin listener's /readyz, the public /healthz, gRPC
+// health): from now on Draining is true. Requests are still served (the
+// check and the gate do not ask); there is no way back.
+func (s *Service) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Service) Draining() bool { return s.draining.Load() }

@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -29,7 +29,7 @@ var topLevel = regexp.MustCompile(`(?i)^(?:\p{L}{2,63}|xn--[a-z0-9-]+)$`)
 // dotted4 is an IPv4 address written out, which some readers link too.
 var dotted4 = regexp.MustCompile(`^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$`)
 
-// cleanMailName is the one rule for a name that Roster's mail quotes:
+// CleanMailName is the one rule for a name that Roster's mail quotes:
 // cleanName's (present, one line, at most 200 bytes), and no link. A
 // scheme ("://") or "www." is never allowed; a host name only when it is
 // the domain of owner's own address or a parent of it down to the
@@ -38,8 +38,8 @@ var dotted4 = regexp.MustCompile(`^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$`)
 // of the name leads where the owner's own address does. owner is the
 // address of the account's owner, or of the person for their own name.
 // Errors: EINVALID on field "name".
-func cleanMailName(name, owner, what string) (string, error) {
-	name, err := cleanName(name, what)
+func CleanMailName(name, owner, what string) (string, error) {
+	name, err := CleanName(name, what)
 	if err != nil {
 		return "", err
 	}
@@ -93,14 +93,14 @@ func ownDomain(host, owner string) bool {
 	return err == nil && strings.HasSuffix(domain, "."+h) && len(h) >= len(reg)
 }
 
-// mailName is how a mail names an account: its name, quoted, when the
+// MailName is how a mail names an account: its name, quoted, when the
 // rule above holds for it today; otherwise (a name stored before the rule
 // covered the settings) by its Auth ID, so no mail of Roster's ever
 // carries a name a reader would show as a link to someone else's site.
-func (s *Service) mailName(ctx context.Context, accountSeq int64, authID, name string) string {
-	owner, err := s.db.OwnerEmail(ctx, accountSeq)
+func (s *Core) MailName(ctx context.Context, accountSeq int64, authID, name string) string {
+	owner, err := s.DB.OwnerEmail(ctx, accountSeq)
 	if err != nil {
-		s.Log.Error("mail: the account's owner", "account", authID, "err", err)
+		s.Log().Error("mail: the account's owner", "account", authID, "err", err)
 	} else if linkIn(name, owner) == "" {
 		return strconv.Quote(name)
 	}

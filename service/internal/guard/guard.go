@@ -1,10 +1,14 @@
-package service
+// Package guard holds what keeps identity from being guessed or flooded: the
+// bound on password hashing, the login throttle and the mail limits. Each
+// limit is kept in the database (store.Hit), so it holds across replicas.
+package guard
 
 import (
 	"context"
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,12 +16,9 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
-
-// This file holds what keeps identity from being guessed or flooded: the
-// bound on password hashing, the login throttle and the mail limits. Each
-// limit is kept in the database (store.Hit), so it holds across replicas.
 
 // passwordParams: argon2id as OWASP recommends (19 MiB, 2 passes, 1 lane).
 var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
@@ -26,27 +27,13 @@ var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallel
 // for an unknown address takes as long as one for a known one.
 var dummyHash, _ = argon2id.CreateHash("not a password of anyone", passwordParams)
 
-// Stats counts identity events since the process started.
-type Stats struct {
-	Hashes          atomic.Int64 // argon2id computations started
-	LoginFailures   atomic.Int64 // wrong address, password or second factor
-	LoginThrottled  atomic.Int64 // attempts refused with 429 before any hashing
-	HashBusy        atomic.Int64 // attempts refused with 503: every hashing slot busy
-	MailSuppressed  atomic.Int64 // identity mails not sent because of the limits
-	SignupThrottled atomic.Int64 // sign-ups refused with 429 by the per-client limit
-	ResetThrottled  atomic.Int64 // password-reset requests refused with 429 by the client's or the address's limit
-	ResetsQueued    atomic.Int64 // password-reset requests answered and queued for a worker
-	ResetsDone      atomic.Int64 // queued password-reset requests a worker finished
-	ResetQueueFull  atomic.Int64 // password-reset requests refused with 503: the queue was full
-}
-
-// hashSlot waits for one of the Config.HashConcurrency slots for an argon2id
+// HashSlot waits for one of the Config.HashConcurrency slots for an argon2id
 // computation (19 MiB and tens of milliseconds of one core each). Without
 // a bound, a flood of logins takes all memory and every core; with it, the
 // extra attempts wait up to Config.HashWait and then get EUNAVAILABLE.
-func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
+func (s *Guard) HashSlot(ctx context.Context) (release func(), err error) {
 	s.hashOnce.Do(func() {
-		n := s.Config.HashConcurrency
+		n := s.c.Config.HashConcurrency
 		if n < 1 {
 			n = 1
 		}
@@ -55,18 +42,18 @@ func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
 	release = func() { <-s.hashSlots }
 	select {
 	case s.hashSlots <- struct{}{}:
-		s.Stats.Hashes.Add(1)
+		s.c.Stats.Hashes.Add(1)
 		return release, nil
 	default:
 	}
-	t := time.NewTimer(s.Config.HashWait)
+	t := time.NewTimer(s.c.Config.HashWait)
 	defer t.Stop()
 	select {
 	case s.hashSlots <- struct{}{}:
-		s.Stats.Hashes.Add(1)
+		s.c.Stats.Hashes.Add(1)
 		return release, nil
 	case <-t.C:
-		s.Stats.HashBusy.Add(1)
+		s.c.Stats.HashBusy.Add(1)
 		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
 	case <-ctx.Done():
 		// The client gave up waiting: not a server fault.
@@ -74,13 +61,13 @@ func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// hashPassword checks a new password against the rules and hashes it.
+// HashPassword checks a new password against the rules and hashes it.
 // Errors: EINVALID (with why), EUNAVAILABLE.
-func (s *Service) hashPassword(ctx context.Context, pw, email string) (string, error) {
+func (s *Guard) HashPassword(ctx context.Context, pw, email string) (string, error) {
 	if err := password.Check(pw, email); err != nil {
 		return "", err
 	}
-	release, err := s.hashSlot(ctx)
+	release, err := s.HashSlot(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -88,9 +75,9 @@ func (s *Service) hashPassword(ctx context.Context, pw, email string) (string, e
 	return argon2id.CreateHash(pw, passwordParams)
 }
 
-// comparePassword compares pw with hash ("" compares with a dummy, so an
+// ComparePassword compares pw with hash ("" compares with a dummy, so an
 // unknown address costs the same). The caller holds a hashing slot.
-func comparePassword(pw, hash string) (bool, error) {
+func ComparePassword(pw, hash string) (bool, error) {
 	if len(pw) > 1024 {
 		pw = pw[:1024] // longer passwords are never set; bound the work
 	}
@@ -124,9 +111,9 @@ type throttleKey struct {
 	enforced  bool
 }
 
-// ipKey is the client part of a throttle key: the address for IPv4, the
+// IPKey is the client part of a throttle key: the address for IPv4, the
 // /64 network for IPv6 (one host usually has a whole /64).
-func ipKey(ip string) string {
+func IPKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip
@@ -157,29 +144,29 @@ func (k throttleKey) wait(t store.Throttle, now time.Time, window time.Duration)
 	return t.LastAt.Add(d).Sub(now)
 }
 
-// loginTry is one login attempt's place in the throttle.
-type loginTry struct {
-	s     *Service
+// LoginTry is one login attempt's place in the throttle.
+type LoginTry struct {
+	s     *Guard
 	email string
 	ip    string
 	keys  []throttleKey
 }
 
-// loginCheck reads the throttle for an attempt on email from ip. Errors:
+// LoginCheck reads the throttle for an attempt on email from ip. Errors:
 // ERATELIMITED with RetryAfter; nothing is hashed or written then.
-func (s *Service) loginCheck(ctx context.Context, email, ip string, knownClient bool) (*loginTry, error) {
-	s.pruneThrottles(ctx)
-	client := ipKey(ip)
-	t := &loginTry{s: s, email: email, ip: ip, keys: []throttleKey{
+func (s *Guard) LoginCheck(ctx context.Context, email, ip string, knownClient bool) (*LoginTry, error) {
+	s.PruneThrottles(ctx)
+	client := IPKey(ip)
+	t := &LoginTry{s: s, email: email, ip: ip, keys: []throttleKey{
 		{key: "login:addr:" + email, free: loginAddrFree, max: loginAddrMax, enforced: !knownClient},
 		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 		{key: "login:ip:" + client, free: loginIPFree, max: loginIPMax, enforced: true},
 	}}
-	state, err := s.db.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
+	state, err := s.c.DB.Throttles(ctx, t.keys[0].key, t.keys[1].key, t.keys[2].key)
 	if err != nil {
 		return nil, err
 	}
-	now, window := s.db.Now(), s.Config.LoginWindow
+	now, window := s.c.DB.Now(), s.c.Config.LoginWindow
 	var wait time.Duration
 	for _, k := range t.keys {
 		if k.enforced {
@@ -187,76 +174,84 @@ func (s *Service) loginCheck(ctx context.Context, email, ip string, knownClient 
 		}
 	}
 	if wait > 0 {
-		return nil, t.throttled(wait)
+		return nil, t.Throttled(wait)
 	}
 	return t, nil
 }
 
-func (t *loginTry) throttled(d time.Duration) error {
-	t.s.Stats.LoginThrottled.Add(1)
-	t.s.Log.Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", fmtWait(d))
+// Throttled counts and logs a refused attempt and returns its error:
+// ERATELIMITED, to retry after d.
+func (t *LoginTry) Throttled(d time.Duration) error {
+	t.s.c.Stats.LoginThrottled.Add(1)
+	t.s.c.Log().Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
+	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", FmtWait(d))
 }
 
-// hit counts the attempt as a failure before its password is hashed, so
-// parallel guesses count too; succeeded takes it back. Each counter's
+// Hit counts the attempt as a failure before its password is hashed, so
+// parallel guesses count too; Succeeded takes it back. Each counter's
 // limit holds in the database even under contention. Errors: ERATELIMITED.
-func (t *loginTry) hit(ctx context.Context) error {
+func (t *LoginTry) Hit(ctx context.Context) error {
 	for _, k := range t.keys {
-		_, ok, err := t.s.db.Hit(ctx, k.key, t.s.Config.LoginWindow, k.max, 0)
+		_, ok, err := t.s.c.DB.Hit(ctx, k.key, t.s.c.Config.LoginWindow, k.max, 0)
 		if err != nil {
 			return err
 		}
 		if !ok && k.enforced {
-			return t.throttled(t.s.Config.LoginWindow)
+			return t.Throttled(t.s.c.Config.LoginWindow)
 		}
 	}
 	return nil
 }
 
-// undo takes the attempt's hits back: the password was right, but the
+// Undo takes the attempt's hits back: the password was right, but the
 // login waits for its second factor.
-func (t *loginTry) undo(ctx context.Context) {
+func (t *LoginTry) Undo(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range t.keys {
-		if err := t.s.db.Unhit(ctx, k.key); err != nil {
-			t.s.Log.Warn("clear login throttle", "err", err)
+		if err := t.s.c.DB.Unhit(ctx, k.key); err != nil {
+			t.s.c.Log().Warn("clear login throttle", "err", err)
 		}
 	}
 }
 
-// succeeded is called when the password was right: the address's counters
+// Succeeded is called when the password was right: the address's counters
 // start again; the client's loses this attempt.
-func (t *loginTry) succeeded(ctx context.Context) {
+func (t *LoginTry) Succeeded(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	if err := t.s.db.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
-		t.s.Log.Warn("clear login throttle", "err", err)
+	if err := t.s.c.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
+		t.s.c.Log().Warn("clear login throttle", "err", err)
 	}
-	if err := t.s.db.Unhit(ctx, t.keys[2].key); err != nil {
-		t.s.Log.Warn("clear login throttle", "err", err)
+	if err := t.s.c.DB.Unhit(ctx, t.keys[2].key); err != nil {
+		t.s.c.Log().Warn("clear login throttle", "err", err)
 	}
 }
 
-// pruneThrottles deletes counters whose window has passed, at most once a
+// ResetWindow is the window of the password-reset limits, here because
+// pruning keeps each counter as long as its window.
+const ResetWindow = 15 * time.Minute
+
+// PruneThrottles deletes counters whose window has passed, at most once a
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
-func (s *Service) pruneThrottles(ctx context.Context) {
-	now := s.db.Now()
+func (s *Guard) PruneThrottles(ctx context.Context) {
+	now := s.c.DB.Now()
 	last := s.lastPrune.Load()
 	if now.Unix()-last < 60 || !s.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
-	n, err := s.db.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
-		"login:": s.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": resetWindow, "signup:": s.Config.SignupWindow,
+	n, err := s.c.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
+		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": ResetWindow, "signup:": s.c.Config.SignupWindow,
 	})
 	if err != nil {
-		s.Log.Warn("prune throttles", "err", err)
+		s.c.Log().Warn("prune throttles", "err", err)
 	} else if n > 0 {
-		s.Log.Info("pruned throttles", "rows", n)
+		s.c.Log().Info("pruned throttles", "rows", n)
 	}
 }
 
-func fmtWait(d time.Duration) string {
+// FmtWait says a wait in whole seconds or minutes, rounded up, for the
+// messages of a refusal.
+func FmtWait(d time.Duration) string {
 	if d < time.Minute {
 		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
 	}
@@ -275,19 +270,31 @@ func MaskEmail(email string) string {
 	return email[:1] + "***" + email[at:]
 }
 
-// mailAllowed takes one identity mail (verification, sign-up notice,
+// MailAllowed takes one identity mail (verification, sign-up notice,
 // password reset) from the address's allowance: one a minute and
 // Config.MailsPerDay a day. A false answer sends nothing; the caller's
 // HTTP answer stays the same, so it reveals nothing.
-func (s *Service) mailAllowed(ctx context.Context, email string) bool {
-	_, ok, err := s.db.Hit(ctx, "mail:"+email, 24*time.Hour, s.Config.MailsPerDay, time.Minute)
+func (s *Guard) MailAllowed(ctx context.Context, email string) bool {
+	_, ok, err := s.c.DB.Hit(ctx, "mail:"+email, 24*time.Hour, s.c.Config.MailsPerDay, time.Minute)
 	if err != nil {
-		s.Log.Error("mail limit", "err", err)
+		s.c.Log().Error("mail limit", "err", err)
 		return false
 	}
 	if !ok {
-		s.Stats.MailSuppressed.Add(1)
-		s.Log.Warn("mail limit reached: not sent", "to", MaskEmail(email))
+		s.c.Stats.MailSuppressed.Add(1)
+		s.c.Log().Warn("mail limit reached: not sent", "to", MaskEmail(email))
 	}
 	return ok
 }
+
+// Guard is the identity room's bound on hashing and its throttles, over
+// the floor.
+type Guard struct {
+	c         *core.Core
+	hashOnce  sync.Once
+	hashSlots chan struct{}
+	lastPrune atomic.Int64 // unix seconds of the last throttle pruning
+}
+
+// New returns the guard over the floor c.
+func New(c *core.Core) *Guard { return &Guard{c: c} }

@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -37,11 +39,10 @@ type resetRequest struct {
 }
 
 // The reset request limits: per client (an IPv4 address or an IPv6 /64)
-// and per address, each over resetWindow. A refused request answers 429
+// and per address, each over guard.ResetWindow. A refused request answers 429
 // and is not queued. The per-address limit bounds the requests, the mail
-// allowance (mailAllowed) the mails.
+// allowance (guard.MailAllowed) the mails.
 const (
-	resetWindow  = 15 * time.Minute
 	resetIPMax   = 20
 	resetAddrMax = 5
 )
@@ -55,9 +56,9 @@ const (
 // Errors: ERATELIMITED (with RetryAfter) past the limits of the client or
 // the address; EUNAVAILABLE (with RetryAfter) when the queue is full.
 // Either way nothing was queued, so nothing is sent.
-func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
-	s.pruneThrottles(ctx)
-	if err := s.limit(ctx, "reset:ip:", ipKey(ip), resetWindow, resetIPMax, &s.Stats.ResetThrottled,
+func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
+	s.g.PruneThrottles(ctx)
+	if err := s.limit(ctx, "reset:ip:", guard.IPKey(ip), guard.ResetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
 		"too many password resets from your network: try again in %s"); err != nil {
 		return err
 	}
@@ -65,17 +66,17 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, ip string)
 	if err != nil {
 		return nil
 	}
-	if err := s.limit(ctx, "reset:addr:", email, resetWindow, resetAddrMax, &s.Stats.ResetThrottled,
+	if err := s.limit(ctx, "reset:addr:", email, guard.ResetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
 		"too many password resets for this address: try again in %s"); err != nil {
 		return err
 	}
 	select {
 	case s.resets <- resetRequest{email, time.Now()}:
-		s.Stats.ResetsQueued.Add(1)
+		s.c.Stats.ResetsQueued.Add(1)
 		return nil
 	default:
-		s.Stats.ResetQueueFull.Add(1)
-		s.Log.Warn("password reset queue full: refused", "to", MaskEmail(email))
+		s.c.Stats.ResetQueueFull.Add(1)
+		s.c.Log().Warn("password reset queue full: refused", "to", guard.MaskEmail(email))
 		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "too many password resets are waiting: try again in a few seconds")
 	}
 }
@@ -85,9 +86,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, ip string)
 // in hand (requests still queued are dropped, with a log line: the person
 // asks again). The server runs it; without it, requests fill the queue and
 // are refused.
-func (s *Service) RunPasswordResets(ctx context.Context) {
+func (s *Identity) RunPasswordResets(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range max(1, s.Config.ResetWorkers) {
+	for range max(1, s.c.Config.ResetWorkers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -106,14 +107,14 @@ func (s *Service) RunPasswordResets(ctx context.Context) {
 						}
 					}
 					s.passwordReset(ctx, r.email)
-					s.Stats.ResetsDone.Add(1)
+					s.c.Stats.ResetsDone.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	if n := len(s.resets); n > 0 {
-		s.Log.Warn("password resets dropped at shutdown", "requests", n)
+		s.c.Log().Warn("password resets dropped at shutdown", "requests", n)
 	}
 }
 
@@ -121,29 +122,29 @@ func (s *Service) RunPasswordResets(ctx context.Context) {
 // when the address has a user and mail allowance left, it stores a new
 // link and mails it. The mail is sent on the worker, so a slow mail server
 // holds workers, never memory or connections without bound.
-func (s *Service) passwordReset(ctx context.Context, email string) {
-	u, _, err := s.db.UserByEmail(ctx, email)
+func (s *Identity) passwordReset(ctx context.Context, email string) {
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, store.ErrNoRows) {
-			s.Log.Error("password reset", "err", err)
+			s.c.Log().Error("password reset", "err", err)
 		}
 		return
 	}
-	if !s.mailAllowed(ctx, email) {
+	if !s.g.MailAllowed(ctx, email) {
 		return
 	}
-	token, tokenHash := NewToken()
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.Config.ResetTTL)
+	token, tokenHash := core.NewToken()
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.c.Config.ResetTTL)
 	}); err != nil {
-		s.Log.Error("password reset", "err", err)
+		s.c.Log().Error("password reset", "err", err)
 		return
 	}
-	s.send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
+	s.c.Send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
 		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
 			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
 			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.Config.ResetTTL, s.link("reset-password", token))})
+			email, s.c.Config.ResetTTL, s.c.Link("reset-password", token))})
 }
 
 // limit counts one request of kind ("reset:ip:", "signup:ip:", ...) from
@@ -151,22 +152,22 @@ func (s *Service) passwordReset(ctx context.Context, email string) {
 // with ERATELIMITED and the time until the window ends (format gets it, as
 // "N seconds" or "N minutes"), and refused is counted. The count holds in
 // the database, across replicas and under contention.
-func (s *Service) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
+func (s *Identity) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
 	key := kind + who
-	_, ok, err := s.db.Hit(ctx, key, window, most, 0)
+	_, ok, err := s.c.DB.Hit(ctx, key, window, most, 0)
 	if err != nil || ok {
 		return err
 	}
 	wait := window
-	if st, err := s.db.Throttles(ctx, key); err == nil {
+	if st, err := s.c.DB.Throttles(ctx, key); err == nil {
 		if t, found := st[key]; found {
-			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.db.Now()))
+			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.c.DB.Now()))
 		}
 	}
 	refused.Add(1)
 	if strings.Contains(who, "@") {
-		who = MaskEmail(who)
+		who = guard.MaskEmail(who)
 	}
-	s.Log.Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, wait, format, fmtWait(wait))
+	s.c.Log().Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
+	return roster.Retry(roster.ERATELIMITED, wait, format, guard.FmtWait(wait))
 }

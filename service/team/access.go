@@ -1,82 +1,12 @@
-package service
+package team
 
 import (
 	"context"
 	"slices"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/service/internal/core"
 )
-
-// Access you can see through: who holds what in an account, what a role
-// change would give and take, and invitations by the batch. What a member
-// holds is read from the check's own rule (authz.Decide) through held, the
-// function the gate refuses by: a view never shows access the gate would
-// refuse, nor hides access it would allow.
-
-// Held is what a member holds in an account now: their role's
-// permissions, or none, and why none. It is the gate's answer to every
-// permission at once.
-type Held struct {
-	Role   roster.Role
-	Status roster.MemberStatus // suspended while the account's plan suspends the member
-	// Reason says why the member holds none of their role's permissions:
-	// "suspended" (the plan) or "mfa_required" (the account requires
-	// two-factor sign-in and the member has none); "" when they hold them.
-	Reason string
-	mask   uint32
-}
-
-// Has reports whether the member holds the permission.
-func (h Held) Has(p roster.Permission) bool { return p < 32 && h.mask&(1<<p) != 0 }
-
-// Permissions lists what the member holds, in matrix order ([] for none).
-func (h Held) Permissions() []roster.Permission {
-	out := []roster.Permission{}
-	for _, p := range roster.AllPermissions {
-		if h.Has(p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// held is the one reading of a check's decision as what the member holds:
-// the gate refuses by it (decide) and every view of access shows it.
-func held(d authz.Decision) Held {
-	h := Held{Role: d.Role, Status: roster.MemberActive}
-	switch d.Reason {
-	case authz.ReasonAllowed, authz.ReasonMissingPermission:
-		h.mask = authz.Mask(d.Role)
-	case authz.ReasonSuspended:
-		h.Status, h.Reason = roster.MemberSuspended, d.Reason.String()
-	default: // two-factor required and missing, or not a member
-		h.Reason = d.Reason.String()
-	}
-	return h
-}
-
-// heldAs is what a member with role r and the user's two-factor state
-// holds in the account, by the check's rule.
-func heldAs(a roster.Account, r roster.Role, hasMFA bool) Held {
-	return held(authz.Decide(r, a.Plan == roster.PlanCommitted, a.RequireMFA, hasMFA, roster.PermissionNone))
-}
-
-// MemberHeld is what the member holds in the account: none while the plan
-// suspends them, or while the account requires two-factor sign-in and
-// they have none.
-func MemberHeld(a roster.Account, m roster.Member) Held { return heldAs(a, m.Role, m.MFA) }
-
-// MembershipHeld is what the user holds in one of their accounts.
-func MembershipHeld(m roster.Membership, u roster.User) Held {
-	return heldAs(m.Account, m.Role, u.MFAEnabled)
-}
-
-// InvitationHeld is what a pending invitation's role will hold once
-// accepted by someone who meets the account's two-factor requirement
-// (whether the invitee has two-factor sign-in is not known until then):
-// the role's permissions, or none while the plan would suspend them.
-func InvitationHeld(a roster.Account, r roster.Role) Held { return heldAs(a, r, true) }
 
 // RolePreview says what changing a member's role would change.
 type RolePreview struct {
@@ -89,7 +19,7 @@ type RolePreview struct {
 // role was asked, what a change to it would gain and lose.
 type MemberAccess struct {
 	Member      roster.Member
-	Held        Held
+	Held        core.Held
 	Permissions []roster.Permission
 	Preview     *RolePreview
 }
@@ -102,7 +32,7 @@ type MemberAccess struct {
 // nothing: they would hold nothing with the new role either. It changes
 // nothing. The caller holds team.view. Errors: EINVALID, EOWNERIMMUTABLE,
 // ENOTFOUND.
-func (s *Service) MemberAccess(ctx context.Context, a roster.Account, userID int64, rawRole string) (MemberAccess, error) {
+func (s *Team) MemberAccess(ctx context.Context, a roster.Account, userID int64, rawRole string) (MemberAccess, error) {
 	var role roster.Role
 	if rawRole != "" {
 		var err error
@@ -114,7 +44,7 @@ func (s *Service) MemberAccess(ctx context.Context, a roster.Account, userID int
 	if err != nil {
 		return MemberAccess{}, err
 	}
-	h := MemberHeld(a, m)
+	h := core.MemberHeld(a, m)
 	out := MemberAccess{Member: m, Held: h, Permissions: h.Permissions()}
 	if rawRole == "" {
 		return out, nil
@@ -122,7 +52,7 @@ func (s *Service) MemberAccess(ctx context.Context, a roster.Account, userID int
 	if m.Role == roster.RoleOwner {
 		return MemberAccess{}, roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
 	}
-	next := heldAs(a, role, m.MFA).Permissions()
+	next := core.HeldAs(a, role, m.MFA).Permissions()
 	p := &RolePreview{Role: role, Gained: []roster.Permission{}, Lost: []roster.Permission{}}
 	for _, perm := range roster.AllPermissions {
 		now, then := slices.Contains(out.Permissions, perm), slices.Contains(next, perm)
@@ -142,11 +72,11 @@ const reviewPage = 500
 
 // AllMembers lists every member of the account (owner first, then by
 // join time). The caller holds team.view.
-func (s *Service) AllMembers(ctx context.Context, a roster.Account) ([]roster.Member, error) {
+func (s *Team) AllMembers(ctx context.Context, a roster.Account) ([]roster.Member, error) {
 	var out []roster.Member
 	p := roster.Page{Limit: reviewPage}
 	for {
-		ms, _, next, err := s.db.Members(ctx, a, p)
+		ms, _, next, err := s.c.DB.Members(ctx, a, p)
 		if err != nil {
 			return nil, err
 		}
@@ -160,11 +90,11 @@ func (s *Service) AllMembers(ctx context.Context, a roster.Account) ([]roster.Me
 
 // AllInvitations lists every pending invitation of the account (newest
 // first). The caller holds team.view.
-func (s *Service) AllInvitations(ctx context.Context, a roster.Account) ([]roster.Invitation, error) {
+func (s *Team) AllInvitations(ctx context.Context, a roster.Account) ([]roster.Invitation, error) {
 	var out []roster.Invitation
 	p := roster.Page{Limit: reviewPage}
 	for {
-		is, total, err := s.db.Invitations(ctx, a.Seq, p)
+		is, total, err := s.c.DB.Invitations(ctx, a.Seq, p)
 		if err != nil {
 			return nil, err
 		}
@@ -177,11 +107,11 @@ func (s *Service) AllInvitations(ctx context.Context, a roster.Account) ([]roste
 }
 
 // AllMemberships lists every account the user is a member of.
-func (s *Service) AllMemberships(ctx context.Context, userID int64) ([]roster.Membership, error) {
+func (s *Team) AllMemberships(ctx context.Context, userID int64) ([]roster.Membership, error) {
 	var out []roster.Membership
 	p := roster.Page{Limit: reviewPage}
 	for {
-		ms, total, err := s.db.Memberships(ctx, userID, p)
+		ms, total, err := s.c.DB.Memberships(ctx, userID, p)
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +146,7 @@ type InviteResult struct {
 // MaxInviteBatch rows (EINVALID), an account off the committed plan
 // (EPLANREQUIRED), or when every row was refused by a mail limit
 // (ERATELIMITED with the shortest wait). The caller holds team.edit.
-func (s *Service) InviteBatch(ctx context.Context, a roster.Account, rows []InviteRow, actor roster.Actor) ([]InviteResult, error) {
+func (s *Team) InviteBatch(ctx context.Context, a roster.Account, rows []InviteRow, actor roster.Actor) ([]InviteResult, error) {
 	if len(rows) == 0 || len(rows) > MaxInviteBatch {
 		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "invitations must hold 1 to %d invitations, not %d", MaxInviteBatch, len(rows))
 	}

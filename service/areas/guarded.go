@@ -1,4 +1,4 @@
-package service
+package areas
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -24,7 +25,7 @@ type NumberInput struct {
 	ApplicationID *int64 // 0 unlinks
 }
 
-func (s *Service) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int64) (*int64, error) {
+func (s *Areas) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int64) (*int64, error) {
 	if id == nil || *id == 0 {
 		return nil, nil
 	}
@@ -46,7 +47,7 @@ func cleanAlias(a string) (string, error) {
 
 // AddNumber adds a phone number. A number belongs to one account only.
 // Errors: EINVALID, ECONFLICT (on this account already, or on another).
-func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
+func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	n := roster.Number{Number: strings.TrimSpace(in.Number)}
 	if !roster.IsE164(n.Number) {
 		return n, roster.FieldErrorf("number", roster.EINVALID, "number must be in E.164 form, like +14155550100")
@@ -58,7 +59,7 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 		}
 		n.Alias = alias
 	}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
 			return err
@@ -83,31 +84,31 @@ func (s *Service) AddNumber(ctx context.Context, a roster.Account, in NumberInpu
 
 // Numbers lists the account's numbers whose alias contains alias.
 // Errors: EINVALID (an alias no number could have).
-func (s *Service) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
-	if !filterText(alias) {
+func (s *Areas) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
+	if !core.FilterText(alias) {
 		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "alias must be text without control characters")
 	}
-	return s.db.Numbers(ctx, a.Seq, alias, p)
+	return s.c.DB.Numbers(ctx, a.Seq, alias, p)
 }
 
 // Number shows one number. Errors: ENOTFOUND.
-func (s *Service) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
+func (s *Areas) Number(ctx context.Context, a roster.Account, number string) (roster.Number, error) {
 	var n roster.Number
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.Number(ctx, a.Seq, number)
-		return dbErr(err, "no such number on this account")
+		return core.DBErr(err, "no such number on this account")
 	})
 	return n, err
 }
 
 // UpdateNumber edits a number's alias and application. Errors: EINVALID, ENOTFOUND.
-func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
+func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	var n roster.Number
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n, err = tx.Number(ctx, a.Seq, in.Number); err != nil {
-			return dbErr(err, "no such number on this account")
+			return core.DBErr(err, "no such number on this account")
 		}
 		if in.Alias != nil {
 			if n.Alias, err = cleanAlias(*in.Alias); err != nil {
@@ -128,10 +129,10 @@ func (s *Service) UpdateNumber(ctx context.Context, a roster.Account, in NumberI
 }
 
 // DeleteNumber releases a number. Errors: ENOTFOUND.
-func (s *Service) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+func (s *Areas) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
-			return dbErr(err, "no such number on this account")
+			return core.DBErr(err, "no such number on this account")
 		}
 		return tx.Audit(ctx, a.Seq, actor, "number.release", number, "")
 	})
@@ -162,7 +163,7 @@ type ApplicationInput struct {
 func (in ApplicationInput) apply(app *roster.Application) error {
 	var err error
 	if in.Name != nil {
-		if app.Name, err = cleanName(*in.Name, "name"); err != nil {
+		if app.Name, err = core.CleanName(*in.Name, "name"); err != nil {
 			return err
 		}
 	}
@@ -195,7 +196,7 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 }
 
 // CreateApplication creates an application. Errors: EINVALID.
-func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
+func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
 	if in.Name == nil {
 		return app, roster.FieldErrorf("name", roster.EINVALID, "name is required")
@@ -203,7 +204,7 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 	if err := in.apply(&app); err != nil {
 		return app, err
 	}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateApplication(ctx, a.Seq, app)
 		if err != nil {
 			return err
@@ -218,28 +219,28 @@ func (s *Service) CreateApplication(ctx context.Context, a roster.Account, in Ap
 }
 
 // Applications lists the account's applications.
-func (s *Service) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
-	return s.db.Applications(ctx, a.Seq, p)
+func (s *Areas) Applications(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Application, int, error) {
+	return s.c.DB.Applications(ctx, a.Seq, p)
 }
 
 // Application shows one application. Errors: ENOTFOUND.
-func (s *Service) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
+func (s *Areas) Application(ctx context.Context, a roster.Account, id int64) (roster.Application, error) {
 	var app roster.Application
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		app, err = tx.Application(ctx, a.Seq, id)
-		return dbErr(err, "no such application")
+		return core.DBErr(err, "no such application")
 	})
 	return app, err
 }
 
 // UpdateApplication edits an application. Errors: EINVALID, ENOTFOUND.
-func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
+func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int64, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if app, err = tx.Application(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such application")
+			return core.DBErr(err, "no such application")
 		}
 		if err := in.apply(&app); err != nil {
 			return err
@@ -254,10 +255,10 @@ func (s *Service) UpdateApplication(ctx context.Context, a roster.Account, id in
 
 // DeleteApplication deletes an application and unlinks its numbers.
 // Errors: ENOTFOUND.
-func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+func (s *Areas) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such application")
+			return core.DBErr(err, "no such application")
 		}
 		return tx.Audit(ctx, a.Seq, actor, "application.delete", fmt.Sprint(id), "")
 	})
@@ -266,9 +267,9 @@ func (s *Service) DeleteApplication(ctx context.Context, a roster.Account, id in
 // --- settings
 
 // Settings returns the account's profile.
-func (s *Service) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
+func (s *Areas) Settings(ctx context.Context, a roster.Account) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		st, err = tx.Settings(ctx, a.Seq)
 		return err
@@ -282,9 +283,9 @@ type SettingsInput struct {
 }
 
 // UpdateSettings edits the profile. Errors: EINVALID.
-func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
+func (s *Areas) UpdateSettings(ctx context.Context, a roster.Account, in SettingsInput, actor roster.Actor) (roster.Settings, error) {
 	var st roster.Settings
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if st, err = tx.Settings(ctx, a.Seq); err != nil {
 			return err
@@ -297,7 +298,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in Setti
 			if err != nil {
 				return err
 			}
-			if st.Name, err = cleanMailName(*in.Name, owner, "name"); err != nil {
+			if st.Name, err = core.CleanMailName(*in.Name, owner, "name"); err != nil {
 				return err
 			}
 		}
@@ -333,14 +334,14 @@ func (s *Service) UpdateSettings(ctx context.Context, a roster.Account, in Setti
 // --- credentials
 
 func newAuthToken() string {
-	t, _ := NewToken()
+	t, _ := core.NewToken()
 	return t[:40]
 }
 
 // Credentials reveals the Auth ID and Auth Token; the view is audited.
-func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
+func (s *Areas) Credentials(ctx context.Context, a roster.Account, actor roster.Actor) (roster.Credentials, error) {
 	c := roster.Credentials{AuthID: a.ID}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -349,9 +350,9 @@ func (s *Service) Credentials(ctx context.Context, a roster.Account, actor roste
 	if err != nil {
 		return c, err
 	}
-	token, _, until, err := s.db.Credentials(ctx, a.Seq)
+	token, _, until, err := s.c.DB.Credentials(ctx, a.Seq)
 	c.AuthToken = token
-	if until.After(s.db.Now()) {
+	if until.After(s.c.DB.Now()) {
 		c.OldValidUntil = &until
 	}
 	return c, err
@@ -376,13 +377,13 @@ func ParseGrace(s string) (time.Duration, error) {
 // RotateCredentials replaces the Auth Token. The old one dies at once, or
 // after keepOldFor (ParseGrace's form, at most 7 days) when asked.
 // Errors: EINVALID.
-func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor string, actor roster.Actor) (roster.Credentials, error) {
+func (s *Areas) RotateCredentials(ctx context.Context, a roster.Account, keepOldFor string, actor roster.Actor) (roster.Credentials, error) {
 	grace, err := ParseGrace(keepOldFor)
 	if err != nil {
 		return roster.Credentials{}, err
 	}
 	c := roster.Credentials{AuthID: a.ID, AuthToken: newAuthToken()}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
@@ -395,7 +396,7 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 			until = tx.Now().Add(grace)
 			c.OldValidUntil = &until
 		}
-		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, HashToken(old), until); err != nil {
+		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, core.HashToken(old), until); err != nil {
 			return err
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", grace)); err != nil {
@@ -405,15 +406,15 @@ func (s *Service) RotateCredentials(ctx context.Context, a roster.Account, keepO
 		if c.OldValidUntil != nil {
 			data["old_valid_until"] = *c.OldValidUntil
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
 	})
 	return c, err
 }
 
 // CheckAccountToken reports whether token is the account's Auth Token (or
 // the previous one within its grace period).
-func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
-	cur, prevHash, until, err := s.db.Credentials(ctx, a.Seq)
+func (s *Areas) CheckAccountToken(ctx context.Context, a roster.Account, token string) (bool, error) {
+	cur, prevHash, until, err := s.c.DB.Credentials(ctx, a.Seq)
 	if errors.Is(err, store.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -422,7 +423,7 @@ func (s *Service) CheckAccountToken(ctx context.Context, a roster.Account, token
 	if constantEqual([]byte(cur), []byte(token)) {
 		return true, nil
 	}
-	return prevHash != nil && until.After(s.db.Now()) && constantEqual(prevHash, HashToken(token)), nil
+	return prevHash != nil && until.After(s.c.DB.Now()) && constantEqual(prevHash, core.HashToken(token)), nil
 }
 
 // TokenReader is someone no longer a member of the account who could have
@@ -453,12 +454,12 @@ type TokenExposure struct {
 // Token (TokenReader), newest departure first: the removal confirmation
 // and the credentials page warn of them and offer rotation. It reads the
 // audit log and changes nothing. The caller holds credentials.view.
-func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
-	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
+func (s *Areas) TokenExposure(ctx context.Context, a roster.Account) (TokenExposure, error) {
+	since, ok, err := s.c.DB.TokenReadableSince(ctx, a.Seq, s.c.DB.Now())
 	if err != nil || !ok {
 		return TokenExposure{}, err
 	}
-	reads, err := s.db.TokenReads(ctx, a.Seq, since)
+	reads, err := s.c.DB.TokenReads(ctx, a.Seq, since)
 	if err != nil {
 		return TokenExposure{}, err
 	}
@@ -466,7 +467,7 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 	for _, r := range reads {
 		byUser[r.UserID] = r
 	}
-	gone, err := s.db.Departures(ctx, a.Seq, since)
+	gone, err := s.c.DB.Departures(ctx, a.Seq, since)
 	if err != nil {
 		return TokenExposure{}, err
 	}
@@ -477,7 +478,7 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 			continue
 		}
 		seen[d.Email] = true
-		if _, _, member := s.index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
+		if _, _, member := s.c.Index.Member(a.Seq, d.UserID); member && d.UserID != 0 {
 			continue // back in the team: they hold what their role holds
 		}
 		role, _ := roster.ParseRole(d.Role)
@@ -498,7 +499,7 @@ func (s *Service) TokenExposure(ctx context.Context, a roster.Account) (TokenExp
 		if _, pending := byUser[r.UserID]; !pending || r.UserID == 0 {
 			continue
 		}
-		if _, _, member := s.index.Member(a.Seq, r.UserID); member {
+		if _, _, member := s.c.Index.Member(a.Seq, r.UserID); member {
 			continue
 		}
 		out.Readers = append(out.Readers, TokenReader{UserID: r.UserID, Email: r.Email, Reads: r.Reads, LastRead: r.Last})
@@ -517,12 +518,12 @@ type TokenReads struct {
 // TokenReadsBy returns how often the user read a working Auth Token of
 // the account, by the audit log, and when last. The caller holds
 // team.edit (the removal confirmation asks it of the member to remove).
-func (s *Service) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
-	since, ok, err := s.db.TokenReadableSince(ctx, a.Seq, s.db.Now())
+func (s *Areas) TokenReadsBy(ctx context.Context, a roster.Account, userID int64) (TokenReads, error) {
+	since, ok, err := s.c.DB.TokenReadableSince(ctx, a.Seq, s.c.DB.Now())
 	if err != nil || !ok {
 		return TokenReads{}, err
 	}
-	reads, err := s.db.TokenReads(ctx, a.Seq, since)
+	reads, err := s.c.DB.TokenReads(ctx, a.Seq, since)
 	if err != nil {
 		return TokenReads{}, err
 	}

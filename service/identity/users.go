@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -49,35 +51,35 @@ type SignupResult struct {
 // EINVITEINVALID, EFORBIDDEN (email differs from the invitation's),
 // ECONFLICT (invitation's address already has a user: log in and accept),
 // EPLANREQUIRED, EUNAVAILABLE.
-func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
+func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
 	if in.InvitationToken != "" {
 		return s.signupFromInvitation(ctx, in, ip)
 	}
-	email, err := s.workEmail(in.Email)
+	email, err := s.c.WorkEmail(in.Email)
 	if err != nil {
 		return SignupResult{}, err
 	}
 	// The one rule for names in mail, with the signing-up address as the
 	// owner: the name also names the account made here.
-	name, err := cleanMailName(in.Name, email, "name")
+	name, err := core.CleanMailName(in.Name, email, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
 	if err := password.Check(in.Password, email); err != nil {
 		return SignupResult{}, err
 	}
-	s.pruneThrottles(ctx)
-	if err := s.limit(ctx, "signup:ip:", ipKey(ip), s.Config.SignupWindow, s.Config.SignupsPerIP, &s.Stats.SignupThrottled,
+	s.g.PruneThrottles(ctx)
+	if err := s.limit(ctx, "signup:ip:", guard.IPKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
 		"too many sign-ups from your network: try again in %s"); err != nil {
 		return SignupResult{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password, email)
+	hash, err := s.g.HashPassword(ctx, in.Password, email)
 	if err != nil {
 		return SignupResult{}, err
 	}
 	var res SignupResult
-	token, tokenHash := NewToken()
-	err = s.write(ctx, func(tx *store.Tx) error {
+	token, tokenHash := core.NewToken()
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		uid, err := tx.CreateUser(ctx, email, name, hash, false)
 		if err != nil {
 			return err // ErrUnique: answered below without revealing it
@@ -89,7 +91,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 		if err := tx.SetDefaultAccount(ctx, uid, a.Seq); err != nil {
 			return err
 		}
-		if err := tx.CreateVerification(ctx, uid, tokenHash, s.Config.VerifyTTL, hash, name); err != nil {
+		if err := tx.CreateVerification(ctx, uid, tokenHash, s.c.Config.VerifyTTL, hash, name); err != nil {
 			return err
 		}
 		actor := roster.Actor{UserID: uid, Email: email, IP: ip}
@@ -106,7 +108,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, ip string) (Signup
 	} else if err != nil {
 		return SignupResult{}, err
 	}
-	if s.mailAllowed(ctx, email) {
+	if s.g.MailAllowed(ctx, email) {
 		s.sendVerification(ctx, email, name, token)
 	} else {
 		s.endAttempts(ctx, res.User.ID)
@@ -125,76 +127,76 @@ func accountNameOf(userName string) string { return userName + "'s account" }
 // When the address's mail allowance is used up, nothing is sent and every
 // open link of the address ends, so a person who finds an older mail (an
 // attacker's attempt, perhaps) cannot set a password they did not choose.
-func (s *Service) signupAgain(ctx context.Context, email, name, hash string) {
-	u, _, err := s.db.UserByEmail(ctx, email)
+func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
-		s.Log.Error("sign-up of a registered address", "err", err)
+		s.c.Log().Error("sign-up of a registered address", "err", err)
 		return
 	}
-	if !s.mailAllowed(ctx, email) {
+	if !s.g.MailAllowed(ctx, email) {
 		if !u.EmailVerified {
 			s.endAttempts(ctx, u.ID)
 		}
 		return
 	}
 	if !u.EmailVerified {
-		token, tokenHash := NewToken()
-		err := s.db.Transact(ctx, func(tx *store.Tx) error {
-			return tx.CreateVerification(ctx, u.ID, tokenHash, s.Config.VerifyTTL, hash, name)
+		token, tokenHash := core.NewToken()
+		err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+			return tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, hash, name)
 		})
 		if err != nil {
-			s.Log.Error("new verification link", "err", err)
+			s.c.Log().Error("new verification link", "err", err)
 			return
 		}
 		s.sendVerification(ctx, email, name, token)
 		return
 	}
-	s.send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
+	s.c.Send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
 		Text: fmt.Sprintf("Someone, perhaps you, tried to sign up for Roster with %s, which already has a login.\n\n"+
-			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.Config.BaseURL)})
+			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.c.Config.BaseURL)})
 }
 
-func (s *Service) endAttempts(ctx context.Context, userID int64) {
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
-		s.Log.Error("end verification links", "err", err)
+func (s *Identity) endAttempts(ctx context.Context, userID int64) {
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.EndVerifications(ctx, userID) }); err != nil {
+		s.c.Log().Error("end verification links", "err", err)
 	}
 }
 
-func (s *Service) sendVerification(ctx context.Context, email, name, token string) {
-	s.send(ctx, mail.Message{To: email, Subject: "Verify your email address",
+func (s *Identity) sendVerification(ctx context.Context, email, name, token string) {
+	s.c.Send(ctx, mail.Message{To: email, Subject: "Verify your email address",
 		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
 			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
 			"If you did not sign up, ignore this mail: no one can log in with your address without it.\n",
-			name, s.link("verify", token), s.Config.VerifyTTL)})
+			name, s.c.Link("verify", token), s.c.Config.VerifyTTL)})
 }
 
 // signupFromInvitation signs the invitee up: the invitation link proves the
 // address. An address that has a user who never verified it (perhaps a
 // stranger's sign-up) is taken over by the mailbox's owner here: their
 // password and name replace the attempt's, and every open link ends.
-func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
+func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip string) (SignupResult, error) {
 	// The invitation names the address; check the password and the name
 	// against it.
 	var invEmail string
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := s.usableInvitation(ctx, tx, in.InvitationToken)
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := s.c.UsableInvitation(ctx, tx, in.InvitationToken)
 		invEmail = inv.Email
 		return err
 	}); err != nil {
 		return SignupResult{}, err
 	}
-	name, err := cleanMailName(in.Name, invEmail, "name")
+	name, err := core.CleanMailName(in.Name, invEmail, "name")
 	if err != nil {
 		return SignupResult{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password, invEmail)
+	hash, err := s.g.HashPassword(ctx, in.Password, invEmail)
 	if err != nil {
 		return SignupResult{}, err
 	}
 	var res SignupResult
-	session, sessionHash := NewToken()
-	err = s.write(ctx, func(tx *store.Tx) error {
-		inv, seq, err := s.usableInvitation(ctx, tx, in.InvitationToken)
+	session, sessionHash := core.NewToken()
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
+		inv, seq, err := s.c.UsableInvitation(ctx, tx, in.InvitationToken)
 		if err != nil {
 			return err
 		}
@@ -218,13 +220,13 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 		if err != nil {
 			return err
 		}
-		if err := s.join(ctx, tx, inv, seq, uid, ip); err != nil {
+		if err := s.c.Join(ctx, tx, inv, seq, uid, ip); err != nil {
 			return err
 		}
 		if err := tx.SetDefaultAccount(ctx, uid, seq); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, uid, sessionHash, s.Config.SessionTTL, ip, in.UserAgent); err != nil {
+		if err := tx.CreateSession(ctx, uid, sessionHash, s.c.Config.SessionTTL, ip, in.UserAgent); err != nil {
 			return err
 		}
 		res.User, err = tx.User(ctx, uid)
@@ -244,7 +246,7 @@ func (s *Service) signupFromInvitation(ctx context.Context, in SignupInput, ip s
 // claim gives an unverified user the password and name of the person who
 // proved the address, verifies it and ends every open link; the account
 // made at the first sign-up takes the new name.
-func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name string) error {
+func (s *Identity) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name string) error {
 	if err := tx.SetUserProfile(ctx, uid, hash, name); err != nil {
 		return err
 	}
@@ -259,10 +261,10 @@ func (s *Service) claim(ctx context.Context, tx *store.Tx, uid int64, hash, name
 
 // VerifyEmail uses a verification token. Errors: EINVALID for an unknown,
 // used or expired token.
-func (s *Service) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
+func (s *Identity) VerifyEmail(ctx context.Context, token string) (roster.User, error) {
 	var u roster.User
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		v, err := tx.UseVerification(ctx, HashToken(token))
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		v, err := tx.UseVerification(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
 		} else if err != nil {
@@ -304,7 +306,7 @@ type LoginResult struct {
 // they reveal nothing to a stranger. Attempts are throttled per address
 // and per client before any hashing (ERATELIMITED with a wait); a wrong
 // code counts as a failed attempt; hashing is bounded (EUNAVAILABLE).
-func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
+func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	bad := roster.Errorf(roster.EUNAUTHENTICATED, "wrong email or password")
 	email, err := emailaddr.Normalize(in.Email)
 	if err != nil {
@@ -317,30 +319,30 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	var hash string
 	known := false
 	if err == nil {
-		u, hash, err = s.db.UserByEmail(ctx, email)
+		u, hash, err = s.c.DB.UserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNoRows) {
 			hash = ""
 		} else if err != nil {
 			return LoginResult{}, err
-		} else if known, err = s.db.KnownLogin(ctx, u.ID, ipKey(in.IP), s.Config.KnownLoginAge); err != nil {
+		} else if known, err = s.c.DB.KnownLogin(ctx, u.ID, guard.IPKey(in.IP), s.c.Config.KnownLoginAge); err != nil {
 			return LoginResult{}, err
 		}
 	}
-	try, err := s.loginCheck(ctx, email, in.IP, known)
+	try, err := s.g.LoginCheck(ctx, email, in.IP, known)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	// Wait for a hashing slot before counting the attempt: one refused
 	// with 503 costs no database write and no throttle allowance.
-	release, err := s.hashSlot(ctx)
+	release, err := s.g.HashSlot(ctx)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		release()
 		return LoginResult{}, err
 	}
-	ok, err := comparePassword(in.Password, hash)
+	ok, err := guard.ComparePassword(in.Password, hash)
 	release()
 	if err != nil {
 		return LoginResult{}, err
@@ -350,18 +352,18 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, bad
 	}
 	if !u.EmailVerified {
-		try.succeeded(ctx)
+		try.Succeeded(ctx)
 		return LoginResult{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
 	}
 	if u.MFAEnabled {
 		if in.OTP == "" && in.RecoveryCode == "" {
 			// The password was right: not a failure, but not a login yet.
-			try.undo(ctx)
+			try.Undo(ctx)
 			var res LoginResult
 			if in.WantPending {
-				token, tokenHash := NewToken()
-				if err := s.db.Transact(ctx, func(tx *store.Tx) error {
-					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.Config.PendingLoginTTL)
+				token, tokenHash := core.NewToken()
+				if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+					return tx.CreatePendingLogin(ctx, u.ID, tokenHash, s.c.Config.PendingLoginTTL)
 				}); err != nil {
 					return LoginResult{}, err
 				}
@@ -374,7 +376,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 			return LoginResult{}, err
 		}
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return s.startSession(ctx, u, in.IP, in.UserAgent)
 }
 
@@ -384,20 +386,20 @@ func errMFAChallenge() error {
 	return e
 }
 
-func (s *Service) loginFailed(email, ip string, knownAddress bool, what string) {
-	s.Stats.LoginFailures.Add(1)
-	s.Log.Info("login failed", "email", MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
+func (s *Identity) loginFailed(email, ip string, knownAddress bool, what string) {
+	s.c.Stats.LoginFailures.Add(1)
+	s.c.Log().Info("login failed", "email", guard.MaskEmail(email), "ip", ip, "known_address", knownAddress, "wrong", what)
 }
 
 // startSession makes a session for the user and audits the sign-in in
 // every account they belong to.
-func (s *Service) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
-	token, tokenHash := NewToken()
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.Config.SessionTTL, ip, userAgent); err != nil {
+func (s *Identity) startSession(ctx context.Context, u roster.User, ip, userAgent string) (LoginResult, error) {
+	token, tokenHash := core.NewToken()
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateSession(ctx, u.ID, tokenHash, s.c.Config.SessionTTL, ip, userAgent); err != nil {
 			return err
 		}
-		if err := tx.RememberLogin(ctx, u.ID, ipKey(ip)); err != nil {
+		if err := tx.RememberLogin(ctx, u.ID, guard.IPKey(ip)); err != nil {
 			return err
 		}
 		return s.auditUser(ctx, tx, u, ip, "user.login", "")
@@ -410,7 +412,7 @@ func (s *Service) startSession(ctx context.Context, u roster.User, ip, userAgent
 
 // auditUser writes an event about the user in every account they belong
 // to, so each account's admins see it.
-func (s *Service) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip, action, detail string) error {
+func (s *Identity) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip, action, detail string) error {
 	accts, err := tx.UserAccounts(ctx, u.ID)
 	if err != nil {
 		return err
@@ -424,20 +426,20 @@ func (s *Service) auditUser(ctx context.Context, tx *store.Tx, u roster.User, ip
 }
 
 // Logout ends the session.
-func (s *Service) Logout(ctx context.Context, session string) error {
-	return s.db.DeleteSession(ctx, HashToken(session))
+func (s *Identity) Logout(ctx context.Context, session string) error {
+	return s.c.DB.DeleteSession(ctx, core.HashToken(session))
 }
 
 // SessionUser returns the user of a live session. EUNAUTHENTICATED otherwise.
-func (s *Service) SessionUser(ctx context.Context, session string) (roster.User, error) {
+func (s *Identity) SessionUser(ctx context.Context, session string) (roster.User, error) {
 	u, _, err := s.session(ctx, session)
 	return u, err
 }
 
 // session returns the user and ID of a live session (not past its end nor
 // idle too long). EUNAUTHENTICATED otherwise.
-func (s *Service) session(ctx context.Context, session string) (roster.User, int64, error) {
-	u, id, err := s.db.SessionUser(ctx, HashToken(session), s.Config.SessionIdle)
+func (s *Identity) session(ctx context.Context, session string) (roster.User, int64, error) {
+	u, id, err := s.c.DB.SessionUser(ctx, core.HashToken(session), s.c.Config.SessionIdle)
 	if errors.Is(err, store.ErrNoRows) {
 		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
 	}

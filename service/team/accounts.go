@@ -1,32 +1,31 @@
-package service
+package team
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
 // Memberships lists every account the user belongs to, with their role.
-func (s *Service) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
-	return s.db.Memberships(ctx, userID, p)
+func (s *Team) Memberships(ctx context.Context, userID int64, p roster.Page) ([]roster.Membership, int, error) {
+	return s.c.DB.Memberships(ctx, userID, p)
 }
 
 // CreateAccount creates an account of the user's own; they are its owner.
 // Errors: EINVALID.
-func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
-	name, err := cleanMailName(name, u.Email, "account name")
+func (s *Team) CreateAccount(ctx context.Context, u roster.User, name, ip string) (roster.Account, error) {
+	name, err := core.CleanMailName(name, u.Email, "account name")
 	if err != nil {
 		return roster.Account{}, err
 	}
 	var a roster.Account
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		a, err = tx.CreateAccount(ctx, name, u.ID)
 		if err != nil {
 			return err
@@ -41,14 +40,14 @@ func (s *Service) CreateAccount(ctx context.Context, u roster.User, name, ip str
 
 // SetDefaultAccount sets the account the user lands on after login.
 // Errors: ENOTFOUND when the user is not a member.
-func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID string) error {
-	a, _, err := s.Account(ctx, userID, authID)
+func (s *Team) SetDefaultAccount(ctx context.Context, userID int64, authID string) error {
+	a, _, err := s.c.Account(ctx, userID, authID)
 	if err != nil {
 		return err
 	}
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if _, err := tx.MemberRole(ctx, a.Seq, userID); err != nil {
-			return dbErr(err, "no such account")
+			return core.DBErr(err, "no such account")
 		}
 		return tx.SetDefaultAccount(ctx, userID, a.Seq)
 	})
@@ -59,7 +58,7 @@ func (s *Service) SetDefaultAccount(ctx context.Context, userID int64, authID st
 // MinContractMonths. Leaving it suspends the non-owner members and pending
 // invitations; returning restores them (status is derived from the plan).
 // Errors: EINVALID, ENOTFOUND.
-func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd, months int, actor roster.Actor) (roster.Account, error) {
+func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd, months int, actor roster.Actor) (roster.Account, error) {
 	switch plan {
 	case roster.PlanCommitted:
 		if usd < roster.MinCommitmentUSD {
@@ -75,11 +74,11 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 	}
 	var a roster.Account
 	var old roster.Plan
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		a, err = tx.Account(ctx, authID)
 		if err != nil {
-			return dbErr(err, "no such account")
+			return core.DBErr(err, "no such account")
 		}
 		old = a.Plan
 		if err := tx.SetPlan(ctx, a.Seq, plan, usd, months); err != nil {
@@ -89,7 +88,7 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 		if err := tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
 			"monthly_commitment_usd": usd, "contract_months": months})
 	})
 	if err == nil && old != plan {
@@ -100,8 +99,8 @@ func (s *Service) SetPlan(ctx context.Context, authID string, plan roster.Plan, 
 
 // mailPlanChange tells each member, once, that the account left or
 // returned to the committed plan, after the commit.
-func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
-	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
+func (s *Team) mailPlanChange(ctx context.Context, a roster.Account) {
+	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
 	subject, text := fmt.Sprintf("%s left the committed plan", name),
 		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
 	if a.Plan == roster.PlanCommitted {
@@ -110,9 +109,9 @@ func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
 	}
 	var to []string
 	for p := (roster.Page{Limit: 100}); ; p.Offset += p.Limit {
-		ms, total, _, err := s.db.Members(ctx, a, p)
+		ms, total, _, err := s.c.DB.Members(ctx, a, p)
 		if err != nil {
-			s.Log.Error("plan change mail: members", "account", a.ID, "err", err)
+			s.c.Log().Error("plan change mail: members", "account", a.ID, "err", err)
 			return
 		}
 		for _, m := range ms {
@@ -123,47 +122,47 @@ func (s *Service) mailPlanChange(ctx context.Context, a roster.Account) {
 		}
 	}
 	for _, addr := range to {
-		s.send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.Config.BaseURL + "\n"})
+		s.c.Send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.c.Config.BaseURL + "\n"})
 	}
 }
 
 // Leave ends the user's own membership. Errors: ENOTFOUND,
 // EOWNERIMMUTABLE for the owner.
-func (s *Service) Leave(ctx context.Context, u roster.User, authID, ip string) error {
-	a, role, err := s.Account(ctx, u.ID, authID)
+func (s *Team) Leave(ctx context.Context, u roster.User, authID, ip string) error {
+	a, role, err := s.c.Account(ctx, u.ID, authID)
 	if err != nil {
 		return err
 	}
 	if role == roster.RoleOwner {
 		return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot leave their account")
 	}
-	return s.write(ctx, func(tx *store.Tx) error {
+	return s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
-			return dbErr(err, "no such account")
+			return core.DBErr(err, "no such account")
 		}
 		// The role is recorded, as a removal's is: the credentials page
 		// tells from it whether the one who left could read the Auth Token.
 		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, role.String()); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
 	})
 }
 
 // AuditEvents lists the account's audit events, newest first, and how
 // many there are. Needs audit.view.
-func (s *Service) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
-	return s.db.AuditEvents(ctx, a, roster.AuditFilter{}, p)
+func (s *Team) AuditEvents(ctx context.Context, a roster.Account, p roster.Page) ([]roster.AuditEvent, int, error) {
+	return s.c.DB.AuditEvents(ctx, a, roster.AuditFilter{}, p)
 }
 
 // FilterAuditEvents lists the account's audit events that match the
 // filter (ParseAuditFilter's), newest first, and how many match. Needs
 // audit.view. Errors: EINVALID for an action not in roster.AuditActions.
-func (s *Service) FilterAuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
+func (s *Team) FilterAuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
 	if _, ok := roster.AuditActionLabel(f.Action); f.Action != "" && !ok {
 		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q", f.Action)
 	}
-	return s.db.AuditEvents(ctx, a, f, p)
+	return s.c.DB.AuditEvents(ctx, a, f, p)
 }
 
 // MaxAuditActors bounds the people AuditActors reads.
@@ -172,8 +171,8 @@ const MaxAuditActors = 500
 // AuditActors lists the people seen acting in the account's audit log
 // (at most MaxAuditActors), members or not, for a filter to choose from.
 // Needs audit.view.
-func (s *Service) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
-	return s.db.AuditActors(ctx, a, MaxAuditActors)
+func (s *Team) AuditActors(ctx context.Context, a roster.Account) ([]roster.AuditActor, error) {
+	return s.c.DB.AuditActors(ctx, a, MaxAuditActors)
 }
 
 // ParseAuditFilter reads a filter as both edges take it: actor is a user
@@ -190,7 +189,7 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 		// Compared with what was recorded, so anything that could never have
 		// been (a NUL byte PostgreSQL refuses, invalid UTF-8, a page of text)
 		// is refused here rather than by the database.
-		if len(actor) > 320 || !filterText(actor) {
+		if len(actor) > 320 || !core.FilterText(actor) {
 			return f, roster.FieldErrorf("actor", roster.EINVALID, "actor must be a user ID or an address")
 		}
 		f.ActorEmail = strings.ToLower(actor)
@@ -202,11 +201,4 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 		f.Action = action
 	}
 	return f, nil
-}
-
-// filterText reports whether a filter's value could ever match what was
-// stored: valid UTF-8 without control characters. Anything else (a NUL,
-// which PostgreSQL refuses outright) is refused before the database.
-func filterText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }

@@ -1,4 +1,4 @@
-package service
+package team
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -21,8 +22,8 @@ func requireCommitted(a roster.Account) error {
 // Members lists the account's members, a page at a time (by offset, or
 // after a cursor), with the cursor of the next page ("" at the end). The
 // caller holds team.view. Errors: EINVALID (a cursor of no such list).
-func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
-	ms, total, next, err := s.db.Members(ctx, a, p)
+func (s *Team) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
+	ms, total, next, err := s.c.DB.Members(ctx, a, p)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "after must be the meta.next of a previous page of this list")
 	}
@@ -31,15 +32,15 @@ func (s *Service) Members(ctx context.Context, a roster.Account, p roster.Page) 
 
 // Member returns one member of the account. The caller holds team.view
 // or team.edit. Errors: ENOTFOUND.
-func (s *Service) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
-	m, err := s.db.Member(ctx, a, userID)
-	return m, dbErr(err, "no such member")
+func (s *Team) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
+	m, err := s.c.DB.Member(ctx, a, userID)
+	return m, core.DBErr(err, "no such member")
 }
 
 // SetMemberRole changes a member's role. The caller holds team.edit.
 // Errors: EINVALID, EOWNERIMMUTABLE (the owner, or the owner role),
 // ENOTFOUND, EPLANREQUIRED.
-func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
+func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
 	role, err := roster.ParseAssignableRole(rawRole)
 	if err != nil {
 		return roster.Member{}, err
@@ -49,17 +50,17 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 	}
 	var m roster.Member
 	var old roster.Role
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		old, err = tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
-			return dbErr(err, "no such member")
+			return core.DBErr(err, "no such member")
 		}
 		if old == roster.RoleOwner {
 			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
 		}
 		if err := tx.SetMemberRole(ctx, a.Seq, userID, role); err != nil {
-			return dbErr(err, "no such member")
+			return core.DBErr(err, "no such member")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "member.role", fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role)); err != nil {
 			return err
@@ -68,27 +69,27 @@ func (s *Service) SetMemberRole(ctx context.Context, a roster.Account, userID in
 		if err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
 	})
 	if err != nil || old == role {
 		return m, err
 	}
-	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
-	s.send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
+	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
+	s.c.Send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
 		Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
-			actor.Email, name, old.Label(), role.Label(), s.Config.BaseURL)})
+			actor.Email, name, old.Label(), role.Label(), s.c.Config.BaseURL)})
 	return m, nil
 }
 
 // DeleteMember removes a member: irreversible, and their access to the
 // account ends before this returns. The caller holds team.edit.
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
-func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
+func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
 	var email string
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
-			return dbErr(err, "no such member")
+			return core.DBErr(err, "no such member")
 		}
 		if old == roster.RoleOwner {
 			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot be deleted")
@@ -104,21 +105,21 @@ func (s *Service) DeleteMember(ctx context.Context, a roster.Account, userID int
 			return err
 		}
 		email = u.Email
-		return s.emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
 	})
 	if err != nil {
 		return err
 	}
-	name := s.mailName(ctx, a.Seq, a.ID, a.Name)
-	s.send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
+	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
+	s.c.Send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
 		Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
 			actor.Email, name)})
 	return nil
 }
 
 // Invitations lists the account's pending invitations.
-func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
-	return s.db.Invitations(ctx, a.Seq, p)
+func (s *Team) Invitations(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Invitation, int, error) {
+	return s.c.DB.Invitations(ctx, a.Seq, p)
 }
 
 // Invite invites an address to the account with a role and mails the link.
@@ -126,7 +127,7 @@ func (s *Service) Invitations(ctx context.Context, a roster.Account, p roster.Pa
 // it, nothing is created or sent. The caller holds team.edit. Errors:
 // EPLANREQUIRED, EINVALID, EOWNERIMMUTABLE, EPERSONALDOMAIN,
 // EALREADYMEMBER, EINVITEPENDING, ERATELIMITED (with RetryAfter).
-func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole string, actor roster.Actor) (roster.Invitation, error) {
+func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole string, actor roster.Actor) (roster.Invitation, error) {
 	if err := requireCommitted(a); err != nil {
 		return roster.Invitation{}, err
 	}
@@ -134,13 +135,13 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	email, err := s.workEmail(rawEmail)
+	email, err := s.c.WorkEmail(rawEmail)
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	token, tokenHash := NewToken()
+	token, tokenHash := core.NewToken()
 	var inv roster.Invitation
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
 			if _, err := tx.MemberRole(ctx, a.Seq, uid); err == nil {
 				return roster.Errorf(roster.EALREADYMEMBER, "%s is already a member of this account", email)
@@ -153,7 +154,7 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 		if err := tx.ExpirePending(ctx, a.Seq, email); err != nil {
 			return err
 		}
-		id, err := tx.CreateInvitation(ctx, a.Seq, email, role, tokenHash, actor.UserID, s.Config.InviteTTL)
+		id, err := tx.CreateInvitation(ctx, a.Seq, email, role, tokenHash, actor.UserID, s.c.Config.InviteTTL)
 		if errors.Is(err, store.ErrUnique) {
 			return roster.Errorf(roster.EINVITEPENDING, "an invitation to %s is already pending: resend it instead", email)
 		} else if err != nil {
@@ -171,7 +172,7 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 		if err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
 	})
 	if err != nil {
 		return inv, err
@@ -189,24 +190,24 @@ func (s *Service) Invite(ctx context.Context, a roster.Account, rawEmail, rawRol
 //
 // The sends are rows of invitation_mails, read and written in tx, so two
 // admins inviting at once on two replicas cannot both take the last one.
-func (s *Service) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq int64, email string) error {
+func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq int64, email string) error {
 	limits := []struct {
 		email  string
 		window time.Duration
 		limit  int
 		say    func(wait time.Duration) *roster.Error
 	}{
-		{email, s.Config.ResendInterval, 1, func(wait time.Duration) *roster.Error {
+		{email, s.c.Config.ResendInterval, 1, func(wait time.Duration) *roster.Error {
 			return roster.Retry(roster.ERATELIMITED, wait, "an invitation was sent to %s moments ago; try again in %s", email, waitWords(wait))
 		}},
-		{email, 24 * time.Hour, s.Config.MaxSends, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "%s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.Config.MaxSends, waitWords(wait))
+		{email, 24 * time.Hour, s.c.Config.MaxSends, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "%s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.c.Config.MaxSends, waitWords(wait))
 		}},
-		{"", time.Hour, s.Config.InviteMailsPerHour, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.Config.InviteMailsPerHour, email, waitWords(wait))
+		{"", time.Hour, s.c.Config.InviteMailsPerHour, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerHour, email, waitWords(wait))
 		}},
-		{"", 24 * time.Hour, s.Config.InviteMailsPerDay, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.Config.InviteMailsPerDay, email, waitWords(wait))
+		{"", 24 * time.Hour, s.c.Config.InviteMailsPerDay, func(wait time.Duration) *roster.Error {
+			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerDay, email, waitWords(wait))
 		}},
 	}
 	for _, l := range limits {
@@ -236,25 +237,25 @@ func waitWords(d time.Duration) string {
 	return fmt.Sprintf("%d hours", int((d+time.Hour-1)/time.Hour))
 }
 
-func (s *Service) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
-	name := s.mailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
-	s.send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
+func (s *Team) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
+	name := s.c.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
+	s.c.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
 		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
 			"The link works until %s. If you do not have a login yet, you will create one.\n",
-			actor.Email, name, inv.Role.Label(), s.link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
+			actor.Email, name, inv.Role.Label(), s.c.Link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
 }
 
 // SetInvitationRole changes a pending invitation's role. The caller holds
 // team.edit. Errors: EINVALID, EOWNERIMMUTABLE, ENOTFOUND.
-func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id int64, rawRole string, actor roster.Actor) (roster.Invitation, error) {
+func (s *Team) SetInvitationRole(ctx context.Context, a roster.Account, id int64, rawRole string, actor roster.Actor) (roster.Invitation, error) {
 	role, err := roster.ParseAssignableRole(rawRole)
 	if err != nil {
 		return roster.Invitation{}, err
 	}
 	var inv roster.Invitation
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetInvitationRole(ctx, a.Seq, id, role); err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
@@ -267,19 +268,19 @@ func (s *Service) SetInvitationRole(ctx context.Context, a roster.Account, id in
 
 // RevokeInvitation revokes a pending invitation: its link stops working.
 // The caller holds team.edit. Errors: ENOTFOUND.
-func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+func (s *Team) RevokeInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, err := tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.RevokeInvitation(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, ""); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
 	})
 }
 
@@ -287,32 +288,32 @@ func (s *Service) RevokeInvitation(ctx context.Context, a roster.Account, id int
 // the expiry. At most one send per ResendInterval and MaxSends in all, and
 // out of the account's budget (takeInvitationMail). The caller holds
 // team.edit. Errors: ENOTFOUND, EPLANREQUIRED, ERATELIMITED.
-func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (roster.Invitation, error) {
+func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (roster.Invitation, error) {
 	if err := requireCommitted(a); err != nil {
 		return roster.Invitation{}, err
 	}
-	token, tokenHash := NewToken()
+	token, tokenHash := core.NewToken()
 	var inv roster.Invitation
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
-			return dbErr(err, "no such pending invitation")
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if inv.Status != roster.InvitationPending && inv.Status != roster.InvitationExpired {
 			return roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
 		}
-		if inv.SendCount >= s.Config.MaxSends {
+		if inv.SendCount >= s.c.Config.MaxSends {
 			return roster.Errorf(roster.ERATELIMITED, "this invitation was sent %d times already; revoke it and invite again", inv.SendCount)
 		}
-		if wait := inv.LastSentAt.Add(s.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
+		if wait := inv.LastSentAt.Add(s.c.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
 			return roster.Retry(roster.ERATELIMITED, wait, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second))
 		}
 		if err := s.takeInvitationMail(ctx, tx, a.Seq, inv.Email); err != nil {
 			return err
 		}
-		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.Config.InviteTTL); err != nil {
-			return dbErr(err, "no such pending invitation")
+		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.c.Config.InviteTTL); err != nil {
+			return core.DBErr(err, "no such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "invitation.resend", inv.Email, ""); err != nil {
 			return err
@@ -327,26 +328,6 @@ func (s *Service) ResendInvitation(ctx context.Context, a roster.Account, id int
 	return inv, nil
 }
 
-// usableInvitation finds the invitation a token names and refuses it
-// unless it is pending, unexpired and its account is on the committed plan.
-func (s *Service) usableInvitation(ctx context.Context, tx *store.Tx, token string) (roster.Invitation, int64, error) {
-	inv, seq, err := tx.InvitationByToken(ctx, HashToken(token))
-	if errors.Is(err, store.ErrNoRows) {
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
-	} else if err != nil {
-		return inv, 0, err
-	}
-	switch inv.Status {
-	case roster.InvitationPending:
-		return inv, seq, nil
-	case roster.InvitationExpired:
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation expired: ask for a new one")
-	case roster.InvitationSuspended:
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation is on hold: the account's plan does not include team members now")
-	}
-	return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
-}
-
 // InvitationPreview is what the holder of an invitation link may see.
 type InvitationPreview struct {
 	Invitation roster.Invitation
@@ -354,10 +335,10 @@ type InvitationPreview struct {
 }
 
 // PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
-func (s *Service) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
+func (s *Team) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := s.usableInvitation(ctx, tx, token)
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := s.c.UsableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
@@ -375,18 +356,18 @@ func (s *Service) PreviewInvitation(ctx context.Context, token string) (Invitati
 // AcceptInvitation makes the logged-in user a member with the invitation's
 // role. Errors: EINVITEINVALID, EFORBIDDEN (another address's invitation),
 // EALREADYMEMBER.
-func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
+func (s *Team) AcceptInvitation(ctx context.Context, u roster.User, token, ip string) (roster.Account, roster.Role, error) {
 	var a roster.Account
 	var role roster.Role
-	err := s.write(ctx, func(tx *store.Tx) error {
-		inv, seq, err := s.usableInvitation(ctx, tx, token)
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
+		inv, seq, err := s.c.UsableInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
 		if inv.Email != u.Email {
 			return roster.Errorf(roster.EFORBIDDEN, "this invitation is for another address; log in as %s to accept it", inv.Email)
 		}
-		if err := s.join(ctx, tx, inv, seq, u.ID, ip); err != nil {
+		if err := s.c.Join(ctx, tx, inv, seq, u.ID, ip); err != nil {
 			return err
 		}
 		if err := tx.MarkVerified(ctx, u.ID); err != nil {
@@ -405,28 +386,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, u roster.User, token, ip
 	return a, role, nil
 }
 
-// join accepts the invitation for userID and adds the membership, in tx.
-// The accept is one conditional update: of two concurrent accepts one wins.
-func (s *Service) join(ctx context.Context, tx *store.Tx, inv roster.Invitation, seq, userID int64, ip string) error {
-	if err := tx.AcceptInvitation(ctx, inv.ID, userID); errors.Is(err, store.ErrNoRows) {
-		return roster.Errorf(roster.EINVITEINVALID, "this invitation was accepted already")
-	} else if err != nil {
-		return err
-	}
-	if err := tx.AddMember(ctx, seq, userID, inv.Role); errors.Is(err, store.ErrUnique) {
-		return roster.Errorf(roster.EALREADYMEMBER, "you are already a member of %s", inv.AccountName)
-	} else if err != nil {
-		return err
-	}
-	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String()); err != nil {
-		return err
-	}
-	if err := s.emit(ctx, tx, seq, inv.AccountID, "invitation.accepted", map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
-		return err
-	}
-	return s.emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
-}
-
 // InvitationLink is what the holder of an invitation link may learn about
 // it once it no longer works: what became of the invitation, and whose it
 // was. Status is "" when no invitation has this link (it never existed,
@@ -443,10 +402,10 @@ type InvitationLink struct {
 // compared in Go and no timing tells one stored hash from another; the
 // answer names no address and nothing of a link that names no invitation.
 // Errors: only internal ones.
-func (s *Service) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
+func (s *Team) InvitationLinkState(ctx context.Context, token string) (InvitationLink, error) {
 	var l InvitationLink
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		inv, _, err := tx.InvitationByToken(ctx, HashToken(token))
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		inv, _, err := tx.InvitationByToken(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
 			return nil
 		} else if err != nil {

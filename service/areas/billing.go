@@ -1,4 +1,4 @@
-package service
+package areas
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
 
 func constantEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // Billing returns the account's payments & billing.
-func (s *Service) Billing(ctx context.Context, a roster.Account) (roster.Billing, error) {
-	return s.db.Billing(ctx, a.Seq)
+func (s *Areas) Billing(ctx context.Context, a roster.Account) (roster.Billing, error) {
+	return s.c.DB.Billing(ctx, a.Seq)
 }
 
 // Cents turns a USD amount into cents. Errors: EINVALID unless it is
@@ -48,7 +49,7 @@ func needCard(ctx context.Context, tx *store.Tx, acct int64, field string) error
 // SetAutoRecharge saves the auto-recharge settings. Turning it on needs a
 // card on file; turning it off is always allowed. Errors: EINVALID,
 // ECONFLICT (enabled with no payment method).
-func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled bool, thresholdUSD, amountUSD float64, actor roster.Actor) (roster.Billing, error) {
+func (s *Areas) SetAutoRecharge(ctx context.Context, a roster.Account, enabled bool, thresholdUSD, amountUSD float64, actor roster.Actor) (roster.Billing, error) {
 	ar := roster.AutoRecharge{Enabled: enabled}
 	var err error
 	if ar.ThresholdUSD, err = Cents("threshold_usd", thresholdUSD, 0, 100000); err != nil {
@@ -60,7 +61,7 @@ func (s *Service) SetAutoRecharge(ctx context.Context, a roster.Account, enabled
 	if enabled && ar.AmountUSD < 100 {
 		return roster.Billing{}, roster.FieldErrorf("amount_usd", roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if enabled {
 			if err := needCard(ctx, tx, a.Seq, "enabled"); err != nil {
 				return err
@@ -110,7 +111,7 @@ func cardBrand(n string) string {
 // AddPaymentMethod checks a card and keeps only its brand, last 4 digits
 // and expiry: the number itself is never stored or logged.
 // Errors: EINVALID.
-func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumber string, expMonth, expYear int, actor roster.Actor) (roster.PaymentMethod, error) {
+func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumber string, expMonth, expYear int, actor roster.Actor) (roster.PaymentMethod, error) {
 	digits := strings.NewReplacer(" ", "", "-", "").Replace(cardNumber)
 	for _, r := range digits {
 		if r < '0' || r > '9' {
@@ -120,7 +121,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 	if len(digits) < 12 || len(digits) > 19 || !luhn(digits) {
 		return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "card_number is not a valid card number")
 	}
-	now := s.db.Now().UTC()
+	now := s.c.DB.Now().UTC()
 	if expMonth < 1 || expMonth > 12 || expYear < 2000 || expYear > now.Year()+20 {
 		return roster.PaymentMethod{}, roster.FieldErrorf("exp_month", roster.EINVALID, "exp_month must be 1-12 and exp_year a four-digit year")
 	}
@@ -128,7 +129,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 		return roster.PaymentMethod{}, roster.FieldErrorf("exp_year", roster.EINVALID, "the card expired")
 	}
 	pm := roster.PaymentMethod{Brand: cardBrand(digits), Last4: digits[len(digits)-4:], ExpMonth: expMonth, ExpYear: expYear}
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.AddPaymentMethod(ctx, a.Seq, pm)
 		if err != nil {
 			return err
@@ -143,10 +144,10 @@ func (s *Service) AddPaymentMethod(ctx context.Context, a roster.Account, cardNu
 // auto-recharge is on turns auto-recharge off in the same transaction (it
 // could not charge anything), so "auto-recharge on" always means a card is
 // on file. Errors: ENOTFOUND.
-func (s *Service) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+func (s *Areas) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
-			return dbErr(err, "no such payment method")
+			return core.DBErr(err, "no such payment method")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, "billing.payment_method.delete", fmt.Sprint(id), ""); err != nil {
 			return err
@@ -170,13 +171,13 @@ func (s *Service) DeletePaymentMethod(ctx context.Context, a roster.Account, id 
 // Recharge adds 1 to 10,000 USD of credit. It needs a payment method on
 // file. Errors: EINVALID, ECONFLICT (no payment method; the amount is
 // checked first).
-func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD float64, actor roster.Actor) (roster.Recharge, error) {
+func (s *Areas) Recharge(ctx context.Context, a roster.Account, amountUSD float64, actor roster.Actor) (roster.Recharge, error) {
 	amount, err := Cents("amount_usd", amountUSD, 1, 10000)
 	if err != nil {
 		return roster.Recharge{}, err
 	}
 	var r roster.Recharge
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := needCard(ctx, tx, a.Seq, "amount_usd"); err != nil {
 			return err
 		}
@@ -192,12 +193,12 @@ func (s *Service) Recharge(ctx context.Context, a roster.Account, amountUSD floa
 // --- pricing
 
 // Price returns a country's rates. Errors: EINVALID, ENOTFOUND.
-func (s *Service) Price(ctx context.Context, country string) (roster.Price, error) {
+func (s *Areas) Price(ctx context.Context, country string) (roster.Price, error) {
 	country = strings.ToUpper(strings.TrimSpace(country))
 	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
 		return roster.Price{}, roster.Errorf(roster.EINVALID, "country must be an ISO 3166 two-letter code, like US")
 	}
-	p, err := s.db.Price(ctx, country)
+	p, err := s.c.DB.Price(ctx, country)
 	if errors.Is(err, store.ErrNoRows) {
 		return p, roster.Errorf(roster.ENOTFOUND, "no rates for %s", country)
 	}
@@ -206,8 +207,8 @@ func (s *Service) Price(ctx context.Context, country string) (roster.Price, erro
 
 // RatesLoaded reports whether the operator has loaded a rate table
 // (roster pricing import): a fresh install has none.
-func (s *Service) RatesLoaded(ctx context.Context) (bool, error) {
-	n, err := s.db.PriceCount(ctx)
+func (s *Areas) RatesLoaded(ctx context.Context) (bool, error) {
+	n, err := s.c.DB.PriceCount(ctx)
 	return n > 0, err
 }
 
@@ -238,16 +239,16 @@ func CheckLogRecord(r roster.LogRecord) error {
 // IngestBatch stores records the platform wrote, grouped by account Auth
 // ID, in one transaction: all or nothing. Records must have passed
 // CheckLogRecord. Errors: ENOTFOUND.
-func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map[string][]roster.LogRecord) error {
+func (s *Areas) IngestBatch(ctx context.Context, order []string, byAccount map[string][]roster.LogRecord) error {
 	seqs := make([]int64, len(order))
 	for i, id := range order {
-		seq, err := s.AccountSeq(ctx, id)
+		seq, err := s.c.AccountSeq(ctx, id)
 		if err != nil {
 			return err
 		}
 		seqs[i] = seq
 	}
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		for i, id := range order {
 			if err := tx.AddLogs(ctx, seqs[i], byAccount[id]); err != nil {
 				return err
@@ -258,8 +259,8 @@ func (s *Service) IngestBatch(ctx context.Context, order []string, byAccount map
 }
 
 // Logs lists the account's records. Errors: EINVALID.
-func (s *Service) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
-	if !filterText(f.Number) {
+func (s *Areas) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
+	if !core.FilterText(f.Number) {
 		return nil, 0, roster.FieldErrorf("number", roster.EINVALID, "number must be text without control characters")
 	}
 	if f.Kind != "" && !logKinds[f.Kind] {
@@ -268,10 +269,10 @@ func (s *Service) Logs(ctx context.Context, a roster.Account, f roster.LogFilter
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return nil, 0, roster.Errorf(roster.EINVALID, "from must be before to")
 	}
-	return s.db.Logs(ctx, a.Seq, f, p)
+	return s.c.DB.Logs(ctx, a.Seq, f, p)
 }
 
 // ImportPrices replaces the operator's rate table.
-func (s *Service) ImportPrices(ctx context.Context, prices []roster.Price) error {
-	return s.db.ImportPrices(ctx, prices)
+func (s *Areas) ImportPrices(ctx context.Context, prices []roster.Price) error {
+	return s.c.DB.ImportPrices(ctx, prices)
 }

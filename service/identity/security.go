@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -49,7 +51,7 @@ var errBadCode = roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "wrong two-f
 
 // useTOTP checks code against the user's secret and records its step, in
 // tx: a code is accepted once (no replay within its 30 s, nor an older one).
-func (s *Service) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code string) error {
+func (s *Identity) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code string) error {
 	t, err := tx.TOTP(ctx, userID)
 	if err != nil {
 		return err
@@ -68,19 +70,19 @@ func (s *Service) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code 
 
 // secondFactor checks a code or a recovery code of a user with two-factor
 // on, to sign in. Errors: EUNAUTHENTICATED.
-func (s *Service) secondFactor(ctx context.Context, u roster.User, code, recovery, ip string) error {
+func (s *Identity) secondFactor(ctx context.Context, u roster.User, code, recovery, ip string) error {
 	return s.secondFactorTo(ctx, u, code, recovery, ip, "sign in")
 }
 
 // secondFactorTo is secondFactor for a purpose ("sign in"), which the
 // audit and the notice of a used recovery code name.
-func (s *Service) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
+func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
 	usedRecovery := false
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if code != "" {
 			return s.useTOTP(ctx, tx, u.ID, code)
 		}
-		if err := tx.UseRecoveryCode(ctx, u.ID, HashToken(normalizeRecovery(recovery))); errors.Is(err, store.ErrNoRows) {
+		if err := tx.UseRecoveryCode(ctx, u.ID, core.HashToken(normalizeRecovery(recovery))); errors.Is(err, store.ErrNoRows) {
 			return roster.FieldErrorf("recovery_code", roster.EUNAUTHENTICATED, "wrong or used recovery code")
 		} else if err != nil {
 			return err
@@ -114,7 +116,7 @@ func recoveryCodes() (codes []string, hashes [][]byte) {
 		c := strings.ToLower(enc.EncodeToString(b))[:26]
 		code := c[0:5] + "-" + c[5:10] + "-" + c[10:15] + "-" + c[15:20] + "-" + c[20:26]
 		codes = append(codes, code)
-		hashes = append(hashes, HashToken(normalizeRecovery(code)))
+		hashes = append(hashes, core.HashToken(normalizeRecovery(code)))
 	}
 	return codes, hashes
 }
@@ -135,8 +137,8 @@ func normalizeRecovery(s string) string {
 
 // notice mails the user about a change to their own security. Such mail
 // follows the person's own action, so it is not held back by the limits.
-func (s *Service) notice(ctx context.Context, u roster.User, subject, body string) {
-	s.send(ctx, mail.Message{To: u.Email, Subject: subject,
+func (s *Identity) notice(ctx context.Context, u roster.User, subject, body string) {
+	s.c.Send(ctx, mail.Message{To: u.Email, Subject: subject,
 		Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
 }
 
@@ -165,7 +167,7 @@ type StepUp struct {
 // password, wrong or used code), EMFAREQUIRED (as a challenge, 401: two-
 // factor is on and neither a code nor a recovery code came), ERATELIMITED,
 // EUNAVAILABLE.
-func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, purpose string) error {
+func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, purpose string) error {
 	if proof.Password == "" {
 		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "enter your current password to %s", purpose)
 	}
@@ -174,20 +176,20 @@ func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, p
 		e.Challenge = true
 		return e
 	}
-	try, err := s.loginCheck(ctx, u.Email, ip, true)
+	try, err := s.g.LoginCheck(ctx, u.Email, ip, true)
 	if err != nil {
 		return err
 	}
-	release, err := s.hashSlot(ctx)
+	release, err := s.g.HashSlot(ctx)
 	if err != nil {
 		return err
 	}
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		release()
 		return err
 	}
 	var hash string
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		hash, err = tx.PasswordHash(ctx, u.ID)
 		return err
@@ -196,7 +198,7 @@ func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, p
 		release()
 		return err
 	}
-	ok, err := comparePassword(proof.Password, hash)
+	ok, err := guard.ComparePassword(proof.Password, hash)
 	release()
 	if err != nil {
 		return err
@@ -213,7 +215,7 @@ func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, p
 			return err
 		}
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return nil
 }
 
@@ -221,7 +223,7 @@ func (s *Service) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, p
 // ConfirmTOTP, with their current password. Errors: ECONFLICT (two-factor
 // is on already: turn it off first), EUNAUTHENTICATED, ERATELIMITED,
 // EUNAVAILABLE (stepUp).
-func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
+func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
 	if u.MFAEnabled {
 		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already: turn it off first to set up another authenticator")
 	}
@@ -233,7 +235,7 @@ func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
 	return TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}, err
 }
 
@@ -243,7 +245,7 @@ func (s *Service) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip
 // only time they are shown. Errors: ECONFLICT (nothing pending, or on
 // already), EUNAUTHENTICATED (wrong password or code), ERATELIMITED,
 // EUNAVAILABLE.
-func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
+func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
 	if u.MFAEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already")
 	}
@@ -255,7 +257,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
 			return err
@@ -294,7 +296,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u roster.User, session string
 
 // changedUser records a change to the user in every account they belong
 // to, so every replica's check index reads them again (two-factor on/off).
-func (s *Service) changedUser(ctx context.Context, tx *store.Tx, userID int64) error {
+func (s *Identity) changedUser(ctx context.Context, tx *store.Tx, userID int64) error {
 	accts, err := tx.UserAccounts(ctx, userID)
 	if err != nil {
 		return err
@@ -310,28 +312,28 @@ func (s *Service) changedUser(ctx context.Context, tx *store.Tx, userID int64) e
 // checkOwnPassword checks the signed-in user's password, throttled like a
 // login (a stolen session cannot guess it). Errors: EUNAUTHENTICATED,
 // ERATELIMITED, EUNAVAILABLE.
-func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password, ip string) error {
-	try, err := s.loginCheck(ctx, u.Email, ip, true)
+func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password, ip string) error {
+	try, err := s.g.LoginCheck(ctx, u.Email, ip, true)
 	if err != nil {
 		return err
 	}
-	release, err := s.hashSlot(ctx)
+	release, err := s.g.HashSlot(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := try.hit(ctx); err != nil {
+	if err := try.Hit(ctx); err != nil {
 		return err
 	}
 	var hash string
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		hash, err = tx.PasswordHash(ctx, u.ID)
 		return err
 	}); err != nil {
 		return err
 	}
-	ok, err := comparePassword(password, hash)
+	ok, err := guard.ComparePassword(password, hash)
 	if err != nil {
 		return err
 	}
@@ -339,7 +341,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password,
 		s.loginFailed(u.Email, ip, true, "password")
 		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "wrong password")
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return nil
 }
 
@@ -347,14 +349,14 @@ func (s *Service) checkOwnPassword(ctx context.Context, u roster.User, password,
 // current code or a recovery code. Errors: ECONFLICT (it is off),
 // EUNAUTHENTICATED, EMFAREQUIRED (no code: a challenge), ERATELIMITED,
 // EUNAVAILABLE.
-func (s *Service) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
+func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
 	if !u.MFAEnabled {
 		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off already")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "turn off two-factor sign-in"); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
 			return err
 		}
@@ -379,7 +381,7 @@ func (s *Service) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, 
 // and a current code or a recovery code; the old ones stop working.
 // Errors: ECONFLICT (two-factor is off), EUNAUTHENTICATED, EMFAREQUIRED (no
 // code: a challenge), ERATELIMITED, EUNAVAILABLE.
-func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
+func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
 	if !u.MFAEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in first")
 	}
@@ -387,7 +389,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof Ste
 		return nil, err
 	}
 	codes, hashes := recoveryCodes()
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
@@ -409,19 +411,19 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u roster.User, proof Ste
 // accounts (actor: the operator) and the user is told by mail. It returns
 // the user as they are now. Errors: EINVALID (not an address), ENOTFOUND
 // (no such user), ECONFLICT (two-factor sign-in is off: nothing to clear).
-func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Actor) (roster.User, error) {
+func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.Actor) (roster.User, error) {
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
 		return roster.User{}, err
 	}
-	u, _, err := s.db.UserByEmail(ctx, email)
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
-		return roster.User{}, dbErr(err, "no user with the address "+email)
+		return roster.User{}, core.DBErr(err, "no user with the address "+email)
 	}
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
-			return dbErr(err, "no user with the address "+email)
+			return core.DBErr(err, "no user with the address "+email)
 		}
 		if !t.Confirmed {
 			return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off for %s: nothing to reset", email)
@@ -453,7 +455,7 @@ func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Ac
 		return roster.User{}, err
 	}
 	u.MFAEnabled = false
-	s.Log.Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", MaskEmail(u.Email), "actor", actor.Email)
+	s.c.Log().Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", guard.MaskEmail(u.Email), "actor", actor.Email)
 	s.notice(ctx, u, "Two-factor sign-in was reset",
 		"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
 			"the authenticator and every recovery code no longer work, and every session was signed out.\n\n"+
@@ -466,49 +468,49 @@ func (s *Service) ResetMFA(ctx context.Context, rawEmail string, actor roster.Ac
 // LoginPending completes the console's second sign-in step: the pending
 // token from the first step and a code or a recovery code. A wrong code
 // counts as a failed sign-in. Errors: EUNAUTHENTICATED, ERATELIMITED.
-func (s *Service) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
+func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
 	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "this sign-in expired: enter your email and password again")
-	uid, err := s.db.PendingLogin(ctx, HashToken(pending))
+	uid, err := s.c.DB.PendingLogin(ctx, core.HashToken(pending))
 	if errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
 	}
-	u, err := s.db.UserByID(ctx, uid)
+	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
-		return LoginResult{}, dbErr(err, "no such user")
+		return LoginResult{}, core.DBErr(err, "no such user")
 	}
-	known, err := s.db.KnownLogin(ctx, u.ID, ipKey(ip), s.Config.KnownLoginAge)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	try, err := s.loginCheck(ctx, u.Email, ip, known)
+	known, err := s.c.DB.KnownLogin(ctx, u.ID, guard.IPKey(ip), s.c.Config.KnownLoginAge)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := try.hit(ctx); err != nil {
+	try, err := s.g.LoginCheck(ctx, u.Email, ip, known)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if err := try.Hit(ctx); err != nil {
 		return LoginResult{}, err
 	}
 	if code == "" && recovery == "" {
-		try.undo(ctx)
+		try.Undo(ctx)
 		return LoginResult{}, roster.FieldErrorf("otp", roster.EINVALID, "enter the 6-digit code from your authenticator app, or a recovery code")
 	}
 	if err := s.secondFactor(ctx, u, code, recovery, ip); err != nil {
 		s.loginFailed(u.Email, ip, true, "second factor")
 		return LoginResult{}, err
 	}
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
+	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.UsePendingLogin(ctx, core.HashToken(pending)) }); errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
 	} else if err != nil {
 		return LoginResult{}, err
 	}
-	try.succeeded(ctx)
+	try.Succeeded(ctx)
 	return s.startSession(ctx, u, ip, userAgent)
 }
 
 // ResetTokenValid reports whether a reset link can still be used.
-func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
-	_, err := s.db.PasswordResetUser(ctx, HashToken(token))
+func (s *Identity) ResetTokenValid(ctx context.Context, token string) bool {
+	_, err := s.c.DB.PasswordResetUser(ctx, core.HashToken(token))
 	return err == nil
 }
 
@@ -521,25 +523,25 @@ func (s *Service) ResetTokenValid(ctx context.Context, token string) bool {
 // login throttle starts again, and the user is told by mail. Two-factor
 // stays on. Errors: EINVALID (bad, used or expired link, or the password's
 // rules), EUNAVAILABLE.
-func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
-	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.Config.ResetTTL)
-	uid, err := s.db.PasswordResetUser(ctx, HashToken(token))
+func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
+	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.c.Config.ResetTTL)
+	uid, err := s.c.DB.PasswordResetUser(ctx, core.HashToken(token))
 	if errors.Is(err, store.ErrNoRows) {
 		return badLink
 	} else if err != nil {
 		return err
 	}
-	u, err := s.db.UserByID(ctx, uid)
+	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
-		return dbErr(err, "no such user")
+		return core.DBErr(err, "no such user")
 	}
-	hash, err := s.hashPassword(ctx, password, u.Email)
+	hash, err := s.g.HashPassword(ctx, password, u.Email)
 	if err != nil {
 		return err
 	}
 	var keys []store.EndedKey
-	err = s.write(ctx, func(tx *store.Tx) error {
-		if got, err := tx.UsePasswordReset(ctx, HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
+	err = s.c.Write(ctx, func(tx *store.Tx) error {
+		if got, err := tx.UsePasswordReset(ctx, core.HashToken(token)); errors.Is(err, store.ErrNoRows) || got != uid {
 			return badLink
 		} else if err != nil {
 			return err
@@ -574,8 +576,8 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 	if err != nil {
 		return err
 	}
-	if err := s.db.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
-		s.Log.Warn("clear login throttle", "err", err)
+	if err := s.c.DB.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
+		s.c.Log().Warn("clear login throttle", "err", err)
 	}
 	keysEnded := "You had no personal API keys."
 	if len(keys) > 0 {
@@ -593,11 +595,11 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password, ip 
 // change) and every sign-in waiting for its second factor. Personal API
 // keys stay: the person proved the password they replace.
 // Errors: EUNAUTHENTICATED, ERATELIMITED, EINVALID, EUNAVAILABLE.
-func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, current, next, ip string) error {
+func (s *Identity) ChangePassword(ctx context.Context, u roster.User, session, current, next, ip string) error {
 	if err := s.checkOwnPassword(ctx, u, current, ip); err != nil {
 		return roster.OnField("current_password", err)
 	}
-	hash, err := s.hashPassword(ctx, next, u.Email)
+	hash, err := s.g.HashPassword(ctx, next, u.Email)
 	if err != nil {
 		return roster.OnField("new_password", err)
 	}
@@ -605,7 +607,7 @@ func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, cu
 	if err != nil {
 		return err
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
 			return err
 		}
@@ -630,12 +632,12 @@ func (s *Service) ChangePassword(ctx context.Context, u roster.User, session, cu
 }
 
 // Sessions lists the user's live sessions, marking the one asking.
-func (s *Service) Sessions(ctx context.Context, u roster.User, session string) ([]roster.Session, error) {
+func (s *Identity) Sessions(ctx context.Context, u roster.User, session string) ([]roster.Session, error) {
 	_, sid, err := s.session(ctx, session)
 	if err != nil {
 		return nil, err
 	}
-	ss, err := s.db.Sessions(ctx, u.ID, s.Config.SessionIdle)
+	ss, err := s.c.DB.Sessions(ctx, u.ID, s.c.Config.SessionIdle)
 	for i := range ss {
 		ss[i].Current = ss[i].ID == sid
 	}
@@ -643,17 +645,17 @@ func (s *Service) Sessions(ctx context.Context, u roster.User, session string) (
 }
 
 // EndSession ends one of the user's sessions. Errors: ENOTFOUND.
-func (s *Service) EndSession(ctx context.Context, u roster.User, id int64) error {
-	return dbErr(s.db.DeleteSessionByID(ctx, u.ID, id), "no such session")
+func (s *Identity) EndSession(ctx context.Context, u roster.User, id int64) error {
+	return core.DBErr(s.c.DB.DeleteSessionByID(ctx, u.ID, id), "no such session")
 }
 
 // EndOtherSessions ends every session of the user but the one asking.
-func (s *Service) EndOtherSessions(ctx context.Context, u roster.User, session, ip string) error {
+func (s *Identity) EndOtherSessions(ctx context.Context, u roster.User, session, ip string) error {
 	_, sid, err := s.session(ctx, session)
 	if err != nil {
 		return err
 	}
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
 			return err
 		}
@@ -665,11 +667,11 @@ func (s *Service) EndOtherSessions(ctx context.Context, u roster.User, session, 
 // sign-in for its members; the check index knows it before this returns.
 // The caller holds team.edit and, to turn it on, must have two-factor on
 // (else ECONFLICT): no one locks themselves out.
-func (s *Service) SetRequireMFA(ctx context.Context, a roster.Account, caller roster.User, on bool, actor roster.Actor) (roster.Account, error) {
+func (s *Identity) SetRequireMFA(ctx context.Context, a roster.Account, caller roster.User, on bool, actor roster.Actor) (roster.Account, error) {
 	if on && !caller.MFAEnabled {
 		return a, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
 	}
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRequireMFA(ctx, a.Seq, on); err != nil {
 			return err
 		}
