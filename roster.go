@@ -358,3 +358,21 @@ type Actor struct {
 	Email  string
 	IP     string
 }
+
+// Delivery is one event bound for one webhook: a row of the webhook
+// outbox, and what the delivery log shows.
+type Delivery struct {
+	ID            int64
+	WebhookID     int64
+	EventID       string
+	EventType     string
+	Body          string
+	Status        string // pending, delivered, failed
+	Attempts      int
+	LastError     string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	// Set when it is claimed for sending: where and how to send it.
+	URL    string
+	Secret string
+}

@@ -9,7 +9,7 @@ import (
 // RunWebhooks sends due deliveries from the outbox until ctx ends, then
 // waits for the attempts under way (see webhook.Worker.Run).
 func (s *Service) RunWebhooks(ctx context.Context) {
-	w := &webhook.Worker{DB: s.core.DB, Log: s.Log, RetryBase: s.Config.WebhookRetryBase, AllowPrivate: s.Config.WebhookAllowPrivate,
+	w := &webhook.Worker{Outbox: s.core.DB, Log: s.Log, RetryBase: s.Config.WebhookRetryBase, AllowPrivate: s.Config.WebhookAllowPrivate,
 		Timeout: s.Config.WebhookTimeout, Resolver: s.Config.WebhookResolver}
 	w.Run(ctx)
 }

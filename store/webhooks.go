@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rosterhq/roster"
 )
 
 // Webhook is an account's endpoint. Secret is kept readable: every
@@ -26,21 +28,7 @@ type Webhook struct {
 }
 
 // Delivery is one event bound for one webhook, from the outbox.
-type Delivery struct {
-	ID            int64
-	WebhookID     int64
-	EventID       string
-	EventType     string
-	Body          string
-	Status        string // pending, delivered, failed
-	Attempts      int
-	LastError     string
-	CreatedAt     time.Time
-	NextAttemptAt time.Time
-	// Set by ClaimDeliveries: where and how to send it.
-	URL    string
-	Secret string
-}
+type Delivery = roster.Delivery
 
 func boolInt(b bool) int {
 	if b {

@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster"
 )
 
 const (
@@ -42,10 +42,20 @@ const (
 	lifetime   = 24 * time.Hour
 )
 
+// Outbox is where deliveries wait to be sent (store.DB is one): claimed
+// fairly across accounts, at most n at once and perAccount of one
+// account's in flight, each under a lease; then done, or failed with the
+// phrase the delivery log shows and when to try again.
+type Outbox interface {
+	ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount int, lease time.Duration) ([]roster.Delivery, error)
+	DeliveryDone(ctx context.Context, id int64) error
+	DeliveryFailed(ctx context.Context, id int64, msg string, next time.Time) error
+}
+
 // Worker sends the outbox. Its settings are the service's Webhook*
 // settings, read when the worker is made.
 type Worker struct {
-	DB           *store.DB
+	Outbox       Outbox
 	Log          *slog.Logger
 	RetryBase    time.Duration // the first retry (doubling, at most 1h); 0: 10s
 	AllowPrivate bool          // plain http and addresses not globally reachable are allowed
@@ -102,7 +112,7 @@ func (e statusError) Error() string { return "HTTP " + strconv.Itoa(int(e)) }
 
 // deliver makes one attempt. tlsFailed is set when the TLS handshake
 // failed (its errors have no common type to recognise them by).
-func (s *Worker) deliver(ctx context.Context, c *http.Client, d store.Delivery) (tlsFailed bool, err error) {
+func (s *Worker) deliver(ctx context.Context, c *http.Client, d roster.Delivery) (tlsFailed bool, err error) {
 	if !s.AllowPrivate && !strings.HasPrefix(d.URL, "https://") {
 		return false, errNotHTTPS
 	}
@@ -171,7 +181,7 @@ func failureText(err error, tlsFailed bool) string {
 // retryAt is when a delivery that failed attempts times (1 or more) is
 // tried again: base doubling per attempt, at most an hour apart; zero
 // once the next try would fall past 24 hours from the event.
-func (s *Worker) retryAt(d store.Delivery, attempts int) time.Time {
+func (s *Worker) retryAt(d roster.Delivery, attempts int) time.Time {
 	base := s.RetryBase
 	if base <= 0 {
 		base = 10 * time.Second
@@ -193,7 +203,7 @@ func (s *Worker) retryAt(d store.Delivery, attempts int) time.Time {
 //
 // Up to senders attempts run at once, each on its own, and a
 // sender that frees up claims again at once: no attempt waits for another
-// account's. The claim is fair (see store.ClaimDeliveries): at most
+// account's. The claim is fair (see Outbox): at most
 // perAccount of an account's deliveries are in flight, and a
 // webhook's go one at a time, in order.
 func (s *Worker) Run(ctx context.Context) {
@@ -214,7 +224,7 @@ func (s *Worker) Run(ctx context.Context) {
 	}()
 	for {
 		if free := senders - busy; free > 0 && ctx.Err() == nil {
-			ds, err := s.DB.ClaimDeliveries(ctx, time.Now(), free, perAccount, lease)
+			ds, err := s.Outbox.ClaimDeliveries(ctx, time.Now(), free, perAccount, lease)
 			if err != nil && ctx.Err() == nil {
 				s.Log.Error("webhooks: claim", "err", err)
 			}
@@ -248,16 +258,16 @@ func (s *Worker) Run(ctx context.Context) {
 // attempt makes one attempt and records it. An attempt under way when
 // the server stops is finished (at most the timeout) and recorded, so a
 // restart neither loses nor holds up a delivery.
-func (s *Worker) attempt(ctx context.Context, c *http.Client, d store.Delivery) {
+func (s *Worker) attempt(ctx context.Context, c *http.Client, d roster.Delivery) {
 	bg := context.WithoutCancel(ctx)
 	tlsFailed, err := s.deliver(bg, c, d)
 	rctx, cancel := context.WithTimeout(bg, 5*time.Second)
 	defer cancel()
 	if err == nil {
-		err = s.DB.DeliveryDone(rctx, d.ID)
+		err = s.Outbox.DeliveryDone(rctx, d.ID)
 	} else {
 		s.Log.Info("webhooks: attempt failed", "delivery", d.ID, "webhook", d.WebhookID, "attempt", d.Attempts+1, "err", err)
-		err = s.DB.DeliveryFailed(rctx, d.ID, failureText(err, tlsFailed), s.retryAt(d, d.Attempts+1))
+		err = s.Outbox.DeliveryFailed(rctx, d.ID, failureText(err, tlsFailed), s.retryAt(d, d.Attempts+1))
 	}
 	if err != nil {
 		s.Log.Error("webhooks: record attempt", "delivery", d.ID, "err", err)
