@@ -30,8 +30,7 @@ type actx struct {
 	session string
 	a       roster.Account
 	role    roster.Role
-	held    service.Held    // what the caller holds here, as the gate decided
-	caller  *service.Caller // the caller the gate authorized: ask it what they may do (Can)
+	caller  *service.Caller // the caller the gate authorized: ask it what they may do here (Can)
 	p       *page
 	ip      string
 }
@@ -147,7 +146,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			a := caller.Account
 			p.Account, p.Role, p.Active, p.Status = &a, caller.Role, pg.nav, caller.Status
 			for _, n := range navigation {
-				if n.perm == anyMember || caller.Held.Has(n.perm) {
+				if n.perm == anyMember || caller.Can(n.perm) {
 					href := "/accounts/" + a.ID
 					if n.key != "overview" {
 						href += "/" + n.key
@@ -166,7 +165,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			c.fail(w, r, p, err)
 			return
 		}
-		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, held: caller.Held, caller: &caller, p: p, ip: caller.IP}
+		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, caller: &caller, p: p, ip: caller.IP}
 		if err := pg.handle(c, w, r, x); err != nil {
 			c.fail(w, r, p, err)
 		}
@@ -187,8 +186,8 @@ type overviewData struct {
 // overview shows what the caller holds here as the gate decided it: none
 // while suspended or without the two-factor sign-in the account requires.
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) error {
-	d := overviewData{Reason: x.held.Reason}
-	for _, p := range x.held.Permissions() {
+	d := overviewData{Reason: x.caller.Held.Reason}
+	for _, p := range x.caller.Permissions() {
 		d.Permissions = append(d.Permissions, p.Phrase())
 	}
 	x.p.Data = d
