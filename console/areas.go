@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -64,9 +63,9 @@ func (c *Console) numbers(w http.ResponseWriter, r *http.Request, x *actx) error
 	if err != nil {
 		return err
 	}
-	d := numbersData{Total: total, CanEdit: authz.Allowed(x.role, roster.NumbersEdit)}
+	d := numbersData{Total: total, CanEdit: x.caller.Can(roster.NumbersEdit)}
 	var names map[int64]string
-	if len(ns) > 0 && authz.Allowed(x.role, roster.ApplicationsView) {
+	if len(ns) > 0 && x.caller.Can(roster.ApplicationsView) {
 		if _, names, err = c.appNames(r, x); err != nil {
 			return err
 		}
@@ -187,7 +186,7 @@ func (c *Console) applications(w http.ResponseWriter, r *http.Request, x *actx) 
 	if err != nil {
 		return err
 	}
-	x.p.Data = listData[roster.Application]{as, total, authz.Allowed(x.role, roster.ApplicationsEdit), nil}
+	x.p.Data = listData[roster.Application]{as, total, x.caller.Can(roster.ApplicationsEdit), nil}
 	c.render(w, http.StatusOK, "applications", x.p)
 	return nil
 }
@@ -294,7 +293,7 @@ func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error
 	if err != nil {
 		return err
 	}
-	d := billingData{B: b, CanEdit: authz.Allowed(x.role, roster.BillingEdit),
+	d := billingData{B: b, CanEdit: x.caller.Can(roster.BillingEdit),
 		Auto: autoForm{b.AutoRecharge.Enabled, plainUSD(b.AutoRecharge.ThresholdUSD), plainUSD(b.AutoRecharge.AmountUSD)}}
 	if len(b.PaymentMethods) > 0 {
 		d.Card, d.CardBrand = &b.PaymentMethods[0], brandName(b.PaymentMethods[0].Brand)
@@ -497,7 +496,7 @@ type credentialsData struct {
 }
 
 func (c *Console) credentialsData(r *http.Request, x *actx) (credentialsData, error) {
-	d := credentialsData{CanEdit: authz.Allowed(x.role, roster.CredentialsEdit), CanSeeWho: authz.Allowed(x.role, roster.AuditView)}
+	d := credentialsData{CanEdit: x.caller.Can(roster.CredentialsEdit), CanSeeWho: x.caller.Can(roster.AuditView)}
 	exp, err := c.svc.TokenExposure(r.Context(), x.a)
 	d.Readers = exp.Readers
 	return d, err

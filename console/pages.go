@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
@@ -31,7 +30,7 @@ type actx struct {
 	session string
 	a       roster.Account
 	role    roster.Role
-	held    service.Held // what the caller holds here, as the gate decided
+	caller  *service.Caller // the caller the gate authorized: ask it what they may do here (Can)
 	p       *page
 	ip      string
 }
@@ -147,7 +146,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			a := caller.Account
 			p.Account, p.Role, p.Active, p.Status = &a, caller.Role, pg.nav, caller.Status
 			for _, n := range navigation {
-				if n.perm == anyMember || caller.Held.Has(n.perm) {
+				if n.perm == anyMember || caller.Can(n.perm) {
 					href := "/accounts/" + a.ID
 					if n.key != "overview" {
 						href += "/" + n.key
@@ -166,7 +165,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			c.fail(w, r, p, err)
 			return
 		}
-		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, held: caller.Held, p: p, ip: caller.IP}
+		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, caller: &caller, p: p, ip: caller.IP}
 		if err := pg.handle(c, w, r, x); err != nil {
 			c.fail(w, r, p, err)
 		}
@@ -187,8 +186,8 @@ type overviewData struct {
 // overview shows what the caller holds here as the gate decided it: none
 // while suspended or without the two-factor sign-in the account requires.
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) error {
-	d := overviewData{Reason: x.held.Reason}
-	for _, p := range x.held.Permissions() {
+	d := overviewData{Reason: x.caller.Held.Reason}
+	for _, p := range x.caller.Permissions() {
 		d.Permissions = append(d.Permissions, p.Phrase())
 	}
 	x.p.Data = d
@@ -232,7 +231,7 @@ func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
 		return teamData{}, err
 	}
 	return teamData{Members: ms, Invitations: is, Roles: roster.Roles[1:], Me: x.u.ID, MaxBatch: service.MaxInviteBatch,
-		CanEdit: authz.Allowed(x.role, roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted,
+		CanEdit: x.caller.Can(roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted,
 		DefaultRole: roster.LeastPowerful.String(), OnlyMember: total == 1 && len(ms) == 1 && ms[0].UserID == x.u.ID}, nil
 }
 
@@ -277,7 +276,7 @@ func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx)
 	if cf.Warning, err = c.tokenWarning(r, x, m); err != nil {
 		return err
 	}
-	if cf.Warning != nil && authz.Allowed(x.role, roster.CredentialsEdit) {
+	if cf.Warning != nil && x.caller.Can(roster.CredentialsEdit) {
 		cf.Link = &link{Href: x.path("/credentials/rotate"), Text: "Rotate the Auth Token…", ID: "rotate-token"}
 	}
 	return c.confirm(w, x, cf)
@@ -293,7 +292,7 @@ func (c *Console) tokenWarning(r *http.Request, x *actx, m roster.Member) ([]str
 	if err != nil {
 		return nil, err
 	}
-	canRead := authz.Allowed(m.Role, roster.CredentialsView)
+	canRead := service.RoleAllows(m.Role, roster.CredentialsView)
 	if !tr.TokenExists || tr.Reads == 0 && !canRead {
 		return nil, nil // no token yet, or nothing says they could read it
 	}
@@ -334,7 +333,7 @@ func (c *Console) deleteMember(w http.ResponseWriter, r *http.Request, x *actx) 
 	m, _ := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
 	err := c.svc.DeleteMember(r.Context(), x.a, formInt(r, "uid"), x.actor(r))
 	msg := "User deleted: " + m.Email + " no longer has access to " + x.a.Name + "."
-	if authz.Allowed(m.Role, roster.CredentialsView) {
+	if service.RoleAllows(m.Role, roster.CredentialsView) {
 		msg += " Their role could view the Auth Token: the Credentials page offers rotating it."
 	}
 	c.after(w, r, x, x.path("/team"), msg, err)
@@ -409,9 +408,9 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 	if err != nil {
 		return err
 	}
-	d := settingsData{S: s, CanEdit: authz.Allowed(x.role, roster.SettingsEdit),
-		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: authz.Allowed(x.role, roster.TeamEdit),
-		CanWebhooks: authz.Allowed(x.role, roster.TeamView)}
+	d := settingsData{S: s, CanEdit: x.caller.Can(roster.SettingsEdit),
+		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: x.caller.Can(roster.TeamEdit),
+		CanWebhooks: x.caller.Can(roster.TeamView)}
 	if x.p.Field == "require_mfa" && r.Method == http.MethodPost {
 		d.Checked = r.PostFormValue("require_mfa") != "" // what was sent, refused
 	}

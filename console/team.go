@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -57,7 +56,7 @@ func roles(mine roster.Role) rolesData {
 	for _, p := range roster.AllPermissions {
 		row := roleRow{Perm: p, Phrase: p.Phrase()}
 		for _, r := range roster.Roles {
-			row.Cells = append(row.Cells, authz.Allowed(r, p))
+			row.Cells = append(row.Cells, service.RoleAllows(r, p))
 		}
 		d.Rows = append(d.Rows, row)
 	}
@@ -69,7 +68,7 @@ func roles(mine roster.Role) rolesData {
 // refused a page or offered a role needs it most.
 func (c *Console) rolesPage(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d := roles(x.role)
-	d.CanTeam = x.p.Status == roster.MemberActive && authz.Allowed(x.role, roster.TeamView)
+	d.CanTeam = x.p.Status == roster.MemberActive && service.RoleAllows(x.role, roster.TeamView)
 	d.Suspended = x.p.Status == roster.MemberSuspended
 	x.p.Data = d
 	c.render(w, http.StatusOK, "roles", x.p)
@@ -186,10 +185,8 @@ func (c *Console) refuse(ctx context.Context, p *page, caller service.Caller, pe
 // these roles: Owner, Admin or Support".
 func rolesNeeded(p roster.Permission) string {
 	var names []string
-	for _, r := range roster.Roles {
-		if authz.Allowed(r, p) {
-			names = append(names, r.Label())
-		}
+	for _, r := range service.RolesWith(p) {
+		names = append(names, r.Label())
 	}
 	switch len(names) {
 	case 0:

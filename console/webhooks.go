@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -35,7 +34,7 @@ func (c *Console) webhooks(w http.ResponseWriter, r *http.Request, x *actx) erro
 	if err != nil {
 		return err
 	}
-	d := webhooksData{Webhooks: ws, Total: total, CanEdit: authz.Allowed(x.role, roster.TeamEdit)}
+	d := webhooksData{Webhooks: ws, Total: total, CanEdit: x.caller.Can(roster.TeamEdit)}
 	// The create form: what was sent, after a refusal.
 	var checked []string
 	if x.p.Form != nil {

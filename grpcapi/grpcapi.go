@@ -11,8 +11,6 @@ package grpcapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"strconv"
 	"strings"
@@ -27,9 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/grpcapi/authzv1"
-	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -37,15 +33,16 @@ import (
 // service knows it.
 const ServiceName = "roster.authz.v1.AuthzService"
 
-// MaxBatch is the most checks in one CheckBatch, as over HTTP.
-const MaxBatch = httpapi.MaxBatch
+// MaxBatch is the most checks in one CheckBatch, as over HTTP
+// (service.MaxBatch).
+const MaxBatch = service.MaxBatch
 
 // MaxRecvMsgSize bounds a request: a full batch of 1000 checks is about
 // 100 KiB.
 const MaxRecvMsgSize = 1 << 20
 
 // RevisionMetadata, like the X-Roster-Revision header over HTTP, asks the
-// call to wait (up to httpapi.RevisionWait) until this server's check
+// call to wait (up to service.RevisionWait) until this server's check
 // index has applied the revision a write answered with.
 const RevisionMetadata = "x-roster-revision"
 
@@ -55,8 +52,7 @@ const RevisionMetadata = "x-roster-revision"
 // serviceToken refuses every check with PERMISSION_DENIED. The caller
 // serves it on a listener and stops it (GracefulStop, Stop).
 func New(svc *service.Service, serviceToken string, opts ...grpc.ServerOption) *grpc.Server {
-	a := &authzServer{svc: svc, configured: serviceToken != ""}
-	a.token = sha256.Sum256([]byte(serviceToken))
+	a := &authzServer{svc: svc, token: service.NewServiceToken(serviceToken)}
 	all := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
 		grpc.ChainUnaryInterceptor(a.unaryAuth),
@@ -70,9 +66,8 @@ func New(svc *service.Service, serviceToken string, opts ...grpc.ServerOption) *
 
 type authzServer struct {
 	authzv1.UnimplementedAuthzServiceServer
-	svc        *service.Service
-	configured bool
-	token      [32]byte // SHA-256 of the service token: compared in constant time, length included
+	svc   *service.Service
+	token service.ServiceToken
 }
 
 const methodPrefix = "/" + ServiceName + "/"
@@ -96,49 +91,49 @@ func (a *authzServer) streamAuth(srv any, ss grpc.ServerStream, info *grpc.Strea
 }
 
 // authenticate checks the service token in the metadata "authorization:
-// Bearer <token>", as bearerIs does over HTTP.
+// Bearer <token>" by the service's one rule, as over HTTP; the refusal
+// names the metadata.
 func (a *authzServer) authenticate(ctx context.Context) error {
-	if !a.configured {
-		return status.Error(codes.PermissionDenied, "the service token is not configured on this server")
+	var got string
+	var bearer bool
+	if vals := metadata.ValueFromIncomingContext(ctx, "authorization"); len(vals) == 1 {
+		got, bearer = strings.CutPrefix(vals[0], "Bearer ")
 	}
-	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
-	if len(vals) == 1 {
-		if got, ok := strings.CutPrefix(vals[0], "Bearer "); ok {
-			h := sha256.Sum256([]byte(got))
-			if subtle.ConstantTimeCompare(h[:], a.token[:]) == 1 {
-				return nil
-			}
-		}
+	err := a.token.Verify(got, bearer)
+	switch roster.ErrorCode(err) {
+	case "":
+		return nil
+	case roster.EUNAUTHENTICATED:
+		return status.Error(codes.Unauthenticated, roster.ErrorMessage(err)+" (metadata authorization: Bearer <token>)")
 	}
-	return status.Error(codes.Unauthenticated, "a valid service token is required (metadata authorization: Bearer <token>)")
+	return status.Error(codes.PermissionDenied, roster.ErrorMessage(err))
 }
 
-// begin waits for a revision asked for in the metadata, then refuses a
-// stale index.
-func (a *authzServer) begin(ctx context.Context) error {
-	if vals := metadata.ValueFromIncomingContext(ctx, RevisionMetadata); len(vals) > 0 {
-		rev, err := strconv.ParseInt(vals[0], 10, 64)
-		if err != nil || rev < 0 || len(vals) > 1 {
-			return roster.Errorf(roster.EINVALID, "%s must be one revision number", RevisionMetadata)
-		}
-		if err := a.svc.WaitFor(ctx, rev, httpapi.RevisionWait); err != nil {
-			return err
-		}
+// revision reads the revision asked for in the metadata (0: none).
+func revision(ctx context.Context) (int64, error) {
+	vals := metadata.ValueFromIncomingContext(ctx, RevisionMetadata)
+	if len(vals) == 0 {
+		return 0, nil
 	}
-	return a.svc.Fresh()
+	rev, err := strconv.ParseInt(vals[0], 10, 64)
+	if err != nil || rev < 0 || len(vals) > 1 {
+		return 0, roster.Errorf(roster.EINVALID, "%s must be one revision number", RevisionMetadata)
+	}
+	return rev, nil
 }
 
 // Check answers one check.
 func (a *authzServer) Check(ctx context.Context, in *authzv1.CheckRequest) (*authzv1.CheckResponse, error) {
-	if err := a.begin(ctx); err != nil {
+	rev, err := revision(ctx)
+	if err != nil {
 		return nil, a.toStatus(err)
 	}
-	d, err := a.decide(ctx, in)
+	d, err := a.svc.Check(ctx, rev, request(in))
 	if err != nil {
 		return nil, a.toStatus(err)
 	}
 	out := &authzv1.CheckResponse{}
-	fill(out, d, in.GetPermission())
+	fill(out, d)
 	return out, nil
 }
 
@@ -146,67 +141,58 @@ func (a *authzServer) Check(ctx context.Context, in *authzv1.CheckRequest) (*aut
 // the whole batch, naming it (checks[3]: ...).
 func (a *authzServer) CheckBatch(ctx context.Context, in *authzv1.CheckBatchRequest) (*authzv1.CheckBatchResponse, error) {
 	items := in.GetChecks()
-	if len(items) == 0 || len(items) > MaxBatch {
-		return nil, a.toStatus(roster.FieldErrorf("checks", roster.EINVALID, "checks must hold 1 to %d checks, not %d", MaxBatch, len(items)))
-	}
-	if err := a.begin(ctx); err != nil {
-		return nil, a.toStatus(err)
-	}
-	answers := make([]authzv1.CheckResponse, len(items)) // one allocation for all the answers
-	out := &authzv1.CheckBatchResponse{Results: make([]*authzv1.CheckResponse, len(items))}
-	for i, item := range items {
-		d, err := a.decide(ctx, item)
-		if err != nil {
-			if roster.ErrorCode(err) == roster.EINVALID {
-				err = roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "checks[%d]: %s", i, roster.ErrorMessage(err))
-			}
+	var rev int64
+	if len(items) > 0 && len(items) <= MaxBatch {
+		// The count is the batch's first fault, before the revision's.
+		var err error
+		if rev, err = revision(ctx); err != nil {
 			return nil, a.toStatus(err)
 		}
-		fill(&answers[i], d, item.GetPermission())
+	}
+	reqs := make([]service.CheckRequest, len(items))
+	for i, item := range items {
+		reqs[i] = request(item)
+	}
+	results, err := a.svc.CheckBatch(ctx, rev, reqs, make([]service.CheckResult, 0, len(items)))
+	if err != nil {
+		return nil, a.toStatus(err)
+	}
+	answers := make([]authzv1.CheckResponse, len(results)) // one allocation for all the answers
+	out := &authzv1.CheckBatchResponse{Results: make([]*authzv1.CheckResponse, len(results))}
+	for i := range results {
+		fill(&answers[i], results[i])
 		out.Results[i] = &answers[i]
 	}
 	return out, nil
 }
 
-// decide answers one check, as httpapi does. Errors: EINVALID (the item's
-// fault); anything else is internal.
-func (a *authzServer) decide(ctx context.Context, in *authzv1.CheckRequest) (authz.Decision, error) {
-	p, ok := roster.ParsePermission(in.GetPermission())
-	if !ok {
-		return authz.Decision{}, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q", in.GetPermission())
-	}
-	userID, key := in.GetUserId(), in.GetApiKey()
-	if in.GetAccountId() == "" || (userID == 0) == (key == "") {
-		return authz.Decision{}, roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")
-	}
-	if key != "" {
-		return a.svc.CheckKey(ctx, in.GetAccountId(), key, p)
-	}
-	return a.svc.CheckUser(ctx, in.GetAccountId(), userID, p)
+// request is a check as the service takes it.
+func request(in *authzv1.CheckRequest) service.CheckRequest {
+	return service.CheckRequest{AccountID: in.GetAccountId(), UserID: in.GetUserId(), APIKey: in.GetApiKey(), Permission: in.GetPermission()}
 }
 
 // rolesWith holds, for each permission, the API names of the roles that
 // hold it, in role order: built once and shared, read only, by answers.
-var rolesWith = func() map[string][]string {
-	out := map[string][]string{}
+var rolesWith = func() map[roster.Permission][]string {
+	out := map[roster.Permission][]string{}
 	for _, p := range roster.AllPermissions {
-		for _, r := range authz.RolesWith(p) {
-			out[p.String()] = append(out[p.String()], r.String())
+		for _, r := range service.RolesWith(p) {
+			out[p] = append(out[p], r.String())
 		}
 	}
 	return out
 }()
 
-// fill writes d as an answer; perm is the permission asked (valid: decide
-// refused any other), for roles_with_permission.
-func fill(out *authzv1.CheckResponse, d authz.Decision, perm string) {
+// fill writes d as an answer, with roles_with_permission when the role
+// lacks the permission.
+func fill(out *authzv1.CheckResponse, d service.CheckResult) {
 	out.Allowed = d.Allowed
 	if d.Role != roster.RoleNone {
 		out.Role = d.Role.String()
 	}
-	out.Reason = d.Reason.String()
-	if d.Reason == authz.ReasonMissingPermission {
-		out.RolesWithPermission = rolesWith[perm]
+	out.Reason = d.Reason()
+	if d.MissingPermission() {
+		out.RolesWithPermission = rolesWith[d.Permission]
 	}
 }
 

@@ -17,7 +17,7 @@ func (s *Server) authenticate(r *http.Request, rt Route, c *Caller) error {
 	case Public:
 		return nil
 	case Service:
-		return bearerIs(r, s.ServiceToken, "service")
+		return serviceTokenOf(r, service.NewServiceToken(s.ServiceToken))
 	case Operator:
 		return bearerIs(r, s.OperatorToken, "operator")
 	case Session, Member:

@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/edge"
+	"github.com/rosterhq/roster/service"
 )
 
 // The permission check over HTTP: the platform's hot path. A request is
@@ -18,8 +18,9 @@ import (
 // is written without an encoder, so a check allocates little beyond what
 // net/http itself does.
 
-// checkItem is one check: an account, a user or personal API key, and a
-// permission.
+// checkItem is one check as JSON: an account, a user or personal API key,
+// and a permission. It converts to service.CheckRequest (same fields), so
+// the service validates and answers it.
 type checkItem struct {
 	AccountID  string `json:"account_id"`
 	UserID     int64  `json:"user_id"`
@@ -34,13 +35,15 @@ type checkBuf struct {
 	batch struct {
 		Checks []checkItem `json:"checks"`
 	}
+	reqs    []service.CheckRequest // the batch's items, for the service
+	results []service.CheckResult  // the batch's answers
 }
 
 var checkPool = sync.Pool{New: func() any { return &checkBuf{out: make([]byte, 0, 256)} }}
 
 // release returns buf to the pool unless a large batch grew it.
 func (buf *checkBuf) release() {
-	if buf.body.Cap() <= 256<<10 && cap(buf.out) <= 256<<10 {
+	if buf.body.Cap() <= 256<<10 && cap(buf.out) <= 256<<10 && cap(buf.reqs) <= MaxBatch {
 		checkPool.Put(buf)
 	}
 }
@@ -83,26 +86,6 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// decide answers one check. Errors: EINVALID (for a person: the item's
-// fault), anything else is internal.
-func (s *Server) decide(r *http.Request, in *checkItem) (authz.Decision, roster.Permission, error) {
-	p, ok := roster.ParsePermission(in.Permission)
-	if !ok {
-		return authz.Decision{}, p, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q", in.Permission)
-	}
-	if in.AccountID == "" || (in.UserID == 0) == (in.APIKey == "") {
-		return authz.Decision{}, p, roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")
-	}
-	var d authz.Decision
-	var err error
-	if in.APIKey != "" {
-		d, err = s.Svc.CheckKey(r.Context(), in.AccountID, in.APIKey, p)
-	} else {
-		d, err = s.Svc.CheckUser(r.Context(), in.AccountID, in.UserID, p)
-	}
-	return d, p, err
-}
-
 // rolesWithJSON holds, for each permission, the answer's
 // `,"roles_with_permission":[...]` part, written when the reason is
 // missing_permission (built once, so a check allocates nothing for it).
@@ -110,7 +93,7 @@ var rolesWithJSON = func() [roster.AnyMember][]byte {
 	var out [roster.AnyMember][]byte
 	for _, p := range roster.AllPermissions {
 		b := []byte(`,"roles_with_permission":[`)
-		for i, r := range authz.RolesWith(p) {
+		for i, r := range service.RolesWith(p) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -122,9 +105,9 @@ var rolesWithJSON = func() [roster.AnyMember][]byte {
 }()
 
 // appendDecision writes {"allowed":...,"role":...,"reason":...}, and
-// "roles_with_permission" (the roles holding p) when the reason is
-// missing_permission.
-func appendDecision(b []byte, d authz.Decision, p roster.Permission) []byte {
+// "roles_with_permission" (the roles holding the permission asked) when
+// the reason is missing_permission.
+func appendDecision(b []byte, d service.CheckResult) []byte {
 	b = append(b, `{"allowed":`...)
 	b = strconv.AppendBool(b, d.Allowed)
 	b = append(b, `,"role":"`...)
@@ -132,10 +115,10 @@ func appendDecision(b []byte, d authz.Decision, p roster.Permission) []byte {
 		b = append(b, d.Role.String()...)
 	}
 	b = append(b, `","reason":"`...)
-	b = append(b, d.Reason.String()...)
+	b = append(b, d.Reason()...)
 	b = append(b, '"')
-	if d.Reason == authz.ReasonMissingPermission && int(p) < len(rolesWithJSON) {
-		b = append(b, rolesWithJSON[p]...)
+	if d.MissingPermission() && int(d.Permission) < len(rolesWithJSON) {
+		b = append(b, rolesWithJSON[d.Permission]...)
 	}
 	return append(b, '}')
 }
@@ -160,20 +143,19 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, _ *Caller) error 
 	if err := decodeStrict(buf.body.Bytes(), &buf.one); err != nil {
 		return err
 	}
-	if err := s.Svc.Fresh(); err != nil {
-		return err
-	}
-	d, p, err := s.decide(r, &buf.one)
+	// The revision was waited for before the body was read (wrap), as
+	// for every service route: 0 here.
+	d, err := s.Svc.Check(r.Context(), 0, service.CheckRequest(buf.one))
 	if err != nil {
 		return err
 	}
-	buf.out = append(appendDecision(buf.out[:0], d, p), '\n')
+	buf.out = append(appendDecision(buf.out[:0], d), '\n')
 	writeRaw(w, buf.out)
 	return nil
 }
 
-// MaxBatch is the most checks in one batch.
-const MaxBatch = 1000
+// MaxBatch is the most checks in one batch (service.MaxBatch).
+const MaxBatch = service.MaxBatch
 
 // checkBatch is POST /v1/authz/check-batch {"checks": [item, ...]} (1 to
 // MaxBatch items) -> {"results": [{allowed, role, reason}, ...]} in order.
@@ -192,26 +174,21 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, _ *Caller) e
 	if err := decodeStrict(buf.body.Bytes(), &buf.batch); err != nil {
 		return err
 	}
-	items := buf.batch.Checks
-	if len(items) == 0 || len(items) > MaxBatch {
-		return roster.FieldErrorf("checks", roster.EINVALID, "checks must hold 1 to %d checks, not %d", MaxBatch, len(items))
+	buf.reqs = buf.reqs[:0]
+	for i := range buf.batch.Checks {
+		buf.reqs = append(buf.reqs, service.CheckRequest(buf.batch.Checks[i]))
 	}
-	if err := s.Svc.Fresh(); err != nil {
+	results, err := s.Svc.CheckBatch(r.Context(), 0, buf.reqs, buf.results[:0])
+	buf.results = results
+	if err != nil {
 		return err
 	}
 	out := append(buf.out[:0], `{"results":[`...)
-	for i := range items {
-		d, p, err := s.decide(r, &items[i])
-		if err != nil {
-			if roster.ErrorCode(err) == roster.EINVALID {
-				return roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "checks[%d]: %s", i, roster.ErrorMessage(err))
-			}
-			return err
-		}
+	for i := range results {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendDecision(out, d, p)
+		out = appendDecision(out, results[i])
 	}
 	buf.out = append(out, "]}\n"...)
 	writeRaw(w, buf.out)

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
@@ -113,16 +112,18 @@ type Caller = service.Caller
 // index has applied it (read-after-write across replicas).
 const RevisionHeader = "X-Roster-Revision"
 
-// RevisionWait is how long a request waits for its revision.
-const RevisionWait = 2 * time.Second
+// RevisionWait is how long a request waits for its revision
+// (service.RevisionWait).
+const RevisionWait = service.RevisionWait
 
 func (s *Server) wrap(rt Route) http.Handler {
 	if rt.Access == Service {
 		// The platform's hot path (the check): the token, then the
 		// handler; no per-request context or writer layers, and a
 		// revision wait only when one is asked for.
+		tok := service.NewServiceToken(s.ServiceToken)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			err := bearerIs(r, s.ServiceToken, "service")
+			err := serviceTokenOf(r, tok)
 			if err == nil && r.Header.Get(RevisionHeader) != "" {
 				err = s.awaitRevision(r)
 			}
@@ -164,7 +165,7 @@ func (s *Server) awaitRevision(r *http.Request) error {
 	if err != nil || rev < 0 {
 		return roster.Errorf(roster.EINVALID, "%s must be a revision number", RevisionHeader)
 	}
-	return s.Svc.WaitFor(r.Context(), rev, RevisionWait)
+	return s.Svc.AwaitRevision(r.Context(), rev)
 }
 
 // revisionWriter adds the revision a write made to its answer's header.
@@ -184,6 +185,14 @@ func (w *revisionWriter) Write(b []byte) (int, error) { return w.ResponseWriter.
 
 func (w *revisionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// serviceTokenOf verifies the service token the request presents
+// (Authorization: Bearer <token>), by the service's one rule.
+func serviceTokenOf(r *http.Request, tok service.ServiceToken) error {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return tok.Verify(got, ok)
+}
+
+// bearerIs checks the operator's token.
 func bearerIs(r *http.Request, want, who string) error {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if want == "" {
