@@ -7,50 +7,94 @@ type AuditAction struct {
 	Label string // "Changed a member's role"
 }
 
+// The audit actions, as stored and as the API names them. The service
+// writes these constants, never a bare string (a root test reads its
+// source for that).
+const (
+	ActionAccountCreate              = "account.create"
+	ActionAccountPlan                = "account.plan"
+	ActionAccountRequireMfa          = "account.require_mfa"
+	ActionSettingsUpdate             = "settings.update"
+	ActionMemberRole                 = "member.role"
+	ActionMemberDelete               = "member.delete"
+	ActionMemberLeave                = "member.leave"
+	ActionInvitationCreate           = "invitation.create"
+	ActionInvitationRole             = "invitation.role"
+	ActionInvitationResend           = "invitation.resend"
+	ActionInvitationRevoke           = "invitation.revoke"
+	ActionInvitationAccept           = "invitation.accept"
+	ActionCredentialsView            = "credentials.view"
+	ActionCredentialsRotate          = "credentials.rotate"
+	ActionApiKeyCreate               = "api_key.create"
+	ActionApiKeyDelete               = "api_key.delete"
+	ActionWebhookCreate              = "webhook.create"
+	ActionWebhookUpdate              = "webhook.update"
+	ActionWebhookDelete              = "webhook.delete"
+	ActionNumberAdd                  = "number.add"
+	ActionNumberUpdate               = "number.update"
+	ActionNumberRelease              = "number.release"
+	ActionApplicationCreate          = "application.create"
+	ActionApplicationUpdate          = "application.update"
+	ActionApplicationDelete          = "application.delete"
+	ActionBillingRecharge            = "billing.recharge"
+	ActionBillingAutoRecharge        = "billing.auto_recharge"
+	ActionBillingPaymentMethodAdd    = "billing.payment_method.add"
+	ActionBillingPaymentMethodDelete = "billing.payment_method.delete"
+	ActionUserLogin                  = "user.login"
+	ActionUserRecoveryCodeUsed       = "user.recovery_code_used"
+	ActionUserPasswordChange         = "user.password_change"
+	ActionUserPasswordReset          = "user.password_reset"
+	ActionUserSessionsEnd            = "user.sessions_end"
+	ActionUserMfaEnable              = "user.mfa_enable"
+	ActionUserMfaDisable             = "user.mfa_disable"
+	ActionUserRecoveryCodes          = "user.recovery_codes"
+	ActionUserMfaReset               = "user.mfa_reset"
+)
+
 // AuditActions is every action the service writes to the audit log, in
 // the order a person would look for them. A test reads the service's
 // source and fails when it writes an action missing here; the console
 // words each one from this list, and the API refuses a filter on a code
 // not in it.
 var AuditActions = []AuditAction{
-	{"account.create", "Created the account"},
-	{"account.plan", "Changed the plan"},
-	{"account.require_mfa", "Changed the two-factor requirement"},
-	{"settings.update", "Updated the settings"},
-	{"member.role", "Changed a member's role"},
-	{"member.delete", "Removed a member"},
-	{"member.leave", "Left the account"},
-	{"invitation.create", "Invited someone"},
-	{"invitation.role", "Changed an invitation's role"},
-	{"invitation.resend", "Sent an invitation again"},
-	{"invitation.revoke", "Revoked an invitation"},
-	{"invitation.accept", "Accepted an invitation"},
-	{"credentials.view", "Viewed the credentials"},
-	{"credentials.rotate", "Rotated the Auth Token"},
-	{"api_key.create", "Created an API key"},
-	{"api_key.delete", "Deleted an API key"},
-	{"webhook.create", "Added a webhook"},
-	{"webhook.update", "Changed a webhook"},
-	{"webhook.delete", "Deleted a webhook"},
-	{"number.add", "Added a phone number"},
-	{"number.update", "Updated a phone number"},
-	{"number.release", "Released a phone number"},
-	{"application.create", "Created an application"},
-	{"application.update", "Updated an application"},
-	{"application.delete", "Deleted an application"},
-	{"billing.recharge", "Added credit"},
-	{"billing.auto_recharge", "Changed automatic recharge"},
-	{"billing.payment_method.add", "Added a payment method"},
-	{"billing.payment_method.delete", "Removed a payment method"},
-	{"user.login", "Signed in"},
-	{"user.recovery_code_used", "Signed in with a recovery code"},
-	{"user.password_change", "Changed their password"},
-	{"user.password_reset", "Reset their password"},
-	{"user.sessions_end", "Signed out their other sessions"},
-	{"user.mfa_enable", "Turned on two-factor sign-in"},
-	{"user.mfa_disable", "Turned off two-factor sign-in"},
-	{"user.recovery_codes", "Made new recovery codes"},
-	{"user.mfa_reset", "Two-factor sign-in reset by the operator"},
+	{ActionAccountCreate, "Created the account"},
+	{ActionAccountPlan, "Changed the plan"},
+	{ActionAccountRequireMfa, "Changed the two-factor requirement"},
+	{ActionSettingsUpdate, "Updated the settings"},
+	{ActionMemberRole, "Changed a member's role"},
+	{ActionMemberDelete, "Removed a member"},
+	{ActionMemberLeave, "Left the account"},
+	{ActionInvitationCreate, "Invited someone"},
+	{ActionInvitationRole, "Changed an invitation's role"},
+	{ActionInvitationResend, "Sent an invitation again"},
+	{ActionInvitationRevoke, "Revoked an invitation"},
+	{ActionInvitationAccept, "Accepted an invitation"},
+	{ActionCredentialsView, "Viewed the credentials"},
+	{ActionCredentialsRotate, "Rotated the Auth Token"},
+	{ActionApiKeyCreate, "Created an API key"},
+	{ActionApiKeyDelete, "Deleted an API key"},
+	{ActionWebhookCreate, "Added a webhook"},
+	{ActionWebhookUpdate, "Changed a webhook"},
+	{ActionWebhookDelete, "Deleted a webhook"},
+	{ActionNumberAdd, "Added a phone number"},
+	{ActionNumberUpdate, "Updated a phone number"},
+	{ActionNumberRelease, "Released a phone number"},
+	{ActionApplicationCreate, "Created an application"},
+	{ActionApplicationUpdate, "Updated an application"},
+	{ActionApplicationDelete, "Deleted an application"},
+	{ActionBillingRecharge, "Added credit"},
+	{ActionBillingAutoRecharge, "Changed automatic recharge"},
+	{ActionBillingPaymentMethodAdd, "Added a payment method"},
+	{ActionBillingPaymentMethodDelete, "Removed a payment method"},
+	{ActionUserLogin, "Signed in"},
+	{ActionUserRecoveryCodeUsed, "Signed in with a recovery code"},
+	{ActionUserPasswordChange, "Changed their password"},
+	{ActionUserPasswordReset, "Reset their password"},
+	{ActionUserSessionsEnd, "Signed out their other sessions"},
+	{ActionUserMfaEnable, "Turned on two-factor sign-in"},
+	{ActionUserMfaDisable, "Turned off two-factor sign-in"},
+	{ActionUserRecoveryCodes, "Made new recovery codes"},
+	{ActionUserMfaReset, "Two-factor sign-in reset by the operator"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether

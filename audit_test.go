@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,12 +14,44 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// writtenActions reads the module's source for every action written to the
-// audit log: the literal passed to store's Tx.Audit (its 4th argument) or
-// to the service's auditUser helper (its 5th). A call whose action is not a
-// literal fails the test: the table could not be checked against it.
-func writtenActions(t *testing.T) map[string]string {
+// rootConstants reads the root package's string constants: name -> value.
+func rootConstants(t *testing.T) map[string]string {
 	t.Helper()
+	out := map[string]string{}
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range pkgs["roster"].Files {
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							out[name.Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// writtenVocabulary reads the module's source for every word written to
+// the audit log (store's Tx.Audit, its 4th argument, or the service's
+// auditUser helper, its 5th) or emitted as a webhook event (Emit, its 5th).
+// Each must be a root constant named with prefix (roster.ActionX,
+// roster.EventX): a bare string, or anything else, fails the test.
+func writtenVocabulary(t *testing.T, calls map[string]int, prefix string) map[string]string {
+	t.Helper()
+	consts := rootConstants(t)
 	out := map[string]string{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -37,36 +70,40 @@ func writtenActions(t *testing.T) map[string]string {
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			if fd, ok := n.(*ast.FuncDecl); ok && fd.Name.Name == "auditUser" {
-				return false // the helper passes its callers' literal on
+				return false // the helper passes its callers' constant on
 			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
 			}
-			at := -1
+			var name string
 			switch fn := call.Fun.(type) {
 			case *ast.SelectorExpr:
-				switch fn.Sel.Name {
-				case "Audit":
-					at = 3
-				case "auditUser":
-					at = 4
+				name = fn.Sel.Name
+			case *ast.Ident:
+				name = fn.Name
+			}
+			at, ok := calls[name]
+			if !ok || len(call.Args) <= at {
+				return true
+			}
+			var ident string
+			switch a := call.Args[at].(type) {
+			case *ast.SelectorExpr:
+				if x, ok := a.X.(*ast.Ident); ok && x.Name == "roster" {
+					ident = a.Sel.Name
 				}
 			case *ast.Ident:
-				if fn.Name == "auditUser" {
-					at = 4
+				if strings.HasPrefix(path, "./") || !strings.Contains(path, "/") {
+					ident = a.Name // in the root package itself
 				}
 			}
-			if at < 0 || len(call.Args) <= at {
+			value, known := consts[ident]
+			if !strings.HasPrefix(ident, prefix) || !known {
+				t.Errorf("%s: %s is given %s, not a roster.%s... constant", fset.Position(call.Pos()), name, types(call.Args[at]), prefix)
 				return true
 			}
-			lit, ok := call.Args[at].(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				t.Errorf("%s: an audit action that is not a string literal", fset.Position(call.Pos()))
-				return true
-			}
-			code, _ := strconv.Unquote(lit.Value)
-			out[code] = fset.Position(call.Pos()).String()
+			out[value] = fset.Position(call.Pos()).String()
 			return true
 		})
 		return nil
@@ -75,6 +112,38 @@ func writtenActions(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// types says what kind of expression e is, for a failure message.
+func types(e ast.Expr) string {
+	if lit, ok := e.(*ast.BasicLit); ok {
+		return "the bare " + lit.Value
+	}
+	return "an expression"
+}
+
+func writtenActions(t *testing.T) map[string]string {
+	return writtenVocabulary(t, map[string]int{"Audit": 3, "auditUser": 4}, "Action")
+}
+
+// TestWebhookEvents_EmittedAreTheRootList: every event the service emits
+// is a roster.Event constant listed in roster.WebhookEvents (what a webhook
+// may subscribe to), and every listed event is emitted somewhere.
+func TestWebhookEvents_EmittedAreTheRootList(t *testing.T) {
+	emitted := writtenVocabulary(t, map[string]int{"Emit": 4}, "Event")
+	if len(emitted) < 5 {
+		t.Fatalf("found only %d events in the source: the scan is broken (%v)", len(emitted), emitted)
+	}
+	for e, at := range emitted {
+		if !slices.Contains(roster.WebhookEvents, e) {
+			t.Errorf("%s emits %q, which roster.WebhookEvents does not list", at, e)
+		}
+	}
+	for _, e := range roster.WebhookEvents {
+		if _, ok := emitted[e]; !ok {
+			t.Errorf("%s is listed but nothing emits it", e)
+		}
+	}
 }
 
 func TestAuditActions_CoverEveryActionWritten(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/rosterhq/roster"
 )
 
 // EnsureCredentials gives the account its first Auth Token when it has none.
@@ -66,7 +68,7 @@ func (db *DB) TokenReadableSince(ctx context.Context, acct int64, now time.Time)
 		return fromMicros(rotated), true, nil
 	}
 	var before sql.NullInt64
-	err = db.row(ctx, `SELECT MAX(at) FROM audit_events WHERE account_id = ? AND action = 'credentials.rotate' AND at < ?`, acct, rotated).Scan(&before)
+	err = db.row(ctx, `SELECT MAX(at) FROM audit_events WHERE account_id = ? AND action = '`+roster.ActionCredentialsRotate+`' AND at < ?`, acct, rotated).Scan(&before)
 	if err != nil || !before.Valid {
 		return time.Time{}, true, db.d.mapErr(err)
 	}
@@ -87,7 +89,7 @@ type TokenRead struct {
 // by the audit log, by user.
 func (db *DB) TokenReads(ctx context.Context, acct int64, since time.Time) ([]TokenRead, error) {
 	rows, err := db.query(ctx, `SELECT COALESCE(actor_user_id, 0), MIN(actor_email), COUNT(*), MAX(at) FROM audit_events
-		WHERE account_id = ? AND action IN ('credentials.view', 'credentials.rotate') AND at >= ?
+		WHERE account_id = ? AND action IN ('`+roster.ActionCredentialsView+`', '`+roster.ActionCredentialsRotate+`') AND at >= ?
 		GROUP BY COALESCE(actor_user_id, 0) ORDER BY 4 DESC`, acct, micros(since))
 	out, err := collect(rows, err, func(rows *sql.Rows) (TokenRead, error) {
 		var r TokenRead

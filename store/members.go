@@ -287,7 +287,7 @@ type Departure struct {
 func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]Departure, error) {
 	rows, err := db.query(ctx, `SELECT COALESCE(u.id, 0), e.target, COALESCE(u.name, ''), e.detail, e.action, e.at
 		FROM audit_events e LEFT JOIN users u ON u.email = e.target
-		WHERE e.account_id = ? AND e.action IN ('member.delete', 'member.leave') AND e.at >= ?
+		WHERE e.account_id = ? AND e.action IN ('`+roster.ActionMemberDelete+`', '`+roster.ActionMemberLeave+`') AND e.at >= ?
 		ORDER BY e.id DESC`, acct, micros(since))
 	out, err := collect(rows, err, func(rows *sql.Rows) (Departure, error) {
 		var d Departure

@@ -70,7 +70,7 @@ func (s *Areas) SetAutoRecharge(ctx context.Context, a roster.Account, enabled b
 		if err := tx.SetAutoRecharge(ctx, a.Seq, ar); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "billing.auto_recharge", a.ID, fmt.Sprintf("enabled=%v", enabled))
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionBillingAutoRecharge, a.ID, fmt.Sprintf("enabled=%v", enabled))
 	})
 	if err != nil {
 		return roster.Billing{}, err
@@ -135,7 +135,7 @@ func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumb
 			return err
 		}
 		pm.ID, pm.CreatedAt = id, tx.Now()
-		return tx.Audit(ctx, a.Seq, actor, "billing.payment_method.add", pm.Brand+" "+pm.Last4, "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionBillingPaymentMethodAdd, pm.Brand+" "+pm.Last4, "")
 	})
 	return pm, err
 }
@@ -149,7 +149,7 @@ func (s *Areas) DeletePaymentMethod(ctx context.Context, a roster.Account, id in
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such payment method")
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "billing.payment_method.delete", fmt.Sprint(id), ""); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionBillingPaymentMethodDelete, fmt.Sprint(id), ""); err != nil {
 			return err
 		}
 		n, err := tx.PaymentMethodCount(ctx, a.Seq)
@@ -164,7 +164,7 @@ func (s *Areas) DeletePaymentMethod(ctx context.Context, a roster.Account, id in
 		if err := tx.SetAutoRecharge(ctx, a.Seq, ar); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "billing.auto_recharge", a.ID, "enabled=false (the last card was removed)")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionBillingAutoRecharge, a.ID, "enabled=false (the last card was removed)")
 	})
 }
 
@@ -185,7 +185,7 @@ func (s *Areas) Recharge(ctx context.Context, a roster.Account, amountUSD float6
 		if r, err = tx.AddRecharge(ctx, a.Seq, amount); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "billing.recharge", a.ID, fmt.Sprintf("%.2f USD", float64(amount)/100))
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionBillingRecharge, a.ID, fmt.Sprintf("%.2f USD", float64(amount)/100))
 	})
 	return r, err
 }

@@ -73,7 +73,7 @@ func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput,
 		} else if err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "number.add", n.Number, ""); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionNumberAdd, n.Number, ""); err != nil {
 			return err
 		}
 		n, err = tx.Number(ctx, a.Seq, n.Number)
@@ -123,7 +123,7 @@ func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInp
 		if err := tx.UpdateNumber(ctx, a.Seq, n); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "number.update", n.Number, "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionNumberUpdate, n.Number, "")
 	})
 	return n, err
 }
@@ -134,7 +134,7 @@ func (s *Areas) DeleteNumber(ctx context.Context, a roster.Account, number strin
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
 			return core.DBErr(err, "no such number on this account")
 		}
-		return tx.Audit(ctx, a.Seq, actor, "number.release", number, "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionNumberRelease, number, "")
 	})
 }
 
@@ -209,7 +209,7 @@ func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in Appl
 		if err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "application.create", fmt.Sprint(id), app.Name); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionApplicationCreate, fmt.Sprint(id), app.Name); err != nil {
 			return err
 		}
 		app, err = tx.Application(ctx, a.Seq, id)
@@ -248,7 +248,7 @@ func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int6
 		if err := tx.UpdateApplication(ctx, a.Seq, app); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "application.update", fmt.Sprint(id), app.Name)
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionApplicationUpdate, fmt.Sprint(id), app.Name)
 	})
 	return app, err
 }
@@ -260,7 +260,7 @@ func (s *Areas) DeleteApplication(ctx context.Context, a roster.Account, id int6
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such application")
 		}
-		return tx.Audit(ctx, a.Seq, actor, "application.delete", fmt.Sprint(id), "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionApplicationDelete, fmt.Sprint(id), "")
 	})
 }
 
@@ -326,7 +326,7 @@ func (s *Areas) UpdateSettings(ctx context.Context, a roster.Account, in Setting
 		if err := tx.SaveSettings(ctx, a.Seq, st); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "settings.update", a.ID, "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionSettingsUpdate, a.ID, "")
 	})
 	return st, err
 }
@@ -345,7 +345,7 @@ func (s *Areas) Credentials(ctx context.Context, a roster.Account, actor roster.
 		if err := tx.EnsureCredentials(ctx, a.Seq, newAuthToken()); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "credentials.view", a.ID, "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionCredentialsView, a.ID, "")
 	})
 	if err != nil {
 		return c, err
@@ -399,14 +399,14 @@ func (s *Areas) RotateCredentials(ctx context.Context, a roster.Account, keepOld
 		if err := tx.RotateCredentials(ctx, a.Seq, c.AuthToken, core.HashToken(old), until); err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "credentials.rotate", a.ID, fmt.Sprintf("keep_old_for=%s", grace)); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionCredentialsRotate, a.ID, fmt.Sprintf("keep_old_for=%s", grace)); err != nil {
 			return err
 		}
 		data := map[string]any{}
 		if c.OldValidUntil != nil {
 			data["old_valid_until"] = *c.OldValidUntil
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "credentials.rotated", data)
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventCredentialsRotated, data)
 	})
 	return c, err
 }

@@ -36,7 +36,7 @@ func (s *Identity) CreateAPIKey(ctx context.Context, u roster.User, authID, name
 			return err
 		}
 		k.ID, k.CreatedAt = id, tx.Now()
-		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "api_key.create", k.Prefix, name)
+		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, roster.ActionApiKeyCreate, k.Prefix, name)
 	})
 	if err != nil {
 		return k, "", core.DBErr(err, "no such account")
@@ -57,7 +57,7 @@ func (s *Identity) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip
 		if err != nil {
 			return err
 		}
-		return tx.Audit(ctx, acct, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "api_key.delete", prefix, name)
+		return tx.Audit(ctx, acct, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, roster.ActionApiKeyDelete, prefix, name)
 	}), "no such API key")
 }
 

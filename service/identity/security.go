@@ -96,7 +96,7 @@ func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, reco
 		if purpose != "sign in" {
 			detail += ", to " + purpose
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.recovery_code_used", detail)
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserRecoveryCodeUsed, detail)
 	})
 	if err == nil && usedRecovery {
 		s.notice(ctx, u, "A recovery code was used to "+purpose,
@@ -282,7 +282,7 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session strin
 		if err := s.changedUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.mfa_enable", "totp; other sessions ended")
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserMfaEnable, "totp; other sessions ended")
 	})
 	if err != nil {
 		return nil, err
@@ -366,7 +366,7 @@ func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp,
 		if err := s.changedUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.mfa_disable", "totp")
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserMfaDisable, "totp")
 	})
 	if err != nil {
 		return err
@@ -393,7 +393,7 @@ func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof St
 		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.recovery_codes", "new set")
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserRecoveryCodes, "new set")
 	})
 	if err != nil {
 		return nil, err
@@ -445,7 +445,7 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 			return err
 		}
 		for _, a := range accts {
-			if err := tx.Audit(ctx, a, actor, "user.mfa_reset", u.Email, "secret and recovery codes cleared, every session ended"); err != nil {
+			if err := tx.Audit(ctx, a, actor, roster.ActionUserMfaReset, u.Email, "secret and recovery codes cleared, every session ended"); err != nil {
 				return err
 			}
 		}
@@ -567,11 +567,11 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 		}
 		actor := roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}
 		for _, k := range keys {
-			if err := tx.Audit(ctx, k.AccountSeq, actor, "api_key.delete", k.Prefix, k.Name+" (password reset)"); err != nil {
+			if err := tx.Audit(ctx, k.AccountSeq, actor, roster.ActionApiKeyDelete, k.Prefix, k.Name+" (password reset)"); err != nil {
 				return err
 			}
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.password_reset", fmt.Sprintf("every session ended; personal API keys deleted: %d", len(keys)))
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasswordReset, fmt.Sprintf("every session ended; personal API keys deleted: %d", len(keys)))
 	})
 	if err != nil {
 		return err
@@ -620,7 +620,7 @@ func (s *Identity) ChangePassword(ctx context.Context, u roster.User, session, c
 		if err := tx.EndPendingLogins(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.password_change", "")
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasswordChange, "")
 	})
 	if err != nil {
 		return err
@@ -659,7 +659,7 @@ func (s *Identity) EndOtherSessions(ctx context.Context, u roster.User, session,
 		if err := tx.DeleteSessions(ctx, u.ID, sid); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.sessions_end", "all other sessions")
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserSessionsEnd, "all other sessions")
 	})
 }
 
@@ -676,7 +676,7 @@ func (s *Identity) SetRequireMFA(ctx context.Context, a roster.Account, caller r
 			return err
 		}
 		a.RequireMFA = on
-		return tx.Audit(ctx, a.Seq, actor, "account.require_mfa", a.ID, fmt.Sprint(on))
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionAccountRequireMfa, a.ID, fmt.Sprint(on))
 	})
 	return a, err
 }

@@ -95,7 +95,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 			return err
 		}
 		actor := roster.Actor{UserID: uid, Email: email, IP: ip}
-		if err := tx.Audit(ctx, a.Seq, actor, "account.create", a.ID, "sign-up"); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionAccountCreate, a.ID, "sign-up"); err != nil {
 			return err
 		}
 		res.User, err = tx.User(ctx, uid)
@@ -402,7 +402,7 @@ func (s *Identity) startSession(ctx context.Context, u roster.User, ip, userAgen
 		if err := tx.RememberLogin(ctx, u.ID, guard.IPKey(ip)); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, "user.login", "")
+		return s.auditUser(ctx, tx, u, ip, roster.ActionUserLogin, "")
 	})
 	if err != nil {
 		return LoginResult{}, err

@@ -33,7 +33,7 @@ func (s *Team) CreateAccount(ctx context.Context, u roster.User, name, ip string
 		if err := tx.SetDefaultAccountIfNone(ctx, u.ID, a.Seq); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "account.create", a.ID, name)
+		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, roster.ActionAccountCreate, a.ID, name)
 	})
 	return a, err
 }
@@ -85,10 +85,10 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 			return err
 		}
 		a.Plan, a.MonthlyCommitmentUSD, a.ContractMonths = plan, usd, months
-		if err := tx.Audit(ctx, a.Seq, actor, "account.plan", a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionAccountPlan, a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "plan.changed", map[string]any{"old_plan": string(old), "plan": string(plan),
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventPlanChanged, map[string]any{"old_plan": string(old), "plan": string(plan),
 			"monthly_commitment_usd": usd, "contract_months": months})
 	})
 	if err == nil && old != plan {
@@ -142,10 +142,10 @@ func (s *Team) Leave(ctx context.Context, u roster.User, authID, ip string) erro
 		}
 		// The role is recorded, as a removal's is: the credentials page
 		// tells from it whether the one who left could read the Auth Token.
-		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, "member.leave", u.Email, role.String()); err != nil {
+		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, roster.ActionMemberLeave, u.Email, role.String()); err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.left", map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberLeft, map[string]any{"user_id": u.ID, "email": u.Email, "role": role.String()})
 	})
 }
 

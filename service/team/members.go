@@ -62,14 +62,14 @@ func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64
 		if err := tx.SetMemberRole(ctx, a.Seq, userID, role); err != nil {
 			return core.DBErr(err, "no such member")
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "member.role", fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role)); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberRole, fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role)); err != nil {
 			return err
 		}
 		m, err = tx.Member(ctx, a, userID) // the answer, as this change left it
 		if err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.role_changed", map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRoleChanged, map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
 	})
 	if err != nil || old == role {
 		return m, err
@@ -101,11 +101,11 @@ func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64,
 		if err := tx.DeleteMember(ctx, a.Seq, userID); err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "member.delete", u.Email, old.String()); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberDelete, u.Email, old.String()); err != nil {
 			return err
 		}
 		email = u.Email
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "member.removed", map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRemoved, map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
 	})
 	if err != nil {
 		return err
@@ -165,14 +165,14 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 		if err := s.takeInvitationMail(ctx, tx, a.Seq, email); err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "invitation.create", email, role.String()); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationCreate, email, role.String()); err != nil {
 			return err
 		}
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "invitation.created", map[string]any{"invitation_id": id, "email": email, "role": role.String()})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventInvitationCreated, map[string]any{"invitation_id": id, "email": email, "role": role.String()})
 	})
 	if err != nil {
 		return inv, err
@@ -261,7 +261,7 @@ func (s *Team) SetInvitationRole(ctx context.Context, a roster.Account, id int64
 		if err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, "invitation.role", inv.Email, role.String())
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationRole, inv.Email, role.String())
 	})
 	return inv, err
 }
@@ -277,10 +277,10 @@ func (s *Team) RevokeInvitation(ctx context.Context, a roster.Account, id int64,
 		if err := tx.RevokeInvitation(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such pending invitation")
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "invitation.revoke", inv.Email, ""); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationRevoke, inv.Email, ""); err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, "invitation.revoked", map[string]any{"invitation_id": id, "email": inv.Email})
+		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventInvitationRevoked, map[string]any{"invitation_id": id, "email": inv.Email})
 	})
 }
 
@@ -315,7 +315,7 @@ func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64,
 		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.c.Config.InviteTTL); err != nil {
 			return core.DBErr(err, "no such pending invitation")
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "invitation.resend", inv.Email, ""); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationResend, inv.Email, ""); err != nil {
 			return err
 		}
 		inv, err = tx.Invitation(ctx, a.Seq, id)

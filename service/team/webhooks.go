@@ -14,12 +14,9 @@ import (
 	"github.com/rosterhq/roster/webhook"
 )
 
-// WebhookEvents are the event types a webhook may subscribe to.
-var WebhookEvents = []string{
-	"member.joined", "member.role_changed", "member.removed", "member.left",
-	"invitation.created", "invitation.revoked", "invitation.accepted",
-	"plan.changed", "credentials.rotated",
-}
+// WebhookEvents are the event types a webhook may subscribe to
+// (roster.WebhookEvents).
+var WebhookEvents = roster.WebhookEvents
 
 const (
 	maxWebhooks = 20
@@ -75,7 +72,7 @@ func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL strin
 		if err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, "webhook.create", fmt.Sprint(id), u); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookCreate, fmt.Sprint(id), u); err != nil {
 			return err
 		}
 		w, err = tx.Webhook(ctx, a.Seq, id)
@@ -137,7 +134,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 		if err := tx.UpdateWebhook(ctx, w); err != nil {
 			return core.DBErr(err, "no such webhook")
 		}
-		return tx.Audit(ctx, a.Seq, actor, "webhook.update", fmt.Sprint(id), w.URL)
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookUpdate, fmt.Sprint(id), w.URL)
 	})
 	return w, err
 }
@@ -149,7 +146,7 @@ func (s *Team) DeleteWebhook(ctx context.Context, a roster.Account, id int64, ac
 		if err := tx.DeleteWebhook(ctx, a.Seq, id); err != nil {
 			return core.DBErr(err, "no such webhook")
 		}
-		return tx.Audit(ctx, a.Seq, actor, "webhook.delete", fmt.Sprint(id), "")
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookDelete, fmt.Sprint(id), "")
 	})
 }
 

@@ -45,11 +45,11 @@ func (s *Core) Join(ctx context.Context, tx *store.Tx, inv roster.Invitation, se
 	} else if err != nil {
 		return err
 	}
-	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, "invitation.accept", inv.Email, inv.Role.String()); err != nil {
+	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, roster.ActionInvitationAccept, inv.Email, inv.Role.String()); err != nil {
 		return err
 	}
-	if err := s.Emit(ctx, tx, seq, inv.AccountID, "invitation.accepted", map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
+	if err := s.Emit(ctx, tx, seq, inv.AccountID, roster.EventInvitationAccepted, map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
 		return err
 	}
-	return s.Emit(ctx, tx, seq, inv.AccountID, "member.joined", map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
+	return s.Emit(ctx, tx, seq, inv.AccountID, roster.EventMemberJoined, map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
 }
