@@ -2,8 +2,11 @@
 // same service the JSON API uses, sharing its session cookie. Every form
 // works without JavaScript. Unsafe requests pass the server's cross-origin
 // check and carry a per-session CSRF token (an HMAC keyed by the session,
-// so nothing is stored and every replica accepts it). Every account page names the permission it needs in
-// one table (pages.go); the navigation shows only what the role may view.
+// so nothing is stored and every replica accepts it). Every route is an
+// entry of a page table (routes.go: what a page outside an account needs;
+// pages.go: the permission an account page needs), and the table's wrapper
+// authenticates, checks the CSRF token and asks the gate; the navigation
+// shows only what the role may view.
 package console
 
 import (
