@@ -19,11 +19,11 @@ type formData struct {
 	Dead              *deadLink // an invitation link that no longer works
 }
 
-func (c *Console) signupPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) signupPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.render(w, http.StatusOK, "signup", &page{Title: "Sign up", Data: formData{}})
 }
 
-func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
+func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
 	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
 	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, c.proxies.ClientIP(r))
 	if err != nil {
@@ -36,11 +36,11 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "signup", &page{Title: "Check your inbox", Data: f})
 }
 
-func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.render(w, http.StatusOK, "login", &page{Title: "Log in", Notice: takeFlash(w, r, ""), Data: formData{Next: r.URL.Query().Get("next")}})
 }
 
-func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
 	res, err := c.svc.Login(r.Context(), service.LoginInput{Email: f.Email, Password: r.PostFormValue("password"),
 		IP: c.proxies.ClientIP(r), UserAgent: r.UserAgent(), WantPending: true})
@@ -70,7 +70,7 @@ func (c *Console) signedIn(w http.ResponseWriter, r *http.Request, res service.L
 
 // loginCode is the second sign-in step: the pending token from the first
 // and a code (or a recovery code), without typing the password again.
-func (c *Console) loginCode(w http.ResponseWriter, r *http.Request) {
+func (c *Console) loginCode(w http.ResponseWriter, r *http.Request, v *visit) {
 	f := formData{Token: r.PostFormValue("pending"), Next: r.PostFormValue("next")}
 	res, err := c.svc.LoginPending(r.Context(), f.Token, r.PostFormValue("otp"), r.PostFormValue("recovery_code"),
 		c.proxies.ClientIP(r), r.UserAgent())
@@ -87,13 +87,9 @@ func (c *Console) loginCode(w http.ResponseWriter, r *http.Request) {
 	c.signedIn(w, r, res, f.Next)
 }
 
-func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
-	if _, session, ok := c.who(r); ok {
-		if err := c.checkCSRF(r, session); err != nil {
-			c.fail(w, r, nil, err)
-			return
-		}
-		c.svc.Logout(r.Context(), session)
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.signedIn { // its CSRF token was checked by the wrapper (visitorForm)
+		c.svc.Logout(r.Context(), v.session)
 	}
 	c.proxies.ClearSession(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -101,11 +97,11 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 
 // verifyPage asks for a click rather than verifying on GET, so mail
 // scanners that fetch links do not use the token up.
-func (c *Console) verifyPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) verifyPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.render(w, http.StatusOK, "verify", &page{Title: "Verify your address", Data: formData{Token: r.PathValue("token")}})
 }
 
-func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
+func (c *Console) verify(w http.ResponseWriter, r *http.Request, v *visit) {
 	if _, err := c.svc.VerifyEmail(r.Context(), r.PathValue("token")); err != nil {
 		c.render(w, httpStatus(err), "verify", &page{Title: "Verify your address", Error: roster.ErrorMessage(err), Data: formData{}})
 		return
@@ -114,28 +110,29 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-func (c *Console) invitePage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) invitePage(w http.ResponseWriter, r *http.Request, v *visit) {
 	token := r.PathValue("token")
 	prev, err := c.svc.PreviewInvitation(r.Context(), token)
 	if err != nil {
-		c.inviteFailed(w, r, token, err)
+		c.inviteFailed(w, r, v, token, err)
 		return
 	}
 	f := formData{Token: token, Preview: &prev, Email: prev.Invitation.Email, Next: "/invite/" + token}
 	p := &page{Title: "Join " + prev.Invitation.AccountName, Data: f}
-	if u, session, ok := c.who(r); ok {
+	if v.signedIn {
+		u := v.u
 		f.SignedInAs = u.Email
-		p.User, p.CSRF, p.Data = &u, c.csrfToken(session), f
+		p.User, p.CSRF, p.Data = &u, c.csrfToken(v.session), f
 	}
 	c.render(w, http.StatusOK, "invite", p)
 }
 
-func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
+func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request, v *visit) {
 	token := r.PathValue("token")
 	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, c.proxies.ClientIP(r))
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EINVITEINVALID {
-			c.inviteFailed(w, r, token, err)
+			c.inviteFailed(w, r, v, token, err)
 			return
 		}
 		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
@@ -150,19 +147,11 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, res.Session, "/accounts/"+res.Account.ID, "You joined "+res.Account.Name+".")
 }
 
-func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.who(r)
-	if !ok {
-		http.Redirect(w, r, "/login?next=/invite/"+r.PathValue("token"), http.StatusSeeOther)
-		return
-	}
-	if err := c.checkCSRF(r, session); err != nil {
-		c.fail(w, r, nil, err)
-		return
-	}
+func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	a, _, err := c.svc.AcceptInvitation(r.Context(), u, r.PathValue("token"), c.proxies.ClientIP(r))
 	if roster.ErrorCode(err) == roster.EINVITEINVALID {
-		c.inviteFailed(w, r, r.PathValue("token"), err)
+		c.inviteFailed(w, r, v, r.PathValue("token"), err)
 		return
 	}
 	if err != nil {
@@ -186,11 +175,11 @@ type deadLink struct {
 // inviteFailed answers an invitation link the service refused: with what
 // became of the invitation when the refusal is about the link itself
 // (EINVITEINVALID, 410), else with the error's message.
-func (c *Console) inviteFailed(w http.ResponseWriter, r *http.Request, token string, err error) {
+func (c *Console) inviteFailed(w http.ResponseWriter, r *http.Request, v *visit, token string, err error) {
 	p := &page{Title: "Invitation", Data: formData{}}
-	u, session, signedIn := c.who(r)
+	u, signedIn := v.u, v.signedIn
 	if signedIn {
-		p.User, p.CSRF = &u, c.csrfToken(session)
+		p.User, p.CSRF = &u, c.csrfToken(v.session)
 	}
 	if roster.ErrorCode(err) != roster.EINVITEINVALID {
 		p.Error = roster.ErrorMessage(err)
@@ -264,37 +253,14 @@ func deadInvitation(l service.InvitationLink, signedIn, member bool, email strin
 
 // --- Manage Accounts
 
-func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.who(r)
-	if !ok {
-		http.Redirect(w, r, "/login?next=/accounts", http.StatusSeeOther)
-		return
-	}
-	p := c.base(w, r, u, session, "Manage Accounts")
+func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	p := c.base(w, r, v.u, v.session, "Manage Accounts")
 	p.Active = "accounts"
 	c.render(w, http.StatusOK, "accounts", p)
 }
 
-// postUser authenticates a form post outside an account: a session and
-// its CSRF token. It answers the request itself when they are missing.
-func (c *Console) postUser(w http.ResponseWriter, r *http.Request) (roster.User, bool) {
-	u, session, ok := c.who(r)
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return u, false
-	}
-	if err := c.checkCSRF(r, session); err != nil {
-		c.fail(w, r, nil, err)
-		return u, false
-	}
-	return u, true
-}
-
-func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
-	u, ok := c.postUser(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) createAccount(w http.ResponseWriter, r *http.Request, v *visit) {
+	u := v.u
 	a, err := c.svc.CreateAccount(r.Context(), u, r.PostFormValue("name"), c.proxies.ClientIP(r))
 	if err != nil {
 		c.accountsAgain(w, r, u, err)
@@ -303,11 +269,8 @@ func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, sessionOf(r), "/accounts/"+a.ID, "Account "+a.Name+" created.")
 }
 
-func (c *Console) setDefault(w http.ResponseWriter, r *http.Request) {
-	u, ok := c.postUser(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) setDefault(w http.ResponseWriter, r *http.Request, v *visit) {
+	u := v.u
 	if err := c.svc.SetDefaultAccount(r.Context(), u.ID, r.PostFormValue("account_id")); err != nil {
 		c.accountsAgain(w, r, u, err)
 		return

@@ -2,8 +2,11 @@
 // same service the JSON API uses, sharing its session cookie. Every form
 // works without JavaScript. Unsafe requests pass the server's cross-origin
 // check and carry a per-session CSRF token (an HMAC keyed by the session,
-// so nothing is stored and every replica accepts it). Every account page names the permission it needs in
-// one table (pages.go); the navigation shows only what the role may view.
+// so nothing is stored and every replica accepts it). Every route is an
+// entry of a page table (routes.go: what a page outside an account needs;
+// pages.go: the permission an account page needs), and the table's wrapper
+// authenticates, checks the CSRF token and asks the gate; the navigation
+// shows only what the role may view.
 package console
 
 import (
@@ -236,15 +239,6 @@ func (c *Console) checkCSRF(r *http.Request, session string) error {
 	return nil
 }
 
-// who returns the logged-in user and session, or ok=false.
-func (c *Console) who(r *http.Request) (roster.User, string, bool) {
-	caller, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
-	if err != nil {
-		return roster.User{}, "", false
-	}
-	return caller.User, caller.Session, true
-}
-
 // base builds the page frame for a logged-in user.
 func (c *Console) base(w http.ResponseWriter, r *http.Request, u roster.User, session, title string) *page {
 	p := &page{Title: title, User: &u, CSRF: c.csrfToken(session)}
@@ -279,7 +273,7 @@ var filePages = map[string]bool{
 // itself authenticates again, with its permission.
 func (c *Console) signedInFirst(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
+		_, err := c.authenticate(r)
 		if roster.ErrorCode(err) == roster.EUNAUTHENTICATED {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
@@ -291,60 +285,23 @@ func (c *Console) signedInFirst(next http.Handler) http.Handler {
 	})
 }
 
-// Register adds every page to mux, each with its body capped.
+// Register adds every route of the console to mux (routes: the page
+// tables, each entry behind its table's wrapper), each with its body
+// capped; the pages of filePages read a body only for a signed-in user.
 func (c *Console) Register(mux *http.ServeMux) {
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { c.fail(w, r, nil, err) }
 	forms, files := edge.LimitBody(formBody, fail), edge.LimitBody(fileBody, fail)
-	handle := func(pattern string, h http.Handler) {
-		if filePages[pattern] {
-			mux.Handle(pattern, c.signedInFirst(files(h)))
-			return
+	for _, rt := range c.routes() {
+		if filePages[rt.pattern] {
+			mux.Handle(rt.pattern, c.signedInFirst(files(rt.h)))
+			continue
 		}
-		mux.Handle(pattern, forms(h))
-	}
-	handleFunc := func(pattern string, h http.HandlerFunc) { handle(pattern, h) }
-	static, _ := fs.Sub(staticFS, "static")
-	handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
-	handleFunc("GET /{$}", c.home)
-	handleFunc("GET /signup", c.signupPage)
-	handleFunc("POST /signup", c.signup)
-	handleFunc("GET /login", c.loginPage)
-	handleFunc("POST /login", c.login)
-	handleFunc("POST /login/code", c.loginCode)
-	handleFunc("POST /logout", c.logout)
-	handleFunc("GET /forgot-password", c.forgotPage)
-	handleFunc("POST /forgot-password", c.forgot)
-	handleFunc("GET /reset-password/{token}", c.resetPage)
-	handleFunc("POST /reset-password/{token}", c.reset)
-	handleFunc("GET /profile", c.profilePage)
-	handleFunc("POST /profile/password", c.changePassword)
-	handleFunc("POST /profile/mfa/setup", c.setupMFA)
-	handleFunc("POST /profile/mfa/confirm", c.confirmMFA)
-	handleFunc("POST /profile/mfa/disable", c.disableMFA)
-	handleFunc("POST /profile/mfa/recovery-codes", c.newRecoveryCodes)
-	handleFunc("POST /profile/sessions/{id}/end", c.endSession)
-	handleFunc("POST /profile/sessions/end-others", c.endOtherSessions)
-	handleFunc("GET /verify/{token}", c.verifyPage)
-	handleFunc("POST /verify/{token}", c.verify)
-	handleFunc("GET /invite/{token}", c.invitePage)
-	handleFunc("POST /invite/{token}/signup", c.inviteSignup)
-	handleFunc("POST /invite/{token}/accept", c.inviteAccept)
-	handleFunc("GET /accounts", c.accountsPage)
-	handleFunc("POST /accounts", c.createAccount)
-	handleFunc("POST /accounts/default", c.setDefault)
-	handleFunc("GET /accounts/switch", c.switchAccount)
-	for _, pg := range accountPages() {
-		handle(pg.pattern, c.accountPage(pg))
+		mux.Handle(rt.pattern, forms(rt.h))
 	}
 }
 
-func (c *Console) home(w http.ResponseWriter, r *http.Request) {
-	u, _, ok := c.who(r)
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	c.land(w, r, u)
+func (c *Console) home(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.land(w, r, v.u)
 }
 
 // land sends a logged-in user to their default account, or their first,
@@ -364,14 +321,14 @@ func (c *Console) land(w http.ResponseWriter, r *http.Request, u roster.User) {
 // only) goes to /accounts/{id}/{section}; anyone else to the account's
 // overview, which answers for itself (404 to a non-member). from is only
 // ever a key of the navigation table, never a path.
-func (c *Console) switchAccount(w http.ResponseWriter, r *http.Request) {
+func (c *Console) switchAccount(w http.ResponseWriter, r *http.Request, v *visit) {
 	id := r.URL.Query().Get("account")
 	if id == "" || strings.ContainsAny(id, "/?#") {
 		http.Redirect(w, r, "/accounts", http.StatusSeeOther)
 		return
 	}
 	to := "/accounts/" + id
-	if section, ok := c.switchSection(r, id, r.URL.Query().Get("from")); ok {
+	if section, ok := c.switchSection(r, v, id, r.URL.Query().Get("from")); ok {
 		to += "/" + section
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -381,7 +338,7 @@ func (c *Console) switchAccount(w http.ResponseWriter, r *http.Request) {
 // from of account id: from names a page of the navigation (not the
 // overview), and the caller is an active member there whose role holds
 // its permission.
-func (c *Console) switchSection(r *http.Request, id, from string) (string, bool) {
+func (c *Console) switchSection(r *http.Request, v *visit, id, from string) (string, bool) {
 	var perm roster.Permission
 	for _, n := range navigation {
 		if n.key == from && n.key != "overview" {
@@ -393,10 +350,10 @@ func (c *Console) switchSection(r *http.Request, id, from string) (string, bool)
 	}
 	// The one gate decides, as it will when the page is opened: role,
 	// suspension and the account's two-factor requirement.
-	caller, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
-	if err != nil {
+	if !v.signedIn {
 		return "", false
 	}
+	caller := v.caller
 	return from, c.svc.Authorize(r.Context(), &caller, id, perm) == nil
 }
 

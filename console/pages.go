@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -124,7 +123,7 @@ func accountPages() []accountPageDef {
 // open it otherwise.
 func (c *Console) accountPage(pg accountPageDef) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		caller, err := c.svc.Authenticate(r.Context(), service.Credential{Session: edge.Session(r)}, true)
+		caller, err := c.authenticate(r)
 		if roster.ErrorCode(err) == roster.EUNAUTHENTICATED {
 			http.Redirect(w, r, "/login?next="+urlEscape(r.URL.Path), http.StatusSeeOther)
 			return

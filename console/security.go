@@ -29,13 +29,13 @@ type resetData struct {
 	Invalid bool   // the link is invalid, used or expired
 }
 
-func (c *Console) forgotPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) forgotPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.render(w, http.StatusOK, "forgot-password", &page{Title: "Reset your password", Data: resetData{}})
 }
 
 // forgot asks for a reset link and answers "check your inbox" for every
 // address, known or not, so the page reveals no one.
-func (c *Console) forgot(w http.ResponseWriter, r *http.Request) {
+func (c *Console) forgot(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := resetData{Email: strings.TrimSpace(r.PostFormValue("email"))}
 	if d.Email == "" {
 		c.render(w, http.StatusBadRequest, "forgot-password", &page{Title: "Reset your password",
@@ -55,7 +55,7 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request) {
 
 // resetPage shows the new-password form of a reset link; a link that can
 // no longer be used says so at once, before anything is typed.
-func (c *Console) resetPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) resetPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := resetData{Token: r.PathValue("token")}
 	if !c.svc.ResetTokenValid(r.Context(), d.Token) {
 		d.Invalid = true
@@ -65,7 +65,7 @@ func (c *Console) resetPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "reset-password", &page{Title: "Choose a new password", Data: d})
 }
 
-func (c *Console) reset(w http.ResponseWriter, r *http.Request) {
+func (c *Console) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := resetData{Token: r.PathValue("token")}
 	err := c.svc.ConfirmPasswordReset(r.Context(), d.Token, r.PostFormValue("password"), c.proxies.ClientIP(r))
 	if err != nil {
@@ -119,13 +119,8 @@ type totpSetup struct {
 
 const profileTitle = "Profile & security"
 
-func (c *Console) profilePage(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.who(r)
-	if !ok {
-		http.Redirect(w, r, "/login?next=/profile", http.StatusSeeOther)
-		return
-	}
-	c.showProfile(w, r, u, session, profileData{}, nil)
+func (c *Console) profilePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.showProfile(w, r, v.u, v.session, profileData{}, nil)
 }
 
 // showProfile renders Profile & security; with err, as a form's answer:
@@ -204,18 +199,8 @@ func stepUpForm(r *http.Request) service.StepUp {
 	return service.StepUp{Password: r.PostFormValue("password"), OTP: r.PostFormValue("otp"), RecoveryCode: r.PostFormValue("recovery_code")}
 }
 
-// profilePost authenticates a Profile & security form: the session and
-// its CSRF token.
-func (c *Console) profilePost(w http.ResponseWriter, r *http.Request) (roster.User, string, bool) {
-	u, ok := c.postUser(w, r)
-	return u, sessionOf(r), ok
-}
-
-func (c *Console) changePassword(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	err := c.svc.ChangePassword(r.Context(), u, session, r.PostFormValue("current_password"), r.PostFormValue("new_password"), c.proxies.ClientIP(r))
 	if err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "password"}, err)
@@ -224,11 +209,8 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, session, "/profile", "Password for "+u.Email+" changed: every other session was signed out.")
 }
 
-func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	e, err := c.svc.StartTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r))
 	if err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-setup"}, err)
@@ -242,11 +224,8 @@ func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request) {
 	c.showProfile(w, r, u, session, profileData{Setup: setup}, nil)
 }
 
-func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	codes, err := c.svc.ConfirmTOTP(r.Context(), u, session, service.StepUp{Password: r.PostFormValue("password")},
 		r.PostFormValue("otp"), c.proxies.ClientIP(r))
 	if err != nil {
@@ -265,11 +244,8 @@ func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request) {
 	c.showCodes(w, r, u, session, codes, "Two-factor sign-in is on for "+u.Email+": each sign-in asks for a code from your authenticator app. Every other session was signed out.")
 }
 
-func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	if err := c.svc.DisableTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r)); err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-disable"}, err)
 		return
@@ -277,11 +253,8 @@ func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, session, "/profile", "Two-factor sign-in is off for "+u.Email+". Accounts that require it will refuse you until you turn it on again.")
 }
 
-func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	codes, err := c.svc.NewRecoveryCodes(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r))
 	if err != nil {
 		c.showProfile(w, r, u, session, profileData{Section: "mfa-recovery"}, err)
@@ -341,11 +314,8 @@ func (s *totpSetup) accountIs(email string) bool {
 	return err == nil && strings.EqualFold(key.AccountName(), email)
 }
 
-func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) endSession(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	id := formInt(r, "id")
 	// The session's words, read before it ends: "Firefox on Windows, from 203.0.113.9".
 	what := "The session"
@@ -366,11 +336,8 @@ func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, session, "/profile", what+" is signed out.")
 }
 
-func (c *Console) endOtherSessions(w http.ResponseWriter, r *http.Request) {
-	u, session, ok := c.profilePost(w, r)
-	if !ok {
-		return
-	}
+func (c *Console) endOtherSessions(w http.ResponseWriter, r *http.Request, v *visit) {
+	u, session := v.u, v.session
 	others := -1
 	if ss, err := c.svc.Sessions(r.Context(), u, session); err == nil {
 		others = len(ss) - 1
