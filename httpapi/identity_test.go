@@ -23,6 +23,11 @@ const (
 func count(t *testing.T, e *servertest.Env, query string, args ...any) int {
 	t.Helper()
 	var n int
+	if e.Server.DB.Dialect() != "sqlite" { // PostgreSQL numbers its placeholders
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
 	if err := e.Server.DB.SQL().QueryRow(query, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
