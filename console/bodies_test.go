@@ -43,20 +43,6 @@ func paddedForm(form url.Values, n int) string {
 	return s + strings.Repeat("a", n-len(s))
 }
 
-func count(t *testing.T, e *servertest.Env, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if e.Server.DB.Dialect() != "sqlite" { // PostgreSQL numbers its placeholders
-		for i := 1; strings.Contains(query, "?"); i++ {
-			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
-		}
-	}
-	if err := e.Server.DB.SQL().QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 // The public forms refuse a body over 64 KiB with a 413 page, and do
 // nothing: no session, no user, no reset link, no mail. At the cap they
 // work.
@@ -65,8 +51,8 @@ func TestConsole_FormsOverTheCapAnswer413(t *testing.T) {
 	e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
 	mails := len(e.Mail.Messages())
 	state := func() string {
-		return fmt.Sprint(count(t, e, `SELECT COUNT(*) FROM sessions`), count(t, e, `SELECT COUNT(*) FROM users`),
-			count(t, e, `SELECT COUNT(*) FROM email_verifications`), count(t, e, `SELECT COUNT(*) FROM password_resets`))
+		return fmt.Sprint(e.Count(t, `SELECT COUNT(*) FROM sessions`), e.Count(t, `SELECT COUNT(*) FROM users`),
+			e.Count(t, `SELECT COUNT(*) FROM email_verifications`), e.Count(t, `SELECT COUNT(*) FROM password_resets`))
 	}
 	before := state()
 	k := newFormClient(t, e, e.Client(t))
@@ -124,7 +110,7 @@ func TestConsole_MultipartRefusedWhereNoFileIsTaken(t *testing.T) {
 	api, acct := e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
 	owner := newFormClient(t, e, api)
 	owner.get("/accounts/" + acct + "/settings")
-	sessions := count(t, e, `SELECT COUNT(*) FROM sessions`)
+	sessions := e.Count(t, `SELECT COUNT(*) FROM sessions`)
 	anon := newFormClient(t, e, e.Client(t))
 	big := bytes.Repeat([]byte("a,b\n"), 2<<20) // 8 MiB: past any cap
 	for _, tc := range []struct {
@@ -144,10 +130,10 @@ func TestConsole_MultipartRefusedWhereNoFileIsTaken(t *testing.T) {
 		}
 	}
 	empty("after multipart posts")
-	if n := count(t, e, `SELECT COUNT(*) FROM sessions`); n != sessions {
+	if n := e.Count(t, `SELECT COUNT(*) FROM sessions`); n != sessions {
 		t.Errorf("refused logins made %d sessions", n-sessions)
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM users`) + count(t, e, `SELECT COUNT(*) FROM password_resets`); n != 1 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM users`) + e.Count(t, `SELECT COUNT(*) FROM password_resets`); n != 1 {
 		t.Errorf("refused forms left %d users and reset links, want Olga alone", n)
 	}
 	if name := api.Must(200, "GET", "/v1/accounts/"+acct+"/settings", nil).Str("name"); name == "Renamed" {
@@ -192,7 +178,7 @@ func TestConsole_InviteBatchFileUpTo1MiB(t *testing.T) {
 func TestConsole_StalledBodyAnswers408(t *testing.T) {
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.ReadTimeout = time.Second }})
 	e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
-	sessions := count(t, e, `SELECT COUNT(*) FROM sessions`)
+	sessions := e.Count(t, `SELECT COUNT(*) FROM sessions`)
 	for _, path := range []string{"/login", "/signup", "/forgot-password"} {
 		st, header, body := stall(t, e, path, "application/x-www-form-urlencoded", "email=olga%40acme-corp.com&password=correct+horse")
 		if st != 408 || !strings.HasPrefix(header.Get("Content-Type"), "text/html") ||
@@ -200,10 +186,10 @@ func TestConsole_StalledBodyAnswers408(t *testing.T) {
 			t.Errorf("%s stalled: %d %q %.300s", path, st, header.Get("Content-Type"), body)
 		}
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM sessions`); n != sessions {
+	if n := e.Count(t, `SELECT COUNT(*) FROM sessions`); n != sessions {
 		t.Errorf("stalled logins made %d sessions", n-sessions)
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM password_resets`); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM password_resets`); n != 0 {
 		t.Errorf("a stalled reset request made %d reset links", n)
 	}
 }
@@ -250,7 +236,7 @@ func TestConsole_UploadReadOnlyForSignedInUsers(t *testing.T) {
 			t.Errorf("stranger (cookie %q) answered after %v: the body was waited for", cookie, d)
 		}
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM invitations`); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM invitations`); n != 0 {
 		t.Errorf("%d invitations made by strangers", n)
 	}
 }

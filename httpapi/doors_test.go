@@ -30,7 +30,7 @@ func TestNumbers_BelongToOneAccount(t *testing.T) {
 	if got := ana.Must(200, "GET", "/v1/accounts/"+a+"/numbers/"+num, nil).Str("alias"); got != "Sales" {
 		t.Errorf("the holder's number changed: alias %q", got)
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM audit_events WHERE action = 'number.add'`); n != 1 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM audit_events WHERE action = 'number.add'`); n != 1 {
 		t.Errorf("%d number.add events, want 1", n)
 	}
 	// Its own number again is a conflict too, said as such.
@@ -55,7 +55,7 @@ func TestNumbers_BelongToOneAccount(t *testing.T) {
 	if got[201] != 1 || got[409] != 9 {
 		t.Errorf("ten accounts adding one number at once: %v, want one 201 and nine 409", got)
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM numbers WHERE number = '`+race+`'`); n != 1 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM numbers WHERE number = '`+race+`'`); n != 1 {
 		t.Errorf("%d accounts hold %s", n, race)
 	}
 }

@@ -20,20 +20,6 @@ const (
 	victimPW   = "the mailbox owner chose this"
 )
 
-func count(t *testing.T, e *servertest.Env, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if e.Server.DB.Dialect() != "sqlite" { // PostgreSQL numbers its placeholders
-		for i := 1; strings.Contains(query, "?"); i++ {
-			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
-		}
-	}
-	if err := e.Server.DB.SQL().QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 func verifyToken(t *testing.T, e *servertest.Env, m mailtest.Mail) string {
 	t.Helper()
 	return strings.TrimPrefix(mailtest.Link(t, m.Text, e.URL+"/verify/"), e.URL+"/verify/")
@@ -128,7 +114,7 @@ func TestLogin_ThrottledWithinADozenFailures(t *testing.T) {
 	e := servertest.New(t)
 	e.SignUp(t, "ada@acme-corp.com", "Ada")
 	c := e.Client(t)
-	sessions := count(t, e, `SELECT COUNT(*) FROM sessions`)
+	sessions := e.Count(t, `SELECT COUNT(*) FROM sessions`)
 	var throttled servertest.Response
 	for i := 1; i <= 12; i++ {
 		r := c.Do("POST", "/v1/login", map[string]string{"email": "ada@acme-corp.com", "password": "wrong password " + strconv.Itoa(i)})
@@ -153,7 +139,7 @@ func TestLogin_ThrottledWithinADozenFailures(t *testing.T) {
 	if got := e.Server.Service.Stats.Hashes.Load(); got != hashes {
 		t.Errorf("throttled attempts hashed %d passwords", got-hashes)
 	}
-	if got := count(t, e, `SELECT COUNT(*) FROM sessions`); got != sessions {
+	if got := e.Count(t, `SELECT COUNT(*) FROM sessions`); got != sessions {
 		t.Errorf("sessions %d -> %d", sessions, got)
 	}
 	if e.Server.Service.Stats.LoginFailures.Load() < 5 || e.Server.Service.Stats.LoginThrottled.Load() < 3 {
@@ -285,7 +271,7 @@ func TestSignup_NamesWithLinksRefused(t *testing.T) {
 			t.Errorf("%q: message %s does not say why", name, r.Body)
 		}
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM users`); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM users`); n != 0 {
 		t.Errorf("%d users after refused sign-ups", n)
 	}
 	if n := len(e.Mail.Messages()); n != 0 {
@@ -321,7 +307,7 @@ func TestSignup_DomainsAndPasswordsRefused(t *testing.T) {
 			t.Errorf("%s / %q: message %s does not say %q", tc.email, tc.password, r.Body, tc.says)
 		}
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM users`); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM users`); n != 0 {
 		t.Errorf("%d users after refused sign-ups", n)
 	}
 }

@@ -56,8 +56,8 @@ func TestSignup_ThrottledPerClient(t *testing.T) {
 			t.Fatalf("sign-up %d: %d %s", i+1, r.Status, r.Body)
 		}
 	}
-	users := count(t, e, `SELECT COUNT(*) FROM users`)
-	accounts := count(t, e, `SELECT COUNT(*) FROM accounts`)
+	users := e.Count(t, `SELECT COUNT(*) FROM users`)
+	accounts := e.Count(t, `SELECT COUNT(*) FROM accounts`)
 	hashes := e.Server.Service.Stats.Hashes.Load()
 	mails := len(e.Mail.Messages())
 
@@ -66,10 +66,10 @@ func TestSignup_ThrottledPerClient(t *testing.T) {
 	wantRetryAfter(t, r, 600)
 	same.Refused(429, "rate_limited", "POST", "/v1/signup", map[string]string{"email": "user0@globex-industries.com", "password": servertest.Password, "name": "Again"})
 	same.Refused(422, "personal_email_domain", "POST", "/v1/signup", map[string]string{"email": "someone@gmail.com", "password": servertest.Password, "name": "Typo"})
-	if got := count(t, e, `SELECT COUNT(*) FROM users`); got != users {
+	if got := e.Count(t, `SELECT COUNT(*) FROM users`); got != users {
 		t.Errorf("users %d -> %d", users, got)
 	}
-	if got := count(t, e, `SELECT COUNT(*) FROM accounts`); got != accounts {
+	if got := e.Count(t, `SELECT COUNT(*) FROM accounts`); got != accounts {
 		t.Errorf("accounts %d -> %d", accounts, got)
 	}
 	if got := e.Server.Service.Stats.Hashes.Load(); got != hashes {
@@ -130,7 +130,7 @@ func TestPasswordReset_ThrottledPerClientAndPerAddress(t *testing.T) {
 	if got := servertest.MailCount(e.Mail, ada); got != mails {
 		t.Errorf("a refused request mailed a link: %d -> %d mails", mails, got)
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM password_resets`); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM password_resets`); n != 0 {
 		t.Errorf("%d reset links stored for refused requests", n)
 	}
 
@@ -273,7 +273,7 @@ func TestPasswordReset_FullQueueAnswers503AndSendsNothing(t *testing.T) {
 	if !eventually(func() bool { return stats.ResetsDone.Load() == 3 }) {
 		t.Fatalf("%d of 3 queued requests done", stats.ResetsDone.Load())
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM password_resets WHERE user_id = (SELECT id FROM users WHERE email = ?)`, bob); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM password_resets WHERE user_id = (SELECT id FROM users WHERE email = ?)`, bob); n != 0 {
 		t.Errorf("the refused request stored %d links", n)
 	}
 	if n := servertest.MailCount(e.Mail, bob); n != 1 {

@@ -44,7 +44,7 @@ func TestAccountNames_OneRuleOnSignupCreateAndSettings(t *testing.T) {
 	if got := name(); got != "Voxly.io support" {
 		t.Errorf("name = %q", got)
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM audit_events WHERE action = 'settings.update'`); n != 2 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM audit_events WHERE action = 'settings.update'`); n != 2 {
 		t.Errorf("%d settings.update events, want 2 (the refusals changed nothing)", n)
 	}
 
@@ -63,12 +63,12 @@ func TestAccountNames_OneRuleOnSignupCreateAndSettings(t *testing.T) {
 	for addr, name := range map[string]string{"ben@voxly.io": "Ben (voxly.io)", "ops@eu.voxly.io": "Voxly.io ops"} {
 		anon.Must(201, "POST", "/v1/signup", map[string]string{"email": addr, "password": servertest.Password, "name": name})
 	}
-	users := count(t, e, `SELECT COUNT(*) FROM users`)
+	users := e.Count(t, `SELECT COUNT(*) FROM users`)
 	mails := len(e.Mail.Messages())
 	for addr, name := range map[string]string{"cara@voxly.io": "Cara at evil.io", "dan@voxly.co.uk": "Co.uk", "eve@eu.voxly.io": "Eu.voxly.io.evil.com"} {
 		anon.Refused(400, "invalid_request", "POST", "/v1/signup", map[string]string{"email": addr, "password": servertest.Password, "name": name})
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM users`); n != users {
+	if n := e.Count(t, `SELECT COUNT(*) FROM users`); n != users {
 		t.Errorf("refused sign-ups made %d users", n-users)
 	}
 	time.Sleep(100 * time.Millisecond) // a mail would have been sent before the answer; be generous

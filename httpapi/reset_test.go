@@ -97,7 +97,7 @@ func TestPasswordReset_EndsEverySessionAndAPIKeyOnEveryReplica(t *testing.T) {
 	if !works(e, bobsKey, beta) || !works(other, bobsKey, beta) {
 		t.Error("the reset ended another member's key")
 	}
-	if n := count(t, e, `SELECT COUNT(*) FROM api_keys WHERE user_id = (SELECT id FROM users WHERE email = ?)`, ada); n != 0 {
+	if n := e.Count(t, `SELECT COUNT(*) FROM api_keys WHERE user_id = (SELECT id FROM users WHERE email = ?)`, ada); n != 0 {
 		t.Errorf("%d API keys of the user left", n)
 	}
 

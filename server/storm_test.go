@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/server/servertest"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // The storm's size: stormWorkers clients, each making stormOps operations
@@ -31,11 +32,10 @@ import (
 // time: past it, workers stop starting operations (the test then logs that
 // it was cut short; it never asserts how many operations ran).
 const (
-	stormWorkers  = 16
-	stormOps      = 40
-	stormPool     = 12
-	stormBudget   = 20 * time.Second
-	stormPGServer = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	stormWorkers = 16
+	stormOps     = 40
+	stormPool    = 12
+	stormBudget  = 20 * time.Second
 )
 
 var stormDomains = []string{"acme-storm.com", "globex-storm.com", "initech-storm.com"}
@@ -107,20 +107,11 @@ func stormDumpErrors(t *testing.T, e **servertest.Env) {
 // skips (fails under ROSTER_REQUIRE_POSTGRES=1) when none answers.
 func stormPostgres(t *testing.T) string {
 	t.Helper()
-	db, err := sql.Open("pgx", stormPGServer)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-		db.Close()
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("PostgreSQL unreachable: the storm ran on SQLite only")
 	}
-	if err != nil {
-		if os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required but unreachable at %s: %v", stormPGServer, err)
-		}
-		t.Skipf("PostgreSQL unreachable at %s (%v): the storm ran on SQLite only", stormPGServer, err)
-	}
-	return stormPGServer
+	return base
 }
 
 type stormAccount struct {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -319,6 +320,23 @@ func MailCount(m *mailtest.Server, to string) int {
 				n++
 			}
 		}
+	}
+	return n
+}
+
+// Count runs a COUNT query on the server's database and returns the
+// number: what a test reads to see that a refusal changed nothing. The
+// query is written with ? placeholders, numbered for PostgreSQL here.
+func (e *Env) Count(tb testing.TB, query string, args ...any) int {
+	tb.Helper()
+	if e.Server.DB.Dialect() != "sqlite" {
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	var n int
+	if err := e.Server.DB.SQL().QueryRow(query, args...).Scan(&n); err != nil {
+		tb.Fatalf("%s: %v", query, err)
 	}
 	return n
 }
