@@ -352,6 +352,54 @@ type Page struct {
 	Next   string // set by the list: the cursor of the page after this one, "" at the end
 }
 
+// MemberQuery narrows, orders and pages an account's member list (the
+// team page at any size). The zero value is every member, owner first and
+// then by join time, a first page of the service's default size.
+type MemberQuery struct {
+	Search string       // a part of the name or the address, in any case; "" for all
+	Role   Role         // only this role; 0 for every role
+	Status MemberStatus // only this status; "" for every status
+	MFA    string       // "on" or "off": only members with or without two-factor; "" for both
+	Sort   string       // "name", "role" or "joined"; "" for owner first, then by join time
+	Desc   bool         // the order reversed
+	Limit  int          // rows on the page
+	After  string       // the cursor of a page's Next: the page after it
+	Before string       // the cursor of a page's Prev: the page before it
+}
+
+// MemberList is one page of a member list.
+type MemberList struct {
+	Members []Member
+	Total   int    // members the query matches
+	All     int    // members of the account
+	Start   int    // the 1-based position of Members[0] among the matches; 0 when the page is empty
+	Next    string // the cursor of the page after this one; "" at the end
+	Prev    string // the cursor of the page before this one; "" at the start
+}
+
+// InvitationQuery narrows, orders and pages an account's pending
+// invitations, as MemberQuery does its members.
+type InvitationQuery struct {
+	Search string           // a part of the address, in any case
+	Role   Role             // 0 for every role
+	Status InvitationStatus // "" for every status the list shows
+	Sort   string           // "email", "role", "sent" or "expires"; "" for the newest sent first
+	Desc   bool
+	Limit  int
+	After  string
+	Before string
+}
+
+// InvitationList is one page of an invitation list.
+type InvitationList struct {
+	Invitations []Invitation
+	Total       int
+	All         int
+	Start       int
+	Next        string
+	Prev        string
+}
+
 // Actor is who makes a change, for the audit log.
 type Actor struct {
 	UserID int64
