@@ -230,11 +230,12 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 	return out, nil
 }
 
-// inviteBatch invites each line on its own and shows every line's outcome.
+// inviteBatch invites each line on its own and shows every line's outcome
+// on the Team page; a batch refused whole is shown on the invite page.
 func (c *Console) inviteBatch(w http.ResponseWriter, r *http.Request, x *actx) error {
 	rows, err := parseBatch(r)
 	if err != nil {
-		c.after(w, r, x, x.path("/team"), "", err)
+		c.after(w, r, x, x.path("/team/invite"), "", err)
 		return nil
 	}
 	var in []service.InviteRow
@@ -248,7 +249,7 @@ func (c *Console) inviteBatch(w http.ResponseWriter, r *http.Request, x *actx) e
 	if len(in) > 0 {
 		res, err := c.svc.InviteBatch(r.Context(), x.a, in, x.actor(r))
 		if err != nil {
-			c.after(w, r, x, x.path("/team"), "", err)
+			c.after(w, r, x, x.path("/team/invite"), "", err)
 			return nil
 		}
 		for k, out := range res {

@@ -29,7 +29,7 @@ import (
 	"github.com/rosterhq/roster/service"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -52,7 +52,7 @@ func New(svc *service.Service, proxies edge.Proxies) *Console {
 		if base == "layout" {
 			continue
 		}
-		c.pages[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		c.pages[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", n))
 	}
 	return c
 }

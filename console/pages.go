@@ -66,6 +66,7 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/leave", anyMember, "overview", "Leave account", (*Console).confirmLeave},
 		{"GET " + A + "/team", roster.TeamView, "team", "Team", (*Console).team},
 		{"GET " + A + "/team/roles", anyMember, "team", "Roles", (*Console).rolesPage},
+		{"GET " + A + "/team/invite", roster.TeamEdit, "team", "Invite people", (*Console).invitePeople},
 		{"POST " + A + "/team/invite", roster.TeamEdit, "team", "Team", (*Console).invite},
 		{"POST " + A + "/team/members/{uid}/role", roster.TeamEdit, "team", "Team", (*Console).memberRole},
 		{"GET " + A + "/team/members/{uid}/role/preview", roster.TeamEdit, "team", "Change role", (*Console).rolePreview},
@@ -205,48 +206,15 @@ func (c *Console) leave(w http.ResponseWriter, r *http.Request, x *actx) error {
 
 // --- team
 
-type teamData struct {
-	Members     []roster.Member
-	Invitations []roster.Invitation
-	Roles       []roster.Role
-	CanEdit     bool
-	Committed   bool
-	Me          int64
-	DefaultRole string // the invite form's choice unless another is made
-	OnlyMember  bool   // the caller is the account's only member
-	// The outcome of a bulk invite, line by line, when one was just sent.
-	Batch        []batchRow
-	BatchCreated int
-	MaxBatch     int
-}
-
-func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
-	ms, total, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
-	if err != nil {
-		return teamData{}, err
-	}
-	is, _, err := c.svc.Invitations(r.Context(), x.a, roster.Page{Limit: 100})
-	if err != nil {
-		return teamData{}, err
-	}
-	return teamData{Members: ms, Invitations: is, Roles: roster.Roles[1:], Me: x.u.ID, MaxBatch: service.MaxInviteBatch,
-		CanEdit: x.caller.Can(roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted,
-		DefaultRole: roster.LeastPowerful.String(), OnlyMember: total == 1 && len(ms) == 1 && ms[0].UserID == x.u.ID}, nil
-}
-
-func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
-	d, err := c.teamData(r, x)
-	if err != nil {
-		return err
-	}
-	x.p.Data = d
-	c.render(w, http.StatusOK, "team", x.p)
-	return nil
-}
-
+// invite sends one invitation; a refusal is shown on the invite page
+// (the dialog's own page), with what was typed.
 func (c *Console) invite(w http.ResponseWriter, r *http.Request, x *actx) error {
 	inv, err := c.svc.Invite(r.Context(), x.a, r.PostFormValue("email"), r.PostFormValue("role"), x.actor(r))
-	c.after(w, r, x, x.path("/team"), "Invitation sent to "+inv.Email+" as "+inv.Role.Label()+".", err)
+	if err != nil {
+		c.after(w, r, x, x.path("/team/invite"), "", err)
+		return nil
+	}
+	c.done(w, r, x.session, x.path("/team"), "Invitation sent to "+inv.Email+" as "+inv.Role.Label()+".")
 	return nil
 }
 

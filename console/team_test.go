@@ -190,7 +190,7 @@ func TestTeam_RevokeGoesThroughConfirmation(t *testing.T) {
 		t.Fatalf("revoke: %d %s", a.Status, a.Header.Get("Location"))
 	}
 	f.owner.get(f.path("/team")).want(t, "after the revoke", 200, "Invitation to ada@acme-corp.com revoked.", `id="no-invitations"`,
-		"No pending invitations. <a href=\"#invite-email\">Invite someone above.</a>")
+		`No pending invitations. <a href="`+f.path("/team/invite")+`" data-dialog="invite-dialog">Invite people</a>`)
 	if n := f.invitations(t); n != 0 {
 		t.Errorf("after the revoke %d invitations pending", n)
 	}
@@ -211,21 +211,22 @@ func TestTeam_NamedMessagesAndEmptyStates(t *testing.T) {
 	a := k.get(team)
 	a.want(t, "standard plan", 200, `id="plan-notice"`, `id="only-member"`, "You are the only member of "+acctName,
 		"Team members need the committed monthly spend plan", `<span class="you" id="me">(you)</span>`, `id="no-invitations"`)
-	if strings.Contains(a.Body, `id="invite-form"`) || strings.Contains(a.Body, "Invite someone above") {
+	if strings.Contains(a.Body, `id="invite-form"`) || strings.Contains(a.Body, `id="invite-open"`) || strings.Contains(a.Body, `id="invite-dialog"`) {
 		t.Error("a standard account's Team page offers to invite")
 	}
 
 	// Committed, alone: pointed to the form.
 	e.Commit(t, acct)
-	k.get(team).want(t, "committed, alone", 200, `id="invite-form"`, "You are the only member of "+acctName+`. <a href="#invite-email">Invite someone`,
-		"No pending invitations. <a href=\"#invite-email\">Invite someone above.</a>")
+	k.get(team).want(t, "committed, alone", 200, `id="invite-form"`, `id="invite-dialog"`,
+		"You are the only member of "+acctName+`. <a href="`+team+`/invite" data-dialog="invite-dialog">Invite people to join you.</a>`,
+		`No pending invitations. <a href="`+team+`/invite" data-dialog="invite-dialog">Invite people</a>`)
 
 	_, devID := e.Join(t, api, acct, "dev@acme-corp.com", "developer")
 	a = k.get(team)
 	if strings.Contains(a.Body, `id="only-member"`) || strings.Count(a.Body, "(you)") != 1 {
 		t.Errorf("with two members: only-member shown or (you) %d times", strings.Count(a.Body, "(you)"))
 	}
-	if !regexp.MustCompile(`Olga Owner <span class="you" id="me">\(you\)</span></td><td>olga@acme-corp.com`).MatchString(a.Body) {
+	if !regexp.MustCompile(`Olga Owner <span class="you" id="me">\(you\)</span></td><td class="address">olga@acme-corp.com`).MatchString(a.Body) {
 		t.Error("(you) is not next to the owner")
 	}
 	if a := k.post(fmt.Sprintf("%s/members/%d/role", team, devID), url.Values{"role": {"support"}}); a.Status != 303 {

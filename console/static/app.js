@@ -79,3 +79,56 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
 });
+
+// issue 21, teampage: a link with data-dialog (the Team page's "Invite
+// people") opens that <dialog> instead of its own page, which is what a
+// browser without JavaScript (or without <dialog>) follows. A dialog whose
+// forms carry an error opens at once. Row menus (<details class="row-menu">)
+// work without this; here one is open at a time, and Escape or a click
+// elsewhere closes it.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("a[data-dialog]").forEach(function (opener) {
+    var dialog = document.getElementById(opener.getAttribute("data-dialog"));
+    if (!dialog || typeof dialog.showModal !== "function") {
+      return;
+    }
+    opener.addEventListener("click", function (e) {
+      e.preventDefault();
+      dialog.showModal();
+      var first = dialog.querySelector("input:not([type=hidden])");
+      if (first) {
+        first.focus();
+      }
+    });
+  });
+  document.querySelectorAll("dialog").forEach(function (d) {
+    d.querySelectorAll("[data-close-dialog]").forEach(function (b) {
+      b.addEventListener("click", function () { d.close(); });
+    });
+    if (d.querySelector(".field-error") && typeof d.showModal === "function") {
+      d.showModal();
+    }
+  });
+  var menus = document.querySelectorAll("details.row-menu");
+  menus.forEach(function (m) {
+    m.addEventListener("toggle", function () {
+      if (m.open) {
+        menus.forEach(function (o) { if (o !== m) { o.open = false; } });
+      }
+    });
+  });
+  document.addEventListener("click", function (e) {
+    menus.forEach(function (m) { if (m.open && !m.contains(e.target)) { m.open = false; } });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") {
+      return;
+    }
+    menus.forEach(function (m) {
+      if (m.open) {
+        m.open = false;
+        m.querySelector("summary").focus();
+      }
+    });
+  });
+});
