@@ -3,6 +3,7 @@ package team
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/service/internal/core"
@@ -138,7 +139,26 @@ type InviteResult struct {
 	Err        error
 }
 
-// InviteBatch invites each row as Invite does, in order, each on its own:
+// batchRole is the role a batch's line names, as people write it in a
+// spreadsheet: a role's name in any case, with a space or a hyphen for its
+// underscore ("Developer", "FINANCE ANALYST", "finance-analyst"), or
+// "finance" alone for the finance analyst. Anything else is passed on as
+// written, for Invite to refuse with its name.
+func batchRole(raw string) string {
+	s := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(raw)))
+	if s == "finance" {
+		return roster.RoleFinanceAnalyst.String()
+	}
+	for _, r := range roster.Roles {
+		if s == r.String() {
+			return s
+		}
+	}
+	return raw
+}
+
+// InviteBatch invites each row as Invite does (a row's role is read as
+// batchRole reads it), in order, each on its own:
 // one row's refusal neither stops nor undoes the others. Each row's mail
 // comes out of the account's invitation budget, so the rows past it are
 // refused (ERATELIMITED with the wait) and create and send nothing. The
@@ -160,7 +180,7 @@ func (s *Team) InviteBatch(ctx context.Context, a roster.Account, rows []InviteR
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out[i].Invitation, out[i].Err = s.Invite(ctx, a, r.Email, r.Role, actor)
+		out[i].Invitation, out[i].Err = s.Invite(ctx, a, r.Email, batchRole(r.Role), actor)
 		if roster.ErrorCode(out[i].Err) != roster.ERATELIMITED {
 			allLimited = false
 		} else if first == nil || roster.RetryAfter(out[i].Err) < roster.RetryAfter(first) {
