@@ -48,3 +48,10 @@ type WebhookChange = team.WebhookChange
 
 // WebhookEvents is team.WebhookEvents.
 var WebhookEvents = team.WebhookEvents
+
+// ListMaxSearch is team.ListMaxSearch: the longest search the team list
+// takes, in characters.
+const ListMaxSearch = team.ListMaxSearch
+
+// ListMaxLimit is team.ListMaxLimit: the most rows a team list page holds.
+const ListMaxLimit = team.ListMaxLimit

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,23 @@ import (
 )
 
 type sqliteDialect struct{}
+
+// roster_lower is strings.ToLower for SQLite, whose own LOWER folds only
+// ASCII: the team list searches and sorts names in any script by it (see
+// foldSQL). It is no part of the schema, so a file opened by another
+// program reads the same.
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("roster_lower", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		default:
+			return v, nil
+		}
+	})
+}
 
 // openSQLite opens a SQLite file in WAL mode with foreign keys on, a busy
 // timeout, and BEGIN IMMEDIATE for every transaction, so two writers queue

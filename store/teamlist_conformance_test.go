@@ -1,0 +1,424 @@
+package store_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/store"
+)
+
+// --- teamlist.go
+
+// listPage is one page of either list, as the walk reads it.
+type listPage struct {
+	ids               []int64
+	total, all, start int
+	next, prev        string
+}
+
+// walkList pages a list forwards by Next from the first page, then back
+// by Prev from the last, and checks that each way sees want exactly once
+// and in order, with each page's Start and Total right.
+func walkList(t *testing.T, want []int64, all int, fetch func(after, before string) (listPage, error)) {
+	t.Helper()
+	var got []int64
+	var pages []listPage
+	p, err := fetch("", "")
+	for n := 0; ; n++ {
+		if err != nil {
+			t.Fatalf("page %d: %v", n, err)
+		}
+		if p.total != len(want) || p.all != all {
+			t.Fatalf("page %d: total %d, all %d; want %d, %d", n, p.total, p.all, len(want), all)
+		}
+		if len(p.ids) > 0 && p.start != len(got)+1 || len(p.ids) == 0 && p.start != 0 {
+			t.Fatalf("page %d: start %d after %d rows", n, p.start, len(got))
+		}
+		if (n == 0) != (p.prev == "") {
+			t.Fatalf("page %d: prev %q", n, p.prev)
+		}
+		got = append(got, p.ids...)
+		pages = append(pages, p)
+		if p.next == "" || n > len(want) {
+			break
+		}
+		p, err = fetch(p.next, "")
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("forwards:\n got %v\nwant %v", got, want)
+	}
+	// Backwards from the last page, by Prev: the same pages in reverse.
+	var back []int64
+	p = pages[len(pages)-1]
+	back = append(slices.Clone(p.ids), back...)
+	for n := len(pages) - 2; p.prev != ""; n-- {
+		if n < 0 {
+			t.Fatal("backwards: more pages than forwards")
+		}
+		p, err = fetch("", p.prev)
+		if err != nil {
+			t.Fatalf("backwards: %v", err)
+		}
+		if !slices.Equal(p.ids, pages[n].ids) || p.start != pages[n].start || p.next == "" {
+			t.Fatalf("backwards page %d: %v start %d next %q; forwards it was %v start %d", n, p.ids, p.start, p.next, pages[n].ids, pages[n].start)
+		}
+		back = append(slices.Clone(p.ids), back...)
+	}
+	if !slices.Equal(back, want) {
+		t.Fatalf("backwards:\n got %v\nwant %v", back, want)
+	}
+}
+
+func TestConformance_MemberList(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := setClock(db, time.Now().UTC().Truncate(time.Microsecond))
+		_, a := fixture(t, db, "owner@list.example")
+		a = committed(t, db, a)
+		_, other := fixture(t, db, "owner@other.example")
+		other = committed(t, db, other)
+
+		// 30 members: names in two scripts and cases, every role but the
+		// owner's, some with two-factor, several joining at one time (so
+		// the tiebreak decides).
+		names := []string{"Émile Zola", "ÉLODIE Blanc", "anna", "Anna", "Zed", "bob", "Carol", "dave", "Eve", "frank"}
+		roles := []roster.Role{roster.RoleAdmin, roster.RoleDeveloper, roster.RoleFinanceAnalyst, roster.RoleSupport}
+		for i := range 30 {
+			if i%4 == 0 {
+				c.add(time.Second)
+			}
+			mustTx(t, db, func(tx *store.Tx) error {
+				uid, err := tx.CreateUser(ctx, fmt.Sprintf("m%02d@list.example", i), names[i%len(names)], "h", true)
+				if err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					if err := tx.SetTOTPSecret(ctx, uid, "JBSWY3DPEHPK3PXP"); err != nil {
+						return err
+					}
+					if err := tx.ConfirmTOTP(ctx, uid); err != nil {
+						return err
+					}
+				}
+				return tx.AddMember(ctx, a.Seq, uid, roles[i%len(roles)])
+			})
+		}
+		// Another account's members match every search; none may appear.
+		for i := range 5 {
+			newMember(t, db, other, fmt.Sprintf("zola%d@list.example", i), roster.RoleSupport)
+		}
+
+		// The reference: every member, then filtered and sorted in Go.
+		everyone, _, _, err := db.Members(ctx, a, roster.Page{Limit: 100})
+		must(t, err)
+		if len(everyone) != 31 {
+			t.Fatalf("%d members", len(everyone))
+		}
+		rank := func(m roster.Member) int {
+			if m.Role == roster.RoleOwner {
+				return 0
+			}
+			return 1
+		}
+		orders := map[string]func(x, y roster.Member) int{
+			"": func(x, y roster.Member) int {
+				return cmp.Or(cmp.Compare(rank(x), rank(y)), x.JoinedAt.Compare(y.JoinedAt), cmp.Compare(x.UserID, y.UserID))
+			},
+			"joined": func(x, y roster.Member) int {
+				return cmp.Or(x.JoinedAt.Compare(y.JoinedAt), cmp.Compare(x.UserID, y.UserID))
+			},
+			"name": func(x, y roster.Member) int {
+				return cmp.Or(strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), cmp.Compare(x.UserID, y.UserID))
+			},
+			"role": func(x, y roster.Member) int {
+				return cmp.Or(cmp.Compare(x.Role, y.Role), strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), cmp.Compare(x.UserID, y.UserID))
+			},
+		}
+		expect := func(q roster.MemberQuery, keep func(roster.Member) bool) []int64 {
+			ms := slices.Clone(everyone)
+			ms = slices.DeleteFunc(ms, func(m roster.Member) bool { return !keep(m) })
+			slices.SortFunc(ms, func(x, y roster.Member) int {
+				if q.Desc {
+					return orders[q.Sort](y, x)
+				}
+				return orders[q.Sort](x, y)
+			})
+			var ids []int64
+			for _, m := range ms {
+				ids = append(ids, m.UserID)
+			}
+			return ids
+		}
+		walk := func(t *testing.T, q roster.MemberQuery, keep func(roster.Member) bool) {
+			t.Helper()
+			want := expect(q, keep)
+			walkList(t, want, 31, func(after, before string) (listPage, error) {
+				q := q
+				q.After, q.Before = after, before
+				l, err := db.MemberList(ctx, a, q)
+				var ids []int64
+				for _, m := range l.Members {
+					if m.AccountID != a.ID {
+						t.Errorf("another account's member %+v", m)
+					}
+					ids = append(ids, m.UserID)
+				}
+				return listPage{ids, l.Total, l.All, l.Start, l.Next, l.Prev}, err
+			})
+		}
+		all := func(roster.Member) bool { return true }
+
+		t.Run("every sort, both ways, pages forwards and back", func(t *testing.T) {
+			for _, s := range []string{"", "joined", "name", "role"} {
+				for _, desc := range []bool{false, true} {
+					for _, limit := range []int{1, 7, 31, 50} {
+						t.Run(fmt.Sprintf("%q desc=%v limit=%d", s, desc, limit), func(t *testing.T) {
+							walk(t, roster.MemberQuery{Sort: s, Desc: desc, Limit: limit}, all)
+						})
+					}
+				}
+			}
+			// The first page's members are the whole rows, the owner first.
+			l, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 2})
+			must(t, err)
+			if want := everyone[:2]; !slices.Equal(l.Members, want) {
+				t.Errorf("first page %+v\nwant %+v", l.Members, want)
+			}
+		})
+
+		t.Run("search finds a part of the name or address in any case and script", func(t *testing.T) {
+			for _, s := range []string{"zola", "ÉMILE", "émile", "élodie", "ANNA", "m2", "LIST.EXAMPLE", "M07@", "nobody", "%", "_", `\`} {
+				s := s
+				t.Run(s, func(t *testing.T) {
+					walk(t, roster.MemberQuery{Search: s, Sort: "name", Limit: 4}, func(m roster.Member) bool {
+						return strings.Contains(strings.ToLower(m.Name), strings.ToLower(s)) || strings.Contains(m.Email, strings.ToLower(s))
+					})
+				})
+			}
+			if l, _ := db.MemberList(ctx, a, roster.MemberQuery{Search: "zola", Limit: 50}); l.Total != 3 {
+				t.Errorf("zola: %d, want the 3 of this account", l.Total)
+			}
+		})
+
+		t.Run("filters by role, status and two-factor", func(t *testing.T) {
+			for _, r := range roster.Roles {
+				walk(t, roster.MemberQuery{Role: r, Sort: "joined", Desc: true, Limit: 3}, func(m roster.Member) bool { return m.Role == r })
+			}
+			walk(t, roster.MemberQuery{MFA: "on", Limit: 4}, func(m roster.Member) bool { return m.MFA })
+			walk(t, roster.MemberQuery{MFA: "off", Limit: 4}, func(m roster.Member) bool { return !m.MFA })
+			walk(t, roster.MemberQuery{Status: roster.MemberActive, Limit: 9}, all)
+			walk(t, roster.MemberQuery{Status: roster.MemberSuspended, Limit: 9}, func(roster.Member) bool { return false })
+			walk(t, roster.MemberQuery{Search: "a", Role: roster.RoleSupport, MFA: "off", Sort: "name", Limit: 2}, func(m roster.Member) bool {
+				return (strings.Contains(strings.ToLower(m.Name), "a") || strings.Contains(m.Email, "a")) && m.Role == roster.RoleSupport && !m.MFA
+			})
+			// On the standard plan everyone but the owner is suspended.
+			std := a
+			std.Plan = roster.PlanStandard
+			for _, st := range []roster.MemberStatus{roster.MemberActive, roster.MemberSuspended} {
+				l, err := db.MemberList(ctx, std, roster.MemberQuery{Status: st, Limit: 50})
+				must(t, err)
+				for _, m := range l.Members {
+					if m.Status != st {
+						t.Errorf("%s filter gave %+v", st, m)
+					}
+				}
+				if want := map[roster.MemberStatus]int{roster.MemberActive: 1, roster.MemberSuspended: 30}[st]; l.Total != want || l.All != 31 {
+					t.Errorf("%s: total %d all %d, want %d of 31", st, l.Total, l.All, want)
+				}
+			}
+		})
+
+		t.Run("a cursor of another list, sort or order, or none at all, is refused", func(t *testing.T) {
+			byName, err := db.MemberList(ctx, a, roster.MemberQuery{Sort: "name", Limit: 5})
+			must(t, err)
+			bad := []roster.MemberQuery{
+				{After: "garbage!"},
+				{After: base64.RawURLEncoding.EncodeToString([]byte("{}"))},
+				{After: base64.RawURLEncoding.EncodeToString([]byte(`{"l":"members","s":"name","k":[1,2]}`)), Sort: "name"},
+				{After: base64.RawURLEncoding.EncodeToString([]byte(`{"l":"members","s":"name","k":["a"]}`)), Sort: "name"},
+				{After: base64.RawURLEncoding.EncodeToString([]byte(`{"l":"members","s":"name","k":["a",1.5]}`)), Sort: "name"},
+				{After: byName.Next},                           // made for the name sort
+				{After: byName.Next, Sort: "name", Desc: true}, // made ascending
+				{Before: byName.Next, Sort: "role"},            // another sort
+				{After: byName.Next, Before: byName.Next, Sort: "name"},
+			}
+			for _, q := range bad {
+				q.Limit = 5
+				if _, err := db.MemberList(ctx, a, q); !errors.Is(err, store.ErrBadCursor) {
+					t.Errorf("%+v: %v, want ErrBadCursor", q, err)
+				}
+			}
+			// The cursor of the list before issue 21 still pages on.
+			_, _, old, err := db.Members(ctx, a, roster.Page{Limit: 3})
+			must(t, err)
+			l, err := db.MemberList(ctx, a, roster.MemberQuery{After: old, Limit: 3})
+			if err != nil || l.Start != 4 || l.Members[0].UserID != everyone[3].UserID {
+				t.Errorf("an old cursor: %+v, %v", l, err)
+			}
+			// Another account's cursor only positions: its rows never appear.
+			o, err := db.MemberList(ctx, other, roster.MemberQuery{Sort: "name", Limit: 2})
+			must(t, err)
+			l, err = db.MemberList(ctx, a, roster.MemberQuery{Sort: "name", Limit: 50, After: o.Next})
+			must(t, err)
+			for _, m := range l.Members {
+				if m.AccountID != a.ID {
+					t.Errorf("another account's member: %+v", m)
+				}
+			}
+		})
+	})
+}
+
+func TestConformance_InvitationList(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := setClock(db, time.Now().UTC().Truncate(time.Microsecond))
+		inviter, a := fixture(t, db, "owner@inv.example")
+		a = committed(t, db, a)
+		_, other := fixture(t, db, "owner@other-inv.example")
+		roles := []roster.Role{roster.RoleAdmin, roster.RoleDeveloper, roster.RoleFinanceAnalyst, roster.RoleSupport}
+		var revoked int64
+		for i := range 24 {
+			if i%3 == 0 {
+				c.add(time.Second)
+			}
+			ttl := time.Hour + time.Duration(i%5)*time.Minute
+			if i%4 == 0 {
+				ttl = 2 * time.Second // expired by the time the list is read
+			}
+			mustTx(t, db, func(tx *store.Tx) error {
+				id, err := tx.CreateInvitation(ctx, a.Seq, fmt.Sprintf("%c%02d@inv.example", 'z'-rune(i%7), i), roles[i%4], hash(fmt.Sprint("inv", i)), inviter, ttl)
+				if i == 5 {
+					revoked = id
+				}
+				return err
+			})
+		}
+		mustTx(t, db, func(tx *store.Tx) error {
+			if err := tx.RevokeInvitation(ctx, a.Seq, revoked); err != nil {
+				return err
+			}
+			_, err := tx.CreateInvitation(ctx, other.Seq, "z00@inv.example", roster.RoleSupport, hash("other"), inviter, time.Hour)
+			return err
+		})
+		c.add(time.Minute)
+
+		everyone, _, err := db.Invitations(ctx, a.Seq, roster.Page{Limit: 100})
+		must(t, err)
+		if len(everyone) != 23 {
+			t.Fatalf("%d invitations", len(everyone))
+		}
+		orders := map[string]func(x, y roster.Invitation) int{
+			"": func(x, y roster.Invitation) int { return cmp.Compare(y.ID, x.ID) },
+			"email": func(x, y roster.Invitation) int {
+				return cmp.Or(strings.Compare(x.Email, y.Email), cmp.Compare(x.ID, y.ID))
+			},
+			"role": func(x, y roster.Invitation) int {
+				return cmp.Or(cmp.Compare(x.Role, y.Role), strings.Compare(x.Email, y.Email), cmp.Compare(x.ID, y.ID))
+			},
+			"sent": func(x, y roster.Invitation) int {
+				return cmp.Or(x.LastSentAt.Compare(y.LastSentAt), cmp.Compare(x.ID, y.ID))
+			},
+			"expires": func(x, y roster.Invitation) int {
+				return cmp.Or(x.ExpiresAt.Compare(y.ExpiresAt), cmp.Compare(x.ID, y.ID))
+			},
+		}
+		walk := func(t *testing.T, list roster.Account, q roster.InvitationQuery, keep func(roster.Invitation) bool) {
+			t.Helper()
+			is := slices.DeleteFunc(slices.Clone(everyone), func(i roster.Invitation) bool { return !keep(i) })
+			slices.SortFunc(is, func(x, y roster.Invitation) int {
+				if q.Desc {
+					return orders[q.Sort](y, x)
+				}
+				return orders[q.Sort](x, y)
+			})
+			var want []int64
+			for _, i := range is {
+				want = append(want, i.ID)
+			}
+			walkList(t, want, 23, func(after, before string) (listPage, error) {
+				q := q
+				q.After, q.Before = after, before
+				l, err := db.InvitationList(ctx, list, q)
+				var ids []int64
+				for _, i := range l.Invitations {
+					if i.AccountID != a.ID {
+						t.Errorf("another account's invitation %+v", i)
+					}
+					if keep(i) != true {
+						t.Errorf("an invitation the filter leaves out: %+v", i)
+					}
+					ids = append(ids, i.ID)
+				}
+				return listPage{ids, l.Total, l.All, l.Start, l.Next, l.Prev}, err
+			})
+		}
+		all := func(roster.Invitation) bool { return true }
+		for _, s := range []string{"", "email", "role", "sent", "expires"} {
+			for _, desc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("sort %q desc=%v", s, desc), func(t *testing.T) {
+					walk(t, a, roster.InvitationQuery{Sort: s, Desc: desc, Limit: 5}, all)
+				})
+			}
+		}
+		t.Run("search, role and status", func(t *testing.T) {
+			for _, s := range []string{"Z0", "y", "@INV", "nobody", "%"} {
+				walk(t, a, roster.InvitationQuery{Search: s, Sort: "email", Limit: 3}, func(i roster.Invitation) bool {
+					return strings.Contains(i.Email, strings.ToLower(s))
+				})
+			}
+			for _, r := range roster.Roles {
+				walk(t, a, roster.InvitationQuery{Role: r, Limit: 2}, func(i roster.Invitation) bool { return i.Role == r })
+			}
+			for _, st := range []roster.InvitationStatus{roster.InvitationPending, roster.InvitationExpired, roster.InvitationSuspended} {
+				walk(t, a, roster.InvitationQuery{Status: st, Sort: "expires", Limit: 4}, func(i roster.Invitation) bool { return i.Status == st })
+			}
+			if l, _ := db.InvitationList(ctx, a, roster.InvitationQuery{Status: roster.InvitationExpired, Limit: 50}); l.Total != 6 {
+				t.Errorf("%d expired, want 6", l.Total)
+			}
+		})
+		t.Run("bad cursors", func(t *testing.T) {
+			newMember(t, db, a, "member@inv.example", roster.RoleSupport)
+			m, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 1})
+			must(t, err)
+			if m.Next == "" {
+				t.Fatal("no member cursor")
+			}
+			e, err := db.InvitationList(ctx, a, roster.InvitationQuery{Sort: "email", Limit: 2})
+			must(t, err)
+			for _, q := range []roster.InvitationQuery{
+				{After: m.Next}, {Before: "%%%"}, {After: e.Next}, {After: e.Next, Sort: "email", Desc: true},
+			} {
+				q.Limit = 5
+				if _, err := db.InvitationList(ctx, a, q); !errors.Is(err, store.ErrBadCursor) {
+					t.Errorf("%+v: %v, want ErrBadCursor", q, err)
+				}
+			}
+		})
+		t.Run("on the standard plan the unexpired are suspended", func(t *testing.T) {
+			mustTx(t, db, func(tx *store.Tx) error { return tx.SetPlan(ctx, a.Seq, roster.PlanStandard, 0, 0) })
+			for st, want := range map[roster.InvitationStatus]int{roster.InvitationPending: 0, roster.InvitationSuspended: 17, roster.InvitationExpired: 6} {
+				l, err := db.InvitationList(ctx, a, roster.InvitationQuery{Status: st, Limit: 50})
+				must(t, err)
+				if l.Total != want || len(l.Invitations) != want || l.All != 23 {
+					t.Errorf("%s: total %d rows %d all %d, want %d of 23", st, l.Total, len(l.Invitations), l.All, want)
+				}
+				for _, i := range l.Invitations {
+					if i.Status != st {
+						t.Errorf("%s filter gave %+v", st, i)
+					}
+				}
+			}
+		})
+	})
+}
