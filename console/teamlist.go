@@ -40,8 +40,9 @@ type inviteFormsPart struct {
 // teamPageSize is how many rows a page of either list shows.
 const teamPageSize = 50
 
-// maxSearch is the longest search the page passes on, in characters.
-const maxSearch = 100
+// maxSearch is the longest search the page passes on, in characters:
+// the service's bound (an address is at most 254).
+const maxSearch = service.ListMaxSearch
 
 // The query-string keys of each list. The invitations' keys are prefixed
 // so that paging one list keeps the other where it is.
@@ -85,6 +86,7 @@ type teamData struct {
 	MSorts, ISorts     []listOption
 	MStatuses, IStates []listOption
 	InviteHref         string
+	MaxSearch          int
 	// The outcome of a bulk invite, line by line, when one was just sent.
 	Batch        []batchRow
 	BatchCreated int
@@ -108,11 +110,11 @@ func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
 	v := r.URL.Query()
 	d := teamData{Roles: roster.Roles[1:], AllRoles: roster.Roles, Me: x.u.ID, MaxBatch: service.MaxInviteBatch,
 		CanEdit: x.caller.Can(roster.TeamEdit), Committed: x.a.Plan == roster.PlanCommitted,
-		DefaultRole: roster.LeastPowerful.String(), InviteHref: x.path("/team/invite"),
+		DefaultRole: roster.LeastPowerful.String(), InviteHref: x.path("/team/invite"), MaxSearch: maxSearch,
 		MSorts: memberSorts, ISorts: invitationSorts, MStatuses: memberStatuses, IStates: invitationStatues}
 
 	mq, mf, mbad := memberQuery(v)
-	ml, err := c.memberList(r.Context(), x.a, mq)
+	ml, err := c.svc.MemberList(r.Context(), x.a, mq)
 	for try := 0; roster.ErrorCode(err) == roster.EINVALID && try < 2; try++ {
 		if mq.After != "" || mq.Before != "" {
 			mq.After, mq.Before = "", ""
@@ -121,13 +123,13 @@ func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
 			mq, mf = roster.MemberQuery{Limit: teamPageSize}, listForm{}
 			mbad = "The member list could not be searched that way, so it shows every member."
 		}
-		ml, err = c.memberList(r.Context(), x.a, mq)
+		ml, err = c.svc.MemberList(r.Context(), x.a, mq)
 	}
 	if err != nil {
 		return teamData{}, err
 	}
 	iq, inf, ibad := invitationQuery(v)
-	il, err := c.invitationList(r.Context(), x.a, iq)
+	il, err := c.svc.InvitationList(r.Context(), x.a, iq)
 	for try := 0; roster.ErrorCode(err) == roster.EINVALID && try < 2; try++ {
 		if iq.After != "" || iq.Before != "" {
 			iq.After, iq.Before = "", ""
@@ -136,7 +138,7 @@ func (c *Console) teamData(r *http.Request, x *actx) (teamData, error) {
 			iq, inf = roster.InvitationQuery{Limit: teamPageSize}, listForm{}
 			ibad = "The invitations could not be searched that way, so the list shows every pending invitation."
 		}
-		il, err = c.invitationList(r.Context(), x.a, iq)
+		il, err = c.svc.InvitationList(r.Context(), x.a, iq)
 	}
 	if err != nil {
 		return teamData{}, err

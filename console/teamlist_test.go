@@ -276,7 +276,7 @@ func TestTeam_BadListQueryShowsTheFirstPage(t *testing.T) {
 		{"mfa=maybe", "either on or off"},
 		{"sort=shoe-size", "sorts by name, role or joined date"},
 		{"order=sideways", "ascending or descending"},
-		{"q=" + strings.Repeat("x", 101), "at most 100 characters"},
+		{"q=" + strings.Repeat("x", 255), "at most 254 characters"},
 		{"irole=emperor", "there is no such role"},
 	} {
 		a := k.get(team + "?" + tc.query)
