@@ -235,6 +235,7 @@ func TestConsole_AccessInChromium(t *testing.T) {
 
 	// Preview, then save.
 	owner.open(f.path("/team"))
+	owner.rowMenu("dev@acme-corp.com")
 	owner.fill("tr[data-member='dev@acme-corp.com'] select", "finance_analyst")
 	owner.submit("button[data-change-role='dev@acme-corp.com']")
 	if !strings.HasSuffix(owner.path(), "/role/preview") {
@@ -279,6 +280,7 @@ func TestConsole_AccessInChromium(t *testing.T) {
 
 	// A batch with good and bad lines.
 	owner.open(f.path("/team"))
+	owner.openInvite()
 	owner.fill("#batch-invitations", "ana@acme-corp.com, developer\nbob@gmail.com\nfay@acme-corp.com, nobody\ndee@acme-corp.com")
 	owner.submit("#batch-submit")
 	var outcomes []string

@@ -242,6 +242,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 	roles := []roster.Role{roster.RoleAdmin, roster.RoleDeveloper, roster.RoleFinanceAnalyst, roster.RoleSupport}
 	owner.open("/accounts/" + acct + "/team")
 	for _, r := range roles {
+		owner.openInvite()
 		owner.fill("#invite-email", r.String()+"@acme-corp.com")
 		owner.run("choose "+r.String(), chromedp.Click(chromedp.CSS("#invite-role-"+r.String())))
 		owner.submit("#invite-form button.primary")
@@ -331,6 +332,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 
 	// The owner changes the developer's role: their next page shows it.
 	owner.open("/accounts/" + acct + "/team")
+	owner.rowMenu("developer@acme-corp.com")
 	owner.fill("tr[data-member='developer@acme-corp.com'] select", "support")
 	owner.submit("button[data-change-role='developer@acme-corp.com']")
 	owner.submit("#save-role")
@@ -343,6 +345,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 	sup := tabs[roster.RoleSupport]
 	sup.open("/accounts/" + acct)
 	owner.open("/accounts/" + acct + "/team")
+	owner.rowMenu("support@acme-corp.com")
 	owner.submit("a[data-delete='support@acme-corp.com']")
 	if !strings.Contains(owner.text("main"), "irreversible") {
 		t.Errorf("the delete confirmation does not say it is irreversible: %s", owner.text("main"))

@@ -407,6 +407,7 @@ func TestConsole_TeamInChromium(t *testing.T) {
 	if !support {
 		t.Error("Support is not the only role checked by default")
 	}
+	owner.openInvite()
 	owner.fill("#invite-email", "ada@acme-corp.com")
 	owner.run("choose Developer", chromedp.Click(chromedp.CSS("label[for='invite-role-developer']")))
 	owner.screenshot("30-invite-roles")
@@ -416,6 +417,7 @@ func TestConsole_TeamInChromium(t *testing.T) {
 	}
 
 	// Revoke through the confirmation.
+	owner.rowMenu("ada@acme-corp.com")
 	owner.submit("a[data-revoke='ada@acme-corp.com']")
 	if !strings.HasSuffix(owner.path(), "/revoke") || !strings.Contains(owner.text("main"), "link stops working") {
 		t.Fatalf("Revoke did not show the confirmation: %s", owner.location())
