@@ -80,10 +80,27 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if err != nil {
 		edge.SetRetryAfter(w, err)
+		// Told only after the right password: the page offers the link again.
+		f.Unverified = roster.ErrorCode(err) == roster.EEMAILUNVERIFIED
 		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
 	c.signedIn(w, r, res, f.Next)
+}
+
+// verifyAgain sends an address's verification link again (the login
+// page's "Send the link again"). The answer is the same whether or not the
+// address has a login, or is verified: a notice on the login page. Only a
+// limit's refusal (429, nothing sent) is shown as an error.
+func (c *Console) verifyAgain(w http.ResponseWriter, r *http.Request, v *visit) {
+	f := formData{Email: r.PostFormValue("email"), Unverified: true}
+	if err := c.svc.RequestVerification(r.Context(), f.Email, c.proxies.ClientIP(r)); err != nil {
+		edge.SetRetryAfter(w, err)
+		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
+		return
+	}
+	setNotice(w, "verify-again")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // signedIn sets the session and goes where the person was going.
