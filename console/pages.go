@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,14 +199,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) erro
 	for _, p := range x.caller.Permissions() {
 		d.Permissions = append(d.Permissions, p.Phrase())
 	}
-	steps := firstSteps(x)
-	if len(steps) > 0 {
-		empty, err := c.emptyAccount(r, x)
-		if err != nil {
+	if steps := firstSteps(x); len(steps) > 0 {
+		var err error
+		if d.FirstSteps, err = c.firstStepsDue(r, x, steps); err != nil {
 			return err
-		}
-		if empty {
-			d.FirstSteps = steps
 		}
 	}
 	x.p.Data = d
@@ -234,23 +231,30 @@ func firstSteps(x *actx) []link {
 	return out
 }
 
-// emptyAccount reports whether the account is as sign-up left it: its
-// only member, no pending invitation, no phone number and no
-// application. The first steps are for a start: once any of these exists
-// they are not shown again.
-func (c *Console) emptyAccount(r *http.Request, x *actx) (bool, error) {
+// firstStepsDue keeps the steps while the account is empty: no phone
+// number and no application yet (nothing built on it). The invitation
+// step goes once the owner is not alone (another member, or one invited).
+// Once a number or an application exists, none is shown again.
+func (c *Console) firstStepsDue(r *http.Request, x *actx, steps []link) ([]link, error) {
 	ctx, one := r.Context(), roster.Page{Limit: 1}
-	if _, n, _, err := c.svc.Members(ctx, x.a, one); err != nil || n > 1 {
-		return false, err
-	}
-	if _, n, err := c.svc.Invitations(ctx, x.a, one); err != nil || n > 0 {
-		return false, err
-	}
 	if _, n, err := c.svc.Numbers(ctx, x.a, "", one); err != nil || n > 0 {
-		return false, err
+		return nil, err
 	}
-	_, n, err := c.svc.Applications(ctx, x.a, one)
-	return err == nil && n == 0, err
+	if _, n, err := c.svc.Applications(ctx, x.a, one); err != nil || n > 0 {
+		return nil, err
+	}
+	_, members, _, err := c.svc.Members(ctx, x.a, one)
+	if err != nil {
+		return nil, err
+	}
+	_, invited, err := c.svc.Invitations(ctx, x.a, one)
+	if err != nil {
+		return nil, err
+	}
+	if members > 1 || invited > 0 {
+		steps = slices.DeleteFunc(steps, func(l link) bool { return l.ID == "step-invite" })
+	}
+	return steps, nil
 }
 
 func (c *Console) leave(w http.ResponseWriter, r *http.Request, x *actx) error {

@@ -184,10 +184,10 @@ func (s *Identity) verificationAgain(ctx context.Context, email string) {
 	if u.EmailVerified {
 		return
 	}
-	// As at sign-up: past the allowance nothing is sent and every open
-	// link ends.
+	// Past the allowance nothing is sent. The open links stay: unlike a
+	// sign-up, this stores no attempt of its own, so no one's password
+	// waits unmailed.
 	if !s.g.MailAllowed(ctx, email) {
-		s.endAttempts(ctx, u.ID)
 		return
 	}
 	var pw, name string
