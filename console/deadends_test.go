@@ -273,3 +273,85 @@ func eventually(ok func() bool) bool {
 	}
 	return ok()
 }
+
+// In Chromium: a member without the two-factor sign-in their account
+// requires sees the enrolment link in the sidebar and no link there that
+// refuses (each one opens with 200); the overview of that member and of an
+// empty account, and a sign-up with every field wrong, pass axe at
+// desktop and phone size.
+func TestDeadEnds_InChromium(t *testing.T) {
+	browser := newBrowser(t)
+	axe, noAxe := axeSource(t)
+	if noAxe != "" {
+		t.Log(noAxe)
+	}
+	f := newAccessFixture(t)
+	clk := newServerClock(f.e)
+	consoleEnroll(t, f.owner, clk)
+	f.api.Must(200, "PATCH", "/v1/accounts/"+f.acct+"/security", map[string]bool{"require_mfa": true})
+
+	dev := newTab(t, browser, f.e.URL, "mfa-required")
+	dev.viewport(desktop)
+	dev.login("dev@acme-corp.com")
+	if st := dev.open(f.path("")); st != 200 {
+		t.Fatalf("overview: %d", st)
+	}
+	if got := strings.Join(dev.nav(), " "); got != "overview enrol-mfa" {
+		t.Errorf("sidebar: %q, want the overview and the enrolment link", got)
+	}
+	var visible bool
+	dev.eval(`(() => { const a = document.querySelector('#nav-enrol-mfa'); const r = a.getBoundingClientRect(); return r.width > 0 && r.height > 0 })()`, &visible)
+	if !visible {
+		t.Error("the enrolment link is not visible in the sidebar")
+	}
+	var hrefs []string
+	dev.eval(`[...document.querySelectorAll('nav.sidebar a[href]')].map(a => a.getAttribute('href'))`, &hrefs)
+	for _, v := range []viewport{desktop, phone} {
+		dev.viewport(v)
+		dev.checkPage(axe, v, "overview under require_mfa", "deadends-overview-mfa-required")
+	}
+	dev.viewport(desktop)
+	for _, h := range hrefs {
+		if st := dev.open(h); st != 200 {
+			t.Errorf("the sidebar's %s answers %d", h, st)
+		}
+	}
+	dev.open(f.path(""))
+	dev.submit("#nav-enrol-mfa")
+	if dev.path() != "/profile" || dev.text("#mfa-state") != "Off" {
+		t.Errorf("the enrolment link led to %s", dev.location())
+	}
+
+	// An empty account's overview, with its first steps.
+	_, acct := f.e.SignUp(t, "nina@initech-labs.com", "Nina New")
+	own := newTab(t, browser, f.e.URL, "empty-account")
+	own.viewport(desktop)
+	own.login("nina@initech-labs.com")
+	if st := own.open("/accounts/" + acct); st != 200 {
+		t.Fatalf("empty overview: %d", st)
+	}
+	if n := own.number(`document.querySelectorAll('#first-steps a').length`); n != 3 {
+		t.Errorf("first steps: %v links, want 3", n)
+	}
+	for _, v := range []viewport{desktop, phone} {
+		own.viewport(v)
+		own.checkPage(axe, v, "empty account's overview", "deadends-overview-empty")
+	}
+
+	// Sign-up with every field wrong.
+	anon := newTab(t, browser, f.e.URL, "signup-errors")
+	anon.viewport(desktop)
+	anon.open("/signup")
+	anon.fill("#email", "someone@gmail.com")
+	anon.fill("#password", "short")
+	if st := anon.submit("button.primary"); st != 422 {
+		t.Errorf("sign-up with three wrong fields: %d", st)
+	}
+	if n := anon.number(`document.querySelectorAll('[aria-invalid="true"]').length`); n != 3 {
+		t.Errorf("%v fields marked, want 3", n)
+	}
+	for _, v := range []viewport{desktop, phone} {
+		anon.viewport(v)
+		anon.checkPage(axe, v, "sign-up with every error", "deadends-signup-errors")
+	}
+}
