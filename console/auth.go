@@ -5,6 +5,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -17,19 +18,46 @@ type formData struct {
 	Preview           *service.InvitationPreview
 	SignedInAs        string
 	Dead              *deadLink // an invitation link that no longer works
+	// Errors are the messages of a form with several fields wrong at
+	// once, by field (sign-up); Rules the password's rules, shown before
+	// the first try (password.Rules).
+	Errors map[string]string
+	Rules  []string
+	// Unverified is set when a login was refused for an address not
+	// verified yet: the page offers to send the link again.
+	Unverified bool
 }
 
 func (c *Console) signupPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.render(w, http.StatusOK, "signup", &page{Title: "Sign up", Data: formData{}})
+	c.render(w, http.StatusOK, "signup", &page{Title: "Sign up", Data: formData{Rules: password.Rules()}})
 }
 
+// signup checks every field first (service.SignupErrors: the rules Signup
+// applies) so the form comes back with all of its problems marked at once,
+// then signs up.
 func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
-	_, err := c.svc.Signup(r.Context(), service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}, c.proxies.ClientIP(r))
-	if err != nil {
-		f.Field = roster.FieldOf(err)
-		edge.SetRetryAfter(w, err)
-		c.render(w, httpStatus(err), "signup", &page{Title: "Sign up", Error: roster.ErrorMessage(err), Data: f})
+	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Rules: password.Rules()}
+	in := service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}
+	errs := c.svc.SignupErrors(in)
+	if len(errs) == 0 {
+		if _, err := c.svc.Signup(r.Context(), in, c.proxies.ClientIP(r)); err != nil {
+			errs = []error{err}
+		}
+	}
+	if len(errs) > 0 {
+		p := &page{Title: "Sign up", Data: f, HTTPStatus: httpStatus(errs[0])}
+		f.Errors = map[string]string{}
+		for _, err := range errs {
+			if field := roster.FieldOf(err); field != "" {
+				f.Errors[field] = roster.ErrorMessage(err)
+			} else {
+				p.Error = roster.ErrorMessage(err)
+			}
+		}
+		f.Field = roster.FieldOf(errs[0])
+		p.Data = f
+		edge.SetRetryAfter(w, errs[0])
+		c.render(w, http.StatusOK, "signup", p)
 		return
 	}
 	f.Sent = true
@@ -52,10 +80,27 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	if err != nil {
 		edge.SetRetryAfter(w, err)
+		// Told only after the right password: the page offers the link again.
+		f.Unverified = roster.ErrorCode(err) == roster.EEMAILUNVERIFIED
 		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
 		return
 	}
 	c.signedIn(w, r, res, f.Next)
+}
+
+// verifyAgain sends an address's verification link again (the login
+// page's "Send the link again"). The answer is the same whether or not the
+// address has a login, or is verified: a notice on the login page. Only a
+// limit's refusal (429, nothing sent) is shown as an error.
+func (c *Console) verifyAgain(w http.ResponseWriter, r *http.Request, v *visit) {
+	f := formData{Email: r.PostFormValue("email"), Unverified: true}
+	if err := c.svc.RequestVerification(r.Context(), f.Email, c.proxies.ClientIP(r)); err != nil {
+		edge.SetRetryAfter(w, err)
+		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
+		return
+	}
+	setNotice(w, "verify-again")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // signedIn sets the session and goes where the person was going.
@@ -117,7 +162,7 @@ func (c *Console) invitePage(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.inviteFailed(w, r, v, token, err)
 		return
 	}
-	f := formData{Token: token, Preview: &prev, Email: prev.Invitation.Email, Next: "/invite/" + token}
+	f := formData{Token: token, Preview: &prev, Email: prev.Invitation.Email, Next: "/invite/" + token, Rules: password.Rules()}
 	p := &page{Title: "Join " + prev.Invitation.AccountName, Data: f}
 	if v.signedIn {
 		u := v.u
@@ -136,7 +181,7 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request, v *visit)
 			return
 		}
 		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
-		f := formData{Token: token, Name: r.PostFormValue("name"), Field: roster.FieldOf(err)}
+		f := formData{Token: token, Name: r.PostFormValue("name"), Field: roster.FieldOf(err), Rules: password.Rules()}
 		if perr == nil {
 			f.Preview, f.Email = &prev, prev.Invitation.Email
 		}

@@ -41,11 +41,24 @@ type Console struct {
 	log     *slog.Logger
 	proxies edge.Proxies
 	pages   map[string]*template.Template
+	opt     Options
+}
+
+// Options are the console's settings beyond the service's, read once by
+// cmd/roster and passed down through the server's configuration.
+type Options struct {
+	// UpgradeURL is where the standard plan's notices send a person who
+	// wants team members: an http(s) URL or a mailto: (cmd/roster
+	// refuses anything else); "" shows no button, and the notice names
+	// SupportEmail instead.
+	UpgradeURL string
+	// SupportEmail is the operator's contact address ("" for none).
+	SupportEmail string
 }
 
 // New returns a console over the service.
-func New(svc *service.Service, proxies edge.Proxies) *Console {
-	c := &Console{svc: svc, log: svc.Log, proxies: proxies, pages: map[string]*template.Template{}}
+func New(svc *service.Service, proxies edge.Proxies, opt Options) *Console {
+	c := &Console{svc: svc, log: svc.Log, proxies: proxies, pages: map[string]*template.Template{}, opt: opt}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
@@ -170,6 +183,15 @@ type page struct {
 	// HTTPStatus, when set, is the status the page answers with (a form
 	// shown again with its error).
 	HTTPStatus int
+	// EnrolMFA is true on an account page when the account requires
+	// two-factor sign-in and the caller has none: they hold nothing there
+	// until they turn it on, so the sidebar offers that instead of pages
+	// that would each refuse.
+	EnrolMFA bool
+	// Upgrade is where the standard plan's notices send a person
+	// (Options.UpgradeURL), and Support the operator's contact
+	// (Options.SupportEmail), "" for none.
+	Upgrade, Support string
 }
 
 type navItem struct {
@@ -241,7 +263,7 @@ func (c *Console) checkCSRF(r *http.Request, session string) error {
 
 // base builds the page frame for a logged-in user.
 func (c *Console) base(w http.ResponseWriter, r *http.Request, u roster.User, session, title string) *page {
-	p := &page{Title: title, User: &u, CSRF: c.csrfToken(session)}
+	p := &page{Title: title, User: &u, CSRF: c.csrfToken(session), Upgrade: c.opt.UpgradeURL, Support: c.opt.SupportEmail}
 	if ms, _, err := c.svc.Memberships(r.Context(), u.ID, roster.Page{Limit: 100}); err == nil {
 		p.Accounts = ms
 	}

@@ -21,8 +21,9 @@ const flashCookie = "roster_flash"
 // notices are the flashes that can be shown without a session (after
 // verifying an address): the cookie names one of these, never free text.
 var notices = map[string]string{
-	"verified": "Your address is verified: log in.",
-	"reset":    "Your password is set, every session was signed out and your personal API keys were deleted: log in.",
+	"verified":     "Your address is verified: log in.",
+	"reset":        "Your password is set, every session was signed out and your personal API keys were deleted: log in.",
+	"verify-again": "If that address has a login that is not verified yet, a new link to verify it is on its way: follow it, then log in.",
 }
 
 func flashMAC(session, msg string) string {

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,6 +146,7 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 		if caller.Role != roster.RoleNone {
 			a := caller.Account
 			p.Account, p.Role, p.Active, p.Status = &a, caller.Role, pg.nav, caller.Status
+			p.EnrolMFA = caller.Held.Reason == mfaRequired
 			for _, n := range navigation {
 				if n.perm == anyMember || caller.Can(n.perm) {
 					href := "/accounts/" + a.ID
@@ -176,23 +178,84 @@ func urlEscape(s string) string {
 	return strings.NewReplacer("?", "%3F", "&", "%26", "#", "%23").Replace(s)
 }
 
+// mfaRequired is service.Held's reason for a member who holds nothing
+// until they turn on the two-factor sign-in the account requires.
+const mfaRequired = "mfa_required"
+
 // --- overview
 
 type overviewData struct {
 	Permissions []string // in words: "View phone numbers"
 	Reason      string   // why none: "suspended" or "mfa_required" (service.Held)
+	// FirstSteps are the links of an empty account (see emptyAccount)
+	// that the caller's role allows, in order; none otherwise.
+	FirstSteps []link
 }
 
 // overview shows what the caller holds here as the gate decided it: none
 // while suspended or without the two-factor sign-in the account requires.
+// An empty account adds its first steps.
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d := overviewData{Reason: x.caller.Held.Reason}
 	for _, p := range x.caller.Permissions() {
 		d.Permissions = append(d.Permissions, p.Phrase())
 	}
+	if steps := firstSteps(x); len(steps) > 0 {
+		var err error
+		if d.FirstSteps, err = c.firstStepsDue(r, x, steps); err != nil {
+			return err
+		}
+	}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "overview", x.p)
 	return nil
+}
+
+// firstSteps are the first things to do in a new account, each a link
+// shown only when the caller may do it (the gate's answer, Can): invite the
+// team, add a number, get the API credentials.
+func firstSteps(x *actx) []link {
+	var out []link
+	for _, s := range []struct {
+		perm       roster.Permission
+		path, text string
+		id         string
+	}{
+		{roster.TeamEdit, "/team", "Invite your team", "step-invite"},
+		{roster.NumbersEdit, "/numbers", "Add a phone number", "step-number"},
+		{roster.CredentialsView, "/credentials", "Get your API credentials", "step-credentials"},
+	} {
+		if x.caller.Can(s.perm) {
+			out = append(out, link{Href: x.path(s.path), Text: s.text, ID: s.id})
+		}
+	}
+	return out
+}
+
+// firstStepsDue keeps the steps while the account is empty: no phone
+// number and no application yet (nothing built on it). The invitation
+// step goes once the owner is not alone (another member, or one invited).
+// Once a number or an application exists, none is shown again.
+func (c *Console) firstStepsDue(r *http.Request, x *actx, steps []link) ([]link, error) {
+	ctx, one := r.Context(), roster.Page{Limit: 1}
+	if _, n, err := c.svc.Numbers(ctx, x.a, "", one); err != nil || n > 0 {
+		return nil, err
+	}
+	if _, n, err := c.svc.Applications(ctx, x.a, one); err != nil || n > 0 {
+		return nil, err
+	}
+	_, members, _, err := c.svc.Members(ctx, x.a, one)
+	if err != nil {
+		return nil, err
+	}
+	_, invited, err := c.svc.Invitations(ctx, x.a, one)
+	if err != nil {
+		return nil, err
+	}
+	if members > 1 || invited > 0 {
+		steps = slices.DeleteFunc(steps, func(l link) bool { return l.ID == "step-invite" })
+	}
+	return steps, nil
 }
 
 func (c *Console) leave(w http.ResponseWriter, r *http.Request, x *actx) error {

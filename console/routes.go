@@ -80,6 +80,7 @@ func userPages() []userPageDef {
 		{"POST /profile/sessions/end-others", session, nil, (*Console).endOtherSessions},
 		{"GET /verify/{token}", anyone, nil, (*Console).verifyPage},
 		{"POST /verify/{token}", anyone, nil, (*Console).verify},
+		{"POST /verify-again", anyone, nil, (*Console).verifyAgain},
 		{"GET /invite/{token}", visitor, nil, (*Console).invitePage},
 		{"POST /invite/{token}/signup", visitor, nil, (*Console).inviteSignup},
 		{"POST /invite/{token}/accept", session, inviteLink, (*Console).inviteAccept},

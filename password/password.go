@@ -8,6 +8,7 @@ package password
 
 import (
 	_ "embed"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -79,4 +80,17 @@ func Check(pw, email string) error {
 		return roster.FieldErrorf("password", roster.EINVALID, "password must not contain your email address's name part (%q)", local)
 	}
 	return nil
+}
+
+// Rules says, for a person choosing a password, what Check asks of it, in
+// Check's order and from the same limits: a form shows them before the
+// first try instead of restating the numbers. MaxBytes is left out: no
+// one typing a password meets it, and bytes mean nothing to a person.
+func Rules() []string {
+	return []string{
+		fmt.Sprintf("At least %d characters (spaces count: a few words make a good one)", MinRunes),
+		"Not one character repeated",
+		"Not one of the most commonly used passwords",
+		"Not containing the part of your email address before the @",
+	}
 }

@@ -2,6 +2,7 @@ package password_test
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,5 +82,22 @@ func BenchmarkCheck(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		password.Check("Correct Horse Battery Staple", "ada.lovelace@example.com")
+	}
+}
+
+// TestRules_SayCheckLimits: the rules shown before a first try carry
+// Check's own limits, so the form and the check cannot disagree.
+func TestRules_SayCheckLimits(t *testing.T) {
+	rules := strings.Join(password.Rules(), "\n")
+	for _, want := range []string{"At least " + strconv.Itoa(password.MinRunes) + " characters", "repeated", "commonly used", "email address"} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("rules %q do not say %q", rules, want)
+		}
+	}
+	if err := password.Check("Tr0ub4dor&3-plus-more"[:password.MinRunes-1], ""); err == nil {
+		t.Error("a password one character short of the rule passed")
+	}
+	if err := password.Check("Tr0ub4dor&3-plus-more"[:password.MinRunes], ""); err != nil {
+		t.Errorf("a password as long as the rule says was refused: %v", err)
 	}
 }

@@ -77,6 +77,14 @@ type Config struct {
 	// WebhookResolver resolves webhook hosts (nil: the system's). Tests
 	// point it at their own DNS server.
 	WebhookResolver *net.Resolver
+
+	// UpgradeURL is where the console's upgrade button on the standard
+	// plan's notices leads (an http(s) URL or a mailto:, checked by
+	// cmd/roster); "" for none: SupportEmail is named instead.
+	UpgradeURL string
+	// SupportEmail is the operator's contact address the console names
+	// ("" for none).
+	SupportEmail string
 }
 
 // Server is a wired Roster.
@@ -172,7 +180,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Proxies: c.Proxies}
 	mux := http.NewServeMux()
 	api.Register(mux)
-	console.New(svc, c.Proxies).Register(mux)
+	console.New(svc, c.Proxies, console.Options{UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// The public listener's readiness, for load balancers that reach
 		// no other: the one readiness (service.Ready) in fewer words than

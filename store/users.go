@@ -145,6 +145,18 @@ func (tx *Tx) UseVerification(ctx context.Context, tokenHash []byte) (Verified, 
 	return v, err
 }
 
+// LastAttempt returns the sign-up attempt (password hash and name, ""
+// for a link that only verifies) of the user's most recent verification
+// link that was not used or ended, expired or not: sending the link again
+// repeats that attempt, never one a later sign-up or the mail limit ended.
+// ErrNoRows when there is none.
+func (tx *Tx) LastAttempt(ctx context.Context, userID int64) (passwordHash, name string, err error) {
+	var pw, nm sql.NullString
+	err = tx.queryRow(ctx, `SELECT password_hash, name FROM email_verifications
+		WHERE user_id = ? AND used_at IS NULL ORDER BY expires_at DESC LIMIT 1`, []any{userID}, &pw, &nm)
+	return pw.String, nm.String, err
+}
+
 // EndVerifications ends every open verification link of the user.
 func (tx *Tx) EndVerifications(ctx context.Context, userID int64) error {
 	_, err := tx.exec(ctx, `UPDATE email_verifications SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, micros(tx.now), userID)

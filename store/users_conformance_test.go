@@ -182,6 +182,36 @@ func TestConformance_Users(t *testing.T) {
 			}
 		})
 
+		t.Run("LastAttempt is the newest open link's attempt, expired or not, none once ended", func(t *testing.T) {
+			lone := newUser(t, db, "attempts@x.example", false)
+			attempt := func() (string, string, error) {
+				var pw, name string
+				err := call(func(tx *store.Tx) error {
+					var err error
+					pw, name, err = tx.LastAttempt(ctx, lone)
+					return err
+				})
+				return pw, name, err
+			}
+			if _, _, err := attempt(); !errors.Is(err, store.ErrNoRows) {
+				t.Errorf("LastAttempt with no link: %v, want ErrNoRows", err)
+			}
+			mustTx(t, db, func(tx *store.Tx) error {
+				if err := tx.CreateVerification(ctx, lone, hash("a1"), time.Minute, "hash-a1", "First"); err != nil {
+					return err
+				}
+				return tx.CreateVerification(ctx, lone, hash("a2"), time.Hour, "hash-a2", "Second")
+			})
+			c.add(2 * time.Hour) // both expired: still the newest attempt
+			if pw, name, err := attempt(); err != nil || pw != "hash-a2" || name != "Second" {
+				t.Errorf("LastAttempt = %q %q %v, want the second attempt", pw, name, err)
+			}
+			mustTx(t, db, func(tx *store.Tx) error { return tx.EndVerifications(ctx, lone) })
+			if _, _, err := attempt(); !errors.Is(err, store.ErrNoRows) {
+				t.Errorf("LastAttempt after EndVerifications: %v, want ErrNoRows", err)
+			}
+		})
+
 		t.Run("MarkVerified, SetUserProfile, RenameOwnAccounts", func(t *testing.T) {
 			owner, own := fixture(t, db, "renamer@x.example")
 			_, theirs := fixture(t, db, "theirs@x.example")

@@ -43,6 +43,8 @@ type config struct {
 	ChangesRetention time.Duration
 	WebhookPrivate   bool
 	ShutdownDrain    time.Duration
+	UpgradeURL       string
+	SupportEmail     string
 }
 
 // server returns the server's configuration. It refuses what no single
@@ -72,7 +74,7 @@ func (c *config) server() (server.Config, error) {
 		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL,
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
 		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
-		WebhookAllowPrivate: c.WebhookPrivate}, nil
+		WebhookAllowPrivate: c.WebhookPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -132,6 +134,12 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "shutdown-drain", env: "ROSTER_SHUTDOWN_DRAIN", def: "5s", arg: "DURATION",
 		help:  "on SIGTERM or SIGINT, /readyz and /healthz answer 503 at once and every listener keeps serving this long (0: no wait), then in-flight requests get up to 10s to finish",
 		apply: checkDuration(&c.ShutdownDrain, 0)})
+	add(fs, &setting{flag: "upgrade-url", env: "ROSTER_UPGRADE_URL", arg: "URL", defNote: "unset: the console names ROSTER_SUPPORT_EMAIL instead",
+		help:  "where the console's \"Upgrade\" button on the standard plan's notices leads: an https:// (or http://) page or a mailto: address",
+		apply: checkUpgradeURL(&c.UpgradeURL)})
+	add(fs, &setting{flag: "support-email", env: "ROSTER_SUPPORT_EMAIL", arg: "ADDRESS", defNote: "unset: none shown",
+		help:  "the operator's contact address the console names where a person needs the operator (the plan, without ROSTER_UPGRADE_URL)",
+		apply: checkSupportEmail(&c.SupportEmail)})
 }
 
 // setting is one configuration value: a flag, its environment variable
@@ -547,6 +555,56 @@ func checkMailFrom(p *string) func(string) error {
 			return fmt.Errorf("not a mail address (e.g. Roster <no-reply@example.com>)")
 		}
 		*p = v
+		return nil
+	}
+}
+
+// checkUpgradeURL takes an http(s) URL with a host, or a mailto: with one
+// address: the only links a button for a person may lead to (no
+// javascript:, no relative path).
+func checkUpgradeURL(p *string) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			*p = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil {
+			return fmt.Errorf("not a URL: %v", errors.Unwrap(err))
+		}
+		switch u.Scheme {
+		case "http", "https":
+			if u.Host == "" || u.Hostname() == "" {
+				return fmt.Errorf("has no host")
+			}
+			if u.User != nil {
+				return fmt.Errorf("must not carry a user or password")
+			}
+		case "mailto":
+			if _, err := netmail.ParseAddress(u.Opaque); err != nil || u.Opaque == "" || strings.Contains(u.Opaque, ",") {
+				return fmt.Errorf("a mailto: needs one mail address (mailto:sales@example.com)")
+			}
+		default:
+			return fmt.Errorf("must be an https:// (or http://) URL or a mailto: address")
+		}
+		*p = v
+		return nil
+	}
+}
+
+// checkSupportEmail takes a bare mail address (sales@example.com): it is
+// shown to people and written into a mailto: link.
+func checkSupportEmail(p *string) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			*p = ""
+			return nil
+		}
+		a, err := netmail.ParseAddress(v)
+		if err != nil || a.Address != strings.TrimSpace(v) {
+			return fmt.Errorf("not a bare mail address (e.g. support@example.com)")
+		}
+		*p = a.Address
 		return nil
 	}
 }

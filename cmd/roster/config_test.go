@@ -50,6 +50,13 @@ func TestServe_RefusesBadSettings(t *testing.T) {
 		{args: []string{"--admin-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:7000", "--addr", "127.0.0.1:7000"}, want: []string{"ROSTER_ADDR", "ROSTER_GRPC_ADDR", "its own address"}},
 		{args: []string{"extra"}, want: []string{"unexpected argument", "extra"}},
 		{env: []string{"ROSTER_SHUTDOWN_DRAIN=-1s"}, want: []string{"ROSTER_SHUTDOWN_DRAIN", "too short"}},
+		{env: []string{"ROSTER_UPGRADE_URL=javascript:alert(1)"}, want: []string{"ROSTER_UPGRADE_URL", "https://", "mailto:"}},
+		{env: []string{"ROSTER_UPGRADE_URL=/upgrade"}, want: []string{"ROSTER_UPGRADE_URL", "https://"}},
+		{args: []string{"--upgrade-url=https:///upgrade"}, want: []string{"--upgrade-url", "no host"}},
+		{env: []string{"ROSTER_UPGRADE_URL=mailto:sales"}, want: []string{"ROSTER_UPGRADE_URL", "one mail address"}},
+		{env: []string{"ROSTER_UPGRADE_URL=mailto:a@example.com,b@example.com"}, want: []string{"ROSTER_UPGRADE_URL", "one mail address"}},
+		{env: []string{"ROSTER_SUPPORT_EMAIL=support"}, want: []string{"ROSTER_SUPPORT_EMAIL", "bare mail address"}},
+		{args: []string{"--support-email=Support <support@example.com>"}, want: []string{"--support-email", "bare mail address"}},
 		{args: []string{"--shutdown-drain=5"}, want: []string{"--shutdown-drain", "not a duration"}},
 		// Secrets never come from the command line (ps, /debug/pprof/cmdline).
 		{args: []string{"--service-token=flag-secret-1"}, want: []string{"--service-token", "ROSTER_SERVICE_TOKEN_FILE", "/debug/pprof/cmdline"}, never: []string{"flag-secret-1"}},
@@ -135,6 +142,8 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 	t.Setenv("ROSTER_SESSION_TTL", "720h")
 	t.Setenv("ROSTER_SMTP_URL", "smtps://user:pw@mail.example.com:465")
 	t.Setenv("ROSTER_GRPC_ADDR", "[::1]:7443")
+	t.Setenv("ROSTER_UPGRADE_URL", "mailto:sales@example.com")
+	t.Setenv("ROSTER_SUPPORT_EMAIL", "ops@example.com")
 	var c config
 	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.serveFlags(fs)
@@ -153,6 +162,12 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 		sc.Database != "postgres://roster@db.example:5432/roster?sslmode=require" || sc.BaseURL != "https://roster.example.com/console" ||
 		len(sc.PersonalExtra) != 2 || sc.Addr != "127.0.0.1:8080" {
 		t.Errorf("server config: %+v", sc)
+	}
+	if sc.UpgradeURL != "mailto:sales@example.com" || sc.SupportEmail != "ops@example.com" {
+		t.Errorf("upgrade and support: %q %q", sc.UpgradeURL, sc.SupportEmail)
+	}
+	if err := checkUpgradeURL(&sc.UpgradeURL)("https://billing.example.com/upgrade?plan=committed"); err != nil || sc.UpgradeURL != "https://billing.example.com/upgrade?plan=committed" {
+		t.Errorf("an https upgrade URL: %v %q", err, sc.UpgradeURL)
 	}
 	if c.ShutdownDrain != 0 {
 		t.Errorf("--shutdown-drain=0: %v, want no drain", c.ShutdownDrain)

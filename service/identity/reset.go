@@ -36,6 +36,9 @@ const resetPause = 50 * time.Millisecond
 type resetRequest struct {
 	email string
 	at    time.Time
+	// verify marks a request to send a verification link again
+	// (RequestVerification), worked on the same queue.
+	verify bool
 }
 
 // The reset request limits: per client (an IPv4 address or an IPv6 /64)
@@ -71,7 +74,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 		return err
 	}
 	select {
-	case s.resets <- resetRequest{email, time.Now()}:
+	case s.resets <- resetRequest{email: email, at: time.Now()}:
 		s.c.Stats.ResetsQueued.Add(1)
 		return nil
 	default:
@@ -106,6 +109,11 @@ func (s *Identity) RunPasswordResets(ctx context.Context) {
 						case <-t.C:
 						}
 					}
+					if r.verify {
+						s.verificationAgain(ctx, r.email)
+						s.c.Stats.VerifyAgainDone.Add(1)
+						continue
+					}
 					s.passwordReset(ctx, r.email)
 					s.c.Stats.ResetsDone.Add(1)
 				}
@@ -116,6 +124,91 @@ func (s *Identity) RunPasswordResets(ctx context.Context) {
 	if n := len(s.resets); n > 0 {
 		s.c.Log().Warn("password resets dropped at shutdown", "requests", n)
 	}
+}
+
+// The limits of sending a verification link again, per client and per
+// address over guard.ResetWindow, as for password resets; the address's
+// mail allowance (guard.MailAllowed) bounds the mails besides.
+const (
+	verifyIPMax   = 20
+	verifyAddrMax = 3
+)
+
+// RequestVerification asks for the verification link of rawEmail again
+// (the login page offers it when the address is not verified yet). Like
+// RequestPasswordReset it answers before looking the address up, the same
+// answer whether or not the address has a login or is verified already;
+// the reset workers (RunPasswordResets) then mail a new link when the
+// address has a user who is not verified and whose latest sign-up attempt
+// is still open (store LastAttempt: the new link applies that attempt, as
+// the first one would have), within the address's mail allowance.
+//
+// Errors: ERATELIMITED (with RetryAfter) past the limits of the client or
+// the address; EUNAVAILABLE (with RetryAfter) when the queue is full.
+// Either way nothing was queued, so nothing is sent.
+func (s *Identity) RequestVerification(ctx context.Context, rawEmail, ip string) error {
+	s.g.PruneThrottles(ctx)
+	if err := s.limit(ctx, "verify:ip:", guard.IPKey(ip), guard.ResetWindow, verifyIPMax, &s.c.Stats.VerifyAgainThrottled,
+		"too many verification links asked for from your network: try again in %s"); err != nil {
+		return err
+	}
+	email, err := emailaddr.Normalize(rawEmail)
+	if err != nil {
+		return nil
+	}
+	if err := s.limit(ctx, "verify:addr:", email, guard.ResetWindow, verifyAddrMax, &s.c.Stats.VerifyAgainThrottled,
+		"too many verification links asked for this address: try again in %s"); err != nil {
+		return err
+	}
+	select {
+	case s.resets <- resetRequest{email: email, at: time.Now(), verify: true}:
+		return nil
+	default:
+		s.c.Stats.ResetQueueFull.Add(1)
+		s.c.Log().Warn("verification queue full: refused", "to", guard.MaskEmail(email))
+		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "too many requests are waiting: try again in a few seconds")
+	}
+}
+
+// verificationAgain does what RequestVerification asked for, after the
+// answer: a new link for the latest open sign-up attempt of an unverified
+// user, mailed within the address's allowance.
+func (s *Identity) verificationAgain(ctx context.Context, email string) {
+	u, _, err := s.c.DB.UserByEmail(ctx, email)
+	if err != nil {
+		if !errors.Is(err, store.ErrNoRows) {
+			s.c.Log().Error("verification link again", "err", err)
+		}
+		return
+	}
+	if u.EmailVerified {
+		return
+	}
+	// Past the allowance nothing is sent. The open links stay: unlike a
+	// sign-up, this stores no attempt of its own, so no one's password
+	// waits unmailed.
+	if !s.g.MailAllowed(ctx, email) {
+		return
+	}
+	var pw, name string
+	token, tokenHash := core.NewToken()
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		if pw, name, err = tx.LastAttempt(ctx, u.ID); err != nil {
+			return err
+		}
+		return tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, pw, name)
+	})
+	if errors.Is(err, store.ErrNoRows) {
+		return // no open attempt: the person signs up again
+	} else if err != nil {
+		s.c.Log().Error("verification link again", "err", err)
+		return
+	}
+	if name == "" {
+		name = u.Name
+	}
+	s.sendVerification(ctx, email, name, token)
 }
 
 // passwordReset does what a reset request asked for, after the answer:

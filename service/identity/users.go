@@ -55,18 +55,9 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	if in.InvitationToken != "" {
 		return s.signupFromInvitation(ctx, in, ip)
 	}
-	email, err := s.c.WorkEmail(in.Email)
-	if err != nil {
-		return SignupResult{}, err
-	}
-	// The one rule for names in mail, with the signing-up address as the
-	// owner: the name also names the account made here.
-	name, err := core.CleanMailName(in.Name, email, "name")
-	if err != nil {
-		return SignupResult{}, err
-	}
-	if err := password.Check(in.Password, email); err != nil {
-		return SignupResult{}, err
+	email, name, errs := s.checkSignup(in)
+	if len(errs) > 0 {
+		return SignupResult{}, errs[0]
 	}
 	s.g.PruneThrottles(ctx)
 	if err := s.limit(ctx, "signup:ip:", guard.IPKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
@@ -114,6 +105,38 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 		s.endAttempts(ctx, res.User.ID)
 	}
 	return res, nil
+}
+
+// SignupErrors checks a sign-up's input (without an invitation) by the
+// rules Signup applies, and returns every problem at once, one error per
+// field, each about its field (email, name, password, in that order):
+// a form can mark them all before the person tries again. nil when the
+// input is good; Signup still decides (it returns the first of these).
+// Nothing is counted, stored or sent.
+func (s *Identity) SignupErrors(in SignupInput) []error {
+	_, _, errs := s.checkSignup(in)
+	return errs
+}
+
+// checkSignup is the one check of a sign-up's input: the work address
+// (normalized), the name (the one rule for names in mail, with the
+// signing-up address as the owner: the name also names the account made
+// here) and the password (against the address as typed when it is not
+// one).
+func (s *Identity) checkSignup(in SignupInput) (email, name string, errs []error) {
+	email, err := s.c.WorkEmail(in.Email)
+	owner := email
+	if err != nil {
+		errs = append(errs, roster.OnField("email", err))
+		owner = strings.TrimSpace(in.Email)
+	}
+	if name, err = core.CleanMailName(in.Name, email, "name"); err != nil {
+		errs = append(errs, roster.OnField("name", err))
+	}
+	if err := password.Check(in.Password, owner); err != nil {
+		errs = append(errs, roster.OnField("password", err))
+	}
+	return email, name, errs
 }
 
 func accountNameOf(userName string) string { return userName + "'s account" }

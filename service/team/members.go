@@ -332,9 +332,14 @@ func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64,
 type InvitationPreview struct {
 	Invitation roster.Invitation
 	UserExists bool
+	// InviterName and InviterEmail say who sent the invitation (the
+	// invitation's invited_by), so its holder knows whom it comes from;
+	// both "" when that user no longer exists.
+	InviterName, InviterEmail string
 }
 
-// PreviewInvitation shows the invitation a token names. Errors: EINVITEINVALID.
+// PreviewInvitation shows the invitation a token names, with who sent it.
+// Errors: EINVITEINVALID.
 func (s *Team) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
 	var p InvitationPreview
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
@@ -343,6 +348,14 @@ func (s *Team) PreviewInvitation(ctx context.Context, token string) (InvitationP
 			return err
 		}
 		p.Invitation = inv
+		if inv.InvitedBy != 0 {
+			by, err := tx.User(ctx, inv.InvitedBy)
+			if err == nil {
+				p.InviterName, p.InviterEmail = by.Name, by.Email
+			} else if !errors.Is(err, store.ErrNoRows) {
+				return err
+			}
+		}
 		_, err = tx.UserIDByEmail(ctx, inv.Email)
 		p.UserExists = err == nil
 		if errors.Is(err, store.ErrNoRows) {

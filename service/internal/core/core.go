@@ -108,6 +108,10 @@ type Stats struct {
 	ResetsQueued    atomic.Int64 // password-reset requests answered and queued for a worker
 	ResetsDone      atomic.Int64 // queued password-reset requests a worker finished
 	ResetQueueFull  atomic.Int64 // password-reset requests refused with 503: the queue was full
+	// VerifyAgainThrottled counts requests to send a verification link
+	// again refused with 429; VerifyAgainDone those a worker finished.
+	VerifyAgainThrottled atomic.Int64
+	VerifyAgainDone      atomic.Int64
 }
 
 // Core is what every room stands on. Each room holds the same *Core, and

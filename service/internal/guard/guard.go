@@ -241,6 +241,7 @@ func (s *Guard) PruneThrottles(ctx context.Context) {
 	}
 	n, err := s.c.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
 		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": ResetWindow, "signup:": s.c.Config.SignupWindow,
+		"verify:": ResetWindow,
 	})
 	if err != nil {
 		s.c.Log().Warn("prune throttles", "err", err)
