@@ -23,8 +23,9 @@ type rolePreviewData struct {
 	Member  roster.Member
 	Reason  string // why the member holds nothing now: "suspended", "mfa_required" (service.Held)
 	NewRole roster.Role
-	Gained  []string
-	Lost    []string
+	Gained  []roster.Permission
+	Lost    []roster.Permission
+	Same    bool // the new role is the one they hold: nothing to save
 }
 
 // rolePreview shows what changing a member's role would change, and a
@@ -32,24 +33,19 @@ type rolePreviewData struct {
 func (c *Console) rolePreview(w http.ResponseWriter, r *http.Request, x *actx) error {
 	raw := r.FormValue("role")
 	if raw == "" {
-		c.after(w, r, x, x.path("/team"), "", roster.FieldErrorf("role", roster.EINVALID, "choose the new role"))
+		c.after(w, r, x, x.path("/team"), "", roster.FieldErrorf("role", roster.EINVALID, "Choose the new role"))
 		return nil
 	}
 	ma, err := c.svc.MemberAccess(r.Context(), x.a, formInt(r, "uid"), raw)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
-		return roster.Errorf(roster.ENOTFOUND, "no such user in this account")
+		return roster.Errorf(roster.ENOTFOUND, "No such user in this account")
 	}
 	if err != nil {
 		c.after(w, r, x, x.path("/team"), "", err)
 		return nil
 	}
-	d := rolePreviewData{Member: ma.Member, Reason: ma.Held.Reason, NewRole: ma.Preview.Role}
-	for _, p := range ma.Preview.Gained {
-		d.Gained = append(d.Gained, p.String())
-	}
-	for _, p := range ma.Preview.Lost {
-		d.Lost = append(d.Lost, p.String())
-	}
+	d := rolePreviewData{Member: ma.Member, Reason: ma.Held.Reason, NewRole: ma.Preview.Role,
+		Gained: ma.Preview.Gained, Lost: ma.Preview.Lost, Same: ma.Preview.Role == ma.Member.Role}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "role-preview", x.p)
 	return nil
@@ -87,7 +83,7 @@ func (c *Console) accessReview(r *http.Request, x *actx) (accessData, error) {
 	if v := r.URL.Query().Get("permission"); v != "" {
 		p, ok := roster.ParsePermission(v)
 		if !ok {
-			return d, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q: choose one from the list", v)
+			return d, roster.FieldErrorf("permission", roster.EINVALID, "Unknown permission %q: choose one from the list", v)
 		}
 		only, d.Filter = p, p.String()
 		d.CSV += "?permission=" + p.String()
@@ -183,10 +179,10 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 			if err != nil {
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
-					out = append(out, batchRow{Line: pe.Line, Error: what + ": this line is not valid CSV"})
+					out = append(out, batchRow{Line: pe.Line, Error: capital(what) + ": this line is not valid CSV"})
 					continue
 				}
-				return roster.FieldErrorf("invitations", roster.EINVALID, "%s could not be read", what)
+				return roster.FieldErrorf("invitations", roster.EINVALID, "%s could not be read", capital(what))
 			}
 			for i := range rec {
 				rec[i] = strings.TrimSpace(rec[i])
@@ -202,11 +198,11 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 				row.Role = rec[1]
 			}
 			if len(rec) > 2 {
-				row.Error = "a line holds an email address and, optionally, a role: nothing more"
+				row.Error = "A line holds an email address and, optionally, a role: nothing more"
 			}
 			out = append(out, row)
 			if len(out) > service.MaxInviteBatch {
-				return roster.FieldErrorf("invitations", roster.EINVALID, "a batch holds at most %d invitations", service.MaxInviteBatch)
+				return roster.FieldErrorf("invitations", roster.EINVALID, "A batch holds at most %d invitations", service.MaxInviteBatch)
 			}
 		}
 	}
@@ -218,14 +214,14 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 		// The body's cap (edge.UploadMax) leaves room for the rest of the
 		// form; the file itself is held to edge.FileMax.
 		if fh.Size > edge.FileMax {
-			return nil, roster.FieldErrorf("invitations", roster.ETOOLARGE, "the file is larger than 1 MiB: invite at most 100 people at a time")
+			return nil, roster.FieldErrorf("invitations", roster.ETOOLARGE, "The file is larger than 1 MiB: invite at most 100 people at a time")
 		}
 		if err := read(f, "the file"); err != nil {
 			return nil, err
 		}
 	}
 	if len(out) == 0 {
-		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "paste one \"email, role\" per line, or choose a CSV file")
+		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "Paste one \"email, role\" per line, or choose a CSV file")
 	}
 	return out, nil
 }
@@ -276,4 +272,13 @@ func (c *Console) inviteBatch(w http.ResponseWriter, r *http.Request, x *actx) e
 	x.p.Data = d
 	c.render(w, http.StatusOK, "team", x.p)
 	return nil
+}
+
+// capital starts a phrase with a capital letter, for a message that opens
+// with it ("the file" → "The file").
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

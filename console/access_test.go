@@ -73,8 +73,8 @@ func TestConsole_RolePreview(t *testing.T) {
 	// The Team page's role form leads to the preview, which changes nothing.
 	f.owner.get(f.path("/team")).want(t, "team", 200, `action="`+preview+`"`)
 	a := f.owner.get(preview + "?role=support")
-	a.want(t, "preview developer -> support", 200, "Change the role of", `id="gained"`, "<code>billing.view</code>",
-		`id="lost"`, "<code>numbers.edit</code>", "<code>credentials.view</code>", "Save role change",
+	a.want(t, "preview developer -> support", 200, "Change the role of", `id="gained"`, `data-permission="billing.view"`, "View payments and billing",
+		`id="lost"`, `data-permission="numbers.edit"`, "Edit phone numbers", `data-permission="credentials.view"`, "Save role change",
 		`action="`+f.path(fmt.Sprintf("/team/members/%d/role", f.devID))+`"`, `name="role" value="support"`, `href="`+f.path("/team")+`"`)
 	oneH1(t, "the preview", a)
 	gained := a.Body[strings.Index(a.Body, `id="gained"`):strings.Index(a.Body, `id="lost-heading"`)]
@@ -85,11 +85,11 @@ func TestConsole_RolePreview(t *testing.T) {
 		t.Errorf("the preview changed the role to %s", got)
 	}
 	// POST works as GET (with the form's token).
-	f.owner.post(preview, url.Values{"role": {"finance_analyst"}}).want(t, "preview by POST", 200, "<code>billing.edit</code>")
+	f.owner.post(preview, url.Values{"role": {"finance_analyst"}}).want(t, "preview by POST", 200, `data-permission="billing.edit"`, "Edit payments and billing")
 
 	// Refusals are shown on the Team page, in words, as an alert.
 	f.owner.get(preview+"?role=owner").want(t, "preview to owner", 403, `role="alert"`, "owner role")
-	f.owner.get(preview+"?role=boss").want(t, "preview to an unknown role", 400, `role="alert"`, "unknown role")
+	f.owner.get(preview+"?role=boss").want(t, "preview to an unknown role", 400, `role="alert"`, "Unknown role")
 	f.owner.get(f.path("/team/members/999999/role/preview?role=support")).want(t, "preview of no one", 404)
 
 	// A role without team.edit sees no preview and cannot save a change.
@@ -99,6 +99,24 @@ func TestConsole_RolePreview(t *testing.T) {
 	f.dev.post(preview, url.Values{"role": {"admin"}}).want(t, "developer's preview by POST", 403)
 	if got := f.roles(t)["dev@acme-corp.com"]; got != "developer" {
 		t.Errorf("a refused role change left the role %s", got)
+	}
+
+	// A preview of the role they hold changes nothing: no save button, a
+	// sentence saying so; and the save itself is refused, nothing changed
+	// and nothing audited.
+	same := f.owner.get(preview + "?role=developer")
+	same.want(t, "preview of the same role", 200, `id="no-change"`, "nothing to save")
+	if strings.Contains(same.Body, `id="save-role"`) {
+		t.Error("a preview with no change offers to save it")
+	}
+	audits := f.e.Count(t, "SELECT count(*) FROM audit_events")
+	refused := f.owner.post(f.path(fmt.Sprintf("/team/members/%d/role", f.devID)), url.Values{"role": {"developer"}})
+	refused.want(t, "saving the same role", 400, `role="alert"`, "Developer already")
+	if got := f.roles(t)["dev@acme-corp.com"]; got != "developer" {
+		t.Errorf("a refused same-role change left the role %s", got)
+	}
+	if n := f.e.Count(t, "SELECT count(*) FROM audit_events"); n != audits {
+		t.Errorf("a refused same-role change wrote %d audit events", n-audits)
 	}
 
 	// Saving from the preview: the direct POST, as before.
