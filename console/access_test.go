@@ -136,11 +136,24 @@ func TestConsole_AccessReview(t *testing.T) {
 
 	f.owner.get(f.path("/team")).want(t, "team", 200, `href="`+f.path("/team/access")+`"`)
 	a := f.owner.get(f.path("/team/access"))
-	a.want(t, "access review", 200, "<h1>Access review</h1>", "<caption>3 people", `data-access="olga@acme-corp.com"`,
-		`data-access="dev@acme-corp.com"`, `data-access="fin@acme-corp.com"`, `<th scope="col"><code>billing.edit</code></th>`,
+	a.want(t, "access review", 200, "<h1>Access review</h1>", "<caption>Members 1–2 of 2", `id="access-invitations"`, `data-access="olga@acme-corp.com"`,
+		`data-access="dev@acme-corp.com"`, `data-access="fin@acme-corp.com"`, `<th scope="colgroup" colspan="2" class="area">Billing</th>`, `title="Edit payments and billing (billing.edit)" data-permission="billing.edit"`,
+		`<span class="visually-hidden">Edit payments and billing</span>`,
 		`<span class="visually-hidden">Yes</span>`, `<span class="visually-hidden">No</span>`, `<label for="access-permission">`,
 		`href="`+f.path("/team/access.csv")+`"`)
 	oneH1(t, "the access review", a)
+
+	// A person's access, in words, grouped by area; the review links to it.
+	person := f.path(fmt.Sprintf("/team/access/members/%d", f.devID))
+	if !strings.Contains(a.Body, `href="`+person+`"`) {
+		t.Errorf("the review does not link to the developer's access %s", person)
+	}
+	p := f.owner.get(person)
+	p.want(t, "a person's access", 200, "Access of ", "Developer", `data-permission="numbers.edit"`, "Allowed</span>: Edit phone numbers",
+		"Not allowed</span>: Edit payments and billing", ">Phone numbers</h2>")
+	oneH1(t, "a person's access", p)
+	f.owner.get(f.path("/team/access/members/999999")).want(t, "no such person", 404)
+	f.dev.get(person).want(t, "a developer reading access", 403)
 
 	a = f.owner.get(f.path("/team/access?permission=billing.edit"))
 	a.want(t, "filtered review", 200, `data-access="olga@acme-corp.com"`, `data-access="fin@acme-corp.com"`,

@@ -72,6 +72,7 @@ func accountPages() []accountPageDef {
 		{"POST " + A + "/team/members/{uid}/role/preview", roster.TeamEdit, "team", "Change role", (*Console).rolePreview},
 		{"GET " + A + "/team/access", roster.TeamView, "team", "Access review", (*Console).accessPage},
 		{"GET " + A + "/team/access.csv", roster.TeamView, "team", "Access review", (*Console).accessCSV},
+		{"GET " + A + "/team/access/members/{uid}", roster.TeamView, "team", "Access of a member", (*Console).personAccess},
 		{"POST " + A + "/team/invite-batch", roster.TeamEdit, "team", "Team", (*Console).inviteBatch},
 		{"GET " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Remove from this account", (*Console).confirmDelete},
 		{"POST " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Team", (*Console).deleteMember},
