@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -95,9 +96,13 @@ func TestAccess_ReadableMatricesAtDesktopAndPhone(t *testing.T) {
 	var sticky []string
 	b.eval(`[getComputedStyle(document.querySelector('#access tbody th[scope=row]')).position,
 		String(document.querySelector('#access-box').scrollWidth > document.querySelector('#access-box').clientWidth),
-		getComputedStyle(document.querySelector('#access-scroll-cue')).display]`, &sticky)
+		getComputedStyle(document.querySelector('#access-scroll-cue')).display,
+		String(Math.round(document.querySelector('#access tbody th[scope=row]').getBoundingClientRect().width))]`, &sticky)
 	if sticky[0] != "sticky" || sticky[1] != "true" || sticky[2] == "none" {
 		t.Errorf("at 390 px: first column position %q, the table scrolls in its box %s, scroll cue display %q; want sticky, true, shown", sticky[0], sticky[1], sticky[2])
+	}
+	if w, _ := strconv.Atoi(sticky[3]); w < 120 || w > 240 {
+		t.Errorf("at 390 px the sticky first column is %s px wide, want 120 to 240: a name and address readable beside the permissions", sticky[3])
 	}
 	axeClean("the access review", phone)
 	shoot("access-review-phone")
