@@ -271,7 +271,7 @@ func TestConsole_AccessInChromium(t *testing.T) {
 	if !strings.HasSuffix(owner.path(), "/role/preview") {
 		t.Fatalf("changing a role did not show the preview: %s", owner.location())
 	}
-	if g, l := owner.text("#gained"), owner.text("#lost"); !strings.Contains(g, "billing.edit") || !strings.Contains(l, "numbers.view") {
+	if g, l := owner.text("#gained"), owner.text("#lost"); !strings.Contains(g, "Edit payments and billing") || !strings.Contains(l, "View phone numbers") {
 		t.Errorf("preview: gained %q, lost %q", g, l)
 	}
 	owner.screenshot("20-role-preview")
