@@ -6,6 +6,7 @@ package roster
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -82,7 +83,7 @@ func ParseRole(s string) (Role, error) {
 			return Role(i), nil
 		}
 	}
-	return RoleNone, FieldErrorf("role", EINVALID, "unknown role %q: use one of owner, admin, developer, finance_analyst, support", s)
+	return RoleNone, FieldErrorf("role", EINVALID, "Unknown role %q: use one of owner, admin, developer, finance_analyst, support", s)
 }
 
 // ParseAssignableRole parses a role that may be given by invitation or role
@@ -93,7 +94,7 @@ func ParseAssignableRole(s string) (Role, error) {
 		return r, err
 	}
 	if r == RoleOwner {
-		return RoleNone, FieldErrorf("role", EOWNERIMMUTABLE, "no one can be given the owner role")
+		return RoleNone, FieldErrorf("role", EOWNERIMMUTABLE, "No one can be given the owner role")
 	}
 	return r, nil
 }
@@ -178,6 +179,41 @@ func (p Permission) Phrase() string {
 	return p.String()
 }
 
+// Area is the part of the console a permission guards, for a person:
+// "Phone numbers" for numbers.view and numbers.edit. A review groups its
+// columns by it.
+func (p Permission) Area() string {
+	area, _, _ := strings.Cut(p.String(), ".")
+	switch area {
+	case "numbers":
+		return "Phone numbers"
+	case "billing":
+		return "Billing"
+	case "settings":
+		return "Settings"
+	case "credentials":
+		return "Credentials"
+	case "applications":
+		return "Applications"
+	case "logs":
+		return "Logs"
+	case "pricing":
+		return "Pricing"
+	case "team":
+		return "Team"
+	case "audit":
+		return "Audit log"
+	}
+	return p.Phrase()
+}
+
+// Action is what the permission lets one do within its Area, as one word:
+// the first of its Phrase ("View", "Edit", "Rotate", "Manage").
+func (p Permission) Action() string {
+	verb, _, _ := strings.Cut(p.Phrase(), " ")
+	return verb
+}
+
 // ParsePermission parses a permission name of the matrix.
 func ParsePermission(s string) (Permission, bool) {
 	for i, n := range permissionNames {
@@ -228,7 +264,7 @@ func StatusOf(r Role, p Plan) MemberStatus {
 
 // ErrSuspended is the one answer to a suspended member (EPLANREQUIRED).
 func ErrSuspended() *Error {
-	return Errorf(EPLANREQUIRED, "your access to this account is suspended: its plan does not include team members now")
+	return Errorf(EPLANREQUIRED, "Your access to this account is suspended: its plan does not include team members now")
 }
 
 // Account is the tenant. ID is its Auth ID ("MA" + 18 of [A-Z0-9]).

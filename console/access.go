@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -23,8 +24,9 @@ type rolePreviewData struct {
 	Member  roster.Member
 	Reason  string // why the member holds nothing now: "suspended", "mfa_required" (service.Held)
 	NewRole roster.Role
-	Gained  []string
-	Lost    []string
+	Gained  []roster.Permission
+	Lost    []roster.Permission
+	Same    bool // the new role is the one they hold: nothing to save
 }
 
 // rolePreview shows what changing a member's role would change, and a
@@ -32,24 +34,19 @@ type rolePreviewData struct {
 func (c *Console) rolePreview(w http.ResponseWriter, r *http.Request, x *actx) error {
 	raw := r.FormValue("role")
 	if raw == "" {
-		c.after(w, r, x, x.path("/team"), "", roster.FieldErrorf("role", roster.EINVALID, "choose the new role"))
+		c.after(w, r, x, x.path("/team"), "", roster.FieldErrorf("role", roster.EINVALID, "Choose the new role"))
 		return nil
 	}
 	ma, err := c.svc.MemberAccess(r.Context(), x.a, formInt(r, "uid"), raw)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
-		return roster.Errorf(roster.ENOTFOUND, "no such user in this account")
+		return roster.Errorf(roster.ENOTFOUND, "No such user in this account")
 	}
 	if err != nil {
 		c.after(w, r, x, x.path("/team"), "", err)
 		return nil
 	}
-	d := rolePreviewData{Member: ma.Member, Reason: ma.Held.Reason, NewRole: ma.Preview.Role}
-	for _, p := range ma.Preview.Gained {
-		d.Gained = append(d.Gained, p.String())
-	}
-	for _, p := range ma.Preview.Lost {
-		d.Lost = append(d.Lost, p.String())
-	}
+	d := rolePreviewData{Member: ma.Member, Reason: ma.Held.Reason, NewRole: ma.Preview.Role,
+		Gained: ma.Preview.Gained, Lost: ma.Preview.Lost, Same: ma.Preview.Role == ma.Member.Role}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "role-preview", x.p)
 	return nil
@@ -59,6 +56,7 @@ func (c *Console) rolePreview(w http.ResponseWriter, r *http.Request, x *actx) e
 
 type accessRow struct {
 	Kind   string // "Member" or "Invitation"
+	UserID int64  // the member's, for their own page; 0 for an invitation
 	Email  string
 	Name   string
 	Role   roster.Role
@@ -68,55 +66,118 @@ type accessRow struct {
 	You    bool   // the member is the person looking
 }
 
-type accessData struct {
-	Permissions []string // every permission, in matrix order (the columns)
-	Filter      string   // the permission asked for, or ""
-	Rows        []accessRow
-	CSV         string // the CSV link, with the filter
-	Cols        int    // how many columns the table has
+// accessGroup is one area over the review's permission columns: "Phone
+// numbers" over View and Edit.
+type accessGroup struct {
+	Area string
+	Span int
 }
 
-// accessReview reads every member and pending invitation holding the
-// permission asked (all when none is). An unknown permission is EINVALID.
-func (c *Console) accessReview(r *http.Request, x *actx) (accessData, error) {
-	d := accessData{CSV: x.path("/team/access.csv"), Cols: 4 + len(roster.AllPermissions)}
+type accessData struct {
+	Permissions []roster.Permission // every permission, in matrix order (the columns)
+	Groups      []accessGroup       // the columns' areas, in order
+	Filter      string              // the permission asked for, or ""
+	Rows        []accessRow
+	Invitations []accessRow // pending invitations, on the first page
+	CSV         string      // the CSV link, with the filter
+	Cols        int         // how many columns the table has
+	Total       int         // members in the account
+	From, To    int         // the members this page reads, counted from 1
+	Next, First string      // links to the next and the first page, "" when none
+}
+
+// accessPageSize is how many members a page of the review reads.
+const accessPageSize = 50
+
+// accessHeader fills the columns: every permission, grouped by area.
+func accessHeader(d *accessData) {
 	for _, p := range roster.AllPermissions {
-		d.Permissions = append(d.Permissions, p.String())
-	}
-	var only roster.Permission
-	if v := r.URL.Query().Get("permission"); v != "" {
-		p, ok := roster.ParsePermission(v)
-		if !ok {
-			return d, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q: choose one from the list", v)
+		d.Permissions = append(d.Permissions, p)
+		if n := len(d.Groups); n > 0 && d.Groups[n-1].Area == p.Area() {
+			d.Groups[n-1].Span++
+			continue
 		}
-		only, d.Filter = p, p.String()
-		d.CSV += "?permission=" + p.String()
+		d.Groups = append(d.Groups, accessGroup{Area: p.Area(), Span: 1})
 	}
-	ms, err := c.svc.AllMembers(r.Context(), x.a)
+}
+
+// accessRowOf is one person's row, or false when they do not hold only
+// (when it is not PermissionNone).
+func accessRowOf(only roster.Permission, kind string, uid int64, email, name string, role roster.Role, status string, h service.Held, you bool) (accessRow, bool) {
+	ps := h.Permissions()
+	if only != roster.PermissionNone && !slices.Contains(ps, only) {
+		return accessRow{}, false
+	}
+	row := accessRow{Kind: kind, UserID: uid, Email: email, Name: name, Role: role, Status: status, Reason: h.Reason, You: you}
+	for _, p := range roster.AllPermissions {
+		row.Has = append(row.Has, slices.Contains(ps, p))
+	}
+	return row, true
+}
+
+// accessFilter reads the permission asked for. An unknown one is EINVALID.
+func accessFilter(r *http.Request) (roster.Permission, error) {
+	v := r.URL.Query().Get("permission")
+	if v == "" {
+		return roster.PermissionNone, nil
+	}
+	p, ok := roster.ParsePermission(v)
+	if !ok {
+		return p, roster.FieldErrorf("permission", roster.EINVALID, "Unknown permission %q: choose one from the list", v)
+	}
+	return p, nil
+}
+
+// accessReview reads one page of members (accessPageSize, from the cursor
+// "after") holding the permission asked (all when none is), and on the
+// first page the pending invitations. An unknown permission or cursor is
+// EINVALID.
+func (c *Console) accessReview(r *http.Request, x *actx) (accessData, error) {
+	d := accessData{CSV: x.path("/team/access.csv"), Cols: 3 + len(roster.AllPermissions)}
+	accessHeader(&d)
+	only, err := accessFilter(r)
 	if err != nil {
 		return d, err
 	}
-	is, err := c.svc.AllInvitations(r.Context(), x.a)
+	q := url.Values{}
+	if only != roster.PermissionNone {
+		d.Filter = only.String()
+		d.CSV += "?permission=" + d.Filter
+		q.Set("permission", d.Filter)
+	}
+	after := r.URL.Query().Get("after")
+	ms, total, next, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: accessPageSize, After: after})
 	if err != nil {
 		return d, err
 	}
-	add := func(kind, email, name string, role roster.Role, status string, h service.Held, you bool) {
-		ps := h.Permissions()
-		if only != roster.PermissionNone && !slices.Contains(ps, only) {
-			return
-		}
-		row := accessRow{Kind: kind, Email: email, Name: name, Role: role, Status: status, Reason: h.Reason, You: you}
-		for _, p := range roster.AllPermissions {
-			row.Has = append(row.Has, slices.Contains(ps, p))
-		}
-		d.Rows = append(d.Rows, row)
-	}
+	d.Total = total
 	for _, m := range ms {
 		h := service.MemberHeld(x.a, m)
-		add("Member", m.Email, m.Name, m.Role, string(h.Status), h, m.UserID == x.u.ID)
+		if row, ok := accessRowOf(only, "Member", m.UserID, m.Email, m.Name, m.Role, string(h.Status), h, m.UserID == x.u.ID); ok {
+			d.Rows = append(d.Rows, row)
+		}
 	}
-	for _, i := range is {
-		add("Invitation", i.Email, "", i.Role, string(i.Status), service.InvitationHeld(x.a, i.Role), false)
+	if after == "" {
+		d.From, d.To = min(1, len(ms)), len(ms)
+		is, err := c.svc.AllInvitations(r.Context(), x.a)
+		if err != nil {
+			return d, err
+		}
+		for _, i := range is {
+			if row, ok := accessRowOf(only, "Invitation", 0, i.Email, "", i.Role, string(i.Status), service.InvitationHeld(x.a, i.Role), false); ok {
+				d.Invitations = append(d.Invitations, row)
+			}
+		}
+	} else {
+		d.First = x.path("/team/access")
+		if len(q) > 0 {
+			d.First += "?" + q.Encode()
+		}
+		d.From, d.To = 0, len(ms) // a cursor does not say where it is: the page names its count only
+	}
+	if next != "" && len(ms) > 0 {
+		q.Set("after", next)
+		d.Next = x.path("/team/access") + "?" + q.Encode()
 	}
 	return d, nil
 }
@@ -124,11 +185,10 @@ func (c *Console) accessReview(r *http.Request, x *actx) (accessData, error) {
 func (c *Console) accessPage(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d, err := c.accessReview(r, x)
 	if roster.ErrorCode(err) == roster.EINVALID {
-		// The filter is refused next to its select; the table shows everyone.
+		// The filter (or a stale cursor) is refused next to its select;
+		// the table shows everyone from the first page.
 		x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), roster.FieldOf(err), httpStatus(err)
-		q := r.URL.Query()
-		q.Del("permission")
-		r.URL.RawQuery = q.Encode()
+		r.URL.RawQuery = ""
 		d, err = c.accessReview(r, x)
 	}
 	if err != nil {
@@ -139,20 +199,91 @@ func (c *Console) accessPage(w http.ResponseWriter, r *http.Request, x *actx) er
 	return nil
 }
 
+// accessCSV is the whole review, every member and pending invitation, one
+// column per permission named by its code (a spreadsheet's reader filters
+// on it).
 func (c *Console) accessCSV(w http.ResponseWriter, r *http.Request, x *actx) error {
-	d, err := c.accessReview(r, x)
+	only, err := accessFilter(r)
 	if err != nil {
 		return err
 	}
-	rows := [][]string{append([]string{"kind", "email", "name", "role", "status", "reason"}, d.Permissions...)}
-	for _, row := range d.Rows {
+	ms, err := c.svc.AllMembers(r.Context(), x.a)
+	if err != nil {
+		return err
+	}
+	is, err := c.svc.AllInvitations(r.Context(), x.a)
+	if err != nil {
+		return err
+	}
+	head := []string{"kind", "email", "name", "role", "status", "reason"}
+	for _, p := range roster.AllPermissions {
+		head = append(head, p.String())
+	}
+	rows := [][]string{head}
+	add := func(row accessRow, ok bool) {
+		if !ok {
+			return
+		}
 		rec := []string{strings.ToLower(row.Kind), edge.CSVCell(row.Email), edge.CSVCell(row.Name), row.Role.String(), row.Status, row.Reason}
 		for _, has := range row.Has {
 			rec = append(rec, map[bool]string{true: "1", false: "0"}[has])
 		}
 		rows = append(rows, rec)
 	}
+	for _, m := range ms {
+		h := service.MemberHeld(x.a, m)
+		add(accessRowOf(only, "Member", m.UserID, m.Email, m.Name, m.Role, string(h.Status), h, false))
+	}
+	for _, i := range is {
+		add(accessRowOf(only, "Invitation", 0, i.Email, "", i.Role, string(i.Status), service.InvitationHeld(x.a, i.Role), false))
+	}
 	return edge.WriteCSV(w, `access-`+x.a.ID+`.csv`, rows)
+}
+
+// personArea is one area of a person's access: each permission in words,
+// allowed or not.
+type personArea struct {
+	Area  string
+	Perms []personPerm
+}
+
+type personPerm struct {
+	Perm    roster.Permission
+	Allowed bool
+}
+
+type personAccessData struct {
+	Member  roster.Member
+	Status  string
+	Reason  string
+	Areas   []personArea
+	Allowed int
+	Total   int // permissions in the matrix
+}
+
+// personAccess is one member's access for an auditor: their role and
+// every permission of the matrix in words, grouped by area, each allowed
+// or not in words, as the gate decides it now (nothing while suspended or
+// without the two-factor sign-in the account requires).
+func (c *Console) personAccess(w http.ResponseWriter, r *http.Request, x *actx) error {
+	m, err := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
+	if err != nil {
+		return err
+	}
+	h := service.MemberHeld(x.a, m)
+	ps := h.Permissions()
+	d := personAccessData{Member: m, Status: string(h.Status), Reason: h.Reason, Allowed: len(ps), Total: roster.NumPermissions}
+	for _, p := range roster.AllPermissions {
+		if n := len(d.Areas); n == 0 || d.Areas[n-1].Area != p.Area() {
+			d.Areas = append(d.Areas, personArea{Area: p.Area()})
+		}
+		a := &d.Areas[len(d.Areas)-1]
+		a.Perms = append(a.Perms, personPerm{Perm: p, Allowed: slices.Contains(ps, p)})
+	}
+	x.p.Title = "Access of " + m.Name
+	x.p.Data = d
+	c.render(w, http.StatusOK, "person-access", x.p)
+	return nil
 }
 
 // --- bulk invite
@@ -183,10 +314,10 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 			if err != nil {
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
-					out = append(out, batchRow{Line: pe.Line, Error: what + ": this line is not valid CSV"})
+					out = append(out, batchRow{Line: pe.Line, Error: capital(what) + ": this line is not valid CSV"})
 					continue
 				}
-				return roster.FieldErrorf("invitations", roster.EINVALID, "%s could not be read", what)
+				return roster.FieldErrorf("invitations", roster.EINVALID, "%s could not be read", capital(what))
 			}
 			for i := range rec {
 				rec[i] = strings.TrimSpace(rec[i])
@@ -202,11 +333,11 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 				row.Role = rec[1]
 			}
 			if len(rec) > 2 {
-				row.Error = "a line holds an email address and, optionally, a role: nothing more"
+				row.Error = "A line holds an email address and, optionally, a role: nothing more"
 			}
 			out = append(out, row)
 			if len(out) > service.MaxInviteBatch {
-				return roster.FieldErrorf("invitations", roster.EINVALID, "a batch holds at most %d invitations", service.MaxInviteBatch)
+				return roster.FieldErrorf("invitations", roster.EINVALID, "A batch holds at most %d invitations", service.MaxInviteBatch)
 			}
 		}
 	}
@@ -218,14 +349,14 @@ func parseBatch(r *http.Request) ([]batchRow, error) {
 		// The body's cap (edge.UploadMax) leaves room for the rest of the
 		// form; the file itself is held to edge.FileMax.
 		if fh.Size > edge.FileMax {
-			return nil, roster.FieldErrorf("invitations", roster.ETOOLARGE, "the file is larger than 1 MiB: invite at most 100 people at a time")
+			return nil, roster.FieldErrorf("invitations", roster.ETOOLARGE, "The file is larger than 1 MiB: invite at most 100 people at a time")
 		}
 		if err := read(f, "the file"); err != nil {
 			return nil, err
 		}
 	}
 	if len(out) == 0 {
-		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "paste one \"email, role\" per line, or choose a CSV file")
+		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "Paste one \"email, role\" per line, or choose a CSV file")
 	}
 	return out, nil
 }
@@ -277,4 +408,13 @@ func (c *Console) inviteBatch(w http.ResponseWriter, r *http.Request, x *actx) e
 	x.p.Data = d
 	c.render(w, http.StatusOK, "team", x.p)
 	return nil
+}
+
+// capital starts a phrase with a capital letter, for a message that opens
+// with it ("the file" → "The file").
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

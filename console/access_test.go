@@ -73,8 +73,8 @@ func TestConsole_RolePreview(t *testing.T) {
 	// The Team page's role form leads to the preview, which changes nothing.
 	f.owner.get(f.path("/team")).want(t, "team", 200, `action="`+preview+`"`)
 	a := f.owner.get(preview + "?role=support")
-	a.want(t, "preview developer -> support", 200, "Change the role of", `id="gained"`, "<code>billing.view</code>",
-		`id="lost"`, "<code>numbers.edit</code>", "<code>credentials.view</code>", "Save role change",
+	a.want(t, "preview developer -> support", 200, "Change the role of", `id="gained"`, `data-permission="billing.view"`, "View payments and billing",
+		`id="lost"`, `data-permission="numbers.edit"`, "Edit phone numbers", `data-permission="credentials.view"`, "Save role change",
 		`action="`+f.path(fmt.Sprintf("/team/members/%d/role", f.devID))+`"`, `name="role" value="support"`, `href="`+f.path("/team")+`"`)
 	oneH1(t, "the preview", a)
 	gained := a.Body[strings.Index(a.Body, `id="gained"`):strings.Index(a.Body, `id="lost-heading"`)]
@@ -85,11 +85,11 @@ func TestConsole_RolePreview(t *testing.T) {
 		t.Errorf("the preview changed the role to %s", got)
 	}
 	// POST works as GET (with the form's token).
-	f.owner.post(preview, url.Values{"role": {"finance_analyst"}}).want(t, "preview by POST", 200, "<code>billing.edit</code>")
+	f.owner.post(preview, url.Values{"role": {"finance_analyst"}}).want(t, "preview by POST", 200, `data-permission="billing.edit"`, "Edit payments and billing")
 
 	// Refusals are shown on the Team page, in words, as an alert.
 	f.owner.get(preview+"?role=owner").want(t, "preview to owner", 403, `role="alert"`, "owner role")
-	f.owner.get(preview+"?role=boss").want(t, "preview to an unknown role", 400, `role="alert"`, "unknown role")
+	f.owner.get(preview+"?role=boss").want(t, "preview to an unknown role", 400, `role="alert"`, "Unknown role")
 	f.owner.get(f.path("/team/members/999999/role/preview?role=support")).want(t, "preview of no one", 404)
 
 	// A role without team.edit sees no preview and cannot save a change.
@@ -99,6 +99,24 @@ func TestConsole_RolePreview(t *testing.T) {
 	f.dev.post(preview, url.Values{"role": {"admin"}}).want(t, "developer's preview by POST", 403)
 	if got := f.roles(t)["dev@acme-corp.com"]; got != "developer" {
 		t.Errorf("a refused role change left the role %s", got)
+	}
+
+	// A preview of the role they hold changes nothing: no save button, a
+	// sentence saying so; and the save itself is refused, nothing changed
+	// and nothing audited.
+	same := f.owner.get(preview + "?role=developer")
+	same.want(t, "preview of the same role", 200, `id="no-change"`, "nothing to save")
+	if strings.Contains(same.Body, `id="save-role"`) {
+		t.Error("a preview with no change offers to save it")
+	}
+	audits := f.e.Count(t, "SELECT count(*) FROM audit_events")
+	refused := f.owner.post(f.path(fmt.Sprintf("/team/members/%d/role", f.devID)), url.Values{"role": {"developer"}})
+	refused.want(t, "saving the same role", 400, `role="alert"`, "Developer already")
+	if got := f.roles(t)["dev@acme-corp.com"]; got != "developer" {
+		t.Errorf("a refused same-role change left the role %s", got)
+	}
+	if n := f.e.Count(t, "SELECT count(*) FROM audit_events"); n != audits {
+		t.Errorf("a refused same-role change wrote %d audit events", n-audits)
 	}
 
 	// Saving from the preview: the direct POST, as before.
@@ -118,11 +136,24 @@ func TestConsole_AccessReview(t *testing.T) {
 
 	f.owner.get(f.path("/team")).want(t, "team", 200, `href="`+f.path("/team/access")+`"`)
 	a := f.owner.get(f.path("/team/access"))
-	a.want(t, "access review", 200, "<h1>Access review</h1>", "<caption>3 people", `data-access="olga@acme-corp.com"`,
-		`data-access="dev@acme-corp.com"`, `data-access="fin@acme-corp.com"`, `<th scope="col"><code>billing.edit</code></th>`,
+	a.want(t, "access review", 200, "<h1>Access review</h1>", "<caption>Members 1–2 of 2", `id="access-invitations"`, `data-access="olga@acme-corp.com"`,
+		`data-access="dev@acme-corp.com"`, `data-access="fin@acme-corp.com"`, `<th scope="colgroup" colspan="2" class="area">Billing</th>`, `title="Edit payments and billing (billing.edit)" data-permission="billing.edit"`,
+		`<span class="visually-hidden">Edit payments and billing</span>`,
 		`<span class="visually-hidden">Yes</span>`, `<span class="visually-hidden">No</span>`, `<label for="access-permission">`,
 		`href="`+f.path("/team/access.csv")+`"`)
 	oneH1(t, "the access review", a)
+
+	// A person's access, in words, grouped by area; the review links to it.
+	person := f.path(fmt.Sprintf("/team/access/members/%d", f.devID))
+	if !strings.Contains(a.Body, `href="`+person+`"`) {
+		t.Errorf("the review does not link to the developer's access %s", person)
+	}
+	p := f.owner.get(person)
+	p.want(t, "a person's access", 200, "Access of ", "Developer", `data-permission="numbers.edit"`, "Allowed</span>: Edit phone numbers",
+		"Not allowed</span>: Edit payments and billing", ">Phone numbers</h2>")
+	oneH1(t, "a person's access", p)
+	f.owner.get(f.path("/team/access/members/999999")).want(t, "no such person", 404)
+	f.dev.get(person).want(t, "a developer reading access", 403)
 
 	a = f.owner.get(f.path("/team/access?permission=billing.edit"))
 	a.want(t, "filtered review", 200, `data-access="olga@acme-corp.com"`, `data-access="fin@acme-corp.com"`,
@@ -241,7 +272,7 @@ func TestConsole_AccessInChromium(t *testing.T) {
 	if !strings.HasSuffix(owner.path(), "/role/preview") {
 		t.Fatalf("changing a role did not show the preview: %s", owner.location())
 	}
-	if g, l := owner.text("#gained"), owner.text("#lost"); !strings.Contains(g, "billing.edit") || !strings.Contains(l, "numbers.view") {
+	if g, l := owner.text("#gained"), owner.text("#lost"); !strings.Contains(g, "Edit payments and billing") || !strings.Contains(l, "View phone numbers") {
 		t.Errorf("preview: gained %q, lost %q", g, l)
 	}
 	owner.screenshot("20-role-preview")

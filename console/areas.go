@@ -129,7 +129,7 @@ func (c *Console) saveNumber(w http.ResponseWriter, r *http.Request, x *actx) er
 	if v := r.PostFormValue("application_id"); v != "" {
 		var err error
 		if app, err = strconv.ParseInt(v, 10, 64); err != nil || app < 0 {
-			return c.again(w, r, x, roster.FieldErrorf("application_id", roster.EINVALID, "choose an application from the list, or None"), (*Console).editNumber)
+			return c.again(w, r, x, roster.FieldErrorf("application_id", roster.EINVALID, "Choose an application from the list, or None"), (*Console).editNumber)
 		}
 	}
 	in.ApplicationID = &app
@@ -317,7 +317,7 @@ func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error
 func usdField(r *http.Request, name, field, what string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(r.PostFormValue(name)), "$"), 64)
 	if err != nil {
-		return 0, roster.FieldErrorf(field, roster.EINVALID, "%s must be an amount in USD, like 20.00", what)
+		return 0, roster.FieldErrorf(field, roster.EINVALID, "%s must be an amount in USD, like 20.00", capital(what))
 	}
 	return v, nil
 }
@@ -392,7 +392,7 @@ func (c *Console) card(r *http.Request, x *actx) (roster.PaymentMethod, roster.B
 			return pm, b, nil
 		}
 	}
-	return roster.PaymentMethod{}, b, roster.Errorf(roster.ENOTFOUND, "no such card on this account")
+	return roster.PaymentMethod{}, b, roster.Errorf(roster.ENOTFOUND, "No such card on this account")
 }
 
 func brandName(b string) string {

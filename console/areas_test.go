@@ -88,10 +88,10 @@ func TestConsole_BillingRechargeNeedsACard(t *testing.T) {
 	// A forged recharge: refused at the field, nothing changed.
 	before := f.state("/billing")
 	f.owner.post(f.path("/billing/recharges"), url.Values{"amount_usd": {"50"}}).want(t, "recharge without a card", 409,
-		`id="amount-error" role="alert">add a payment method before adding credit`, `value="50"`, `aria-invalid="true"`)
+		`id="amount-error" role="alert">Add a payment method before adding credit`, `value="50"`, `aria-invalid="true"`)
 	// Turning auto-recharge on: refused the same way, at its checkbox.
 	f.owner.post(f.path("/billing/auto-recharge"), url.Values{"auto_enabled": {"on"}, "auto_threshold_usd": {"5"}, "auto_amount_usd": {"20"}}).want(t,
-		"auto-recharge without a card", 409, `id="auto-enabled-error" role="alert">add a payment method`, `id="auto-enabled" name="auto_enabled" value="on" checked`,
+		"auto-recharge without a card", 409, `id="auto-enabled-error" role="alert">Add a payment method`, `id="auto-enabled" name="auto_enabled" value="on" checked`,
 		`value="5"`, `value="20"`)
 	if after := f.state("/billing"); after != before {
 		t.Errorf("refusals changed billing:\nbefore %s\nafter  %s", before, after)

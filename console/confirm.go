@@ -7,11 +7,11 @@ import "net/http"
 // grace period), the button that does it, and a way back. The action
 // happens only when that page's form is posted.
 type confirmation struct {
-	Heading  string   // "Delete Ada Lovelace?"
+	Heading  string   // "Remove Ada Lovelace from this account?"
 	Lead     string   // the first, bold sentence: "This is irreversible."
 	Body     []string // what happens, one paragraph each
 	Action   string   // where the form posts
-	Button   string   // the button's words: "Delete user"
+	Button   string   // the button's words: "Remove from this account"
 	ButtonID string   // the button's id, for tests: "confirm-delete"
 	Back     string   // where Cancel goes
 	Choice   *choice  // asked before the action, or nil

@@ -102,6 +102,9 @@ var funcs = template.FuncMap{
 		return true
 	},
 	"roleLabel": func(r roster.Role) string { return r.Label() },
+	// eventLabel is a webhook event type for a person (roster.EventLabel):
+	// pages show it, with the type itself in a title and data attribute.
+	"eventLabel": roster.EventLabel,
 	// held is what the page's user holds in a membership's account, as
 	// GET /v1/me/access says it and the gate decides: none while suspended
 	// or without the two-factor sign-in the account requires.
@@ -112,15 +115,22 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	// when is a time for a person: relative ("3 hours ago", "in 6 days"),
-	// with the exact time on hover and in the datetime attribute.
+	// when is a time for a person: relative ("3 hours ago", "in 6 days")
+	// and, beside it in plain sight, the exact time ("6 Dec 2026, 07:12
+	// UTC"), in a <time> whose datetime attribute machines read. A time
+	// more than a month away is only the exact one. The exact part may
+	// wrap onto its own line on a phone (.exact).
 	"when": func(t time.Time) template.HTML {
 		if t.IsZero() {
 			return "—"
 		}
-		exact := t.UTC().Format("2 Jan 2006 15:04 UTC")
-		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `" title="` + exact + `">` +
-			template.HTMLEscapeString(relative(t, time.Now())) + `</time>`)
+		exact := t.UTC().Format("2 Jan 2006, 15:04 UTC")
+		rel := relative(t, time.Now())
+		inner := `<span class="relative">` + template.HTMLEscapeString(rel) + `</span> <span class="exact">(` + exact + `)</span>`
+		if rel == t.UTC().Format("2 Jan 2006") {
+			inner = `<span class="exact">` + exact + `</span>`
+		}
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + inner + `</time>`)
 	},
 	"browser": browserOf,
 	"usd":     func(m roster.Money) string { return formatUSD(int64(m)) },
@@ -256,7 +266,7 @@ func (c *Console) csrfToken(session string) string {
 func (c *Console) checkCSRF(r *http.Request, session string) error {
 	want := c.csrfToken(session)
 	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(want)) {
-		return roster.Errorf(roster.EFORBIDDEN, "this form expired or came from another site: reload the page and try again")
+		return roster.Errorf(roster.EFORBIDDEN, "This form expired or came from another site: reload the page and try again")
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func TestCredentials_RemovedMembersWhoCouldReadTheToken(t *testing.T) {
 	members := func() int { return api.Must(200, "GET", "/v1/accounts/"+acct+"/members", nil).Total() }
 
 	// No token yet: nothing to warn of.
-	owner.get(path(fmt.Sprintf("/team/members/%d/delete", devID))).want(t, "before any token", 200, "Delete Invitee?")
+	owner.get(path(fmt.Sprintf("/team/members/%d/delete", devID))).want(t, "before any token", 200, "Remove Invitee from this account?")
 	if a := owner.get(path(fmt.Sprintf("/team/members/%d/delete", devID))); strings.Contains(a.Body, `id="confirm-warning"`) {
 		t.Errorf("a warning before the account has a token")
 	}

@@ -41,7 +41,7 @@ func TestConsole_SignupAndResetFormsThrottled(t *testing.T) {
 	}
 	n, mails := users(), len(e.Mail.Messages())
 	a := k.post("/signup", url.Values{"name": {"Sixth"}, "email": {"sixth@globex-industries.com"}, "password": {servertest.Password}})
-	a.want(t, "sixth sign-up", 429, `class="form-error" role="alert">too many sign-ups from your network: try again in 10 minutes`,
+	a.want(t, "sixth sign-up", 429, `class="form-error" role="alert">Too many sign-ups from your network: try again in 10 minutes`,
 		`value="sixth@globex-industries.com"`)
 	retryAfter(a, 600)
 	if users() != n {
@@ -60,7 +60,7 @@ func TestConsole_SignupAndResetFormsThrottled(t *testing.T) {
 	}
 	queued := stats.ResetsQueued.Load()
 	a = k.post("/forgot-password", url.Values{"email": {"user0@globex-industries.com"}})
-	a.want(t, "sixth reset", 429, `class="form-error" role="alert">too many password resets for this address: try again in 15 minutes`, `id="forgot-form"`)
+	a.want(t, "sixth reset", 429, `class="form-error" role="alert">Too many password resets for this address: try again in 15 minutes`, `id="forgot-form"`)
 	retryAfter(a, 900)
 	if stats.ResetsQueued.Load() != queued {
 		t.Error("the refused reset was queued")

@@ -51,14 +51,14 @@ func TestConsole_TwoFactorFormsNeedPasswordAndCode(t *testing.T) {
 	p.want(t, "profile with two-factor on", 200, `id="disable-otp"`, `id="disable-recovery-code"`, `id="recovery-otp"`, `id="recovery-recovery-code"`)
 	for _, form := range []struct{ action, prefix string }{{"/profile/mfa/disable", "disable"}, {"/profile/mfa/recovery-codes", "recovery"}} {
 		k.post(form.action, url.Values{"password": {servertest.Password}}).
-			want(t, form.prefix+" without a code", 401, `id="`+form.prefix+`-otp-error" role="alert">enter a code from your authenticator app`,
+			want(t, form.prefix+" without a code", 401, `id="`+form.prefix+`-otp-error" role="alert">Enter a code from your authenticator app`,
 				`aria-describedby="`+form.prefix+`-otp-error"`)
 		k.post(form.action, url.Values{"password": {"not my password"}, "otp": {code}}).
-			want(t, form.prefix+" with a wrong password", 401, `id="`+form.prefix+`-password-error" role="alert">wrong password`)
+			want(t, form.prefix+" with a wrong password", 401, `id="`+form.prefix+`-password-error" role="alert">Wrong password`)
 		k.post(form.action, url.Values{"password": {servertest.Password}, "otp": {bad}}).
-			want(t, form.prefix+" with a wrong code", 401, `id="`+form.prefix+`-otp-error" role="alert">wrong two-factor code`)
+			want(t, form.prefix+" with a wrong code", 401, `id="`+form.prefix+`-otp-error" role="alert">Wrong two-factor code`)
 		k.post(form.action, url.Values{"password": {servertest.Password}, "recovery_code": {"aaaaa-bbbbb-ccccc-ddddd-eeeeee"}}).
-			want(t, form.prefix+" with a wrong recovery code", 401, `<details open>`, `id="`+form.prefix+`-recovery-code-error" role="alert">wrong or used recovery code`)
+			want(t, form.prefix+" with a wrong recovery code", 401, `<details open>`, `id="`+form.prefix+`-recovery-code-error" role="alert">Wrong or used recovery code`)
 		if api.Must(200, "GET", "/v1/me", nil).JSON["mfa_enabled"] != true {
 			t.Fatalf("a refused %s form turned two-factor off", form.prefix)
 		}

@@ -74,8 +74,9 @@ func accountPages() []accountPageDef {
 		{"POST " + A + "/team/members/{uid}/role/preview", roster.TeamEdit, "team", "Change role", (*Console).rolePreview},
 		{"GET " + A + "/team/access", roster.TeamView, "team", "Access review", (*Console).accessPage},
 		{"GET " + A + "/team/access.csv", roster.TeamView, "team", "Access review", (*Console).accessCSV},
+		{"GET " + A + "/team/access/members/{uid}", roster.TeamView, "team", "Access of a member", (*Console).personAccess},
 		{"POST " + A + "/team/invite-batch", roster.TeamEdit, "team", "Team", (*Console).inviteBatch},
-		{"GET " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Delete user", (*Console).confirmDelete},
+		{"GET " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Remove from this account", (*Console).confirmDelete},
 		{"POST " + A + "/team/members/{uid}/delete", roster.TeamEdit, "team", "Team", (*Console).deleteMember},
 		{"POST " + A + "/team/invitations/{inv}/role", roster.TeamEdit, "team", "Team", (*Console).invitationRole},
 		{"POST " + A + "/team/invitations/{inv}/resend", roster.TeamEdit, "team", "Team", (*Console).resend},
@@ -287,7 +288,7 @@ func formInt(r *http.Request, name string) int64 {
 }
 
 func (c *Console) memberRole(w http.ResponseWriter, r *http.Request, x *actx) error {
-	m, err := c.svc.SetMemberRole(r.Context(), x.a, formInt(r, "uid"), r.PostFormValue("role"), x.actor(r))
+	m, err := c.svc.ChangeMemberRole(r.Context(), x.a, formInt(r, "uid"), r.PostFormValue("role"), x.actor(r))
 	c.after(w, r, x, x.path("/team"), "Role changed: "+m.Name+" ("+m.Email+") is now "+m.Role.Label()+".", err)
 	return nil
 }
@@ -295,13 +296,13 @@ func (c *Console) memberRole(w http.ResponseWriter, r *http.Request, x *actx) er
 func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx) error {
 	m, err := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
 	if err != nil {
-		return roster.Errorf(roster.ENOTFOUND, "no such user in this account")
+		return roster.Errorf(roster.ENOTFOUND, "No such user in this account")
 	}
 	cf := confirmation{
-		Heading: "Delete " + m.Name + "?", Lead: "This is irreversible.",
+		Heading: "Remove " + m.Name + " from this account?", Lead: "This is irreversible.",
 		Body: []string{m.Email + " loses access to " + x.a.Name + " at once: their sessions stop working here and " +
 			"their API keys for this account are deleted. To give access again you must send a new invitation."},
-		Action: x.path("/team/members/" + strconv.FormatInt(m.UserID, 10) + "/delete"), Button: "Delete user",
+		Action: x.path("/team/members/" + strconv.FormatInt(m.UserID, 10) + "/delete"), Button: "Remove from this account",
 		ButtonID: "confirm-delete", Back: x.path("/team")}
 	if cf.Warning, err = c.tokenWarning(r, x, m); err != nil {
 		return err
@@ -362,7 +363,7 @@ func times(n int) string {
 func (c *Console) deleteMember(w http.ResponseWriter, r *http.Request, x *actx) error {
 	m, _ := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
 	err := c.svc.DeleteMember(r.Context(), x.a, formInt(r, "uid"), x.actor(r))
-	msg := "User deleted: " + m.Email + " no longer has access to " + x.a.Name + "."
+	msg := "Removed from this account: " + m.Email + " no longer has access to " + x.a.Name + "."
 	if service.RoleAllows(m.Role, roster.CredentialsView) {
 		msg += " Their role could view the Auth Token: the Credentials page offers rotating it."
 	}

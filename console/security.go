@@ -39,7 +39,7 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := resetData{Email: strings.TrimSpace(r.PostFormValue("email"))}
 	if d.Email == "" {
 		c.render(w, http.StatusBadRequest, "forgot-password", &page{Title: "Reset your password",
-			Error: "enter the email address you log in with", Field: "email", Data: d})
+			Error: "Enter the email address you log in with", Field: "email", Data: d})
 		return
 	}
 	if err := c.svc.RequestPasswordReset(r.Context(), d.Email, c.proxies.ClientIP(r)); err != nil {
@@ -293,7 +293,7 @@ func codesDownload(email string, codes []string) template.URL {
 func newTOTPSetup(otpauth string) (*totpSetup, error) {
 	key, err := otp.NewKeyFromURL(otpauth)
 	if err != nil || key.Type() != "totp" || key.Secret() == "" {
-		return nil, roster.Errorf(roster.EINVALID, "set up two-factor sign-in again")
+		return nil, roster.Errorf(roster.EINVALID, "Set up two-factor sign-in again")
 	}
 	img, err := key.Image(200, 200)
 	if err != nil {

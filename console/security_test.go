@@ -138,13 +138,13 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	k.post("/profile/password", url.Values{"csrf": {""}, "current_password": {servertest.Password}, "new_password": {"another long password"}}).
 		want(t, "password change without CSRF", 403, "this form expired")
 	a := k.post("/profile/password", url.Values{"current_password": {"not my password"}, "new_password": {"another long password"}})
-	a.want(t, "wrong current password", 401, `id="current-password-error" role="alert">wrong password`,
+	a.want(t, "wrong current password", 401, `id="current-password-error" role="alert">Wrong password`,
 		`aria-invalid="true" aria-describedby="current-password-error"`)
 	if strings.Contains(a.Body, "not my password") || strings.Contains(a.Body, "another long password") {
 		t.Error("a refused password form showed a password it was sent")
 	}
 	k.post("/profile/password", url.Values{"current_password": {servertest.Password}, "new_password": {"short"}}).
-		want(t, "weak new password", 400, `id="new-password-error" role="alert">password must be at least 10 characters`,
+		want(t, "weak new password", 400, `id="new-password-error" role="alert">Password must be at least 10 characters`,
 			`aria-describedby="new-password-error"`)
 	if !canLogIn(t, e, email, servertest.Password) || canLogIn(t, e, email, "another long password") {
 		t.Error("a refused password change changed the password")
@@ -161,13 +161,13 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 
 	// Set-up needs the password: none, or a wrong one, shows no key.
 	a = k.post("/profile/mfa/setup", url.Values{})
-	a.want(t, "set up without a password", 401, `id="setup-password-error" role="alert">enter your current password`,
+	a.want(t, "set up without a password", 401, `id="setup-password-error" role="alert">Enter your current password`,
 		`aria-describedby="setup-password-error"`)
 	if strings.Contains(a.Body, `id="totp-secret"`) {
 		t.Error("a set-up without the password showed a key")
 	}
 	a = k.post("/profile/mfa/setup", url.Values{"password": {"not my password"}})
-	a.want(t, "set up with a wrong password", 401, `id="setup-password-error" role="alert">wrong password`)
+	a.want(t, "set up with a wrong password", 401, `id="setup-password-error" role="alert">Wrong password`)
 	if strings.Contains(a.Body, `id="totp-secret"`) || strings.Contains(a.Body, "not my password") {
 		t.Error("a set-up with a wrong password showed a key or the password")
 	}
@@ -187,14 +187,14 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	}
 	otpauth := formValue(a.Body, "otpauth")
 	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "otpauth": {otpauth}, "password": {servertest.Password}})
-	a.want(t, "wrong code", 401, `id="totp-code-error" role="alert">wrong two-factor code`, `aria-describedby="totp-code-error"`,
+	a.want(t, "wrong code", 401, `id="totp-code-error" role="alert">Wrong two-factor code`, `aria-describedby="totp-code-error"`,
 		`id="totp-secret">`+secret[1]+`<`)
 	right, _ := totp.GenerateCode(secret[1], clk.Now())
 	a = k.post("/profile/mfa/confirm", url.Values{"otp": {right}, "otpauth": {otpauth}, "password": {"not my password"}})
-	a.want(t, "confirm with a wrong password", 401, `id="confirm-password-error" role="alert">wrong password`,
+	a.want(t, "confirm with a wrong password", 401, `id="confirm-password-error" role="alert">Wrong password`,
 		`aria-describedby="confirm-password-error"`, `id="totp-secret">`+secret[1]+`<`)
 	k.post("/profile/mfa/confirm", url.Values{"otp": {right}, "otpauth": {otpauth}}).
-		want(t, "confirm without a password", 401, `id="confirm-password-error" role="alert">enter your current password`)
+		want(t, "confirm without a password", 401, `id="confirm-password-error" role="alert">Enter your current password`)
 	// A key for another login is never shown from a form.
 	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "password": {servertest.Password},
 		"otpauth": {"otpauth://totp/Roster:eve@evil.example?secret=JBSWY3DPEHPK3PXP&issuer=Roster"}})
@@ -224,7 +224,7 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	k.get("/accounts/"+acct+"/settings").want(t, "settings", 200, `id="require-mfa"`, `id="members-without-mfa"`,
 		"dev@acme-corp.com", "olga@acme-corp.com", "Not required")
 	a = k.post("/accounts/"+acct+"/settings/security", url.Values{"require_mfa": {"on"}})
-	a.want(t, "require without own two-factor", 409, `id="require-mfa-error" role="alert">turn on two-factor sign-in for yourself first`,
+	a.want(t, "require without own two-factor", 409, `id="require-mfa-error" role="alert">Turn on two-factor sign-in for yourself first`,
 		`aria-invalid="true"`, `value="on" checked`, `value="Olga Owner&#39;s account"`, `href="/profile#mfa"`)
 	if api.Must(200, "GET", "/v1/accounts/"+acct, nil).JSON["require_mfa"] != false {
 		t.Error("the refused form required two-factor sign-in")
@@ -257,7 +257,7 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	k.post("/reset-password/not-a-token", url.Values{"password": {"another long password"}}).want(t, "bad reset link, posted", 410, "invalid, used or expired")
 	k.get("/reset-password/"+token).want(t, "reset link", 200, `id="reset-form"`)
 	k.post("/reset-password/"+token, url.Values{"password": {"short"}}).
-		want(t, "weak reset password", 400, `id="password-error" role="alert">password must be at least 10 characters`, `aria-invalid="true"`)
+		want(t, "weak reset password", 400, `id="password-error" role="alert">Password must be at least 10 characters`, `aria-invalid="true"`)
 	k.get("/reset-password/"+token).want(t, "reset link after a refusal", 200, `id="reset-form"`)
 	if !canLogIn(t, e, email, servertest.Password) {
 		t.Error("a refused reset changed the password")

@@ -89,7 +89,7 @@ func (c *Console) pendingInvitation(ctx context.Context, a roster.Account, id in
 			return inv, nil
 		}
 	}
-	return roster.Invitation{}, roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
+	return roster.Invitation{}, roster.Errorf(roster.ENOTFOUND, "No such pending invitation")
 }
 
 func (c *Console) confirmRevoke(w http.ResponseWriter, r *http.Request, x *actx) error {
@@ -114,7 +114,7 @@ func (c *Console) confirmRevoke(w http.ResponseWriter, r *http.Request, x *actx)
 // new invitation brings them back.
 func (c *Console) confirmLeave(w http.ResponseWriter, r *http.Request, x *actx) error {
 	if x.role == roster.RoleOwner {
-		return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot leave their account")
+		return roster.Errorf(roster.EOWNERIMMUTABLE, "The owner cannot leave their account")
 	}
 	return c.confirm(w, x, confirmation{
 		Heading: "Leave " + x.a.Name + "?",

@@ -74,7 +74,7 @@ func TestConsole_Webhooks(t *testing.T) {
 
 	// Reloaded, the list shows it, without its secret.
 	a = f.owner.get(f.path("/webhooks"))
-	a.want(t, "list", 200, hook, "<code>member.joined</code>", "<code>member.removed</code>", `data-enabled="yes"`,
+	a.want(t, "list", 200, hook, `data-event="member.joined"`, "A member joined", `data-event="member.removed"`, "A member was removed", `data-enabled="yes"`,
 		`data-webhook="`+id+`"`, `href="`+f.path("/webhooks/"+id+"/deliveries")+`"`)
 	if strings.Contains(a.Body, "whsec_") || strings.Contains(a.Body, secret) || strings.Contains(a.Body, `id="webhook-secret"`) {
 		t.Errorf("the list shows the signing secret again")
@@ -86,7 +86,7 @@ func TestConsole_Webhooks(t *testing.T) {
 	// An event for it: a delivery, on its deliveries page.
 	e.Join(t, api, acct, "sup@acme-corp.com", "support")
 	a = f.owner.get(f.path("/webhooks/" + id + "/deliveries"))
-	a.want(t, "deliveries", 200, "<code>member.joined</code>", "Attempts", "Last error", "Next attempt")
+	a.want(t, "deliveries", 200, `data-event="member.joined"`, "A member joined", "Attempts", "Last error", "Next attempt")
 	if strings.Contains(a.Body, "whsec_") {
 		t.Errorf("the deliveries page shows the secret")
 	}
@@ -146,7 +146,7 @@ func TestConsole_WebhookURLRules(t *testing.T) {
 	f := newAccessFixture(t)
 	f.owner.get(f.path("/webhooks"))
 	f.owner.post(f.path("/webhooks"), url.Values{"url": {"http://hooks.example.com/in"}, "events": {"plan.changed"}}).want(t, "http URL", 400,
-		`id="wh-url-error"`, "url must use https", `value="http://hooks.example.com/in"`, `value="plan.changed" checked`)
+		`id="wh-url-error"`, "The URL must use https", `value="http://hooks.example.com/in"`, `value="plan.changed" checked`)
 	f.owner.post(f.path("/webhooks"), url.Values{"url": {"https://10.1.2.3/in"}, "events": {"plan.changed"}}).want(t, "private URL", 400,
 		`id="wh-url-error"`, "private, loopback or link-local", `value="https://10.1.2.3/in"`)
 	if n := len(f.webhooks(t)); n != 0 {
@@ -166,13 +166,13 @@ func TestConsole_ManageAccountsShowsPermissions(t *testing.T) {
 		return a.Body[i : i+j]
 	}
 	owner := row(f.owner.get("/accounts"))
-	for _, p := range []string{"<summary>", "<code>team.edit</code>", "<code>billing.edit</code>", "<code>numbers.view</code>"} {
+	for _, p := range []string{"<summary>", `data-permission="team.edit"`, "Manage the team", `data-permission="billing.edit"`, `data-permission="numbers.view"`, "View phone numbers"} {
 		if !strings.Contains(owner, p) {
 			t.Errorf("the owner's permissions lack %s: %s", p, owner)
 		}
 	}
 	dev := row(f.dev.get("/accounts"))
-	if !strings.Contains(dev, "<code>numbers.edit</code>") || strings.Contains(dev, "team.edit") || strings.Contains(dev, "team.view") {
+	if !strings.Contains(dev, `data-permission="numbers.edit"`) || strings.Contains(dev, "team.edit") || strings.Contains(dev, "team.view") {
 		t.Errorf("the developer's permissions are wrong: %s", dev)
 	}
 }

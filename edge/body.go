@@ -66,7 +66,7 @@ func LimitBody(b Body, fail func(http.ResponseWriter, *http.Request, error)) fun
 			if !b.Files && multipartBody(r) && (!b.UnsafeOnly || unsafeMethod(r.Method)) {
 				// Refused unread: net/http then closes the connection
 				// rather than read what is left of a large body.
-				fail(w, r, roster.Errorf(roster.EMEDIATYPE, "no file is taken here: send the request without a multipart body"))
+				fail(w, r, roster.Errorf(roster.EMEDIATYPE, "No file is taken here: send the request without a multipart body"))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, b.Max)
@@ -102,7 +102,7 @@ func parseForm(r *http.Request, b Body) error {
 	if e := BodyError(err); e != nil {
 		return e
 	}
-	return roster.Errorf(roster.EINVALID, "the form could not be read")
+	return roster.Errorf(roster.EINVALID, "The form could not be read")
 }
 
 // BodyError returns the refusal for an error met while reading a request
@@ -117,11 +117,11 @@ func BodyError(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &mbe):
-		return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", mbe.Limit)
+		return roster.Errorf(roster.ETOOLARGE, "The request body is larger than %d bytes", mbe.Limit)
 	case errors.Is(err, multipart.ErrMessageTooLarge):
-		return roster.Errorf(roster.ETOOLARGE, "the form has too many parts")
+		return roster.Errorf(roster.ETOOLARGE, "The form has too many parts")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return roster.Errorf(roster.ETIMEOUT, "the request body did not arrive in time")
+		return roster.Errorf(roster.ETIMEOUT, "The request body did not arrive in time")
 	}
 	return nil
 }

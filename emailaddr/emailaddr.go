@@ -69,28 +69,28 @@ func sortedLines(text string) []string {
 func Normalize(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "an email address is required")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "An email address is required")
 	}
 	if !utf8.ValidString(s) {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "the email address is not valid UTF-8")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The email address is not valid UTF-8")
 	}
 	for _, r := range s {
 		// Control, space and invisible formatting characters (C0, C1,
 		// NBSP, U+2028, U+202E, U+FEFF, ...) have no place in an address.
 		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
-			return "", roster.FieldErrorf("email", roster.EINVALID, "the email address contains a control, space or invisible character")
+			return "", roster.FieldErrorf("email", roster.EINVALID, "The email address contains a control, space or invisible character")
 		}
 	}
 	if strings.ContainsAny(s, "<>()\", ;:\\[]") {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a plain email address like name@company.com", s)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The address %q is not a plain email address like name@company.com", s)
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not an email address like name@company.com", s)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The address %q is not an email address like name@company.com", s)
 	}
 	local, domain := strings.ToLower(s[:at]), s[at+1:]
 	if len(local) > 64 { // after lower-casing, which can lengthen it: Normalize is idempotent
-		return "", roster.FieldErrorf("email", roster.EINVALID, "the part before @ is longer than 64 characters")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The part before @ is longer than 64 characters")
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
 	if err == nil {
@@ -99,14 +99,14 @@ func Normalize(s string) (string, error) {
 		_, err = idna.Lookup.ToASCII(ascii)
 	}
 	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a valid email domain", domain)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The domain %q is not a valid email domain", domain)
 	}
 	addr := local + "@" + ascii
 	if len(addr) > 254 {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "the email address is longer than 254 characters")
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The email address is longer than 254 characters")
 	}
 	if p, err := mail.ParseAddress(addr); err != nil || p.Address != addr || p.Name != "" {
-		return "", roster.FieldErrorf("email", roster.EINVALID, "%q is not a valid email address", s)
+		return "", roster.FieldErrorf("email", roster.EINVALID, "The address %q is not a valid email address", s)
 	}
 	return addr, nil
 }

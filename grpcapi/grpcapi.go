@@ -117,7 +117,7 @@ func revision(ctx context.Context) (int64, error) {
 	}
 	rev, err := strconv.ParseInt(vals[0], 10, 64)
 	if err != nil || rev < 0 || len(vals) > 1 {
-		return 0, roster.Errorf(roster.EINVALID, "%s must be one revision number", RevisionMetadata)
+		return 0, roster.Errorf(roster.EINVALID, "The %s metadata must be one revision number", RevisionMetadata)
 	}
 	return rev, nil
 }

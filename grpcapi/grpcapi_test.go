@@ -289,7 +289,7 @@ func TestCheck_Refusals(t *testing.T) {
 	t.Run("single", func(t *testing.T) {
 		_, err := c.Check(ctx, byUser(acct, 1, "numbers.fly"))
 		st := wantCode(t, err, codes.InvalidArgument)
-		if st.Message() != `unknown permission "numbers.fly"` || fieldOf(st) != "permission" {
+		if st.Message() != `Unknown permission "numbers.fly"` || fieldOf(st) != "permission" {
 			t.Errorf("unknown permission: %q field %q", st.Message(), fieldOf(st))
 		}
 		for _, req := range []*authzv1.CheckRequest{
@@ -313,7 +313,7 @@ func TestCheck_Refusals(t *testing.T) {
 			}
 			_, err := c.CheckBatch(ctx, &authzv1.CheckBatchRequest{Checks: checks})
 			st := wantCode(t, err, codes.InvalidArgument)
-			if want := fmt.Sprintf("checks must hold 1 to 1000 checks, not %d", n); st.Message() != want || fieldOf(st) != "checks" {
+			if want := fmt.Sprintf("A batch must hold 1 to 1000 checks, not %d", n); st.Message() != want || fieldOf(st) != "checks" {
 				t.Errorf("%d checks: %q field %q", n, st.Message(), fieldOf(st))
 			}
 		}
@@ -332,8 +332,8 @@ func TestCheck_Refusals(t *testing.T) {
 			bad  *authzv1.CheckRequest
 			want string
 		}{
-			{byUser(acct, 1, "numbers.fly"), `checks[3]: unknown permission "numbers.fly"`},
-			{&authzv1.CheckRequest{AccountId: acct, Permission: "numbers.view"}, "checks[3]: give account_id and exactly one of user_id or api_key"},
+			{byUser(acct, 1, "numbers.fly"), `Check 3 (counting from 0): Unknown permission "numbers.fly"`},
+			{&authzv1.CheckRequest{AccountId: acct, Permission: "numbers.view"}, "Check 3 (counting from 0): Give the account and exactly one of a user or an API key"},
 		} {
 			_, err := c.CheckBatch(ctx, &authzv1.CheckBatchRequest{Checks: []*authzv1.CheckRequest{ok, ok, ok, tc.bad, ok}})
 			st := wantCode(t, err, codes.InvalidArgument)

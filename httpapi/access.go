@@ -60,7 +60,7 @@ func (s *Server) memberAccess(w http.ResponseWriter, r *http.Request, c *Caller)
 	q := r.URL.Query()
 	role := q.Get("role")
 	if q.Has("role") && role == "" {
-		return roster.FieldErrorf("role", roster.EINVALID, "role must name a role: admin, developer, finance_analyst or support")
+		return roster.FieldErrorf("role", roster.EINVALID, "Choose a role: admin, developer, finance_analyst or support")
 	}
 	a, err := s.Svc.MemberAccess(r.Context(), c.Account, uid, role)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Server) accessReview(w http.ResponseWriter, r *http.Request, c *Caller)
 	if v := r.URL.Query(); v.Has("permission") {
 		p, ok := roster.ParsePermission(v.Get("permission"))
 		if !ok {
-			return roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q", v.Get("permission"))
+			return roster.FieldErrorf("permission", roster.EINVALID, "Unknown permission %q", v.Get("permission"))
 		}
 		only = p
 	}

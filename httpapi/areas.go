@@ -303,7 +303,7 @@ func (s *Server) updateBilling(w http.ResponseWriter, r *http.Request, c *Caller
 		return err
 	}
 	if in.AutoRecharge == nil {
-		return roster.Errorf(roster.EINVALID, "auto_recharge is required")
+		return roster.Errorf(roster.EINVALID, "Say whether auto-recharge is on (true or false)")
 	}
 	b, err := s.Svc.SetAutoRecharge(r.Context(), c.Account, in.AutoRecharge.Enabled, in.AutoRecharge.ThresholdUSD, in.AutoRecharge.AmountUSD, c.Actor())
 	if err != nil {
@@ -373,7 +373,7 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return t, roster.Errorf(roster.EINVALID, "%s must be an RFC 3339 time like 2026-11-01T00:00:00Z", name)
+		return t, roster.Errorf(roster.EINVALID, "The %s parameter must be an RFC 3339 time like 2026-11-01T00:00:00Z", name)
 	}
 	return t, nil
 }
@@ -424,7 +424,7 @@ func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *Caller) e
 		recs = []ingestRecord{in.ingestRecord}
 	}
 	if len(recs) == 0 || len(recs) > 1000 {
-		return roster.Errorf(roster.EINVALID, "send 1 to 1000 records")
+		return roster.Errorf(roster.EINVALID, "Send 1 to 1000 records")
 	}
 	byAccount := map[string][]roster.LogRecord{}
 	var order []string
@@ -432,11 +432,11 @@ func (s *Server) ingestLogs(w http.ResponseWriter, r *http.Request, c *Caller) e
 		lr := roster.LogRecord{Kind: rec.Kind, FromNumber: rec.FromNumber, ToNumber: rec.ToNumber, Direction: rec.Direction,
 			Status: rec.Status, DurationSeconds: rec.DurationSeconds, StartedAt: rec.StartedAt}
 		if err := service.CheckLogRecord(lr); err != nil {
-			return roster.Errorf(roster.EINVALID, "records[%d]: %s", i, roster.ErrorMessage(err))
+			return roster.Errorf(roster.EINVALID, "Record %d (counting from 0): %s", i, roster.ErrorMessage(err))
 		}
 		if _, err := s.Svc.AccountSeq(r.Context(), rec.AccountID); err != nil {
 			if roster.ErrorCode(err) == roster.ENOTFOUND {
-				return roster.Errorf(roster.ENOTFOUND, "records[%d]: no such account %q", i, rec.AccountID)
+				return roster.Errorf(roster.ENOTFOUND, "Record %d (counting from 0): no such account %q", i, rec.AccountID)
 			}
 			return err
 		}

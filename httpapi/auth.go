@@ -27,7 +27,7 @@ func (s *Server) authenticate(r *http.Request, rt Route, c *Caller) error {
 		c.IP = ip
 		return err
 	}
-	return roster.Errorf(roster.EFORBIDDEN, "no access is defined for this route")
+	return roster.Errorf(roster.EFORBIDDEN, "No access is defined for this route")
 }
 
 // authorize decides, through the service's one gate, whether the caller

@@ -24,7 +24,7 @@ func TestBilling_RechargeNeedsAPaymentMethod(t *testing.T) {
 	A := "/v1/accounts/" + w.acct
 	before := w.owner.Must(200, "GET", A+"/billing", nil)
 	r := w.owner.Refused(409, "conflict", "POST", A+"/billing/recharges", map[string]any{"amount_usd": 50})
-	if got := errMessage(r); got != "add a payment method before adding credit" {
+	if got := errMessage(r); got != "Add a payment method before adding credit" {
 		t.Errorf("message = %q", got)
 	}
 	after := w.owner.Must(200, "GET", A+"/billing", nil)
@@ -63,7 +63,7 @@ func TestBilling_AutoRechargeNeedsAPaymentMethod(t *testing.T) {
 	off := map[string]any{"auto_recharge": map[string]any{"enabled": false, "threshold_usd": 5, "amount_usd": 20}}
 	before := w.owner.Must(200, "GET", A+"/billing", nil)
 	r := w.owner.Refused(409, "conflict", "PATCH", A+"/billing", on)
-	if got := errMessage(r); got != "add a payment method before adding credit" {
+	if got := errMessage(r); got != "Add a payment method before adding credit" {
 		t.Errorf("message = %q", got)
 	}
 	if after := w.owner.Must(200, "GET", A+"/billing", nil); !bytes.Equal(before.Body, after.Body) {

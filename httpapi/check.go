@@ -62,7 +62,7 @@ func readBody(r *http.Request, buf *bytes.Buffer) error {
 		if e := edge.BodyError(err); e != nil {
 			return e
 		}
-		return roster.Errorf(roster.EINVALID, "the request body could not be read")
+		return roster.Errorf(roster.EINVALID, "The request body could not be read")
 	}
 	return nil
 }
@@ -73,7 +73,7 @@ func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		e := roster.Errorf(roster.EINVALID, "the request body is not valid JSON for this request: %s", jsonProblem(err))
+		e := roster.Errorf(roster.EINVALID, "The request body is not valid JSON for this request: %s", jsonProblem(err))
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			e.Field = te.Field
@@ -81,7 +81,7 @@ func decodeStrict(data []byte, v any) error {
 		return e
 	}
 	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
-		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON value")
+		return roster.Errorf(roster.EINVALID, "The request body has data after the JSON value")
 	}
 	return nil
 }

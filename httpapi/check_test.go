@@ -71,7 +71,7 @@ func TestCheckBatch_Refusals(t *testing.T) {
 	p.Must(200, "POST", "/v1/authz/check-batch", map[string]any{"checks": many[:1000]})
 	bad := []any{ok, ok, ok, map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.fly"}, ok}
 	r := p.Refused(400, "invalid_request", "POST", "/v1/authz/check-batch", map[string]any{"checks": bad})
-	if e := r.JSON["error"].(map[string]any); !strings.HasPrefix(e["message"].(string), "checks[3]: ") || e["field"] != "checks[3]" {
+	if e := r.JSON["error"].(map[string]any); !strings.HasPrefix(e["message"].(string), "Check 3 (counting from 0): ") || e["field"] != "checks[3]" {
 		t.Errorf("bad item: %s", r.Body)
 	}
 	both := []any{map[string]any{"account_id": acct, "user_id": 1, "api_key": "rk_x", "permission": "numbers.view"}}

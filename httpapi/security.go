@@ -162,7 +162,7 @@ func (s *Server) setSecurity(w http.ResponseWriter, r *http.Request, c *Caller) 
 		return err
 	}
 	if in.RequireMFA == nil {
-		return roster.FieldErrorf("require_mfa", roster.EINVALID, "require_mfa (true or false) is required")
+		return roster.FieldErrorf("require_mfa", roster.EINVALID, "Say whether the account requires two-factor sign-in (true or false)")
 	}
 	a, err := s.Svc.SetRequireMFA(r.Context(), c.Account, c.User, *in.RequireMFA, c.Actor())
 	if err != nil {

@@ -77,7 +77,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 func Protect(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, nil, roster.Errorf(roster.EFORBIDDEN, "cross-origin request refused"))
+		writeError(w, nil, roster.Errorf(roster.EFORBIDDEN, "Cross-origin request refused"))
 	}))
 	return cop.Handler(h)
 }
@@ -163,7 +163,7 @@ func (s *Server) awaitRevision(r *http.Request) error {
 	}
 	rev, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || rev < 0 {
-		return roster.Errorf(roster.EINVALID, "%s must be a revision number", RevisionHeader)
+		return roster.Errorf(roster.EINVALID, "The %s header must be a revision number", RevisionHeader)
 	}
 	return s.Svc.AwaitRevision(r.Context(), rev)
 }
@@ -196,10 +196,10 @@ func serviceTokenOf(r *http.Request, tok service.ServiceToken) error {
 func bearerIs(r *http.Request, want, who string) error {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if want == "" {
-		return roster.Errorf(roster.EFORBIDDEN, "the %s token is not configured on this server", who)
+		return roster.Errorf(roster.EFORBIDDEN, "The %s token is not configured on this server", who)
 	}
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return roster.Errorf(roster.EUNAUTHENTICATED, "a valid %s token is required", who)
+		return roster.Errorf(roster.EUNAUTHENTICATED, "A valid %s token is required", who)
 	}
 	return nil
 }
@@ -254,7 +254,7 @@ func decode(r *http.Request, v any) error {
 		if e := edge.BodyError(err); e != nil {
 			return e
 		}
-		e := roster.Errorf(roster.EINVALID, "the request body is not valid JSON for this request: %s", jsonProblem(err))
+		e := roster.Errorf(roster.EINVALID, "The request body is not valid JSON for this request: %s", jsonProblem(err))
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			e.Field = te.Field
@@ -267,10 +267,10 @@ func decode(r *http.Request, v any) error {
 	if e := edge.BodyError(err); e != nil {
 		return e
 	} else if err != nil {
-		return roster.Errorf(roster.EINVALID, "the request body could not be read")
+		return roster.Errorf(roster.EINVALID, "The request body could not be read")
 	}
 	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON value")
+		return roster.Errorf(roster.EINVALID, "The request body has data after the JSON value")
 	}
 	return nil
 }
@@ -321,19 +321,19 @@ func page(r *http.Request) (roster.Page, error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return p, roster.Errorf(roster.EINVALID, "limit must be a number from 1 to 100")
+			return p, roster.Errorf(roster.EINVALID, "Limit must be a number from 1 to 100")
 		}
 		p.Limit = n
 	}
 	if v := q.Get("offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return p, roster.Errorf(roster.EINVALID, "offset must be a number of 0 or more")
+			return p, roster.Errorf(roster.EINVALID, "Offset must be a number of 0 or more")
 		}
 		p.Offset = n
 	}
 	if v := q.Get("after"); v != "" {
-		return p, roster.FieldErrorf("after", roster.EINVALID, "this list pages by offset only")
+		return p, roster.FieldErrorf("after", roster.EINVALID, "This list pages by offset only")
 	}
 	return p, nil
 }
@@ -346,7 +346,7 @@ func keysetPage(r *http.Request) (roster.Page, error) {
 	if after != "" {
 		q.Del("after")
 		if q.Get("offset") != "" {
-			return roster.Page{}, roster.FieldErrorf("after", roster.EINVALID, "give after or offset, not both")
+			return roster.Page{}, roster.FieldErrorf("after", roster.EINVALID, "Give after or offset, not both")
 		}
 	}
 	r2 := *r
@@ -380,7 +380,7 @@ func newList[T any](p roster.Page, total int, objs []T) list[T] {
 func pathInt(r *http.Request, name string) (int64, error) {
 	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, roster.Errorf(roster.ENOTFOUND, "not found")
+		return 0, roster.Errorf(roster.ENOTFOUND, "Not found")
 	}
 	return n, nil
 }

@@ -57,18 +57,18 @@ func Common() int { return len(common()) }
 // Errors: EINVALID with a message for a person.
 func Check(pw, email string) error {
 	if len(pw) > MaxBytes {
-		return roster.FieldErrorf("password", roster.EINVALID, "password must be at most %d bytes", MaxBytes)
+		return roster.FieldErrorf("password", roster.EINVALID, "Password must be at most %d bytes", MaxBytes)
 	}
 	if utf8.RuneCountInString(pw) < MinRunes {
-		return roster.FieldErrorf("password", roster.EINVALID, "password must be at least %d characters", MinRunes)
+		return roster.FieldErrorf("password", roster.EINVALID, "Password must be at least %d characters", MinRunes)
 	}
 	if _, size := utf8.DecodeRuneInString(pw); strings.Count(pw, pw[:size])*size == len(pw) {
-		return roster.FieldErrorf("password", roster.EINVALID, "password must not be one character repeated")
+		return roster.FieldErrorf("password", roster.EINVALID, "Password must not be one character repeated")
 	}
 	lower := strings.ToLower(pw)
 	if _, ok := slices.BinarySearch(common(), lower); ok {
 		return roster.FieldErrorf("password", roster.EINVALID,
-			"this password is one of the most commonly used passwords (it appears in lists attackers try first): choose another")
+			"This password is one of the most commonly used passwords (it appears in lists attackers try first): choose another")
 	}
 	local := strings.TrimSpace(email)
 	if at := strings.LastIndexByte(local, '@'); at >= 0 {
@@ -77,7 +77,7 @@ func Check(pw, email string) error {
 	// Folded both ways, so case variants such as ſ/s and µ/μ match too.
 	fold := func(s string) string { return strings.ToLower(strings.ToUpper(s)) }
 	if utf8.RuneCountInString(local) >= 3 && strings.Contains(fold(pw), fold(local)) {
-		return roster.FieldErrorf("password", roster.EINVALID, "password must not contain your email address's name part (%q)", local)
+		return roster.FieldErrorf("password", roster.EINVALID, "Password must not contain your email address's name part (%q)", local)
 	}
 	return nil
 }

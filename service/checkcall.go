@@ -48,7 +48,7 @@ func NewServiceToken(token string) ServiceToken {
 // configured on this server, whatever was presented), EUNAUTHENTICATED.
 func (t ServiceToken) Verify(got string, bearer bool) error {
 	if !t.configured {
-		return roster.Errorf(roster.EFORBIDDEN, "the service token is not configured on this server")
+		return roster.Errorf(roster.EFORBIDDEN, "The service token is not configured on this server")
 	}
 	if bearer {
 		h := sha256.Sum256([]byte(got))
@@ -56,7 +56,7 @@ func (t ServiceToken) Verify(got string, bearer bool) error {
 			return nil
 		}
 	}
-	return roster.Errorf(roster.EUNAUTHENTICATED, "a valid service token is required")
+	return roster.Errorf(roster.EUNAUTHENTICATED, "A valid service token is required")
 }
 
 // CheckRequest is one check: may the user (by ID) or the holder of a
@@ -125,7 +125,7 @@ func (s *Service) Check(ctx context.Context, minRev int64, req CheckRequest) (Ch
 // "checks[3]: ...".
 func (s *Service) CheckBatch(ctx context.Context, minRev int64, reqs []CheckRequest, out []CheckResult) ([]CheckResult, error) {
 	if len(reqs) == 0 || len(reqs) > MaxBatch {
-		return out, roster.FieldErrorf("checks", roster.EINVALID, "checks must hold 1 to %d checks, not %d", MaxBatch, len(reqs))
+		return out, roster.FieldErrorf("checks", roster.EINVALID, "A batch must hold 1 to %d checks, not %d", MaxBatch, len(reqs))
 	}
 	if err := s.AwaitRevision(ctx, minRev); err != nil {
 		return out, err
@@ -137,7 +137,7 @@ func (s *Service) CheckBatch(ctx context.Context, minRev int64, reqs []CheckRequ
 		r, err := s.checkOne(ctx, &reqs[i])
 		if err != nil {
 			if roster.ErrorCode(err) == roster.EINVALID {
-				err = roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "checks[%d]: %s", i, roster.ErrorMessage(err))
+				err = roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "Check %d (counting from 0): %s", i, roster.ErrorMessage(err))
 			}
 			return out, err
 		}
@@ -151,10 +151,10 @@ func (s *Service) CheckBatch(ctx context.Context, minRev int64, reqs []CheckRequ
 func (s *Service) checkOne(ctx context.Context, in *CheckRequest) (CheckResult, error) {
 	p, ok := roster.ParsePermission(in.Permission)
 	if !ok {
-		return CheckResult{}, roster.FieldErrorf("permission", roster.EINVALID, "unknown permission %q", in.Permission)
+		return CheckResult{}, roster.FieldErrorf("permission", roster.EINVALID, "Unknown permission %q", in.Permission)
 	}
 	if in.AccountID == "" || (in.UserID == 0) == (in.APIKey == "") {
-		return CheckResult{}, roster.Errorf(roster.EINVALID, "give account_id and exactly one of user_id or api_key")
+		return CheckResult{}, roster.Errorf(roster.EINVALID, "Give the account and exactly one of a user or an API key")
 	}
 	var d authz.Decision
 	var err error

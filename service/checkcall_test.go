@@ -29,10 +29,10 @@ func TestCheck_TheCallsRules(t *testing.T) {
 			req          service.CheckRequest
 			field, error string
 		}{
-			{byUser(f.dev.ID, "numbers.fly"), "permission", `unknown permission "numbers.fly"`},
-			{service.CheckRequest{AccountID: f.acct.ID, Permission: "numbers.view"}, "", "give account_id and exactly one of user_id or api_key"},
-			{service.CheckRequest{AccountID: f.acct.ID, UserID: f.dev.ID, APIKey: devKey, Permission: "numbers.view"}, "", "give account_id and exactly one of user_id or api_key"},
-			{service.CheckRequest{UserID: f.dev.ID, Permission: "numbers.view"}, "", "give account_id and exactly one of user_id or api_key"},
+			{byUser(f.dev.ID, "numbers.fly"), "permission", `Unknown permission "numbers.fly"`},
+			{service.CheckRequest{AccountID: f.acct.ID, Permission: "numbers.view"}, "", "Give the account and exactly one of a user or an API key"},
+			{service.CheckRequest{AccountID: f.acct.ID, UserID: f.dev.ID, APIKey: devKey, Permission: "numbers.view"}, "", "Give the account and exactly one of a user or an API key"},
+			{service.CheckRequest{UserID: f.dev.ID, Permission: "numbers.view"}, "", "Give the account and exactly one of a user or an API key"},
 		}
 		for _, tc := range bad {
 			_, err := e.svc.Check(e.ctx, 0, tc.req)
@@ -41,13 +41,13 @@ func TestCheck_TheCallsRules(t *testing.T) {
 			}
 			reqs := []service.CheckRequest{byUser(f.dev.ID, "numbers.view"), byUser(f.dev.ID, "numbers.view"), byUser(f.dev.ID, "numbers.view"), tc.req}
 			_, err = e.svc.CheckBatch(e.ctx, 0, reqs, nil)
-			if want := "checks[3]: " + tc.error; roster.ErrorCode(err) != roster.EINVALID || roster.ErrorMessage(err) != want || roster.FieldOf(err) != "checks[3]" {
+			if want := "Check 3 (counting from 0): " + tc.error; roster.ErrorCode(err) != roster.EINVALID || roster.ErrorMessage(err) != want || roster.FieldOf(err) != "checks[3]" {
 				t.Errorf("CheckBatch with %+v fourth: %v (field %q), want %q field checks[3]", tc.req, err, roster.FieldOf(err), want)
 			}
 		}
 		for _, n := range []int{0, service.MaxBatch + 1} {
 			_, err := e.svc.CheckBatch(e.ctx, 0, make([]service.CheckRequest, n), nil)
-			if want := fmt.Sprintf("checks must hold 1 to 1000 checks, not %d", n); roster.ErrorMessage(err) != want || roster.FieldOf(err) != "checks" {
+			if want := fmt.Sprintf("A batch must hold 1 to 1000 checks, not %d", n); roster.ErrorMessage(err) != want || roster.FieldOf(err) != "checks" {
 				t.Errorf("batch of %d: %v (field %q)", n, err, roster.FieldOf(err))
 			}
 		}
@@ -118,7 +118,7 @@ func TestServiceToken_Verify(t *testing.T) {
 		got    string
 		bearer bool
 	}{{"s3cret", false}, {"s3cre", true}, {"s3cret ", true}, {"S3CRET", true}, {"", true}, {"", false}} {
-		if err := tok.Verify(tc.got, tc.bearer); roster.ErrorCode(err) != roster.EUNAUTHENTICATED || roster.ErrorMessage(err) != "a valid service token is required" {
+		if err := tok.Verify(tc.got, tc.bearer); roster.ErrorCode(err) != roster.EUNAUTHENTICATED || roster.ErrorMessage(err) != "A valid service token is required" {
 			t.Errorf("Verify(%q, bearer %v): %v", tc.got, tc.bearer, err)
 		}
 	}

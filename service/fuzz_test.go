@@ -59,8 +59,8 @@ func FuzzCents(f *testing.F) {
 
 		got, err := service.Cents(r.field, usd, r.min, r.max)
 		if err != nil {
-			if !isAppError(err, roster.EINVALID) || !strings.Contains(roster.ErrorMessage(err), r.field) {
-				t.Fatalf("Cents(%q, %v, %v, %v) error %v: want %s naming the field", r.field, usd, r.min, r.max, err, roster.EINVALID)
+			if !isAppError(err, roster.EINVALID) || roster.FieldOf(err) != r.field || strings.Contains(roster.ErrorMessage(err), r.field) {
+				t.Fatalf("Cents(%q, %v, %v, %v) error %v: want %s on the field, its message in words", r.field, usd, r.min, r.max, err, roster.EINVALID)
 			}
 			if got != 0 {
 				t.Fatalf("Cents(%q, %v, %v, %v) = %d with error %v", r.field, usd, r.min, r.max, got, err)

@@ -72,19 +72,19 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 		if err != nil {
 			return c, err
 		} else if !ok {
-			return c, roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "The API key is not valid (deleted, or its member was removed)")
 		}
 		c.Via, c.key = ViaAPIKey, cred.APIKey
 	case cred.Basic && !sessionOnly:
 		a, err := s.account(ctx, cred.AuthID)
 		if err != nil {
-			return c, roster.Errorf(roster.EUNAUTHENTICATED, "wrong Auth ID or Auth Token")
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "Wrong Auth ID or Auth Token")
 		}
 		ok, err := s.CheckAccountToken(ctx, a, cred.AuthToken)
 		if err != nil {
 			return c, err
 		} else if !ok {
-			return c, roster.Errorf(roster.EUNAUTHENTICATED, "wrong Auth ID or Auth Token")
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "Wrong Auth ID or Auth Token")
 		}
 		c.Via, c.Account = ViaAccount, a
 		c.User = roster.User{Email: "auth_id:" + a.ID}
@@ -95,7 +95,7 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 		}
 		c.Via, c.User, c.Session = ViaSession, u, cred.Session
 	default:
-		return c, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+		return c, roster.Errorf(roster.EUNAUTHENTICATED, "Log in first")
 	}
 	return c, nil
 }
@@ -121,13 +121,13 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		reason = "stale"
 		return err
 	}
-	notFound := roster.Errorf(roster.ENOTFOUND, "no such account")
+	notFound := roster.Errorf(roster.ENOTFOUND, "No such account")
 	var d authz.Decision
 	switch c.Via {
 	case ViaAPIKey:
 		keyID, seq, uid, ok := s.KeyMember(c.key)
 		if !ok {
-			return roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
+			return roster.Errorf(roster.EUNAUTHENTICATED, "The API key is not valid (deleted, or its member was removed)")
 		}
 		a, err := s.account(ctx, authID)
 		if err != nil || a.Seq != seq {
@@ -136,7 +136,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		}
 		u, err := s.core.DB.UserByID(ctx, uid)
 		if errors.Is(err, store.ErrNoRows) {
-			return roster.Errorf(roster.EUNAUTHENTICATED, "the API key is not valid (deleted, or its member was removed)")
+			return roster.Errorf(roster.EUNAUTHENTICATED, "The API key is not valid (deleted, or its member was removed)")
 		} else if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		// does not suspend them (the API of a standard account works).
 		c.Role, c.Status, c.Held = d.Role, roster.MemberActive, core.CredentialHeld()
 		if need != roster.AnyMember && !d.Allowed {
-			return roster.Errorf(roster.EFORBIDDEN, "account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
+			return roster.Errorf(roster.EFORBIDDEN, "Account credentials (Auth ID and Auth Token) do not allow %s: a machine credential cannot %s; a member must sign in", need, machineRefusal(need))
 		}
 		return nil
 	case ViaSession:
@@ -168,7 +168,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		d = s.core.Index.Check(a.Seq, c.User.ID, need)
 		reason = d.Reason.String()
 	default:
-		return roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "Log in first")
 	}
 	return s.decide(c, d, need)
 }
@@ -178,7 +178,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 // refusal.
 func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) error {
 	if d.Role == roster.RoleNone {
-		return roster.Errorf(roster.ENOTFOUND, "no such account")
+		return roster.Errorf(roster.ENOTFOUND, "No such account")
 	}
 	h := core.HeldOf(d)
 	c.Role, c.Status, c.Held = h.Role, h.Status, h
@@ -190,9 +190,9 @@ func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) er
 	case d.Reason == authz.ReasonSuspended:
 		return roster.ErrSuspended()
 	case d.Reason == authz.ReasonMFARequired:
-		return roster.Errorf(roster.EMFAREQUIRED, "%s requires two-factor sign-in: turn it on in Profile & security, then try again", c.Account.Name)
+		return roster.Errorf(roster.EMFAREQUIRED, "The account %s requires two-factor sign-in: turn it on in Profile & security, then try again", c.Account.Name)
 	}
-	return roster.Errorf(roster.EFORBIDDEN, "your role (%s) does not allow %s", d.Role, need)
+	return roster.Errorf(roster.EFORBIDDEN, "Your role (%s) does not allow %s", d.Role, need)
 }
 
 func machineRefusal(p roster.Permission) string {
@@ -205,7 +205,7 @@ func machineRefusal(p roster.Permission) string {
 // account returns the account with the Auth ID. Errors: ENOTFOUND.
 func (s *Service) account(ctx context.Context, authID string) (roster.Account, error) {
 	a, err := s.core.DB.Account(ctx, authID)
-	return a, core.DBErr(err, "no such account")
+	return a, core.DBErr(err, "No such account")
 }
 
 // CredentialDecision is the check for the account's own credentials (Auth

@@ -27,14 +27,14 @@ type AccountSummary = store.AccountSummary
 // many accounts there are. ENOTFOUND when after names no account.
 func (o Operator) ListAccounts(ctx context.Context, after string, limit int) ([]AccountSummary, int, error) {
 	accounts, total, err := o.db.ListAccounts(ctx, after, limit)
-	return accounts, total, core.DBErr(err, "no such account")
+	return accounts, total, core.DBErr(err, "No such account")
 }
 
 // Account returns the account with the Auth ID. ENOTFOUND when there is
 // none.
 func (o Operator) Account(ctx context.Context, id string) (roster.Account, error) {
 	a, err := o.db.Account(ctx, id)
-	return a, core.DBErr(err, "no such account")
+	return a, core.DBErr(err, "No such account")
 }
 
 // AccountTeam is an account's members and pending invitations, each with
@@ -82,7 +82,7 @@ func (o Operator) Team(ctx context.Context, a roster.Account, most int) (Account
 func (o Operator) User(ctx context.Context, email string) (roster.User, []roster.Membership, error) {
 	u, _, err := o.db.UserByEmail(ctx, email)
 	if err != nil {
-		return roster.User{}, nil, core.DBErr(err, "no such user")
+		return roster.User{}, nil, core.DBErr(err, "No such user")
 	}
 	var ms []roster.Membership
 	for {

@@ -205,7 +205,7 @@ const retryBudget = 10 * time.Second
 
 // ErrBusy: a transaction kept conflicting with others for the whole retry
 // budget. It is EUNAVAILABLE with Retry-After: nothing was written.
-var ErrBusy = roster.Retry(roster.EUNAVAILABLE, time.Second, "the database is busy with other changes right now: try again in a second")
+var ErrBusy = roster.Retry(roster.EUNAVAILABLE, time.Second, "The database is busy with other changes right now: try again in a second")
 
 func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	stx, err := db.db.BeginTx(ctx, db.d.txOptions())

@@ -50,13 +50,13 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool, resolver *net.
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || len(raw) > 2000 {
-		return "", roster.FieldErrorf("url", roster.EINVALID, "url must be an absolute https:// URL without credentials")
+		return "", roster.FieldErrorf("url", roster.EINVALID, "The URL must be an absolute https:// URL without credentials")
 	}
 	if allowPrivate {
 		return raw, nil
 	}
 	if u.Scheme != "https" {
-		return "", roster.FieldErrorf("url", roster.EINVALID, "url must use https")
+		return "", roster.FieldErrorf("url", roster.EINVALID, "The URL must use https")
 	}
 	host := u.Hostname()
 	var addrs []netip.Addr
@@ -70,13 +70,13 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool, resolver *net.
 		}
 		ips, err := resolver.LookupNetIP(rctx, "ip", host)
 		if err != nil || len(ips) == 0 {
-			return "", roster.FieldErrorf("url", roster.EINVALID, "url's host %s does not resolve", host)
+			return "", roster.FieldErrorf("url", roster.EINVALID, "The URL's host %s does not resolve", host)
 		}
 		addrs = ips
 	}
 	for _, ip := range addrs {
 		if !allowedTarget(ip) {
-			return "", roster.FieldErrorf("url", roster.EINVALID, "url's host %s is a private, loopback or link-local address, or one reserved for special use: webhooks go to globally reachable addresses only", host)
+			return "", roster.FieldErrorf("url", roster.EINVALID, "The URL's host %s is a private, loopback or link-local address, or one reserved for special use: webhooks go to globally reachable addresses only", host)
 		}
 	}
 	return raw, nil

@@ -25,14 +25,14 @@ func (s *Areas) Billing(ctx context.Context, a roster.Account) (roster.Billing, 
 func Cents(field string, usd, min, max float64) (roster.Money, error) {
 	c := math.Round(usd * 100)
 	if math.IsNaN(usd) || usd < min || usd > max || math.Abs(c-usd*100) > 1e-6 {
-		return 0, roster.FieldErrorf(field, roster.EINVALID, "%s must be between %.2f and %.2f USD, in cents", field, min, max)
+		return 0, roster.FieldErrorf(field, roster.EINVALID, "%s must be between %.2f and %.2f USD, in cents", amountWords(field), min, max)
 	}
 	return roster.Money(c), nil
 }
 
 // ErrNoPaymentMethod is the message of the refusal to add credit, or to
 // turn auto-recharge on, for an account with no card on file.
-const ErrNoPaymentMethod = "add a payment method before adding credit"
+const ErrNoPaymentMethod = "Add a payment method before adding credit"
 
 // needCard refuses (ECONFLICT) when the account has no card on file.
 func needCard(ctx context.Context, tx *store.Tx, acct int64, field string) error {
@@ -59,7 +59,7 @@ func (s *Areas) SetAutoRecharge(ctx context.Context, a roster.Account, enabled b
 		return roster.Billing{}, err
 	}
 	if enabled && ar.AmountUSD < 100 {
-		return roster.Billing{}, roster.FieldErrorf("amount_usd", roster.EINVALID, "amount_usd must be at least 1.00 when auto-recharge is enabled")
+		return roster.Billing{}, roster.FieldErrorf("amount_usd", roster.EINVALID, "The recharge amount must be at least 1.00 USD when auto-recharge is on")
 	}
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if enabled {
@@ -115,18 +115,18 @@ func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumb
 	digits := strings.NewReplacer(" ", "", "-", "").Replace(cardNumber)
 	for _, r := range digits {
 		if r < '0' || r > '9' {
-			return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "card_number must be digits")
+			return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "The card number must be digits")
 		}
 	}
 	if len(digits) < 12 || len(digits) > 19 || !luhn(digits) {
-		return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "card_number is not a valid card number")
+		return roster.PaymentMethod{}, roster.FieldErrorf("card_number", roster.EINVALID, "The card number is not a valid card number")
 	}
 	now := s.c.DB.Now().UTC()
 	if expMonth < 1 || expMonth > 12 || expYear < 2000 || expYear > now.Year()+20 {
-		return roster.PaymentMethod{}, roster.FieldErrorf("exp_month", roster.EINVALID, "exp_month must be 1-12 and exp_year a four-digit year")
+		return roster.PaymentMethod{}, roster.FieldErrorf("exp_month", roster.EINVALID, "The expiry month must be 1-12 and the year four digits")
 	}
 	if expYear < now.Year() || (expYear == now.Year() && expMonth < int(now.Month())) {
-		return roster.PaymentMethod{}, roster.FieldErrorf("exp_year", roster.EINVALID, "the card expired")
+		return roster.PaymentMethod{}, roster.FieldErrorf("exp_year", roster.EINVALID, "The card expired")
 	}
 	pm := roster.PaymentMethod{Brand: cardBrand(digits), Last4: digits[len(digits)-4:], ExpMonth: expMonth, ExpYear: expYear}
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
@@ -147,7 +147,7 @@ func (s *Areas) AddPaymentMethod(ctx context.Context, a roster.Account, cardNumb
 func (s *Areas) DeletePaymentMethod(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeletePaymentMethod(ctx, a.Seq, id); err != nil {
-			return core.DBErr(err, "no such payment method")
+			return core.DBErr(err, "No such payment method")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionBillingPaymentMethodDelete, fmt.Sprint(id), ""); err != nil {
 			return err
@@ -196,11 +196,11 @@ func (s *Areas) Recharge(ctx context.Context, a roster.Account, amountUSD float6
 func (s *Areas) Price(ctx context.Context, country string) (roster.Price, error) {
 	country = strings.ToUpper(strings.TrimSpace(country))
 	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
-		return roster.Price{}, roster.Errorf(roster.EINVALID, "country must be an ISO 3166 two-letter code, like US")
+		return roster.Price{}, roster.Errorf(roster.EINVALID, "Country must be an ISO 3166 two-letter code, like US")
 	}
 	p, err := s.c.DB.Price(ctx, country)
 	if errors.Is(err, store.ErrNoRows) {
-		return p, roster.Errorf(roster.ENOTFOUND, "no rates for %s", country)
+		return p, roster.Errorf(roster.ENOTFOUND, "No rates for %s", country)
 	}
 	return p, err
 }
@@ -221,17 +221,17 @@ var logKinds = map[string]bool{"call": true, "message": true}
 func CheckLogRecord(r roster.LogRecord) error {
 	switch {
 	case !logKinds[r.Kind]:
-		return roster.Errorf(roster.EINVALID, "kind must be call or message")
+		return roster.Errorf(roster.EINVALID, "Kind must be call or message")
 	case !roster.IsE164(r.FromNumber) || !roster.IsE164(r.ToNumber):
-		return roster.Errorf(roster.EINVALID, "from_number and to_number must be E.164 numbers")
+		return roster.Errorf(roster.EINVALID, "The caller and called numbers must be E.164 numbers, like +14155550100")
 	case r.Direction != "inbound" && r.Direction != "outbound":
-		return roster.Errorf(roster.EINVALID, "direction must be inbound or outbound")
+		return roster.Errorf(roster.EINVALID, "Direction must be inbound or outbound")
 	case r.Status == "" || len(r.Status) > 40:
-		return roster.Errorf(roster.EINVALID, "status is required (at most 40 characters)")
+		return roster.Errorf(roster.EINVALID, "Status is required (at most 40 characters)")
 	case r.DurationSeconds < 0 || (r.Kind == "message" && r.DurationSeconds != 0):
-		return roster.Errorf(roster.EINVALID, "duration_seconds must be 0 or more, and 0 for messages")
+		return roster.Errorf(roster.EINVALID, "The duration must be 0 seconds or more, and 0 for messages")
 	case r.StartedAt.IsZero():
-		return roster.Errorf(roster.EINVALID, "started_at is required (RFC 3339)")
+		return roster.Errorf(roster.EINVALID, "The start time is required (RFC 3339)")
 	}
 	return nil
 }
@@ -261,13 +261,13 @@ func (s *Areas) IngestBatch(ctx context.Context, order []string, byAccount map[s
 // Logs lists the account's records. Errors: EINVALID.
 func (s *Areas) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, p roster.Page) ([]roster.LogRecord, int, error) {
 	if !core.FilterText(f.Number) {
-		return nil, 0, roster.FieldErrorf("number", roster.EINVALID, "number must be text without control characters")
+		return nil, 0, roster.FieldErrorf("number", roster.EINVALID, "Number must be text without control characters")
 	}
 	if f.Kind != "" && !logKinds[f.Kind] {
-		return nil, 0, roster.Errorf(roster.EINVALID, "kind must be call or message")
+		return nil, 0, roster.Errorf(roster.EINVALID, "Kind must be call or message")
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return nil, 0, roster.Errorf(roster.EINVALID, "from must be before to")
+		return nil, 0, roster.Errorf(roster.EINVALID, "From must be before to")
 	}
 	return s.c.DB.Logs(ctx, a.Seq, f, p)
 }
@@ -275,4 +275,15 @@ func (s *Areas) Logs(ctx context.Context, a roster.Account, f roster.LogFilter, 
 // ImportPrices replaces the operator's rate table.
 func (s *Areas) ImportPrices(ctx context.Context, prices []roster.Price) error {
 	return s.c.DB.ImportPrices(ctx, prices)
+}
+
+// amountWords names an amount's field for a person.
+func amountWords(field string) string {
+	switch field {
+	case "threshold_usd":
+		return "The threshold"
+	case "amount_usd":
+		return "The amount"
+	}
+	return "The amount"
 }

@@ -30,7 +30,7 @@ func (s *Areas) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int
 		return nil, nil
 	}
 	if _, err := tx.Application(ctx, acct, *id); errors.Is(err, store.ErrNoRows) {
-		return nil, roster.FieldErrorf("application_id", roster.EINVALID, "application %d does not exist in this account", *id)
+		return nil, roster.FieldErrorf("application_id", roster.EINVALID, "Application %d does not exist in this account", *id)
 	} else if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Areas) linkedApp(ctx context.Context, tx *store.Tx, acct int64, id *int
 func cleanAlias(a string) (string, error) {
 	a = strings.TrimSpace(a)
 	if len(a) > 100 || strings.ContainsAny(a, "\r\n\x00") {
-		return "", roster.FieldErrorf("alias", roster.EINVALID, "alias must be one line of at most 100 characters")
+		return "", roster.FieldErrorf("alias", roster.EINVALID, "Alias must be one line of at most 100 characters")
 	}
 	return a, nil
 }
@@ -50,7 +50,7 @@ func cleanAlias(a string) (string, error) {
 func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput, actor roster.Actor) (roster.Number, error) {
 	n := roster.Number{Number: strings.TrimSpace(in.Number)}
 	if !roster.IsE164(n.Number) {
-		return n, roster.FieldErrorf("number", roster.EINVALID, "number must be in E.164 form, like +14155550100")
+		return n, roster.FieldErrorf("number", roster.EINVALID, "Number must be in E.164 form, like +14155550100")
 	}
 	if in.Alias != nil {
 		alias, err := cleanAlias(*in.Alias)
@@ -65,11 +65,11 @@ func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput,
 			return err
 		}
 		if err := tx.AddNumber(ctx, a.Seq, n); errors.Is(err, store.ErrHeldHere) {
-			return roster.FieldErrorf("number", roster.ECONFLICT, "%s is already on this account", n.Number)
+			return roster.FieldErrorf("number", roster.ECONFLICT, "The number %s is already on this account", n.Number)
 		} else if errors.Is(err, store.ErrUnique) {
 			// Said plainly: the number cannot be added, and a person asking
 			// needs to know it is not a typo. Which account holds it is not said.
-			return roster.FieldErrorf("number", roster.ECONFLICT, "%s belongs to another account: a phone number belongs to one account only", n.Number)
+			return roster.FieldErrorf("number", roster.ECONFLICT, "The number %s belongs to another account: a phone number belongs to one account only", n.Number)
 		} else if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput,
 // Errors: EINVALID (an alias no number could have).
 func (s *Areas) Numbers(ctx context.Context, a roster.Account, alias string, p roster.Page) ([]roster.Number, int, error) {
 	if !core.FilterText(alias) {
-		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "alias must be text without control characters")
+		return nil, 0, roster.FieldErrorf("alias", roster.EINVALID, "Alias must be text without control characters")
 	}
 	return s.c.DB.Numbers(ctx, a.Seq, alias, p)
 }
@@ -97,7 +97,7 @@ func (s *Areas) Number(ctx context.Context, a roster.Account, number string) (ro
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.Number(ctx, a.Seq, number)
-		return core.DBErr(err, "no such number on this account")
+		return core.DBErr(err, "No such number on this account")
 	})
 	return n, err
 }
@@ -108,7 +108,7 @@ func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInp
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if n, err = tx.Number(ctx, a.Seq, in.Number); err != nil {
-			return core.DBErr(err, "no such number on this account")
+			return core.DBErr(err, "No such number on this account")
 		}
 		if in.Alias != nil {
 			if n.Alias, err = cleanAlias(*in.Alias); err != nil {
@@ -132,7 +132,7 @@ func (s *Areas) UpdateNumber(ctx context.Context, a roster.Account, in NumberInp
 func (s *Areas) DeleteNumber(ctx context.Context, a roster.Account, number string, actor roster.Actor) error {
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteNumber(ctx, a.Seq, number); err != nil {
-			return core.DBErr(err, "no such number on this account")
+			return core.DBErr(err, "No such number on this account")
 		}
 		return tx.Audit(ctx, a.Seq, actor, roster.ActionNumberRelease, number, "")
 	})
@@ -140,17 +140,18 @@ func (s *Areas) DeleteNumber(ctx context.Context, a roster.Account, number strin
 
 // --- applications
 
-func checkURL(field, raw string, required bool) (string, error) {
+// checkURL checks a URL field; what names it for a person ("the answer URL").
+func checkURL(field, what, raw string, required bool) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		if required {
-			return "", roster.FieldErrorf(field, roster.EINVALID, "%s is required", field)
+			return "", roster.FieldErrorf(field, roster.EINVALID, "%s is required", capital(what))
 		}
 		return "", nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2000 {
-		return "", roster.FieldErrorf(field, roster.EINVALID, "%s must be an http or https URL", field)
+		return "", roster.FieldErrorf(field, roster.EINVALID, "%s must be an http or https URL", capital(what))
 	}
 	return raw, nil
 }
@@ -170,7 +171,7 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 	if in.AnswerURL != nil {
 		app.AnswerURL = *in.AnswerURL
 	}
-	if app.AnswerURL, err = checkURL("answer_url", app.AnswerURL, true); err != nil {
+	if app.AnswerURL, err = checkURL("answer_url", "the answer URL", app.AnswerURL, true); err != nil {
 		return err
 	}
 	if in.AnswerMethod != nil {
@@ -180,15 +181,15 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 		app.AnswerMethod = "POST"
 	}
 	if app.AnswerMethod != "GET" && app.AnswerMethod != "POST" {
-		return roster.FieldErrorf("answer_method", roster.EINVALID, "answer_method must be GET or POST")
+		return roster.FieldErrorf("answer_method", roster.EINVALID, "The answer method must be GET or POST")
 	}
 	if in.HangupURL != nil {
-		if app.HangupURL, err = checkURL("hangup_url", *in.HangupURL, false); err != nil {
+		if app.HangupURL, err = checkURL("hangup_url", "the hang-up URL", *in.HangupURL, false); err != nil {
 			return err
 		}
 	}
 	if in.MessageURL != nil {
-		if app.MessageURL, err = checkURL("message_url", *in.MessageURL, false); err != nil {
+		if app.MessageURL, err = checkURL("message_url", "the message URL", *in.MessageURL, false); err != nil {
 			return err
 		}
 	}
@@ -199,7 +200,7 @@ func (in ApplicationInput) apply(app *roster.Application) error {
 func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in ApplicationInput, actor roster.Actor) (roster.Application, error) {
 	var app roster.Application
 	if in.Name == nil {
-		return app, roster.FieldErrorf("name", roster.EINVALID, "name is required")
+		return app, roster.FieldErrorf("name", roster.EINVALID, "Name is required")
 	}
 	if err := in.apply(&app); err != nil {
 		return app, err
@@ -229,7 +230,7 @@ func (s *Areas) Application(ctx context.Context, a roster.Account, id int64) (ro
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		app, err = tx.Application(ctx, a.Seq, id)
-		return core.DBErr(err, "no such application")
+		return core.DBErr(err, "No such application")
 	})
 	return app, err
 }
@@ -240,7 +241,7 @@ func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int6
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		if app, err = tx.Application(ctx, a.Seq, id); err != nil {
-			return core.DBErr(err, "no such application")
+			return core.DBErr(err, "No such application")
 		}
 		if err := in.apply(&app); err != nil {
 			return err
@@ -258,7 +259,7 @@ func (s *Areas) UpdateApplication(ctx context.Context, a roster.Account, id int6
 func (s *Areas) DeleteApplication(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteApplication(ctx, a.Seq, id); err != nil {
-			return core.DBErr(err, "no such application")
+			return core.DBErr(err, "No such application")
 		}
 		return tx.Audit(ctx, a.Seq, actor, roster.ActionApplicationDelete, fmt.Sprint(id), "")
 	})
@@ -303,23 +304,23 @@ func (s *Areas) UpdateSettings(ctx context.Context, a roster.Account, in Setting
 			}
 		}
 		for _, f := range []struct {
-			in   *string
-			out  *string
-			name string
-		}{{in.Company, &st.Company, "company"}, {in.Address, &st.Address, "address"}} {
+			in         *string
+			out        *string
+			name, what string
+		}{{in.Company, &st.Company, "company", "company name"}, {in.Address, &st.Address, "address", "address"}} {
 			if f.in == nil {
 				continue
 			}
 			v := strings.TrimSpace(*f.in)
 			if len(v) > 500 || strings.ContainsRune(v, 0) {
-				return roster.FieldErrorf(f.name, roster.EINVALID, "%s must be at most 500 characters", f.name)
+				return roster.FieldErrorf(f.name, roster.EINVALID, "The %s must be at most 500 characters", f.what)
 			}
 			*f.out = v
 		}
 		if in.Timezone != nil {
 			tz := strings.TrimSpace(*in.Timezone)
 			if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
-				return roster.FieldErrorf("timezone", roster.EINVALID, "timezone %q is not an IANA time zone like Europe/Paris", tz)
+				return roster.FieldErrorf("timezone", roster.EINVALID, "The time zone %q is not an IANA time zone like Europe/Paris", tz)
 			}
 			st.Timezone = tz
 		}
@@ -369,7 +370,7 @@ func ParseGrace(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 || d > MaxGrace {
-		return 0, roster.FieldErrorf("keep_old_for", roster.EINVALID, "keep_old_for must be a duration from 0 to 168h, like 24h")
+		return 0, roster.FieldErrorf("keep_old_for", roster.EINVALID, "The old token can be kept from 0 to 7 days: give a duration like 24h")
 	}
 	return d, nil
 }
@@ -534,4 +535,13 @@ func (s *Areas) TokenReadsBy(ctx context.Context, a roster.Account, userID int64
 		}
 	}
 	return out, nil
+}
+
+// capital starts a phrase with a capital letter, for a message that opens
+// with it.
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

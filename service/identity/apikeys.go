@@ -39,7 +39,7 @@ func (s *Identity) CreateAPIKey(ctx context.Context, u roster.User, authID, name
 		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, roster.ActionApiKeyCreate, k.Prefix, name)
 	})
 	if err != nil {
-		return k, "", core.DBErr(err, "no such account")
+		return k, "", core.DBErr(err, "No such account")
 	}
 	return k, key, nil
 }
@@ -58,7 +58,7 @@ func (s *Identity) DeleteAPIKey(ctx context.Context, u roster.User, id int64, ip
 			return err
 		}
 		return tx.Audit(ctx, acct, roster.Actor{UserID: u.ID, Email: u.Email, IP: ip}, roster.ActionApiKeyDelete, prefix, name)
-	}), "no such API key")
+	}), "No such API key")
 }
 
 // KeyMember resolves a personal API key, from memory, to its key ID,

@@ -62,7 +62,7 @@ const (
 func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
 	s.g.PruneThrottles(ctx)
 	if err := s.limit(ctx, "reset:ip:", guard.IPKey(ip), guard.ResetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
-		"too many password resets from your network: try again in %s"); err != nil {
+		"Too many password resets from your network: try again in %s"); err != nil {
 		return err
 	}
 	email, err := emailaddr.Normalize(rawEmail)
@@ -70,7 +70,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 		return nil
 	}
 	if err := s.limit(ctx, "reset:addr:", email, guard.ResetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
-		"too many password resets for this address: try again in %s"); err != nil {
+		"Too many password resets for this address: try again in %s"); err != nil {
 		return err
 	}
 	select {
@@ -80,7 +80,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 	default:
 		s.c.Stats.ResetQueueFull.Add(1)
 		s.c.Log().Warn("password reset queue full: refused", "to", guard.MaskEmail(email))
-		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "too many password resets are waiting: try again in a few seconds")
+		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "Too many password resets are waiting: try again in a few seconds")
 	}
 }
 
@@ -237,7 +237,7 @@ func (s *Identity) passwordReset(ctx context.Context, email string) {
 		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
 			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
 			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, s.c.Config.ResetTTL, s.c.Link("reset-password", token))})
+			email, roster.DurationWords(s.c.Config.ResetTTL), s.c.Link("reset-password", token))})
 }
 
 // limit counts one request of kind ("reset:ip:", "signup:ip:", ...) from
@@ -262,5 +262,5 @@ func (s *Identity) limit(ctx context.Context, kind, who string, window time.Dura
 		who = guard.MaskEmail(who)
 	}
 	s.c.Log().Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, wait, format, guard.FmtWait(wait))
+	return roster.Retry(roster.ERATELIMITED, wait, format, roster.DurationWords(wait))
 }

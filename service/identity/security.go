@@ -47,7 +47,7 @@ func totpStep(secret, code string, now time.Time) int64 {
 	return found
 }
 
-var errBadCode = roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "wrong two-factor code")
+var errBadCode = roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "Wrong two-factor code")
 
 // useTOTP checks code against the user's secret and records its step, in
 // tx: a code is accepted once (no replay within its 30 s, nor an older one).
@@ -61,7 +61,7 @@ func (s *Identity) useTOTP(ctx context.Context, tx *store.Tx, userID int64, code
 		return errBadCode
 	}
 	if err := tx.UseTOTPStep(ctx, userID, step); errors.Is(err, store.ErrNoRows) {
-		return roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "this code was used already: wait for the next one")
+		return roster.FieldErrorf("otp", roster.EUNAUTHENTICATED, "This code was used already: wait for the next one")
 	} else if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, reco
 			return s.useTOTP(ctx, tx, u.ID, code)
 		}
 		if err := tx.UseRecoveryCode(ctx, u.ID, core.HashToken(normalizeRecovery(recovery))); errors.Is(err, store.ErrNoRows) {
-			return roster.FieldErrorf("recovery_code", roster.EUNAUTHENTICATED, "wrong or used recovery code")
+			return roster.FieldErrorf("recovery_code", roster.EUNAUTHENTICATED, "Wrong or used recovery code")
 		} else if err != nil {
 			return err
 		}
@@ -169,10 +169,10 @@ type StepUp struct {
 // EUNAVAILABLE.
 func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, purpose string) error {
 	if proof.Password == "" {
-		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "enter your current password to %s", purpose)
+		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "Enter your current password to %s", purpose)
 	}
 	if u.MFAEnabled && strings.TrimSpace(proof.OTP) == "" && strings.TrimSpace(proof.RecoveryCode) == "" {
-		e := roster.FieldErrorf("otp", roster.EMFAREQUIRED, "enter a code from your authenticator app (or a recovery code) to %s", purpose)
+		e := roster.FieldErrorf("otp", roster.EMFAREQUIRED, "Enter a code from your authenticator app (or a recovery code) to %s", purpose)
 		e.Challenge = true
 		return e
 	}
@@ -205,7 +205,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 	}
 	if !ok {
 		s.loginFailed(u.Email, ip, true, "password (step-up)")
-		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "wrong password")
+		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "Wrong password")
 	}
 	if u.MFAEnabled {
 		// The attempt stays counted until the code is right too: a
@@ -225,7 +225,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 // EUNAVAILABLE (stepUp).
 func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
 	if u.MFAEnabled {
-		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already: turn it off first to set up another authenticator")
+		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is on already: turn it off first to set up another authenticator")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "set up two-factor sign-in"); err != nil {
 		return TOTPEnrollment{}, err
@@ -247,7 +247,7 @@ func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, i
 // EUNAVAILABLE.
 func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
 	if u.MFAEnabled {
-		return nil, roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on already")
+		return nil, roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is on already")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "turn on two-factor sign-in"); err != nil {
 		return nil, err
@@ -263,7 +263,7 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session strin
 			return err
 		}
 		if t.Secret == "" {
-			return roster.Errorf(roster.ECONFLICT, "set up an authenticator first (POST /v1/me/mfa/totp)")
+			return roster.Errorf(roster.ECONFLICT, "Set up an authenticator first (POST /v1/me/mfa/totp)")
 		}
 		if err := s.useTOTP(ctx, tx, u.ID, code); err != nil {
 			return err
@@ -339,7 +339,7 @@ func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password
 	}
 	if !ok {
 		s.loginFailed(u.Email, ip, true, "password")
-		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "wrong password")
+		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "Wrong password")
 	}
 	try.Succeeded(ctx)
 	return nil
@@ -351,7 +351,7 @@ func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password
 // EUNAVAILABLE.
 func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
 	if !u.MFAEnabled {
-		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off already")
+		return roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is off already")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "turn off two-factor sign-in"); err != nil {
 		return err
@@ -383,7 +383,7 @@ func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp,
 // code: a challenge), ERATELIMITED, EUNAVAILABLE.
 func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
 	if !u.MFAEnabled {
-		return nil, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in first")
+		return nil, roster.Errorf(roster.ECONFLICT, "Turn on two-factor sign-in first")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "make new recovery codes"); err != nil {
 		return nil, err
@@ -418,15 +418,15 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 	}
 	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
-		return roster.User{}, core.DBErr(err, "no user with the address "+email)
+		return roster.User{}, core.DBErr(err, "No user with the address "+email)
 	}
 	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)
 		if err != nil {
-			return core.DBErr(err, "no user with the address "+email)
+			return core.DBErr(err, "No user with the address "+email)
 		}
 		if !t.Confirmed {
-			return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is off for %s: nothing to reset", email)
+			return roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is off for %s: nothing to reset", email)
 		}
 		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
 			return err
@@ -469,7 +469,7 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 // token from the first step and a code or a recovery code. A wrong code
 // counts as a failed sign-in. Errors: EUNAUTHENTICATED, ERATELIMITED.
 func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip, userAgent string) (LoginResult, error) {
-	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "this sign-in expired: enter your email and password again")
+	expired := roster.FieldErrorf("pending", roster.EUNAUTHENTICATED, "This sign-in expired: enter your email and password again")
 	uid, err := s.c.DB.PendingLogin(ctx, core.HashToken(pending))
 	if errors.Is(err, store.ErrNoRows) {
 		return LoginResult{}, expired
@@ -478,7 +478,7 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 	}
 	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
-		return LoginResult{}, core.DBErr(err, "no such user")
+		return LoginResult{}, core.DBErr(err, "No such user")
 	}
 	known, err := s.c.DB.KnownLogin(ctx, u.ID, guard.IPKey(ip), s.c.Config.KnownLoginAge)
 	if err != nil {
@@ -493,7 +493,7 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 	}
 	if code == "" && recovery == "" {
 		try.Undo(ctx)
-		return LoginResult{}, roster.FieldErrorf("otp", roster.EINVALID, "enter the 6-digit code from your authenticator app, or a recovery code")
+		return LoginResult{}, roster.FieldErrorf("otp", roster.EINVALID, "Enter the 6-digit code from your authenticator app, or a recovery code")
 	}
 	if err := s.secondFactor(ctx, u, code, recovery, ip); err != nil {
 		s.loginFailed(u.Email, ip, true, "second factor")
@@ -524,7 +524,7 @@ func (s *Identity) ResetTokenValid(ctx context.Context, token string) bool {
 // stays on. Errors: EINVALID (bad, used or expired link, or the password's
 // rules), EUNAVAILABLE.
 func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip string) error {
-	badLink := roster.Errorf(roster.EINVALID, "this reset link is invalid, used or expired (links work for %s, once): ask for a new one", s.c.Config.ResetTTL)
+	badLink := roster.Errorf(roster.EINVALID, "This reset link is invalid, used or expired (links work for %s, once): ask for a new one", roster.DurationWords(s.c.Config.ResetTTL))
 	uid, err := s.c.DB.PasswordResetUser(ctx, core.HashToken(token))
 	if errors.Is(err, store.ErrNoRows) {
 		return badLink
@@ -533,7 +533,7 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 	}
 	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
-		return core.DBErr(err, "no such user")
+		return core.DBErr(err, "No such user")
 	}
 	hash, err := s.g.HashPassword(ctx, password, u.Email)
 	if err != nil {
@@ -646,7 +646,7 @@ func (s *Identity) Sessions(ctx context.Context, u roster.User, session string) 
 
 // EndSession ends one of the user's sessions. Errors: ENOTFOUND.
 func (s *Identity) EndSession(ctx context.Context, u roster.User, id int64) error {
-	return core.DBErr(s.c.DB.DeleteSessionByID(ctx, u.ID, id), "no such session")
+	return core.DBErr(s.c.DB.DeleteSessionByID(ctx, u.ID, id), "No such session")
 }
 
 // EndOtherSessions ends every session of the user but the one asking.
@@ -669,7 +669,7 @@ func (s *Identity) EndOtherSessions(ctx context.Context, u roster.User, session,
 // (else ECONFLICT): no one locks themselves out.
 func (s *Identity) SetRequireMFA(ctx context.Context, a roster.Account, caller roster.User, on bool, actor roster.Actor) (roster.Account, error) {
 	if on && !caller.MFAEnabled {
-		return a, roster.Errorf(roster.ECONFLICT, "turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
+		return a, roster.Errorf(roster.ECONFLICT, "Turn on two-factor sign-in for yourself first (Profile & security): requiring it would lock you out")
 	}
 	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetRequireMFA(ctx, a.Seq, on); err != nil {

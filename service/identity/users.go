@@ -61,7 +61,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	}
 	s.g.PruneThrottles(ctx)
 	if err := s.limit(ctx, "signup:ip:", guard.IPKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
-		"too many sign-ups from your network: try again in %s"); err != nil {
+		"Too many sign-ups from your network: try again in %s"); err != nil {
 		return SignupResult{}, err
 	}
 	hash, err := s.g.HashPassword(ctx, in.Password, email)
@@ -190,7 +190,7 @@ func (s *Identity) sendVerification(ctx context.Context, email, name, token stri
 		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
 			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
 			"If you did not sign up, ignore this mail: no one can log in with your address without it.\n",
-			name, s.c.Link("verify", token), s.c.Config.VerifyTTL)})
+			name, s.c.Link("verify", token), roster.DurationWords(s.c.Config.VerifyTTL))})
 }
 
 // signupFromInvitation signs the invitee up: the invitation link proves the
@@ -225,7 +225,7 @@ func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip 
 		}
 		if in.Email != "" {
 			if email, err := emailaddr.Normalize(in.Email); err != nil || email != inv.Email {
-				return roster.Errorf(roster.EFORBIDDEN, "this invitation is for %s; sign up with that address", inv.Email)
+				return roster.Errorf(roster.EFORBIDDEN, "This invitation is for %s; sign up with that address", inv.Email)
 			}
 		}
 		// An unverified user of the address is claimed; a verified one must
@@ -237,7 +237,7 @@ func (s *Identity) signupFromInvitation(ctx context.Context, in SignupInput, ip 
 		} else if errors.Is(err, store.ErrNoRows) {
 			uid, err = tx.CreateUser(ctx, inv.Email, name, hash, true)
 			if errors.Is(err, store.ErrUnique) {
-				return roster.Errorf(roster.ECONFLICT, "%s already has a login: log in and accept the invitation", inv.Email)
+				return roster.Errorf(roster.ECONFLICT, "The address %s already has a login: log in and accept the invitation", inv.Email)
 			}
 		}
 		if err != nil {
@@ -289,7 +289,7 @@ func (s *Identity) VerifyEmail(ctx context.Context, token string) (roster.User, 
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		v, err := tx.UseVerification(ctx, core.HashToken(token))
 		if errors.Is(err, store.ErrNoRows) {
-			return roster.Errorf(roster.EINVALID, "this verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
+			return roster.Errorf(roster.EINVALID, "This verification link is invalid, used, expired or replaced by a newer sign-up: sign up again for a new one")
 		} else if err != nil {
 			return err
 		}
@@ -330,7 +330,7 @@ type LoginResult struct {
 // and per client before any hashing (ERATELIMITED with a wait); a wrong
 // code counts as a failed attempt; hashing is bounded (EUNAVAILABLE).
 func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
-	bad := roster.Errorf(roster.EUNAUTHENTICATED, "wrong email or password")
+	bad := roster.Errorf(roster.EUNAUTHENTICATED, "Wrong email or password")
 	email, err := emailaddr.Normalize(in.Email)
 	if err != nil {
 		// Not an address: still counted, under a digest of what was typed
@@ -376,7 +376,7 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 	}
 	if !u.EmailVerified {
 		try.Succeeded(ctx)
-		return LoginResult{}, roster.Errorf(roster.EEMAILUNVERIFIED, "verify your email address first: follow the link we mailed to %s", u.Email)
+		return LoginResult{}, roster.Errorf(roster.EEMAILUNVERIFIED, "Verify your email address first: follow the link we mailed to %s", u.Email)
 	}
 	if u.MFAEnabled {
 		if in.OTP == "" && in.RecoveryCode == "" {
@@ -404,7 +404,7 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 }
 
 func errMFAChallenge() error {
-	e := roster.Errorf(roster.EMFAREQUIRED, "enter the 6-digit code from your authenticator app (or a recovery code)")
+	e := roster.Errorf(roster.EMFAREQUIRED, "Enter the 6-digit code from your authenticator app (or a recovery code)")
 	e.Challenge = true
 	return e
 }
@@ -464,7 +464,7 @@ func (s *Identity) SessionUser(ctx context.Context, session string) (roster.User
 func (s *Identity) session(ctx context.Context, session string) (roster.User, int64, error) {
 	u, id, err := s.c.DB.SessionUser(ctx, core.HashToken(session), s.c.Config.SessionIdle)
 	if errors.Is(err, store.ErrNoRows) {
-		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "log in first")
+		return u, 0, roster.Errorf(roster.EUNAUTHENTICATED, "Log in first")
 	}
 	return u, id, err
 }

@@ -235,7 +235,7 @@ func (s *Keeper) WaitFor(ctx context.Context, rev int64, timeout time.Duration) 
 		select {
 		case <-ch:
 		case <-deadline.C:
-			return roster.Retry(roster.EUNAVAILABLE, time.Second, "this server has not caught up to revision %d yet; retry", rev)
+			return roster.Retry(roster.EUNAVAILABLE, time.Second, "This server has not caught up to revision %d yet; retry", rev)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -270,7 +270,7 @@ func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan
 func (s *Keeper) Fresh() error {
 	last := s.lastOK.Load()
 	if s.staleAfter() > 0 && s.failing.Load() && time.Since(time.Unix(0, last)) > s.staleAfter() {
-		return roster.Retry(roster.EUNAVAILABLE, time.Second, "this server has lost touch with its database; try again shortly")
+		return roster.Retry(roster.EUNAVAILABLE, time.Second, "This server has lost touch with its database; try again shortly")
 	}
 	return nil
 }

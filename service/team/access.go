@@ -51,7 +51,7 @@ func (s *Team) MemberAccess(ctx context.Context, a roster.Account, userID int64,
 		return out, nil
 	}
 	if m.Role == roster.RoleOwner {
-		return MemberAccess{}, roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
+		return MemberAccess{}, roster.Errorf(roster.EOWNERIMMUTABLE, "The owner's role cannot be changed")
 	}
 	next := core.HeldAs(a, role, m.MFA).Permissions()
 	p := &RolePreview{Role: role, Gained: []roster.Permission{}, Lost: []roster.Permission{}}
@@ -168,7 +168,7 @@ func batchRole(raw string) string {
 // (ERATELIMITED with the shortest wait). The caller holds team.edit.
 func (s *Team) InviteBatch(ctx context.Context, a roster.Account, rows []InviteRow, actor roster.Actor) ([]InviteResult, error) {
 	if len(rows) == 0 || len(rows) > MaxInviteBatch {
-		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "invitations must hold 1 to %d invitations, not %d", MaxInviteBatch, len(rows))
+		return nil, roster.FieldErrorf("invitations", roster.EINVALID, "Invitations must hold 1 to %d invitations, not %d", MaxInviteBatch, len(rows))
 	}
 	if err := requireCommitted(a); err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func (s *Team) InviteBatch(ctx context.Context, a roster.Account, rows []InviteR
 	}
 	if allLimited {
 		return nil, roster.Retry(roster.ERATELIMITED, roster.RetryAfter(first),
-			"no invitation of this batch was sent: %s", roster.ErrorMessage(first))
+			"No invitation of this batch was sent: %s", roster.ErrorMessage(first))
 	}
 	return out, nil
 }

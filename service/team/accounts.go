@@ -47,7 +47,7 @@ func (s *Team) SetDefaultAccount(ctx context.Context, userID int64, authID strin
 	}
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if _, err := tx.MemberRole(ctx, a.Seq, userID); err != nil {
-			return core.DBErr(err, "no such account")
+			return core.DBErr(err, "No such account")
 		}
 		return tx.SetDefaultAccount(ctx, userID, a.Seq)
 	})
@@ -62,15 +62,15 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 	switch plan {
 	case roster.PlanCommitted:
 		if usd < roster.MinCommitmentUSD {
-			return roster.Account{}, roster.Errorf(roster.EINVALID, "a committed plan needs monthly_commitment_usd of at least %d", roster.MinCommitmentUSD)
+			return roster.Account{}, roster.Errorf(roster.EINVALID, "A committed plan needs a monthly commitment of at least %d USD", roster.MinCommitmentUSD)
 		}
 		if months < roster.MinContractMonths {
-			return roster.Account{}, roster.Errorf(roster.EINVALID, "a committed plan needs contract_months of at least %d", roster.MinContractMonths)
+			return roster.Account{}, roster.Errorf(roster.EINVALID, "A committed plan needs a contract of at least %d months", roster.MinContractMonths)
 		}
 	case roster.PlanStandard:
 		usd, months = 0, 0
 	default:
-		return roster.Account{}, roster.Errorf(roster.EINVALID, "plan must be standard or committed")
+		return roster.Account{}, roster.Errorf(roster.EINVALID, "Plan must be standard or committed")
 	}
 	var a roster.Account
 	var old roster.Plan
@@ -78,7 +78,7 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 		var err error
 		a, err = tx.Account(ctx, authID)
 		if err != nil {
-			return core.DBErr(err, "no such account")
+			return core.DBErr(err, "No such account")
 		}
 		old = a.Plan
 		if err := tx.SetPlan(ctx, a.Seq, plan, usd, months); err != nil {
@@ -134,11 +134,11 @@ func (s *Team) Leave(ctx context.Context, u roster.User, authID, ip string) erro
 		return err
 	}
 	if role == roster.RoleOwner {
-		return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot leave their account")
+		return roster.Errorf(roster.EOWNERIMMUTABLE, "The owner cannot leave their account")
 	}
 	return s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteMember(ctx, a.Seq, u.ID); err != nil {
-			return core.DBErr(err, "no such account")
+			return core.DBErr(err, "No such account")
 		}
 		// The role is recorded, as a removal's is: the credentials page
 		// tells from it whether the one who left could read the Auth Token.
@@ -160,7 +160,7 @@ func (s *Team) AuditEvents(ctx context.Context, a roster.Account, p roster.Page)
 // audit.view. Errors: EINVALID for an action not in roster.AuditActions.
 func (s *Team) FilterAuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
 	if _, ok := roster.AuditActionLabel(f.Action); f.Action != "" && !ok {
-		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q", f.Action)
+		return nil, 0, roster.FieldErrorf("action", roster.EINVALID, "Unknown action %q", f.Action)
 	}
 	return s.c.DB.AuditEvents(ctx, a, f, p)
 }
@@ -190,13 +190,13 @@ func ParseAuditFilter(actor, action string) (roster.AuditFilter, error) {
 		// been (a NUL byte PostgreSQL refuses, invalid UTF-8, a page of text)
 		// is refused here rather than by the database.
 		if len(actor) > 320 || !core.FilterText(actor) {
-			return f, roster.FieldErrorf("actor", roster.EINVALID, "actor must be a user ID or an address")
+			return f, roster.FieldErrorf("actor", roster.EINVALID, "Actor must be a user ID or an address")
 		}
 		f.ActorEmail = strings.ToLower(actor)
 	}
 	if action != "" {
 		if _, ok := roster.AuditActionLabel(action); !ok {
-			return f, roster.FieldErrorf("action", roster.EINVALID, "unknown action %q: use one of the audit log's action codes", action)
+			return f, roster.FieldErrorf("action", roster.EINVALID, "Unknown action %q: use one of the audit log's action codes", action)
 		}
 		f.Action = action
 	}

@@ -14,7 +14,7 @@ import (
 
 func requireCommitted(a roster.Account) error {
 	if a.Plan != roster.PlanCommitted {
-		return roster.Errorf(roster.EPLANREQUIRED, "team members need the committed monthly spend plan; this account is on %s", a.Plan)
+		return roster.Errorf(roster.EPLANREQUIRED, "Team members need the committed monthly spend plan; this account is on %s", a.Plan)
 	}
 	return nil
 }
@@ -25,7 +25,7 @@ func requireCommitted(a roster.Account) error {
 func (s *Team) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
 	ms, total, next, err := s.c.DB.Members(ctx, a, p)
 	if errors.Is(err, store.ErrBadCursor) {
-		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "after must be the meta.next of a previous page of this list")
+		return nil, 0, "", roster.FieldErrorf("after", roster.EINVALID, "The page cursor must be the meta.next of a previous page of this list")
 	}
 	return ms, total, next, err
 }
@@ -34,13 +34,26 @@ func (s *Team) Members(ctx context.Context, a roster.Account, p roster.Page) ([]
 // or team.edit. Errors: ENOTFOUND.
 func (s *Team) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
 	m, err := s.c.DB.Member(ctx, a, userID)
-	return m, core.DBErr(err, "no such member")
+	return m, core.DBErr(err, "No such member")
 }
 
 // SetMemberRole changes a member's role. The caller holds team.edit.
 // Errors: EINVALID, EOWNERIMMUTABLE (the owner, or the owner role),
 // ENOTFOUND, EPLANREQUIRED.
 func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
+	return s.setMemberRole(ctx, a, userID, rawRole, actor, false)
+}
+
+// ChangeMemberRole is SetMemberRole for a person who previewed a change:
+// giving a member the role they hold already is refused (EINVALID on
+// "role"), read in the same transaction as the write, so nothing is saved,
+// audited or emitted. The API's PUT stays SetMemberRole's, answering an
+// unchanged role as it is. Errors: those of SetMemberRole.
+func (s *Team) ChangeMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor) (roster.Member, error) {
+	return s.setMemberRole(ctx, a, userID, rawRole, actor, true)
+}
+
+func (s *Team) setMemberRole(ctx context.Context, a roster.Account, userID int64, rawRole string, actor roster.Actor, mustChange bool) (roster.Member, error) {
 	role, err := roster.ParseAssignableRole(rawRole)
 	if err != nil {
 		return roster.Member{}, err
@@ -54,13 +67,16 @@ func (s *Team) SetMemberRole(ctx context.Context, a roster.Account, userID int64
 		var err error
 		old, err = tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
-			return core.DBErr(err, "no such member")
+			return core.DBErr(err, "No such member")
 		}
 		if old == roster.RoleOwner {
-			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner's role cannot be changed")
+			return roster.Errorf(roster.EOWNERIMMUTABLE, "The owner's role cannot be changed")
+		}
+		if mustChange && old == role {
+			return roster.FieldErrorf("role", roster.EINVALID, "They are %s already: choose a different role to change it", role.Label())
 		}
 		if err := tx.SetMemberRole(ctx, a.Seq, userID, role); err != nil {
-			return core.DBErr(err, "no such member")
+			return core.DBErr(err, "No such member")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberRole, fmt.Sprint(userID), fmt.Sprintf("%s -> %s", old, role)); err != nil {
 			return err
@@ -89,10 +105,10 @@ func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64,
 	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
-			return core.DBErr(err, "no such member")
+			return core.DBErr(err, "No such member")
 		}
 		if old == roster.RoleOwner {
-			return roster.Errorf(roster.EOWNERIMMUTABLE, "the owner cannot be deleted")
+			return roster.Errorf(roster.EOWNERIMMUTABLE, "The owner cannot be deleted")
 		}
 		u, err := tx.User(ctx, userID)
 		if err != nil {
@@ -144,7 +160,7 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if uid, err := tx.UserIDByEmail(ctx, email); err == nil {
 			if _, err := tx.MemberRole(ctx, a.Seq, uid); err == nil {
-				return roster.Errorf(roster.EALREADYMEMBER, "%s is already a member of this account", email)
+				return roster.Errorf(roster.EALREADYMEMBER, "The address %s is already a member of this account", email)
 			} else if !errors.Is(err, store.ErrNoRows) {
 				return err
 			}
@@ -156,7 +172,7 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 		}
 		id, err := tx.CreateInvitation(ctx, a.Seq, email, role, tokenHash, actor.UserID, s.c.Config.InviteTTL)
 		if errors.Is(err, store.ErrUnique) {
-			return roster.Errorf(roster.EINVITEPENDING, "an invitation to %s is already pending: resend it instead", email)
+			return roster.Errorf(roster.EINVITEPENDING, "An invitation to %s is already pending: resend it instead", email)
 		} else if err != nil {
 			return err
 		}
@@ -198,16 +214,16 @@ func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq 
 		say    func(wait time.Duration) *roster.Error
 	}{
 		{email, s.c.Config.ResendInterval, 1, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "an invitation was sent to %s moments ago; try again in %s", email, waitWords(wait))
+			return roster.Retry(roster.ERATELIMITED, wait, "An invitation was sent to %s moments ago; try again in %s", email, roster.DurationWords(wait))
 		}},
 		{email, 24 * time.Hour, s.c.Config.MaxSends, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "%s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.c.Config.MaxSends, waitWords(wait))
+			return roster.Retry(roster.ERATELIMITED, wait, "The address %s was sent %d invitations to this account in the last 24 hours, the most one address gets; try again in %s", email, s.c.Config.MaxSends, roster.DurationWords(wait))
 		}},
 		{"", time.Hour, s.c.Config.InviteMailsPerHour, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerHour, email, waitWords(wait))
+			return roster.Retry(roster.ERATELIMITED, wait, "This account sent %d invitation mails in the last hour, the most an account may send in an hour; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerHour, email, roster.DurationWords(wait))
 		}},
 		{"", 24 * time.Hour, s.c.Config.InviteMailsPerDay, func(wait time.Duration) *roster.Error {
-			return roster.Retry(roster.ERATELIMITED, wait, "this account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerDay, email, waitWords(wait))
+			return roster.Retry(roster.ERATELIMITED, wait, "This account sent %d invitation mails in the last 24 hours, the most an account may send in a day; nothing was sent to %s: try again in %s", s.c.Config.InviteMailsPerDay, email, roster.DurationWords(wait))
 		}},
 	}
 	for _, l := range limits {
@@ -225,24 +241,20 @@ func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq 
 	return tx.RecordInvitationMail(ctx, accountSeq, email)
 }
 
-// waitWords says a wait as a person reads it, rounded up: "40 seconds",
-// "12 minutes", "3 hours".
-func waitWords(d time.Duration) string {
-	switch {
-	case d <= time.Minute:
-		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
-	case d <= 2*time.Hour:
-		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
-	}
-	return fmt.Sprintf("%d hours", int((d+time.Hour-1)/time.Hour))
-}
-
+// sendInvitation mails the invitation's link, naming who sent it (their
+// name, checked for links when they signed up, and their address) and how
+// long the link works, in words ("7 days").
 func (s *Team) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
 	name := s.c.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
+	inviter := actor.Email
+	if u, err := s.c.DB.UserByID(ctx, actor.UserID); err == nil && u.Name != "" {
+		inviter = u.Name + " (" + actor.Email + ")"
+	}
 	s.c.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
 		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
-			"The link works until %s. If you do not have a login yet, you will create one.\n",
-			actor.Email, name, inv.Role.Label(), s.c.Link("invite", token), inv.ExpiresAt.Format(time.RFC1123))})
+			"The link works for %s, until %s. If you do not have a login yet, you will create one.\n",
+			inviter, name, inv.Role.Label(), s.c.Link("invite", token), roster.DurationWords(s.c.Config.InviteTTL),
+			inv.ExpiresAt.UTC().Format("2 January 2006 at 15:04 UTC"))})
 }
 
 // SetInvitationRole changes a pending invitation's role. The caller holds
@@ -255,7 +267,7 @@ func (s *Team) SetInvitationRole(ctx context.Context, a roster.Account, id int64
 	var inv roster.Invitation
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.SetInvitationRole(ctx, a.Seq, id, role); err != nil {
-			return core.DBErr(err, "no such pending invitation")
+			return core.DBErr(err, "No such pending invitation")
 		}
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
@@ -272,10 +284,10 @@ func (s *Team) RevokeInvitation(ctx context.Context, a roster.Account, id int64,
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		inv, err := tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
-			return core.DBErr(err, "no such pending invitation")
+			return core.DBErr(err, "No such pending invitation")
 		}
 		if err := tx.RevokeInvitation(ctx, a.Seq, id); err != nil {
-			return core.DBErr(err, "no such pending invitation")
+			return core.DBErr(err, "No such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationRevoke, inv.Email, ""); err != nil {
 			return err
@@ -298,22 +310,22 @@ func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64,
 		var err error
 		inv, err = tx.Invitation(ctx, a.Seq, id)
 		if err != nil {
-			return core.DBErr(err, "no such pending invitation")
+			return core.DBErr(err, "No such pending invitation")
 		}
 		if inv.Status != roster.InvitationPending && inv.Status != roster.InvitationExpired {
-			return roster.Errorf(roster.ENOTFOUND, "no such pending invitation")
+			return roster.Errorf(roster.ENOTFOUND, "No such pending invitation")
 		}
 		if inv.SendCount >= s.c.Config.MaxSends {
-			return roster.Errorf(roster.ERATELIMITED, "this invitation was sent %d times already; revoke it and invite again", inv.SendCount)
+			return roster.Errorf(roster.ERATELIMITED, "This invitation was sent %d times already; revoke it and invite again", inv.SendCount)
 		}
 		if wait := inv.LastSentAt.Add(s.c.Config.ResendInterval).Sub(tx.Now()); wait > 0 {
-			return roster.Retry(roster.ERATELIMITED, wait, "this invitation was sent moments ago; try again in %s", wait.Round(time.Second))
+			return roster.Retry(roster.ERATELIMITED, wait, "This invitation was sent moments ago; try again in %s", wait.Round(time.Second))
 		}
 		if err := s.takeInvitationMail(ctx, tx, a.Seq, inv.Email); err != nil {
 			return err
 		}
 		if err := tx.ResendInvitation(ctx, a.Seq, id, tokenHash, s.c.Config.InviteTTL); err != nil {
-			return core.DBErr(err, "no such pending invitation")
+			return core.DBErr(err, "No such pending invitation")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationResend, inv.Email, ""); err != nil {
 			return err
@@ -378,7 +390,7 @@ func (s *Team) AcceptInvitation(ctx context.Context, u roster.User, token, ip st
 			return err
 		}
 		if inv.Email != u.Email {
-			return roster.Errorf(roster.EFORBIDDEN, "this invitation is for another address; log in as %s to accept it", inv.Email)
+			return roster.Errorf(roster.EFORBIDDEN, "This invitation is for another address; log in as %s to accept it", inv.Email)
 		}
 		if err := s.c.Join(ctx, tx, inv, seq, u.ID, ip); err != nil {
 			return err

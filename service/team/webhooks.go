@@ -32,12 +32,12 @@ type Delivery = store.Delivery
 // emit records an event for the account's webhooks in tx, the
 func checkEvents(events []string) ([]string, error) {
 	if len(events) == 0 {
-		return nil, roster.FieldErrorf("events", roster.EINVALID, "events must list at least one event type")
+		return nil, roster.FieldErrorf("events", roster.EINVALID, "Events must list at least one event type")
 	}
 	var out []string
 	for _, e := range events {
 		if !slices.Contains(WebhookEvents, e) {
-			return nil, roster.FieldErrorf("events", roster.EINVALID, "unknown event %q: one of %s", e, strings.Join(WebhookEvents, ", "))
+			return nil, roster.FieldErrorf("events", roster.EINVALID, "Unknown event %q: one of %s", e, strings.Join(WebhookEvents, ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -66,7 +66,7 @@ func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL strin
 		if n, err := tx.CountWebhooks(ctx, a.Seq); err != nil {
 			return err
 		} else if n >= maxWebhooks {
-			return roster.Errorf(roster.EINVALID, "an account has at most %d webhooks", maxWebhooks)
+			return roster.Errorf(roster.EINVALID, "An account has at most %d webhooks", maxWebhooks)
 		}
 		id, err := tx.CreateWebhook(ctx, a.Seq, u, events, secret, actor.UserID, actor.Email)
 		if err != nil {
@@ -89,7 +89,7 @@ func (s *Team) Webhooks(ctx context.Context, a roster.Account, p roster.Page) ([
 // Webhook returns one endpoint. Errors: ENOTFOUND.
 func (s *Team) Webhook(ctx context.Context, a roster.Account, id int64) (Webhook, error) {
 	w, err := s.c.DB.Webhook(ctx, a.Seq, id)
-	return w, core.DBErr(err, "no such webhook")
+	return w, core.DBErr(err, "No such webhook")
 }
 
 // WebhookChange is a PATCH: nil fields stay.
@@ -120,7 +120,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 		var err error
 		w, err = tx.Webhook(ctx, a.Seq, id)
 		if err != nil {
-			return core.DBErr(err, "no such webhook")
+			return core.DBErr(err, "No such webhook")
 		}
 		if c.URL != nil {
 			w.URL = u
@@ -132,7 +132,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 			w.Enabled = *c.Enabled
 		}
 		if err := tx.UpdateWebhook(ctx, w); err != nil {
-			return core.DBErr(err, "no such webhook")
+			return core.DBErr(err, "No such webhook")
 		}
 		return tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookUpdate, fmt.Sprint(id), w.URL)
 	})
@@ -144,7 +144,7 @@ func (s *Team) UpdateWebhook(ctx context.Context, a roster.Account, id int64, c 
 func (s *Team) DeleteWebhook(ctx context.Context, a roster.Account, id int64, actor roster.Actor) error {
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteWebhook(ctx, a.Seq, id); err != nil {
-			return core.DBErr(err, "no such webhook")
+			return core.DBErr(err, "No such webhook")
 		}
 		return tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookDelete, fmt.Sprint(id), "")
 	})

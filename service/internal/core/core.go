@@ -208,10 +208,10 @@ func (s *Core) WorkEmail(raw string) (string, error) {
 	switch s.Domains.Kind(email) {
 	case emailaddr.Personal:
 		return "", roster.FieldErrorf("email", roster.EPERSONALDOMAIN,
-			"%s is a personal email provider: use a work address", emailaddr.Domain(email))
+			"The domain %s is a personal email provider: use a work address", emailaddr.Domain(email))
 	case emailaddr.Disposable:
 		return "", roster.FieldErrorf("email", roster.EPERSONALDOMAIN,
-			"%s is a disposable (temporary) email service: use a work address", emailaddr.Domain(email))
+			"The domain %s is a disposable (temporary) email service: use a work address", emailaddr.Domain(email))
 	}
 	return email, nil
 }
@@ -221,13 +221,13 @@ func (s *Core) WorkEmail(raw string) (string, error) {
 func CleanName(name, what string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s is required", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "The %s is required", what)
 	}
 	if len(name) > 200 {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s is longer than 200 characters", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "The %s is longer than 200 characters", what)
 	}
 	if strings.ContainsAny(name, "\r\n\x00") {
-		return "", roster.FieldErrorf("name", roster.EINVALID, "%s cannot contain line breaks", what)
+		return "", roster.FieldErrorf("name", roster.EINVALID, "The %s cannot contain line breaks", what)
 	}
 	return name, nil
 }
@@ -244,7 +244,7 @@ func (s *Core) AccountSeq(ctx context.Context, authID string) (int64, error) {
 	if seq, ok := s.Index.Account(authID); ok {
 		return seq, nil
 	}
-	return 0, roster.Errorf(roster.ENOTFOUND, "no such account")
+	return 0, roster.Errorf(roster.ENOTFOUND, "No such account")
 }
 
 // Account returns the account a member asks for. ENOTFOUND when it does not
@@ -252,11 +252,11 @@ func (s *Core) AccountSeq(ctx context.Context, authID string) (int64, error) {
 func (s *Core) Account(ctx context.Context, userID int64, authID string) (roster.Account, roster.Role, error) {
 	a, err := s.DB.Account(ctx, authID)
 	if err != nil {
-		return a, 0, DBErr(err, "no such account")
+		return a, 0, DBErr(err, "No such account")
 	}
 	role, _, ok := s.Index.Member(a.Seq, userID)
 	if !ok {
-		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "no such account")
+		return roster.Account{}, 0, roster.Errorf(roster.ENOTFOUND, "No such account")
 	}
 	return a, role, nil
 }

@@ -17,7 +17,7 @@ import (
 func (s *Core) UsableInvitation(ctx context.Context, tx *store.Tx, token string) (roster.Invitation, int64, error) {
 	inv, seq, err := tx.InvitationByToken(ctx, HashToken(token))
 	if errors.Is(err, store.ErrNoRows) {
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
+		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "This invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
 	} else if err != nil {
 		return inv, 0, err
 	}
@@ -25,23 +25,23 @@ func (s *Core) UsableInvitation(ctx context.Context, tx *store.Tx, token string)
 	case roster.InvitationPending:
 		return inv, seq, nil
 	case roster.InvitationExpired:
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation expired: ask for a new one")
+		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "This invitation expired: ask for a new one")
 	case roster.InvitationSuspended:
-		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation is on hold: the account's plan does not include team members now")
+		return inv, 0, roster.Errorf(roster.EINVITEINVALID, "This invitation is on hold: the account's plan does not include team members now")
 	}
-	return inv, 0, roster.Errorf(roster.EINVITEINVALID, "this invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
+	return inv, 0, roster.Errorf(roster.EINVITEINVALID, "This invitation link is not valid: it was used, revoked, replaced by a newer one, or never existed")
 }
 
 // Join accepts the invitation for userID and adds the membership, in tx.
 // The accept is one conditional update: of two concurrent accepts one wins.
 func (s *Core) Join(ctx context.Context, tx *store.Tx, inv roster.Invitation, seq, userID int64, ip string) error {
 	if err := tx.AcceptInvitation(ctx, inv.ID, userID); errors.Is(err, store.ErrNoRows) {
-		return roster.Errorf(roster.EINVITEINVALID, "this invitation was accepted already")
+		return roster.Errorf(roster.EINVITEINVALID, "This invitation was accepted already")
 	} else if err != nil {
 		return err
 	}
 	if err := tx.AddMember(ctx, seq, userID, inv.Role); errors.Is(err, store.ErrUnique) {
-		return roster.Errorf(roster.EALREADYMEMBER, "you are already a member of %s", inv.AccountName)
+		return roster.Errorf(roster.EALREADYMEMBER, "You are already a member of %s", inv.AccountName)
 	} else if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func CleanMailName(name, owner, what string) (string, error) {
 	if bad := linkIn(name, owner); bad != "" {
 		domain := emailaddr.Domain(owner)
 		return "", roster.FieldErrorf("name", roster.EINVALID,
-			"%s cannot contain a web address or link (%s): a name may hold no domain but %s, the domain of the owner's address", what, bad, domain)
+			"The %s cannot contain a web address or link (%s): a name may hold no domain but %s, the domain of the owner's address", what, bad, domain)
 	}
 	return name, nil
 }

@@ -5,7 +5,6 @@ package guard
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -54,10 +53,10 @@ func (s *Guard) HashSlot(ctx context.Context) (release func(), err error) {
 		return release, nil
 	case <-t.C:
 		s.c.Stats.HashBusy.Add(1)
-		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
+		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "Too many sign-ins at once: try again in a second")
 	case <-ctx.Done():
 		// The client gave up waiting: not a server fault.
-		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a second")
+		return nil, roster.Retry(roster.EUNAVAILABLE, time.Second, "Too many sign-ins at once: try again in a second")
 	}
 }
 
@@ -184,7 +183,7 @@ func (s *Guard) LoginCheck(ctx context.Context, email, ip string, knownClient bo
 func (t *LoginTry) Throttled(d time.Duration) error {
 	t.s.c.Stats.LoginThrottled.Add(1)
 	t.s.c.Log().Warn("login throttled", "email", MaskEmail(t.email), "ip", t.ip, "retry_after", d.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, d, "too many failed sign-ins: try again in %s", FmtWait(d))
+	return roster.Retry(roster.ERATELIMITED, d, "Too many failed sign-ins: try again in %s", roster.DurationWords(d))
 }
 
 // Hit counts the attempt as a failure before its password is hashed, so
@@ -248,15 +247,6 @@ func (s *Guard) PruneThrottles(ctx context.Context) {
 	} else if n > 0 {
 		s.c.Log().Info("pruned throttles", "rows", n)
 	}
-}
-
-// FmtWait says a wait in whole seconds or minutes, rounded up, for the
-// messages of a refusal.
-func FmtWait(d time.Duration) string {
-	if d < time.Minute {
-		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
-	}
-	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 // MaskEmail shortens an address for logs: its first letter and domain.
