@@ -257,7 +257,14 @@ func toMember(m roster.Member) memberJSON {
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	p, err := keysetPage(r)
+	t, err := readTeamQuery(r)
+	if err != nil {
+		return err
+	}
+	if !t.byOffset {
+		return s.memberList(w, r, c, t)
+	}
+	p, err := page(r)
 	if err != nil {
 		return err
 	}
@@ -270,7 +277,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) erro
 		out = append(out, toMember(m))
 	}
 	p.Next = next
-	return writeJSON(w, http.StatusOK, newList(p, total, out))
+	return writeJSON(w, http.StatusOK, teamList[memberJSON]{offsetMeta(p, total, len(out)), out})
 }
 
 type roleBody struct {
@@ -322,6 +329,13 @@ func toInvitation(i roster.Invitation) invitationJSON {
 }
 
 func (s *Server) invitations(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	t, err := readTeamQuery(r)
+	if err != nil {
+		return err
+	}
+	if !t.byOffset {
+		return s.invitationList(w, r, c, t)
+	}
 	p, err := page(r)
 	if err != nil {
 		return err
@@ -334,7 +348,7 @@ func (s *Server) invitations(w http.ResponseWriter, r *http.Request, c *Caller) 
 	for _, i := range is {
 		out = append(out, toInvitation(i))
 	}
-	return writeJSON(w, http.StatusOK, newList(p, total, out))
+	return writeJSON(w, http.StatusOK, teamList[invitationJSON]{offsetMeta(p, total, len(out)), out})
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *Caller) error {

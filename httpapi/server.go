@@ -338,26 +338,6 @@ func page(r *http.Request) (roster.Page, error) {
 	return p, nil
 }
 
-// keysetPage is page for a list that also pages by cursor (?after=, from
-// the previous page's meta.next).
-func keysetPage(r *http.Request) (roster.Page, error) {
-	q := r.URL.Query()
-	after := q.Get("after")
-	if after != "" {
-		q.Del("after")
-		if q.Get("offset") != "" {
-			return roster.Page{}, roster.FieldErrorf("after", roster.EINVALID, "Give after or offset, not both")
-		}
-	}
-	r2 := *r
-	u := *r.URL
-	u.RawQuery = q.Encode()
-	r2.URL = &u
-	p, err := page(&r2)
-	p.After = after
-	return p, err
-}
-
 type listMeta struct {
 	Limit      int    `json:"limit"`
 	Offset     int    `json:"offset"`

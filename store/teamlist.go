@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -161,6 +162,7 @@ type listQuery struct {
 	desc          bool
 	order         listOrder
 	cols, from    string // the row's columns (scanned first) and the FROM clause
+	countFrom     string // the FROM clause of the count of matches, when lighter than from
 	where         string // the matches' conditions, the account named first
 	args          []any
 	limit         int
@@ -193,15 +195,16 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	}
 	tuple := "(" + strings.Join(keyExprs, ", ") + ")"
 	marks := "(" + strings.Repeat("?, ", len(keyExprs)-1) + "?)"
-	// cmp is the condition "the key tuple lies before (or after) vals in
-	// the order asked for".
-	cmp := func(before bool) string {
+	// beyond is the condition "the key tuple lies after (or, before, before)
+	// vals in the order asked for".
+	beyond := func(before bool) string {
 		if before != desc {
 			return " AND " + tuple + " < " + marks
 		}
 		return " AND " + tuple + " > " + marks
 	}
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+q.from+` WHERE `+q.where), q.args...).Scan(&out.total); err != nil {
+	countFrom := cmp.Or(q.countFrom, q.from)
+	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where), q.args...).Scan(&out.total); err != nil {
 		return out, db.d.mapErr(err)
 	}
 
@@ -212,7 +215,7 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		if err != nil {
 			return out, err
 		}
-		where += cmp(backwards)
+		where += beyond(backwards)
 		args = append(args, vals...)
 	}
 	dir := " ASC"
@@ -258,7 +261,11 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	// page (no cursor) has none.
 	before := 0
 	if q.after != "" || q.before != "" {
-		err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+q.from+` WHERE `+q.where+cmp(true)),
+		from := countFrom
+		if strings.Contains(tuple, "u.") {
+			from = q.from // the order reads the users table
+		}
+		err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+from+` WHERE `+q.where+beyond(true)),
 			append(slices.Clone(q.args), keys[0]...)...).Scan(&before)
 		if err != nil {
 			return out, db.d.mapErr(err)
@@ -284,6 +291,15 @@ func likeContains(s string) string {
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // errUnknownSort: a sort the service should have refused.
 var errUnknownSort = errors.New("store: unknown sort")
 
@@ -300,11 +316,20 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 	}
 	where, args := `m.account_id = ?`, []any{a.Seq}
 	filtered := false
+	countFrom := `members m` // the count needs users only to search or filter by two-factor
 	if q.Search != "" {
-		where += ` AND (` + db.foldSQL("u.name") + ` LIKE ? ESCAPE '\' OR LOWER(u.email) LIKE ? ESCAPE '\')`
+		// SQLite's LIKE ignores the case of ASCII letters by itself: a
+		// search of ASCII letters needs no Go call per row (roster_lower),
+		// which costs more than the rest of the search.
+		name := db.foldSQL("u.name")
+		if db.d.name() == "sqlite" && isASCII(q.Search) {
+			name = "u.name"
+		}
+		where += ` AND (LOWER(u.email) LIKE ? ESCAPE '\' OR ` + name + ` LIKE ? ESCAPE '\')`
 		p := likeContains(q.Search)
 		args = append(args, p, p)
 		filtered = true
+		countFrom = ""
 	}
 	if q.Role != roster.RoleNone {
 		where += ` AND m.role = ?`
@@ -331,17 +356,17 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 	case "":
 	case "on":
 		where += ` AND u.totp_confirmed_at IS NOT NULL`
-		filtered = true
+		filtered, countFrom = true, ""
 	case "off":
 		where += ` AND u.totp_confirmed_at IS NULL`
-		filtered = true
+		filtered, countFrom = true, ""
 	default:
 		return roster.MemberList{}, fmt.Errorf("store: two-factor filter %q", q.MFA)
 	}
 	p, err := runList(ctx, db, listQuery{
 		list: "members", sort: q.Sort, desc: q.Desc, order: o,
-		cols:  `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL`,
-		from:  `members m JOIN users u ON u.id = m.user_id`,
+		cols: `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL`,
+		from: `members m JOIN users u ON u.id = m.user_id`, countFrom: countFrom,
 		where: where, args: args, limit: q.Limit, after: q.After, before: q.Before,
 	}, func(sc interface{ Scan(...any) error }) (roster.Member, error) {
 		m := roster.Member{AccountID: a.ID}

@@ -23,6 +23,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for making test databases
 
+	"github.com/rosterhq/roster/loadtest/seed"
 	"github.com/rosterhq/roster/mail/mailtest"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/store/storetest"
@@ -339,4 +340,30 @@ func (e *Env) Count(tb testing.TB, query string, args ...any) int {
 		tb.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+// SeedMembers adds n members to the account with Auth ID accountID through
+// the load generator (seed.Members: member i is seed.Name(i) at
+// seed.Email(i, the owner's domain), member n joined last) and
+// reloads the server's check index so it knows them. It returns their user
+// IDs, ids[i-1] for member i. 10,000 take a second or two.
+func (e *Env) SeedMembers(tb testing.TB, accountID string, n int) []int64 {
+	tb.Helper()
+	ids, err := seed.Members(context.Background(), e.Server.DB, accountID, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Server.Service.LoadIndex(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}
+
+// SeedInvitations adds n pending invitations to the account, from its
+// owner (seed.Invitations: every tenth has expired).
+func (e *Env) SeedInvitations(tb testing.TB, accountID string, n int) {
+	tb.Helper()
+	if err := seed.Invitations(context.Background(), e.Server.DB, accountID, n); err != nil {
+		tb.Fatal(err)
+	}
 }
