@@ -245,7 +245,7 @@ func TestDeadEnds_LoginOffersTheVerificationLinkAgain(t *testing.T) {
 	clk.advance(2 * time.Minute)
 	done, throttled := stats.VerifyAgainDone.Load(), stats.VerifyAgainThrottled.Load()
 	r := k.post("/verify-again", url.Values{"email": {ivo}})
-	r.want(t, "past the limit", 429, `role="alert" id="login-error">too many verification links asked for this address: try again in`, `id="verify-again"`)
+	r.want(t, "past the limit", 429, `role="alert" id="login-error">Too many verification links asked for this address: try again in`, `id="verify-again"`)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("the refusal has no Retry-After")
 	}

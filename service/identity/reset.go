@@ -149,7 +149,7 @@ const (
 func (s *Identity) RequestVerification(ctx context.Context, rawEmail, ip string) error {
 	s.g.PruneThrottles(ctx)
 	if err := s.limit(ctx, "verify:ip:", guard.IPKey(ip), guard.ResetWindow, verifyIPMax, &s.c.Stats.VerifyAgainThrottled,
-		"too many verification links asked for from your network: try again in %s"); err != nil {
+		"Too many verification links asked for from your network: try again in %s"); err != nil {
 		return err
 	}
 	email, err := emailaddr.Normalize(rawEmail)
@@ -157,7 +157,7 @@ func (s *Identity) RequestVerification(ctx context.Context, rawEmail, ip string)
 		return nil
 	}
 	if err := s.limit(ctx, "verify:addr:", email, guard.ResetWindow, verifyAddrMax, &s.c.Stats.VerifyAgainThrottled,
-		"too many verification links asked for this address: try again in %s"); err != nil {
+		"Too many verification links asked for this address: try again in %s"); err != nil {
 		return err
 	}
 	select {
@@ -166,7 +166,7 @@ func (s *Identity) RequestVerification(ctx context.Context, rawEmail, ip string)
 	default:
 		s.c.Stats.ResetQueueFull.Add(1)
 		s.c.Log().Warn("verification queue full: refused", "to", guard.MaskEmail(email))
-		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "too many requests are waiting: try again in a few seconds")
+		return roster.Retry(roster.EUNAVAILABLE, 5*time.Second, "Too many requests are waiting: try again in a few seconds")
 	}
 }
 
