@@ -194,7 +194,7 @@ func TestLimitBody_Refusals(t *testing.T) {
 		reachHandler bool
 	}{
 		{"form at the cap", form, "POST", urlencoded, pad(edge.FormMax), 200, "ok ana@acme-corp.com", true},
-		{"form over the cap", form, "POST", urlencoded, pad(edge.FormMax + 1), 413, "request_too_large: the request body is larger than 65536 bytes", false},
+		{"form over the cap", form, "POST", urlencoded, pad(edge.FormMax + 1), 413, "request_too_large: The request body is larger than 65536 bytes", false},
 		{"multipart where no file is taken", form, "POST", ct, string(small), 415, "unsupported_media_type:", false},
 		{"multipart, upper case", form, "POST", "Multipart/Form-Data; boundary=x", "--x--", 415, "unsupported_media_type:", false},
 		{"multipart on a GET to the console", form, "GET", ct, string(small), 415, "unsupported_media_type:", false},
@@ -260,7 +260,7 @@ func TestLimitBody_StalledBodyAnswers408(t *testing.T) {
 		srv        *httptest.Server
 		ct, status string
 	}{
-		{form, "application/x-www-form-urlencoded", "408 request_timeout: the request body did not arrive in time"},
+		{form, "application/x-www-form-urlencoded", "408 request_timeout: The request body did not arrive in time"},
 		{api, "application/json", "408 request_timeout"},
 	} {
 		st, body := stall(t, tc.srv.Listener.Addr().String(), tc.ct)

@@ -10,27 +10,27 @@ import (
 	"github.com/rosterhq/roster/password"
 )
 
-const commonMsg = "this password is one of the most commonly used passwords (it appears in lists attackers try first): choose another"
+const commonMsg = "This password is one of the most commonly used passwords (it appears in lists attackers try first): choose another"
 
 func TestCheck_Refusals(t *testing.T) {
 	for _, tc := range []struct{ pw, email, msg string }{
-		{"", "", "password must be at least 10 characters"},
-		{"short", "", "password must be at least 10 characters"},
-		{"ninechars", "", "password must be at least 10 characters"},
-		{"äöüäöüäöü", "", "password must be at least 10 characters"}, // 9 characters, 18 bytes
-		{strings.Repeat("ab", 512) + "c", "", "password must be at most 1024 bytes"},
-		{strings.Repeat("é", 513), "", "password must be at most 1024 bytes"}, // 513 characters, 1026 bytes
-		{"aaaaaaaaaa", "", "password must not be one character repeated"},
-		{"           ", "", "password must not be one character repeated"},
-		{strings.Repeat("ü", 12), "", "password must not be one character repeated"},
+		{"", "", "Password must be at least 10 characters"},
+		{"short", "", "Password must be at least 10 characters"},
+		{"ninechars", "", "Password must be at least 10 characters"},
+		{"äöüäöüäöü", "", "Password must be at least 10 characters"}, // 9 characters, 18 bytes
+		{strings.Repeat("ab", 512) + "c", "", "Password must be at most 1024 bytes"},
+		{strings.Repeat("é", 513), "", "Password must be at most 1024 bytes"}, // 513 characters, 1026 bytes
+		{"aaaaaaaaaa", "", "Password must not be one character repeated"},
+		{"           ", "", "Password must not be one character repeated"},
+		{strings.Repeat("ü", 12), "", "Password must not be one character repeated"},
 		{"1234567890", "", commonMsg},
 		{"qwertyuiop", "", commonMsg},
 		{"password123", "", commonMsg},
 		{"PassWord123", "", commonMsg},
 		{"QWERTYUIOP", "ada@example.com", commonMsg},
-		{"ada.lovelace-rocks", "ada.lovelace@example.com", `password must not contain your email address's name part ("ada.lovelace")`},
-		{"I am ADA.Lovelace!", "Ada.Lovelace@Example.com", `password must not contain your email address's name part ("Ada.Lovelace")`},
-		{"my bob password", "bob@example.com", `password must not contain your email address's name part ("bob")`},
+		{"ada.lovelace-rocks", "ada.lovelace@example.com", `Password must not contain your email address's name part ("ada.lovelace")`},
+		{"I am ADA.Lovelace!", "Ada.Lovelace@Example.com", `Password must not contain your email address's name part ("Ada.Lovelace")`},
+		{"my bob password", "bob@example.com", `Password must not contain your email address's name part ("bob")`},
 	} {
 		err := password.Check(tc.pw, tc.email)
 		if roster.ErrorCode(err) != roster.EINVALID || roster.ErrorMessage(err) != tc.msg {

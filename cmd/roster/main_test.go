@@ -44,7 +44,7 @@ func TestCLI_AccountPlan(t *testing.T) {
 		{[]string{"account", "plan", acct, db, "--committed", "--standard"}, "exactly one"},
 		{[]string{"account", "plan", acct, db, "--committed", "--monthly-usd", "749", "--months", "12"}, "at least 750"},
 		{[]string{"account", "plan", acct, db, "--committed", "--monthly-usd", "750", "--months", "11"}, "at least 12"},
-		{[]string{"account", "plan", "MA000000000000000000", db, "--standard"}, "no such account"},
+		{[]string{"account", "plan", "MA000000000000000000", db, "--standard"}, "No such account"},
 		{[]string{"account", "plan", acct, db, "--committed", "--monthly-usd", "lots"}, "invalid value"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {

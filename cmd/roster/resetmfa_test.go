@@ -64,7 +64,7 @@ func TestCLI_UserResetMFA(t *testing.T) {
 		{[]string{"user", "reset-mfa", db, smtp}, "give one EMAIL", true},
 		{[]string{"user", "reset-mfa", "dev@acme-corp.com", "owner@acme-corp.com", db, smtp}, "give one EMAIL", true},
 		{[]string{"user", "reset-mfa", "not-an-address", db, smtp}, "not-an-address", true},
-		{[]string{"user", "reset-mfa", "nobody@acme-corp.com", db, smtp}, "no user with the address nobody@acme-corp.com", false},
+		{[]string{"user", "reset-mfa", "nobody@acme-corp.com", db, smtp}, "No user with the address nobody@acme-corp.com", false},
 	} {
 		_, _, err := runSplit(t, tc.args...)
 		_, isUsage := err.(usageError)
