@@ -69,9 +69,11 @@ var funcs = template.FuncMap{
 	// step-up-code): the page, and the form's name, its fields' prefix.
 	"stepUp": func(p *page, form string) stepUpPart { return stepUpPart{p, form} },
 	// typed is what was typed into field when a form is shown again, else def.
+	// A field the form state does not hold (a secret, or another form's)
+	// keeps def.
 	"typed": func(p *page, field, def string) string {
-		if p.Form != nil {
-			return p.Form.Get(field)
+		if vs, ok := p.Form[field]; ok && len(vs) > 0 {
+			return vs[0]
 		}
 		return def
 	},
@@ -170,6 +172,9 @@ type page struct {
 	// HTTPStatus, when set, is the status the page answers with (a form
 	// shown again with its error).
 	HTTPStatus int
+	// State is the one-time form state the page was sent with, nil when
+	// none: a page's own outcome (a bulk invite's lines) is read from it.
+	State *formState
 }
 
 type navItem struct {

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -165,6 +166,12 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			return
 		}
 		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, caller: &caller, p: p, ip: caller.IP}
+		if r.Method == http.MethodGet {
+			// What the form that sent the browser here said: the
+			// handler renders the page as ever, and the templates show it.
+			p.State = c.takeState(w, r, x.session)
+			p.State.fill(w, p)
+		}
 		if err := pg.handle(c, w, r, x); err != nil {
 			c.fail(w, r, p, err)
 		}
@@ -238,6 +245,15 @@ func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d, err := c.teamData(r, x)
 	if err != nil {
 		return err
+	}
+	if st := x.p.State; st != nil && st.Batch != nil {
+		// The bulk invite's outcome, line by line (inviteBatch).
+		d.Batch = st.Batch
+		for _, row := range st.Batch {
+			if row.Created {
+				d.BatchCreated++
+			}
+		}
 	}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "team", x.p)
@@ -410,8 +426,8 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 	d := settingsData{S: s, CanEdit: x.caller.Can(roster.SettingsEdit),
 		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: x.caller.Can(roster.TeamEdit),
 		CanWebhooks: x.caller.Can(roster.TeamView)}
-	if x.p.Field == "require_mfa" && r.Method == http.MethodPost {
-		d.Checked = r.PostFormValue("require_mfa") != "" // what was sent, refused
+	if x.p.Field == "require_mfa" && x.p.Form != nil {
+		d.Checked = x.p.Form.Get("require_mfa") != "" // what was sent, refused
 	}
 	if d.CanSecurity {
 		ms, total, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
@@ -440,9 +456,12 @@ func (c *Console) saveSecurity(w http.ResponseWriter, r *http.Request, x *actx) 
 		if roster.ErrorCode(err) == roster.EINTERNAL {
 			c.log.Error("console", "path", r.URL.Path, "err", err)
 		}
-		// No Form: the settings form above shows its saved values.
-		x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), "require_mfa", httpStatus(err)
-		return c.settings(w, r, x)
+		// Only the checkbox is refilled: the settings form above shows
+		// its saved values.
+		st := refused(r, x.path("/settings"), err)
+		st.Field, st.Form = "require_mfa", url.Values{"require_mfa": {r.PostFormValue("require_mfa")}}
+		c.keepState(w, r, x.session, st)
+		return nil
 	}
 	msg := "Two-factor sign-in is no longer required in " + a.Name + "."
 	if a.RequireMFA {
