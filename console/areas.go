@@ -306,7 +306,7 @@ func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error
 		// Never set: offer what most accounts choose.
 		d.Auto.Threshold, d.Auto.Amount = "5.00", "20.00"
 	}
-	if x.p.Form != nil && strings.HasSuffix(r.URL.Path, "/billing/auto-recharge") {
+	if _, ok := x.p.Form["auto_threshold_usd"]; ok { // the auto-recharge form, refused
 		d.Auto = autoForm{x.p.Form.Get("auto_enabled") != "", x.p.Form.Get("auto_threshold_usd"), x.p.Form.Get("auto_amount_usd")}
 	}
 	x.p.Data = d

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
@@ -176,31 +175,38 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-var (
-	getPagesOnce sync.Once
-	getPagesMux  *http.ServeMux
-)
-
-// getPages resolves a path to the console's GET page that has it.
-func getPages() *http.ServeMux {
-	getPagesOnce.Do(func() { getPagesMux = buildGetPages() })
-	return getPagesMux
-}
-
-func buildGetPages() *http.ServeMux {
-	mux := http.NewServeMux()
-	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+// isPage reports whether a GET page of the tables has path: its
+// segments are the pattern's, a {name} standing for any one.
+func isPage(path string) bool {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	var patterns []string
 	for _, pg := range userPages() {
-		if strings.HasPrefix(pg.pattern, "GET ") {
-			mux.Handle(pg.pattern, nop)
-		}
+		patterns = append(patterns, pg.pattern)
 	}
 	for _, pg := range accountPages() {
-		if strings.HasPrefix(pg.pattern, "GET ") {
-			mux.Handle(pg.pattern, nop)
+		patterns = append(patterns, pg.pattern)
+	}
+	for _, pat := range patterns {
+		p, ok := strings.CutPrefix(pat, "GET /")
+		if !ok || p == "{$}" {
+			continue
+		}
+		ps := strings.Split(p, "/")
+		if len(ps) != len(seg) {
+			continue
+		}
+		match := true
+		for i := range ps {
+			if ps[i] != seg[i] && !(strings.HasPrefix(ps[i], "{") && seg[i] != "") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
 		}
 	}
-	return mux
+	return false
 }
 
 // formPage is the page a form's refusal returns to: the form's own URL
@@ -208,8 +214,7 @@ func buildGetPages() *http.ServeMux {
 // (POST /accounts/{id}/billing/recharges: /accounts/{id}/billing).
 func formPage(path string) string {
 	for p := path; p != "" && p != "/"; p = p[:strings.LastIndex(p, "/")] {
-		r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: p}, Host: "console"}
-		if _, pattern := getPages().Handler(r); pattern != "" {
+		if isPage(p) {
 			return p
 		}
 	}

@@ -116,9 +116,8 @@ type profileData struct {
 func (d profileData) In(s string) bool { return d.Section == s || strings.HasPrefix(d.Section, s+"-") }
 
 type totpSetup struct {
-	Secret  string
-	QR      template.URL // a PNG made here, as a data: URL
-	OTPAuth string       // carried by the confirm form, to show the same key again after a wrong code
+	Secret string
+	QR     template.URL // a PNG made here, as a data: URL
 }
 
 const profileTitle = "Profile & security"
@@ -274,7 +273,7 @@ func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.profileAgain(w, r, session, "mfa", err)
 		return
 	}
-	http.Redirect(w, r, "/profile#mfa", http.StatusSeeOther)
+	c.keepStateAt(w, r, session, formState{Path: "/profile", Outcome: "setup"}, "#mfa")
 }
 
 // cancelMFA forgets an authenticator being set up.
@@ -352,15 +351,8 @@ func newTOTPSetup(otpauth string) (*totpSetup, error) {
 	if err := png.Encode(&buf, img); err != nil {
 		return nil, err
 	}
-	return &totpSetup{Secret: key.Secret(), OTPAuth: otpauth,
+	return &totpSetup{Secret: key.Secret(),
 		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))}, nil
-}
-
-// accountIs reports whether the key names the address, so a form cannot
-// show someone a key made for another login.
-func (s *totpSetup) accountIs(email string) bool {
-	key, err := otp.NewKeyFromURL(s.OTPAuth)
-	return err == nil && strings.EqualFold(key.AccountName(), email)
 }
 
 func (c *Console) endSession(w http.ResponseWriter, r *http.Request, v *visit) {
