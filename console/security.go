@@ -153,8 +153,8 @@ func (c *Console) profilePage(w http.ResponseWriter, r *http.Request, v *visit) 
 		}
 		d.Setup = setup
 	}
-	if p.Field == "otp" && d.Setup == nil {
-		p.Field = "" // no code field on the page: the message goes above
+	if (p.Field == "otp" || p.Field == "confirm_password") && d.Setup == nil {
+		p.Field = "" // no such field on the page: the message goes above
 	}
 	ss, err := c.svc.Sessions(r.Context(), u, session)
 	if err != nil {
