@@ -228,3 +228,35 @@ func TestPRG_UnknownPagesAndWrongMethods(t *testing.T) {
 		t.Errorf("/login: %d", resp.StatusCode)
 	}
 }
+
+// TestPRG_TwoFactorSetUpKeepsItsKeyUntilCancelled: the set-up's key is
+// the same on every visit of the session that started it, another
+// session never sees it, and Cancel forgets it.
+func TestPRG_TwoFactorSetUpKeepsItsKeyUntilCancelled(t *testing.T) {
+	e := servertest.New(t)
+	api, _ := e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
+	k := newFormClient(t, e, api)
+	k.get("/profile")
+	a := k.post("/profile/mfa/setup", url.Values{"password": {servertest.Password}})
+	key := secretRE.FindStringSubmatch(a.Body)
+	if a.Via == "" || key == nil {
+		t.Fatalf("set-up: %s, no key on the page", a.Via)
+	}
+	for range 2 {
+		if again := secretRE.FindStringSubmatch(k.get("/profile").Body); again == nil || again[1] != key[1] {
+			t.Fatalf("the key changed on a visit: %v", again)
+		}
+	}
+	other := e.Client(t)
+	other.Must(200, "POST", "/v1/login", map[string]string{"email": "olga@acme-corp.com", "password": servertest.Password})
+	if o := newFormClient(t, e, other).get("/profile"); strings.Contains(o.Body, key[1]) || !strings.Contains(o.Body, `id="setup-form"`) {
+		t.Error("another session was shown the key being set up")
+	}
+	k.post("/profile/mfa/cancel", url.Values{}).want(t, "cancel", 303)
+	if p := k.get("/profile"); strings.Contains(p.Body, key[1]) || !strings.Contains(p.Body, `id="setup-form"`) {
+		t.Error("the key was shown after Cancel")
+	}
+	if n := e.Count(t, "SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"); n != 0 {
+		t.Errorf("%d pending keys after Cancel", n)
+	}
+}
