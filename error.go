@@ -29,6 +29,10 @@ const (
 	// The edge's refusals of a request body (edge.LimitBody).
 	ETIMEOUT   = "request_timeout"        // 408: the body stalled past the server's read timeout
 	EMEDIATYPE = "unsupported_media_type" // 415: a multipart body (a file) where the route takes none
+
+	// The router's refusal of a method its path does not take (Allow
+	// names those it does); an unknown path is ENOTFOUND.
+	EMETHOD = "method_not_allowed" // 405
 )
 
 // Error is an application error: a code from the list above and a message

@@ -280,6 +280,7 @@ const (
 
 	CodeRequestTimeout       = "request_timeout"        // 408: the request body stalled
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415: a multipart body (a file) where the route takes none
+	CodeMethodNotAllowed     = "method_not_allowed"     // 405: the path does not take the method (Allow names those it does)
 )
 
 // Error is a refusal from the server.

@@ -33,6 +33,12 @@ type rolePreviewData struct {
 // button that saves it. It changes nothing.
 func (c *Console) rolePreview(w http.ResponseWriter, r *http.Request, x *actx) error {
 	raw := r.FormValue("role")
+	if r.Method == http.MethodPost && raw != "" {
+		// The preview is a page of its own (GET ?role=), so a reload
+		// shows it again and the address bar holds a page.
+		http.Redirect(w, r, r.URL.Path+"?role="+url.QueryEscape(raw), http.StatusSeeOther)
+		return nil
+	}
 	if raw == "" {
 		c.after(w, r, x, x.path("/team"), "", roster.FieldErrorf("role", roster.EINVALID, "Choose the new role"))
 		return nil
@@ -395,18 +401,20 @@ func (c *Console) inviteBatch(w http.ResponseWriter, r *http.Request, x *actx) e
 			row.Created, row.Email, row.Role = true, out.Invitation.Email, out.Invitation.Role.Label()
 		}
 	}
-	d, err := c.teamData(r, x)
-	if err != nil {
-		return err
-	}
-	d.Batch = rows
+	// The outcome goes to the team page in the one-time form state: the
+	// counts and each line, and the refused lines back in the text box,
+	// to be corrected and sent again.
+	st := formState{Path: x.path("/team"), Batch: rows}
+	var again []string
 	for _, row := range rows {
-		if row.Created {
-			d.BatchCreated++
+		if !row.Created && row.Email != "" {
+			again = append(again, row.Email+", "+row.Role)
 		}
 	}
-	x.p.Data = d
-	c.render(w, http.StatusOK, "team", x.p)
+	if len(again) > 0 {
+		st.Form = url.Values{"invitations": {strings.Join(again, "\n")}}
+	}
+	c.keepStateAt(w, r, x.session, st, "#batch-results")
 	return nil
 }
 

@@ -18,18 +18,19 @@ import (
 // number, deleting an application, removing a card, rotating the Auth
 // Token) goes through the confirmation page.
 
-// again shows a form's page again after a refusal: the message next to
-// its field, what was typed, and the error's status. An error that is not
-// about the form (the thing is gone, an internal error) is the error page.
+// again answers a refused form of an area: a redirect (303) to its page
+// (formPage: the form's own URL when a page has it, else the nearest page
+// above), which shows the message next to its field, what was typed (never
+// a secret) and the error's status. An error that is not about the form
+// (the thing is gone, an internal error) is the error page.
 func (c *Console) again(w http.ResponseWriter, r *http.Request, x *actx, err error,
 	show func(*Console, http.ResponseWriter, *http.Request, *actx) error) error {
 	code := roster.ErrorCode(err)
 	if code == roster.EINTERNAL || (code == roster.ENOTFOUND && roster.FieldOf(err) == "") {
 		return err
 	}
-	x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), roster.FieldOf(err), httpStatus(err)
-	x.p.Form = r.PostForm
-	return show(c, w, r, x)
+	c.keepState(w, r, x.session, refused(r, formPage(r.URL.Path), err))
+	return nil
 }
 
 // --- phone numbers
@@ -305,7 +306,7 @@ func (c *Console) billing(w http.ResponseWriter, r *http.Request, x *actx) error
 		// Never set: offer what most accounts choose.
 		d.Auto.Threshold, d.Auto.Amount = "5.00", "20.00"
 	}
-	if x.p.Form != nil && strings.HasSuffix(r.URL.Path, "/billing/auto-recharge") {
+	if _, ok := x.p.Form["auto_threshold_usd"]; ok { // the auto-recharge form, refused
 		d.Auto = autoForm{x.p.Form.Get("auto_enabled") != "", x.p.Form.Get("auto_threshold_usd"), x.p.Form.Get("auto_amount_usd")}
 	}
 	x.p.Data = d
@@ -507,6 +508,9 @@ func (c *Console) credentials(w http.ResponseWriter, r *http.Request, x *actx) e
 	if err != nil {
 		return err
 	}
+	if x.p.State != nil {
+		d.Creds = x.p.State.Creds // just read (revealCredentials)
+	}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "credentials", x.p)
 	return nil
@@ -518,13 +522,9 @@ func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, x *a
 	if err != nil {
 		return err
 	}
-	d, err := c.credentialsData(r, x)
-	if err != nil {
-		return err
-	}
-	d.Creds = &cr
-	x.p.Data = d
-	c.render(w, http.StatusOK, "credentials", x.p)
+	// Shown once on the Credentials page, from the one-time form state:
+	// a reload shows the page without it (and reads nothing more).
+	c.keepState(w, r, x.session, formState{Path: x.path("/credentials"), Creds: &cr})
 	return nil
 }
 

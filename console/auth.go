@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
@@ -28,16 +29,45 @@ type formData struct {
 	Unverified bool
 }
 
+// statePage is a page outside an account shown with the visit's form
+// state: the refusal's message, field, typed values and status.
+func (v *visit) statePage(w http.ResponseWriter, p *page) *page {
+	v.st.fill(w, p)
+	return p
+}
+
+// typedForm is formData refilled from the visit's form state.
+func (v *visit) typedForm(f formData) formData {
+	if v.st != nil && v.st.Form != nil {
+		f.Email, f.Name = v.st.Form.Get("email"), v.st.Form.Get("name")
+		if n := v.st.Form.Get("next"); n != "" {
+			f.Next = n
+		}
+	}
+	if v.st != nil {
+		f.Field = v.st.Field
+		f.Errors = v.st.Errors
+		f.Unverified = v.st.Outcome == "unverified"
+	}
+	return f
+}
+
 func (c *Console) signupPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.render(w, http.StatusOK, "signup", &page{Title: "Sign up", Data: formData{Rules: password.Rules()}})
+	f := v.typedForm(formData{Rules: password.Rules()})
+	if v.st != nil && v.st.Outcome == "sent" {
+		f.Sent = true
+		c.render(w, http.StatusOK, "signup", &page{Title: "Check your inbox", Data: f})
+		return
+	}
+	c.render(w, http.StatusOK, "signup", v.statePage(w, &page{Title: "Sign up", Data: f}))
 }
 
 // signup checks every field first (service.SignupErrors: the rules Signup
 // applies) so the form comes back with all of its problems marked at once,
-// then signs up.
+// then signs up; either way the answer is GET /signup: "check your inbox",
+// or the refusals.
 func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := formData{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Rules: password.Rules()}
-	in := service.SignupInput{Email: f.Email, Password: r.PostFormValue("password"), Name: f.Name}
+	in := service.SignupInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Name: r.PostFormValue("name")}
 	errs := c.svc.SignupErrors(in)
 	if len(errs) == 0 {
 		if _, err := c.svc.Signup(r.Context(), in, c.proxies.ClientIP(r)); err != nil {
@@ -45,47 +75,68 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 	}
 	if len(errs) > 0 {
-		p := &page{Title: "Sign up", Data: f, HTTPStatus: httpStatus(errs[0])}
-		f.Errors = map[string]string{}
+		st := refused(r, "/signup", errs[0])
+		st.Errors = map[string]string{}
+		st.Error = ""
 		for _, err := range errs {
 			if field := roster.FieldOf(err); field != "" {
-				f.Errors[field] = roster.ErrorMessage(err)
+				st.Errors[field] = roster.ErrorMessage(err)
 			} else {
-				p.Error = roster.ErrorMessage(err)
+				st.Error = roster.ErrorMessage(err)
 			}
 		}
-		f.Field = roster.FieldOf(errs[0])
-		p.Data = f
-		edge.SetRetryAfter(w, errs[0])
-		c.render(w, http.StatusOK, "signup", p)
+		if st.Error == "" {
+			// The page's summary above the form: the first problem.
+			st.Error = roster.ErrorMessage(errs[0])
+		}
+		c.keepState(w, r, "", st)
 		return
 	}
-	f.Sent = true
-	c.render(w, http.StatusOK, "signup", &page{Title: "Check your inbox", Data: f})
+	c.keepState(w, r, "", formState{Path: "/signup", Outcome: "sent", Form: url.Values{"email": {r.PostFormValue("email")}}})
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.render(w, http.StatusOK, "login", &page{Title: "Log in", Notice: takeFlash(w, r, ""), Data: formData{Next: r.URL.Query().Get("next")}})
+	f := v.typedForm(formData{Next: r.URL.Query().Get("next")})
+	c.render(w, http.StatusOK, "login", v.statePage(w, &page{Title: "Log in", Notice: takeFlash(w, r, ""), Data: f}))
 }
 
+// pendingCookie holds the second sign-in step's token between the login
+// form and the code form (GET /login/code), so that page can be reloaded.
+const pendingCookie = "roster_pending"
+
 func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := formData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
-	res, err := c.svc.Login(r.Context(), service.LoginInput{Email: f.Email, Password: r.PostFormValue("password"),
+	next := r.PostFormValue("next")
+	res, err := c.svc.Login(r.Context(), service.LoginInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
 		IP: c.proxies.ClientIP(r), UserAgent: r.UserAgent(), WantPending: true})
 	if res.Pending != "" {
 		// The password was right; the second factor is due, on its own step.
-		f.Token = res.Pending
-		c.render(w, http.StatusOK, "login-code", &page{Title: "Two-factor sign-in", Data: f})
+		http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: res.Pending, Path: "/login", MaxAge: 600,
+			HttpOnly: true, Secure: c.proxies.HTTPS(r), SameSite: http.SameSiteLaxMode})
+		http.Redirect(w, r, "/login/code"+nextQuery(next), http.StatusSeeOther)
 		return
 	}
 	if err != nil {
-		edge.SetRetryAfter(w, err)
-		// Told only after the right password: the page offers the link again.
-		f.Unverified = roster.ErrorCode(err) == roster.EEMAILUNVERIFIED
-		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
+		st := refused(r, "/login", err)
+		if roster.ErrorCode(err) == roster.EEMAILUNVERIFIED {
+			// Told only after the right password: the page offers the link again.
+			st.Outcome = "unverified"
+		}
+		c.keepStateAt(w, r, "", st, nextQuery(next))
 		return
 	}
-	c.signedIn(w, r, res, f.Next)
+	c.signedIn(w, r, res, next)
+}
+
+// loginCodePage is the second sign-in step's form, for the pending token
+// of the login form (its cookie); without one, the login page.
+func (c *Console) loginCodePage(w http.ResponseWriter, r *http.Request, v *visit) {
+	ck, err := r.Cookie(pendingCookie)
+	if err != nil || ck.Value == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	f := formData{Token: ck.Value, Next: r.URL.Query().Get("next")}
+	c.render(w, http.StatusOK, "login-code", v.statePage(w, &page{Title: "Two-factor sign-in", Data: f}))
 }
 
 // verifyAgain sends an address's verification link again (the login
@@ -93,10 +144,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
 // address has a login, or is verified: a notice on the login page. Only a
 // limit's refusal (429, nothing sent) is shown as an error.
 func (c *Console) verifyAgain(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := formData{Email: r.PostFormValue("email"), Unverified: true}
-	if err := c.svc.RequestVerification(r.Context(), f.Email, c.proxies.ClientIP(r)); err != nil {
-		edge.SetRetryAfter(w, err)
-		c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: f})
+	if err := c.svc.RequestVerification(r.Context(), r.PostFormValue("email"), c.proxies.ClientIP(r)); err != nil {
+		st := refused(r, "/login", err)
+		st.Outcome = "unverified"
+		c.keepState(w, r, "", st)
 		return
 	}
 	setNotice(w, "verify-again")
@@ -106,6 +157,8 @@ func (c *Console) verifyAgain(w http.ResponseWriter, r *http.Request, v *visit) 
 // signedIn sets the session and goes where the person was going.
 func (c *Console) signedIn(w http.ResponseWriter, r *http.Request, res service.LoginResult, next string) {
 	c.proxies.SetSession(w, r, res.Session, c.svc.Config.SessionTTL)
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
+		Secure: c.proxies.HTTPS(r), SameSite: http.SameSiteLaxMode})
 	if next := edge.SafeNext(next); next != "" {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
@@ -120,13 +173,12 @@ func (c *Console) loginCode(w http.ResponseWriter, r *http.Request, v *visit) {
 	res, err := c.svc.LoginPending(r.Context(), f.Token, r.PostFormValue("otp"), r.PostFormValue("recovery_code"),
 		c.proxies.ClientIP(r), r.UserAgent())
 	if err != nil {
-		edge.SetRetryAfter(w, err)
-		p := &page{Title: "Two-factor sign-in", Error: roster.ErrorMessage(err), Field: roster.FieldOf(err), Data: f}
+		st := refused(r, "/login/code", err)
 		if roster.FieldOf(err) == "pending" {
-			c.render(w, httpStatus(err), "login", &page{Title: "Log in", Error: roster.ErrorMessage(err), Data: formData{Next: f.Next}})
-			return
+			// The first step is over (expired, or too many codes): log in again.
+			st.Path, st.Field = "/login", ""
 		}
-		c.render(w, httpStatus(err), "login-code", p)
+		c.keepStateAt(w, r, "", st, nextQuery(f.Next))
 		return
 	}
 	c.signedIn(w, r, res, f.Next)
@@ -143,12 +195,16 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *visit) {
 // verifyPage asks for a click rather than verifying on GET, so mail
 // scanners that fetch links do not use the token up.
 func (c *Console) verifyPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.render(w, http.StatusOK, "verify", &page{Title: "Verify your address", Data: formData{Token: r.PathValue("token")}})
+	f := formData{Token: r.PathValue("token")}
+	if v.st != nil && v.st.Error != "" {
+		f.Token = "" // the link did not work: no button to press again
+	}
+	c.render(w, http.StatusOK, "verify", v.statePage(w, &page{Title: "Verify your address", Data: f}))
 }
 
 func (c *Console) verify(w http.ResponseWriter, r *http.Request, v *visit) {
 	if _, err := c.svc.VerifyEmail(r.Context(), r.PathValue("token")); err != nil {
-		c.render(w, httpStatus(err), "verify", &page{Title: "Verify your address", Error: roster.ErrorMessage(err), Data: formData{}})
+		c.keepState(w, r, "", refused(r, r.URL.Path, err))
 		return
 	}
 	setNotice(w, "verified")
@@ -163,7 +219,13 @@ func (c *Console) invitePage(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	f := formData{Token: token, Preview: &prev, Email: prev.Invitation.Email, Next: "/invite/" + token, Rules: password.Rules()}
-	p := &page{Title: "Join " + prev.Invitation.AccountName, Data: f}
+	if v.st != nil && v.st.Form != nil {
+		f.Name = v.st.Form.Get("name")
+	}
+	if v.st != nil {
+		f.Field = v.st.Field
+	}
+	p := v.statePage(w, &page{Title: "Join " + prev.Invitation.AccountName, Data: f})
 	if v.signedIn {
 		u := v.u
 		f.SignedInAs = u.Email
@@ -176,16 +238,7 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request, v *visit)
 	token := r.PathValue("token")
 	res, err := c.svc.Signup(r.Context(), service.SignupInput{Password: r.PostFormValue("password"), Name: r.PostFormValue("name"), InvitationToken: token}, c.proxies.ClientIP(r))
 	if err != nil {
-		if roster.ErrorCode(err) == roster.EINVITEINVALID {
-			c.inviteFailed(w, r, v, token, err)
-			return
-		}
-		prev, perr := c.svc.PreviewInvitation(r.Context(), token)
-		f := formData{Token: token, Name: r.PostFormValue("name"), Field: roster.FieldOf(err), Rules: password.Rules()}
-		if perr == nil {
-			f.Preview, f.Email = &prev, prev.Invitation.Email
-		}
-		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", Error: roster.ErrorMessage(err), Data: f})
+		c.keepState(w, r, v.session, refused(r, "/invite/"+token, err))
 		return
 	}
 	c.proxies.SetSession(w, r, res.Session, c.svc.Config.SessionTTL)
@@ -195,12 +248,10 @@ func (c *Console) inviteSignup(w http.ResponseWriter, r *http.Request, v *visit)
 func (c *Console) inviteAccept(w http.ResponseWriter, r *http.Request, v *visit) {
 	u, session := v.u, v.session
 	a, _, err := c.svc.AcceptInvitation(r.Context(), u, r.PathValue("token"), c.proxies.ClientIP(r))
-	if roster.ErrorCode(err) == roster.EINVITEINVALID {
-		c.inviteFailed(w, r, v, r.PathValue("token"), err)
-		return
-	}
 	if err != nil {
-		c.render(w, httpStatus(err), "invite", &page{Title: "Invitation", User: &u, CSRF: c.csrfToken(session), Error: roster.ErrorMessage(err), Data: formData{}})
+		// The invitation's page says what became of a link that no
+		// longer works (EINVITEINVALID) by itself.
+		c.keepState(w, r, session, refused(r, "/invite/"+r.PathValue("token"), err))
 		return
 	}
 	c.done(w, r, sessionOf(r), "/accounts/"+a.ID, "You joined "+a.Name+".")
@@ -299,7 +350,7 @@ func deadInvitation(l service.InvitationLink, signedIn, member bool, email strin
 // --- Manage Accounts
 
 func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	p := c.base(w, r, v.u, v.session, "Manage Accounts")
+	p := v.statePage(w, c.base(w, r, v.u, v.session, "Manage Accounts"))
 	p.Active = "accounts"
 	c.render(w, http.StatusOK, "accounts", p)
 }
@@ -325,11 +376,8 @@ func (c *Console) setDefault(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func httpStatus(err error) int { return edge.StatusOf(err) }
 
-// accountsAgain shows Manage Accounts again with a form's error and what
-// was typed.
+// accountsAgain answers a refused form of Manage Accounts: back to it,
+// with the message and what was typed.
 func (c *Console) accountsAgain(w http.ResponseWriter, r *http.Request, u roster.User, err error) {
-	p := c.base(w, r, u, sessionOf(r), "Manage Accounts")
-	p.Active = "accounts"
-	p.Error, p.Field, p.Form, p.HTTPStatus = roster.ErrorMessage(err), roster.FieldOf(err), r.PostForm, httpStatus(err)
-	c.render(w, http.StatusOK, "accounts", p)
+	c.keepState(w, r, sessionOf(r), refused(r, "/accounts", err))
 }

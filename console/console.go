@@ -82,9 +82,11 @@ var funcs = template.FuncMap{
 	// step-up-code): the page, and the form's name, its fields' prefix.
 	"stepUp": func(p *page, form string) stepUpPart { return stepUpPart{p, form} },
 	// typed is what was typed into field when a form is shown again, else def.
+	// A field the form state does not hold (a secret, or another form's)
+	// keeps def.
 	"typed": func(p *page, field, def string) string {
-		if p.Form != nil {
-			return p.Form.Get(field)
+		if vs, ok := p.Form[field]; ok && len(vs) > 0 {
+			return vs[0]
 		}
 		return def
 	},
@@ -202,6 +204,9 @@ type page struct {
 	// (Options.UpgradeURL), and Support the operator's contact
 	// (Options.SupportEmail), "" for none.
 	Upgrade, Support string
+	// State is the one-time form state the page was sent with, nil when
+	// none: a page's own outcome (a bulk invite's lines) is read from it.
+	State *formState
 }
 
 type navItem struct {

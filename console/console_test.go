@@ -479,9 +479,14 @@ func TestConsole_FeedbackNeverInTheURL(t *testing.T) {
 		return resp, string(b)
 	}
 
-	resp, body := post(url.Values{"email": {"bob@gmail.com"}, "role": {"support"}})
-	if resp.StatusCode != 422 || resp.Header.Get("Location") != "" {
-		t.Fatalf("a refused invite: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	resp, _ := post(url.Values{"email": {"bob@gmail.com"}, "role": {"support"}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/accounts/"+acct+"/team" {
+		t.Fatalf("a refused invite: %d, Location %q, want 303 to the team page (no message in the URL)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The team page shows the refusal, once, from the one-time form state.
+	status, body := get(resp.Header.Get("Location"))
+	if status != 422 {
+		t.Errorf("the team page after a refused invite answered %d, want the refusal's 422", status)
 	}
 	if !strings.Contains(body, `value="bob@gmail.com"`) || !strings.Contains(body, `id="invite-email-error"`) ||
 		!strings.Contains(body, "personal email provider") || !strings.Contains(body, `aria-invalid="true"`) {

@@ -27,3 +27,43 @@ func ViewPages() []ViewPage {
 	}
 	return out
 }
+
+// FormRoute is a form's route of the tables: its pattern, and whether a
+// GET page has the same pattern.
+type FormRoute struct {
+	Pattern string // "POST /accounts/{id}/team/invite"
+	HasGET  bool
+}
+
+// FormRoutes lists every POST route of both page tables, so a form added
+// later is covered by the post/redirect/get tests too.
+func FormRoutes() []FormRoute {
+	var patterns []string
+	for _, pg := range userPages() {
+		patterns = append(patterns, pg.pattern)
+	}
+	for _, pg := range accountPages() {
+		patterns = append(patterns, pg.pattern)
+	}
+	var out []FormRoute
+	for _, p := range patterns {
+		rest, ok := strings.CutPrefix(p, "POST ")
+		if !ok {
+			continue
+		}
+		out = append(out, FormRoute{Pattern: p, HasGET: contains(patterns, "GET "+rest)})
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPage reports whether a GET page of the tables has path.
+func IsPage(path string) bool { return isPage(path) }

@@ -13,8 +13,9 @@ import (
 
 // Feedback after a form: success travels to the next page in a one-time
 // flash cookie, signed with the session so no one else can put words on a
-// page; an error re-renders the form's page with what was typed and the
-// message next to its field. Neither ever travels in a URL.
+// page; an error goes to the form's page in a one-time form state
+// (formstate.go), with what was typed and the message next to its field.
+// Neither ever travels in a URL.
 
 const flashCookie = "roster_flash"
 
@@ -75,9 +76,10 @@ func (c *Console) done(w http.ResponseWriter, r *http.Request, session, path, ms
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
-// after answers an account page's form: done on success; on an error, the
-// page at path is rendered again with the error's status, the message
-// next to its field, and the values typed.
+// after answers an account page's form: done on success; on an error, a
+// redirect (303) to the page at path, which shows the message next to its
+// field, the values typed (never a secret: secretField) and the error's
+// status, through a one-time form state (formstate.go).
 func (c *Console) after(w http.ResponseWriter, r *http.Request, x *actx, path, msg string, err error) {
 	if err == nil {
 		c.done(w, r, x.session, path, msg)
@@ -86,20 +88,7 @@ func (c *Console) after(w http.ResponseWriter, r *http.Request, x *actx, path, m
 	if roster.ErrorCode(err) == roster.EINTERNAL {
 		c.log.Error("console", "path", r.URL.Path, "err", err)
 	}
-	x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), roster.FieldOf(err), httpStatus(err)
-	edge.SetRetryAfter(w, err) // a limit's refusal says when, as the API's does
-	x.p.Form = r.PostForm
-	suffix := strings.TrimPrefix(path, "/accounts/"+x.a.ID)
-	for _, pg := range accountPages() {
-		if pg.pattern == "GET /accounts/{id}"+suffix {
-			x.p.Title, x.p.Active = pg.title, pg.nav
-			if herr := pg.handle(c, w, r, x); herr != nil {
-				c.fail(w, r, x.p, herr)
-			}
-			return
-		}
-	}
-	c.fail(w, r, x.p, err)
+	c.keepState(w, r, x.session, refused(r, path, err))
 }
 
 // sessionOf is the request's session token, for signing its flash.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -169,6 +170,12 @@ func (c *Console) accountPage(pg accountPageDef) http.Handler {
 			return
 		}
 		x := &actx{u: caller.User, session: caller.Session, a: caller.Account, role: caller.Role, caller: &caller, p: p, ip: caller.IP}
+		if r.Method == http.MethodGet {
+			// What the form that sent the browser here said: the
+			// handler renders the page as ever, and the templates show it.
+			p.State = c.takeState(w, r, x.session)
+			p.State.fill(w, p)
+		}
 		if err := pg.handle(c, w, r, x); err != nil {
 			c.fail(w, r, p, err)
 		}
@@ -442,8 +449,8 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 	d := settingsData{S: s, CanEdit: x.caller.Can(roster.SettingsEdit),
 		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: x.caller.Can(roster.TeamEdit),
 		CanWebhooks: x.caller.Can(roster.TeamView)}
-	if x.p.Field == "require_mfa" && r.Method == http.MethodPost {
-		d.Checked = r.PostFormValue("require_mfa") != "" // what was sent, refused
+	if x.p.Field == "require_mfa" && x.p.Form != nil {
+		d.Checked = x.p.Form.Get("require_mfa") != "" // what was sent, refused
 	}
 	if d.CanSecurity {
 		ms, total, _, err := c.svc.Members(r.Context(), x.a, roster.Page{Limit: 100})
@@ -472,9 +479,12 @@ func (c *Console) saveSecurity(w http.ResponseWriter, r *http.Request, x *actx) 
 		if roster.ErrorCode(err) == roster.EINTERNAL {
 			c.log.Error("console", "path", r.URL.Path, "err", err)
 		}
-		// No Form: the settings form above shows its saved values.
-		x.p.Error, x.p.Field, x.p.HTTPStatus = roster.ErrorMessage(err), "require_mfa", httpStatus(err)
-		return c.settings(w, r, x)
+		// Only the checkbox is refilled: the settings form above shows
+		// its saved values.
+		st := refused(r, x.path("/settings"), err)
+		st.Field, st.Form = "require_mfa", url.Values{"require_mfa": {r.PostFormValue("require_mfa")}}
+		c.keepState(w, r, x.session, st)
+		return nil
 	}
 	msg := "Two-factor sign-in is no longer required in " + a.Name + "."
 	if a.RequireMFA {

@@ -38,6 +38,10 @@ func TestConsole_PasswordChangeAndResetEndTheSecondStep(t *testing.T) {
 	pending := func(k *formClient, password string) string {
 		t.Helper()
 		a := k.post("/login", url.Values{"email": {email}, "password": {password}})
+		if a.Status != 303 || a.Header.Get("Location") != "/login/code" {
+			t.Fatalf("first step: %d to %q, want 303 to /login/code", a.Status, a.Header.Get("Location"))
+		}
+		a = k.get("/login/code")
 		a.want(t, "first step", 200, `id="code-form"`)
 		return formValue(a.Body, "pending")
 	}

@@ -37,6 +37,9 @@ type visit struct {
 	session  string
 	caller   service.Caller // the authenticated caller, for the gate (switchAccount)
 	signedIn bool
+	// st is the one-time form state of a GET page: what the form that
+	// sent the browser here said (formstate.go); nil when none.
+	st *formState
 }
 
 // userPageDef is one entry of the table of pages outside an account.
@@ -64,6 +67,7 @@ func userPages() []userPageDef {
 		{"POST /signup", anyone, nil, (*Console).signup},
 		{"GET /login", anyone, nil, (*Console).loginPage},
 		{"POST /login", anyone, nil, (*Console).login},
+		{"GET /login/code", anyone, nil, (*Console).loginCodePage},
 		{"POST /login/code", anyone, nil, (*Console).loginCode},
 		{"POST /logout", visitorForm, nil, (*Console).logout},
 		{"GET /forgot-password", anyone, nil, (*Console).forgotPage},
@@ -74,6 +78,7 @@ func userPages() []userPageDef {
 		{"POST /profile/password", session, nil, (*Console).changePassword},
 		{"POST /profile/mfa/setup", session, nil, (*Console).setupMFA},
 		{"POST /profile/mfa/confirm", session, nil, (*Console).confirmMFA},
+		{"POST /profile/mfa/cancel", session, nil, (*Console).cancelMFA},
 		{"POST /profile/mfa/disable", session, nil, (*Console).disableMFA},
 		{"POST /profile/mfa/recovery-codes", session, nil, (*Console).newRecoveryCodes},
 		{"POST /profile/sessions/{id}/end", session, nil, (*Console).endSession},
@@ -124,6 +129,9 @@ func (c *Console) userPage(pg userPageDef) http.Handler {
 				c.fail(w, r, nil, err)
 				return
 			}
+		}
+		if r.Method == http.MethodGet {
+			v.st = c.takeState(w, r, v.session)
 		}
 		pg.handle(c, w, r, v)
 	})

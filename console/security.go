@@ -12,7 +12,6 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/service"
 )
 
@@ -30,27 +29,35 @@ type resetData struct {
 }
 
 func (c *Console) forgotPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.render(w, http.StatusOK, "forgot-password", &page{Title: "Reset your password", Data: resetData{}})
+	d := resetData{}
+	if v.st != nil {
+		d.Email = v.st.Form.Get("email")
+		if v.st.Outcome == "sent" {
+			d.Sent = true
+			c.render(w, http.StatusOK, "forgot-password", &page{Title: "Check your inbox", Data: d})
+			return
+		}
+	}
+	c.render(w, http.StatusOK, "forgot-password", v.statePage(w, &page{Title: "Reset your password", Data: d}))
 }
 
 // forgot asks for a reset link and answers "check your inbox" for every
 // address, known or not, so the page reveals no one.
 func (c *Console) forgot(w http.ResponseWriter, r *http.Request, v *visit) {
-	d := resetData{Email: strings.TrimSpace(r.PostFormValue("email"))}
-	if d.Email == "" {
-		c.render(w, http.StatusBadRequest, "forgot-password", &page{Title: "Reset your password",
-			Error: "Enter the email address you log in with", Field: "email", Data: d})
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	if email == "" {
+		c.keepState(w, r, "", refused(r, "/forgot-password", roster.FieldErrorf("email", roster.EINVALID, "Enter the email address you log in with")))
 		return
 	}
-	if err := c.svc.RequestPasswordReset(r.Context(), d.Email, c.proxies.ClientIP(r)); err != nil {
+	if err := c.svc.RequestPasswordReset(r.Context(), email, c.proxies.ClientIP(r)); err != nil {
 		// Too many requests (429) or a full queue (503): the same for
 		// every address, so it reveals no one either.
-		edge.SetRetryAfter(w, err)
-		c.render(w, httpStatus(err), "forgot-password", &page{Title: "Reset your password", Error: roster.ErrorMessage(err), Data: d})
+		st := refused(r, "/forgot-password", err)
+		st.Field = ""
+		c.keepState(w, r, "", st)
 		return
 	}
-	d.Sent = true
-	c.render(w, http.StatusOK, "forgot-password", &page{Title: "Check your inbox", Data: d})
+	c.keepState(w, r, "", formState{Path: "/forgot-password", Outcome: "sent", Form: url.Values{"email": {email}}})
 }
 
 // resetPage shows the new-password form of a reset link; a link that can
@@ -62,7 +69,7 @@ func (c *Console) resetPage(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, http.StatusGone, "reset-password", &page{Title: "Reset link no longer valid", Data: d})
 		return
 	}
-	c.render(w, http.StatusOK, "reset-password", &page{Title: "Choose a new password", Data: d})
+	c.render(w, http.StatusOK, "reset-password", v.statePage(w, &page{Title: "Choose a new password", Data: d}))
 }
 
 func (c *Console) reset(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -72,18 +79,12 @@ func (c *Console) reset(w http.ResponseWriter, r *http.Request, v *visit) {
 		if roster.ErrorCode(err) == roster.EINTERNAL {
 			c.log.Error("console", "path", "/reset-password/", "err", err)
 		}
-		if !c.svc.ResetTokenValid(r.Context(), d.Token) {
-			d.Invalid = true
-			c.render(w, http.StatusGone, "reset-password", &page{Title: "Reset link no longer valid", Data: d})
-			return
+		// A link that no longer works says so on its page by itself.
+		st := refused(r, r.URL.Path, err)
+		if st.Field != "password" {
+			st.Field = ""
 		}
-		edge.SetRetryAfter(w, err)
-		field := ""
-		if roster.FieldOf(err) == "password" {
-			field = "password"
-		}
-		c.render(w, httpStatus(err), "reset-password", &page{Title: "Choose a new password",
-			Error: roster.ErrorMessage(err), Field: field, Data: d})
+		c.keepState(w, r, "", st)
 		return
 	}
 	// Every session of the user ended, this browser's too.
@@ -105,6 +106,9 @@ type profileData struct {
 	// Section is the part of the page whose form failed: its error is
 	// shown there when it belongs to none of its fields.
 	Section string
+	// CodesShown: recovery codes were shown on the page before this
+	// reload, once, and cannot be shown again.
+	CodesShown bool
 }
 
 // In reports whether the failed form is in section s ("mfa" holds
@@ -112,41 +116,88 @@ type profileData struct {
 func (d profileData) In(s string) bool { return d.Section == s || strings.HasPrefix(d.Section, s+"-") }
 
 type totpSetup struct {
-	Secret  string
-	QR      template.URL // a PNG made here, as a data: URL
-	OTPAuth string       // carried by the confirm form, to show the same key again after a wrong code
+	Secret string
+	QR     template.URL // a PNG made here, as a data: URL
 }
 
 const profileTitle = "Profile & security"
 
+// profilePage shows Profile & security with what its form said (the
+// visit's form state): a refusal in its section, recovery codes once,
+// and an authenticator being set up, the same key on every reload for
+// the session that started it.
 func (c *Console) profilePage(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.showProfile(w, r, v.u, v.session, profileData{}, nil)
-}
-
-// showProfile renders Profile & security; with err, as a form's answer:
-// its status, and its message next to its field or in its section.
-func (c *Console) showProfile(w http.ResponseWriter, r *http.Request, u roster.User, session string, d profileData, err error) {
-	p := c.base(w, r, u, session, profileTitle)
+	u, session := v.u, v.session
+	p := v.statePage(w, c.base(w, r, u, session, profileTitle))
 	p.Active = "profile"
-	if err != nil {
-		if roster.ErrorCode(err) == roster.EINTERNAL {
-			c.log.Error("console", "path", r.URL.Path, "err", err)
+	d := profileData{MFA: u.MFAEnabled}
+	if st := v.st; st != nil {
+		d.Section = st.Section
+		if st.Notice != "" {
+			p.Notice = st.Notice
 		}
-		edge.SetRetryAfter(w, err)
-		p.Error, p.Field, p.HTTPStatus = roster.ErrorMessage(err), profileField(d.Section, err), httpStatus(err)
-		if p.Field == "otp" && d.Setup == nil {
-			p.Field = "" // no code field on the page: the message goes above
+		switch st.Outcome {
+		case "codes":
+			d.Codes, d.CodesHref = st.Codes, codesDownload(u.Email, st.Codes)
+			// A reload says they were shown, rather than nothing.
+			c.putState(w, r, session, formState{Path: "/profile", Outcome: "codes-shown"})
+		case "codes-shown":
+			d.CodesShown = true
 		}
 	}
-	d.MFA = u.MFAEnabled
-	ss, serr := c.svc.Sessions(r.Context(), u, session)
-	if serr != nil {
-		c.fail(w, r, p, serr)
+	if !u.MFAEnabled {
+		setup, err := c.pendingSetup(r, u, session)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		d.Setup = setup
+	}
+	if (p.Field == "otp" || p.Field == "confirm_password") && d.Setup == nil {
+		p.Field = "" // no such field on the page: the message goes above
+	}
+	ss, err := c.svc.Sessions(r.Context(), u, session)
+	if err != nil {
+		c.fail(w, r, p, err)
 		return
 	}
 	d.Sessions = ss
 	p.Data = d
 	c.render(w, http.StatusOK, "profile", p)
+}
+
+// setupSecret names the session that started setting up an authenticator:
+// only that session is shown the key (a stolen cookie of another session
+// does not see the key being enrolled), for as long as it keeps coming
+// back within service.FormStateTTL.
+func setupSecret(session string) string { return "totp setup\x00" + session }
+
+// pendingSetup is the authenticator this session is setting up, nil when
+// none: StartTOTP's key, until ConfirmTOTP or CancelTOTP.
+func (c *Console) pendingSetup(r *http.Request, u roster.User, session string) (*totpSetup, error) {
+	mark, err := c.svc.TakeFormState(r.Context(), setupSecret(session))
+	if err != nil || mark == nil {
+		return nil, err
+	}
+	e, ok, err := c.svc.PendingTOTP(r.Context(), u)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if err := c.svc.KeepFormState(r.Context(), setupSecret(session), mark); err != nil {
+		return nil, err
+	}
+	return newTOTPSetup(e.OTPAuthURL)
+}
+
+// profileAgain answers a refused form of Profile & security: back to it,
+// the message in the form's section or next to its field.
+func (c *Console) profileAgain(w http.ResponseWriter, r *http.Request, session, section string, err error) {
+	if roster.ErrorCode(err) == roster.EINTERNAL {
+		c.log.Error("console", "path", r.URL.Path, "err", err)
+	}
+	st := refused(r, "/profile", err)
+	st.Section, st.Field = section, profileField(section, err)
+	c.keepState(w, r, session, st)
 }
 
 // profileField is the input of the page an error is about. The page holds
@@ -203,25 +254,36 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, v *visi
 	u, session := v.u, v.session
 	err := c.svc.ChangePassword(r.Context(), u, session, r.PostFormValue("current_password"), r.PostFormValue("new_password"), c.proxies.ClientIP(r))
 	if err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "password"}, err)
+		c.profileAgain(w, r, session, "password", err)
 		return
 	}
 	c.done(w, r, session, "/profile", "Password for "+u.Email+" changed: every other session was signed out.")
 }
 
+// setupMFA makes a new authenticator key, pending until confirmed or
+// cancelled, and sends the browser to Profile & security, which shows it
+// (pendingSetup) on every reload.
 func (c *Console) setupMFA(w http.ResponseWriter, r *http.Request, v *visit) {
 	u, session := v.u, v.session
-	e, err := c.svc.StartTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r))
-	if err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "mfa-setup"}, err)
+	if _, err := c.svc.StartTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r)); err != nil {
+		c.profileAgain(w, r, session, "mfa-setup", err)
 		return
 	}
-	setup, err := newTOTPSetup(e.OTPAuthURL)
-	if err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "mfa"}, err)
+	if err := c.svc.KeepFormState(r.Context(), setupSecret(session), []byte("1")); err != nil {
+		c.profileAgain(w, r, session, "mfa", err)
 		return
 	}
-	c.showProfile(w, r, u, session, profileData{Setup: setup}, nil)
+	c.keepStateAt(w, r, session, formState{Path: "/profile", Outcome: "setup"}, "#mfa")
+}
+
+// cancelMFA forgets an authenticator being set up.
+func (c *Console) cancelMFA(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := c.svc.CancelTOTP(r.Context(), v.u); err != nil {
+		c.profileAgain(w, r, v.session, "mfa", err)
+		return
+	}
+	c.svc.TakeFormState(r.Context(), setupSecret(v.session))
+	c.done(w, r, v.session, "/profile", "Two-factor sign-in was not set up: the key you may have scanned will never be asked for. Remove it from your authenticator app.")
 }
 
 func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -229,25 +291,17 @@ func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request, v *visit) {
 	codes, err := c.svc.ConfirmTOTP(r.Context(), u, session, service.StepUp{Password: r.PostFormValue("password")},
 		r.PostFormValue("otp"), c.proxies.ClientIP(r))
 	if err != nil {
-		d := profileData{Section: "mfa-confirm"}
-		// Show the same key again, so a mistyped code does not mean
-		// scanning anew. The key is only ever shown to this session.
-		if roster.ErrorCode(err) != roster.ECONFLICT {
-			if s, serr := newTOTPSetup(r.PostFormValue("otpauth")); serr == nil && s.accountIs(u.Email) {
-				d.Setup = s
-			}
-		}
-		c.showProfile(w, r, u, session, d, err)
+		c.profileAgain(w, r, session, "mfa-confirm", err)
 		return
 	}
-	u.MFAEnabled = true
-	c.showCodes(w, r, u, session, codes, "Two-factor sign-in is on for "+u.Email+": each sign-in asks for a code from your authenticator app. Every other session was signed out.")
+	c.svc.TakeFormState(r.Context(), setupSecret(session))
+	c.showCodes(w, r, session, codes, "Two-factor sign-in is on for "+u.Email+": each sign-in asks for a code from your authenticator app. Every other session was signed out.")
 }
 
 func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request, v *visit) {
 	u, session := v.u, v.session
 	if err := c.svc.DisableTOTP(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r)); err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "mfa-disable"}, err)
+		c.profileAgain(w, r, session, "mfa-disable", err)
 		return
 	}
 	c.done(w, r, session, "/profile", "Two-factor sign-in is off for "+u.Email+". Accounts that require it will refuse you until you turn it on again.")
@@ -257,24 +311,18 @@ func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request, v *vi
 	u, session := v.u, v.session
 	codes, err := c.svc.NewRecoveryCodes(r.Context(), u, stepUpForm(r), c.proxies.ClientIP(r))
 	if err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "mfa-recovery"}, err)
+		c.profileAgain(w, r, session, "mfa-recovery", err)
 		return
 	}
-	c.showCodes(w, r, u, session, codes, "New recovery codes made for "+u.Email+": the old ones no longer work.")
+	c.showCodes(w, r, session, codes, "New recovery codes made for "+u.Email+": the old ones no longer work.")
 }
 
-// showCodes answers with the recovery codes on the page itself: never in
+// showCodes sends the browser to Profile & security, which shows the
+// recovery codes once: they travel in the one-time form state (in the
+// database for the seconds of the redirect, deleted when shown), never in
 // a cookie or a URL, and the page is not stored (Cache-Control: no-store).
-func (c *Console) showCodes(w http.ResponseWriter, r *http.Request, u roster.User, session string, codes []string, notice string) {
-	p := c.base(w, r, u, session, profileTitle)
-	p.Active, p.Notice = "profile", notice
-	ss, err := c.svc.Sessions(r.Context(), u, session)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	p.Data = profileData{MFA: u.MFAEnabled, Sessions: ss, Codes: codes, CodesHref: codesDownload(u.Email, codes)}
-	c.render(w, http.StatusOK, "profile", p)
+func (c *Console) showCodes(w http.ResponseWriter, r *http.Request, session string, codes []string, notice string) {
+	c.keepStateAt(w, r, session, formState{Path: "/profile", Outcome: "codes", Codes: codes, Notice: notice}, "#recovery-codes")
 }
 
 // codesDownload is a data: URL of the codes as a text file, for a
@@ -303,15 +351,8 @@ func newTOTPSetup(otpauth string) (*totpSetup, error) {
 	if err := png.Encode(&buf, img); err != nil {
 		return nil, err
 	}
-	return &totpSetup{Secret: key.Secret(), OTPAuth: otpauth,
+	return &totpSetup{Secret: key.Secret(),
 		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))}, nil
-}
-
-// accountIs reports whether the key names the address, so a form cannot
-// show someone a key made for another login.
-func (s *totpSetup) accountIs(email string) bool {
-	key, err := otp.NewKeyFromURL(s.OTPAuth)
-	return err == nil && strings.EqualFold(key.AccountName(), email)
 }
 
 func (c *Console) endSession(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -330,7 +371,7 @@ func (c *Console) endSession(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 	}
 	if err := c.svc.EndSession(r.Context(), u, id); err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "sessions"}, err)
+		c.profileAgain(w, r, session, "sessions", err)
 		return
 	}
 	c.done(w, r, session, "/profile", what+" is signed out.")
@@ -343,7 +384,7 @@ func (c *Console) endOtherSessions(w http.ResponseWriter, r *http.Request, v *vi
 		others = len(ss) - 1
 	}
 	if err := c.svc.EndOtherSessions(r.Context(), u, session, c.proxies.ClientIP(r)); err != nil {
-		c.showProfile(w, r, u, session, profileData{Section: "sessions"}, err)
+		c.profileAgain(w, r, session, "sessions", err)
 		return
 	}
 	msg := "Signed out everywhere else: only this session is left."

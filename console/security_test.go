@@ -23,6 +23,10 @@ type answer struct {
 	Status int
 	Header http.Header
 	Body   string
+	// Via is the form's own answer when it carried a one-time form state
+	// (a refusal, an outcome) and was followed to its page, as a browser
+	// does: "303 /accounts/.../team"; "" otherwise.
+	Via string
 }
 
 // formClient is a person using the console without a browser: their cookies
@@ -51,7 +55,38 @@ func (k *formClient) keep(resp *http.Response, err error) answer {
 	if m := csrfRE.FindStringSubmatch(string(b)); m != nil {
 		k.csrf = m[1]
 	}
-	return answer{resp.StatusCode, resp.Header, string(b)}
+	if resp.StatusCode == http.StatusSeeOther && (keptState(resp) || samePage(resp)) {
+		// Post/redirect/get: the page the form sent the browser to shows
+		// what it said.
+		via := "303 " + resp.Header.Get("Location")
+		loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			k.t.Fatalf("a form's redirect: %v", err)
+		}
+		loc.Fragment = ""
+		a := k.keep(k.c.HTTP.Get(loc.String()))
+		a.Via = via
+		return a
+	}
+	return answer{resp.StatusCode, resp.Header, string(b), ""}
+}
+
+// samePage reports whether a form's answer sends the browser to the
+// form's own URL as a page (GET), as the role preview does.
+func samePage(resp *http.Response) bool {
+	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+	return err == nil && resp.Request.Method == http.MethodPost && loc.Path == resp.Request.URL.Path
+}
+
+// keptState reports whether a form's answer kept a one-time form state
+// for its page (it set the form-state cookie).
+func keptState(resp *http.Response) bool {
+	for _, c := range resp.Cookies() {
+		if c.Name == "roster_form" && c.Value != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (k *formClient) get(path string) answer {
@@ -195,10 +230,11 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 		`aria-describedby="confirm-password-error"`, `id="totp-secret">`+secret[1]+`<`)
 	k.post("/profile/mfa/confirm", url.Values{"otp": {right}, "otpauth": {otpauth}}).
 		want(t, "confirm without a password", 401, `id="confirm-password-error" role="alert">Enter your current password`)
-	// A key for another login is never shown from a form.
+	// A key sent by a form is never shown: the page shows the pending
+	// key kept by the server (issue 21), the same as before.
 	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "password": {servertest.Password},
 		"otpauth": {"otpauth://totp/Roster:eve@evil.example?secret=JBSWY3DPEHPK3PXP&issuer=Roster"}})
-	a.want(t, "foreign key", 401, `id="mfa-error"`, "wrong two-factor code")
+	a.want(t, "foreign key", 401, `id="totp-code-error"`, "wrong two-factor code", `id="totp-secret">`+secret[1]+`<`)
 	if strings.Contains(a.Body, "JBSWY3DPEHPK3PXP") {
 		t.Error("the page showed a key sent by the form")
 	}

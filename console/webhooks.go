@@ -35,6 +35,9 @@ func (c *Console) webhooks(w http.ResponseWriter, r *http.Request, x *actx) erro
 		return err
 	}
 	d := webhooksData{Webhooks: ws, Total: total, CanEdit: x.caller.Can(roster.TeamEdit)}
+	if st := x.p.State; st != nil && st.Webhook != nil {
+		d.Created, x.p.Notice = st.Webhook, st.Notice // just made (createWebhook)
+	}
 	// The create form: what was sent, after a refusal.
 	var checked []string
 	if x.p.Form != nil {
@@ -55,21 +58,10 @@ func (c *Console) createWebhook(w http.ResponseWriter, r *http.Request, x *actx)
 		c.after(w, r, x, x.path("/webhooks"), "", err)
 		return nil
 	}
-	// The secret is on this page only (render answers no-store); the list
-	// never shows it.
-	x.p.Notice = "Webhook to " + wh.URL + " added: copy its signing secret now, it will not be shown again."
-	ws, total, err := c.svc.Webhooks(r.Context(), x.a, roster.Page{Limit: 100})
-	if err != nil {
-		// The secret must still be shown: this is its only page.
-		c.log.Error("console", "path", r.URL.Path, "err", err)
-		ws, total = []service.Webhook{wh}, 1
-	}
-	d := webhooksData{Webhooks: ws, Total: total, CanEdit: true, Created: &wh}
-	for _, e := range service.WebhookEvents {
-		d.Events = append(d.Events, webhookEvent{Name: e})
-	}
-	x.p.Data = d
-	c.render(w, http.StatusOK, "webhooks", x.p)
+	// The secret is on the next page only (render answers no-store), from
+	// the one-time form state; the list never shows it.
+	c.keepState(w, r, x.session, formState{Path: x.path("/webhooks"), Webhook: &wh,
+		Notice: "Webhook to " + wh.URL + " added: copy its signing secret now, it will not be shown again."})
 	return nil
 }
 

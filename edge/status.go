@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	roster.EEMAILUNVERIFIED: http.StatusForbidden,
 	roster.EMFAREQUIRED:     http.StatusForbidden,
 	roster.ENOTFOUND:        http.StatusNotFound,
+	roster.EMETHOD:          http.StatusMethodNotAllowed,
 	roster.ECONFLICT:        http.StatusConflict,
 	roster.EALREADYMEMBER:   http.StatusConflict,
 	roster.EINVITEPENDING:   http.StatusConflict,

@@ -215,6 +215,18 @@ type errorBody struct {
 	} `json:"error"`
 }
 
+// RouteError answers a request under /v1/ that no route takes, in the
+// error envelope every other error uses: 404 not_found for a path that is
+// no route, 405 method_not_allowed for a method its path does not take
+// (the router has set Allow). The server calls it for the router.
+func RouteError(w http.ResponseWriter, r *http.Request, status int) {
+	if status == http.StatusMethodNotAllowed {
+		writeError(w, nil, roster.Errorf(roster.EMETHOD, "%s is not allowed on %s: see the Allow header", r.Method, r.URL.Path))
+		return
+	}
+	writeError(w, nil, roster.Errorf(roster.ENOTFOUND, "no route %s", r.URL.Path))
+}
+
 // writeError writes every error response. Internal errors are logged with
 // their cause and shown as "internal error".
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {

@@ -180,7 +180,8 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Proxies: c.Proxies}
 	mux := http.NewServeMux()
 	api.Register(mux)
-	console.New(svc, c.Proxies, console.Options{UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail}).Register(mux)
+	cons := console.New(svc, c.Proxies, console.Options{UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail})
+	cons.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// The public listener's readiness, for load balancers that reach
 		// no other: the one readiness (service.Ready) in fewer words than
@@ -203,7 +204,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(mux))), Admin: adm, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), Admin: adm, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
 	if s.readTimeout <= 0 {
 		s.readTimeout = 30 * time.Second
 	}

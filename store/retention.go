@@ -76,12 +76,13 @@ type PruneResult struct {
 	Accounts           int64 // the accounts they made, deleted with them
 	Changes            int64
 	InvitationMails    int64
+	FormStates         int64 // the console's one-time form states, expired unread
 }
 
 // Total is the number of rows deleted.
 func (p PruneResult) Total() int64 {
 	return p.Sessions + p.EmailVerifications + p.PasswordResets + p.PendingLogins + p.Outbox +
-		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails
+		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails + p.FormStates
 }
 
 // LogAttrs returns the counts as key-value pairs for slog.
@@ -89,7 +90,7 @@ func (p PruneResult) LogAttrs() []any {
 	return []any{"sessions", p.Sessions, "email_verifications", p.EmailVerifications,
 		"password_resets", p.PasswordResets, "pending_logins", p.PendingLogins, "outbox", p.Outbox,
 		"throttles", p.Throttles, "known_logins", p.KnownLogins, "unverified_users", p.UnverifiedUsers,
-		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails}
+		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails, "form_states", p.FormStates}
 }
 
 // Prune deletes what has served its purpose, as of now: sessions past
@@ -100,7 +101,7 @@ func (p PruneResult) LogAttrs() []any {
 // never verified, with their own accounts, after r.Unverified (recording
 // the changes replicas apply); changes older than r.ChangesRetention
 // (always keeping the newest); invitation mail sends older than
-// InvitationMailRetention.
+// InvitationMailRetention; console form states that expired unread.
 //
 // Every statement deletes at most r.Batch rows in its own transaction and
 // Prune loops until a statement deletes fewer: a big table is never locked
@@ -129,6 +130,7 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		{&res.Throttles, "throttles", "key", "last_at < ?", []any{micros(now.Add(-r.ThrottleRetention))}},
 		// No invitation mail budget counts further back than a day.
 		{&res.InvitationMails, "invitation_mails", "id", "sent_at <= ?", []any{micros(now.Add(-InvitationMailRetention))}},
+		{&res.FormStates, "form_states", "key_hash", "expires_at <= ?", []any{n}},
 	}
 	if r.KnownLogins > 0 {
 		steps = append(steps, pruneStep{&res.KnownLogins, "known_logins", "(user_id, ip)", "last_at <= ?", []any{micros(now.Add(-r.KnownLogins))}})

@@ -132,3 +132,27 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// issue 21, prg: a button with data-copy copies the text of the element it
+// names (the recovery codes, one a line). It is hidden without JavaScript,
+// where the codes are plain text to select, and the download link works.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) {
+      return;
+    }
+    var status = document.getElementById(button.id + "-status");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = Array.prototype.map.call(source.querySelectorAll("li"), function (li) {
+        return li.textContent.trim();
+      }).join("\n") || source.textContent.trim();
+      navigator.clipboard.writeText(text + "\n").then(function () {
+        if (status) { status.textContent = "Copied."; }
+      }, function () {
+        if (status) { status.textContent = "Copying failed: select the codes, or download them."; }
+      });
+    });
+  });
+});

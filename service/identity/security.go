@@ -7,6 +7,8 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,6 +239,51 @@ func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, i
 	}
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error { return tx.SetTOTPSecret(ctx, u.ID, key.Secret()) })
 	return TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}, err
+}
+
+// PendingTOTP returns the authenticator key StartTOTP made and
+// ConfirmTOTP has not yet turned on, so the page that shows it can be
+// reloaded without making another: ok is false when there is none (none
+// started, cancelled, or two-factor is on).
+func (s *Identity) PendingTOTP(ctx context.Context, u roster.User) (e TOTPEnrollment, ok bool, err error) {
+	var t store.TOTP
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		t, err = tx.TOTP(ctx, u.ID)
+		return err
+	})
+	if err != nil || t.Confirmed || t.Secret == "" {
+		return TOTPEnrollment{}, false, err
+	}
+	return TOTPEnrollment{Secret: t.Secret, OTPAuthURL: totpURL(u.Email, t.Secret)}, true, nil
+}
+
+// totpURL is the otpauth:// URL of a key, as totp.Generate writes it for
+// StartTOTP's options.
+func totpURL(email, secret string) string {
+	v := url.Values{}
+	v.Set("secret", secret)
+	v.Set("issuer", "Roster")
+	v.Set("period", strconv.Itoa(totpPeriod))
+	v.Set("algorithm", "SHA1")
+	v.Set("digits", "6")
+	return (&url.URL{Scheme: "otpauth", Host: "totp", Path: "/Roster:" + email, RawQuery: v.Encode()}).String()
+}
+
+// CancelTOTP forgets the key StartTOTP made, before it is confirmed: the
+// authenticator that scanned it will never be asked for. Errors:
+// ECONFLICT (two-factor is on: turn it off instead).
+func (s *Identity) CancelTOTP(ctx context.Context, u roster.User) error {
+	if u.MFAEnabled {
+		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on: turn it off instead")
+	}
+	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		t, err := tx.TOTP(ctx, u.ID)
+		if err != nil || t.Confirmed {
+			return err
+		}
+		return tx.SetTOTPSecret(ctx, u.ID, "")
+	})
 }
 
 // ConfirmTOTP turns two-factor on with the user's current password and a
