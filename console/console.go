@@ -109,9 +109,10 @@ var funcs = template.FuncMap{
 		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `" title="` + exact + `">` +
 			template.HTMLEscapeString(relative(t, time.Now())) + `</time>`)
 	},
-	"browser": browserOf,
-	"usd":     func(m roster.Money) string { return formatUSD(int64(m)) },
-	"micro":   func(v int64) string { return strings.TrimRight(strings.TrimRight(formatMicro(v), "0"), ".") },
+	"browser":    browserOf,
+	"usd":        func(m roster.Money) string { return formatUSD(int64(m)) },
+	"micro":      func(v int64) string { return strings.TrimRight(strings.TrimRight(formatMicro(v), "0"), ".") },
+	"eventLabel": eventLabel,
 }
 
 // relative says how far t is from now in words a person would use.

@@ -79,3 +79,44 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
 });
+
+// Issue 21, webhooks. The create form's events: "Select all" and
+// "Select none" (hidden without JavaScript, where the member events are
+// simply checked from the start). A copy button (data-copy names the
+// element whose text it copies, data-copy-status the role=status element
+// that says it worked): without JavaScript the button stays hidden and
+// the text is plain, selectable text.
+document.addEventListener("DOMContentLoaded", function () {
+  var all = document.getElementById("wh-events-all");
+  var none = document.getElementById("wh-events-none");
+  if (all && none) {
+    var boxes = document.querySelectorAll("#webhook-form input[name=events]");
+    var set = function (on) {
+      Array.prototype.forEach.call(boxes, function (b) { b.checked = on; });
+    };
+    all.addEventListener("click", function () { set(true); });
+    none.addEventListener("click", function () { set(false); });
+    document.getElementById("wh-events-all-none").hidden = false;
+  }
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    if (!source || !status || !navigator.clipboard) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        status.textContent = "Copied";
+      }, function () {
+        // No clipboard access: select the text, for the keyboard to copy.
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        status.textContent = "Selected: press Ctrl+C (⌘C) to copy";
+      });
+    });
+  });
+});
