@@ -30,6 +30,8 @@ const (
 	ActionWebhookCreate              = "webhook.create"
 	ActionWebhookUpdate              = "webhook.update"
 	ActionWebhookDelete              = "webhook.delete"
+	ActionWebhookTest                = "webhook.test"
+	ActionWebhookRedeliver           = "webhook.redeliver"
 	ActionNumberAdd                  = "number.add"
 	ActionNumberUpdate               = "number.update"
 	ActionNumberRelease              = "number.release"
@@ -76,6 +78,8 @@ var AuditActions = []AuditAction{
 	{ActionWebhookCreate, "Added a webhook"},
 	{ActionWebhookUpdate, "Changed a webhook"},
 	{ActionWebhookDelete, "Deleted a webhook"},
+	{ActionWebhookTest, "Sent a test event to a webhook"},
+	{ActionWebhookRedeliver, "Sent a webhook event again"},
 	{ActionNumberAdd, "Added a phone number"},
 	{ActionNumberUpdate, "Updated a phone number"},
 	{ActionNumberRelease, "Released a phone number"},

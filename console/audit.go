@@ -94,6 +94,10 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 	"webhook.create": func(e roster.AuditEvent) string { return "added a webhook to " + e.Detail },
 	"webhook.update": func(e roster.AuditEvent) string { return "changed the webhook to " + e.Detail },
 	"webhook.delete": func(e roster.AuditEvent) string { return "deleted a webhook" },
+	"webhook.test":   func(e roster.AuditEvent) string { return "sent a test event to the webhook to " + e.Detail },
+	"webhook.redeliver": func(e roster.AuditEvent) string {
+		return "sent the event " + e.Target + " again to the webhook to " + e.Detail
+	},
 	"number.add":     func(e roster.AuditEvent) string { return "added the number " + e.Target },
 	"number.update":  func(e roster.AuditEvent) string { return "updated the number " + e.Target },
 	"number.release": func(e roster.AuditEvent) string { return "released the number " + e.Target },

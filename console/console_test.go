@@ -181,7 +181,7 @@ func wantNav(role roster.Role) []string {
 	}{
 		{"numbers", roster.NumbersView}, {"applications", roster.ApplicationsView}, {"logs", roster.LogsView},
 		{"billing", roster.BillingView}, {"pricing", roster.PricingView}, {"settings", roster.SettingsView},
-		{"credentials", roster.CredentialsView}, {"team", roster.TeamView}, {"audit", roster.AuditView},
+		{"credentials", roster.CredentialsView}, {"team", roster.TeamView}, {"webhooks", roster.TeamView}, {"audit", roster.AuditView},
 	} {
 		if authz.Allowed(role, n.perm) {
 			keys = append(keys, n.key)
@@ -193,7 +193,7 @@ func wantNav(role roster.Role) []string {
 var areaPerm = map[string]roster.Permission{
 	"numbers": roster.NumbersView, "applications": roster.ApplicationsView, "logs": roster.LogsView,
 	"billing": roster.BillingView, "pricing": roster.PricingView, "settings": roster.SettingsView,
-	"credentials": roster.CredentialsView, "team": roster.TeamView, "audit": roster.AuditView,
+	"credentials": roster.CredentialsView, "team": roster.TeamView, "webhooks": roster.TeamView, "audit": roster.AuditView,
 }
 
 // TestConsole_TeamLifecycleInChromium: the owner signs up and verifies in

@@ -1,7 +1,10 @@
 package console
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -10,13 +13,30 @@ import (
 )
 
 // Webhooks: an account's endpoints for its events, as the API offers
-// them. Anyone with team.view sees them; team.edit adds, turns on and
-// off, and deletes. A signing secret is shown once, on the page that
-// answers its creation, and never again.
+// them. Anyone with team.view sees them and their deliveries with the
+// payload sent; team.edit adds, turns on and off, deletes, sends a test
+// event and sends a delivery again. A signing secret is shown once, on the
+// page that answers its creation (its one spot: the webhook-secret section
+// of webhooks.html, with its copy button), and never again.
 
 type webhookEvent struct {
 	Name    string
 	Checked bool
+}
+
+// webhookEvents are the create form's choices: what was sent, after a
+// refusal (form is not nil); otherwise the member events
+// (roster.WebhookMemberEvent), checked from the start.
+func webhookEvents(form url.Values) []webhookEvent {
+	var out []webhookEvent
+	for _, e := range service.WebhookEvents {
+		checked := roster.WebhookMemberEvent(e)
+		if form != nil {
+			checked = slices.Contains(form["events"], e)
+		}
+		out = append(out, webhookEvent{Name: e, Checked: checked})
+	}
+	return out
 }
 
 type webhooksData struct {
@@ -34,17 +54,9 @@ func (c *Console) webhooks(w http.ResponseWriter, r *http.Request, x *actx) erro
 	if err != nil {
 		return err
 	}
-	d := webhooksData{Webhooks: ws, Total: total, CanEdit: x.caller.Can(roster.TeamEdit)}
+	d := webhooksData{Webhooks: ws, Total: total, CanEdit: x.caller.Can(roster.TeamEdit), Events: webhookEvents(x.p.Form)}
 	if st := x.p.State; st != nil && st.Webhook != nil {
 		d.Created, x.p.Notice = st.Webhook, st.Notice // just made (createWebhook)
-	}
-	// The create form: what was sent, after a refusal.
-	var checked []string
-	if x.p.Form != nil {
-		checked = x.p.Form["events"]
-	}
-	for _, e := range service.WebhookEvents {
-		d.Events = append(d.Events, webhookEvent{Name: e, Checked: slices.Contains(checked, e)})
 	}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "webhooks", x.p)
@@ -107,8 +119,25 @@ func (c *Console) deleteWebhook(w http.ResponseWriter, r *http.Request, x *actx)
 
 type deliveriesData struct {
 	Webhook    service.Webhook
-	Deliveries []service.Delivery
+	Deliveries []deliveryRow
 	Total      int
+	CanEdit    bool // test and redeliver buttons (team.edit)
+}
+
+// deliveryRow is a delivery as its page shows it: Payload is the body
+// sent, indented for reading (the signed bytes are the compact Body).
+type deliveryRow struct {
+	service.Delivery
+	Payload string
+}
+
+// indented is body as indented JSON, or body itself if it is not JSON.
+func indented(body string) string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(body), "", "  ") != nil {
+		return body
+	}
+	return b.String()
 }
 
 func (c *Console) webhookDeliveries(w http.ResponseWriter, r *http.Request, x *actx) error {
@@ -120,7 +149,36 @@ func (c *Console) webhookDeliveries(w http.ResponseWriter, r *http.Request, x *a
 	if err != nil {
 		return err
 	}
-	x.p.Data = deliveriesData{Webhook: wh, Deliveries: ds, Total: total}
+	d := deliveriesData{Webhook: wh, Total: total, CanEdit: x.caller.Can(roster.TeamEdit)}
+	for _, dl := range ds {
+		d.Deliveries = append(d.Deliveries, deliveryRow{Delivery: dl, Payload: indented(dl.Body)})
+	}
+	x.p.Data = d
 	c.render(w, http.StatusOK, "webhook-deliveries", x.p)
+	return nil
+}
+
+// testWebhook sends the webhook a test event, then shows its deliveries,
+// where the test is listed; a refusal (a disabled webhook, the limit of
+// one per 10 seconds) is shown there too.
+func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request, x *actx) error {
+	d, err := c.svc.TestWebhook(r.Context(), x.a, formInt(r, "wh"), x.actor(r))
+	msg := ""
+	if err == nil {
+		msg = "Test event " + d.EventID + " queued: it is listed below, and its status shows when it has arrived."
+	}
+	c.after(w, r, x, x.path("/webhooks/"+r.PathValue("wh")+"/deliveries"), msg, err)
+	return nil
+}
+
+// redeliver sends a delivery's event again, as a new delivery, and
+// shows the webhook's deliveries.
+func (c *Console) redeliver(w http.ResponseWriter, r *http.Request, x *actx) error {
+	d, err := c.svc.Redeliver(r.Context(), x.a, formInt(r, "wh"), formInt(r, "did"), x.actor(r))
+	msg := ""
+	if err == nil {
+		msg = "Event " + d.EventID + " queued again: the new delivery is listed first."
+	}
+	c.after(w, r, x, x.path("/webhooks/"+r.PathValue("wh")+"/deliveries"), msg, err)
 	return nil
 }

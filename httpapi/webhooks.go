@@ -18,6 +18,8 @@ func (s *Server) webhookRoutes() []Route {
 		{"PATCH /v1/accounts/{id}/webhooks/{wh_id}", Member, roster.TeamEdit, s.updateWebhook},
 		{"DELETE /v1/accounts/{id}/webhooks/{wh_id}", Member, roster.TeamEdit, s.deleteWebhook},
 		{"GET /v1/accounts/{id}/webhooks/{wh_id}/deliveries", Member, roster.TeamView, s.deliveries},
+		{"POST /v1/accounts/{id}/webhooks/{wh_id}/test", Member, roster.TeamEdit, s.testWebhook},
+		{"POST /v1/accounts/{id}/webhooks/{wh_id}/deliveries/{delivery_id}/redeliver", Member, roster.TeamEdit, s.redeliver},
 	}
 }
 
@@ -59,6 +61,17 @@ type deliveryJSON struct {
 	LastError     string     `json:"last_error"`
 	CreatedAt     time.Time  `json:"created_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at"` // null once delivered or given up
+	Payload       string     `json:"payload"`         // the request body sent, byte for byte
+}
+
+func toDelivery(d service.Delivery) deliveryJSON {
+	out := deliveryJSON{ID: d.ID, EventID: d.EventID, Type: d.EventType, Status: d.Status, Attempts: d.Attempts,
+		LastError: d.LastError, CreatedAt: d.CreatedAt, Payload: d.Body}
+	if d.Status == "pending" {
+		next := d.NextAttemptAt
+		out.NextAttemptAt = &next
+	}
+	return out
 }
 
 func (s *Server) webhooks(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -157,12 +170,39 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request, c *Caller) e
 	}
 	out := make([]deliveryJSON, len(ds))
 	for i, d := range ds {
-		out[i] = deliveryJSON{ID: d.ID, EventID: d.EventID, Type: d.EventType, Status: d.Status, Attempts: d.Attempts,
-			LastError: d.LastError, CreatedAt: d.CreatedAt}
-		if d.Status == "pending" {
-			next := d.NextAttemptAt
-			out[i].NextAttemptAt = &next
-		}
+		out[i] = toDelivery(d)
 	}
 	return writeJSON(w, http.StatusOK, newList(p, total, out))
+}
+
+// testWebhook is POST .../webhooks/{wh_id}/test: a test event to the
+// webhook alone, queued; 202 with its delivery.
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	id, err := pathInt(r, "wh_id")
+	if err != nil {
+		return err
+	}
+	d, err := s.Svc.TestWebhook(r.Context(), c.Account, id, c.Actor())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, toDelivery(d))
+}
+
+// redeliver is POST .../deliveries/{delivery_id}/redeliver: the same
+// event again, as a new delivery; 202 with it.
+func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	wh, err := pathInt(r, "wh_id")
+	if err != nil {
+		return err
+	}
+	id, err := pathInt(r, "delivery_id")
+	if err != nil {
+		return err
+	}
+	d, err := s.Svc.Redeliver(r.Context(), c.Account, wh, id, c.Actor())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, toDelivery(d))
 }

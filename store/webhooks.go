@@ -307,3 +307,25 @@ func (db *DB) DeliveryFailed(ctx context.Context, id int64, msg string, next tim
 		status, msg, at, id)
 	return db.d.mapErr(err)
 }
+
+// EnqueueDelivery writes one delivery of an event to the account's
+// webhook id alone, whatever it subscribes to (a test event, or an event
+// sent again), and returns the delivery's ID. ErrNoRows when the account
+// has no such webhook.
+func (tx *Tx) EnqueueDelivery(ctx context.Context, accountSeq, webhookID int64, eventID, eventType string, body []byte) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, body, created_at, next_attempt_at)
+		SELECT id, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)
+		FROM webhooks WHERE id = ? AND account_id = ? RETURNING id`,
+		[]any{eventID, eventType, string(body), micros(tx.now), micros(tx.now), webhookID, accountSeq}, &id)
+	return id, err
+}
+
+// Delivery returns one delivery of the account's webhook webhookID.
+// ErrNoRows when the account has no such webhook or the webhook no such
+// delivery.
+func (tx *Tx) Delivery(ctx context.Context, accountSeq, webhookID, id int64) (Delivery, error) {
+	d, err := scanDelivery(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d
+		JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ? AND d.webhook_id = ? AND w.account_id = ?`), id, webhookID, accountSeq))
+	return d, tx.db.mapNoRows(err)
+}

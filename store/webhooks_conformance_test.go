@@ -312,3 +312,61 @@ func deliveryIDs(ds []store.Delivery) []int64 {
 	slices.Sort(out)
 	return out
 }
+
+// TestConformance_EnqueueDeliveryNamesTheAccount: a delivery to one
+// webhook (a test event, an event sent again) is written whatever the
+// webhook subscribes to, read back with its body, and another account's
+// webhook or delivery is ErrNoRows with nothing written.
+func TestConformance_EnqueueDeliveryNamesTheAccount(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := setClock(db, time.Now().UTC().Truncate(time.Microsecond))
+		owner, a := fixture(t, db, "owner@x.example")
+		_, b := fixture(t, db, "b@x.example")
+		var wa, wb int64
+		mustTx(t, db, func(tx *store.Tx) error {
+			var err error
+			if wa, err = tx.CreateWebhook(ctx, a.Seq, "https://a.example/hook", []string{"plan.changed"}, "sa", owner, "owner@x.example"); err != nil {
+				return err
+			}
+			wb, err = tx.CreateWebhook(ctx, b.Seq, "https://b.example/hook", []string{"plan.changed"}, "sb", owner, "owner@x.example")
+			return err
+		})
+		body := `{"id":"evt_1","type":"webhook.test"}`
+		var did int64
+		mustTx(t, db, func(tx *store.Tx) error {
+			var err error
+			did, err = tx.EnqueueDelivery(ctx, a.Seq, wa, "evt_1", "webhook.test", []byte(body))
+			return err
+		})
+		mustTx(t, db, func(tx *store.Tx) error {
+			d, err := tx.Delivery(ctx, a.Seq, wa, did)
+			want := store.Delivery{ID: did, WebhookID: wa, EventID: "evt_1", EventType: "webhook.test", Body: body, Status: "pending",
+				CreatedAt: c.now, NextAttemptAt: c.now}
+			if err != nil || fmt.Sprint(d) != fmt.Sprint(want) {
+				t.Errorf("Delivery = %+v, %v; want %+v", d, err, want)
+			}
+			// Another account's webhook, another webhook's delivery, none.
+			for _, k := range []struct{ acct, wh, id int64 }{{b.Seq, wa, did}, {a.Seq, wb, did}, {a.Seq, wa, did + 1000}} {
+				if _, err := tx.Delivery(ctx, k.acct, k.wh, k.id); !errors.Is(err, store.ErrNoRows) {
+					t.Errorf("Delivery(%v): %v, want ErrNoRows", k, err)
+				}
+			}
+			return nil
+		})
+		err := db.Transact(ctx, func(tx *store.Tx) error {
+			_, err := tx.EnqueueDelivery(ctx, b.Seq, wa, "evt_2", "webhook.test", []byte(body))
+			return err
+		})
+		if !errors.Is(err, store.ErrNoRows) {
+			t.Errorf("EnqueueDelivery to another account's webhook: %v, want ErrNoRows", err)
+		}
+		if ds, total, _ := db.Deliveries(ctx, wa, 10, 0); total != 1 || len(ds) != 1 || ds[0].ID != did {
+			t.Errorf("a's deliveries: %+v", ds)
+		}
+		if _, total, _ := db.Deliveries(ctx, wb, 10, 0); total != 0 {
+			t.Errorf("b's webhook has %d deliveries", total)
+		}
+	})
+}

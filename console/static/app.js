@@ -133,26 +133,53 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 
-// issue 21, prg: a button with data-copy copies the text of the element it
-// names (the recovery codes, one a line). It is hidden without JavaScript,
-// where the codes are plain text to select, and the download link works.
+// issue 21: a button with data-copy copies the text of the element it
+// names (a webhook's signing secret; the recovery codes, one a line), and
+// says so in its status element (data-copy-status, else the button's id
+// + "-status", role=status). It is hidden without JavaScript, where the
+// text is plain and selectable (and the codes can be downloaded). Without
+// clipboard access the text is selected, for the keyboard to copy.
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status") || button.id + "-status");
     if (!source || !navigator.clipboard) {
       return;
     }
-    var status = document.getElementById(button.id + "-status");
+    var say = function (words) { if (status) { status.textContent = words; } };
     button.hidden = false;
     button.addEventListener("click", function () {
-      var text = Array.prototype.map.call(source.querySelectorAll("li"), function (li) {
+      var items = source.querySelectorAll("li");
+      var text = items.length ? Array.prototype.map.call(items, function (li) {
         return li.textContent.trim();
-      }).join("\n") || source.textContent.trim();
-      navigator.clipboard.writeText(text + "\n").then(function () {
-        if (status) { status.textContent = "Copied."; }
+      }).join("\n") + "\n" : source.textContent.trim();
+      navigator.clipboard.writeText(text).then(function () {
+        say("Copied");
       }, function () {
-        if (status) { status.textContent = "Copying failed: select the codes, or download them."; }
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        say("Selected: press Ctrl+C (⌘C) to copy");
       });
     });
   });
+});
+
+// Issue 21, webhooks. The create form's events: "Select all" and
+// "Select none" (hidden without JavaScript, where the member events are
+// simply checked from the start).
+document.addEventListener("DOMContentLoaded", function () {
+  var all = document.getElementById("wh-events-all");
+  var none = document.getElementById("wh-events-none");
+  if (all && none) {
+    var boxes = document.querySelectorAll("#webhook-form input[name=events]");
+    var set = function (on) {
+      Array.prototype.forEach.call(boxes, function (b) { b.checked = on; });
+    };
+    all.addEventListener("click", function () { set(true); });
+    none.addEventListener("click", function () { set(false); });
+    document.getElementById("wh-events-all-none").hidden = false;
+  }
 });

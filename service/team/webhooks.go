@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/service/internal/core"
@@ -20,6 +21,10 @@ var WebhookEvents = roster.WebhookEvents
 
 const (
 	maxWebhooks = 20
+	// sendEvery is how often a person may send a webhook a test event, and
+	// one delivery again: a double click sends one, and the button cannot
+	// flood a receiver (or the outbox) faster than its retries would.
+	sendEvery = 10 * time.Second
 )
 
 // Webhook is an account's endpoint as the API shows it (never its secret
@@ -29,7 +34,8 @@ type Webhook = store.Webhook
 // Delivery is one event bound for a webhook.
 type Delivery = store.Delivery
 
-// emit records an event for the account's webhooks in tx, the
+// checkEvents is events without repeats, each one a webhook may
+// subscribe to. Errors: EINVALID (field events).
 func checkEvents(events []string) ([]string, error) {
 	if len(events) == 0 {
 		return nil, roster.FieldErrorf("events", roster.EINVALID, "Events must list at least one event type")
@@ -156,4 +162,118 @@ func (s *Team) Deliveries(ctx context.Context, a roster.Account, id int64, p ros
 		return nil, 0, err
 	}
 	return s.c.DB.Deliveries(ctx, id, p.Limit, p.Offset)
+}
+
+// sendLimit counts one on-demand send under key: at most one per
+// sendEvery, in the database (across replicas). Past it, ERATELIMITED
+// with the time left.
+func (s *Team) sendLimit(ctx context.Context, key, what string) error {
+	_, ok, err := s.c.DB.Hit(ctx, key, sendEvery, 1, 0)
+	if err != nil || ok {
+		return err
+	}
+	wait := sendEvery
+	if st, err := s.c.DB.Throttles(ctx, key); err == nil {
+		if t, found := st[key]; found {
+			wait = max(time.Second, t.WindowStart.Add(sendEvery).Sub(s.c.DB.Now()))
+		}
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	return roster.Retry(roster.ERATELIMITED, wait, "%s was sent a moment ago: try again in %d %s.", what, secs, unit)
+}
+
+// enabledWebhook is the account's webhook id, refused with ECONFLICT while
+// it is disabled: the worker sends nothing to a disabled webhook, so what
+// is sent now would only wait.
+func (s *Team) enabledWebhook(ctx context.Context, a roster.Account, id int64) (Webhook, error) {
+	w, err := s.Webhook(ctx, a, id)
+	if err == nil && !w.Enabled {
+		err = roster.Errorf(roster.ECONFLICT, "The webhook to %s is disabled: enable it first.", w.URL)
+	}
+	return w, err
+}
+
+// TestWebhook sends the webhook a test event (roster.EventWebhookTest),
+// to it alone and whatever it subscribes to, through the outbox: the
+// worker delivers and signs it like any other event, and it is listed
+// with the webhook's deliveries. At most one per webhook every 10
+// seconds. The caller holds team.edit. Errors: ENOTFOUND, ECONFLICT (the
+// webhook is disabled), ERATELIMITED (with RetryAfter).
+func (s *Team) TestWebhook(ctx context.Context, a roster.Account, id int64, actor roster.Actor) (Delivery, error) {
+	w, err := s.enabledWebhook(ctx, a, id)
+	if err != nil {
+		return Delivery{}, err
+	}
+	// Counted after the webhook is found to be the account's: another
+	// account cannot use up this one's sends.
+	if err := s.sendLimit(ctx, fmt.Sprintf("webhook-test:%d", w.ID), "A test event"); err != nil {
+		return Delivery{}, err
+	}
+	var d Delivery
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		did, err := s.c.SendTo(ctx, tx, a.Seq, w.ID, a.ID, roster.EventWebhookTest, map[string]any{"webhook_id": w.ID,
+			"message": "A test event, sent from Roster on request: the webhook is reachable and its signature checks out."})
+		if err != nil {
+			return core.DBErr(err, "no such webhook")
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookTest, fmt.Sprint(w.ID), w.URL); err != nil {
+			return err
+		}
+		d, err = tx.Delivery(ctx, a.Seq, w.ID, did)
+		return err
+	})
+	return d, err
+}
+
+// Redeliver sends one of the webhook's deliveries again: a new delivery
+// of the same event (its ID, type and body unchanged, so a receiver that
+// deduplicates on the ID sees the same event) to the same webhook, signed
+// afresh when it is sent. The original keeps its record. A delivery
+// still pending is refused (it is being tried already), as is a disabled
+// webhook; at most one per delivery every 10 seconds. The caller holds
+// team.edit. Errors: ENOTFOUND (no such webhook or delivery in the
+// account), ECONFLICT, ERATELIMITED (with RetryAfter).
+func (s *Team) Redeliver(ctx context.Context, a roster.Account, webhookID, deliveryID int64, actor roster.Actor) (Delivery, error) {
+	old, err := s.delivery(ctx, a, webhookID, deliveryID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	w, err := s.enabledWebhook(ctx, a, webhookID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if old.Status == "pending" {
+		return Delivery{}, roster.Errorf(roster.ECONFLICT, "This delivery is still being tried: it can be sent again once it is delivered or has failed.")
+	}
+	if err := s.sendLimit(ctx, fmt.Sprintf("webhook-redeliver:%d", old.ID), "This event"); err != nil {
+		return Delivery{}, err
+	}
+	var d Delivery
+	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		did, err := tx.EnqueueDelivery(ctx, a.Seq, w.ID, old.EventID, old.EventType, []byte(old.Body))
+		if err != nil {
+			return core.DBErr(err, "no such webhook")
+		}
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookRedeliver, old.EventID, w.URL); err != nil {
+			return err
+		}
+		d, err = tx.Delivery(ctx, a.Seq, w.ID, did)
+		return err
+	})
+	return d, err
+}
+
+// delivery is one delivery of the account's webhook. Errors: ENOTFOUND.
+func (s *Team) delivery(ctx context.Context, a roster.Account, webhookID, id int64) (Delivery, error) {
+	var d Delivery
+	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = tx.Delivery(ctx, a.Seq, webhookID, id)
+		return core.DBErr(err, "no such delivery")
+	})
+	return d, err
 }
