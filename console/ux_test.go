@@ -24,7 +24,10 @@ import (
 
 // The console at a desktop's and a phone's width: no page scrolls
 // sideways, each has one h1, and axe-core (installed by .ci/run from the
-// npm registry into console/testdata/axe) finds no WCAG 2.1 A/AA violation.
+// npm registry into console/testdata/axe) finds no WCAG 2.2 A/AA violation
+// (target size included); every control's focus ring has 3:1 contrast
+// (focusRings in focus_test.go); and a confirmation page's focus is on its
+// form.
 
 var (
 	desktop = viewport{"desktop", 1366, 900}
@@ -71,8 +74,8 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// axe runs axe-core on the tab's page for WCAG 2.0 and 2.1, levels A and
-// AA. The script is evaluated over CDP, so the page's CSP does not apply.
+// axe runs axe-core on the tab's page for WCAG 2.0, 2.1 and 2.2, levels A
+// and AA (2.2 AA adds target-size, SC 2.5.8: 24 by 24 px or spaced). The script is evaluated over CDP, so the page's CSP does not apply.
 func (b *tab) axe(src string) []axeViolation {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
@@ -81,7 +84,7 @@ func (b *tab) axe(src string) []axeViolation {
 		;return true})()`)); err != nil {
 		b.t.Fatalf("%s: inject axe-core: %v", b.name, err)
 	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']},
 		rules: {`+bestPractice+`}})
 		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help,
 			targets: v.nodes.map(n => n.target.join(' '))})))`, chromedp.EvalAwaitPromise))
@@ -243,9 +246,11 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 		if st := b.open(path); st != want {
 			t.Errorf("%s: GET %s answered %d, want %d", b.name, path, st, want)
 		}
+		b.decisionFocus(b.name + " " + path)
 		for _, v := range []viewport{desktop, phone} {
 			b.viewport(v)
 			b.checkPage(axe, v, b.name+" "+path, shot)
+			b.focusRings(b.name + " " + path + " at " + v.name)
 		}
 		// The narrowest phone we support: no sideways scrolling either.
 		b.viewport(narrow)
