@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -276,7 +277,7 @@ const focusRingsJS = `(() => {
 		if (el.disabled || el.closest('[inert], dialog:not([open])')) continue;
 		const before = el.getBoundingClientRect();
 		if (before.width === 0 && before.height === 0) continue;
-		el.focus();
+		el.focus({focusVisible: true});
 		if (document.activeElement !== el) continue;
 		const cs = getComputedStyle(el), r = el.getBoundingClientRect();
 		const width = parseFloat(cs.outlineWidth) || 0, offset = parseFloat(cs.outlineOffset) || 0;
@@ -332,12 +333,22 @@ const focusRingsJS = `(() => {
 // dialog on it) in a tab, then call b.focusRings("team page, dialog").
 func (b *tab) focusRings(page string) (samples []ringSample, lowest float64) {
 	b.t.Helper()
-	b.run("tab (keyboard modality)", chromedp.KeyEvent(kb.Tab))
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	samples, err := chromedp.Run(ctx, chromedp.Evaluate[[]ringSample](focusRingsJS))
-	if err != nil {
-		b.t.Fatalf("%s: measure focus rings at %s: %v", b.name, b.location(), err)
+	// Chromium now and then loses the keyboard modality between the key
+	// press and the script's focus (seen once in twenty pages on a loaded
+	// machine): a measure with a control out of :focus-visible is taken
+	// again after another Tab, twice at most, before it fails.
+	for attempt := 0; attempt < 3; attempt++ {
+		b.run("tab (keyboard modality)", chromedp.KeyEvent(kb.Tab))
+		ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+		var err error
+		samples, err = chromedp.Run(ctx, chromedp.Evaluate[[]ringSample](focusRingsJS))
+		cancel()
+		if err != nil {
+			b.t.Fatalf("%s: measure focus rings at %s: %v", b.name, b.location(), err)
+		}
+		if !slices.ContainsFunc(samples, func(s ringSample) bool { return !s.Visible }) {
+			break
+		}
 	}
 	if len(samples) == 0 {
 		b.t.Errorf("%s: no control could be focused: the focus-ring check measured nothing", page)

@@ -3,9 +3,11 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,6 +240,13 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 	if len(pages) < 8 {
 		t.Fatalf("the page table lists %d viewable pages: %v", len(pages), pages)
 	}
+	// The focus rings measured: how many of each kind of control, and the
+	// lowest contrast of all.
+	rings := struct {
+		kinds  map[string]int
+		lowest float64
+	}{map[string]int{}, math.Inf(1)}
+	var decisions []string // the decision pages whose focus was checked
 	// Each page is loaded once and checked at both widths: media queries
 	// follow the viewport without a reload.
 	check := func(b *tab, path string, want int, shot string) {
@@ -246,11 +255,17 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 		if st := b.open(path); st != want {
 			t.Errorf("%s: GET %s answered %d, want %d", b.name, path, st, want)
 		}
-		b.decisionFocus(b.name + " " + path)
+		if b.decisionFocus(b.name + " " + path) {
+			decisions = append(decisions, path)
+		}
 		for _, v := range []viewport{desktop, phone} {
 			b.viewport(v)
 			b.checkPage(axe, v, b.name+" "+path, shot)
-			b.focusRings(b.name + " " + path + " at " + v.name)
+			samples, low := b.focusRings(b.name + " " + path + " at " + v.name)
+			rings.lowest = min(rings.lowest, low)
+			for _, s := range samples {
+				rings.kinds[s.Kind]++
+			}
 		}
 		// The narrowest phone we support: no sideways scrolling either.
 		b.viewport(narrow)
@@ -304,6 +319,16 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 	}
 	if forbiddenPages == 0 {
 		t.Error("no role was refused a page: the 403 page was never checked")
+	}
+	t.Logf("focus rings measured: %v; lowest contrast %.2f:1", rings.kinds, rings.lowest)
+	if !slices.ContainsFunc(decisions, func(p string) bool { return strings.HasSuffix(p, "/role/preview?role=admin") }) ||
+		!slices.ContainsFunc(decisions, func(p string) bool { return !strings.HasSuffix(p, "/role/preview?role=admin") }) {
+		t.Errorf("the walk checked the focus on these decision pages only: %v; want the role preview and the confirmations", decisions)
+	}
+	for _, k := range []string{"link", "button", "input", "select", "textarea", "checkbox", "radio", "summary"} {
+		if rings.kinds[k] == 0 {
+			t.Errorf("the walk measured no focus ring on a %s: the check does not cover every kind of control", k)
+		}
 	}
 	if noAxe != "" {
 		t.Skip("every page was checked but for accessibility: " + noAxe)
