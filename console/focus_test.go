@@ -378,7 +378,8 @@ func (b *tab) focusRings(page string) (samples []ringSample, lowest float64) {
 		for shape, whats := range shapes {
 			ds = append(ds, fmt.Sprintf("%s (%d, e.g. %s)", shape, len(whats), whats[0]))
 		}
-		failures = append(failures, "more than one focus ring: "+strings.Join(ds, "; "))
+		slices.Sort(ds)
+		failures = append([]string{"more than one focus ring: " + strings.Join(ds, "; ")}, failures...)
 	}
 	const show = 6
 	for i, f := range failures {
