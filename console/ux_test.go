@@ -3,9 +3,11 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +26,10 @@ import (
 
 // The console at a desktop's and a phone's width: no page scrolls
 // sideways, each has one h1, and axe-core (installed by .ci/run from the
-// npm registry into console/testdata/axe) finds no WCAG 2.1 A/AA violation.
+// npm registry into console/testdata/axe) finds no WCAG 2.2 A/AA violation
+// (target size included); every control's focus ring has 3:1 contrast
+// (focusRings in focus_test.go); and a confirmation page's focus is on its
+// form.
 
 var (
 	desktop = viewport{"desktop", 1366, 900}
@@ -71,8 +76,8 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// axe runs axe-core on the tab's page for WCAG 2.0 and 2.1, levels A and
-// AA. The script is evaluated over CDP, so the page's CSP does not apply.
+// axe runs axe-core on the tab's page for WCAG 2.0, 2.1 and 2.2, levels A
+// and AA (2.2 AA adds target-size, SC 2.5.8: 24 by 24 px or spaced). The script is evaluated over CDP, so the page's CSP does not apply.
 func (b *tab) axe(src string) []axeViolation {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
@@ -81,7 +86,7 @@ func (b *tab) axe(src string) []axeViolation {
 		;return true})()`)); err != nil {
 		b.t.Fatalf("%s: inject axe-core: %v", b.name, err)
 	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']},
 		rules: {`+bestPractice+`}})
 		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help,
 			targets: v.nodes.map(n => n.target.join(' '))})))`, chromedp.EvalAwaitPromise))
@@ -235,6 +240,13 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 	if len(pages) < 8 {
 		t.Fatalf("the page table lists %d viewable pages: %v", len(pages), pages)
 	}
+	// The focus rings measured: how many of each kind of control, and the
+	// lowest contrast of all.
+	rings := struct {
+		kinds  map[string]int
+		lowest float64
+	}{map[string]int{}, math.Inf(1)}
+	var decisions []string // the decision pages whose focus was checked
 	// Each page is loaded once and checked at both widths: media queries
 	// follow the viewport without a reload.
 	check := func(b *tab, path string, want int, shot string) {
@@ -243,9 +255,17 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 		if st := b.open(path); st != want {
 			t.Errorf("%s: GET %s answered %d, want %d", b.name, path, st, want)
 		}
+		if b.decisionFocus(b.name + " " + path) {
+			decisions = append(decisions, path)
+		}
 		for _, v := range []viewport{desktop, phone} {
 			b.viewport(v)
 			b.checkPage(axe, v, b.name+" "+path, shot)
+			samples, low := b.focusRings(b.name + " " + path + " at " + v.name)
+			rings.lowest = min(rings.lowest, low)
+			for _, s := range samples {
+				rings.kinds[s.Kind]++
+			}
 		}
 		// The narrowest phone we support: no sideways scrolling either.
 		b.viewport(narrow)
@@ -299,6 +319,16 @@ func TestConsole_EveryPageAtDesktopAndPhoneSize(t *testing.T) {
 	}
 	if forbiddenPages == 0 {
 		t.Error("no role was refused a page: the 403 page was never checked")
+	}
+	t.Logf("focus rings measured: %v; lowest contrast %.2f:1", rings.kinds, rings.lowest)
+	if !slices.ContainsFunc(decisions, func(p string) bool { return strings.HasSuffix(p, "/role/preview?role=admin") }) ||
+		!slices.ContainsFunc(decisions, func(p string) bool { return !strings.HasSuffix(p, "/role/preview?role=admin") }) {
+		t.Errorf("the walk checked the focus on these decision pages only: %v; want the role preview and the confirmations", decisions)
+	}
+	for _, k := range []string{"link", "button", "input", "select", "textarea", "checkbox", "radio", "summary"} {
+		if rings.kinds[k] == 0 {
+			t.Errorf("the walk measured no focus ring on a %s: the check does not cover every kind of control", k)
+		}
 	}
 	if noAxe != "" {
 		t.Skip("every page was checked but for accessibility: " + noAxe)
