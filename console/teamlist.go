@@ -322,6 +322,19 @@ func (c *Console) team(w http.ResponseWriter, r *http.Request, x *actx) error {
 	if err != nil {
 		return err
 	}
+	if st := x.p.State; st != nil && st.Batch != nil {
+		// The bulk invite's outcome, line by line (inviteBatch), and the
+		// refused lines back in the bulk form, to be corrected.
+		d.Batch = st.Batch
+		for _, row := range st.Batch {
+			if row.Created {
+				d.BatchCreated++
+			}
+		}
+		if st.Form != nil {
+			x.p.Form = st.Form
+		}
+	}
 	x.p.Data = d
 	c.render(w, http.StatusOK, "team", x.p)
 	return nil
