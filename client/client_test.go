@@ -268,9 +268,9 @@ func TestClient_New(t *testing.T) {
 	if _, err := client.New("http://roster.internal", client.WithAPIKey("not-a-key")); err == nil {
 		t.Error("WithAPIKey accepted a key without rk_")
 	}
-	// A non-API answer (an unknown route) is still an *Error.
+	// A non-API answer (the console's page for an unknown path) is still an *Error.
 	e := servertest.New(t)
-	err := newClient(t, e.URL).Do(context.Background(), "GET", "/v1/nothing-here", nil, nil)
+	err := newClient(t, e.URL).Do(context.Background(), "GET", "/nothing-here", nil, nil)
 	if ce := refused(t, err, 404, ""); ce.Code != "" {
 		t.Errorf("%+v", ce)
 	}

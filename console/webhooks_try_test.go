@@ -182,7 +182,7 @@ func TestConsole_WebhookSendRefusals(t *testing.T) {
 	// The limit: the API's test a moment ago counts.
 	owner.get(f.path("/webhooks"))
 	a := owner.post(f.path("/webhooks/"+id+"/test"), url.Values{})
-	a.want(t, "a second test within 10 seconds", 429, "A test event was sent a moment ago: try again in")
+	a.want(t, "a second test within 10 seconds", 429, "Too soon: a test event was sent a moment ago; try again in")
 	if ra, err := strconv.Atoi(a.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 10 {
 		t.Errorf("Retry-After = %q", a.Header.Get("Retry-After"))
 	}

@@ -542,7 +542,7 @@ func TestRoutes_DenyByDefault(t *testing.T) {
 	if len(seen) < 40 {
 		t.Errorf("only %d routes", len(seen))
 	}
-	w.owner.Refused(404, "", "GET", "/v1/accounts/"+w.acct+"/secrets", nil)
+	w.owner.Refused(404, "not_found", "GET", "/v1/accounts/"+w.acct+"/secrets", nil)
 }
 
 // machineDenied: what account credentials over HTTP Basic may not do even

@@ -221,10 +221,10 @@ type errorBody struct {
 // (the router has set Allow). The server calls it for the router.
 func RouteError(w http.ResponseWriter, r *http.Request, status int) {
 	if status == http.StatusMethodNotAllowed {
-		writeError(w, nil, roster.Errorf(roster.EMETHOD, "%s is not allowed on %s: see the Allow header", r.Method, r.URL.Path))
+		writeError(w, nil, roster.Errorf(roster.EMETHOD, "Method %s is not allowed on %s: see the Allow header", r.Method, r.URL.Path))
 		return
 	}
-	writeError(w, nil, roster.Errorf(roster.ENOTFOUND, "no route %s", r.URL.Path))
+	writeError(w, nil, roster.Errorf(roster.ENOTFOUND, "No route %s", r.URL.Path))
 }
 
 // writeError writes every error response. Internal errors are logged with

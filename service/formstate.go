@@ -35,10 +35,10 @@ func formStateKey(secret string) []byte {
 // over FormStateMax).
 func (s *Service) KeepFormState(ctx context.Context, secret string, data []byte) error {
 	if secret == "" {
-		return roster.Errorf(roster.EINVALID, "no key for the form state")
+		return roster.Errorf(roster.EINVALID, "No key for the form state")
 	}
 	if len(data) > FormStateMax {
-		return roster.Errorf(roster.ETOOLARGE, "the form state is too large")
+		return roster.Errorf(roster.ETOOLARGE, "The form state is too large")
 	}
 	return s.core.DB.PutFormState(ctx, formStateKey(secret), data, FormStateTTL)
 }

@@ -275,7 +275,7 @@ func totpURL(email, secret string) string {
 // ECONFLICT (two-factor is on: turn it off instead).
 func (s *Identity) CancelTOTP(ctx context.Context, u roster.User) error {
 	if u.MFAEnabled {
-		return roster.Errorf(roster.ECONFLICT, "two-factor sign-in is on: turn it off instead")
+		return roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is on: turn it off instead")
 	}
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		t, err := tx.TOTP(ctx, u.ID)

@@ -183,7 +183,7 @@ func (s *Team) sendLimit(ctx context.Context, key, what string) error {
 	if secs == 1 {
 		unit = "second"
 	}
-	return roster.Retry(roster.ERATELIMITED, wait, "%s was sent a moment ago: try again in %d %s.", what, secs, unit)
+	return roster.Retry(roster.ERATELIMITED, wait, "Too soon: %s was sent a moment ago; try again in %d %s.", what, secs, unit)
 }
 
 // enabledWebhook is the account's webhook id, refused with ECONFLICT while
@@ -210,7 +210,7 @@ func (s *Team) TestWebhook(ctx context.Context, a roster.Account, id int64, acto
 	}
 	// Counted after the webhook is found to be the account's: another
 	// account cannot use up this one's sends.
-	if err := s.sendLimit(ctx, fmt.Sprintf("webhook-test:%d", w.ID), "A test event"); err != nil {
+	if err := s.sendLimit(ctx, fmt.Sprintf("webhook-test:%d", w.ID), "a test event"); err != nil {
 		return Delivery{}, err
 	}
 	var d Delivery
@@ -218,7 +218,7 @@ func (s *Team) TestWebhook(ctx context.Context, a roster.Account, id int64, acto
 		did, err := s.c.SendTo(ctx, tx, a.Seq, w.ID, a.ID, roster.EventWebhookTest, map[string]any{"webhook_id": w.ID,
 			"message": "A test event, sent from Roster on request: the webhook is reachable and its signature checks out."})
 		if err != nil {
-			return core.DBErr(err, "no such webhook")
+			return core.DBErr(err, "No such webhook")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookTest, fmt.Sprint(w.ID), w.URL); err != nil {
 			return err
@@ -249,14 +249,14 @@ func (s *Team) Redeliver(ctx context.Context, a roster.Account, webhookID, deliv
 	if old.Status == "pending" {
 		return Delivery{}, roster.Errorf(roster.ECONFLICT, "This delivery is still being tried: it can be sent again once it is delivered or has failed.")
 	}
-	if err := s.sendLimit(ctx, fmt.Sprintf("webhook-redeliver:%d", old.ID), "This event"); err != nil {
+	if err := s.sendLimit(ctx, fmt.Sprintf("webhook-redeliver:%d", old.ID), "this event"); err != nil {
 		return Delivery{}, err
 	}
 	var d Delivery
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		did, err := tx.EnqueueDelivery(ctx, a.Seq, w.ID, old.EventID, old.EventType, []byte(old.Body))
 		if err != nil {
-			return core.DBErr(err, "no such webhook")
+			return core.DBErr(err, "No such webhook")
 		}
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionWebhookRedeliver, old.EventID, w.URL); err != nil {
 			return err
@@ -273,7 +273,7 @@ func (s *Team) delivery(ctx context.Context, a roster.Account, webhookID, id int
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		d, err = tx.Delivery(ctx, a.Seq, webhookID, id)
-		return core.DBErr(err, "no such delivery")
+		return core.DBErr(err, "No such delivery")
 	})
 	return d, err
 }
