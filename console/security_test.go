@@ -72,10 +72,11 @@ func (k *formClient) keep(resp *http.Response, err error) answer {
 }
 
 // samePage reports whether a form's answer sends the browser to the
-// form's own URL as a page (GET), as the role preview does.
+// form's own URL as a page (GET) with what was chosen, as the role
+// preview does (?role=).
 func samePage(resp *http.Response) bool {
 	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
-	return err == nil && resp.Request.Method == http.MethodPost && loc.Path == resp.Request.URL.Path
+	return err == nil && resp.Request.Method == http.MethodPost && loc.Path == resp.Request.URL.Path && loc.RawQuery != ""
 }
 
 // keptState reports whether a form's answer kept a one-time form state
