@@ -235,7 +235,7 @@ func TestConsole_InviteBatch(t *testing.T) {
 
 	// A CSV file, with a header.
 	a = postMultipart(t, f.owner, f.path("/team/invite-batch"), nil, "email,role\neve@acme-corp.com,admin\n\"fay@acme-corp.com\",nobody\n")
-	a.want(t, "file batch", 200, "1 of 2 invitations sent", `data-batch="eve@acme-corp.com" data-outcome="created"`, "unknown role")
+	a.want(t, "file batch", 200, "1 of 2 invitations sent", `data-batch="eve@acme-corp.com" data-outcome="created"`, "Unknown role")
 	if n := f.invitations(t); n != 3 {
 		t.Errorf("after the file: %d invitations, want 3", n)
 	}

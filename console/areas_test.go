@@ -350,7 +350,7 @@ func TestConsole_CredentialsRotationConfirmation(t *testing.T) {
 	}
 	// A forged grace period: refused, nothing changed.
 	f.owner.get(rotate)
-	f.owner.post(rotate, url.Values{"keep_old_for": {"1000h"}}).want(t, "forged grace", 400, "keep_old_for must be a duration")
+	f.owner.post(rotate, url.Values{"keep_old_for": {"1000h"}}).want(t, "forged grace", 400, "The old token can be kept from 0 to 7 days")
 	if token() != first {
 		t.Fatal("a refused rotation changed the token")
 	}

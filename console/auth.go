@@ -85,10 +85,6 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
 				st.Error = roster.ErrorMessage(err)
 			}
 		}
-		if st.Error == "" {
-			// The page's summary above the form: the first problem.
-			st.Error = roster.ErrorMessage(errs[0])
-		}
 		c.keepState(w, r, "", st)
 		return
 	}

@@ -132,7 +132,7 @@ var funcs = template.FuncMap{
 		if rel == t.UTC().Format("2 Jan 2006") {
 			inner = `<span class="exact">` + exact + `</span>`
 		}
-		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + inner + `</time>`)
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `" title="` + t.UTC().Format("2 Jan 2006 15:04 UTC") + `">` + inner + `</time>`)
 	},
 	"browser": browserOf,
 	"usd":     func(m roster.Money) string { return formatUSD(int64(m)) },

@@ -352,7 +352,7 @@ func TestConsole_TeamLifecycleInChromium(t *testing.T) {
 	}
 	owner.screenshot("06-delete-confirm")
 	owner.submit("#confirm-delete")
-	if !strings.Contains(owner.text(".notice"), "deleted") {
+	if !strings.Contains(owner.text(".notice"), "Removed from this account") {
 		t.Errorf("after delete: %s", owner.text("main"))
 	}
 	if st := sup.submit("a[data-nav='numbers']"); st != http.StatusNotFound {

@@ -148,13 +148,13 @@ func TestTeam_InvitationBudgetSaidPlainly(t *testing.T) {
 		k.get(team)
 	}
 	a := k.post(team+"/invite", url.Values{"email": {"c@acme-corp.com"}, "role": {"support"}})
-	a.want(t, "an invite past the budget", 429, `id="team-error"`, "this account sent 2 invitation mails in the last hour",
+	a.want(t, "an invite past the budget", 429, `id="team-error"`, "This account sent 2 invitation mails in the last hour",
 		"nothing was sent to c@acme-corp.com: try again in ")
 	if a.Header.Get("Retry-After") == "" {
 		t.Errorf("429 without Retry-After")
 	}
 	a = k.post(team+"/invite-batch", url.Values{"invitations": {"d@acme-corp.com\ne@acme-corp.com, developer"}})
-	a.want(t, "a batch past the budget", 429, `id="team-error"`, "no invitation of this batch was sent")
+	a.want(t, "a batch past the budget", 429, `id="team-error"`, "No invitation of this batch was sent")
 	if n := api.Must(200, "GET", "/v1/accounts/"+acct+"/invitations", nil).Total(); n != 2 {
 		t.Errorf("%d pending invitations, want 2", n)
 	}

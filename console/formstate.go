@@ -157,7 +157,7 @@ func (c *Console) takeState(w http.ResponseWriter, r *http.Request, session stri
 // values and status (and when to try again), as templates' errFor, typed
 // and orphan read them.
 func (st *formState) fill(w http.ResponseWriter, p *page) {
-	if st == nil || st.Error == "" {
+	if st == nil || (st.Error == "" && len(st.Errors) == 0) {
 		return
 	}
 	p.Error, p.Field, p.HTTPStatus = st.Error, st.Field, st.Status

@@ -78,6 +78,11 @@ func TestPages_FormsWithFilesPostToFilePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	partials, err := fs.Glob(templateFS, "templates/partials/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, partials...)
 	posted := map[string]bool{}
 	for _, n := range names {
 		b, _ := templateFS.ReadFile(n)
@@ -90,7 +95,7 @@ func TestPages_FormsWithFilesPostToFilePages(t *testing.T) {
 				t.Errorf("%s: a form with a file and no action: %s", n, tag)
 				continue
 			}
-			pattern := "POST " + strings.ReplaceAll(m[1], "{{.Account.ID}}", "{id}")
+			pattern := "POST " + strings.NewReplacer("{{.Account.ID}}", "{id}", "{{$p.Account.ID}}", "{id}").Replace(m[1])
 			if !filePages[pattern] {
 				t.Errorf("%s: a form with a file posts to %s, which is not in filePages (it would answer 415)", n, pattern)
 			}

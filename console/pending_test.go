@@ -59,7 +59,7 @@ func TestConsole_PasswordChangeAndResetEndTheSecondStep(t *testing.T) {
 	p := pending(k, servertest.Password)
 	api.Must(200, "POST", "/v1/me/password", map[string]string{"current_password": servertest.Password, "new_password": "changed it myself"})
 	n := sessions()
-	k.post("/login/code", url.Values{"pending": {p}, "otp": {code()}}).want(t, "second step after a change", 401, "this sign-in expired", `action="/login"`)
+	k.post("/login/code", url.Values{"pending": {p}, "otp": {code()}}).want(t, "second step after a change", 401, "This sign-in expired", `action="/login"`)
 	if sessions() != n {
 		t.Error("the ended second step started a session")
 	}
@@ -72,7 +72,7 @@ func TestConsole_PasswordChangeAndResetEndTheSecondStep(t *testing.T) {
 	token := strings.TrimPrefix(mailtest.Link(t, m.Text, e.URL+"/reset-password/"), e.URL+"/reset-password/")
 	e.Client(t).Must(200, "POST", "/v1/password-reset/confirm", map[string]string{"token": token, "password": "reset it from the mail"})
 	n = sessions()
-	k.post("/login/code", url.Values{"pending": {p}, "otp": {code()}}).want(t, "second step after a reset", 401, "this sign-in expired")
+	k.post("/login/code", url.Values{"pending": {p}, "otp": {code()}}).want(t, "second step after a reset", 401, "This sign-in expired")
 	if sessions() != n {
 		t.Error("the ended second step started a session")
 	}

@@ -81,13 +81,13 @@ func TestPRG_FormsEndOnAGetPageInChromium(t *testing.T) {
 	b.login(email)
 
 	// A refused invitation: nothing made, and a reload makes nothing.
-	b.open("/accounts/" + acct + "/team")
+	b.open("/accounts/" + acct + "/team/invite")
 	b.fill("#invite-email", "bob@gmail.com")
 	before := audit()
 	if st := b.submit("#invite-form button.primary"); st != 422 {
 		t.Errorf("refused invitation: %d, want 422", st)
 	}
-	b.afterForm("refused invitation", "/accounts/"+acct+"/team")
+	b.afterForm("refused invitation", "/accounts/"+acct+"/team/invite")
 	if v := b.value("#invite-email"); v != "bob@gmail.com" {
 		t.Errorf("refused invitation: the address typed is %q", v)
 	}
@@ -171,7 +171,7 @@ func TestPRG_NotFoundAndMethodPagesPassAxe(t *testing.T) {
 	for _, pg := range []struct {
 		path   string
 		status int
-	}{{"/no-such-page", 404}, {"/profile/mfa/setup", 405}, {"/accounts/MA000/team/invite", 405}} {
+	}{{"/no-such-page", 404}, {"/profile/mfa/setup", 405}, {"/accounts/MA000/team/invite-batch", 405}} {
 		if st := b.open(pg.path); st != pg.status {
 			t.Errorf("%s: %d, want %d", pg.path, st, pg.status)
 		}

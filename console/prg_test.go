@@ -138,7 +138,7 @@ func TestPRG_NoPasswordOrCodeIsKept(t *testing.T) {
 	anon.get("/signup").want(t, "sign-up reloaded", 200)
 
 	raw(anon, "/login", url.Values{"email": {"olga@acme-corp.com"}, "password": {secret}})
-	anon.get("/login").want(t, "login refused", 401, `value="olga@acme-corp.com"`, "wrong email or password")
+	anon.get("/login").want(t, "login refused", 401, `value="olga@acme-corp.com"`, "Wrong email or password")
 
 	f.owner.get("/profile")
 	raw(f.owner, "/profile/password", url.Values{"csrf": {f.owner.csrf}, "current_password": {secret}, "new_password": {secret + "x"}})
@@ -179,7 +179,7 @@ func TestPRG_UnknownPagesAndWrongMethods(t *testing.T) {
 		{"GET", "/no-such-page", 404, "not_found", ""},
 		{"GET", "/accounts/MA000/no-such-page", 404, "not_found", ""},
 		{"GET", "/profile/mfa/setup", 405, "method_not_allowed", "POST"},
-		{"GET", "/accounts/MA000/team/invite", 405, "method_not_allowed", "POST"},
+		{"GET", "/accounts/MA000/team/invite-batch", 405, "method_not_allowed", "POST"},
 		{"DELETE", "/login", 405, "method_not_allowed", "GET, HEAD, POST"},
 	} {
 		resp, body := do(tc.method, tc.path)

@@ -172,7 +172,7 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	// Change password: no CSRF token, wrong current password, weak new one.
 	k.get("/profile")
 	k.post("/profile/password", url.Values{"csrf": {""}, "current_password": {servertest.Password}, "new_password": {"another long password"}}).
-		want(t, "password change without CSRF", 403, "this form expired")
+		want(t, "password change without CSRF", 403, "This form expired")
 	a := k.post("/profile/password", url.Values{"current_password": {"not my password"}, "new_password": {"another long password"}})
 	a.want(t, "wrong current password", 401, `id="current-password-error" role="alert">Wrong password`,
 		`aria-invalid="true" aria-describedby="current-password-error"`)
@@ -191,9 +191,9 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	k.post("/profile/mfa/disable", url.Values{"password": {servertest.Password}}).
 		want(t, "turn off while off", 409, `id="mfa-error"`, "off already")
 	k.post("/profile/mfa/recovery-codes", url.Values{"password": {servertest.Password}}).
-		want(t, "recovery codes while off", 409, `id="mfa-error"`, "turn on two-factor sign-in first")
+		want(t, "recovery codes while off", 409, `id="mfa-error"`, "Turn on two-factor sign-in first")
 	k.post("/profile/mfa/confirm", url.Values{"otp": {"123456"}, "password": {servertest.Password}}).
-		want(t, "confirm before set-up", 409, `id="mfa-error"`, "set up an authenticator first")
+		want(t, "confirm before set-up", 409, `id="mfa-error"`, "Set up an authenticator first")
 
 	// Set-up needs the password: none, or a wrong one, shows no key.
 	a = k.post("/profile/mfa/setup", url.Values{})
@@ -208,7 +208,7 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 		t.Error("a set-up with a wrong password showed a key or the password")
 	}
 	k.post("/profile/mfa/confirm", url.Values{"otp": {"123456"}, "password": {servertest.Password}}).
-		want(t, "confirm after refused set-ups", 409, "set up an authenticator first")
+		want(t, "confirm after refused set-ups", 409, "Set up an authenticator first")
 
 	// Set-up shows a QR code made here and the key; a wrong code keeps the same key on the page.
 	a = k.post("/profile/mfa/setup", url.Values{"password": {servertest.Password}})
@@ -235,7 +235,7 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	// key kept by the server (issue 21), the same as before.
 	a = k.post("/profile/mfa/confirm", url.Values{"otp": {wrong}, "password": {servertest.Password},
 		"otpauth": {"otpauth://totp/Roster:eve@evil.example?secret=JBSWY3DPEHPK3PXP&issuer=Roster"}})
-	a.want(t, "foreign key", 401, `id="totp-code-error"`, "wrong two-factor code", `id="totp-secret">`+secret[1]+`<`)
+	a.want(t, "foreign key", 401, `id="totp-code-error"`, "Wrong two-factor code", `id="totp-secret">`+secret[1]+`<`)
 	if strings.Contains(a.Body, "JBSWY3DPEHPK3PXP") {
 		t.Error("the page showed a key sent by the form")
 	}
@@ -246,10 +246,10 @@ func TestConsole_SecurityFormsRefuse(t *testing.T) {
 	// Sessions: ending one that is not yours, or none, changes nothing.
 	before := api.Must(200, "GET", "/v1/me/sessions", nil).Total()
 	k.get("/profile")
-	k.post("/profile/sessions/999999/end", url.Values{}).want(t, "end no such session", 404, `id="sessions-error"`, "no such session")
+	k.post("/profile/sessions/999999/end", url.Values{}).want(t, "end no such session", 404, `id="sessions-error"`, "No such session")
 	devSessions := dev.Must(200, "GET", "/v1/me/sessions", nil).Objects()
 	devID := int64(devSessions[0]["id"].(float64))
-	k.post("/profile/sessions/"+itoa(devID)+"/end", url.Values{}).want(t, "end another user's session", 404, "no such session")
+	k.post("/profile/sessions/"+itoa(devID)+"/end", url.Values{}).want(t, "end another user's session", 404, "No such session")
 	k.post("/profile/sessions/end-others", url.Values{"csrf": {""}}).want(t, "end others without CSRF", 403)
 	if after := api.Must(200, "GET", "/v1/me/sessions", nil).Total(); after != before {
 		t.Errorf("refused session forms ended sessions: %d -> %d", before, after)
@@ -520,7 +520,7 @@ func TestConsole_TwoFactorAndResetInChromium(t *testing.T) {
 	b.run("open the recovery code", chromedp.Click(chromedp.CSS("#disable-form summary")))
 	b.fill("#disable-recovery-code", "aaaaa-bbbbb-ccccc-ddddd-eeeeee")
 	b.submit("#disable-form button.danger")
-	if got := b.text("#disable-recovery-code-error"); !strings.Contains(got, "wrong or used recovery code") {
+	if got := b.text("#disable-recovery-code-error"); !strings.Contains(got, "Wrong or used recovery code") {
 		t.Errorf("turning off with a wrong recovery code: %q", got)
 	}
 	if got := b.text("#mfa-state"); got != "On" {

@@ -196,7 +196,7 @@ func TestTeam_RevokeGoesThroughConfirmation(t *testing.T) {
 	}
 	f.owner.get("/invite/"+token).want(t, "the revoked link", 410, `data-state="revoked"`, "was revoked")
 	// Again: nothing left to revoke.
-	f.owner.post(confirm, url.Values{}).want(t, "revoking twice", 404, "no such pending invitation")
+	f.owner.post(confirm, url.Values{}).want(t, "revoking twice", 404, "No such pending invitation")
 }
 
 // TestTeam_NamedMessagesAndEmptyStates: the caller is marked "(you)",
@@ -270,7 +270,7 @@ func TestLeave_GoesThroughConfirmation(t *testing.T) {
 	}
 
 	// The owner cannot leave: neither page nor form.
-	f.owner.get(leave).want(t, "owner's leave confirmation", 403, "the owner cannot leave")
+	f.owner.get(leave).want(t, "owner's leave confirmation", 403, "The owner cannot leave")
 	if strings.Contains(f.owner.get(f.path("")).Body, `id="leave-link"`) {
 		t.Error("the owner's overview offers to leave")
 	}

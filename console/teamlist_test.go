@@ -316,7 +316,7 @@ func TestInvite_PageWithoutJavaScriptAndRolesInAnyCase(t *testing.T) {
 	// Roles as people type them.
 	a = f.owner.post(f.path("/team/invite-batch"), url.Values{"invitations": {
 		"ana@acme-corp.com, Developer\nbo@acme-corp.com, FINANCE\ncy@acme-corp.com, Finance Analyst\ndi@acme-corp.com, ADMIN\nev@acme-corp.com, emperor\n"}})
-	a.want(t, "roles in any case", 200, "4 of 5 invitations sent", `data-batch="ev@acme-corp.com" data-outcome="refused"`, "unknown role")
+	a.want(t, "roles in any case", 200, "4 of 5 invitations sent", `data-batch="ev@acme-corp.com" data-outcome="refused"`, "Unknown role")
 	want := map[string]string{"ana@acme-corp.com": "developer", "bo@acme-corp.com": "finance_analyst", "cy@acme-corp.com": "finance_analyst", "di@acme-corp.com": "admin"}
 	got := map[string]string{}
 	for _, inv := range f.api.Must(200, "GET", "/v1/accounts/"+f.acct+"/invitations", nil).Objects() {

@@ -163,6 +163,9 @@ func (c *Console) webhookDeliveries(w http.ResponseWriter, r *http.Request, x *a
 // one per 10 seconds) is shown there too.
 func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d, err := c.svc.TestWebhook(r.Context(), x.a, formInt(r, "wh"), x.actor(r))
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return err // no such webhook or delivery here: no page to go back to
+	}
 	msg := ""
 	if err == nil {
 		msg = "Test event " + d.EventID + " queued: it is listed below, and its status shows when it has arrived."
@@ -175,6 +178,9 @@ func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request, x *actx) e
 // shows the webhook's deliveries.
 func (c *Console) redeliver(w http.ResponseWriter, r *http.Request, x *actx) error {
 	d, err := c.svc.Redeliver(r.Context(), x.a, formInt(r, "wh"), formInt(r, "did"), x.actor(r))
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return err // no such webhook or delivery here: no page to go back to
+	}
 	msg := ""
 	if err == nil {
 		msg = "Event " + d.EventID + " queued again: the new delivery is listed first."
