@@ -480,10 +480,10 @@ func TestConsole_FeedbackNeverInTheURL(t *testing.T) {
 	}
 
 	resp, _ := post(url.Values{"email": {"bob@gmail.com"}, "role": {"support"}})
-	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/accounts/"+acct+"/team" {
-		t.Fatalf("a refused invite: %d, Location %q, want 303 to the team page (no message in the URL)", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/accounts/"+acct+"/team/invite" {
+		t.Fatalf("a refused invite: %d, Location %q, want 303 to the invite page (no message in the URL)", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	// The team page shows the refusal, once, from the one-time form state.
+	// The invite page shows the refusal, once, from the one-time form state.
 	status, body := get(resp.Header.Get("Location"))
 	if status != 422 {
 		t.Errorf("the team page after a refused invite answered %d, want the refusal's 422", status)

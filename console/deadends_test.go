@@ -155,7 +155,7 @@ func TestDeadEnds_SignupShowsEveryErrorAtOnce(t *testing.T) {
 	a := k.post("/signup", url.Values{"name": {""}, "email": {"olga@gmail.com"}, "password": {"short"}})
 	a.want(t, "three wrong fields", 422, `id="signup-error" class="form-error" role="alert">3 fields need a change`,
 		`aria-invalid="true" aria-describedby="name-error"`, `<p class="field-error" id="name-error">`,
-		`aria-invalid="true" aria-describedby="email-error"`, `<p class="field-error" id="email-error">gmail.com is a personal email provider`,
+		`aria-invalid="true" aria-describedby="email-error"`, `<p class="field-error" id="email-error">The domain gmail.com is a personal email provider`,
 		`aria-invalid="true" aria-describedby="password-error password-rules"`, `<p class="field-error" id="password-error">`,
 		`value="olga@gmail.com"`, `id="password-rules"`)
 

@@ -69,7 +69,7 @@ func TestPRG_FormsEndOnAGetPageInChromium(t *testing.T) {
 		t.Errorf("refused login: %d, want 401", st)
 	}
 	b.afterForm("refused login", "/login")
-	if !strings.Contains(b.text("#login-error"), "wrong") {
+	if !strings.Contains(b.text("#login-error"), "Wrong") {
 		t.Errorf("refused login: no message: %s", b.text("main"))
 	}
 	if v := b.value("#email"); v != email {
