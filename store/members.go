@@ -114,7 +114,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 	if err := db.row(ctx, `SELECT COUNT(*) FROM members WHERE account_id = ?`, a.Seq).Scan(&total); err != nil {
 		return nil, 0, "", db.d.mapErr(err)
 	}
-	const cols = `SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
+	const cols = `SELECT ` + memberCols + `
 		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ?`
 	const order = ` ORDER BY ` + ownerFirst + `, m.joined_at, m.user_id LIMIT ?`
 	var rows *sql.Rows
@@ -130,16 +130,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		rows, err = db.query(ctx, cols+order+` OFFSET ?`, a.Seq, p.Limit, p.Offset)
 	}
 	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Member, error) {
-		m := roster.Member{AccountID: a.ID}
-		var role int
-		var joined int64
-		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
-			return m, err
-		}
-		m.Role = roster.Role(role)
-		m.JoinedAt = fromMicros(joined)
-		m.Status = roster.StatusOf(m.Role, a.Plan)
-		return m, nil
+		return scanMember(rows, a)
 	})
 	if err != nil {
 		return nil, 0, "", db.d.mapErr(err)
@@ -149,6 +140,25 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 		next = memberCursor(out[len(out)-1])
 	}
 	return out, total, next, nil
+}
+
+// memberCols are the columns scanMember reads, from members m joined
+// with users u.
+const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL`
+
+// scanMember reads one row of memberCols as a member of a: its status
+// follows from its role and the account's plan.
+func scanMember(sc interface{ Scan(...any) error }, a roster.Account) (roster.Member, error) {
+	m := roster.Member{AccountID: a.ID}
+	var role int
+	var joined int64
+	if err := sc.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
+		return m, err
+	}
+	m.Role = roster.Role(role)
+	m.JoinedAt = fromMicros(joined)
+	m.Status = roster.StatusOf(m.Role, a.Plan)
+	return m, nil
 }
 
 // Member returns one member of the account, or ErrNoRows.
@@ -163,20 +173,13 @@ func (tx *Tx) Member(ctx context.Context, a roster.Account, userID int64) (roste
 }
 
 func (db *DB) member(ctx context.Context, qr querier, a roster.Account, userID int64) (roster.Member, error) {
-	m := roster.Member{AccountID: a.ID}
-	var role int
-	var joined int64
-	err := qr.QueryRowContext(ctx, db.q(`SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL
-		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`), a.Seq, userID).
-		Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA)
+	m, err := scanMember(qr.QueryRowContext(ctx, db.q(`SELECT `+memberCols+`
+		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`), a.Seq, userID), a)
 	if err == sql.ErrNoRows {
 		return m, ErrNoRows
 	} else if err != nil {
 		return m, db.d.mapErr(err)
 	}
-	m.Role = roster.Role(role)
-	m.JoinedAt = fromMicros(joined)
-	m.Status = roster.StatusOf(m.Role, a.Plan)
 	return m, nil
 }
 

@@ -365,20 +365,11 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 	}
 	p, err := runList(ctx, db, listQuery{
 		list: "members", sort: q.Sort, desc: q.Desc, order: o,
-		cols: `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL`,
+		cols: memberCols,
 		from: `members m JOIN users u ON u.id = m.user_id`, countFrom: countFrom,
 		where: where, args: args, limit: q.Limit, after: q.After, before: q.Before,
 	}, func(sc interface{ Scan(...any) error }) (roster.Member, error) {
-		m := roster.Member{AccountID: a.ID}
-		var role int
-		var joined int64
-		if err := sc.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
-			return m, err
-		}
-		m.Role = roster.Role(role)
-		m.JoinedAt = fromMicros(joined)
-		m.Status = roster.StatusOf(m.Role, a.Plan)
-		return m, nil
+		return scanMember(sc, a)
 	})
 	if err != nil {
 		return roster.MemberList{}, err
