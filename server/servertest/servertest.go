@@ -148,7 +148,10 @@ type Client struct {
 // Client returns a new client with an empty cookie jar.
 func (e *Env) Client(tb testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{tb: tb, env: e, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}, Header: http.Header{}}
+	// Two minutes: under -race beside the browser walks in CI, a batch of 50
+	// invitations once took over 30 s (3.6 s alone); the tests check
+	// outcomes, never speed.
+	return &Client{tb: tb, env: e, HTTP: &http.Client{Jar: jar, Timeout: 2 * time.Minute}, Header: http.Header{}}
 }
 
 // Response is a decoded answer.
