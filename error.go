@@ -8,23 +8,28 @@ import (
 
 // Application error codes. The HTTP edge maps each to one status.
 const (
-	EINVALID         = "invalid_request"       // 400
-	EUNAUTHENTICATED = "unauthenticated"       // 401
-	EFORBIDDEN       = "forbidden"             // 403
-	EPLANREQUIRED    = "plan_required"         // 403
-	EOWNERIMMUTABLE  = "owner_immutable"       // 403
-	EEMAILUNVERIFIED = "email_unverified"      // 403
-	EMFAREQUIRED     = "mfa_required"          // 403: the account requires two-factor sign-in; 401 at login (Error.Challenge)
-	ENOTFOUND        = "not_found"             // 404
-	ECONFLICT        = "conflict"              // 409
-	EALREADYMEMBER   = "already_member"        // 409
-	EINVITEPENDING   = "invitation_pending"    // 409
-	EINVITEINVALID   = "invitation_invalid"    // 410
-	ETOOLARGE        = "request_too_large"     // 413
-	EPERSONALDOMAIN  = "personal_email_domain" // 422
-	ERATELIMITED     = "rate_limited"          // 429
-	EINTERNAL        = "internal"              // 500
-	EUNAVAILABLE     = "unavailable"           // 503
+	EINVALID          = "invalid_request"       // 400
+	EUNAUTHENTICATED  = "unauthenticated"       // 401
+	EFORBIDDEN        = "forbidden"             // 403
+	EPLANREQUIRED     = "plan_required"         // 403
+	EOWNERIMMUTABLE   = "owner_immutable"       // 403
+	EEMAILUNVERIFIED  = "email_unverified"      // 403
+	EMFAREQUIRED      = "mfa_required"          // 403: the account requires two-factor sign-in; 401 at login (Error.Challenge)
+	ESSOREQUIRED      = "sso_required"          // 403: the account requires its single sign-on of this member
+	ENOTFOUND         = "not_found"             // 404
+	ESSONOTCONFIG     = "sso_not_configured"    // 404: no enabled single sign-on for the address's domain
+	ECONFLICT         = "conflict"              // 409
+	EALREADYMEMBER    = "already_member"        // 409
+	EINVITEPENDING    = "invitation_pending"    // 409
+	EDOMAINUNVERIFIED = "domain_unverified"     // 409: the domain's TXT record was not found (or no verified domain yet)
+	EDOMAINTAKEN      = "domain_taken"          // 409: another account verified the domain
+	EINVITEINVALID    = "invitation_invalid"    // 410
+	ETOOLARGE         = "request_too_large"     // 413
+	EPERSONALDOMAIN   = "personal_email_domain" // 422
+	ESSOINVALID       = "sso_invalid"           // 422: the identity provider's discovery or metadata is unusable
+	ERATELIMITED      = "rate_limited"          // 429
+	EINTERNAL         = "internal"              // 500
+	EUNAVAILABLE      = "unavailable"           // 503
 
 	// The edge's refusals of a request body (edge.LimitBody).
 	ETIMEOUT   = "request_timeout"        // 408: the body stalled past the server's read timeout

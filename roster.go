@@ -276,6 +276,7 @@ type Account struct {
 	MonthlyCommitmentUSD int       `json:"monthly_commitment_usd"`
 	ContractMonths       int       `json:"contract_months"`
 	RequireMFA           bool      `json:"require_mfa"` // members need two-factor sign-in
+	RequireSSO           bool      `json:"require_sso"` // members on its verified domains need its single sign-on
 	CreatedAt            time.Time `json:"created_at"`
 }
 
@@ -324,6 +325,7 @@ type Member struct {
 	Role      Role         `json:"-"`
 	Status    MemberStatus `json:"status"`
 	MFA       bool         `json:"mfa_enabled"`
+	SSO       bool         `json:"sso"` // has signed in through the account's single sign-on
 	JoinedAt  time.Time    `json:"joined_at"`
 }
 

@@ -25,15 +25,15 @@ func NewAuthID() string {
 	return string(b)
 }
 
-const accountCols = `id, auth_id, name, plan, monthly_commitment_usd, contract_months, require_mfa, created_at`
+const accountCols = `id, auth_id, name, plan, monthly_commitment_usd, contract_months, require_mfa, require_sso, created_at`
 
 func scanAccount(sc interface{ Scan(...any) error }, a *roster.Account) error {
-	var created, requireMFA int64
+	var created, requireMFA, requireSSO int64
 	var plan string
-	if err := sc.Scan(&a.Seq, &a.ID, &a.Name, &plan, &a.MonthlyCommitmentUSD, &a.ContractMonths, &requireMFA, &created); err != nil {
+	if err := sc.Scan(&a.Seq, &a.ID, &a.Name, &plan, &a.MonthlyCommitmentUSD, &a.ContractMonths, &requireMFA, &requireSSO, &created); err != nil {
 		return err
 	}
-	a.Plan, a.RequireMFA = roster.Plan(plan), requireMFA == 1
+	a.Plan, a.RequireMFA, a.RequireSSO = roster.Plan(plan), requireMFA == 1, requireSSO == 1
 	a.CreatedAt = fromMicros(created)
 	return nil
 }

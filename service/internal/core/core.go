@@ -63,6 +63,14 @@ type Config struct {
 	// WebhookResolver resolves webhook hosts, at creation and at every
 	// connection; nil: the system's. Tests point it at their own DNS server.
 	WebhookResolver *net.Resolver
+
+	// DNSResolver looks up the TXT records that prove a domain
+	// (ROSTER_DNS_SERVER); nil: the system's.
+	DNSResolver *net.Resolver
+	// SSOAllowPrivate lets issuer and metadata URLs use plain http and
+	// addresses that are not globally reachable (ROSTER_SSO_ALLOW_PRIVATE:
+	// tests, providers inside a private network).
+	SSOAllowPrivate bool
 }
 
 // DefaultConfig returns the defaults SPEC names.
