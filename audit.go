@@ -51,6 +51,11 @@ const (
 	ActionUserMfaDisable             = "user.mfa_disable"
 	ActionUserRecoveryCodes          = "user.recovery_codes"
 	ActionUserMfaReset               = "user.mfa_reset"
+	ActionLoginSSO                   = "login.sso"
+	ActionMemberJoinSSO              = "member.join_sso"
+	ActionSSOConnectionCreate        = "sso_connection.create"
+	ActionSSOConnectionUpdate        = "sso_connection.update"
+	ActionSSOConnectionDelete        = "sso_connection.delete"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -99,6 +104,11 @@ var AuditActions = []AuditAction{
 	{ActionUserMfaDisable, "Turned off two-factor sign-in"},
 	{ActionUserRecoveryCodes, "Made new recovery codes"},
 	{ActionUserMfaReset, "Two-factor sign-in reset by the operator"},
+	{ActionLoginSSO, "Signed in through single sign-on"},
+	{ActionMemberJoinSSO, "Joined through single sign-on"},
+	{ActionSSOConnectionCreate, "Added a single sign-on connection"},
+	{ActionSSOConnectionUpdate, "Changed a single sign-on connection"},
+	{ActionSSOConnectionDelete, "Deleted a single sign-on connection"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether

@@ -40,16 +40,23 @@ func (s *Core) Join(ctx context.Context, tx *store.Tx, inv roster.Invitation, se
 	} else if err != nil {
 		return err
 	}
-	if err := tx.AddMember(ctx, seq, userID, inv.Role); errors.Is(err, store.ErrUnique) {
-		return roster.Errorf(roster.EALREADYMEMBER, "You are already a member of %s", inv.AccountName)
-	} else if err != nil {
-		return err
-	}
 	if err := tx.Audit(ctx, seq, roster.Actor{UserID: userID, Email: inv.Email, IP: ip}, roster.ActionInvitationAccept, inv.Email, inv.Role.String()); err != nil {
 		return err
 	}
 	if err := s.Emit(ctx, tx, seq, inv.AccountID, roster.EventInvitationAccepted, map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role.String(), "user_id": userID}); err != nil {
 		return err
 	}
-	return s.Emit(ctx, tx, seq, inv.AccountID, roster.EventMemberJoined, map[string]any{"user_id": userID, "email": inv.Email, "role": inv.Role.String()})
+	return s.AddJoined(ctx, tx, roster.Account{Seq: seq, ID: inv.AccountID, Name: inv.AccountName}, userID, inv.Email, inv.Role)
+}
+
+// AddJoined adds userID to the account with the role and announces it
+// (member.joined), in tx: how a person joins, by invitation or just in
+// time through single sign-on. EALREADYMEMBER when they are one.
+func (s *Core) AddJoined(ctx context.Context, tx *store.Tx, a roster.Account, userID int64, email string, role roster.Role) error {
+	if err := tx.AddMember(ctx, a.Seq, userID, role); errors.Is(err, store.ErrUnique) {
+		return roster.Errorf(roster.EALREADYMEMBER, "You are already a member of %s", a.Name)
+	} else if err != nil {
+		return err
+	}
+	return s.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberJoined, map[string]any{"user_id": userID, "email": email, "role": role.String()})
 }
