@@ -24,7 +24,7 @@ const FlowTTL = 10 * time.Minute
 // browser that started it (login CSRF): the callback is refused in any
 // other browser. It lives as long as a flow, HttpOnly, SameSite=Lax (the
 // provider's redirect back is a top-level GET) and on the /sso/ paths.
-const BindingCookie = "roster_sso"
+const BindingCookie = "roster_sso" // edge.SSOBindingCookie sets it
 
 // Started is a sign-in under way: where to send the browser, and the
 // value of BindingCookie to set in it.
