@@ -63,6 +63,10 @@ type Config struct {
 	// that are not globally reachable (private, loopback, link-local and
 	// the other special-purpose ranges): for tests and private networks.
 	WebhookAllowPrivate bool
+	// SSOAllowPrivate lets identity providers' issuer and metadata URLs
+	// use plain http and addresses that are not globally reachable
+	// (ROSTER_SSO_ALLOW_PRIVATE): tests, providers inside a private network.
+	SSOAllowPrivate bool
 	// WebhookRetryBase is the first retry of a failed delivery, doubling
 	// per attempt up to an hour (0: 10s). Tests shorten it.
 	WebhookRetryBase time.Duration
@@ -168,6 +172,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	cfg.WebhookAllowPrivate = c.WebhookAllowPrivate
 	cfg.WebhookTimeout = c.WebhookTimeout
 	cfg.WebhookResolver = c.WebhookResolver
+	cfg.SSOAllowPrivate = c.SSOAllowPrivate
 	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()

@@ -42,6 +42,7 @@ type config struct {
 	OutboxRetention  time.Duration
 	ChangesRetention time.Duration
 	WebhookPrivate   bool
+	SSOPrivate       bool
 	ShutdownDrain    time.Duration
 	UpgradeURL       string
 	SupportEmail     string
@@ -74,7 +75,7 @@ func (c *config) server() (server.Config, error) {
 		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL,
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
 		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
-		WebhookAllowPrivate: c.WebhookPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail}, nil
+		WebhookAllowPrivate: c.WebhookPrivate, SSOAllowPrivate: c.SSOPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -131,6 +132,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		help: "the change log replicas follow keeps this long (a replica behind it reloads its index)", apply: checkDuration(&c.ChangesRetention, time.Minute)})
 	add(fs, &setting{flag: "webhook-allow-private", env: "ROSTER_WEBHOOK_ALLOW_PRIVATE", def: "false", arg: "true|false",
 		help: "let webhooks use plain http:// and addresses that are not globally reachable: private, loopback, link-local and other special-purpose ones (tests and private networks only: it opens the server to SSRF)", apply: checkBool(&c.WebhookPrivate)})
+	add(fs, &setting{flag: "sso-allow-private", env: "ROSTER_SSO_ALLOW_PRIVATE", def: "false", arg: "true|false",
+		help: "let identity providers' issuer and metadata URLs use plain http:// and addresses that are not globally reachable (tests and providers inside a private network only: it opens the server to SSRF)", apply: checkBool(&c.SSOPrivate)})
 	add(fs, &setting{flag: "shutdown-drain", env: "ROSTER_SHUTDOWN_DRAIN", def: "5s", arg: "DURATION",
 		help:  "on SIGTERM or SIGINT, /readyz and /healthz answer 503 at once and every listener keeps serving this long (0: no wait), then in-flight requests get up to 10s to finish",
 		apply: checkDuration(&c.ShutdownDrain, 0)})
