@@ -74,3 +74,23 @@ func (c *Console) ssoSignedIn(w http.ResponseWriter, r *http.Request, res servic
 	c.proxies.SetSession(w, r, res.Session, c.svc.Config.SessionTTL)
 	http.Redirect(w, r, "/accounts/"+res.AccountID, http.StatusSeeOther)
 }
+
+// The words of the single sign-on audit actions (auditWords), kept with
+// the part that writes them.
+func init() {
+	auditWords[roster.ActionLoginSSO] = func(e roster.AuditEvent) string {
+		return "signed in through single sign-on (" + e.Detail + ")"
+	}
+	auditWords[roster.ActionMemberJoinSSO] = func(e roster.AuditEvent) string {
+		return "joined through single sign-on as " + e.Detail
+	}
+	auditWords[roster.ActionSSOConnectionCreate] = func(e roster.AuditEvent) string {
+		return "added the single sign-on connection " + quoted(e.Detail)
+	}
+	auditWords[roster.ActionSSOConnectionUpdate] = func(e roster.AuditEvent) string {
+		return "changed a single sign-on connection: " + e.Detail
+	}
+	auditWords[roster.ActionSSOConnectionDelete] = func(e roster.AuditEvent) string {
+		return "deleted the single sign-on connection " + quoted(e.Detail)
+	}
+}

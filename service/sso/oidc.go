@@ -184,6 +184,20 @@ func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
 		return refuse("The ID token's claims could not be read")
 	}
 	if claims.Email == "" {
+		// Providers that keep the ID token small answer the email claims
+		// at the userinfo endpoint, for the same subject.
+		ui, err := p.UserInfo(hctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return refuse("The identity provider's userinfo could not be read: %s", clip(err.Error()))
+		}
+		if ui.Subject != idt.Subject {
+			return refuse("The identity provider's userinfo is about another subject than its ID token")
+		}
+		if err := ui.Claims(&claims); err != nil {
+			return refuse("The identity provider's userinfo could not be read")
+		}
+	}
+	if claims.Email == "" {
 		return refuse("The identity provider did not say which email address signed in: ask your administrator to release the email claim")
 	}
 	if v := strings.Trim(string(claims.EmailVerified), `"`); v != "true" {
