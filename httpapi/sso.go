@@ -75,7 +75,8 @@ func (s *Server) ssoConnections(w http.ResponseWriter, r *http.Request, c *Calle
 	for i, conn := range cs {
 		out[i] = s.toSSOConnection(conn)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	// At most a handful: one page, whole.
+	return writeJSON(w, http.StatusOK, newList(roster.Page{Limit: 100}, len(out), out))
 }
 
 type createSSOConnectionBody struct {
