@@ -128,52 +128,49 @@ type Callback struct {
 // EUNAUTHENTICATED in words (EFORBIDDEN from finish for a person who is
 // not a member), and nothing is created.
 func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
-	refuse := func(format string, args ...any) (SignedIn, error) {
-		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, format, args...)
-	}
 	if cb.State == "" {
-		return refuse("This sign-in link is incomplete (no state): start again from the login page")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "This sign-in link is incomplete (no state): start again from the login page")
 	}
 	if cb.Binding == "" {
-		return refuse("This browser did not start this sign-in (its sign-in cookie is missing): start again from the login page in this browser")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "This browser did not start this sign-in (its sign-in cookie is missing): start again from the login page in this browser")
 	}
 	f, err := s.c.DB.TakeSSOFlow(ctx, flowKey(cb.State, cb.Binding))
 	if errors.Is(err, store.ErrNoRows) {
-		return refuse("This sign-in is unknown, was used already, expired or was started in another browser: start again from the login page")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "This sign-in is unknown, was used already, expired or was started in another browser: start again from the login page")
 	} else if err != nil {
 		return SignedIn{}, err
 	}
 	if cb.Error != "" {
-		return refuse("The identity provider refused the sign-in: %s", clip(cb.Error+" "+cb.ErrorDescription))
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider refused the sign-in: %s", clip(cb.Error+" "+cb.ErrorDescription))
 	}
 	if cb.Code == "" {
-		return refuse("The identity provider sent no authorization code: start again")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider sent no authorization code: start again")
 	}
 	c, err := s.c.DB.SSOConnectionByID(ctx, f.ConnectionID)
 	if errors.Is(err, store.ErrNoRows) || err == nil && (!c.Enabled || c.Type != roster.SSOOIDC) {
-		return refuse("This single sign-on connection was turned off or removed")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "This single sign-on connection was turned off or removed")
 	} else if err != nil {
 		return SignedIn{}, err
 	}
 	p, err := s.provider(ctx, c.Issuer)
 	if err != nil {
-		return refuse("The identity provider could not be reached: try again later")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider could not be reached: try again later")
 	}
 	hctx := oidc.ClientContext(context.WithValue(ctx, oauth2.HTTPClient, s.client()), s.client())
 	tok, err := s.oauth(c, p).Exchange(hctx, cb.Code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return refuse("The identity provider did not accept the authorization code: %s", clip(exchangeReason(err)))
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider did not accept the authorization code: %s", clip(exchangeReason(err)))
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return refuse("The identity provider sent no ID token")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider sent no ID token")
 	}
 	idt, err := p.VerifierContext(hctx, &oidc.Config{ClientID: c.ClientID}).Verify(hctx, raw)
 	if err != nil {
-		return refuse("The identity provider's ID token was refused: %s", clip(err.Error()))
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider's ID token was refused: %s", clip(err.Error()))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
-		return refuse("The ID token's nonce does not match this sign-in: start again")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The ID token's nonce does not match this sign-in: start again")
 	}
 	var claims struct {
 		Email         string          `json:"email"`
@@ -181,27 +178,27 @@ func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
 		Name          string          `json:"name"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return refuse("The ID token's claims could not be read")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The ID token's claims could not be read")
 	}
 	if claims.Email == "" {
 		// Providers that keep the ID token small answer the email claims
 		// at the userinfo endpoint, for the same subject.
 		ui, err := p.UserInfo(hctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return refuse("The identity provider's userinfo could not be read: %s", clip(err.Error()))
+			return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider's userinfo could not be read: %s", clip(err.Error()))
 		}
 		if ui.Subject != idt.Subject {
-			return refuse("The identity provider's userinfo is about another subject than its ID token")
+			return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider's userinfo is about another subject than its ID token")
 		}
 		if err := ui.Claims(&claims); err != nil {
-			return refuse("The identity provider's userinfo could not be read")
+			return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider's userinfo could not be read")
 		}
 	}
 	if claims.Email == "" {
-		return refuse("The identity provider did not say which email address signed in: ask your administrator to release the email claim")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider did not say which email address signed in: ask your administrator to release the email claim")
 	}
 	if v := strings.Trim(string(claims.EmailVerified), `"`); v != "true" {
-		return refuse("The identity provider has not verified the address %s", clip(claims.Email))
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider has not verified the address %s", clip(claims.Email))
 	}
 	return s.finish(ctx, c, SignIn{Email: claims.Email, Name: claims.Name, IP: cb.IP, UserAgent: cb.UserAgent})
 }
