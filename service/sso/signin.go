@@ -44,9 +44,6 @@ func (s *SSO) finish(ctx context.Context, c roster.SSOConnection, in SignIn) (Si
 	} else if err != nil {
 		return SignedIn{}, err
 	}
-	if !c.Enabled {
-		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "This single sign-on connection is turned off")
-	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
 		name = strings.SplitN(email, "@", 2)[0]
@@ -58,6 +55,13 @@ func (s *SSO) finish(ctx context.Context, c roster.SSOConnection, in SignIn) (Si
 	var out SignedIn
 	token, tokenHash := core.NewToken()
 	err = s.c.Write(ctx, func(tx *store.Tx) error {
+		// Read again in the transaction: a connection turned off or
+		// removed since the flow started makes no session.
+		if now, err := tx.SSOConnection(ctx, c.AccountSeq, c.ID); errors.Is(err, store.ErrNoRows) || err == nil && !now.Enabled {
+			return roster.Errorf(roster.EUNAUTHENTICATED, "This single sign-on connection was turned off or removed")
+		} else if err != nil {
+			return err
+		}
 		a, err := tx.AccountBySeq(ctx, c.AccountSeq)
 		if err != nil {
 			return err
