@@ -61,7 +61,7 @@ func inviteLink(r *http.Request) string { return "/invite/" + r.PathValue("token
 // userPages is the table of the console's pages outside an account;
 // accountPages holds those under /accounts/{id}.
 func userPages() []userPageDef {
-	return []userPageDef{
+	pages := []userPageDef{
 		{"GET /{$}", session, nil, (*Console).home},
 		{"GET /signup", anyone, nil, (*Console).signupPage},
 		{"POST /signup", anyone, nil, (*Console).signup},
@@ -94,6 +94,7 @@ func userPages() []userPageDef {
 		{"POST /accounts/default", session, nil, (*Console).setDefault},
 		{"GET /accounts/switch", visitor, nil, (*Console).switchAccount},
 	}
+	return append(pages, samlPages()...)
 }
 
 // authenticate reads the request's session. It is the console's only
