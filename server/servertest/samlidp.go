@@ -25,7 +25,6 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/store"
 )
 
 // SAMLIdP is crewjam/saml's samlidp, a real SAML 2.0 identity provider,
@@ -267,35 +266,28 @@ type SAMLConnectionOptions struct {
 }
 
 // SAMLConnection gives the account (Auth ID accountID) the verified
-// domain and a SAML connection to the provider, straight in the store
-// (what the connection API does once the TXT record is seen and the
-// metadata read), registers the connection's service provider metadata
-// (from GET /sso/saml/{cid}/metadata) with the provider, and returns the
-// connection's ID.
+// domain (unless it holds it already) and a SAML connection to the
+// provider, straight in the database (what the connection API does once
+// the TXT record is seen and the metadata read; servertest may not import
+// store, so it writes the rows itself), registers the connection's
+// service provider metadata (from GET /sso/saml/{cid}/metadata) with the
+// provider, and returns the connection's ID.
 func (e *Env) SAMLConnection(tb testing.TB, accountID, domain string, p *SAMLIdP, o SAMLConnectionOptions) int64 {
 	tb.Helper()
 	ctx := context.Background()
-	db := e.Server.DB
-	acct, err := db.Account(ctx, accountID)
+	acct, err := e.Server.DB.Account(ctx, accountID)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var c roster.SSOConnection
-	err = db.Transact(ctx, func(tx *store.Tx) error {
-		if domain != "" {
-			if err := e.verifiedDomain(ctx, tx, acct.Seq, domain); err != nil {
-				return err
-			}
-		}
-		c, err = tx.CreateSSOConnection(ctx, roster.SSOConnection{AccountSeq: acct.Seq, Type: roster.SSOSAML, Name: "Test IdP",
-			Enabled: !o.Disabled, DefaultRole: o.DefaultRole, MetadataXML: p.Metadata(tb), IdPEntityID: p.EntityID(),
-			AllowIdPInitiated: o.AllowIdPInitiated})
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
+	now := time.Now().UnixMicro()
+	if d, err := e.Server.DB.VerifiedDomain(ctx, domain); domain != "" && (err != nil || d.AccountSeq != acct.Seq) {
+		e.insert(tb, `INSERT INTO domains (account_id, domain, token, created_at, verified_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			acct.Seq, domain, "test-token", now, now)
 	}
-	resp, err := http.Get(e.URL + "/sso/saml/" + itoa(c.ID) + "/metadata")
+	cid := e.insert(tb, `INSERT INTO sso_connections (account_id, type, name, enabled, default_role, metadata_xml, idp_entity_id,
+		allow_idp_initiated, created_at) VALUES (?, 'saml', 'Test IdP', ?, ?, ?, ?, ?, ?) RETURNING id`,
+		acct.Seq, boolInt(!o.Disabled), int(o.DefaultRole), p.Metadata(tb), p.EntityID(), boolInt(o.AllowIdPInitiated), now)
+	resp, err := http.Get(e.URL + "/sso/saml/" + itoa(cid) + "/metadata")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -304,21 +296,31 @@ func (e *Env) SAMLConnection(tb testing.TB, accountID, domain string, p *SAMLIdP
 	if resp.StatusCode != 200 || !bytes.Contains(md, []byte("EntityDescriptor")) {
 		tb.Fatalf("SP metadata: %d %s", resp.StatusCode, md)
 	}
-	p.RegisterSP(tb, "roster-"+itoa(c.ID), md)
-	return c.ID
+	p.RegisterSP(tb, "roster-"+itoa(cid), md)
+	return cid
 }
 
-// verifiedDomain adds the domain to the account as verified, unless the
-// account holds it already.
-func (e *Env) verifiedDomain(ctx context.Context, tx *store.Tx, seq int64, domain string) error {
-	if d, err := e.Server.DB.VerifiedDomain(ctx, domain); err == nil && d.AccountSeq == seq {
-		return nil
+// insert runs an INSERT ... RETURNING id written with ? placeholders
+// (numbered for PostgreSQL here) and returns the ID.
+func (e *Env) insert(tb testing.TB, query string, args ...any) int64 {
+	tb.Helper()
+	if e.Server.DB.Dialect() != "sqlite" {
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", "$"+itoa(int64(i)), 1)
+		}
 	}
-	d, err := tx.CreateDomain(ctx, seq, domain, "test-token")
-	if err != nil {
-		return err
+	var id int64
+	if err := e.Server.DB.SQL().QueryRow(query, args...).Scan(&id); err != nil {
+		tb.Fatalf("%s: %v", query, err)
 	}
-	return tx.MarkDomainVerified(ctx, seq, d.ID)
+	return id
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func itoa(n int64) string { return big.NewInt(n).String() }

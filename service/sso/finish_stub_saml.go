@@ -36,7 +36,7 @@ func (s *SSO) finish(ctx context.Context, c roster.SSOConnection, in SignIn) (Si
 		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The address %s is not on a domain this account has verified", email)
 	}
 	if err != nil {
-		return SignedIn{}, core.DBErr(err, "")
+		return SignedIn{}, core.DBErr(err, "No such user")
 	}
 	token, hash := core.NewToken()
 	var uid int64
@@ -51,11 +51,11 @@ func (s *SSO) finish(ctx context.Context, c roster.SSOConnection, in SignIn) (Si
 		return tx.CreateSSOSession(ctx, uid, hash, s.c.Config.SessionTTL, in.IP, in.UserAgent, c.ID)
 	})
 	if err != nil {
-		return SignedIn{}, core.DBErr(err, "")
+		return SignedIn{}, core.DBErr(err, "No such user")
 	}
 	u, err := s.c.DB.UserByID(ctx, uid)
 	if err != nil {
-		return SignedIn{}, core.DBErr(err, "")
+		return SignedIn{}, core.DBErr(err, "No such user")
 	}
 	return SignedIn{Session: token, User: u, AccountID: u.DefaultAccountID}, nil
 }

@@ -129,7 +129,7 @@ func (s *SSO) samlConnection(ctx context.Context, cid int64, enabled bool) (rost
 	if errors.Is(err, store.ErrNoRows) || (err == nil && (c.Type != roster.SSOSAML || (enabled && !c.Enabled))) {
 		return roster.SSOConnection{}, roster.Errorf(roster.ESSONOTCONFIG, "There is no SAML single sign-on connection here with that ID, or it is turned off")
 	}
-	return c, core.DBErr(err, "")
+	return c, core.DBErr(err, "There is no SAML single sign-on connection here with that ID")
 }
 
 // SAMLMetadata returns the service provider metadata of the SAML
@@ -191,7 +191,7 @@ func (s *SSO) StartSAML(ctx context.Context, c roster.SSOConnection) (redirectUR
 	// the RelayState here: the response must come back with it, from the
 	// browser holding it.
 	if err := s.c.DB.CreateSSOFlow(ctx, core.HashToken(req.ID), store.SSOFlow{ConnectionID: c.ID, Verifier: hex.EncodeToString(relayHash)}, samlFlowTTL); err != nil {
-		return "", "", core.DBErr(err, "")
+		return "", "", core.DBErr(err, "There is no SAML single sign-on connection here with that ID")
 	}
 	u, err := req.Redirect(relay, sp)
 	if err != nil {
@@ -233,32 +233,32 @@ type samlPeek struct {
 // saying what went wrong, and nothing is created; finish's errors.
 func (s *SSO) FinishSAML(ctx context.Context, in SAMLResponse) (SignedIn, error) {
 	if in.Response == "" {
-		return SignedIn{}, refuse("The sign-in request carries no SAML response: start signing in again")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The sign-in request carries no SAML response: start signing in again")
 	}
 	if len(in.Response) > maxSAMLResponse {
-		return SignedIn{}, refuse("The SAML response is too large to be a sign-in")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response is too large to be a sign-in")
 	}
 	raw, err := base64.StdEncoding.DecodeString(in.Response)
 	if err != nil {
-		return SignedIn{}, refuse("The sign-in request carries no readable SAML response")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The sign-in request carries no readable SAML response")
 	}
 	var peek samlPeek
 	if err := xml.NewDecoder(bytes.NewReader(raw)).Decode(&peek); err != nil {
-		return SignedIn{}, refuse("The sign-in request carries no readable SAML response")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The sign-in request carries no readable SAML response")
 	}
 	issuer := peek.Issuer
 	if issuer == "" {
 		issuer = peek.Assertion.Issuer
 	}
 	if issuer == "" {
-		return SignedIn{}, refuse("The SAML response does not say which identity provider sent it")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response does not say which identity provider sent it")
 	}
 	conns, err := s.c.DB.SSOConnectionsForSAMLEntity(ctx, issuer)
 	if err != nil {
-		return SignedIn{}, core.DBErr(err, "")
+		return SignedIn{}, core.DBErr(err, "There is no SAML single sign-on connection here with that ID")
 	}
 	if len(conns) == 0 {
-		return SignedIn{}, refuse("The SAML response comes from an identity provider that no enabled connection here trusts")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response comes from an identity provider that no enabled connection here trusts")
 	}
 
 	// Several connections may trust one provider (Entra ID has one entity
@@ -297,26 +297,24 @@ func (s *SSO) FinishSAML(ctx context.Context, in SAMLResponse) (SignedIn, error)
 		// it only from the browser that started it, for this connection.
 		f, err := s.c.DB.TakeSSOFlow(ctx, core.HashToken(peek.InResponseTo))
 		if errors.Is(err, store.ErrNoRows) || (err == nil && f.ConnectionID != conn.ID) {
-			return SignedIn{}, refuse("The SAML response answers a sign-in this server did not start, or one that expired or already finished: start signing in again")
+			return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response answers a sign-in this server did not start, or one that expired or already finished: start signing in again")
 		}
 		if err != nil {
-			return SignedIn{}, core.DBErr(err, "")
+			return SignedIn{}, core.DBErr(err, "There is no SAML single sign-on connection here with that ID")
 		}
 		want, _ := hex.DecodeString(f.Verifier)
 		if in.BrowserBinding == "" || subtle.ConstantTimeCompare([]byte(in.BrowserBinding), []byte(in.RelayState)) != 1 ||
 			subtle.ConstantTimeCompare(core.HashToken(in.RelayState), want) != 1 {
-			return SignedIn{}, refuse("This sign-in was started in another browser, or its cookie expired: start signing in again from this browser")
+			return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "This sign-in was started in another browser, or its cookie expired: start signing in again from this browser")
 		}
 	}
 
 	email, name := samlIdentity(assertion)
 	if email == "" {
-		return SignedIn{}, refuse("The identity provider sent no email address: it must send the NameID in the emailAddress format, or an email attribute")
+		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider sent no email address: it must send the NameID in the emailAddress format, or an email attribute")
 	}
 	return s.finish(ctx, conn, SignIn{Email: email, Name: name, IP: in.IP, UserAgent: in.UserAgent})
 }
-
-func refuse(msg string) error { return roster.Errorf(roster.EUNAUTHENTICATED, "%s", msg) }
 
 // cmp keeps the most telling of two refusals: one connection's audience
 // mismatch only says the assertion was for another connection of the
@@ -345,31 +343,31 @@ func samlRefusal(err error, inResponseTo string) error {
 	case roster.ErrorCode(err) != roster.EINTERNAL:
 		return err // already ours (unreadable metadata)
 	case errors.Is(err, saml.ErrAssertionReplayed):
-		return refuse("This SAML response was already used to sign in: a response is accepted once. Start signing in again")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "This SAML response was already used to sign in: a response is accepted once. Start signing in again")
 	case errors.Is(err, saml.ErrInvalidSignature), errors.Is(err, saml.ErrUntrustedCertificate):
-		return refuse("The SAML response's signature does not match the identity provider's certificate: it was forged or altered, or the provider's certificate changed (an admin can update the connection's metadata)")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response's signature does not match the identity provider's certificate: it was forged or altered, or the provider's certificate changed (an admin can update the connection's metadata)")
 	case errors.Is(err, saml.ErrCertificateNotValidNow):
-		return refuse("The identity provider signed the SAML response with a certificate that has expired or is not valid yet: an admin must update it")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider signed the SAML response with a certificate that has expired or is not valid yet: an admin must update it")
 	case errors.Is(err, saml.ErrExpired):
-		return refuse("The SAML response has expired: start signing in again (if this keeps happening, the clocks of the identity provider and of Roster disagree)")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response has expired: start signing in again (if this keeps happening, the clocks of the identity provider and of Roster disagree)")
 	case errors.Is(err, saml.ErrNotYetValid):
-		return refuse("The SAML response is not valid yet: the clocks of the identity provider and of Roster disagree")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response is not valid yet: the clocks of the identity provider and of Roster disagree")
 	case errors.Is(err, saml.ErrAudienceMismatch):
-		return refuse("The SAML response is addressed to another service provider: its audience is not this connection's entity ID")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response is addressed to another service provider: its audience is not this connection's entity ID")
 	case errors.Is(err, saml.ErrDestinationMismatch):
-		return refuse("The SAML response is addressed to another URL: its destination or recipient is not this server's assertion consumer service")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response is addressed to another URL: its destination or recipient is not this server's assertion consumer service")
 	case errors.Is(err, saml.ErrIssuerMismatch):
-		return refuse("The SAML response's assertion comes from another identity provider than the connection's")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response's assertion comes from another identity provider than the connection's")
 	case errors.Is(err, saml.ErrRequestIDMismatch) && inResponseTo == "":
-		return refuse("The identity provider started this sign-in (IdP-initiated), and this connection does not allow that: start signing in from Roster")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider started this sign-in (IdP-initiated), and this connection does not allow that: start signing in from Roster")
 	case errors.Is(err, saml.ErrRequestIDMismatch):
-		return refuse("The SAML response answers a sign-in this server did not start: start signing in again")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response answers a sign-in this server did not start: start signing in again")
 	case errors.As(privateErr(err), &bad), errors.As(err, &bad):
-		return refuse("The identity provider did not sign you in (status " + bad.Status + ")")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider did not sign you in (status %s)", bad.Status)
 	case errors.Is(err, saml.ErrMalformedMessage), errors.Is(err, saml.ErrMissingElement):
-		return refuse("The SAML response is malformed or lacks what a sign-in needs (a signed assertion with a subject and conditions)")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response is malformed or lacks what a sign-in needs (a signed assertion with a subject and conditions)")
 	default:
-		return refuse("The SAML response could not be verified")
+		return roster.Errorf(roster.EUNAUTHENTICATED, "The SAML response could not be verified")
 	}
 }
 
