@@ -54,7 +54,9 @@ func newSAML(t *testing.T, o servertest.SAMLConnectionOptions) *samlEnv {
 	return &samlEnv{e: e, idp: idp, acct: acct, cid: cid, off: off}
 }
 
-func (s *samlEnv) start() string { return s.e.URL + "/sso/saml/" + strconv.FormatInt(s.cid, 10) + "/start" }
+func (s *samlEnv) start() string {
+	return s.e.URL + "/sso/saml/" + strconv.FormatInt(s.cid, 10) + "/start"
+}
 
 // browser is a new browser: its own cookies.
 func (s *samlEnv) browser(t *testing.T) *http.Client { return s.e.Client(t).HTTP }
