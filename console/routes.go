@@ -61,7 +61,7 @@ func inviteLink(r *http.Request) string { return "/invite/" + r.PathValue("token
 // userPages is the table of the console's pages outside an account;
 // accountPages holds those under /accounts/{id}.
 func userPages() []userPageDef {
-	return append([]userPageDef{
+	pages := []userPageDef{
 		{"GET /{$}", session, nil, (*Console).home},
 		{"GET /signup", anyone, nil, (*Console).signupPage},
 		{"POST /signup", anyone, nil, (*Console).signup},
@@ -93,7 +93,8 @@ func userPages() []userPageDef {
 		{"POST /accounts", session, nil, (*Console).createAccount},
 		{"POST /accounts/default", session, nil, (*Console).setDefault},
 		{"GET /accounts/switch", visitor, nil, (*Console).switchAccount},
-	}, ssoFlowPages()...)
+	}
+	return append(append(pages, ssoFlowPages()...), samlPages()...)
 }
 
 // authenticate reads the request's session. It is the console's only

@@ -39,6 +39,10 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.keepState(w, r, "", refused(r, "/login", err))
 		return
 	}
+	if st.SAML {
+		c.redirectSAML(w, r, st.RedirectURL, st.Binding)
+		return
+	}
 	c.proxies.SetSSOBinding(w, r, st.Binding, service.SSOFlowTTL)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
 }

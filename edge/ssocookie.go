@@ -31,3 +31,35 @@ func SSOBinding(r *http.Request) string {
 	}
 	return ck.Value
 }
+
+// SAMLBindingCookie binds a started SAML sign-in to the browser that
+// started it. It is apart from SSOBindingCookie because it must come back
+// on the provider's cross-site form POST to the ACS: over HTTPS it is
+// SameSite=None (and Secure); over plain HTTP (development, tests) a
+// browser refuses None without Secure, so it is Lax, which a provider on
+// the same site (another port of localhost) still gets.
+const SAMLBindingCookie = "roster_saml"
+
+// SetSAMLBinding sets the SAML binding cookie, on the ACS path only.
+func (p Proxies) SetSAMLBinding(w http.ResponseWriter, r *http.Request, value string, ttl time.Duration) {
+	ck := &http.Cookie{Name: SAMLBindingCookie, Value: value, Path: "/sso/saml/acs", MaxAge: int(ttl / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if p.HTTPS(r) {
+		ck.Secure, ck.SameSite = true, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, ck)
+}
+
+// ClearSAMLBinding removes the SAML binding cookie (a response is taken once).
+func (p Proxies) ClearSAMLBinding(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: SAMLBindingCookie, Value: "", Path: "/sso/saml/acs", MaxAge: -1, HttpOnly: true,
+		Secure: p.HTTPS(r), SameSite: http.SameSiteLaxMode})
+}
+
+// SAMLBinding is the SAML binding cookie the request carries, "" when none.
+func SAMLBinding(r *http.Request) string {
+	ck, err := r.Cookie(SAMLBindingCookie)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}

@@ -174,6 +174,10 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request, c *Caller) err
 	if err != nil {
 		return err
 	}
-	s.Proxies.SetSSOBinding(w, r, st.Binding, service.SSOFlowTTL)
+	if st.SAML {
+		s.Proxies.SetSAMLBinding(w, r, st.Binding, service.SSOFlowTTL)
+	} else {
+		s.Proxies.SetSSOBinding(w, r, st.Binding, service.SSOFlowTTL)
+	}
 	return writeJSON(w, http.StatusOK, map[string]string{"redirect_url": st.RedirectURL})
 }

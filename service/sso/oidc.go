@@ -31,6 +31,9 @@ const BindingCookie = "roster_sso" // edge.SSOBindingCookie sets it
 type Started struct {
 	RedirectURL string
 	Binding     string
+	// SAML: the binding goes in the SAML cookie (edge.SetSAMLBinding),
+	// which comes back on the provider's cross-site POST.
+	SAML bool
 }
 
 // flowKey is what a flow is stored under: the hash of its state and the
@@ -73,16 +76,12 @@ func (s *SSO) Start(ctx context.Context, rawEmail string) (Started, error) {
 		case roster.SSOOIDC:
 			return s.StartOIDC(ctx, c, email)
 		case roster.SSOSAML:
-			if startSAML != nil {
-				return startSAML(s, ctx, c, email)
-			}
+			to, binding, err := s.StartSAML(ctx, c)
+			return Started{RedirectURL: to, Binding: binding, SAML: true}, err
 		}
 	}
 	return Started{}, none
 }
-
-// startSAML starts a SAML sign-in; set by the SAML part of the room.
-var startSAML func(s *SSO, ctx context.Context, c roster.SSOConnection, email string) (Started, error)
 
 // StartOIDC begins an authorization-code sign-in with PKCE (S256), a
 // state and a nonce; the flow is stored, for FlowTTL, under the state and
