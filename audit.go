@@ -51,6 +51,9 @@ const (
 	ActionUserMfaDisable             = "user.mfa_disable"
 	ActionUserRecoveryCodes          = "user.recovery_codes"
 	ActionUserMfaReset               = "user.mfa_reset"
+	ActionDomainAdd                  = "domain.add"
+	ActionDomainVerify               = "domain.verify"
+	ActionDomainDelete               = "domain.delete"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -99,6 +102,9 @@ var AuditActions = []AuditAction{
 	{ActionUserMfaDisable, "Turned off two-factor sign-in"},
 	{ActionUserRecoveryCodes, "Made new recovery codes"},
 	{ActionUserMfaReset, "Two-factor sign-in reset by the operator"},
+	{ActionDomainAdd, "Added a domain"},
+	{ActionDomainVerify, "Verified a domain"},
+	{ActionDomainDelete, "Removed a domain"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether
