@@ -339,3 +339,40 @@ func TestDomains_ResolverFollowsTruncationToTCP(t *testing.T) {
 		t.Error("an unknown name resolved")
 	}
 }
+
+// Two accounts verifying one domain at once: the database decides, one
+// holds it and the other is told domain_taken.
+func TestDomains_VerifyRaceHasOneWinner(t *testing.T) {
+	t.Parallel()
+	f := newDomainsFixture(t)
+	rival, racct := f.e.SignUp(t, "rita@rival.com", "Rita Rival")
+	type claim struct {
+		c      *servertest.Client
+		verify string
+	}
+	var claims []claim
+	for _, cl := range []struct {
+		c    *servertest.Client
+		acct string
+	}{{f.owner, f.acct}, {rival, racct}} {
+		r := cl.c.Must(201, "POST", "/v1/accounts/"+cl.acct+"/domains", map[string]string{"domain": "contested.example"})
+		v := r.JSON["verification"].(map[string]any)
+		claims = append(claims, claim{cl.c, fmt.Sprintf("/v1/accounts/%s/domains/%d/verify", cl.acct, int64(r.JSON["id"].(float64)))})
+		f.e.DNS.SetTXT(v["name"].(string), append(f.e.DNS.TXT(v["name"].(string)), v["value"].(string))...)
+	}
+	for round := range 5 {
+		got := make(chan servertest.Response, 2)
+		for _, cl := range claims {
+			go func() { got <- cl.c.Do("POST", cl.verify, nil) }()
+		}
+		a, b := <-got, <-got
+		if round == 0 {
+			if ok, taken := a.Status+b.Status, a.Code()+b.Code(); ok != 200+409 || taken != "domain_taken" {
+				t.Fatalf("round %d: %d %q and %d %q, want one 200 and one 409 domain_taken", round, a.Status, a.Code(), b.Status, b.Code())
+			}
+		}
+		if n := f.e.Count(t, `SELECT COUNT(*) FROM domains WHERE verified_at IS NOT NULL`); n != 1 {
+			t.Fatalf("round %d: %d verified rows", round, n)
+		}
+	}
+}

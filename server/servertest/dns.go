@@ -92,6 +92,13 @@ func (d *DNS) SetTXT(name string, values ...string) {
 	d.txt[fqdn(name)] = append([]string(nil), values...)
 }
 
+// TXT returns the values name answers for TXT.
+func (d *DNS) TXT(name string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.txt[fqdn(name)]...)
+}
+
 // SetAddrs makes name resolve to addrs (none: no address record).
 func (d *DNS) SetAddrs(name string, addrs ...string) {
 	d.mu.Lock()
