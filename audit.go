@@ -56,6 +56,9 @@ const (
 	ActionSSOConnectionCreate        = "sso_connection.create"
 	ActionSSOConnectionUpdate        = "sso_connection.update"
 	ActionSSOConnectionDelete        = "sso_connection.delete"
+	ActionDomainAdd                  = "domain.add"
+	ActionDomainVerify               = "domain.verify"
+	ActionDomainDelete               = "domain.delete"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -109,6 +112,9 @@ var AuditActions = []AuditAction{
 	{ActionSSOConnectionCreate, "Added a single sign-on connection"},
 	{ActionSSOConnectionUpdate, "Changed a single sign-on connection"},
 	{ActionSSOConnectionDelete, "Deleted a single sign-on connection"},
+	{ActionDomainAdd, "Added a domain"},
+	{ActionDomainVerify, "Verified a domain"},
+	{ActionDomainDelete, "Removed a domain"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether

@@ -139,6 +139,16 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 	"user.mfa_reset": func(e roster.AuditEvent) string {
 		return "turned off the two-factor sign-in of " + e.Target + " (authenticator lost) and signed out all their sessions"
 	},
+	"domain.add": func(e roster.AuditEvent) string { return "added the domain " + e.Target + " (not yet verified)" },
+	"domain.verify": func(e roster.AuditEvent) string {
+		return "verified the domain " + e.Target + " (its TXT record was found)"
+	},
+	"domain.delete": func(e roster.AuditEvent) string {
+		if e.Detail == string(roster.DomainVerified) {
+			return "removed the verified domain " + e.Target
+		}
+		return "removed the domain " + e.Target
+	},
 }
 
 // wordsOf is the event's action in words; an action with no entry (an

@@ -63,7 +63,7 @@ var navigation = []struct {
 
 func accountPages() []accountPageDef {
 	const A = "/accounts/{id}"
-	return []accountPageDef{
+	return append([]accountPageDef{
 		{"GET " + A, anyMember, "overview", "Overview", (*Console).overview},
 		{"POST " + A + "/leave", anyMember, "overview", "Overview", (*Console).leave},
 		{"GET " + A + "/leave", anyMember, "overview", "Leave account", (*Console).confirmLeave},
@@ -122,7 +122,7 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/billing/payment-methods/{pm}/remove", roster.BillingEdit, "billing", "Remove card", (*Console).confirmRemoveCard},
 		{"POST " + A + "/billing/payment-methods/{pm}/remove", roster.BillingEdit, "billing", "Payments & Billing", (*Console).removeCard},
 		{"GET " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Rotate Auth Token", (*Console).confirmRotate},
-	}
+	}, ssoPages()...)
 }
 
 // accountPage authenticates, checks the page's permission, and builds the
@@ -442,6 +442,7 @@ type settingsData struct {
 	WithoutMFA  []roster.Member
 	MoreMembers bool // the account has more members than were read
 	CanWebhooks bool // the Webhooks page is open to the caller (team.view)
+	CanSSO      bool // the Single sign-on page is open to the caller (team.edit)
 }
 
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) error {
@@ -451,7 +452,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) erro
 	}
 	d := settingsData{S: s, CanEdit: x.caller.Can(roster.SettingsEdit),
 		RequireMFA: x.a.RequireMFA, Checked: x.a.RequireMFA, CanSecurity: x.caller.Can(roster.TeamEdit),
-		CanWebhooks: x.caller.Can(roster.TeamView)}
+		CanWebhooks: x.caller.Can(roster.TeamView), CanSSO: x.caller.Can(roster.TeamEdit)}
 	if x.p.Field == "require_mfa" && x.p.Form != nil {
 		d.Checked = x.p.Form.Get("require_mfa") != "" // what was sent, refused
 	}

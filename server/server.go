@@ -81,6 +81,9 @@ type Config struct {
 	// WebhookResolver resolves webhook hosts (nil: the system's). Tests
 	// point it at their own DNS server.
 	WebhookResolver *net.Resolver
+	// DNSServer is the DNS server (host:port) domain verification asks for
+	// TXT records ("": the system's resolver). Tests name their own.
+	DNSServer string
 
 	// UpgradeURL is where the console's upgrade button on the standard
 	// plan's notices leads (an http(s) URL or a mailto:, checked by
@@ -173,6 +176,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	cfg.WebhookTimeout = c.WebhookTimeout
 	cfg.WebhookResolver = c.WebhookResolver
 	cfg.SSOAllowPrivate = c.SSOAllowPrivate
+	if c.DNSServer != "" {
+		cfg.DNSResolver = DNSResolver(c.DNSServer)
+	}
 	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
 	if err := svc.LoadIndex(ctx); err != nil {
 		db.Close()
@@ -263,4 +269,14 @@ func (s *Server) Close() error {
 	s.cancel()
 	<-s.done
 	return s.DB.Close()
+}
+
+// DNSResolver is a resolver that asks the DNS server at addr (host:port)
+// alone, over UDP and, for an answer too long for it, TCP: Go's own
+// resolver, so the system's configuration plays no part.
+func DNSResolver(addr string) *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 }

@@ -46,6 +46,7 @@ type config struct {
 	ShutdownDrain    time.Duration
 	UpgradeURL       string
 	SupportEmail     string
+	DNSServer        string
 }
 
 // server returns the server's configuration. It refuses what no single
@@ -75,7 +76,7 @@ func (c *config) server() (server.Config, error) {
 		ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, InviteTTL: c.InviteTTL,
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
 		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
-		WebhookAllowPrivate: c.WebhookPrivate, SSOAllowPrivate: c.SSOPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail}, nil
+		WebhookAllowPrivate: c.WebhookPrivate, SSOAllowPrivate: c.SSOPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail, DNSServer: c.DNSServer}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -143,6 +144,9 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "support-email", env: "ROSTER_SUPPORT_EMAIL", arg: "ADDRESS", defNote: "unset: none shown",
 		help:  "the operator's contact address the console names where a person needs the operator (the plan, without ROSTER_UPGRADE_URL)",
 		apply: checkSupportEmail(&c.SupportEmail)})
+	add(fs, &setting{flag: "dns-server", env: "ROSTER_DNS_SERVER", arg: "HOST:PORT", defNote: "unset: the system's resolver",
+		help:  "the DNS server that domain verification asks for TXT records (UDP, then TCP for long answers), e.g. 1.1.1.1:53",
+		apply: checkDNSServer(&c.DNSServer)})
 }
 
 // setting is one configuration value: a flag, its environment variable
@@ -450,6 +454,21 @@ func checkHostPort(p *string, optional bool) func(string) error {
 			return fmt.Errorf("the host %q is neither an IP address nor a host name", host)
 		}
 		*p = v
+		return nil
+	}
+}
+
+// checkDNSServer takes HOST:PORT with both parts ("" for none).
+func checkDNSServer(p *string) func(string) error {
+	return func(v string) error {
+		if err := checkHostPort(p, true)(v); err != nil || v == "" {
+			return err
+		}
+		host, port, _ := net.SplitHostPort(v)
+		if host == "" || port == "0" {
+			*p = ""
+			return fmt.Errorf("name the server's host and port, e.g. 1.1.1.1:53 or [2606:4700:4700::1111]:53")
+		}
 		return nil
 	}
 }

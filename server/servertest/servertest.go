@@ -44,6 +44,9 @@ type Env struct {
 	Logs   *bytes.Buffer
 	DSN    string
 	HTTP   *httptest.Server
+	// DNS is the DNS server the service verifies domains through
+	// (server.Config.DNSServer): publish a domain's TXT record in it.
+	DNS *DNS
 }
 
 // Database returns a fresh database DSN: a SQLite file in tb's temporary
@@ -70,6 +73,7 @@ func NewPostgresDatabase(tb testing.TB, base string) string {
 type Options struct {
 	Database string           // default: Database(tb)
 	Mail     *mailtest.Server // default: a new one
+	DNS      *DNS             // default: a new one (replicas may share one)
 	Tweak    func(*server.Config)
 }
 
@@ -86,7 +90,10 @@ func New(tb testing.TB, opts ...Options) *Env {
 	if o.Mail == nil {
 		o.Mail = mailtest.NewServer(tb)
 	}
-	e := &Env{Mail: o.Mail, Logs: &bytes.Buffer{}, DSN: o.Database}
+	if o.DNS == nil {
+		o.DNS = NewDNS(tb)
+	}
+	e := &Env{Mail: o.Mail, Logs: &bytes.Buffer{}, DSN: o.Database, DNS: o.DNS}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.Logs}, nil))
 	hs := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + hs.Listener.Addr().String()
@@ -101,6 +108,7 @@ func New(tb testing.TB, opts ...Options) *Env {
 		// Tests sign many people up from 127.0.0.1: the sign-up limit's own
 		// tests set it back to the default (0).
 		SignupsPerIP: 1_000_000,
+		DNSServer:    o.DNS.Addr,
 	}
 	if o.Tweak != nil {
 		o.Tweak(&cfg)
@@ -369,4 +377,20 @@ func (e *Env) SeedInvitations(tb testing.TB, accountID string, n int) {
 	if err := seed.Invitations(context.Background(), e.Server.DB, accountID, n); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// VerifyDomain adds domain to the account through c (who holds
+// team.edit), publishes its TXT record in e.DNS and verifies it. It
+// returns the domain's ID.
+func (e *Env) VerifyDomain(tb testing.TB, c *Client, accountID, domain string) int64 {
+	tb.Helper()
+	r := c.Must(201, "POST", "/v1/accounts/"+accountID+"/domains", map[string]string{"domain": domain})
+	v := r.JSON["verification"].(map[string]any)
+	e.DNS.SetTXT(v["name"].(string), v["value"].(string))
+	id := int64(r.JSON["id"].(float64))
+	r = c.Must(200, "POST", fmt.Sprintf("/v1/accounts/%s/domains/%d/verify", accountID, id), nil)
+	if r.Str("status") != "verified" {
+		tb.Fatalf("domain %s: status %q after verifying", domain, r.Str("status"))
+	}
+	return id
 }
