@@ -14,6 +14,7 @@ const (
 	ActionAccountCreate              = "account.create"
 	ActionAccountPlan                = "account.plan"
 	ActionAccountRequireMfa          = "account.require_mfa"
+	ActionAccountRequireSso          = "account.require_sso"
 	ActionSettingsUpdate             = "settings.update"
 	ActionMemberRole                 = "member.role"
 	ActionMemberDelete               = "member.delete"
@@ -51,6 +52,7 @@ const (
 	ActionUserMfaDisable             = "user.mfa_disable"
 	ActionUserRecoveryCodes          = "user.recovery_codes"
 	ActionUserMfaReset               = "user.mfa_reset"
+	ActionLoginSsoBypass             = "login.sso_bypass"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -62,6 +64,7 @@ var AuditActions = []AuditAction{
 	{ActionAccountCreate, "Created the account"},
 	{ActionAccountPlan, "Changed the plan"},
 	{ActionAccountRequireMfa, "Changed the two-factor requirement"},
+	{ActionAccountRequireSso, "Changed the single sign-on requirement"},
 	{ActionSettingsUpdate, "Updated the settings"},
 	{ActionMemberRole, "Changed a member's role"},
 	{ActionMemberDelete, "Removed a member"},
@@ -99,6 +102,7 @@ var AuditActions = []AuditAction{
 	{ActionUserMfaDisable, "Turned off two-factor sign-in"},
 	{ActionUserRecoveryCodes, "Made new recovery codes"},
 	{ActionUserMfaReset, "Two-factor sign-in reset by the operator"},
+	{ActionLoginSsoBypass, "Owner used the account without single sign-on"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether
