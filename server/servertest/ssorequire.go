@@ -54,6 +54,8 @@ func (e *Env) SSOConnection(tb testing.TB, accountID, domain, name string, count
 	if e.Count(tb, `SELECT COUNT(*) FROM domains WHERE account_id = ? AND domain = ?`, seq, domain) == 0 {
 		e.exec(tb, `INSERT INTO domains (account_id, domain, token, created_at, verified_at) VALUES (?, ?, ?, ?, ?)`,
 			seq, domain, "test-token", now, now)
+	} else {
+		e.exec(tb, `UPDATE domains SET verified_at = ? WHERE account_id = ? AND domain = ? AND verified_at IS NULL`, now, seq, domain)
 	}
 	mfa := 0
 	if countsAsMFA {
