@@ -105,7 +105,7 @@ func (s *SSO) SSORequired(ctx context.Context, a roster.Account) error {
 	if len(names) > 0 {
 		provider = strings.Join(names, " or ")
 	}
-	return roster.Errorf(roster.ESSOREQUIRED, "%s requires single sign-on through %s: sign in with single sign-on", a.Name, provider)
+	return roster.Errorf(roster.ESSOREQUIRED, "The account %s requires single sign-on through %s: sign in with single sign-on", a.Name, provider)
 }
 
 // OwnerBypass records that the owner acts in an account that requires
