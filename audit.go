@@ -14,6 +14,7 @@ const (
 	ActionAccountCreate              = "account.create"
 	ActionAccountPlan                = "account.plan"
 	ActionAccountRequireMfa          = "account.require_mfa"
+	ActionAccountRequireSso          = "account.require_sso"
 	ActionSettingsUpdate             = "settings.update"
 	ActionMemberRole                 = "member.role"
 	ActionMemberDelete               = "member.delete"
@@ -59,6 +60,7 @@ const (
 	ActionDomainAdd                  = "domain.add"
 	ActionDomainVerify               = "domain.verify"
 	ActionDomainDelete               = "domain.delete"
+	ActionLoginSsoBypass             = "login.sso_bypass"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -70,6 +72,7 @@ var AuditActions = []AuditAction{
 	{ActionAccountCreate, "Created the account"},
 	{ActionAccountPlan, "Changed the plan"},
 	{ActionAccountRequireMfa, "Changed the two-factor requirement"},
+	{ActionAccountRequireSso, "Changed the single sign-on requirement"},
 	{ActionSettingsUpdate, "Updated the settings"},
 	{ActionMemberRole, "Changed a member's role"},
 	{ActionMemberDelete, "Removed a member"},
@@ -115,6 +118,7 @@ var AuditActions = []AuditAction{
 	{ActionDomainAdd, "Added a domain"},
 	{ActionDomainVerify, "Verified a domain"},
 	{ActionDomainDelete, "Removed a domain"},
+	{ActionLoginSsoBypass, "Owner used the account without single sign-on"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether

@@ -17,9 +17,10 @@ const (
 	ReasonSuspended
 	ReasonMissingPermission
 	ReasonMFARequired // the account requires two-factor sign-in and the user has none
+	ReasonSSORequired // the account requires its single sign-on of the member, who did not come through it
 )
 
-var reasonNames = [...]string{"allowed", "not_member", "suspended", "missing_permission", "mfa_required"}
+var reasonNames = [...]string{"allowed", "not_member", "suspended", "missing_permission", "mfa_required", "sso_required"}
 
 // String returns the reason's API name.
 func (r Reason) String() string {
@@ -41,18 +42,28 @@ type Decision struct {
 // entries), so a write costs little and a read takes no lock.
 const shards = 1024 // a power of two
 
-// A membership entry packs what a check needs into one byte, so a check
-// is one map lookup: the role in the low bits, whether the user has
-// two-factor sign-in on, and of the account whether it is known to the
-// index, on the committed plan, and requires two-factor sign-in. A plan
-// change rewrites the entries of the account's members (writes are rare,
-// and one account's members share one shard).
+// A membership entry packs what a check needs into one word, so a check
+// is one map lookup: the role in the low bits; of the user, whether they
+// have two-factor sign-in on, whether their address is on one of the
+// account's verified domains and whether they have signed in through the
+// account's single sign-on; of the account, whether it is known to the
+// index, on the committed plan, and requires two-factor sign-in or its
+// single sign-on. A plan change rewrites the entries of the account's
+// members (writes are rare, and one account's members share one shard).
+// The entry is 16 bits: a map slot of a uint64 key holds 8 bytes of value
+// space either way, so the second byte costs no memory.
 const (
-	roleBits   = 0x0f
-	userMFA    = 0x10 // the user has two-factor sign-in on
-	requireMFA = 0x20 // the account requires it of its members
-	known      = 0x40
-	committed  = 0x80
+	roleBits   = 0x07  // roles are 0..5
+	onDomain   = 0x08  // the user's address is on a verified domain of the account (kept while the account requires SSO)
+	userMFA    = 0x10  // the user has two-factor sign-in on
+	requireMFA = 0x20  // the account requires it of its members
+	known      = 0x40  // the account is known to the index
+	committed  = 0x80  // the account is on the committed plan
+	ssoSeen    = 0x100 // the member has signed in through the account's single sign-on
+	requireSSO = 0x200 // the account requires its single sign-on of the members on its domains
+
+	memberBits  = roleBits | onDomain | userMFA | ssoSeen
+	accountBits = requireMFA | known | committed | requireSSO
 )
 
 // Index holds every membership, every account's plan and Auth ID, and
@@ -65,12 +76,12 @@ const (
 // Memberships are keyed by account and user ID packed into one uint64, so
 // both must fit in 32 bits (4 billion rows each); SetMember panics beyond.
 type Index struct {
-	members [shards]atomic.Pointer[map[uint64]uint8]
+	members [shards]atomic.Pointer[map[uint64]uint16]
 	authIDs [shards]atomic.Pointer[map[string]int64]
 	keys    [shards]atomic.Pointer[map[[32]byte]keyEntry]
 
 	writeMu  sync.Mutex                       // serializes writers
-	accounts map[int64]uint8                  // each account's flags (known, committed, requireMFA); under writeMu
+	accounts map[int64]uint16                 // each account's flags (known, committed, requireMFA, requireSSO); under writeMu
 	byMember map[uint64]map[[32]byte]struct{} // a member's keys; under writeMu
 }
 
@@ -88,14 +99,14 @@ func (ix *Index) Reset() {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
 	for i := range shards {
-		m := map[uint64]uint8{}
+		m := map[uint64]uint16{}
 		ix.members[i].Store(&m)
 		a := map[string]int64{}
 		ix.authIDs[i].Store(&a)
 		k := map[[32]byte]keyEntry{}
 		ix.keys[i].Store(&k)
 	}
-	ix.accounts = make(map[int64]uint8)
+	ix.accounts = make(map[int64]uint16)
 	ix.byMember = make(map[uint64]map[[32]byte]struct{})
 }
 
@@ -131,7 +142,7 @@ func stringShard(s string) int {
 // copied once, however many changes it holds (a full load copies nothing).
 type Batch struct {
 	ix      *Index
-	members [shards]map[uint64]uint8
+	members [shards]map[uint64]uint16
 	authIDs [shards]map[string]int64
 	keys    [shards]map[[32]byte]keyEntry
 }
@@ -156,7 +167,7 @@ func (ix *Index) Update(fn func(b *Batch)) {
 	}
 }
 
-func (b *Batch) memberShard(account int64) map[uint64]uint8 {
+func (b *Batch) memberShard(account int64) map[uint64]uint16 {
 	i := shardOf(account)
 	if b.members[i] == nil {
 		b.members[i] = maps.Clone(*b.ix.members[i].Load())
@@ -181,7 +192,7 @@ func (b *Batch) Reserve(n int) {
 	per := n/shards + n/shards/4 + 8
 	for i := range shards {
 		if b.members[i] == nil {
-			m := make(map[uint64]uint8, per)
+			m := make(map[uint64]uint16, per)
 			for k, v := range *b.ix.members[i].Load() {
 				m[k] = v
 			}
@@ -190,23 +201,49 @@ func (b *Batch) Reserve(n int) {
 	}
 }
 
+// Account is what the index keeps of an account.
+type Account struct {
+	AuthID     string // "" keeps what is known
+	Committed  bool   // on the committed plan
+	RequireMFA bool   // requires two-factor sign-in of its members
+	RequireSSO bool   // requires its single sign-on of the members on its verified domains
+}
+
+// Facts is what the index keeps of a member beyond the role.
+type Facts struct {
+	MFA bool // the user has two-factor sign-in on
+	// OnDomain: the user's address is on one of the account's verified
+	// domains. Only read while the account requires single sign-on (the
+	// keeper reloads the account's members when it is turned on).
+	OnDomain bool
+	SSOSeen  bool // the member has signed in through the account's single sign-on
+}
+
 // SetAccount records the account: its Auth ID ("" keeps what is known),
 // whether it is on the committed plan, and whether it requires two-factor
 // sign-in of its members.
 func (b *Batch) SetAccount(accountID int64, authID string, isCommitted, needsMFA bool) {
-	if authID != "" {
-		i := stringShard(authID)
+	b.SetAccountOf(accountID, Account{AuthID: authID, Committed: isCommitted, RequireMFA: needsMFA})
+}
+
+// SetAccountOf records the account.
+func (b *Batch) SetAccountOf(accountID int64, a Account) {
+	if a.AuthID != "" {
+		i := stringShard(a.AuthID)
 		if b.authIDs[i] == nil {
 			b.authIDs[i] = maps.Clone(*b.ix.authIDs[i].Load())
 		}
-		b.authIDs[i][authID] = accountID
+		b.authIDs[i][a.AuthID] = accountID
 	}
-	f := uint8(known)
-	if isCommitted {
+	f := uint16(known)
+	if a.Committed {
 		f |= committed
 	}
-	if needsMFA {
+	if a.RequireMFA {
 		f |= requireMFA
+	}
+	if a.RequireSSO {
+		f |= requireSSO
 	}
 	if old, ok := b.ix.accounts[accountID]; ok && old == f {
 		return
@@ -217,11 +254,11 @@ func (b *Batch) SetAccount(accountID int64, authID string, isCommitted, needsMFA
 
 // refresh rewrites the account's flags in its members' entries. They all
 // live in the account's shard, so it is one pass over one shard.
-func (b *Batch) refresh(accountID int64, f uint8) {
+func (b *Batch) refresh(accountID int64, f uint16) {
 	m := b.memberShard(accountID)
 	for k, v := range m {
 		if k>>32 == uint64(accountID) {
-			m[k] = v&(roleBits|userMFA) | f
+			m[k] = v&memberBits | f
 		}
 	}
 }
@@ -234,11 +271,23 @@ func (b *Batch) RemoveAccount(accountID int64) {
 }
 
 // SetMember records the user's role in the account and whether the user
-// has two-factor sign-in on.
+// has two-factor sign-in on (and nothing of single sign-on).
 func (b *Batch) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
-	v := uint8(role)&roleBits | b.ix.accounts[accountID]
-	if mfa {
+	b.SetMemberOf(accountID, userID, role, Facts{MFA: mfa})
+}
+
+// SetMemberOf records the user's role in the account and what else the
+// index keeps of the member.
+func (b *Batch) SetMemberOf(accountID, userID int64, role roster.Role, f Facts) {
+	v := uint16(role)&roleBits | b.ix.accounts[accountID]
+	if f.MFA {
 		v |= userMFA
+	}
+	if f.OnDomain {
+		v |= onDomain
+	}
+	if f.SSOSeen {
+		v |= ssoSeen
 	}
 	b.memberShard(accountID)[pack(accountID, userID)] = v
 }
@@ -275,6 +324,16 @@ func (ix *Index) SetAccount(accountID int64, authID string, isCommitted, needsMF
 // RemoveAccount is Update with one Batch.RemoveAccount.
 func (ix *Index) RemoveAccount(accountID int64) {
 	ix.Update(func(b *Batch) { b.RemoveAccount(accountID) })
+}
+
+// SetAccountOf is Update with one Batch.SetAccountOf.
+func (ix *Index) SetAccountOf(accountID int64, a Account) {
+	ix.Update(func(b *Batch) { b.SetAccountOf(accountID, a) })
+}
+
+// SetMemberOf is Update with one Batch.SetMemberOf.
+func (ix *Index) SetMemberOf(accountID, userID int64, role roster.Role, f Facts) {
+	ix.Update(func(b *Batch) { b.SetMemberOf(accountID, userID, role, f) })
 }
 
 // SetMember is Update with one Batch.SetMember.
@@ -323,11 +382,38 @@ func (ix *Index) Account(authID string) (int64, bool) {
 	return id, ok
 }
 
-// Check answers whether the user may use the permission in the account:
-// not a member (or unknown account), suspended (a non-owner of an account
-// off the committed plan), two-factor required and missing, the role lacks
-// it, or allowed.
+// SignIn is how the person asking signed in, as far as single sign-on
+// and two-factor sign-in go: what the index cannot know of a request.
+type SignIn uint8
+
+const (
+	// ByUser: a check by user ID (the platform's other services), which
+	// sees no session: a member bound to single sign-on counts as signed in
+	// through it once they have ever been (Facts.SSOSeen).
+	ByUser SignIn = iota
+	// ByKey: a personal API key, which never came through single sign-on.
+	ByKey
+	// ByOtherSession: a session that did not come through the account's
+	// single sign-on (a password, or another account's connection).
+	ByOtherSession
+	// BySSO: a session that came through one of the account's connections.
+	BySSO
+	// BySSOAsMFA: as BySSO, through a connection that counts as two-factor
+	// sign-in.
+	BySSOAsMFA
+)
+
+// Check answers whether the user may use the permission in the account,
+// asked by user ID (ByUser): not a member (or unknown account), suspended
+// (a non-owner of an account off the committed plan), single sign-on
+// required and never used, two-factor required and missing, the role
+// lacks it, or allowed.
 func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
+	return ix.CheckBy(accountID, userID, p, ByUser)
+}
+
+// CheckBy is Check for a caller who signed in as s: see Decide.
+func (ix *Index) CheckBy(accountID, userID int64, p roster.Permission, s SignIn) Decision {
 	if uint64(accountID) > 0xFFFFFFFF || uint64(userID) > 0xFFFFFFFF {
 		return Decision{Reason: ReasonNotMember}
 	}
@@ -335,23 +421,47 @@ func (ix *Index) Check(accountID, userID int64, p roster.Permission) Decision {
 	if !ok || v&known == 0 {
 		return Decision{Reason: ReasonNotMember}
 	}
-	return Decide(roster.Role(v&roleBits), v&committed != 0, v&requireMFA != 0, v&userMFA != 0, p)
+	var hasSSO bool
+	switch s {
+	case ByUser:
+		hasSSO = v&ssoSeen != 0
+	case BySSO, BySSOAsMFA:
+		hasSSO = true
+	}
+	return Decide(roster.Role(v&roleBits), Standing{
+		Committed: v&committed != 0,
+		NeedsMFA:  v&requireMFA != 0,
+		HasMFA:    v&userMFA != 0 || s == BySSOAsMFA,
+		NeedsSSO:  v&requireSSO != 0 && v&onDomain != 0,
+		HasSSO:    hasSSO,
+	}, p)
+}
+
+// Standing is what is known of a membership beyond its role, for Decide.
+type Standing struct {
+	Committed bool // the account is on the committed plan
+	NeedsMFA  bool // the account requires two-factor sign-in
+	HasMFA    bool // the user has it on, or signed in through a connection that counts as it
+	NeedsSSO  bool // the account requires its single sign-on and the user's address is on its verified domains
+	HasSSO    bool // the caller came through the account's single sign-on (see SignIn)
 }
 
 // Decide is the rule of every check, over what is known of a membership:
-// the member's role (RoleNone: not a member), whether the account is on
-// the committed plan and requires two-factor sign-in, and whether the user
-// has it on. In this order: not a member, suspended, two-factor required
-// and missing, the role lacks the permission, allowed. Check answers by it
-// from memory; the service shows access by it (what a member holds), so
-// what is shown and what is decided cannot part.
-func Decide(role roster.Role, isCommitted, needsMFA, hasMFA bool, p roster.Permission) Decision {
+// the member's role (RoleNone: not a member) and its standing. In this
+// order: not a member, suspended, single sign-on required and not used
+// (never of the owner, who keeps a password path for when the provider is
+// down), two-factor required and missing, the role lacks the permission,
+// allowed. Check answers by it from memory; the service shows access by it
+// (what a member holds), so what is shown and what is decided cannot part.
+func Decide(role roster.Role, st Standing, p roster.Permission) Decision {
 	switch {
 	case role == roster.RoleNone || int(role) >= len(masks):
 		return Decision{Reason: ReasonNotMember}
-	case roster.Suspended(role, isCommitted):
+	case roster.Suspended(role, st.Committed):
 		return Decision{Role: role, Reason: ReasonSuspended}
-	case needsMFA && !hasMFA:
+	case st.NeedsSSO && !st.HasSSO && role != roster.RoleOwner:
+		return Decision{Role: role, Reason: ReasonSSORequired}
+	case st.NeedsMFA && !st.HasMFA:
 		return Decision{Role: role, Reason: ReasonMFARequired}
 	case masks[role]&(1<<p) == 0:
 		return Decision{Role: role, Reason: ReasonMissingPermission}

@@ -306,3 +306,121 @@ func TestIndex_RequireMFA(t *testing.T) {
 		t.Errorf("PermissionNone allowed: %+v", d)
 	}
 }
+
+// An account that requires single sign-on binds the members on its
+// verified domains (Facts.OnDomain) but never its owner: by user ID they
+// count as through it once they have signed in through it (SSOSeen); a
+// key never came through it; a session did or did not. Suspension comes
+// first; single sign-on before two-factor, and a connection that counts
+// as two-factor satisfies the account's requirement.
+func TestIndex_RequireSSO(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true})
+	ix.SetMemberOf(1, 10, roster.RoleOwner, authz.Facts{OnDomain: true})
+	ix.SetMemberOf(1, 11, roster.RoleDeveloper, authz.Facts{OnDomain: true})
+	ix.SetMemberOf(1, 12, roster.RoleDeveloper, authz.Facts{OnDomain: true, SSOSeen: true})
+	ix.SetMemberOf(1, 13, roster.RoleDeveloper, authz.Facts{}) // a contractor on another domain
+	for _, tc := range []struct {
+		user int64
+		by   authz.SignIn
+		want authz.Reason
+	}{
+		{10, authz.ByUser, authz.ReasonAllowed},
+		{10, authz.ByKey, authz.ReasonAllowed},
+		{10, authz.ByOtherSession, authz.ReasonAllowed},
+		{11, authz.ByUser, authz.ReasonSSORequired},
+		{11, authz.ByKey, authz.ReasonSSORequired},
+		{11, authz.ByOtherSession, authz.ReasonSSORequired},
+		{11, authz.BySSO, authz.ReasonAllowed},
+		{11, authz.BySSOAsMFA, authz.ReasonAllowed},
+		{12, authz.ByUser, authz.ReasonAllowed},
+		{12, authz.ByKey, authz.ReasonSSORequired},
+		{12, authz.ByOtherSession, authz.ReasonSSORequired},
+		{13, authz.ByUser, authz.ReasonAllowed},
+		{13, authz.ByKey, authz.ReasonAllowed},
+		{13, authz.ByOtherSession, authz.ReasonAllowed},
+	} {
+		if d := ix.CheckBy(1, tc.user, roster.NumbersView, tc.by); d.Reason != tc.want || d.Allowed != (tc.want == authz.ReasonAllowed) {
+			t.Errorf("CheckBy(user %d, %d) = %+v, want %s", tc.user, tc.by, d, tc.want)
+		}
+	}
+	if d := ix.Check(1, 11, roster.NumbersView); d.Reason.String() != "sso_required" || d.Role != roster.RoleDeveloper {
+		t.Errorf("Check = %+v", d)
+	}
+
+	// The requirement off: no one is bound, and the member facts stay.
+	ix.SetAccountOf(1, authz.Account{Committed: true})
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.ByKey); !d.Allowed {
+		t.Errorf("requirement off: %+v", d)
+	}
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true})
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.ByKey); d.Reason != authz.ReasonSSORequired {
+		t.Errorf("requirement on again: %+v", d)
+	}
+	// Off the plan: suspended first.
+	ix.SetAccountOf(1, authz.Account{RequireSSO: true})
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.ByKey); d.Reason != authz.ReasonSuspended {
+		t.Errorf("suspended: %+v", d)
+	}
+	// Two-factor too: single sign-on first, then two-factor, which a
+	// connection that counts as it satisfies.
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true, RequireMFA: true})
+	for by, want := range map[authz.SignIn]authz.Reason{
+		authz.ByOtherSession: authz.ReasonSSORequired,
+		authz.BySSO:          authz.ReasonMFARequired,
+		authz.BySSOAsMFA:     authz.ReasonAllowed,
+	} {
+		if d := ix.CheckBy(1, 11, roster.NumbersView, by); d.Reason != want {
+			t.Errorf("with two-factor required, %d: %+v, want %s", by, d, want)
+		}
+	}
+	ix.SetMemberOf(1, 11, roster.RoleDeveloper, authz.Facts{OnDomain: true, MFA: true})
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.BySSO); !d.Allowed {
+		t.Errorf("with the user's own two-factor: %+v", d)
+	}
+	// A plan change keeps the member facts.
+	ix.SetAccountOf(1, authz.Account{Committed: false, RequireSSO: true})
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true})
+	if d := ix.CheckBy(1, 12, roster.NumbersView, authz.ByUser); !d.Allowed {
+		t.Errorf("SSOSeen lost by a plan change: %+v", d)
+	}
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.ByUser); d.Reason != authz.ReasonSSORequired {
+		t.Errorf("OnDomain lost by a plan change: %+v", d)
+	}
+}
+
+// Decide is the one rule: its order, table-tested.
+func TestDecide_Order(t *testing.T) {
+	for _, tc := range []struct {
+		role roster.Role
+		st   authz.Standing
+		want authz.Reason
+	}{
+		{roster.RoleNone, authz.Standing{Committed: true}, authz.ReasonNotMember},
+		{roster.RoleAdmin, authz.Standing{NeedsSSO: true, NeedsMFA: true}, authz.ReasonSuspended},
+		{roster.RoleAdmin, authz.Standing{Committed: true, NeedsSSO: true, NeedsMFA: true}, authz.ReasonSSORequired},
+		{roster.RoleAdmin, authz.Standing{Committed: true, NeedsSSO: true, HasSSO: true, NeedsMFA: true}, authz.ReasonMFARequired},
+		{roster.RoleOwner, authz.Standing{Committed: true, NeedsSSO: true, NeedsMFA: true}, authz.ReasonMFARequired},
+		{roster.RoleOwner, authz.Standing{NeedsSSO: true}, authz.ReasonAllowed},
+		{roster.RoleSupport, authz.Standing{Committed: true, NeedsSSO: true, HasSSO: true}, authz.ReasonMissingPermission},
+		{roster.RoleDeveloper, authz.Standing{Committed: true, NeedsSSO: true, HasSSO: true, NeedsMFA: true, HasMFA: true}, authz.ReasonAllowed},
+	} {
+		if d := authz.Decide(tc.role, tc.st, roster.NumbersEdit); d.Reason != tc.want {
+			t.Errorf("Decide(%s, %+v) = %s, want %s", tc.role, tc.st, d.Reason, tc.want)
+		}
+	}
+}
+
+// The check allocates nothing, whatever the sign-in.
+func TestIndex_CheckAllocatesNothing(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true, RequireMFA: true})
+	ix.SetMemberOf(1, 11, roster.RoleDeveloper, authz.Facts{OnDomain: true})
+	if n := testing.AllocsPerRun(1000, func() {
+		for by := authz.ByUser; by <= authz.BySSOAsMFA; by++ {
+			ix.CheckBy(1, 11, roster.NumbersView, by)
+		}
+	}); n != 0 {
+		t.Errorf("CheckBy allocates %v times", n)
+	}
+}

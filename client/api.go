@@ -43,6 +43,7 @@ const (
 	ReasonSuspended         = "suspended"
 	ReasonMissingPermission = "missing_permission"
 	ReasonMFARequired       = "mfa_required"
+	ReasonSSORequired       = "sso_required"
 )
 
 // --- the permission check (service token)
@@ -200,6 +201,7 @@ type Account struct {
 	MonthlyCommitmentUSD int       `json:"monthly_commitment_usd"`
 	ContractMonths       int       `json:"contract_months"`
 	RequireMFA           bool      `json:"require_mfa"`
+	RequireSSO           bool      `json:"require_sso"`
 	CreatedAt            time.Time `json:"created_at"`
 	Role                 string    `json:"role,omitempty"`
 	Status               string    `json:"status,omitempty"`
@@ -239,6 +241,7 @@ type Member struct {
 	Role       string    `json:"role"`
 	Status     string    `json:"status"` // active or suspended
 	MFAEnabled bool      `json:"mfa_enabled"`
+	SSO        bool      `json:"sso"` // has signed in through the account's single sign-on
 	JoinedAt   time.Time `json:"joined_at"`
 }
 

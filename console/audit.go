@@ -52,6 +52,15 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 		}
 		return "stopped requiring two-factor sign-in"
 	},
+	"account.require_sso": func(e roster.AuditEvent) string {
+		if e.Detail == "true" {
+			return "required single sign-on of the members on the account's verified domains"
+		}
+		return "stopped requiring single sign-on"
+	},
+	"login.sso_bypass": func(e roster.AuditEvent) string {
+		return "used the account as its owner without single sign-on"
+	},
 	"settings.update": func(e roster.AuditEvent) string { return "updated the account's settings" },
 	"member.role": func(e roster.AuditEvent) string {
 		from, to, _ := strings.Cut(e.Detail, " -> ")

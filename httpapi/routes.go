@@ -249,11 +249,12 @@ type memberJSON struct {
 	Role       string              `json:"role"`
 	Status     roster.MemberStatus `json:"status"`
 	MFAEnabled bool                `json:"mfa_enabled"`
+	SSO        bool                `json:"sso"` // has signed in through the account's single sign-on
 	JoinedAt   time.Time           `json:"joined_at"`
 }
 
 func toMember(m roster.Member) memberJSON {
-	return memberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.MFA, m.JoinedAt}
+	return memberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.MFA, m.SSO, m.JoinedAt}
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) error {

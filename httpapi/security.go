@@ -154,19 +154,32 @@ func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request, c *Cal
 	return nil
 }
 
+// setSecurity sets the account's sign-in requirements: require_mfa,
+// require_sso, or both (two-factor first; each is its own change, audited
+// and applied on its own).
 func (s *Server) setSecurity(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
 		RequireMFA *bool `json:"require_mfa"`
+		RequireSSO *bool `json:"require_sso"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.RequireMFA == nil {
-		return roster.FieldErrorf("require_mfa", roster.EINVALID, "Say whether the account requires two-factor sign-in (true or false)")
+	if in.RequireMFA == nil && in.RequireSSO == nil {
+		return roster.FieldErrorf("require_mfa", roster.EINVALID, "Say whether the account requires two-factor sign-in or single sign-on (true or false)")
 	}
-	a, err := s.Svc.SetRequireMFA(r.Context(), c.Account, c.User, *in.RequireMFA, c.Actor())
-	if err != nil {
-		return err
+	a := c.Account
+	if in.RequireMFA != nil {
+		var err error
+		if a, err = s.Svc.SetRequireMFA(r.Context(), a, c.User, *in.RequireMFA, c.Actor()); err != nil {
+			return err
+		}
+	}
+	if in.RequireSSO != nil {
+		var err error
+		if a, err = s.Svc.SetRequireSSO(r.Context(), a, c.User, c.Role, c.CameThroughSSO(), *in.RequireSSO, c.Actor()); err != nil {
+			return err
+		}
 	}
 	// What the caller holds now: the requirement they changed applies to them too.
 	h := service.MembershipHeld(roster.Membership{Account: a, Role: c.Role}, c.User)

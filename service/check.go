@@ -30,7 +30,9 @@ func (s *Service) observeDecision(reason string, start time.Time) {
 }
 
 // CheckUser answers whether the user may use the permission in the
-// account, from memory: the platform's other services ask this.
+// account, from memory: the platform's other services ask this. It sees
+// no session, so a member bound to the account's single sign-on counts as
+// signed in through it once they have ever been (else sso_required).
 func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (d authz.Decision, err error) {
 	start := time.Now()
 	defer func() {
@@ -67,5 +69,7 @@ func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Per
 	if !ok || keySeq != seq {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
 	}
-	return s.core.Index.Check(seq, userID, p), nil
+	// A key never came through single sign-on: a member bound to it is
+	// sso_required.
+	return s.core.Index.CheckBy(seq, userID, p, authz.ByKey), nil
 }

@@ -49,7 +49,31 @@ type Caller struct {
 	Held Held
 	IP   string
 
-	key string // the personal API key, for ViaAPIKey
+	key        string // the personal API key, for ViaAPIKey
+	sessionID  int64  // the session's ID, for ViaSession
+	ssoAccount int64  // the account (Seq) whose single sign-on the session came through; 0: none
+	ssoMFA     bool   // that connection counts as two-factor sign-in
+}
+
+// CameThroughSSO reports whether the caller's session came through the
+// single sign-on of the account they act in (c.Account).
+func (c *Caller) CameThroughSSO() bool {
+	return c.Via == ViaSession && c.ssoAccount != 0 && c.ssoAccount == c.Account.Seq
+}
+
+// signIn is how the caller signed in, as the check of the account seq
+// weighs it: single sign-on counts only in the account whose connection
+// the session came through.
+func (c *Caller) signIn(seq int64) authz.SignIn {
+	switch {
+	case c.Via == ViaAPIKey:
+		return authz.ByKey
+	case c.ssoAccount != seq:
+		return authz.ByOtherSession
+	case c.ssoMFA:
+		return authz.BySSOAsMFA
+	}
+	return authz.BySSO
 }
 
 // Actor returns the caller as an audit actor.
@@ -89,11 +113,16 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 		c.Via, c.Account = ViaAccount, a
 		c.User = roster.User{Email: "auth_id:" + a.ID}
 	case cred.Session != "":
-		u, err := s.SessionUser(ctx, cred.Session)
-		if err != nil {
+		// One query: the user, and the single sign-on the session came
+		// through (the gate weighs it in every account).
+		ls, err := s.core.DB.LiveSession(ctx, core.HashToken(cred.Session), s.core.Config.SessionIdle)
+		if errors.Is(err, store.ErrNoRows) {
+			return c, roster.Errorf(roster.EUNAUTHENTICATED, "Log in first")
+		} else if err != nil {
 			return c, err
 		}
-		c.Via, c.User, c.Session = ViaSession, u, cred.Session
+		c.Via, c.User, c.Session = ViaSession, ls.User, cred.Session
+		c.sessionID, c.ssoAccount, c.ssoMFA = ls.ID, ls.SSOAccount, ls.SSOMFA
 	default:
 		return c, roster.Errorf(roster.EUNAUTHENTICATED, "Log in first")
 	}
@@ -106,8 +135,13 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 // also when it refuses, so an edge can say what the caller may do instead.
 // Each credential reaches only its own account. Errors: EUNAVAILABLE (this
 // server's index is stale), ENOTFOUND (not a member, or no such account:
-// never revealed apart), EPLANREQUIRED (suspended), EMFAREQUIRED (the
-// account requires two-factor sign-in of a person without it), EFORBIDDEN.
+// never revealed apart), EPLANREQUIRED (suspended), ESSOREQUIRED (the
+// account requires its single sign-on of the member, and the session did
+// not come through it, or the caller used a personal API key),
+// EMFAREQUIRED (the account requires two-factor sign-in of a person
+// without it), EFORBIDDEN. The owner of an account that requires single
+// sign-on may act through any session; the first time a session does so
+// in the account, it is audited and the owner and admins are mailed.
 func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need roster.Permission) error {
 	start, reason := time.Now(), ""
 	defer func() {
@@ -141,7 +175,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			return err
 		}
 		c.User, c.Account = u, a
-		d = s.core.Index.Check(seq, uid, need)
+		d = s.core.Index.CheckBy(seq, uid, need, authz.ByKey)
 		reason = d.Reason.String()
 		go s.TouchAPIKey(context.WithoutCancel(ctx), keyID)
 	case ViaAccount:
@@ -165,18 +199,24 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			return notFound
 		}
 		c.Account = a
-		d = s.core.Index.Check(a.Seq, c.User.ID, need)
+		d = s.core.Index.CheckBy(a.Seq, c.User.ID, need, c.signIn(a.Seq))
 		reason = d.Reason.String()
+		if a.RequireSSO && d.Role == roster.RoleOwner && c.ssoAccount != a.Seq {
+			// The owner's password path, for when the provider is down.
+			if err := s.OwnerBypass(ctx, a, c.User, c.sessionID, c.IP); err != nil {
+				return err
+			}
+		}
 	default:
 		return roster.Errorf(roster.EUNAUTHENTICATED, "Log in first")
 	}
-	return s.decide(c, d, need)
+	return s.decide(ctx, c, d, need)
 }
 
 // decide turns the index's decision into what the caller holds (held, the
 // reading every view of access shows too) and the one answer for each
 // refusal.
-func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) error {
+func (s *Service) decide(ctx context.Context, c *Caller, d authz.Decision, need roster.Permission) error {
 	if d.Role == roster.RoleNone {
 		return roster.Errorf(roster.ENOTFOUND, "No such account")
 	}
@@ -189,6 +229,8 @@ func (s *Service) decide(c *Caller, d authz.Decision, need roster.Permission) er
 		return nil
 	case d.Reason == authz.ReasonSuspended:
 		return roster.ErrSuspended()
+	case d.Reason == authz.ReasonSSORequired:
+		return s.SSORequired(ctx, c.Account)
 	case d.Reason == authz.ReasonMFARequired:
 		return roster.Errorf(roster.EMFAREQUIRED, "The account %s requires two-factor sign-in: turn it on in Profile & security, then try again", c.Account.Name)
 	}

@@ -176,6 +176,11 @@ type IndexRow struct {
 	UserID     int64
 	Role       roster.Role
 	MFA        bool // the user has two-factor sign-in on
+	// OnDomain: the account requires single sign-on and the user's address
+	// is on one of its verified domains (false while it does not require
+	// it: the index reloads the account's members when it is turned on).
+	OnDomain bool
+	SSOSeen  bool // the member has signed in through the account's single sign-on (members.sso_at)
 }
 
 // AccountFlags is what the check index keeps of an account.
@@ -183,34 +188,94 @@ type AccountFlags struct {
 	AuthID     string
 	Committed  bool // on the committed plan
 	RequireMFA bool // members need two-factor sign-in
+	RequireSSO bool // members on its verified domains need its single sign-on
+}
+
+// indexMemberCols are what the check index keeps of a member, from members
+// m joined with users u and accounts a. An address is on a domain when
+// what follows its "@" is the domain: the last len(domain)+1 characters
+// are "@"+domain (addresses and domains are stored normalized, in lower
+// case), in SQL both databases speak.
+const indexMemberCols = `m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL,
+	a.require_sso = 1 AND EXISTS (SELECT 1 FROM domains d WHERE d.account_id = m.account_id AND d.verified_at IS NOT NULL
+		AND substr(u.email, length(u.email) - length(d.domain)) = '@' || d.domain),
+	m.sso_at IS NOT NULL`
+
+const indexMemberFrom = ` FROM members m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id`
+
+func scanIndexRow(sc interface{ Scan(...any) error }) (IndexRow, error) {
+	var r IndexRow
+	var role int
+	err := sc.Scan(&r.AccountSeq, &r.UserID, &role, &r.MFA, &r.OnDomain, &r.SSOSeen)
+	r.Role = roster.Role(role)
+	return r, err
+}
+
+func accountFlags(authID, plan string, requireMFA, requireSSO int64) AccountFlags {
+	return AccountFlags{AuthID: authID, Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1, RequireSSO: requireSSO == 1}
 }
 
 // LoadIndex calls account for every account and member for every
 // membership, for building the in-memory check index at start.
 func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
-	rows, err := db.query(ctx, `SELECT id, auth_id, plan, require_mfa FROM accounts`)
+	rows, err := db.query(ctx, `SELECT id, auth_id, plan, require_mfa, require_sso FROM accounts`)
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
-		var seq, requireMFA int64
+		var seq, requireMFA, requireSSO int64
 		var authID, plan string
-		if err := rows.Scan(&seq, &authID, &plan, &requireMFA); err != nil {
+		if err := rows.Scan(&seq, &authID, &plan, &requireMFA, &requireSSO); err != nil {
 			return err
 		}
-		account(seq, AccountFlags{AuthID: authID, Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1})
+		account(seq, accountFlags(authID, plan, requireMFA, requireSSO))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	rows, err = db.query(ctx, `SELECT m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL
-		FROM members m JOIN users u ON u.id = m.user_id`)
+	rows, err = db.query(ctx, `SELECT `+indexMemberCols+indexMemberFrom)
 	return eachRow(rows, err, func(rows *sql.Rows) error {
-		var r IndexRow
-		var role int
-		if err := rows.Scan(&r.AccountSeq, &r.UserID, &role, &r.MFA); err != nil {
+		r, err := scanIndexRow(rows)
+		if err != nil {
 			return err
 		}
-		r.Role = roster.Role(role)
 		member(r)
 		return nil
 	})
+}
+
+// AccountIndexRows calls member for every member of the account: what
+// the check index keeps of each (reloaded when the account's single
+// sign-on requirement or verified domains change).
+func (db *DB) AccountIndexRows(ctx context.Context, accountSeq int64, member func(IndexRow)) error {
+	rows, err := db.query(ctx, `SELECT `+indexMemberCols+indexMemberFrom+` WHERE m.account_id = ?`, accountSeq)
+	return eachRow(rows, err, func(rows *sql.Rows) error {
+		r, err := scanIndexRow(rows)
+		if err != nil {
+			return err
+		}
+		member(r)
+		return nil
+	})
+}
+
+// MemberIndexRow returns what the check index keeps of the member, or
+// ErrNoRows.
+func (db *DB) MemberIndexRow(ctx context.Context, accountSeq, userID int64) (IndexRow, error) {
+	r, err := scanIndexRow(db.row(ctx, `SELECT `+indexMemberCols+indexMemberFrom+` WHERE m.account_id = ? AND m.user_id = ?`, accountSeq, userID))
+	if err != nil {
+		return r, db.mapNoRows(err)
+	}
+	return r, nil
+}
+
+// AccountAdminEmails returns the addresses of the account's owner and
+// admins, the owner first: whom a change to the account's sign-in rules
+// is told to.
+func (db *DB) AccountAdminEmails(ctx context.Context, accountSeq int64) ([]string, error) {
+	rows, err := db.query(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = ? AND m.role IN (?, ?) ORDER BY m.role, m.user_id`, accountSeq, int(roster.RoleOwner), int(roster.RoleAdmin))
+	out, err := collect(rows, err, func(rows *sql.Rows) (string, error) {
+		var e string
+		return e, rows.Scan(&e)
+	})
+	return out, db.d.mapErr(err)
 }

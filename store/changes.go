@@ -60,12 +60,12 @@ func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
 // AccountPlan returns what the check index keeps of the account, or ErrNoRows.
 func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, error) {
 	var authID, plan string
-	var requireMFA int64
-	err := db.row(ctx, `SELECT auth_id, plan, require_mfa FROM accounts WHERE id = ?`, accountSeq).Scan(&authID, &plan, &requireMFA)
+	var requireMFA, requireSSO int64
+	err := db.row(ctx, `SELECT auth_id, plan, require_mfa, require_sso FROM accounts WHERE id = ?`, accountSeq).Scan(&authID, &plan, &requireMFA, &requireSSO)
 	if err != nil {
 		return AccountFlags{}, db.mapNoRows(err)
 	}
-	return AccountFlags{AuthID: authID, Committed: plan == string(roster.PlanCommitted), RequireMFA: requireMFA == 1}, nil
+	return accountFlags(authID, plan, requireMFA, requireSSO), nil
 }
 
 // MemberRoleNow returns the member's current role and whether the user

@@ -144,7 +144,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 
 // memberCols are the columns scanMember reads, from members m joined
 // with users u.
-const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL`
+const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL, m.sso_at IS NOT NULL`
 
 // scanMember reads one row of memberCols as a member of a: its status
 // follows from its role and the account's plan.
@@ -152,7 +152,7 @@ func scanMember(sc interface{ Scan(...any) error }, a roster.Account) (roster.Me
 	m := roster.Member{AccountID: a.ID}
 	var role int
 	var joined int64
-	if err := sc.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA); err != nil {
+	if err := sc.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA, &m.SSO); err != nil {
 		return m, err
 	}
 	m.Role = roster.Role(role)

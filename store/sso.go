@@ -62,17 +62,28 @@ func (db *DB) VerifiedDomain(ctx context.Context, domain string) (roster.Domain,
 	return d, db.mapNoRows(err)
 }
 
-// MarkDomainVerified records that the domain's TXT record was seen.
-// ErrUnique when another account verified the domain first.
+// MarkDomainVerified records that the domain's TXT record was seen, and
+// records a change of the account for the index (who is bound to its
+// single sign-on follows its verified domains). ErrUnique when another
+// account verified the domain first.
 func (tx *Tx) MarkDomainVerified(ctx context.Context, accountSeq, id int64) error {
 	r, err := tx.exec(ctx, `UPDATE domains SET verified_at = ? WHERE id = ? AND account_id = ? AND verified_at IS NULL`, micros(tx.now), id, accountSeq)
-	return affected(r, err)
+	if err := affected(r, err); err != nil {
+		return err
+	}
+	_, err = tx.Changed(ctx, accountSeq, 0)
+	return err
 }
 
-// DeleteDomain removes one of the account's domains, or ErrNoRows.
+// DeleteDomain removes one of the account's domains, or ErrNoRows, and
+// records a change of the account for the index.
 func (tx *Tx) DeleteDomain(ctx context.Context, accountSeq, id int64) error {
 	r, err := tx.exec(ctx, `DELETE FROM domains WHERE id = ? AND account_id = ?`, id, accountSeq)
-	return affected(r, err)
+	if err := affected(r, err); err != nil {
+		return err
+	}
+	_, err = tx.Changed(ctx, accountSeq, 0)
+	return err
 }
 
 // CountVerifiedDomains counts the account's verified domains.
@@ -238,9 +249,21 @@ func (tx *Tx) EndSSOSessions(ctx context.Context, connectionID int64) (int64, er
 }
 
 // MarkMemberSSO records that the member signed in through the account's
-// single sign-on.
+// single sign-on. The first time, it records a change of the member for
+// the index (a check by user ID counts a member bound to single sign-on
+// as signed in through it once they have been).
 func (tx *Tx) MarkMemberSSO(ctx context.Context, accountSeq, userID int64) error {
-	_, err := tx.exec(ctx, `UPDATE members SET sso_at = ? WHERE account_id = ? AND user_id = ?`, micros(tx.now), accountSeq, userID)
+	r, err := tx.exec(ctx, `UPDATE members SET sso_at = ? WHERE account_id = ? AND user_id = ? AND sso_at IS NULL`, micros(tx.now), accountSeq, userID)
+	if err != nil {
+		return err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return err
+	} else if n > 0 {
+		_, err = tx.Changed(ctx, accountSeq, userID)
+		return err
+	}
+	_, err = tx.exec(ctx, `UPDATE members SET sso_at = ? WHERE account_id = ? AND user_id = ?`, micros(tx.now), accountSeq, userID)
 	return err
 }
 

@@ -214,23 +214,64 @@ func (tx *Tx) CreateSession(ctx context.Context, userID int64, tokenHash []byte,
 // session in use is recorded well within idle, even at a 1-minute idle,
 // and a busy session still costs no write per request.
 func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle time.Duration) (roster.User, int64, error) {
-	var u roster.User
-	var id, lastSeen int64
+	ls, err := db.LiveSession(ctx, tokenHash, idle)
+	return ls.User, ls.ID, err
+}
+
+// LiveSession is a live session as the gate reads it, in one query.
+type LiveSession struct {
+	User roster.User
+	ID   int64
+	// SSOAccount is the account whose (enabled) single sign-on connection
+	// the session came through; 0 for any other sign-in.
+	SSOAccount int64
+	SSOMFA     bool // that connection counts as two-factor sign-in
+}
+
+// LiveSession is SessionUser with the single sign-on the session came
+// through, read by the same query.
+func (db *DB) LiveSession(ctx context.Context, tokenHash []byte, idle time.Duration) (LiveSession, error) {
+	var ls LiveSession
+	var lastSeen, ssoMFA int64
 	now := db.Now()
-	err := scanUser(db.row(ctx, `SELECT `+userCols+`, s.id, s.last_seen_at
+	err := scanUser(db.row(ctx, `SELECT `+userCols+`, s.id, s.last_seen_at, COALESCE(sc.account_id, 0), COALESCE(sc.counts_as_mfa, 0)
 		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = u.default_account_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?`, tokenHash, micros(now), micros(now.Add(-idle))), &u, &id, &lastSeen)
+		LEFT JOIN sso_connections sc ON sc.id = s.sso_connection_id AND sc.enabled = 1
+		WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?`, tokenHash, micros(now), micros(now.Add(-idle))),
+		&ls.User, &ls.ID, &lastSeen, &ls.SSOAccount, &ssoMFA)
 	if err == sql.ErrNoRows {
-		return u, 0, ErrNoRows
+		return LiveSession{}, ErrNoRows
 	} else if err != nil {
-		return u, 0, db.d.mapErr(err)
+		return LiveSession{}, db.d.mapErr(err)
 	}
+	ls.SSOMFA = ssoMFA == 1
 	if micros(now)-lastSeen > int64(touchEvery(idle)/time.Microsecond) {
-		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), micros(now), id); err != nil {
-			return u, 0, db.d.mapErr(err)
+		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), micros(now), ls.ID); err != nil {
+			return LiveSession{}, db.d.mapErr(err)
 		}
 	}
-	return u, id, nil
+	return ls, nil
+}
+
+// SSOBypassRecorded reports whether RecordSSOBypass recorded the session
+// in the account.
+func (db *DB) SSOBypassRecorded(ctx context.Context, sessionID, accountSeq int64) (bool, error) {
+	var n int
+	err := db.row(ctx, `SELECT COUNT(*) FROM sso_bypasses WHERE session_id = ? AND account_id = ?`, sessionID, accountSeq).Scan(&n)
+	return n > 0, db.d.mapErr(err)
+}
+
+// RecordSSOBypass records that the session acted in the account without
+// its single sign-on (its owner's password path) and reports whether this
+// is the first time, on any replica: the caller audits and mails then.
+func (tx *Tx) RecordSSOBypass(ctx context.Context, sessionID, accountSeq int64) (bool, error) {
+	r, err := tx.exec(ctx, `INSERT INTO sso_bypasses (session_id, account_id, at) VALUES (?, ?, ?)
+		ON CONFLICT (session_id, account_id) DO NOTHING`, sessionID, accountSeq, micros(tx.now))
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n > 0, err
 }
 
 // touchEvery is how stale a session's last use may be before a request

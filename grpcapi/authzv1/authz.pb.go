@@ -145,8 +145,8 @@ type CheckResponse struct {
 	// The member's role (owner, admin, developer, finance_analyst, support);
 	// empty when not a member.
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
-	// Why: allowed, not_member, suspended, missing_permission or
-	// mfa_required.
+	// Why: allowed, not_member, suspended, missing_permission,
+	// mfa_required or sso_required.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// When reason is missing_permission: the roles that hold the permission,
 	// in role order (owner, admin, developer, finance_analyst, support).

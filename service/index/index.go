@@ -120,10 +120,10 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 		}()
 		for c := range chunks {
 			for i, f := range c.accounts {
-				b.SetAccount(c.seqs[i], f.AuthID, f.Committed, f.RequireMFA)
+				b.SetAccountOf(c.seqs[i], account(f))
 			}
 			for _, r := range c.members {
-				b.SetMember(r.AccountSeq, r.UserID, r.Role, r.MFA)
+				b.SetMemberOf(r.AccountSeq, r.UserID, r.Role, facts(r))
 			}
 		}
 		if err = loadErr; err != nil {
@@ -178,7 +178,18 @@ func (s *Keeper) CatchUp(ctx context.Context) error {
 	}
 }
 
+func account(f store.AccountFlags) authz.Account {
+	return authz.Account{AuthID: f.AuthID, Committed: f.Committed, RequireMFA: f.RequireMFA, RequireSSO: f.RequireSSO}
+}
+
+func facts(r store.IndexRow) authz.Facts {
+	return authz.Facts{MFA: r.MFA, OnDomain: r.OnDomain, SSOSeen: r.SSOSeen}
+}
+
 // apply reads the current state of what the change touched into the index.
+// A change of the account (its plan, its requirements, its verified
+// domains) reloads its flags and, while it requires single sign-on, its
+// members too: which of them are bound follows its verified domains.
 func (s *Keeper) apply(ctx context.Context, c store.Change) error {
 	if c.UserID == 0 {
 		f, err := s.db.AccountPlan(ctx, c.AccountSeq)
@@ -188,10 +199,23 @@ func (s *Keeper) apply(ctx context.Context, c store.Change) error {
 		} else if err != nil {
 			return err
 		}
-		s.Index.SetAccount(c.AccountSeq, f.AuthID, f.Committed, f.RequireMFA)
+		if !f.RequireSSO {
+			s.Index.SetAccountOf(c.AccountSeq, account(f))
+			return nil
+		}
+		var rows []store.IndexRow
+		if err := s.db.AccountIndexRows(ctx, c.AccountSeq, func(r store.IndexRow) { rows = append(rows, r) }); err != nil {
+			return err
+		}
+		s.Index.Update(func(b *authz.Batch) {
+			b.SetAccountOf(c.AccountSeq, account(f))
+			for _, r := range rows {
+				b.SetMemberOf(r.AccountSeq, r.UserID, r.Role, facts(r))
+			}
+		})
 		return nil
 	}
-	role, mfa, err := s.db.MemberRoleNow(ctx, c.AccountSeq, c.UserID)
+	r, err := s.db.MemberIndexRow(ctx, c.AccountSeq, c.UserID)
 	if errors.Is(err, store.ErrNoRows) {
 		s.Index.RemoveMember(c.AccountSeq, c.UserID)
 		s.Index.RemoveKeysOf(c.AccountSeq, c.UserID)
@@ -199,7 +223,7 @@ func (s *Keeper) apply(ctx context.Context, c store.Change) error {
 	} else if err != nil {
 		return err
 	}
-	s.Index.SetMember(c.AccountSeq, c.UserID, role, mfa)
+	s.Index.SetMemberOf(c.AccountSeq, c.UserID, r.Role, facts(r))
 	return s.ApplyKeys(ctx, c.AccountSeq, c.UserID)
 }
 

@@ -18,8 +18,10 @@ type Held struct {
 	Role   roster.Role
 	Status roster.MemberStatus // suspended while the account's plan suspends the member
 	// Reason says why the member holds none of their role's permissions:
-	// "suspended" (the plan) or "mfa_required" (the account requires
-	// two-factor sign-in and the member has none); "" when they hold them.
+	// "suspended" (the plan), "mfa_required" (the account requires
+	// two-factor sign-in and the member has none) or "sso_required" (the
+	// account requires its single sign-on and the caller did not come
+	// through it); "" when they hold them.
 	Reason string
 	mask   uint32
 }
@@ -47,16 +49,19 @@ func HeldOf(d authz.Decision) Held {
 		h.mask = authz.Mask(d.Role)
 	case authz.ReasonSuspended:
 		h.Status, h.Reason = roster.MemberSuspended, d.Reason.String()
-	default: // two-factor required and missing, or not a member
+	default: // single sign-on or two-factor required and missing, or not a member
 		h.Reason = d.Reason.String()
 	}
 	return h
 }
 
 // HeldAs is what a member with role r and the user's two-factor state
-// holds in the account, by the check's rule.
+// holds in the account, by the check's rule. Single sign-on is not part of
+// it: whether a bound member may act depends on the session they use, not
+// on the member, so views show the role's access and the gate refuses a
+// session that did not come through the account's single sign-on.
 func HeldAs(a roster.Account, r roster.Role, hasMFA bool) Held {
-	return HeldOf(authz.Decide(r, a.Plan == roster.PlanCommitted, a.RequireMFA, hasMFA, roster.PermissionNone))
+	return HeldOf(authz.Decide(r, authz.Standing{Committed: a.Plan == roster.PlanCommitted, NeedsMFA: a.RequireMFA, HasMFA: hasMFA}, roster.PermissionNone))
 }
 
 // MemberHeld is what the member holds in the account: none while the plan
