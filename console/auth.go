@@ -27,6 +27,9 @@ type formData struct {
 	// Unverified is set when a login was refused for an address not
 	// verified yet: the page offers to send the link again.
 	Unverified bool
+	// The login page's steps (ssoflow.go): PasswordStep once the address
+	// is known, SSO when single sign-on applies to it.
+	PasswordStep, SSO bool
 }
 
 // statePage is a page outside an account shown with the visit's form
@@ -92,7 +95,7 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := v.typedForm(formData{Next: r.URL.Query().Get("next")})
+	f := c.loginStep(r, v, v.typedForm(formData{Next: r.URL.Query().Get("next")}))
 	c.render(w, http.StatusOK, "login", v.statePage(w, &page{Title: "Log in", Notice: takeFlash(w, r, ""), Data: f}))
 }
 
@@ -101,6 +104,10 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
 const pendingCookie = "roster_pending"
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
+	if r.PostFormValue("password") == "" {
+		c.loginAddress(w, r, v) // the first step: the address alone
+		return
+	}
 	next := r.PostFormValue("next")
 	res, err := c.svc.Login(r.Context(), service.LoginInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
 		IP: c.proxies.ClientIP(r), UserAgent: r.UserAgent(), WantPending: true})

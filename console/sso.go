@@ -300,7 +300,8 @@ func (c *Console) connRefused(w http.ResponseWriter, r *http.Request, x *actx, s
 func (c *Console) addConnection(w http.ResponseWriter, r *http.Request, x *actx) error {
 	typ := r.PostFormValue("type")
 	if typ != string(roster.SSOOIDC) && typ != string(roster.SSOSAML) {
-		return roster.Errorf(roster.EINVALID, "Choose OpenID Connect or SAML")
+		c.connRefused(w, r, x, "", roster.Errorf(roster.EINVALID, "Choose OpenID Connect or SAML"))
+		return nil
 	}
 	cn, err := c.svc.CreateConnection(r.Context(), x.a, connectionInput(r, typ), x.actor(r))
 	if err != nil {

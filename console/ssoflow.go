@@ -2,6 +2,8 @@ package console
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/edge"
@@ -30,13 +32,23 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request, v *visit) {
 	if r.Method == http.MethodPost {
 		email = r.PostFormValue("email")
 	}
+	c.startSSO(w, r, email)
+}
+
+// startSSO sends the browser to the provider of the address's single
+// sign-on, with the cookie binding the sign-in to it; when there is none
+// (or the provider cannot be reached), back to the login page saying so,
+// at its password step.
+func (c *Console) startSSO(w http.ResponseWriter, r *http.Request, email string) {
 	st, err := c.svc.Start(r.Context(), email)
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EINTERNAL {
 			c.fail(w, r, nil, err)
 			return
 		}
-		c.keepState(w, r, "", refused(r, "/login", err))
+		fs := refused(r, "/login", err)
+		fs.Form = url.Values{"email": {email}}
+		c.keepState(w, r, "", fs)
 		return
 	}
 	if st.SAML {
@@ -45,6 +57,57 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	c.proxies.SetSSOBinding(w, r, st.Binding, service.SSOFlowTTL)
 	http.Redirect(w, r, st.RedirectURL, http.StatusSeeOther)
+}
+
+// The login page asks for the address first (issue 22). Its first step
+// posts the address alone to POST /login (the password field is in the
+// form, hidden, so a password manager may fill it: a form that brings a
+// password is the password login, as before). With the address alone the
+// server decides: the account that verified its domain requires single
+// sign-on, so straight to the provider; otherwise the password step, with
+// the address filled and "Continue with single sign-on" beside the
+// password when single sign-on applies. Nothing here reveals more than
+// POST /v1/sso/start does, and whether the domain's account requires it
+// (service LoginOptionsFor): the same for every address on the domain.
+// No JavaScript is needed. The owner of an account that requires single
+// sign-on keeps a password path: /login?with=password is the password
+// step at once.
+
+// loginAddress is the login page's first step: the address alone.
+func (c *Console) loginAddress(w http.ResponseWriter, r *http.Request, v *visit) {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	next := r.PostFormValue("next")
+	if email == "" {
+		st := refused(r, "/login", roster.FieldErrorf("email", roster.EINVALID, "Enter the email address you log in with"))
+		c.keepStateAt(w, r, "", st, nextQuery(next))
+		return
+	}
+	opts, err := c.svc.LoginOptionsFor(r.Context(), email)
+	if err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	if opts.Required {
+		c.startSSO(w, r, email)
+		return
+	}
+	c.keepStateAt(w, r, "", formState{Path: "/login", Outcome: "password", Form: url.Values{"email": {email}, "next": {next}}}, nextQuery(next))
+}
+
+// loginStep is the login page's step for the visit: the password step
+// once an address is known (the first step's outcome, any refusal of the
+// page's forms, or ?with=password), offering single sign-on when it
+// applies to the address.
+func (c *Console) loginStep(r *http.Request, v *visit, f formData) formData {
+	f.PasswordStep = v.st != nil || r.URL.Query().Get("with") == "password"
+	if f.PasswordStep && f.Email != "" {
+		if opts, err := c.svc.LoginOptionsFor(r.Context(), f.Email); err == nil {
+			f.SSO = opts.SSO
+		} else {
+			c.log.Error("console: login options", "err", err)
+		}
+	}
+	return f
 }
 
 // oidcCallback finishes an OpenID Connect sign-in: the session cookie is
