@@ -28,8 +28,9 @@ type formData struct {
 	// verified yet: the page offers to send the link again.
 	Unverified bool
 	// The login page's steps (ssoflow.go): PasswordStep once the address
-	// is known, SSO when single sign-on applies to it.
-	PasswordStep, SSO bool
+	// is known, SSO when single sign-on applies to it, SSORequired when
+	// the address's account requires it (the page forwards the browser).
+	PasswordStep, SSO, SSORequired bool
 }
 
 // statePage is a page outside an account shown with the visit's form
@@ -95,7 +96,7 @@ func (c *Console) signup(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := c.loginStep(r, v, v.typedForm(formData{Next: r.URL.Query().Get("next")}))
+	f := c.loginStep(w, r, v, v.typedForm(formData{Next: r.URL.Query().Get("next")}))
 	c.render(w, http.StatusOK, "login", v.statePage(w, &page{Title: "Log in", Notice: takeFlash(w, r, ""), Data: f}))
 }
 

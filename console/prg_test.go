@@ -17,7 +17,7 @@ import (
 func fillPattern(pattern, acct string) string {
 	path := strings.SplitN(pattern, " ", 2)[1]
 	r := strings.NewReplacer("{id}", acct, "{uid}", "999999", "{inv}", "999999", "{number}", "+15555550100",
-		"{app}", "999999", "{wh}", "999999", "{pm}", "999999", "{dom}", "999999", "{token}", "no-such-token")
+		"{app}", "999999", "{wh}", "999999", "{pm}", "999999", "{dom}", "999999", "{cid}", "999999", "{token}", "no-such-token")
 	path = r.Replace(path)
 	if strings.HasPrefix(path, "/profile/sessions/") {
 		path = strings.Replace(path, acct, "999999", 1)

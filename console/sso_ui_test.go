@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
@@ -277,32 +280,39 @@ func TestConsole_LoginAddressFirst(t *testing.T) {
 	f.e.VerifyDomain(t, f.api, f.acct, "acme-corp.com")
 	f.connect(t, "Okta", "developer")
 	a = anon.post("/login", url.Values{"email": {"pat@acme-corp.com"}})
-	a.want(t, "sso offered", 200, `<div id="password-step">`, `id="sso-continue"`, "Continue with single sign-on", `action="/sso/start"`,
-		`<input type="hidden" name="email" value="pat@acme-corp.com">`, `id="login-submit"`)
+	a.want(t, "sso offered", 200, `<div id="password-step">`, `id="sso-continue"`, "Continue with single sign-on",
+		`href="/sso/start?email=pat%40acme-corp.com"`, `id="login-submit"`)
 	// Another domain: no offer.
 	if b := anon.post("/login", url.Values{"email": {"kim@contractor.example"}}); strings.Contains(b.Body, `id="sso-continue"`) || b.Status != 200 {
 		t.Errorf("a contractor's address: %d, offers single sign-on: %v", b.Status, strings.Contains(b.Body, `id="sso-continue"`))
 	}
-	// The offer's form goes to the provider.
-	resp, err := anon.c.HTTP.PostForm(f.e.URL+"/sso/start", url.Values{"email": {"pat@acme-corp.com"}})
-	if err != nil {
-		t.Fatal(err)
+	// The offer's link goes to the provider, with the binding cookie.
+	toProvider := func(what string) {
+		t.Helper()
+		a := anon.get("/sso/start?email=pat%40acme-corp.com")
+		if loc := a.Header.Get("Location"); a.Status != 303 || !strings.HasPrefix(loc, f.op.Issuer) {
+			t.Errorf("%s: %d to %q, want 303 to the provider", what, a.Status, loc)
+		}
+		if !strings.Contains(strings.Join(a.Header.Values("Set-Cookie"), ";"), "roster_sso=") {
+			t.Errorf("%s: no binding cookie set: %v", what, a.Header.Values("Set-Cookie"))
+		}
 	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || !strings.HasPrefix(loc, f.op.Issuer) {
-		t.Errorf("continue with single sign-on: %d to %q, want 303 to the provider", resp.StatusCode, loc)
-	}
+	toProvider("continue with single sign-on")
 
-	// Required: the address goes straight to the provider; a contractor's
-	// address still gets the password step; the owner's password path.
+	// Required: the address goes straight to the provider (the page
+	// forwards at once); a contractor's address still gets the password
+	// step; the owner's password path.
 	f.api.Must(200, "PATCH", "/v1/accounts/"+f.acct+"/security", map[string]any{"require_sso": true})
 	a = anon.post("/login", url.Values{"email": {"pat@acme-corp.com"}})
-	if loc := a.Header.Get("Location"); a.Status != 303 || !strings.HasPrefix(loc, f.op.Issuer) {
-		t.Errorf("required: %d to %q, want 303 to the provider", a.Status, loc)
+	a.want(t, "required", 200, `id="sso-required"`, "requires single sign-on for pat@acme-corp.com", `href="/sso/start?email=pat%40acme-corp.com"`,
+		`href="/login?with=password"`)
+	if got := a.Header.Get("Refresh"); got != "0; url=/sso/start?email=pat%40acme-corp.com" {
+		t.Errorf("required: Refresh %q, want to /sso/start at once", got)
 	}
-	if !strings.Contains(strings.Join(a.Header.Values("Set-Cookie"), ";"), "roster_sso") {
-		t.Errorf("required: no binding cookie set: %v", a.Header.Values("Set-Cookie"))
+	if strings.Contains(a.Body, `id="password"`) {
+		t.Error("required: the page asks for a password")
 	}
+	toProvider("required")
 	anon.post("/login", url.Values{"email": {"kim@contractor.example"}}).want(t, "contractor while required", 200, `<div id="password-step">`)
 	anon.get("/login?with=password").want(t, "owner's password path", 200, `<div id="password-step">`, `id="login-submit"`)
 
@@ -314,4 +324,63 @@ func TestConsole_LoginAddressFirst(t *testing.T) {
 	}
 	owner.post("/login", url.Values{"email": {"olga@acme-corp.com"}, "password": {"not the password"}}).
 		want(t, "wrong password", 401, `id="login-error"`, `<div id="password-step">`, `value="olga@acme-corp.com"`, `id="sso-continue"`)
+}
+
+// In Chromium: the single sign-on page with a connection (its edit form
+// open) and the login's password step offering single sign-on pass axe at
+// desktop and phone sizes; a person on the domain types the address,
+// continues with single sign-on and lands on the account (joined with the
+// connection's default role).
+func TestConsole_SSOInChromium(t *testing.T) {
+	chromium := newBrowser(t)
+	axe, noAxe := axeSource(t)
+	f := newSSOUIFixture(t)
+	f.e.VerifyDomain(t, f.api, f.acct, "acme-corp.com")
+	id := f.connect(t, "Okta", "developer")
+
+	owner := newTab(t, chromium, f.e.URL, "owner")
+	owner.login("olga@acme-corp.com")
+	owner.open(f.sso())
+	owner.run("open the edit form", chromedp.Click(chromedp.CSS("#connection-"+id+" details.conn-edit summary")))
+	for _, v := range []viewport{desktop, phone} {
+		owner.viewport(v)
+		owner.checkPage(axe, v, "the single sign-on page with a connection", "sso-connections")
+	}
+
+	f.op.SignInAs("pat@acme-corp.com", true, "Pat", "Person")
+	pat := newTab(t, chromium, f.e.URL, "pat")
+	pat.open("/login")
+	pat.fill("#email", "pat@acme-corp.com")
+	pat.submit("#login-continue")
+	if !strings.Contains(pat.text("#sso-continue"), "Continue with single sign-on") {
+		t.Fatalf("the password step offers no single sign-on: %s", pat.text("main"))
+	}
+	for _, v := range []viewport{desktop, phone} {
+		pat.viewport(v)
+		pat.checkPage(axe, v, "the login's password step with single sign-on", "login-sso")
+	}
+	pat.viewport(desktop)
+	pat.submit("#sso-continue")
+	if pat.path() != "/accounts/"+f.acct {
+		t.Fatalf("after single sign-on Pat is at %s: %s", pat.location(), pat.text("main"))
+	}
+
+	// Required: the address alone takes Pat's next browser straight there.
+	f.api.Must(200, "PATCH", "/v1/accounts/"+f.acct+"/security", map[string]any{"require_sso": true})
+	again := newTab(t, chromium, f.e.URL, "pat-again")
+	again.open("/login")
+	again.fill("#email", "pat@acme-corp.com")
+	again.submit("#login-continue")
+	for i := 0; i < 100 && again.path() != "/accounts/"+f.acct; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if again.path() != "/accounts/"+f.acct {
+		t.Fatalf("after single sign-on Pat is at %s: %s", pat.location(), pat.text("main"))
+	}
+	if n := f.e.Count(t, `SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'pat@acme-corp.com' AND m.sso_at IS NOT NULL`); n != 1 {
+		t.Errorf("Pat joined through single sign-on %d times, want 1", n)
+	}
+	if noAxe != "" {
+		t.Skip(noAxe)
+	}
 }

@@ -63,15 +63,20 @@ func (c *Console) startSSO(w http.ResponseWriter, r *http.Request, email string)
 // posts the address alone to POST /login (the password field is in the
 // form, hidden, so a password manager may fill it: a form that brings a
 // password is the password login, as before). With the address alone the
-// server decides: the account that verified its domain requires single
-// sign-on, so straight to the provider; otherwise the password step, with
-// the address filled and "Continue with single sign-on" beside the
-// password when single sign-on applies. Nothing here reveals more than
-// POST /v1/sso/start does, and whether the domain's account requires it
-// (service LoginOptionsFor): the same for every address on the domain.
-// No JavaScript is needed. The owner of an account that requires single
-// sign-on keeps a password path: /login?with=password is the password
-// step at once.
+// server decides, and answers with the login page again (a one-time form
+// state): when the account that verified the address's domain requires
+// single sign-on, a page that forwards the browser at once (a Refresh
+// header, and a link) to GET /sso/start?email=, which redirects to the
+// provider; otherwise the password step, with the address filled and a
+// "Continue with single sign-on" link to GET /sso/start?email= beside the
+// password when single sign-on applies. The way to the provider is a
+// navigation, never a form's redirect: the console's CSP (form-action
+// 'self') stops a form whose answer redirects to another site, as the
+// provider is. Nothing here reveals more than POST /v1/sso/start does,
+// and whether the domain's account requires it (service LoginOptionsFor):
+// the same for every address on the domain. No JavaScript is needed. The
+// owner of an account that requires single sign-on keeps a password path:
+// /login?with=password is the password step at once.
 
 // loginAddress is the login page's first step: the address alone.
 func (c *Console) loginAddress(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -87,19 +92,25 @@ func (c *Console) loginAddress(w http.ResponseWriter, r *http.Request, v *visit)
 		c.fail(w, r, nil, err)
 		return
 	}
+	st := formState{Path: "/login", Outcome: "password", Form: url.Values{"email": {email}, "next": {next}}}
 	if opts.Required {
-		c.startSSO(w, r, email)
-		return
+		st.Outcome = "sso-required"
 	}
-	c.keepStateAt(w, r, "", formState{Path: "/login", Outcome: "password", Form: url.Values{"email": {email}, "next": {next}}}, nextQuery(next))
+	c.keepStateAt(w, r, "", st, nextQuery(next))
 }
 
 // loginStep is the login page's step for the visit: the password step
 // once an address is known (the first step's outcome, any refusal of the
 // page's forms, or ?with=password), offering single sign-on when it
-// applies to the address.
-func (c *Console) loginStep(r *http.Request, v *visit, f formData) formData {
+// applies to the address; or, when the address's account requires it,
+// the page that forwards the browser to it.
+func (c *Console) loginStep(w http.ResponseWriter, r *http.Request, v *visit, f formData) formData {
 	f.PasswordStep = v.st != nil || r.URL.Query().Get("with") == "password"
+	if v.st != nil && v.st.Outcome == "sso-required" && f.Email != "" {
+		f.SSO, f.SSORequired = true, true
+		w.Header().Set("Refresh", "0; url="+ssoStartURL(f.Email))
+		return f
+	}
 	if f.PasswordStep && f.Email != "" {
 		if opts, err := c.svc.LoginOptionsFor(r.Context(), f.Email); err == nil {
 			f.SSO = opts.SSO
@@ -109,6 +120,9 @@ func (c *Console) loginStep(r *http.Request, v *visit, f formData) formData {
 	}
 	return f
 }
+
+// ssoStartURL is the console's way to an address's identity provider.
+func ssoStartURL(email string) string { return "/sso/start?email=" + url.QueryEscape(email) }
 
 // oidcCallback finishes an OpenID Connect sign-in: the session cookie is
 // set and the browser lands on the account. A refusal is a page that says

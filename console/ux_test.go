@@ -200,7 +200,7 @@ type uxFixture struct {
 }
 
 func newUXFixture(t *testing.T) *uxFixture {
-	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.WebhookAllowPrivate = true }})
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.WebhookAllowPrivate, c.SSOAllowPrivate = true, true }})
 	owner, acct := e.SignUp(t, "olga.owner-with-a-rather-long-address@acme-corporation-international.com", "Olga Owner")
 	e.Commit(t, acct)
 	f := &uxFixture{e: e, acct: acct, owner: owner, emails: map[roster.Role]string{roster.RoleOwner: "olga.owner-with-a-rather-long-address@acme-corporation-international.com"},
@@ -224,6 +224,19 @@ func newUXFixture(t *testing.T) *uxFixture {
 		"events": []string{"member.joined", "member.removed"}}))
 	e.VerifyDomain(t, owner, acct, "acme-corp.com") // issue 22: a verified domain and a pending one, with a long name
 	f.params["{dom}"] = id(owner.Must(201, "POST", A+"/domains", map[string]string{"domain": "a-rather-long-subsidiary-domain-name.acme-corporation-international.com"}))
+	// Issue 22: an OIDC connection (its edit form and delete confirmation
+	// walked) and a SAML one; the support member signed in through it (the
+	// team list's SSO badge).
+	op := servertest.NewOIDCProvider(t, e.URL+"/sso/oidc/callback")
+	f.params["{cid}"] = id(owner.Must(201, "POST", A+"/sso-connections", map[string]any{"type": "oidc", "name": "Okta (production, for every office)",
+		"issuer": op.Issuer, "client_id": op.ClientID, "client_secret": op.ClientSecret, "default_role": "developer"}))
+	owner.Must(201, "POST", A+"/sso-connections", map[string]any{"type": "saml", "name": "Entra ID", "metadata_xml": servertest.NewSAMLIdP(t).Metadata(t)})
+	op.SignInAs(f.emails[roster.RoleSupport], true, "Sam", "Support")
+	if resp, err := e.Client(t).HTTP.Get(e.URL + "/sso/start?email=" + f.emails[roster.RoleSupport]); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	f.params["{pm}"] = id(owner.Must(201, "POST", A+"/billing/payment-methods", map[string]any{"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030}))
 	owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 50})
 	e.Platform(t).Must(201, "POST", "/v1/ingest/logs", map[string]any{"account_id": acct, "kind": "call", "from_number": "+14155550123",
