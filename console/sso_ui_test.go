@@ -239,7 +239,7 @@ func TestConsole_SSOBadgeOnTheTeamList(t *testing.T) {
 	a := f.owner.get("/accounts/" + f.acct + "/team")
 	a.want(t, "team", 200, `data-sso="on" title="Signed in through single sign-on">SSO<span class="visually-hidden">: signed in through single sign-on</span>`)
 	row := func(email string) string {
-		return regexp.MustCompile(`(?s)<tr data-member="`+regexp.QuoteMeta(email)+`">.*?</tr>`).FindString(a.Body)
+		return regexp.MustCompile(`(?s)<tr data-member="` + regexp.QuoteMeta(email) + `">.*?</tr>`).FindString(a.Body)
 	}
 	if !strings.Contains(row("pat@acme-corp.com"), `data-sso="on"`) {
 		t.Errorf("Pat's row has no SSO badge: %s", row("pat@acme-corp.com"))
