@@ -218,6 +218,9 @@ func TestClient_SSOSignInAndRequire(t *testing.T) {
 	numbers := "/v1/accounts/" + s.acct + "/numbers"
 	refused(t, devC.Do(ctx, "GET", numbers, nil, nil), 403, client.CodeSSORequired)
 	refused(t, byKey.Do(ctx, "GET", numbers, nil, nil), 403, client.CodeSSORequired)
+	if a, err := devC.Account(ctx, s.acct); err != nil || a.Reason != client.ReasonSSORequired || len(a.Permissions) != 0 {
+		t.Errorf("the bound developer's view of the account: %+v %v", a, err)
+	}
 	platform := newClient(t, s.e.URL, client.WithServiceToken(servertest.ServiceToken))
 	d, err := platform.Check(ctx, client.CheckRequest{AccountID: s.acct, UserID: devID, Permission: client.PermNumbersView})
 	if err != nil || d.Allowed || d.Reason != client.ReasonSSORequired || d.Role != client.RoleDeveloper {
