@@ -174,6 +174,7 @@ func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
 	var claims struct {
 		Email         string          `json:"email"`
 		EmailVerified json.RawMessage `json:"email_verified"`
+		EDOV          json.RawMessage `json:"xms_edov"`
 		Name          string          `json:"name"`
 	}
 	if err := idt.Claims(&claims); err != nil {
@@ -196,10 +197,18 @@ func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
 	if claims.Email == "" {
 		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider did not say which email address signed in: ask your administrator to release the email claim")
 	}
-	if v := strings.Trim(string(claims.EmailVerified), `"`); v != "true" {
+	if !claimTrue(claims.EmailVerified) && !claimTrue(claims.EDOV) {
 		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider has not verified the address %s", clip(claims.Email))
 	}
 	return s.finish(ctx, c, SignIn{Email: claims.Email, Name: claims.Name, IP: cb.IP, UserAgent: cb.UserAgent})
+}
+
+// claimTrue reports whether a boolean claim is true, sent as JSON true or
+// as the string "true" (some providers quote it). Entra ID never sends
+// email_verified: its optional claim xms_edov ("email domain owner
+// verified") says the same of the address, and is accepted as it.
+func claimTrue(raw json.RawMessage) bool {
+	return strings.Trim(string(raw), `"`) == "true"
 }
 
 // exchangeReason is the provider's words for a refused code exchange.
