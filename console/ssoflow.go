@@ -30,7 +30,7 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request, v *visit) {
 	if r.Method == http.MethodPost {
 		email = r.PostFormValue("email")
 	}
-	st, err := c.svc.Start(r.Context(), email)
+	st, err := c.svc.StartSSO(r.Context(), email, c.proxies.ClientIP(r))
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EINTERNAL {
 			c.fail(w, r, nil, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -49,10 +50,17 @@ func (s *SSO) redirectURI() string {
 // RedirectURI is the OIDC redirect URI to register at the provider.
 func (s *SSO) RedirectURI() string { return s.redirectURI() }
 
-// Start begins single sign-on for an address: its domain must be verified
-// by an account with an enabled connection (the oldest is used).
-// Errors: ESSONOTCONFIG, ESSOINVALID (the provider cannot be reached).
-func (s *SSO) Start(ctx context.Context, rawEmail string) (Started, error) {
+// StartSSO begins single sign-on for an address, from the client ip: its
+// domain must be verified by an account with an enabled connection (the
+// oldest is used). Each start stores a flow and asks the provider, so a
+// client makes at most guard.SSOStartsPerIP in guard.SSOStartWindow.
+// Errors: EINVALID, ERATELIMITED (with RetryAfter), ESSONOTCONFIG,
+// ESSOINVALID (the provider cannot be reached).
+func (s *SSO) StartSSO(ctx context.Context, rawEmail, ip string) (Started, error) {
+	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.SSOStartWindow, guard.SSOStartsPerIP, &s.c.Stats.SSOThrottled,
+		"Too many single sign-on attempts from your network: try again in %s"); err != nil {
+		return Started{}, err
+	}
 	none := roster.Errorf(roster.ESSONOTCONFIG, "Single sign-on is not set up for this address: log in with your password")
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
