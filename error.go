@@ -15,6 +15,7 @@ const (
 	EOWNERIMMUTABLE   = "owner_immutable"       // 403
 	EEMAILUNVERIFIED  = "email_unverified"      // 403
 	EMFAREQUIRED      = "mfa_required"          // 403: the account requires two-factor sign-in; 401 at login (Error.Challenge)
+	EDEACTIVATED      = "member_deactivated"    // 403: the company's directory deactivated the member here
 	ESSOREQUIRED      = "sso_required"          // 403: the account requires its single sign-on of this member
 	ENOTFOUND         = "not_found"             // 404
 	ESSONOTCONFIG     = "sso_not_configured"    // 404: no enabled single sign-on for the address's domain

@@ -17,7 +17,7 @@ import (
 // messageArg is the argument of call that is a message for a person, and
 // the argument naming its field (nil when none): roster.Errorf's format,
 // FieldErrorf's and Retry's, core.DBErr's not-found words, and the
-// identity room's limit's format (its last argument).
+// floor's request limit's format (guard.Limit's last argument).
 func messageArg(call *ast.CallExpr) (msg, field ast.Expr) {
 	name, pkg := "", ""
 	switch f := call.Fun.(type) {
@@ -39,7 +39,7 @@ func messageArg(call *ast.CallExpr) (msg, field ast.Expr) {
 		return call.Args[2], nil
 	case name == "DBErr" && len(call.Args) == 2:
 		return call.Args[1], nil
-	case name == "limit" && pkg == "s" && len(call.Args) == 7:
+	case name == "Limit" && len(call.Args) == 7:
 		return call.Args[6], nil
 	}
 	return nil, nil
@@ -69,7 +69,7 @@ func firstWords(e ast.Expr, consts map[string]string) (string, bool) {
 
 // forwarders are the functions whose message is a parameter checked at
 // their callers (messageArg reads the limit's callers).
-var forwarders = map[string]bool{"limit": true, "Errorf": true, "FieldErrorf": true, "Retry": true, "DBErr": true}
+var forwarders = map[string]bool{"Limit": true, "Errorf": true, "FieldErrorf": true, "Retry": true, "DBErr": true}
 
 // fieldKey is a field's key as a program writes it: "card_number",
 // "checks[3]" (or its format, "Checks[%d]").

@@ -247,6 +247,10 @@ const (
 	// MemberSuspended: the account left the committed plan; the member keeps
 	// their place and role but has no access until the plan returns.
 	MemberSuspended MemberStatus = "suspended"
+	// MemberDeactivated: the company's directory deactivated the member
+	// (SCIM active: false); they keep their place and role but hold
+	// nothing in the account until reactivated.
+	MemberDeactivated MemberStatus = "deactivated"
 )
 
 // Suspended is the one suspension rule: a member other than the owner has
@@ -318,15 +322,16 @@ type Session struct {
 
 // Member is a user's place in one account.
 type Member struct {
-	AccountID string       `json:"-"`
-	UserID    int64        `json:"user_id"`
-	Email     string       `json:"email"`
-	Name      string       `json:"name"`
-	Role      Role         `json:"-"`
-	Status    MemberStatus `json:"status"`
-	MFA       bool         `json:"mfa_enabled"`
-	SSO       bool         `json:"sso"` // has signed in through the account's single sign-on
-	JoinedAt  time.Time    `json:"joined_at"`
+	AccountID   string       `json:"-"`
+	UserID      int64        `json:"user_id"`
+	Email       string       `json:"email"`
+	Name        string       `json:"name"`
+	Role        Role         `json:"-"`
+	Status      MemberStatus `json:"status"`
+	MFA         bool         `json:"mfa_enabled"`
+	SSO         bool         `json:"sso"`         // has signed in through the account's single sign-on
+	Provisioned bool         `json:"provisioned"` // the company's directory manages the membership (SCIM)
+	JoinedAt    time.Time    `json:"joined_at"`
 }
 
 // Membership is one account as its member sees it ("Manage Accounts").

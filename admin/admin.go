@@ -114,6 +114,7 @@ func New(o Options) *Admin {
 			counter("roster_hash_busy_total", "Attempts refused with 503 because every hashing slot was busy.", &svc.Stats.HashBusy),
 			counter("roster_mails_suppressed_total", "Identity mails not sent because of the per-address limits.", &svc.Stats.MailSuppressed),
 			counter("roster_signups_throttled_total", "Sign-ups refused with 429 by the per-client limit.", &svc.Stats.SignupThrottled),
+			counter("roster_sso_starts_throttled_total", "Single sign-on starts refused with 429 by the per-client limit.", &svc.Stats.SSOThrottled),
 			counter("roster_password_resets_throttled_total", "Password-reset requests refused with 429 by the per-client or per-address limit.", &svc.Stats.ResetThrottled),
 			counter("roster_password_resets_queued_total", "Password-reset requests answered and queued for a worker.", &svc.Stats.ResetsQueued),
 			counter("roster_password_resets_done_total", "Queued password-reset requests a worker finished.", &svc.Stats.ResetsDone),

@@ -393,10 +393,16 @@ const (
 	ByUser SignIn = iota
 	// ByKey: a personal API key, which never came through single sign-on.
 	ByKey
-	// ByOtherSession: a session that did not come through the account's
-	// single sign-on (a password, or another account's connection).
+	// ByOtherSession: a session that came through a password (and the
+	// user's second factor when they have one on).
 	ByOtherSession
-	// BySSO: a session that came through one of the account's connections.
+	// BySSOElsewhere: a session that came through another account's single
+	// sign-on. It presented no second factor of the user's own, so it
+	// counts as having none (issue 22: another account's provider cannot
+	// stand in for this account's two-factor requirement).
+	BySSOElsewhere
+	// BySSO: a session that came through one of the account's connections;
+	// it presented no second factor of the user's own.
 	BySSO
 	// BySSOAsMFA: as BySSO, through a connection that counts as two-factor
 	// sign-in.
@@ -421,17 +427,21 @@ func (ix *Index) CheckBy(accountID, userID int64, p roster.Permission, s SignIn)
 	if !ok || v&known == 0 {
 		return Decision{Reason: ReasonNotMember}
 	}
-	var hasSSO bool
+	hasSSO, hasMFA := false, v&userMFA != 0
 	switch s {
 	case ByUser:
 		hasSSO = v&ssoSeen != 0
-	case BySSO, BySSOAsMFA:
-		hasSSO = true
+	case BySSO:
+		hasSSO, hasMFA = true, false
+	case BySSOAsMFA:
+		hasSSO, hasMFA = true, true
+	case BySSOElsewhere:
+		hasMFA = false
 	}
 	return Decide(roster.Role(v&roleBits), Standing{
 		Committed: v&committed != 0,
 		NeedsMFA:  v&requireMFA != 0,
-		HasMFA:    v&userMFA != 0 || s == BySSOAsMFA,
+		HasMFA:    hasMFA,
 		NeedsSSO:  v&requireSSO != 0 && v&onDomain != 0,
 		HasSSO:    hasSSO,
 	}, p)
@@ -441,7 +451,7 @@ func (ix *Index) CheckBy(accountID, userID int64, p roster.Permission, s SignIn)
 type Standing struct {
 	Committed bool // the account is on the committed plan
 	NeedsMFA  bool // the account requires two-factor sign-in
-	HasMFA    bool // the user has it on, or signed in through a connection that counts as it
+	HasMFA    bool // the session presented the user's second factor, or came through a connection that counts as it
 	NeedsSSO  bool // the account requires its single sign-on and the user's address is on its verified domains
 	HasSSO    bool // the caller came through the account's single sign-on (see SignIn)
 }

@@ -374,10 +374,22 @@ func TestIndex_RequireSSO(t *testing.T) {
 			t.Errorf("with two-factor required, %d: %+v, want %s", by, d, want)
 		}
 	}
+	// The user's own two-factor counts for a session that presented it
+	// (a password login asks for the code), never for one that came
+	// through a provider: this account's (unless it counts as two-factor)
+	// or another account's.
 	ix.SetMemberOf(1, 11, roster.RoleDeveloper, authz.Facts{OnDomain: true, MFA: true})
-	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.BySSO); !d.Allowed {
-		t.Errorf("with the user's own two-factor: %+v", d)
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.BySSO); d.Reason != authz.ReasonMFARequired {
+		t.Errorf("single sign-on with the user's own two-factor on: %+v, want mfa_required", d)
 	}
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireMFA: true})
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.ByOtherSession); !d.Allowed {
+		t.Errorf("a password session of a user with two-factor on: %+v", d)
+	}
+	if d := ix.CheckBy(1, 11, roster.NumbersView, authz.BySSOElsewhere); d.Reason != authz.ReasonMFARequired {
+		t.Errorf("another account's single sign-on: %+v, want mfa_required", d)
+	}
+	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true, RequireMFA: true})
 	// A plan change keeps the member facts.
 	ix.SetAccountOf(1, authz.Account{Committed: false, RequireSSO: true})
 	ix.SetAccountOf(1, authz.Account{Committed: true, RequireSSO: true})

@@ -205,8 +205,10 @@ type Account struct {
 	CreatedAt            time.Time `json:"created_at"`
 	Role                 string    `json:"role,omitempty"`
 	Status               string    `json:"status,omitempty"`
-	// Reason says why Permissions is empty: "suspended" (the plan) or
-	// "mfa_required" (the account requires two-factor sign-in you lack).
+	// Reason says why Permissions is empty: "suspended" (the plan),
+	// "mfa_required" (the account requires two-factor sign-in you lack) or
+	// "sso_required" (the account requires its single sign-on of you, and
+	// this session or key did not come through it).
 	Reason      string   `json:"reason,omitempty"`
 	Permissions []string `json:"permissions,omitempty"`
 }

@@ -50,7 +50,7 @@ func (c *Console) samlMetadata(w http.ResponseWriter, r *http.Request, v *visit)
 // samlStart starts a sign-in through the connection (the settings' "test
 // connection" link, and any bookmark of it).
 func (c *Console) samlStart(w http.ResponseWriter, r *http.Request, v *visit) {
-	to, binding, err := c.svc.StartSAMLByID(r.Context(), connectionID(r))
+	to, binding, err := c.svc.StartSAMLByID(r.Context(), connectionID(r), c.proxies.ClientIP(r))
 	if err != nil {
 		c.samlFailed(w, r, err)
 		return

@@ -25,22 +25,15 @@ func ssoFlowPages() []userPageDef {
 }
 
 // ssoStart sends the browser to the identity provider for the address
-// (the query's on GET, the form's on POST). No single sign-on for it: back
-// to the login page, saying so.
+// (the query's on GET, the form's on POST). No single sign-on for it (or
+// the provider cannot be reached): back to the login page, saying so, at
+// its password step with the address filled.
 func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request, v *visit) {
 	email := r.URL.Query().Get("email")
 	if r.Method == http.MethodPost {
 		email = r.PostFormValue("email")
 	}
-	c.startSSO(w, r, email)
-}
-
-// startSSO sends the browser to the provider of the address's single
-// sign-on, with the cookie binding the sign-in to it; when there is none
-// (or the provider cannot be reached), back to the login page saying so,
-// at its password step.
-func (c *Console) startSSO(w http.ResponseWriter, r *http.Request, email string) {
-	st, err := c.svc.Start(r.Context(), email)
+	st, err := c.svc.StartSSO(r.Context(), email, c.proxies.ClientIP(r))
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EINTERNAL {
 			c.fail(w, r, nil, err)

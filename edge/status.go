@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	roster.EOWNERIMMUTABLE:   http.StatusForbidden,
 	roster.EEMAILUNVERIFIED:  http.StatusForbidden,
 	roster.EMFAREQUIRED:      http.StatusForbidden,
+	roster.EDEACTIVATED:      http.StatusForbidden,
 	roster.ESSOREQUIRED:      http.StatusForbidden,
 	roster.ESSONOTCONFIG:     http.StatusNotFound,
 	roster.EDOMAINUNVERIFIED: http.StatusConflict,

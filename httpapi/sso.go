@@ -170,7 +170,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request, c *Caller) err
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	st, err := s.Svc.Start(r.Context(), in.Email)
+	st, err := s.Svc.StartSSO(r.Context(), in.Email, c.IP)
 	if err != nil {
 		return err
 	}

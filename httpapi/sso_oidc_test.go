@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
@@ -382,4 +383,36 @@ func TestSSOOIDC_Refusals(t *testing.T) {
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	check("no state", 401, "no state", r.StatusCode, string(b))
+}
+
+// Each start stores a flow and asks the provider: a client makes at most
+// 30 in ten minutes, then 429 with Retry-After, and a refused start stores
+// nothing.
+func TestSSOStart_ThrottledPerClient(t *testing.T) {
+	t.Parallel()
+	s := newSSOEnv(t)
+	s.connect(t, "")
+	anon := s.e.Client(t)
+	for i := range 30 {
+		anon.Must(200, "POST", "/v1/sso/start", map[string]string{"email": fmt.Sprintf("p%d@acme-corp.com", i)})
+	}
+	flows := s.e.Count(t, `SELECT COUNT(*) FROM sso_flows`)
+	r := anon.Refused(429, "rate_limited", "POST", "/v1/sso/start", map[string]string{"email": "late@acme-corp.com"})
+	if wait := retryAfter(t, r, 10*time.Minute); wait <= 0 {
+		t.Errorf("Retry-After %s", wait)
+	}
+	if n := s.e.Count(t, `SELECT COUNT(*) FROM sso_flows`); n != flows {
+		t.Errorf("the refused start stored a flow: %d then %d", flows, n)
+	}
+	// The browser's start (GET /sso/start) counts in the same limit.
+	b := s.e.Client(t)
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := b.HTTP.Get(s.e.URL + "/sso/start?email=late@acme-corp.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), s.op.Issuer) {
+		t.Errorf("the browser's start went to the provider past the limit")
+	}
 }

@@ -316,3 +316,46 @@ func TestRequireSSO_ConnectionCountsAsMFA(t *testing.T) {
 	e.SSOSession(t, "dev@acme-corp.com", weak, false).Refused(403, "mfa_required", "GET", numbers, nil)
 	e.SSOSession(t, "dev@acme-corp.com", strong, false).Must(200, "GET", numbers, nil)
 }
+
+// A session that came through a provider presented no second factor of
+// the user's own: with two-factor on, the user's password session passes
+// an account that requires it, but a session through this account's
+// connection (not counting as two-factor) or another account's connection
+// does not, and says how to get in.
+func TestRequireSSO_SSOSessionCarriesNoOwnSecondFactor(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Olga")
+	e.Commit(t, acct)
+	dev, _ := e.Join(t, owner, acct, "dev@acme-corp.com", "developer")
+	// A second account, of another company, where dev is a member too and
+	// two-factor is required.
+	other, acct2 := e.SignUp(t, "boss@globex.com", "Boss")
+	e.Commit(t, acct2)
+	inv, _ := e.InviteToken(t, other, acct2, "dev@acme-corp.com", "developer")
+	dev.Must(200, "POST", "/v1/invitations/"+inv+"/accept", nil)
+	conn := e.SSOConnection(t, acct, "acme-corp.com", "Okta", false)
+	now := time.Now().UTC().Truncate(30 * time.Second)
+	clock(e, now)
+	enroll(t, e, dev, now)
+	for _, a := range []string{acct, acct2} {
+		seq := int64(e.Count(t, `SELECT id FROM accounts WHERE auth_id = ?`, a))
+		if err := e.Server.DB.Transact(context.Background(), func(tx *store.Tx) error {
+			return tx.SetRequireMFA(context.Background(), seq, true)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Reload(t)
+
+	for _, a := range []string{acct, acct2} {
+		dev.Must(200, "GET", "/v1/accounts/"+a+"/numbers", nil) // password + code
+	}
+	sso := e.SSOSession(t, "dev@acme-corp.com", conn, true)
+	for _, a := range []string{acct, acct2} {
+		r := sso.Refused(403, "mfa_required", "GET", "/v1/accounts/"+a+"/numbers", nil)
+		if !strings.Contains(string(r.Body), "password and two-factor code") {
+			t.Errorf("%s: %s", a, r.Body)
+		}
+	}
+}

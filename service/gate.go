@@ -68,8 +68,10 @@ func (c *Caller) signIn(seq int64) authz.SignIn {
 	switch {
 	case c.Via == ViaAPIKey:
 		return authz.ByKey
-	case c.ssoAccount != seq:
+	case c.ssoAccount == 0:
 		return authz.ByOtherSession
+	case c.ssoAccount != seq:
+		return authz.BySSOElsewhere
 	case c.ssoMFA:
 		return authz.BySSOAsMFA
 	}
@@ -231,6 +233,8 @@ func (s *Service) decide(ctx context.Context, c *Caller, d authz.Decision, need 
 		return roster.ErrSuspended()
 	case d.Reason == authz.ReasonSSORequired:
 		return s.SSORequired(ctx, c.Account)
+	case d.Reason == authz.ReasonMFARequired && c.Via == ViaSession && c.ssoAccount != 0:
+		return roster.Errorf(roster.EMFAREQUIRED, "The account %s requires two-factor sign-in, which this single sign-on does not give: log in with your password and two-factor code", c.Account.Name)
 	case d.Reason == authz.ReasonMFARequired:
 		return roster.Errorf(roster.EMFAREQUIRED, "The account %s requires two-factor sign-in: turn it on in Profile & security, then try again", c.Account.Name)
 	}

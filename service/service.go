@@ -9,7 +9,7 @@
 // immutability, the plan, one pending invitation, ...).
 //
 // The package is the door: Service composes the rooms (identity, team,
-// areas, sso), each its own package over the shared floor (internal/core), and
+// areas, sso, scim), each its own package over the shared floor (internal/core), and
 // keeps the gate, the check and the index's keeper (package index) in
 // reach of the edges. See docs/decisions.md, "Issue 20: the rooms of
 // service".
@@ -28,6 +28,7 @@ import (
 	"github.com/rosterhq/roster/service/identity"
 	"github.com/rosterhq/roster/service/index"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/scim"
 	"github.com/rosterhq/roster/service/sso"
 	"github.com/rosterhq/roster/service/team"
 	"github.com/rosterhq/roster/store"
@@ -61,6 +62,7 @@ type Service struct {
 	*team.Team
 	*areas.Areas
 	*sso.SSO
+	*scim.SCIM
 
 	decisionHook atomic.Pointer[DecisionHook]
 	draining     atomic.Bool // Drain was called: the process is shutting down
@@ -76,7 +78,7 @@ func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg Confi
 	s := &Service{Config: cfg, Log: log}
 	c := core.New(db, sender, domains, &s.Config, func() *slog.Logger { return s.Log }, &s.Stats)
 	s.core = c
-	s.Identity, s.Team, s.Areas, s.SSO = identity.New(c), team.New(c), areas.New(c), sso.New(c)
+	s.Identity, s.Team, s.Areas, s.SSO, s.SCIM = identity.New(c), team.New(c), areas.New(c), sso.New(c), scim.New(c)
 	return s
 }
 

@@ -77,12 +77,15 @@ type PruneResult struct {
 	Changes            int64
 	InvitationMails    int64
 	FormStates         int64 // the console's one-time form states, expired unread
+	SSOFlows           int64 // single sign-ons started and never finished, expired
+	SSOAssertions      int64 // accepted SAML assertion IDs, past the assertion's end
 }
 
 // Total is the number of rows deleted.
 func (p PruneResult) Total() int64 {
 	return p.Sessions + p.EmailVerifications + p.PasswordResets + p.PendingLogins + p.Outbox +
-		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails + p.FormStates
+		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails + p.FormStates +
+		p.SSOFlows + p.SSOAssertions
 }
 
 // LogAttrs returns the counts as key-value pairs for slog.
@@ -90,7 +93,8 @@ func (p PruneResult) LogAttrs() []any {
 	return []any{"sessions", p.Sessions, "email_verifications", p.EmailVerifications,
 		"password_resets", p.PasswordResets, "pending_logins", p.PendingLogins, "outbox", p.Outbox,
 		"throttles", p.Throttles, "known_logins", p.KnownLogins, "unverified_users", p.UnverifiedUsers,
-		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails, "form_states", p.FormStates}
+		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails, "form_states", p.FormStates,
+		"sso_flows", p.SSOFlows, "sso_assertions", p.SSOAssertions}
 }
 
 // Prune deletes what has served its purpose, as of now: sessions past
@@ -101,7 +105,9 @@ func (p PruneResult) LogAttrs() []any {
 // never verified, with their own accounts, after r.Unverified (recording
 // the changes replicas apply); changes older than r.ChangesRetention
 // (always keeping the newest); invitation mail sends older than
-// InvitationMailRetention; console form states that expired unread.
+// InvitationMailRetention; console form states that expired unread; single
+// sign-on flows that expired unfinished and SAML assertion IDs whose
+// assertion expired (a replay of it is refused by its own time limit).
 //
 // Every statement deletes at most r.Batch rows in its own transaction and
 // Prune loops until a statement deletes fewer: a big table is never locked
@@ -131,6 +137,8 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		// No invitation mail budget counts further back than a day.
 		{&res.InvitationMails, "invitation_mails", "id", "sent_at <= ?", []any{micros(now.Add(-InvitationMailRetention))}},
 		{&res.FormStates, "form_states", "key_hash", "expires_at <= ?", []any{n}},
+		{&res.SSOFlows, "sso_flows", "key_hash", "expires_at <= ?", []any{n}},
+		{&res.SSOAssertions, "sso_assertions", "(connection_id, assertion_id)", "expires_at <= ?", []any{n}},
 	}
 	if r.KnownLogins > 0 {
 		steps = append(steps, pruneStep{&res.KnownLogins, "known_logins", "(user_id, ip)", "last_at <= ?", []any{micros(now.Add(-r.KnownLogins))}})

@@ -277,13 +277,3 @@ func (tx *Tx) SetRequireSSO(ctx context.Context, accountSeq int64, on bool) erro
 	_, err := tx.Changed(ctx, accountSeq, 0)
 	return err
 }
-
-// PruneSSO deletes expired flows and assertions.
-func (db *DB) PruneSSO(ctx context.Context) error {
-	now := micros(db.Now())
-	if _, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sso_flows WHERE expires_at <= ?`), now); err != nil {
-		return db.d.mapErr(err)
-	}
-	_, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sso_assertions WHERE expires_at <= ?`), now)
-	return db.d.mapErr(err)
-}

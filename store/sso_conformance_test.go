@@ -413,7 +413,7 @@ func TestConformance_SSOFlowsAndAssertions(t *testing.T) {
 			must(t, db.UseSSOAssertion(ctx, conn2.ID, "_id-2", exp))
 		})
 
-		t.Run("an expired flow is not taken, and PruneSSO sweeps expired flows and assertions", func(t *testing.T) {
+		t.Run("an expired flow is not taken, and Prune sweeps expired flows and assertions", func(t *testing.T) {
 			must(t, db.CreateSSOFlow(ctx, hash("short"), store.SSOFlow{ConnectionID: conn.ID}, time.Minute))
 			must(t, db.CreateSSOFlow(ctx, hash("short-2"), store.SSOFlow{ConnectionID: conn.ID}, time.Minute))
 			must(t, db.CreateSSOFlow(ctx, hash("long"), store.SSOFlow{ConnectionID: conn.ID}, time.Hour))
@@ -424,16 +424,18 @@ func TestConformance_SSOFlowsAndAssertions(t *testing.T) {
 			}
 			flows := countRows(t, db, "sso_flows", "1 = 1")
 			assertions := countRows(t, db, "sso_assertions", "1 = 1")
-			must(t, db.PruneSSO(ctx))
+			if _, err := db.Prune(ctx, c.now, store.Retention{}); err != nil {
+				t.Fatal(err)
+			}
 			// short-2 swept (short is there too, unread); state-2 and long live.
 			if got := countRows(t, db, "sso_flows", "1 = 1"); got != flows-2 {
-				t.Errorf("flows %d then %d after PruneSSO, want 2 fewer", flows, got)
+				t.Errorf("flows %d then %d after Prune, want 2 fewer", flows, got)
 			}
 			if got := countRows(t, db, "sso_assertions", "1 = 1"); got != assertions-1 {
-				t.Errorf("assertions %d then %d after PruneSSO, want 1 fewer", assertions, got)
+				t.Errorf("assertions %d then %d after Prune, want 1 fewer", assertions, got)
 			}
 			if _, err := db.TakeSSOFlow(ctx, hash("long")); err != nil {
-				t.Errorf("the live flow after PruneSSO: %v", err)
+				t.Errorf("the live flow after Prune: %v", err)
 			}
 			// Once swept, the expired assertion's ID is accepted again (it
 			// could not be replayed anyway: the provider's response expired).

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -61,7 +59,7 @@ const (
 // Either way nothing was queued, so nothing is sent.
 func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string) error {
 	s.g.PruneThrottles(ctx)
-	if err := s.limit(ctx, "reset:ip:", guard.IPKey(ip), guard.ResetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
+	if err := s.g.Limit(ctx, "reset:ip:", guard.IPKey(ip), guard.ResetWindow, resetIPMax, &s.c.Stats.ResetThrottled,
 		"Too many password resets from your network: try again in %s"); err != nil {
 		return err
 	}
@@ -69,7 +67,7 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, rawEmail, ip string
 	if err != nil {
 		return nil
 	}
-	if err := s.limit(ctx, "reset:addr:", email, guard.ResetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
+	if err := s.g.Limit(ctx, "reset:addr:", email, guard.ResetWindow, resetAddrMax, &s.c.Stats.ResetThrottled,
 		"Too many password resets for this address: try again in %s"); err != nil {
 		return err
 	}
@@ -148,7 +146,7 @@ const (
 // Either way nothing was queued, so nothing is sent.
 func (s *Identity) RequestVerification(ctx context.Context, rawEmail, ip string) error {
 	s.g.PruneThrottles(ctx)
-	if err := s.limit(ctx, "verify:ip:", guard.IPKey(ip), guard.ResetWindow, verifyIPMax, &s.c.Stats.VerifyAgainThrottled,
+	if err := s.g.Limit(ctx, "verify:ip:", guard.IPKey(ip), guard.ResetWindow, verifyIPMax, &s.c.Stats.VerifyAgainThrottled,
 		"Too many verification links asked for from your network: try again in %s"); err != nil {
 		return err
 	}
@@ -156,7 +154,7 @@ func (s *Identity) RequestVerification(ctx context.Context, rawEmail, ip string)
 	if err != nil {
 		return nil
 	}
-	if err := s.limit(ctx, "verify:addr:", email, guard.ResetWindow, verifyAddrMax, &s.c.Stats.VerifyAgainThrottled,
+	if err := s.g.Limit(ctx, "verify:addr:", email, guard.ResetWindow, verifyAddrMax, &s.c.Stats.VerifyAgainThrottled,
 		"Too many verification links asked for this address: try again in %s"); err != nil {
 		return err
 	}
@@ -238,29 +236,4 @@ func (s *Identity) passwordReset(ctx context.Context, email string) {
 			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
 			"If you did not ask, ignore this mail: your password stays as it is.\n",
 			email, roster.DurationWords(s.c.Config.ResetTTL), s.c.Link("reset-password", token))})
-}
-
-// limit counts one request of kind ("reset:ip:", "signup:ip:", ...) from
-// who, at most most in a window of window. Past it the request is refused
-// with ERATELIMITED and the time until the window ends (format gets it, as
-// "N seconds" or "N minutes"), and refused is counted. The count holds in
-// the database, across replicas and under contention.
-func (s *Identity) limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
-	key := kind + who
-	_, ok, err := s.c.DB.Hit(ctx, key, window, most, 0)
-	if err != nil || ok {
-		return err
-	}
-	wait := window
-	if st, err := s.c.DB.Throttles(ctx, key); err == nil {
-		if t, found := st[key]; found {
-			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.c.DB.Now()))
-		}
-	}
-	refused.Add(1)
-	if strings.Contains(who, "@") {
-		who = guard.MaskEmail(who)
-	}
-	s.c.Log().Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
-	return roster.Retry(roster.ERATELIMITED, wait, format, roster.DurationWords(wait))
 }

@@ -60,7 +60,7 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 		return SignupResult{}, errs[0]
 	}
 	s.g.PruneThrottles(ctx)
-	if err := s.limit(ctx, "signup:ip:", guard.IPKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
+	if err := s.g.Limit(ctx, "signup:ip:", guard.IPKey(ip), s.c.Config.SignupWindow, s.c.Config.SignupsPerIP, &s.c.Stats.SignupThrottled,
 		"Too many sign-ups from your network: try again in %s"); err != nil {
 		return SignupResult{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -49,10 +50,17 @@ func (s *SSO) redirectURI() string {
 // RedirectURI is the OIDC redirect URI to register at the provider.
 func (s *SSO) RedirectURI() string { return s.redirectURI() }
 
-// Start begins single sign-on for an address: its domain must be verified
-// by an account with an enabled connection (the oldest is used).
-// Errors: ESSONOTCONFIG, ESSOINVALID (the provider cannot be reached).
-func (s *SSO) Start(ctx context.Context, rawEmail string) (Started, error) {
+// StartSSO begins single sign-on for an address, from the client ip: its
+// domain must be verified by an account with an enabled connection (the
+// oldest is used). Each start stores a flow and asks the provider, so a
+// client makes at most guard.SSOStartsPerIP in guard.SSOStartWindow.
+// Errors: EINVALID, ERATELIMITED (with RetryAfter), ESSONOTCONFIG,
+// ESSOINVALID (the provider cannot be reached).
+func (s *SSO) StartSSO(ctx context.Context, rawEmail, ip string) (Started, error) {
+	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.SSOStartWindow, guard.SSOStartsPerIP, &s.c.Stats.SSOThrottled,
+		"Too many single sign-on attempts from your network: try again in %s"); err != nil {
+		return Started{}, err
+	}
 	none := roster.Errorf(roster.ESSONOTCONFIG, "Single sign-on is not set up for this address: log in with your password")
 	email, err := emailaddr.Normalize(rawEmail)
 	if err != nil {
@@ -174,6 +182,7 @@ func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
 	var claims struct {
 		Email         string          `json:"email"`
 		EmailVerified json.RawMessage `json:"email_verified"`
+		EDOV          json.RawMessage `json:"xms_edov"`
 		Name          string          `json:"name"`
 	}
 	if err := idt.Claims(&claims); err != nil {
@@ -196,10 +205,18 @@ func (s *SSO) FinishOIDC(ctx context.Context, cb Callback) (SignedIn, error) {
 	if claims.Email == "" {
 		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider did not say which email address signed in: ask your administrator to release the email claim")
 	}
-	if v := strings.Trim(string(claims.EmailVerified), `"`); v != "true" {
+	if !claimTrue(claims.EmailVerified) && !claimTrue(claims.EDOV) {
 		return SignedIn{}, roster.Errorf(roster.EUNAUTHENTICATED, "The identity provider has not verified the address %s", clip(claims.Email))
 	}
 	return s.finish(ctx, c, SignIn{Email: claims.Email, Name: claims.Name, IP: cb.IP, UserAgent: cb.UserAgent})
+}
+
+// claimTrue reports whether a boolean claim is true, sent as JSON true or
+// as the string "true" (some providers quote it). Entra ID never sends
+// email_verified: its optional claim xms_edov ("email domain owner
+// verified") says the same of the address, and is accepted as it.
+func claimTrue(raw json.RawMessage) bool {
+	return strings.Trim(string(raw), `"`) == "true"
 }
 
 // exchangeReason is the provider's words for a refused code exchange.

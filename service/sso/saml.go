@@ -20,6 +20,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/service/internal/core"
+	"github.com/rosterhq/roster/service/internal/guard"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -154,7 +155,11 @@ func (s *SSO) SAMLMetadata(ctx context.Context, cid int64) ([]byte, error) {
 // StartSAMLByID starts a sign-in through the SAML connection cid (the
 // console's "test connection" link): StartSAML. Errors: ESSONOTCONFIG
 // when there is no such enabled SAML connection.
-func (s *SSO) StartSAMLByID(ctx context.Context, cid int64) (redirectURL, browserBinding string, err error) {
+func (s *SSO) StartSAMLByID(ctx context.Context, cid int64, ip string) (redirectURL, browserBinding string, err error) {
+	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.SSOStartWindow, guard.SSOStartsPerIP, &s.c.Stats.SSOThrottled,
+		"Too many single sign-on attempts from your network: try again in %s"); err != nil {
+		return "", "", err
+	}
 	c, err := s.samlConnection(ctx, cid, true)
 	if err != nil {
 		return "", "", err

@@ -112,6 +112,7 @@ type Stats struct {
 	HashBusy        atomic.Int64 // attempts refused with 503: every hashing slot busy
 	MailSuppressed  atomic.Int64 // identity mails not sent because of the limits
 	SignupThrottled atomic.Int64 // sign-ups refused with 429 by the per-client limit
+	SSOThrottled    atomic.Int64 // single sign-on starts refused with 429 by the per-client limit
 	ResetThrottled  atomic.Int64 // password-reset requests refused with 429 by the client's or the address's limit
 	ResetsQueued    atomic.Int64 // password-reset requests answered and queued for a worker
 	ResetsDone      atomic.Int64 // queued password-reset requests a worker finished

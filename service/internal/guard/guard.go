@@ -229,6 +229,14 @@ func (t *LoginTry) Succeeded(ctx context.Context) {
 // pruning keeps each counter as long as its window.
 const ResetWindow = 15 * time.Minute
 
+// SSOStartWindow is the window of the single sign-on starts a client may
+// make (SSOStartsPerIP): each stores a flow and asks the provider.
+const SSOStartWindow = 10 * time.Minute
+
+// SSOStartsPerIP is the most single sign-on starts per client (IPv4
+// address, IPv6 /64) per SSOStartWindow.
+const SSOStartsPerIP = 30
+
 // PruneThrottles deletes counters whose window has passed, at most once a
 // minute per process, so a flood of made-up addresses does not grow the
 // table without end.
@@ -240,13 +248,38 @@ func (s *Guard) PruneThrottles(ctx context.Context) {
 	}
 	n, err := s.c.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
 		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": ResetWindow, "signup:": s.c.Config.SignupWindow,
-		"verify:": ResetWindow,
+		"verify:": ResetWindow, "sso:": SSOStartWindow,
 	})
 	if err != nil {
 		s.c.Log().Warn("prune throttles", "err", err)
 	} else if n > 0 {
 		s.c.Log().Info("pruned throttles", "rows", n)
 	}
+}
+
+// Limit counts one request of kind ("reset:ip:", "signup:ip:", ...) from
+// who, at most most in a window of window. Past it the request is refused
+// with ERATELIMITED and the time until the window ends (format gets it, as
+// "N seconds" or "N minutes"), and refused is counted. The count holds in
+// the database, across replicas and under contention.
+func (s *Guard) Limit(ctx context.Context, kind, who string, window time.Duration, most int, refused *atomic.Int64, format string) error {
+	key := kind + who
+	_, ok, err := s.c.DB.Hit(ctx, key, window, most, 0)
+	if err != nil || ok {
+		return err
+	}
+	wait := window
+	if st, err := s.c.DB.Throttles(ctx, key); err == nil {
+		if t, found := st[key]; found {
+			wait = max(time.Second, t.WindowStart.Add(window).Sub(s.c.DB.Now()))
+		}
+	}
+	refused.Add(1)
+	if strings.Contains(who, "@") {
+		who = MaskEmail(who)
+	}
+	s.c.Log().Warn("throttled", "kind", strings.TrimSuffix(kind, ":"), "who", who, "retry_after", wait.Round(time.Second))
+	return roster.Retry(roster.ERATELIMITED, wait, format, roster.DurationWords(wait))
 }
 
 // MaskEmail shortens an address for logs: its first letter and domain.
