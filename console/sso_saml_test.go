@@ -17,6 +17,7 @@ import (
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/store/storetest"
@@ -43,6 +44,12 @@ type samlEnv struct {
 
 func newSAML(t *testing.T, o servertest.SAMLConnectionOptions) *samlEnv {
 	t.Helper()
+	// The person signing in is not a member yet: they join just in time
+	// as a developer (a connection without a default role sends them to
+	// ask an admin, as TestSSOOIDC_Refusals shows).
+	if o.DefaultRole == roster.RoleNone {
+		o.DefaultRole = roster.RoleDeveloper
+	}
 	e := servertest.New(t)
 	off := new(atomic.Int64)
 	e.Server.DB.Now = func() time.Time { return time.Now().Add(time.Duration(off.Load())) } // set once, before the requests
@@ -196,7 +203,7 @@ func TestSAML_ReplayRefusedAcrossReplicas(t *testing.T) {
 	a.Commit(t, acct)
 	idp := servertest.NewSAMLIdP(t)
 	idp.AddUser(t, samlUser, samlEmail, samlPass)
-	cid := a.SAMLConnection(t, acct, samlDomain, idp, servertest.SAMLConnectionOptions{AllowIdPInitiated: true})
+	cid := a.SAMLConnection(t, acct, samlDomain, idp, servertest.SAMLConnectionOptions{AllowIdPInitiated: true, DefaultRole: roster.RoleDeveloper})
 	idp.AddShortcut(t, "roster", a.URL+"/sso/saml/"+strconv.FormatInt(cid, 10)+"/metadata")
 	onA := &samlEnv{e: a, idp: idp, acct: acct, cid: cid}
 	onB := &samlEnv{e: bsrv, idp: idp, acct: acct, cid: cid}
