@@ -72,7 +72,7 @@ func TestConsole_WebhooksPageInChromium(t *testing.T) {
 		t.Errorf("the sidebar does not mark Webhooks as the current page")
 	}
 
-	want := "member.joined member.role_changed member.removed member.left invitation.created invitation.revoked invitation.accepted"
+	want := "member.joined member.role_changed member.removed member.left member.deactivated member.reactivated invitation.created invitation.revoked invitation.accepted"
 	if got := strings.Join(b.checkedEvents(), " "); got != want {
 		t.Errorf("checked from the start: %s, want the member events %s", got, want)
 	}
