@@ -86,8 +86,8 @@ func TestConsole_WebhooksPageInChromium(t *testing.T) {
 		t.Errorf("after Select none: %v checked", got)
 	}
 	b.run("select all", chromedp.Click(chromedp.CSS("#wh-events-all")))
-	if got := b.checkedEvents(); len(got) != 9 {
-		t.Errorf("after Select all: %d checked (%v), want 9", len(got), got)
+	if got := b.checkedEvents(); len(got) != 11 {
+		t.Errorf("after Select all: %d checked (%v), want 11", len(got), got)
 	}
 
 	b.fill("#wh-url", "http://127.0.0.1:9/browser-hook")

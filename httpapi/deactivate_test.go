@@ -111,6 +111,9 @@ func TestDeactivate_EndsAccessEverywhereAndReactivateRestoresIt(t *testing.T) {
 	if status, body := d.page(t, d.dev, "/accounts/"+acct+"/numbers"); status != 403 || !strings.Contains(body, "was deactivated by your company") {
 		t.Errorf("console page: %d %s", status, body)
 	}
+	if status, body := d.page(t, d.dev, "/accounts/"+acct); status != 200 || !strings.Contains(body, `id="deactivated"`) || !strings.Contains(body, "Nothing while deactivated") {
+		t.Errorf("console overview: %d", status)
+	}
 	for _, by := range []map[string]any{{"user_id": d.devID}, {"api_key": d.key}} {
 		if ok, reason := d.check(t, by); ok || reason != "deactivated" {
 			t.Errorf("check by %v: %v %s, want deactivated", by, ok, reason)
