@@ -265,4 +265,18 @@ func TestDeactivate_RoleKeptAcrossAndFilterValues(t *testing.T) {
 	}
 	d.dev.Must(200, "GET", "/v1/accounts/"+d.acct+"/members", nil)
 	d.owner.Refused(400, "invalid_request", "GET", "/v1/accounts/"+d.acct+"/members?status=gone", nil)
+
+	// A member the directory provisioned (a scim_users row, as the SCIM
+	// room writes it) is shown so, in the API and the console.
+	if _, err := d.e.Server.DB.SQL().Exec(fmt.Sprintf(`INSERT INTO scim_users (account_id, user_id, created_at) VALUES (%d, %d, 0)`, d.a.Seq, d.devID)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range d.owner.Must(200, "GET", "/v1/accounts/"+d.acct+"/members", nil).Objects() {
+		if m["provisioned"] != (m["email"] == "dev@acme-corp.com") {
+			t.Errorf("member %v", m)
+		}
+	}
+	if status, body := d.page(t, d.owner, "/accounts/"+d.acct+"/team"); status != 200 || strings.Count(body, `data-provisioned="true"`) != 1 {
+		t.Errorf("console team list: %d, %d provisioned badges", status, strings.Count(body, `data-provisioned="true"`))
+	}
 }
