@@ -19,6 +19,8 @@ const (
 	ActionMemberRole                 = "member.role"
 	ActionMemberDelete               = "member.delete"
 	ActionMemberLeave                = "member.leave"
+	ActionMemberDeactivate           = "member.deactivate"
+	ActionMemberReactivate           = "member.reactivate"
 	ActionInvitationCreate           = "invitation.create"
 	ActionInvitationRole             = "invitation.role"
 	ActionInvitationResend           = "invitation.resend"
@@ -77,6 +79,8 @@ var AuditActions = []AuditAction{
 	{ActionMemberRole, "Changed a member's role"},
 	{ActionMemberDelete, "Removed a member"},
 	{ActionMemberLeave, "Left the account"},
+	{ActionMemberDeactivate, "Deactivated a member"},
+	{ActionMemberReactivate, "Reactivated a member"},
 	{ActionInvitationCreate, "Invited someone"},
 	{ActionInvitationRole, "Changed an invitation's role"},
 	{ActionInvitationResend, "Sent an invitation again"},

@@ -10,6 +10,8 @@ const (
 	EventMemberRoleChanged  = "member.role_changed"
 	EventMemberRemoved      = "member.removed"
 	EventMemberLeft         = "member.left"
+	EventMemberDeactivated  = "member.deactivated" // the company's directory deactivated the member (SCIM)
+	EventMemberReactivated  = "member.reactivated"
 	EventInvitationCreated  = "invitation.created"
 	EventInvitationRevoked  = "invitation.revoked"
 	EventInvitationAccepted = "invitation.accepted"
@@ -30,6 +32,8 @@ var WebhookEvents = []string{
 	EventMemberRoleChanged,
 	EventMemberRemoved,
 	EventMemberLeft,
+	EventMemberDeactivated,
+	EventMemberReactivated,
 	EventInvitationCreated,
 	EventInvitationRevoked,
 	EventInvitationAccepted,
@@ -50,6 +54,10 @@ func EventLabel(event string) string {
 		return "A member was removed"
 	case EventMemberLeft:
 		return "A member left"
+	case EventMemberDeactivated:
+		return "A member was deactivated"
+	case EventMemberReactivated:
+		return "A member was reactivated"
 	case EventInvitationCreated:
 		return "An invitation was sent"
 	case EventInvitationRevoked:

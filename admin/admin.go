@@ -83,7 +83,7 @@ func New(o Options) *Admin {
 	}, []string{"route"})
 	a.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "roster_authz_decisions_total",
-		Help: "Permission check decisions, by reason (allowed, not_member, suspended, missing_permission, mfa_required, sso_required, stale, other).",
+		Help: "Permission check decisions, by reason (allowed, not_member, suspended, missing_permission, mfa_required, sso_required, deactivated, stale, other).",
 	}, []string{"reason"})
 	a.decisionKnown = map[string]prometheus.Counter{}
 	for _, r := range service.DecisionReasons() { // ReasonStale among them

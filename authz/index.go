@@ -18,9 +18,10 @@ const (
 	ReasonMissingPermission
 	ReasonMFARequired // the account requires two-factor sign-in and the user has none
 	ReasonSSORequired // the account requires its single sign-on of the member, who did not come through it
+	ReasonDeactivated // the company's directory deactivated the member (SCIM active: false)
 )
 
-var reasonNames = [...]string{"allowed", "not_member", "suspended", "missing_permission", "mfa_required", "sso_required"}
+var reasonNames = [...]string{"allowed", "not_member", "suspended", "missing_permission", "mfa_required", "sso_required", "deactivated"}
 
 // String returns the reason's API name.
 func (r Reason) String() string {
@@ -45,8 +46,9 @@ const shards = 1024 // a power of two
 // A membership entry packs what a check needs into one word, so a check
 // is one map lookup: the role in the low bits; of the user, whether they
 // have two-factor sign-in on, whether their address is on one of the
-// account's verified domains and whether they have signed in through the
-// account's single sign-on; of the account, whether it is known to the
+// account's verified domains, whether they have signed in through the
+// account's single sign-on and whether the company's directory deactivated
+// them; of the account, whether it is known to the
 // index, on the committed plan, and requires two-factor sign-in or its
 // single sign-on. A plan change rewrites the entries of the account's
 // members (writes are rare, and one account's members share one shard).
@@ -61,8 +63,9 @@ const (
 	committed  = 0x80  // the account is on the committed plan
 	ssoSeen    = 0x100 // the member has signed in through the account's single sign-on
 	requireSSO = 0x200 // the account requires its single sign-on of the members on its domains
+	deactivate = 0x400 // the company's directory deactivated the member (members.deactivated_at)
 
-	memberBits  = roleBits | onDomain | userMFA | ssoSeen
+	memberBits  = roleBits | onDomain | userMFA | ssoSeen | deactivate
 	accountBits = requireMFA | known | committed | requireSSO
 )
 
@@ -217,6 +220,9 @@ type Facts struct {
 	// keeper reloads the account's members when it is turned on).
 	OnDomain bool
 	SSOSeen  bool // the member has signed in through the account's single sign-on
+	// Deactivated: the company's directory deactivated the member; they
+	// keep their role but hold nothing in the account.
+	Deactivated bool
 }
 
 // SetAccount records the account: its Auth ID ("" keeps what is known),
@@ -289,6 +295,9 @@ func (b *Batch) SetMemberOf(accountID, userID int64, role roster.Role, f Facts) 
 	if f.SSOSeen {
 		v |= ssoSeen
 	}
+	if f.Deactivated {
+		v |= deactivate
+	}
 	b.memberShard(accountID)[pack(accountID, userID)] = v
 }
 
@@ -357,13 +366,14 @@ func (ix *Index) RemoveKeysOf(accountID, userID int64) {
 }
 
 // Member returns the user's role in the account, whether it is active (not
-// suspended by the plan), and whether the user is a member at all.
+// suspended by the plan, nor deactivated by the company's directory), and
+// whether the user is a member at all.
 func (ix *Index) Member(accountID, userID int64) (role roster.Role, active, ok bool) {
 	d := ix.Check(accountID, userID, roster.PermissionNone)
 	if d.Role == roster.RoleNone {
 		return 0, false, false
 	}
-	return d.Role, d.Reason != ReasonSuspended, true
+	return d.Role, d.Reason != ReasonSuspended && d.Reason != ReasonDeactivated, true
 }
 
 // Members returns how many memberships the index holds.
@@ -410,7 +420,8 @@ const (
 )
 
 // Check answers whether the user may use the permission in the account,
-// asked by user ID (ByUser): not a member (or unknown account), suspended
+// asked by user ID (ByUser): not a member (or unknown account),
+// deactivated by the company's directory, suspended
 // (a non-owner of an account off the committed plan), single sign-on
 // required and never used, two-factor required and missing, the role
 // lacks it, or allowed.
@@ -439,26 +450,30 @@ func (ix *Index) CheckBy(accountID, userID int64, p roster.Permission, s SignIn)
 		hasMFA = false
 	}
 	return Decide(roster.Role(v&roleBits), Standing{
-		Committed: v&committed != 0,
-		NeedsMFA:  v&requireMFA != 0,
-		HasMFA:    hasMFA,
-		NeedsSSO:  v&requireSSO != 0 && v&onDomain != 0,
-		HasSSO:    hasSSO,
+		Deactivated: v&deactivate != 0,
+		Committed:   v&committed != 0,
+		NeedsMFA:    v&requireMFA != 0,
+		HasMFA:      hasMFA,
+		NeedsSSO:    v&requireSSO != 0 && v&onDomain != 0,
+		HasSSO:      hasSSO,
 	}, p)
 }
 
 // Standing is what is known of a membership beyond its role, for Decide.
 type Standing struct {
-	Committed bool // the account is on the committed plan
-	NeedsMFA  bool // the account requires two-factor sign-in
-	HasMFA    bool // the session presented the user's second factor, or came through a connection that counts as it
-	NeedsSSO  bool // the account requires its single sign-on and the user's address is on its verified domains
-	HasSSO    bool // the caller came through the account's single sign-on (see SignIn)
+	Deactivated bool // the company's directory deactivated the member
+	Committed   bool // the account is on the committed plan
+	NeedsMFA    bool // the account requires two-factor sign-in
+	HasMFA      bool // the session presented the user's second factor, or came through a connection that counts as it
+	NeedsSSO    bool // the account requires its single sign-on and the user's address is on its verified domains
+	HasSSO      bool // the caller came through the account's single sign-on (see SignIn)
 }
 
 // Decide is the rule of every check, over what is known of a membership:
 // the member's role (RoleNone: not a member) and its standing. In this
-// order: not a member, suspended, single sign-on required and not used
+// order: not a member, deactivated by the company's directory (never the
+// owner: the service refuses to deactivate them, and Decide holds to it
+// too), suspended, single sign-on required and not used
 // (never of the owner, who keeps a password path for when the provider is
 // down), two-factor required and missing, the role lacks the permission,
 // allowed. Check answers by it from memory; the service shows access by it
@@ -467,6 +482,8 @@ func Decide(role roster.Role, st Standing, p roster.Permission) Decision {
 	switch {
 	case role == roster.RoleNone || int(role) >= len(masks):
 		return Decision{Reason: ReasonNotMember}
+	case st.Deactivated && role != roster.RoleOwner:
+		return Decision{Role: role, Reason: ReasonDeactivated}
 	case roster.Suspended(role, st.Committed):
 		return Decision{Role: role, Reason: ReasonSuspended}
 	case st.NeedsSSO && !st.HasSSO && role != roster.RoleOwner:

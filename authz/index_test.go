@@ -409,6 +409,10 @@ func TestDecide_Order(t *testing.T) {
 		want authz.Reason
 	}{
 		{roster.RoleNone, authz.Standing{Committed: true}, authz.ReasonNotMember},
+		{roster.RoleNone, authz.Standing{Deactivated: true}, authz.ReasonNotMember},
+		{roster.RoleAdmin, authz.Standing{Deactivated: true, NeedsSSO: true, NeedsMFA: true}, authz.ReasonDeactivated},
+		{roster.RoleAdmin, authz.Standing{Deactivated: true, Committed: true, HasSSO: true, HasMFA: true}, authz.ReasonDeactivated},
+		{roster.RoleOwner, authz.Standing{Deactivated: true, Committed: true}, authz.ReasonAllowed},
 		{roster.RoleAdmin, authz.Standing{NeedsSSO: true, NeedsMFA: true}, authz.ReasonSuspended},
 		{roster.RoleAdmin, authz.Standing{Committed: true, NeedsSSO: true, NeedsMFA: true}, authz.ReasonSSORequired},
 		{roster.RoleAdmin, authz.Standing{Committed: true, NeedsSSO: true, HasSSO: true, NeedsMFA: true}, authz.ReasonMFARequired},
@@ -434,5 +438,39 @@ func TestIndex_CheckAllocatesNothing(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("CheckBy allocates %v times", n)
+	}
+}
+
+// A deactivated member checks as deactivated whatever else holds, by
+// user ID and by key, keeps their role in the decision, and the bit
+// survives the account's plan and requirement changes; reactivating
+// restores the role's access.
+func TestIndex_Deactivated(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccountOf(1, authz.Account{AuthID: "MA1", Committed: true})
+	ix.SetMemberOf(1, 10, roster.RoleAdmin, authz.Facts{Deactivated: true})
+	ix.SetMemberOf(1, 11, roster.RoleAdmin, authz.Facts{})
+	for _, by := range []authz.SignIn{authz.ByUser, authz.ByKey, authz.ByOtherSession, authz.BySSOAsMFA} {
+		if d := ix.CheckBy(1, 10, roster.NumbersView, by); d.Allowed || d.Reason != authz.ReasonDeactivated || d.Role != roster.RoleAdmin {
+			t.Errorf("by %d: %+v, want deactivated admin", by, d)
+		}
+	}
+	if d := ix.Check(1, 10, roster.NumbersView); d.Reason.String() != "deactivated" {
+		t.Errorf("reason name %q", d.Reason)
+	}
+	if _, active, ok := ix.Member(1, 10); active || !ok {
+		t.Errorf("Member: active %v ok %v, want a member, not active", active, ok)
+	}
+	ix.SetAccountOf(1, authz.Account{Committed: false, RequireMFA: true, RequireSSO: true})
+	ix.SetAccountOf(1, authz.Account{Committed: true})
+	if d := ix.Check(1, 10, roster.NumbersView); d.Reason != authz.ReasonDeactivated {
+		t.Errorf("after plan changes: %+v", d)
+	}
+	if d := ix.Check(1, 11, roster.NumbersView); !d.Allowed {
+		t.Errorf("the other member: %+v", d)
+	}
+	ix.SetMemberOf(1, 10, roster.RoleAdmin, authz.Facts{})
+	if d := ix.Check(1, 10, roster.NumbersView); !d.Allowed || d.Role != roster.RoleAdmin {
+		t.Errorf("reactivated: %+v", d)
 	}
 }

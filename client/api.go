@@ -44,6 +44,7 @@ const (
 	ReasonMissingPermission = "missing_permission"
 	ReasonMFARequired       = "mfa_required"
 	ReasonSSORequired       = "sso_required"
+	ReasonDeactivated       = "deactivated" // the company's directory deactivated the member (SCIM)
 )
 
 // --- the permission check (service token)

@@ -268,6 +268,7 @@ const (
 	CodeEmailUnverified     = "email_unverified"      // 403
 	CodeMFARequired         = "mfa_required"          // 403, or 401 at login: a second factor is due
 	CodeSSORequired         = "sso_required"          // 403: the account requires its single sign-on of this member
+	CodeDeactivated         = "member_deactivated"    // 403: the company's directory deactivated this member
 	CodeNotFound            = "not_found"             // 404
 	CodeConflict            = "conflict"              // 409
 	CodeAlreadyMember       = "already_member"        // 409

@@ -74,6 +74,12 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 		return s
 	},
 	"member.leave": func(e roster.AuditEvent) string { return "left the account" },
+	"member.deactivate": func(e roster.AuditEvent) string {
+		return "deactivated " + subjectOf(e, "a member") + " (they keep their role, " + roleWords(e.Detail) + ", but hold nothing until reactivated)"
+	},
+	"member.reactivate": func(e roster.AuditEvent) string {
+		return "reactivated " + subjectOf(e, "a member") + " as " + roleWords(e.Detail)
+	},
 	"invitation.create": func(e roster.AuditEvent) string {
 		return "invited " + e.Target + " as " + roleWords(e.Detail)
 	},

@@ -100,7 +100,7 @@ type listOption struct{ Value, Label string }
 var (
 	memberSorts       = []listOption{{"", "Owner first, then joined"}, {"name", "Name"}, {"role", "Role"}, {"joined", "Joined"}}
 	invitationSorts   = []listOption{{"", "Newest sent first"}, {"email", "Address"}, {"role", "Role"}, {"sent", "Sent"}, {"expires", "Expires"}}
-	memberStatuses    = []listOption{{"", "Any status"}, {string(roster.MemberActive), "Active"}, {string(roster.MemberSuspended), "Suspended"}}
+	memberStatuses    = []listOption{{"", "Any status"}, {string(roster.MemberActive), "Active"}, {string(roster.MemberSuspended), "Suspended"}, {string(roster.MemberDeactivated), "Deactivated"}}
 	invitationStatues = []listOption{{"", "Any status"}, {string(roster.InvitationPending), "Pending"},
 		{string(roster.InvitationExpired), "Expired"}, {string(roster.InvitationSuspended), "Suspended"}}
 )
@@ -171,7 +171,7 @@ func memberQuery(v url.Values) (roster.MemberQuery, listForm, string) {
 		}
 	}
 	switch s := roster.MemberStatus(v.Get(k.Status)); s {
-	case "", roster.MemberActive, roster.MemberSuspended:
+	case "", roster.MemberActive, roster.MemberSuspended, roster.MemberDeactivated:
 		q.Status, f.Status = s, string(s)
 	default:
 		bad = append(bad, "there is no such status")

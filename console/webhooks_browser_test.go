@@ -72,7 +72,7 @@ func TestConsole_WebhooksPageInChromium(t *testing.T) {
 		t.Errorf("the sidebar does not mark Webhooks as the current page")
 	}
 
-	want := "member.joined member.role_changed member.removed member.left invitation.created invitation.revoked invitation.accepted"
+	want := "member.joined member.role_changed member.removed member.left member.deactivated member.reactivated invitation.created invitation.revoked invitation.accepted"
 	if got := strings.Join(b.checkedEvents(), " "); got != want {
 		t.Errorf("checked from the start: %s, want the member events %s", got, want)
 	}
@@ -86,8 +86,8 @@ func TestConsole_WebhooksPageInChromium(t *testing.T) {
 		t.Errorf("after Select none: %v checked", got)
 	}
 	b.run("select all", chromedp.Click(chromedp.CSS("#wh-events-all")))
-	if got := b.checkedEvents(); len(got) != 9 {
-		t.Errorf("after Select all: %d checked (%v), want 9", len(got), got)
+	if got := b.checkedEvents(); len(got) != 11 {
+		t.Errorf("after Select all: %d checked (%v), want 11", len(got), got)
 	}
 
 	b.fill("#wh-url", "http://127.0.0.1:9/browser-hook")

@@ -398,7 +398,7 @@ func TestOpenAPI_DescribesTheRouteTable(t *testing.T) {
 			want[404] = []string{roster.ENOTFOUND}
 			want[503] = []string{roster.EUNAVAILABLE}
 			if rt.Perm != httpapi.AnyMember {
-				want[403] = append(want[403], roster.EFORBIDDEN, roster.EPLANREQUIRED, roster.EMFAREQUIRED, roster.ESSOREQUIRED)
+				want[403] = append(want[403], roster.EFORBIDDEN, roster.EPLANREQUIRED, roster.EMFAREQUIRED, roster.ESSOREQUIRED, roster.EDEACTIVATED)
 			}
 		case httpapi.Service, httpapi.Operator:
 			want[401] = []string{roster.EUNAUTHENTICATED}

@@ -243,18 +243,19 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, c *Caller) error 
 // --- team
 
 type memberJSON struct {
-	UserID     int64               `json:"user_id"`
-	Email      string              `json:"email"`
-	Name       string              `json:"name"`
-	Role       string              `json:"role"`
-	Status     roster.MemberStatus `json:"status"`
-	MFAEnabled bool                `json:"mfa_enabled"`
-	SSO        bool                `json:"sso"` // has signed in through the account's single sign-on
-	JoinedAt   time.Time           `json:"joined_at"`
+	UserID      int64               `json:"user_id"`
+	Email       string              `json:"email"`
+	Name        string              `json:"name"`
+	Role        string              `json:"role"`
+	Status      roster.MemberStatus `json:"status"`
+	MFAEnabled  bool                `json:"mfa_enabled"`
+	SSO         bool                `json:"sso"`         // has signed in through the account's single sign-on
+	Provisioned bool                `json:"provisioned"` // the company's directory manages the membership (SCIM)
+	JoinedAt    time.Time           `json:"joined_at"`
 }
 
 func toMember(m roster.Member) memberJSON {
-	return memberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.MFA, m.SSO, m.JoinedAt}
+	return memberJSON{m.UserID, m.Email, m.Name, m.Role.String(), m.Status, m.MFA, m.SSO, m.Provisioned, m.JoinedAt}
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request, c *Caller) error {

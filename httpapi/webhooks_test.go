@@ -148,7 +148,7 @@ func webhookServer(allowPrivate bool) func(*server.Config) {
 	}
 }
 
-var allEvents = []string{"member.joined", "member.role_changed", "member.removed", "member.left",
+var allEvents = []string{"member.joined", "member.role_changed", "member.removed", "member.left", "member.deactivated", "member.reactivated",
 	"invitation.created", "invitation.revoked", "invitation.accepted", "plan.changed", "credentials.rotated"}
 
 func TestWebhooks_SignedRetriedAndKeptAcrossRestart(t *testing.T) {

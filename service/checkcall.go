@@ -78,7 +78,7 @@ type CheckResult struct {
 }
 
 // Reason is why: "allowed", "missing_permission", "not_member",
-// "suspended", "mfa_required" or "sso_required" (docs/api.md).
+// "deactivated", "suspended", "mfa_required" or "sso_required" (docs/api.md).
 func (r CheckResult) Reason() string { return r.reason.String() }
 
 // MissingPermission reports whether the member's role lacks the

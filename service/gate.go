@@ -133,11 +133,14 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 
 // Authorize decides whether the authenticated caller may act on the
 // account authID with the permission need (roster.AnyMember: any member,
-// active or suspended). It fills the caller's Account, Role and Status,
+// active, suspended or deactivated). It fills the caller's Account, Role and Status,
 // also when it refuses, so an edge can say what the caller may do instead.
 // Each credential reaches only its own account. Errors: EUNAVAILABLE (this
 // server's index is stale), ENOTFOUND (not a member, or no such account:
-// never revealed apart), EPLANREQUIRED (suspended), ESSOREQUIRED (the
+// never revealed apart), EDEACTIVATED (the company's directory
+// deactivated the member: every route but the AnyMember ones, which answer
+// with status deactivated, as they do a suspended member), EPLANREQUIRED
+// (suspended), ESSOREQUIRED (the
 // account requires its single sign-on of the member, and the session did
 // not come through it, or the caller used a personal API key),
 // EMFAREQUIRED (the account requires two-factor sign-in of a person
@@ -229,6 +232,8 @@ func (s *Service) decide(ctx context.Context, c *Caller, d authz.Decision, need 
 		return nil
 	case h.Has(need):
 		return nil
+	case d.Reason == authz.ReasonDeactivated:
+		return roster.Errorf(roster.EDEACTIVATED, "Your access to %s was deactivated by your company's directory: ask an admin of the account to restore it", c.Account.Name)
 	case d.Reason == authz.ReasonSuspended:
 		return roster.ErrSuspended()
 	case d.Reason == authz.ReasonSSORequired:

@@ -132,7 +132,7 @@ func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]r
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, `SELECT a.id, a.auth_id, a.name, a.plan, a.monthly_commitment_usd, a.contract_months, a.require_mfa, a.created_at,
-			m.role, COALESCE(u.default_account_id = a.id, FALSE)
+			m.role, COALESCE(u.default_account_id = a.id, FALSE), m.deactivated_at IS NOT NULL
 		FROM members m JOIN accounts a ON a.id = m.account_id JOIN users u ON u.id = m.user_id
 		WHERE m.user_id = ? ORDER BY m.joined_at, a.id LIMIT ? OFFSET ?`, userID, p.Limit, p.Offset)
 	out, err := collect(rows, err, func(rows *sql.Rows) (roster.Membership, error) {
@@ -140,14 +140,18 @@ func (db *DB) Memberships(ctx context.Context, userID int64, p roster.Page) ([]r
 		var created, requireMFA int64
 		var plan string
 		var role int
+		var deactivated bool
 		if err := rows.Scan(&m.Account.Seq, &m.Account.ID, &m.Account.Name, &plan, &m.Account.MonthlyCommitmentUSD,
-			&m.Account.ContractMonths, &requireMFA, &created, &role, &m.IsDefault); err != nil {
+			&m.Account.ContractMonths, &requireMFA, &created, &role, &m.IsDefault, &deactivated); err != nil {
 			return m, err
 		}
 		m.Account.Plan, m.Account.RequireMFA = roster.Plan(plan), requireMFA == 1
 		m.Account.CreatedAt = fromMicros(created)
 		m.Role = roster.Role(role)
 		m.Status = roster.StatusOf(m.Role, m.Account.Plan)
+		if deactivated {
+			m.Status = roster.MemberDeactivated
+		}
 		return m, nil
 	})
 	if err != nil {
@@ -181,6 +185,9 @@ type IndexRow struct {
 	// it: the index reloads the account's members when it is turned on).
 	OnDomain bool
 	SSOSeen  bool // the member has signed in through the account's single sign-on (members.sso_at)
+	// Deactivated: the company's directory deactivated the member
+	// (members.deactivated_at).
+	Deactivated bool
 }
 
 // AccountFlags is what the check index keeps of an account.
@@ -199,14 +206,14 @@ type AccountFlags struct {
 const indexMemberCols = `m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL,
 	a.require_sso = 1 AND EXISTS (SELECT 1 FROM domains d WHERE d.account_id = m.account_id AND d.verified_at IS NOT NULL
 		AND substr(u.email, length(u.email) - length(d.domain)) = '@' || d.domain),
-	m.sso_at IS NOT NULL`
+	m.sso_at IS NOT NULL, m.deactivated_at IS NOT NULL`
 
 const indexMemberFrom = ` FROM members m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id`
 
 func scanIndexRow(sc interface{ Scan(...any) error }) (IndexRow, error) {
 	var r IndexRow
 	var role int
-	err := sc.Scan(&r.AccountSeq, &r.UserID, &role, &r.MFA, &r.OnDomain, &r.SSOSeen)
+	err := sc.Scan(&r.AccountSeq, &r.UserID, &role, &r.MFA, &r.OnDomain, &r.SSOSeen, &r.Deactivated)
 	r.Role = roster.Role(role)
 	return r, err
 }

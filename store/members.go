@@ -143,21 +143,28 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 }
 
 // memberCols are the columns scanMember reads, from members m joined
-// with users u.
-const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL, m.sso_at IS NOT NULL`
+// with users u: whether the directory deactivated the member, and
+// whether it provisioned them (a scim_users row, by its primary key).
+const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL, m.sso_at IS NOT NULL,
+	m.deactivated_at IS NOT NULL, EXISTS (SELECT 1 FROM scim_users su WHERE su.account_id = m.account_id AND su.user_id = m.user_id)`
 
-// scanMember reads one row of memberCols as a member of a: its status
-// follows from its role and the account's plan.
+// scanMember reads one row of memberCols as a member of a: its status is
+// deactivated when the directory deactivated it, else it follows from its
+// role and the account's plan.
 func scanMember(sc interface{ Scan(...any) error }, a roster.Account) (roster.Member, error) {
 	m := roster.Member{AccountID: a.ID}
 	var role int
 	var joined int64
-	if err := sc.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA, &m.SSO); err != nil {
+	var deactivated bool
+	if err := sc.Scan(&m.UserID, &m.Email, &m.Name, &role, &joined, &m.MFA, &m.SSO, &deactivated, &m.Provisioned); err != nil {
 		return m, err
 	}
 	m.Role = roster.Role(role)
 	m.JoinedAt = fromMicros(joined)
 	m.Status = roster.StatusOf(m.Role, a.Plan)
+	if deactivated {
+		m.Status = roster.MemberDeactivated
+	}
 	return m, nil
 }
 

@@ -307,8 +307,9 @@ var errUnknownSort = errors.New("store: unknown sort")
 // roster.MemberQuery): q.Limit rows (1 or more) after q.After or before
 // q.Before, with the matches' count, the account's, the page's position
 // and the cursors of the pages either side. A cursor made for another list
-// or sort, or not made by a list at all, is ErrBadCursor. Status follows
-// a's plan, as each member's does (roster.StatusOf).
+// or sort, or not made by a list at all, is ErrBadCursor. Status is
+// deactivated for a member the directory deactivated, else follows a's
+// plan, as each member's does (roster.StatusOf).
 func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQuery) (roster.MemberList, error) {
 	o, ok := db.memberOrder(q.Sort)
 	if !ok {
@@ -336,9 +337,16 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 		args = append(args, int(q.Role))
 		filtered = true
 	}
-	if q.Status != "" {
-		// A member's status is their role's under the account's plan
-		// (roster.StatusOf): the owner's, or every other role's.
+	switch q.Status {
+	case "":
+	case roster.MemberDeactivated:
+		where += ` AND m.deactivated_at IS NOT NULL`
+		filtered = true
+	default:
+		// A member's status, unless the directory deactivated them, is
+		// their role's under the account's plan (roster.StatusOf): the
+		// owner's, or every other role's.
+		where += ` AND m.deactivated_at IS NULL`
 		owner := roster.StatusOf(roster.RoleOwner, a.Plan) == q.Status
 		others := roster.StatusOf(roster.RoleSupport, a.Plan) == q.Status
 		switch {

@@ -183,7 +183,7 @@ func account(f store.AccountFlags) authz.Account {
 }
 
 func facts(r store.IndexRow) authz.Facts {
-	return authz.Facts{MFA: r.MFA, OnDomain: r.OnDomain, SSOSeen: r.SSOSeen}
+	return authz.Facts{MFA: r.MFA, OnDomain: r.OnDomain, SSOSeen: r.SSOSeen, Deactivated: r.Deactivated}
 }
 
 // apply reads the current state of what the change touched into the index.

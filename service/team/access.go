@@ -53,7 +53,7 @@ func (s *Team) MemberAccess(ctx context.Context, a roster.Account, userID int64,
 	if m.Role == roster.RoleOwner {
 		return MemberAccess{}, roster.Errorf(roster.EOWNERIMMUTABLE, "The owner's role cannot be changed")
 	}
-	next := core.HeldAs(a, role, m.MFA).Permissions()
+	next := core.MemberHeld(a, roster.Member{Role: role, MFA: m.MFA, Status: m.Status}).Permissions()
 	p := &RolePreview{Role: role, Gained: []roster.Permission{}, Lost: []roster.Permission{}}
 	for _, perm := range roster.AllPermissions {
 		now, then := slices.Contains(out.Permissions, perm), slices.Contains(next, perm)

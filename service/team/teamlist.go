@@ -85,9 +85,9 @@ func (s *Team) MemberList(ctx context.Context, a roster.Account, q roster.Member
 		return roster.MemberList{}, roster.FieldErrorf("sort", roster.EINVALID, "Sort by name, role or joined date.")
 	}
 	switch q.Status {
-	case "", roster.MemberActive, roster.MemberSuspended:
+	case "", roster.MemberActive, roster.MemberSuspended, roster.MemberDeactivated:
 	default:
-		return roster.MemberList{}, roster.FieldErrorf("status", roster.EINVALID, "Filter by status active or suspended.")
+		return roster.MemberList{}, roster.FieldErrorf("status", roster.EINVALID, "Filter by status active, suspended or deactivated.")
 	}
 	switch q.MFA {
 	case "", "on", "off":

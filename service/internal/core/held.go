@@ -16,9 +16,9 @@ import (
 // permission at once.
 type Held struct {
 	Role   roster.Role
-	Status roster.MemberStatus // suspended while the account's plan suspends the member
+	Status roster.MemberStatus // suspended while the account's plan suspends the member, deactivated while the directory has
 	// Reason says why the member holds none of their role's permissions:
-	// "suspended" (the plan), "mfa_required" (the account requires
+	// "deactivated" (the company's directory), "suspended" (the plan), "mfa_required" (the account requires
 	// two-factor sign-in and the member has none) or "sso_required" (the
 	// account requires its single sign-on and the caller did not come
 	// through it); "" when they hold them.
@@ -49,6 +49,8 @@ func HeldOf(d authz.Decision) Held {
 		h.mask = authz.Mask(d.Role)
 	case authz.ReasonSuspended:
 		h.Status, h.Reason = roster.MemberSuspended, d.Reason.String()
+	case authz.ReasonDeactivated:
+		h.Status, h.Reason = roster.MemberDeactivated, d.Reason.String()
 	default: // single sign-on or two-factor required and missing, or not a member
 		h.Reason = d.Reason.String()
 	}
@@ -61,17 +63,23 @@ func HeldOf(d authz.Decision) Held {
 // on the member, so views show the role's access and the gate refuses a
 // session that did not come through the account's single sign-on.
 func HeldAs(a roster.Account, r roster.Role, hasMFA bool) Held {
-	return HeldOf(authz.Decide(r, authz.Standing{Committed: a.Plan == roster.PlanCommitted, NeedsMFA: a.RequireMFA, HasMFA: hasMFA}, roster.PermissionNone))
+	return heldAs(a, r, hasMFA, false)
 }
 
-// MemberHeld is what the member holds in the account: none while the plan
-// suspends them, or while the account requires two-factor sign-in and
-// they have none.
-func MemberHeld(a roster.Account, m roster.Member) Held { return HeldAs(a, m.Role, m.MFA) }
+func heldAs(a roster.Account, r roster.Role, hasMFA, deactivated bool) Held {
+	return HeldOf(authz.Decide(r, authz.Standing{Deactivated: deactivated, Committed: a.Plan == roster.PlanCommitted, NeedsMFA: a.RequireMFA, HasMFA: hasMFA}, roster.PermissionNone))
+}
+
+// MemberHeld is what the member holds in the account: none while the
+// company's directory has deactivated them, while the plan suspends them,
+// or while the account requires two-factor sign-in and they have none.
+func MemberHeld(a roster.Account, m roster.Member) Held {
+	return heldAs(a, m.Role, m.MFA, m.Status == roster.MemberDeactivated)
+}
 
 // MembershipHeld is what the user holds in one of their accounts.
 func MembershipHeld(m roster.Membership, u roster.User) Held {
-	return HeldAs(m.Account, m.Role, u.MFAEnabled)
+	return heldAs(m.Account, m.Role, u.MFAEnabled, m.Status == roster.MemberDeactivated)
 }
 
 // InvitationHeld is what a pending invitation's role will hold once
