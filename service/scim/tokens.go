@@ -80,6 +80,21 @@ func (s *SCIM) SCIMTokens(ctx context.Context, a roster.Account) ([]roster.SCIMT
 	return s.c.DB.SCIMTokens(ctx, a.Seq)
 }
 
+// SCIMToken returns one of the account's tokens (never the token
+// itself). The caller holds team.edit. Errors: ENOTFOUND.
+func (s *SCIM) SCIMToken(ctx context.Context, a roster.Account, id int64) (roster.SCIMToken, error) {
+	ts, err := s.c.DB.SCIMTokens(ctx, a.Seq)
+	if err != nil {
+		return roster.SCIMToken{}, err
+	}
+	for _, t := range ts {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return roster.SCIMToken{}, roster.Errorf(roster.ENOTFOUND, "No such provisioning token in this account")
+}
+
 // DeleteSCIMToken revokes one of the account's tokens and returns it: the
 // next request that presents it is refused, on every replica. The caller
 // holds team.edit. Errors: ENOTFOUND (another account's token too).
