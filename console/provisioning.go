@@ -82,6 +82,9 @@ func (c *Console) provisioningPage(w http.ResponseWriter, r *http.Request, x *ac
 	for _, dom := range ds {
 		d.Verified = d.Verified || dom.Status == roster.DomainVerified
 	}
+	if !d.Verified && x.p.Field == "name" {
+		x.p.Field = "" // no token form to show it at: above the page
+	}
 	if st := x.p.State; st != nil && st.SCIMToken != nil {
 		d.Created, x.p.Notice = st.SCIMToken, st.Notice // just made (createSCIMToken)
 	}

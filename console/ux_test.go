@@ -224,6 +224,7 @@ func newUXFixture(t *testing.T) *uxFixture {
 		"events": []string{"member.joined", "member.removed"}}))
 	e.VerifyDomain(t, owner, acct, "acme-corp.com") // issue 22: a verified domain and a pending one, with a long name
 	f.params["{dom}"] = id(owner.Must(201, "POST", A+"/domains", map[string]string{"domain": "a-rather-long-subsidiary-domain-name.acme-corporation-international.com"}))
+	f.params["{tid}"] = id(owner.Must(201, "POST", A+"/scim-tokens", map[string]string{"name": "Okta production, the directory of the whole company"})) // issue 23
 	f.params["{pm}"] = id(owner.Must(201, "POST", A+"/billing/payment-methods", map[string]any{"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030}))
 	owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 50})
 	e.Platform(t).Must(201, "POST", "/v1/ingest/logs", map[string]any{"account_id": acct, "kind": "call", "from_number": "+14155550123",
