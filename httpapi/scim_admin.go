@@ -52,7 +52,9 @@ type createdSCIMTokenJSON struct {
 }
 
 // scimBaseURL is the SCIM service's base URL, which the directory is given.
-func (s *Server) scimBaseURL() string { return strings.TrimRight(s.Svc.Config.BaseURL, "/") + "/scim/v2" }
+func (s *Server) scimBaseURL() string {
+	return strings.TrimRight(s.Svc.Config.BaseURL, "/") + "/scim/v2"
+}
 
 func (s *Server) scimTokens(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	ts, err := s.Svc.SCIMTokens(r.Context(), c.Account)
