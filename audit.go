@@ -63,6 +63,9 @@ const (
 	ActionDomainVerify               = "domain.verify"
 	ActionDomainDelete               = "domain.delete"
 	ActionLoginSsoBypass             = "login.sso_bypass"
+	ActionSCIMTokenCreate            = "scim_token.create"
+	ActionSCIMTokenDelete            = "scim_token.delete"
+	ActionSCIMSettingsUpdate         = "scim_settings.update"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -122,6 +125,9 @@ var AuditActions = []AuditAction{
 	{ActionDomainAdd, "Added a domain"},
 	{ActionDomainVerify, "Verified a domain"},
 	{ActionDomainDelete, "Removed a domain"},
+	{ActionSCIMTokenCreate, "Created a provisioning (SCIM) token"},
+	{ActionSCIMTokenDelete, "Revoked a provisioning (SCIM) token"},
+	{ActionSCIMSettingsUpdate, "Changed the provisioning (SCIM) roles"},
 	{ActionLoginSsoBypass, "Owner used the account without single sign-on"},
 }
 

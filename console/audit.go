@@ -158,6 +158,15 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 	"domain.verify": func(e roster.AuditEvent) string {
 		return "verified the domain " + e.Target + " (its TXT record was found)"
 	},
+	"scim_token.create": func(e roster.AuditEvent) string {
+		return "created the provisioning (SCIM) token " + quoted(e.Detail)
+	},
+	"scim_token.delete": func(e roster.AuditEvent) string {
+		return "revoked the provisioning (SCIM) token " + quoted(e.Detail)
+	},
+	"scim_settings.update": func(e roster.AuditEvent) string {
+		return "changed the roles provisioning gives (" + e.Detail + ")"
+	},
 	"domain.delete": func(e roster.AuditEvent) string {
 		if e.Detail == string(roster.DomainVerified) {
 			return "removed the verified domain " + e.Target

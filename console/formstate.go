@@ -42,9 +42,12 @@ type formState struct {
 	Codes   []string          `json:"codes,omitempty"`   // recovery codes, shown once
 	Notice  string            `json:"notice,omitempty"`  // a success's words, with an outcome
 	// Secrets a page shows once, after the POST that made or read them:
-	// the Auth Token read (audited) and a new webhook's signing secret.
+	// the Auth Token read (audited), a new webhook's signing secret and a
+	// new SCIM token.
 	Creds   *roster.Credentials `json:"creds,omitempty"`
 	Webhook *service.Webhook    `json:"webhook,omitempty"`
+	// A new SCIM token (Settings › Provisioning).
+	SCIMToken *createdSCIMToken `json:"scim_token,omitempty"`
 }
 
 // secretField reports whether a form field holds something never kept

@@ -122,7 +122,7 @@ func accountPages() []accountPageDef {
 		{"GET " + A + "/billing/payment-methods/{pm}/remove", roster.BillingEdit, "billing", "Remove card", (*Console).confirmRemoveCard},
 		{"POST " + A + "/billing/payment-methods/{pm}/remove", roster.BillingEdit, "billing", "Payments & Billing", (*Console).removeCard},
 		{"GET " + A + "/credentials/rotate", roster.CredentialsEdit, "credentials", "Rotate Auth Token", (*Console).confirmRotate},
-	}, ssoPages()...)
+	}, append(ssoPages(), provisioningPages()...)...)
 }
 
 // accountPage authenticates, checks the page's permission, and builds the
@@ -442,7 +442,7 @@ type settingsData struct {
 	WithoutMFA  []roster.Member
 	MoreMembers bool // the account has more members than were read
 	CanWebhooks bool // the Webhooks page is open to the caller (team.view)
-	CanSSO      bool // the Single sign-on page is open to the caller (team.edit)
+	CanSSO      bool // the Single sign-on and Provisioning pages are open to the caller (team.edit)
 }
 
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, x *actx) error {

@@ -240,6 +240,7 @@ func newUXFixture(t *testing.T) *uxFixture {
 	if n := e.Count(t, `SELECT COUNT(*) FROM members WHERE sso_at IS NOT NULL`); n != 1 {
 		t.Fatalf("the support member's single sign-on: %d members marked, want 1", n)
 	}
+	f.params["{tid}"] = id(owner.Must(201, "POST", A+"/scim-tokens", map[string]string{"name": "Okta production, the directory of the whole company"})) // issue 23
 	f.params["{pm}"] = id(owner.Must(201, "POST", A+"/billing/payment-methods", map[string]any{"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030}))
 	owner.Must(201, "POST", A+"/billing/recharges", map[string]any{"amount_usd": 50})
 	e.Platform(t).Must(201, "POST", "/v1/ingest/logs", map[string]any{"account_id": acct, "kind": "call", "from_number": "+14155550123",

@@ -11,7 +11,7 @@ import (
 
 // routes is the route table: every route the API serves, with who may call it.
 func (s *Server) routes() []Route {
-	return append(append(append(append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...), s.webhookRoutes()...), s.ssoRoutes()...), s.domainRoutes()...)
+	return append(append(append(append(append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...), s.webhookRoutes()...), s.ssoRoutes()...), s.domainRoutes()...), s.scimAdminRoutes()...)
 }
 
 func (s *Server) coreRoutes() []Route {
