@@ -61,6 +61,11 @@ const (
 	ActionDomainVerify               = "domain.verify"
 	ActionDomainDelete               = "domain.delete"
 	ActionLoginSsoBypass             = "login.sso_bypass"
+	ActionMemberProvision            = "member.provision"
+	ActionSCIMUserUpdate             = "scim_user.update"
+	ActionSCIMGroupCreate            = "scim_group.create"
+	ActionSCIMGroupUpdate            = "scim_group.update"
+	ActionSCIMGroupDelete            = "scim_group.delete"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -119,6 +124,11 @@ var AuditActions = []AuditAction{
 	{ActionDomainVerify, "Verified a domain"},
 	{ActionDomainDelete, "Removed a domain"},
 	{ActionLoginSsoBypass, "Owner used the account without single sign-on"},
+	{ActionMemberProvision, "Provisioned a member from the directory"},
+	{ActionSCIMUserUpdate, "Changed a provisioned member"},
+	{ActionSCIMGroupCreate, "Added a directory group"},
+	{ActionSCIMGroupUpdate, "Changed a directory group"},
+	{ActionSCIMGroupDelete, "Deleted a directory group"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether
