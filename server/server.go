@@ -20,8 +20,8 @@ import (
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/httpapi"
-	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
 )

@@ -56,8 +56,8 @@ func (s *SCIM) SCIMUsers(ctx context.Context, a roster.Account, f filter.Express
 	return s.c.DB.SCIMUsers(ctx, a.Seq, sf, startIndex-1, count)
 }
 
-func badFilter(format string, args ...any) error {
-	return roster.FieldErrorf("filter", roster.EINVALID, format, args...)
+func badFilter(message string) error {
+	return &roster.Error{Code: roster.EINVALID, Field: "filter", Message: message}
 }
 
 // userFilter turns a parsed SCIM filter into one the store answers.
