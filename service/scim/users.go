@@ -191,7 +191,9 @@ func (s *SCIM) SCIMCreateUser(ctx context.Context, a roster.Account, in UserInpu
 	var u User
 	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		uid, _, err := s.c.FindOrMakeUser(ctx, tx, email, name)
-		if err != nil {
+		if errors.Is(err, store.ErrUnique) { // made at this moment by another request
+			return roster.Errorf(roster.ECONFLICT, "The address %s was just provisioned by another request", email)
+		} else if err != nil {
 			return err
 		}
 		if err := s.c.AddJoined(ctx, tx, a, uid, email, role); err != nil {
