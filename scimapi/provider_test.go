@@ -119,8 +119,20 @@ func TestSCIM_OktaSequence(t *testing.T) {
 		t.Fatalf("out of the group: %s", a.Body)
 	}
 
+	// A PUT of the group sets its name and members at once.
+	put := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"id":"` + gid + `","displayName":"Engineering (all)","members":[{"value":"` + id + `","display":"test.user@acme-corp.com"}]}`
+	if g := okta.must(200, "PUT", "/Groups/"+gid, put); len(g.JSON["members"].([]any)) != 1 {
+		t.Fatalf("put group: %s", g.Body)
+	}
+	if a := okta.must(200, "GET", "/Users/"+id, nil); a.role() != "admin" {
+		t.Fatalf("after the group's PUT: %s", a.Body)
+	}
+
 	okta.must(204, "DELETE", "/Users/"+id, nil)
 	okta.refused(404, "", "GET", "/Users/"+id, nil)
+	if g := okta.must(200, "GET", "/Groups/"+gid, nil); len(g.JSON["members"].([]any)) != 0 {
+		t.Fatalf("the removed member is out of the group: %s", g.Body)
+	}
 	if a := okta.must(200, "GET", find, nil); a.total() != 0 {
 		t.Fatalf("after delete: %s", a.Body)
 	}
