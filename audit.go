@@ -66,6 +66,11 @@ const (
 	ActionSCIMTokenCreate            = "scim_token.create"
 	ActionSCIMTokenDelete            = "scim_token.delete"
 	ActionSCIMSettingsUpdate         = "scim_settings.update"
+	ActionMemberProvision            = "member.provision"
+	ActionSCIMUserUpdate             = "scim_user.update"
+	ActionSCIMGroupCreate            = "scim_group.create"
+	ActionSCIMGroupUpdate            = "scim_group.update"
+	ActionSCIMGroupDelete            = "scim_group.delete"
 )
 
 // AuditActions is every action the service writes to the audit log, in
@@ -129,6 +134,11 @@ var AuditActions = []AuditAction{
 	{ActionSCIMTokenDelete, "Revoked a provisioning (SCIM) token"},
 	{ActionSCIMSettingsUpdate, "Changed the provisioning (SCIM) roles"},
 	{ActionLoginSsoBypass, "Owner used the account without single sign-on"},
+	{ActionMemberProvision, "Provisioned a member from the directory"},
+	{ActionSCIMUserUpdate, "Changed a provisioned member"},
+	{ActionSCIMGroupCreate, "Added a directory group"},
+	{ActionSCIMGroupUpdate, "Changed a directory group"},
+	{ActionSCIMGroupDelete, "Deleted a directory group"},
 }
 
 // AuditActionLabel is the action's words from AuditActions, and whether

@@ -34,6 +34,7 @@ var edgeForbidden = map[string][]string{
 	"console": {"store", "authz"},
 	"grpcapi": {"store", "authz"},
 	"admin":   {"store", "authz"},
+	"scimapi": {"store", "authz"},
 }
 
 // TestImports_TheDoor pins the door of issue 20: only the packages of

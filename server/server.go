@@ -21,6 +21,7 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
 )
@@ -193,6 +194,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	api.Register(mux)
 	cons := console.New(svc, c.Proxies, console.Options{UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail})
 	cons.Register(mux)
+	scimSrv, err := scimapi.New(svc, c.BaseURL, c.Proxies)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	mux.Handle(scimapi.Prefix+"/", scimSrv)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// The public listener's readiness, for load balancers that reach
 		// no other: the one readiness (service.Ready) in fewer words than

@@ -51,18 +51,19 @@ func provisionedRole(field, s, what string) (roster.Role, error) {
 	return r, nil
 }
 
-// cleanGroupName trims a group's display name and refuses an empty,
-// overlong or multi-line one.
-func cleanGroupName(name string) (string, error) {
+// cleanGroupName is the one rule of a group's display name, for a
+// directory's group and a mapping's key alike: trimmed, refusing an empty,
+// overlong or multi-line one (EINVALID about field).
+func cleanGroupName(name, field string) (string, error) {
 	n := strings.TrimSpace(name)
 	if n == "" {
-		return "", roster.FieldErrorf("group_roles", roster.EINVALID, "A group's display name is required for each mapping")
+		return "", roster.FieldErrorf(field, roster.EINVALID, "A group's display name is required")
 	}
 	if len(n) > maxGroupName {
-		return "", roster.FieldErrorf("group_roles", roster.EINVALID, "The group name %.40q… is longer than %d characters", n, maxGroupName)
+		return "", roster.FieldErrorf(field, roster.EINVALID, "The group name %.40q… is longer than %d characters", n, maxGroupName)
 	}
 	if strings.IndexFunc(n, unicode.IsControl) >= 0 {
-		return "", roster.FieldErrorf("group_roles", roster.EINVALID, "The group name %q holds a line break or a control character", n)
+		return "", roster.FieldErrorf(field, roster.EINVALID, "The group name %q holds a line break or a control character", n)
 	}
 	return n, nil
 }
@@ -91,7 +92,7 @@ func CheckSCIMSettings(in SettingsInput) (roster.SCIMSettings, error) {
 	sort.Strings(names)
 	seen := map[string]string{}
 	for _, raw := range names {
-		n, err := cleanGroupName(raw)
+		n, err := cleanGroupName(raw, "group_roles")
 		if err != nil {
 			return out, err
 		}

@@ -84,13 +84,7 @@ func (s *SSO) finish(ctx context.Context, c roster.SSOConnection, in SignIn) (Si
 			return roster.Errorf(roster.EFORBIDDEN,
 				"You are not a member of %s yet: ask an admin of the account to invite you", a.Name)
 		}
-		if uid == 0 {
-			// Made without a password: an empty hash never verifies (a
-			// password reset sets one).
-			if uid, err = tx.CreateUser(ctx, email, name, "", true); err != nil {
-				return err
-			}
-		} else if err := s.claim(ctx, tx, uid, name); err != nil {
+		if uid, _, err = s.c.FindOrMakeUser(ctx, tx, email, name); err != nil {
 			return err
 		}
 		actor := roster.Actor{UserID: uid, Email: email, IP: in.IP}
@@ -126,22 +120,4 @@ func (s *SSO) finish(ctx context.Context, c roster.SSOConnection, in SignIn) (Si
 	}
 	out.Session = token
 	return out, nil
-}
-
-// claim makes sure a found user's address is verified. A user who never
-// verified it may be a stranger's sign-up: the provider proved the
-// address is this person's, so the stranger's password and open links
-// end, as when an invitation proves it.
-func (s *SSO) claim(ctx context.Context, tx *store.Tx, uid int64, name string) error {
-	u, err := tx.User(ctx, uid)
-	if err != nil || u.EmailVerified {
-		return err
-	}
-	if err := tx.SetUserProfile(ctx, uid, "", name); err != nil {
-		return err
-	}
-	if err := tx.EndVerifications(ctx, uid); err != nil {
-		return err
-	}
-	return tx.MarkVerified(ctx, uid)
 }
