@@ -26,6 +26,7 @@ require (
 )
 
 require (
+	github.com/go-webauthn/webauthn v0.18.2 // indirect
 	github.com/q-uint/parser v0.3.1 // indirect
 	github.com/q-uint/xsd-datetime v1.0.0 // indirect
 )
