@@ -203,7 +203,7 @@ type AccountFlags struct {
 // what follows its "@" is the domain: the last len(domain)+1 characters
 // are "@"+domain (addresses and domains are stored normalized, in lower
 // case), in SQL both databases speak.
-const indexMemberCols = `m.account_id, m.user_id, m.role, u.totp_confirmed_at IS NOT NULL,
+const indexMemberCols = `m.account_id, m.user_id, m.role, ` + hasSecondFactor + `,
 	a.require_sso = 1 AND EXISTS (SELECT 1 FROM domains d WHERE d.account_id = m.account_id AND d.verified_at IS NOT NULL
 		AND substr(u.email, length(u.email) - length(d.domain)) = '@' || d.domain),
 	m.sso_at IS NOT NULL, m.deactivated_at IS NOT NULL`

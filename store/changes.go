@@ -73,7 +73,7 @@ func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, 
 func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (roster.Role, bool, error) {
 	var role int
 	var mfa bool
-	err := db.row(ctx, `SELECT m.role, u.totp_confirmed_at IS NOT NULL FROM members m JOIN users u ON u.id = m.user_id
+	err := db.row(ctx, `SELECT m.role, `+hasSecondFactor+` FROM members m JOIN users u ON u.id = m.user_id
 		WHERE m.account_id = ? AND m.user_id = ?`, accountSeq, userID).Scan(&role, &mfa)
 	if err != nil {
 		return 0, false, db.mapNoRows(err)

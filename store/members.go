@@ -145,7 +145,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 // memberCols are the columns scanMember reads, from members m joined
 // with users u: whether the directory deactivated the member, and
 // whether it provisioned them (a scim_users row, by its primary key).
-const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_confirmed_at IS NOT NULL, m.sso_at IS NOT NULL,
+const memberCols = `m.user_id, u.email, u.name, m.role, m.joined_at, ` + hasSecondFactor + `, m.sso_at IS NOT NULL,
 	m.deactivated_at IS NOT NULL, EXISTS (SELECT 1 FROM scim_users su WHERE su.account_id = m.account_id AND su.user_id = m.user_id)`
 
 // scanMember reads one row of memberCols as a member of a: its status is

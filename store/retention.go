@@ -79,13 +79,14 @@ type PruneResult struct {
 	FormStates         int64 // the console's one-time form states, expired unread
 	SSOFlows           int64 // single sign-ons started and never finished, expired
 	SSOAssertions      int64 // accepted SAML assertion IDs, past the assertion's end
+	PasskeyFlows       int64 // passkey ceremonies begun and never finished, expired
 }
 
 // Total is the number of rows deleted.
 func (p PruneResult) Total() int64 {
 	return p.Sessions + p.EmailVerifications + p.PasswordResets + p.PendingLogins + p.Outbox +
 		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails + p.FormStates +
-		p.SSOFlows + p.SSOAssertions
+		p.SSOFlows + p.SSOAssertions + p.PasskeyFlows
 }
 
 // LogAttrs returns the counts as key-value pairs for slog.
@@ -94,7 +95,7 @@ func (p PruneResult) LogAttrs() []any {
 		"password_resets", p.PasswordResets, "pending_logins", p.PendingLogins, "outbox", p.Outbox,
 		"throttles", p.Throttles, "known_logins", p.KnownLogins, "unverified_users", p.UnverifiedUsers,
 		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails, "form_states", p.FormStates,
-		"sso_flows", p.SSOFlows, "sso_assertions", p.SSOAssertions}
+		"sso_flows", p.SSOFlows, "sso_assertions", p.SSOAssertions, "passkey_flows", p.PasskeyFlows}
 }
 
 // Prune deletes what has served its purpose, as of now: sessions past
@@ -107,7 +108,8 @@ func (p PruneResult) LogAttrs() []any {
 // (always keeping the newest); invitation mail sends older than
 // InvitationMailRetention; console form states that expired unread; single
 // sign-on flows that expired unfinished and SAML assertion IDs whose
-// assertion expired (a replay of it is refused by its own time limit).
+// assertion expired (a replay of it is refused by its own time limit);
+// passkey ceremonies that expired unfinished.
 //
 // Every statement deletes at most r.Batch rows in its own transaction and
 // Prune loops until a statement deletes fewer: a big table is never locked
@@ -139,6 +141,7 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		{&res.FormStates, "form_states", "key_hash", "expires_at <= ?", []any{n}},
 		{&res.SSOFlows, "sso_flows", "key_hash", "expires_at <= ?", []any{n}},
 		{&res.SSOAssertions, "sso_assertions", "(connection_id, assertion_id)", "expires_at <= ?", []any{n}},
+		{&res.PasskeyFlows, "passkey_flows", "key_hash", "expires_at <= ?", []any{n}},
 	}
 	if r.KnownLogins > 0 {
 		steps = append(steps, pruneStep{&res.KnownLogins, "known_logins", "(user_id, ip)", "last_at <= ?", []any{micros(now.Add(-r.KnownLogins))}})

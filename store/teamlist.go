@@ -363,10 +363,10 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 	switch q.MFA {
 	case "":
 	case "on":
-		where += ` AND u.totp_confirmed_at IS NOT NULL`
+		where += ` AND ` + hasSecondFactor
 		filtered, countFrom = true, ""
 	case "off":
-		where += ` AND u.totp_confirmed_at IS NULL`
+		where += ` AND NOT ` + hasSecondFactor
 		filtered, countFrom = true, ""
 	default:
 		return roster.MemberList{}, fmt.Errorf("store: two-factor filter %q", q.MFA)

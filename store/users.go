@@ -9,15 +9,24 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const userCols = `u.id, u.email, u.name, u.verified_at, u.totp_confirmed_at, COALESCE(a.auth_id, ''), u.created_at`
+const userCols = `u.id, u.email, u.name, u.verified_at, u.totp_confirmed_at, ` + hasPasskey + `, COALESCE(a.auth_id, ''), u.created_at`
+
+// hasPasskey is whether the user u has a passkey; hasSecondFactor whether
+// they have a second factor: TOTP on, or a passkey (which verifies its
+// user: two factors in one). The check index's MFA fact is the latter.
+const (
+	hasPasskey      = `EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id)`
+	hasSecondFactor = `(u.totp_confirmed_at IS NOT NULL OR ` + hasPasskey + `)`
+)
 
 func scanUser(sc interface{ Scan(...any) error }, u *roster.User, more ...any) error {
 	var verified, mfa sql.NullInt64
 	var created int64
-	if err := sc.Scan(append([]any{&u.ID, &u.Email, &u.Name, &verified, &mfa, &u.DefaultAccountID, &created}, more...)...); err != nil {
+	if err := sc.Scan(append([]any{&u.ID, &u.Email, &u.Name, &verified, &mfa, &u.Passkeys, &u.DefaultAccountID, &created}, more...)...); err != nil {
 		return err
 	}
-	u.EmailVerified, u.MFAEnabled = verified.Valid, mfa.Valid
+	u.EmailVerified, u.TOTPEnabled = verified.Valid, mfa.Valid
+	u.MFAEnabled = u.TOTPEnabled || u.Passkeys
 	u.CreatedAt = fromMicros(created)
 	return nil
 }
