@@ -54,6 +54,10 @@ const (
 	ActionUserMfaDisable             = "user.mfa_disable"
 	ActionUserRecoveryCodes          = "user.recovery_codes"
 	ActionUserMfaReset               = "user.mfa_reset"
+	ActionUserPasskeyAdd             = "user.passkey_add"
+	ActionUserPasskeyRename          = "user.passkey_rename"
+	ActionUserPasskeyDelete          = "user.passkey_delete"
+	ActionPasskeyCloneDetected       = "passkey.clone_detected"
 	ActionLoginSSO                   = "login.sso"
 	ActionMemberJoinSSO              = "member.join_sso"
 	ActionSSOConnectionCreate        = "sso_connection.create"
@@ -122,6 +126,10 @@ var AuditActions = []AuditAction{
 	{ActionUserMfaDisable, "Turned off two-factor sign-in"},
 	{ActionUserRecoveryCodes, "Made new recovery codes"},
 	{ActionUserMfaReset, "Two-factor sign-in reset by the operator"},
+	{ActionUserPasskeyAdd, "Added a passkey"},
+	{ActionUserPasskeyRename, "Renamed a passkey"},
+	{ActionUserPasskeyDelete, "Removed a passkey"},
+	{ActionPasskeyCloneDetected, "A copied passkey was refused"},
 	{ActionLoginSSO, "Signed in through single sign-on"},
 	{ActionMemberJoinSSO, "Joined through single sign-on"},
 	{ActionSSOConnectionCreate, "Added a single sign-on connection"},

@@ -5,6 +5,10 @@
 package identity
 
 import (
+	"sync"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/service/internal/guard"
 )
@@ -16,6 +20,10 @@ type Identity struct {
 
 	g      *guard.Guard      // the bound on hashing and the throttles
 	resets chan resetRequest // password-reset requests, for RunPasswordResets
+
+	waOnce sync.Once          // the passkeys' relying party, made once from Config.BaseURL
+	wa     *webauthn.WebAuthn // nil when waErr
+	waErr  error
 }
 
 // New returns the room over c, its password-reset queue sized by

@@ -173,7 +173,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 	if proof.Password == "" {
 		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "Enter your current password to %s", purpose)
 	}
-	if u.MFAEnabled && strings.TrimSpace(proof.OTP) == "" && strings.TrimSpace(proof.RecoveryCode) == "" {
+	if u.TOTPEnabled && strings.TrimSpace(proof.OTP) == "" && strings.TrimSpace(proof.RecoveryCode) == "" {
 		e := roster.FieldErrorf("otp", roster.EMFAREQUIRED, "Enter a code from your authenticator app (or a recovery code) to %s", purpose)
 		e.Challenge = true
 		return e
@@ -209,7 +209,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 		s.loginFailed(u.Email, ip, true, "password (step-up)")
 		return roster.FieldErrorf("password", roster.EUNAUTHENTICATED, "Wrong password")
 	}
-	if u.MFAEnabled {
+	if u.TOTPEnabled {
 		// The attempt stays counted until the code is right too: a
 		// right password does not buy guesses at the code.
 		if err := s.secondFactorTo(ctx, u, proof.OTP, proof.RecoveryCode, ip, purpose); err != nil {
@@ -226,7 +226,7 @@ func (s *Identity) stepUp(ctx context.Context, u roster.User, proof StepUp, ip, 
 // is on already: turn it off first), EUNAUTHENTICATED, ERATELIMITED,
 // EUNAVAILABLE (stepUp).
 func (s *Identity) StartTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) (TOTPEnrollment, error) {
-	if u.MFAEnabled {
+	if u.TOTPEnabled {
 		return TOTPEnrollment{}, roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is on already: turn it off first to set up another authenticator")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "set up two-factor sign-in"); err != nil {
@@ -274,7 +274,7 @@ func totpURL(email, secret string) string {
 // authenticator that scanned it will never be asked for. Errors:
 // ECONFLICT (two-factor is on: turn it off instead).
 func (s *Identity) CancelTOTP(ctx context.Context, u roster.User) error {
-	if u.MFAEnabled {
+	if u.TOTPEnabled {
 		return roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is on: turn it off instead")
 	}
 	return s.c.DB.Transact(ctx, func(tx *store.Tx) error {
@@ -293,7 +293,7 @@ func (s *Identity) CancelTOTP(ctx context.Context, u roster.User) error {
 // already), EUNAUTHENTICATED (wrong password or code), ERATELIMITED,
 // EUNAVAILABLE.
 func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session string, proof StepUp, code, ip string) ([]string, error) {
-	if u.MFAEnabled {
+	if u.TOTPEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is on already")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "turn on two-factor sign-in"); err != nil {
@@ -397,7 +397,7 @@ func (s *Identity) checkOwnPassword(ctx context.Context, u roster.User, password
 // EUNAUTHENTICATED, EMFAREQUIRED (no code: a challenge), ERATELIMITED,
 // EUNAVAILABLE.
 func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp, ip string) error {
-	if !u.MFAEnabled {
+	if !u.TOTPEnabled {
 		return roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is off already")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "turn off two-factor sign-in"); err != nil {
@@ -429,7 +429,7 @@ func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp,
 // Errors: ECONFLICT (two-factor is off), EUNAUTHENTICATED, EMFAREQUIRED (no
 // code: a challenge), ERATELIMITED, EUNAVAILABLE.
 func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof StepUp, ip string) ([]string, error) {
-	if !u.MFAEnabled {
+	if !u.TOTPEnabled {
 		return nil, roster.Errorf(roster.ECONFLICT, "Turn on two-factor sign-in first")
 	}
 	if err := s.stepUp(ctx, u, proof, ip, "make new recovery codes"); err != nil {
@@ -451,7 +451,7 @@ func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof St
 
 // ResetMFA clears the second factor of a user locked out of it (a lost
 // authenticator and no recovery code left), as the platform operator: the
-// authenticator secret and every recovery code go, two-factor sign-in is
+// authenticator secret, every recovery code and every passkey go, two-factor sign-in is
 // off (accounts that require it refuse the user until they turn it on
 // again), and every session of the user ends, since whoever holds one may
 // be who locked the owner out. It is audited in each of the user's
@@ -472,10 +472,14 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 		if err != nil {
 			return core.DBErr(err, "No user with the address "+email)
 		}
-		if !t.Confirmed {
+		if !t.Confirmed && !u.Passkeys {
 			return roster.Errorf(roster.ECONFLICT, "Two-factor sign-in is off for %s: nothing to reset", email)
 		}
 		if err := tx.SetTOTPSecret(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		// A lost phone takes its passkeys with it: they go too.
+		if _, err := tx.DeleteUserPasskeys(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.SetRecoveryCodes(ctx, u.ID, nil); err != nil {
@@ -501,11 +505,11 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 	if err != nil {
 		return roster.User{}, err
 	}
-	u.MFAEnabled = false
+	u.TOTPEnabled, u.Passkeys, u.MFAEnabled = false, false, false
 	s.c.Log().Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", guard.MaskEmail(u.Email), "actor", actor.Email)
 	s.notice(ctx, u, "Two-factor sign-in was reset",
 		"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
-			"the authenticator and every recovery code no longer work, and every session was signed out.\n\n"+
+			"the authenticator, every recovery code and every passkey no longer work, and every session was signed out.\n\n"+
 			"Log in with your password and turn two-factor sign-in on again in Profile & security: "+
 			"accounts that require it will refuse you until you do.\n\n"+
 			"If you did not ask for this, reset your password at once and tell your account's admins.")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -320,10 +321,15 @@ type LoginResult struct {
 	Session string
 	User    roster.User
 	Pending string // a pending-login token (EMFAREQUIRED is returned with it)
+	// Methods, with EMFAREQUIRED, are the second factors the user has:
+	// "totp", "recovery_code" (unused codes left), "passkey".
+	Methods []string
 }
 
-// Login checks the password (and, for a user with two-factor sign-in on,
-// the code or a recovery code) and starts a session. An unknown address and
+// Login checks the password (and, for a user with a second factor, TOTP
+// or a passkey, the code or a recovery code) and starts a session; a user
+// whose second factor is a passkey gets EMFAREQUIRED with the pending
+// token (WantPending) and finishes with FinishPasskeySecondFactor. An unknown address and
 // a wrong password answer alike (EUNAUTHENTICATED); EEMAILUNVERIFIED and
 // EMFAREQUIRED (a challenge: no session) only after the right password, so
 // they reveal nothing to a stranger. Attempts are throttled per address
@@ -382,7 +388,7 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 		if in.OTP == "" && in.RecoveryCode == "" {
 			// The password was right: not a failure, but not a login yet.
 			try.Undo(ctx)
-			var res LoginResult
+			res := LoginResult{Methods: s.secondFactors(ctx, u)}
 			if in.WantPending {
 				token, tokenHash := core.NewToken()
 				if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
@@ -392,7 +398,7 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 				}
 				res.Pending = token
 			}
-			return res, errMFAChallenge()
+			return res, errMFAChallenge(res.Methods)
 		}
 		if err := s.secondFactor(ctx, u, in.OTP, in.RecoveryCode, in.IP); err != nil {
 			s.loginFailed(email, in.IP, true, "second factor")
@@ -403,8 +409,38 @@ func (s *Identity) Login(ctx context.Context, in LoginInput) (LoginResult, error
 	return s.startSession(ctx, u, in.IP, in.UserAgent)
 }
 
-func errMFAChallenge() error {
-	e := roster.Errorf(roster.EMFAREQUIRED, "Enter the 6-digit code from your authenticator app (or a recovery code)")
+// secondFactors names the second factors u has, for the login's
+// challenge (LoginResult.Methods).
+func (s *Identity) secondFactors(ctx context.Context, u roster.User) []string {
+	var out []string
+	if u.TOTPEnabled {
+		out = append(out, "totp")
+		left := 0
+		if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+			var err error
+			left, err = tx.RecoveryCodesLeft(ctx, u.ID)
+			return err
+		}); err != nil {
+			s.c.Log().Warn("recovery codes left", "err", err)
+		}
+		if left > 0 {
+			out = append(out, "recovery_code")
+		}
+	}
+	if u.Passkeys {
+		out = append(out, "passkey")
+	}
+	return out
+}
+
+func errMFAChallenge(methods []string) error {
+	msg := "Enter the 6-digit code from your authenticator app (or a recovery code)"
+	if !slices.Contains(methods, "totp") {
+		msg = "Confirm with your passkey"
+	} else if slices.Contains(methods, "passkey") {
+		msg = "Confirm with your passkey, or enter the 6-digit code from your authenticator app (or a recovery code)"
+	}
+	e := roster.Errorf(roster.EMFAREQUIRED, "%s", msg)
 	e.Challenge = true
 	return e
 }

@@ -217,12 +217,78 @@ func (t *LoginTry) Undo(ctx context.Context) {
 // start again; the client's loses this attempt.
 func (t *LoginTry) Succeeded(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	if err := t.s.c.DB.ClearThrottles(ctx, t.keys[0].key, t.keys[1].key); err != nil {
-		t.s.c.Log().Warn("clear login throttle", "err", err)
+	for _, k := range t.keys {
+		var err error
+		if strings.HasPrefix(k.key, "login:ip:") {
+			err = t.s.c.DB.Unhit(ctx, k.key)
+		} else {
+			err = t.s.c.DB.ClearThrottles(ctx, k.key)
+		}
+		if err != nil {
+			t.s.c.Log().Warn("clear login throttle", "err", err)
+		}
 	}
-	if err := t.s.c.DB.Unhit(ctx, t.keys[2].key); err != nil {
-		t.s.c.Log().Warn("clear login throttle", "err", err)
+}
+
+// ClientCheck starts a sign-in whose address is not known yet (a
+// passkey's, until its credential is found): only the client's counter
+// is checked; Hit counts it. Found adds the address's counters once the
+// address is known. Errors: ERATELIMITED (with the wait), EUNAVAILABLE.
+func (s *Guard) ClientCheck(ctx context.Context, ip string) (*LoginTry, error) {
+	s.PruneThrottles(ctx)
+	t := &LoginTry{s: s, ip: ip, keys: []throttleKey{
+		{key: "login:ip:" + IPKey(ip), free: loginIPFree, max: loginIPMax, enforced: true},
+	}}
+	return t, t.check(ctx, t.keys)
+}
+
+// Found adds the address's counters (as LoginCheck has them) to a try
+// ClientCheck started, checks them and counts this attempt against them.
+// Errors: ERATELIMITED, EUNAVAILABLE.
+func (t *LoginTry) Found(ctx context.Context, email string, knownClient bool) error {
+	t.email = email
+	client := IPKey(t.ip)
+	more := []throttleKey{
+		{key: "login:addr:" + email, free: loginAddrFree, max: loginAddrMax, enforced: !knownClient},
+		{key: "login:pair:" + email + "|" + client, free: loginAddrFree, max: loginAddrMax, enforced: true},
 	}
+	if err := t.check(ctx, more); err != nil {
+		return err
+	}
+	t.keys = append(t.keys, more...)
+	for _, k := range more {
+		_, ok, err := t.s.c.DB.Hit(ctx, k.key, t.s.c.Config.LoginWindow, k.max, 0)
+		if err != nil {
+			return err
+		}
+		if !ok && k.enforced {
+			return t.Throttled(t.s.c.Config.LoginWindow)
+		}
+	}
+	return nil
+}
+
+// check refuses the try while one of keys' enforced counters asks to wait.
+func (t *LoginTry) check(ctx context.Context, keys []throttleKey) error {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.key
+	}
+	state, err := t.s.c.DB.Throttles(ctx, names...)
+	if err != nil {
+		return err
+	}
+	now, window := t.s.c.DB.Now(), t.s.c.Config.LoginWindow
+	var wait time.Duration
+	for _, k := range keys {
+		if k.enforced {
+			wait = max(wait, k.wait(state[k.key], now, window))
+		}
+	}
+	if wait > 0 {
+		return t.Throttled(wait)
+	}
+	return nil
 }
 
 // ResetWindow is the window of the password-reset limits, here because
