@@ -130,7 +130,7 @@ func (c *Console) profilePage(w http.ResponseWriter, r *http.Request, v *visit) 
 	u, session := v.u, v.session
 	p := v.statePage(w, c.base(w, r, u, session, profileTitle))
 	p.Active = "profile"
-	d := profileData{MFA: u.MFAEnabled}
+	d := profileData{MFA: u.TOTPEnabled}
 	if st := v.st; st != nil {
 		d.Section = st.Section
 		if st.Notice != "" {
@@ -145,7 +145,7 @@ func (c *Console) profilePage(w http.ResponseWriter, r *http.Request, v *visit) 
 			d.CodesShown = true
 		}
 	}
-	if !u.MFAEnabled {
+	if !u.TOTPEnabled {
 		setup, err := c.pendingSetup(r, u, session)
 		if err != nil {
 			c.fail(w, r, p, err)
