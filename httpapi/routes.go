@@ -11,7 +11,7 @@ import (
 
 // routes is the route table: every route the API serves, with who may call it.
 func (s *Server) routes() []Route {
-	return append(append(append(append(append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...), s.webhookRoutes()...), s.ssoRoutes()...), s.domainRoutes()...), s.scimAdminRoutes()...)
+	return append(append(append(append(append(append(append(s.coreRoutes(), s.areaRoutes()...), s.accessRoutes()...), s.webhookRoutes()...), s.ssoRoutes()...), s.domainRoutes()...), s.scimAdminRoutes()...), s.passkeyRoutes()...)
 }
 
 func (s *Server) coreRoutes() []Route {
@@ -134,8 +134,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *Caller) error 
 		return err
 	}
 	res, err := s.Svc.Login(r.Context(), service.LoginInput{Email: in.Email, Password: in.Password, OTP: in.OTP,
-		RecoveryCode: in.RecoveryCode, IP: c.IP, UserAgent: r.UserAgent()})
+		RecoveryCode: in.RecoveryCode, IP: c.IP, UserAgent: r.UserAgent(), WantPending: true})
 	if err != nil {
+		if res.Pending != "" && roster.ErrorCode(err) == roster.EMFAREQUIRED {
+			return mfaChallenge(w, err, res)
+		}
 		return err
 	}
 	s.setSession(w, r, res.Session)
