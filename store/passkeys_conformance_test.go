@@ -141,7 +141,10 @@ func TestConformance_Passkeys(t *testing.T) {
 			mustTx(t, db, func(tx *store.Tx) error {
 				return tx.PutPasskeyFlow(ctx, hash("reg"), uid, "registration", `{"challenge":"c"}`, 5*time.Minute)
 			})
-			err := tx(t, db, func(tx *store.Tx) error { _, _, err := tx.TakePasskeyFlow(ctx, hash("flow-1"), "registration"); return err })
+			err := tx(t, db, func(tx *store.Tx) error {
+				_, _, err := tx.TakePasskeyFlow(ctx, hash("flow-1"), "registration")
+				return err
+			})
 			if !errors.Is(err, store.ErrNoRows) {
 				t.Errorf("a flow of another kind: %v, want ErrNoRows", err)
 			}

@@ -38,12 +38,15 @@ const (
 
 // Env is one running server and its mail.
 type Env struct {
-	URL    string
-	Server *server.Server
-	Mail   *mailtest.Server
-	Logs   *bytes.Buffer
-	DSN    string
-	HTTP   *httptest.Server
+	URL string
+	// BaseURL is the server's own address, in its mailed links: URL
+	// unless a Tweak changed it (Localhost).
+	BaseURL string
+	Server  *server.Server
+	Mail    *mailtest.Server
+	Logs    *bytes.Buffer
+	DSN     string
+	HTTP    *httptest.Server
 	// DNS is the DNS server the service verifies domains through
 	// (server.Config.DNSServer): publish a domain's TXT record in it.
 	DNS *DNS
@@ -113,6 +116,7 @@ func New(tb testing.TB, opts ...Options) *Env {
 	if o.Tweak != nil {
 		o.Tweak(&cfg)
 	}
+	e.BaseURL = cfg.BaseURL
 	srv, err := server.Open(context.Background(), cfg, log)
 	if err != nil {
 		tb.Fatalf("open server: %v", err)
@@ -288,8 +292,8 @@ func (e *Env) SignUp(tb testing.TB, email, name string) (*Client, string) {
 	n := MailCount(e.Mail, email)
 	c.Must(201, "POST", "/v1/signup", map[string]string{"email": email, "password": Password, "name": name})
 	m := e.Mail.WaitFor(tb, email, n+1, 10*time.Second)
-	link := mailtest.Link(tb, m.Text, e.URL+"/verify/")
-	c.Must(200, "POST", "/v1/verify-email", map[string]string{"token": strings.TrimPrefix(link, e.URL+"/verify/")})
+	link := mailtest.Link(tb, m.Text, e.BaseURL+"/verify/")
+	c.Must(200, "POST", "/v1/verify-email", map[string]string{"token": strings.TrimPrefix(link, e.BaseURL+"/verify/")})
 	c.Must(200, "POST", "/v1/login", map[string]string{"email": email, "password": Password})
 	me := c.Must(200, "GET", "/v1/me", nil)
 	return c, me.Str("default_account_id")
@@ -309,8 +313,8 @@ func (e *Env) InviteToken(tb testing.TB, c *Client, accountID, email, role strin
 	n := MailCount(e.Mail, email)
 	r := c.Must(201, "POST", "/v1/accounts/"+accountID+"/invitations", map[string]string{"email": email, "role": role})
 	m := e.Mail.WaitFor(tb, email, n+1, 10*time.Second)
-	link := mailtest.Link(tb, m.Text, e.URL+"/invite/")
-	return strings.TrimPrefix(link, e.URL+"/invite/"), int64(r.JSON["id"].(float64))
+	link := mailtest.Link(tb, m.Text, e.BaseURL+"/invite/")
+	return strings.TrimPrefix(link, e.BaseURL+"/invite/"), int64(r.JSON["id"].(float64))
 }
 
 // Join invites email with role and signs the invitee up from the link. It

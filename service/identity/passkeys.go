@@ -176,7 +176,9 @@ func registrationKey(userID int64) []byte {
 	return core.HashToken(fmt.Sprintf("passkey-registration:%d", userID))
 }
 
-func secondFactorKey(mfaToken string) []byte { return core.HashToken("passkey-second-factor:" + mfaToken) }
+func secondFactorKey(mfaToken string) []byte {
+	return core.HashToken("passkey-second-factor:" + mfaToken)
+}
 
 // refusedPasskey is the answer to a credential go-webauthn refused: its
 // reason (the protocol's words, never ours) after what happened.
