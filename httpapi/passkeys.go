@@ -178,7 +178,7 @@ func (s *Server) finishPasskeyLogin(w http.ResponseWriter, r *http.Request, c *C
 		return err
 	}
 	if in.FlowID == "" {
-		return roster.FieldErrorf("flow_id", roster.EINVALID, "Give the flow_id POST /v1/passkeys/login answered")
+		return roster.FieldErrorf("flow_id", roster.EINVALID, "Give the flow ID the start of the passkey sign-in answered")
 	}
 	cred, err := passkeyCredential(in.Credential)
 	if err != nil {
@@ -200,7 +200,7 @@ func (s *Server) beginPasskeySecondFactor(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	if in.MFAToken == "" {
-		return roster.FieldErrorf("mfa_token", roster.EINVALID, "Give the mfa_token the login answered")
+		return roster.FieldErrorf("mfa_token", roster.EINVALID, "Give the second-factor token the login answered")
 	}
 	options, err := s.Svc.BeginPasskeySecondFactor(r.Context(), in.MFAToken)
 	if err != nil {
@@ -222,7 +222,7 @@ func (s *Server) finishPasskeySecondFactor(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	if in.MFAToken == "" {
-		return roster.FieldErrorf("mfa_token", roster.EINVALID, "Give the mfa_token the login answered")
+		return roster.FieldErrorf("mfa_token", roster.EINVALID, "Give the second-factor token the login answered")
 	}
 	cred, err := passkeyCredential(in.Credential)
 	if err != nil {

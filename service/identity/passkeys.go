@@ -93,7 +93,7 @@ func (s *Identity) webAuthn() (*webauthn.WebAuthn, error) {
 		}
 	})
 	if s.waErr != nil {
-		return nil, roster.Errorf(roster.EUNAVAILABLE, "Passkeys need the service's address (ROSTER_BASE_URL) to be a domain name")
+		return nil, roster.Errorf(roster.EUNAVAILABLE, "Passkeys need the service's base URL to be a domain name, not an IP address")
 	}
 	return s.wa, nil
 }
@@ -185,9 +185,9 @@ func secondFactorKey(mfaToken string) []byte {
 func refusedPasskey(code, field, what string, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Details != "" {
-		what += ": " + strings.TrimSuffix(pe.Details, ".")
+		return roster.FieldErrorf(field, code, "The passkey was refused (%s): %s", what, strings.TrimSuffix(pe.Details, "."))
 	}
-	return roster.FieldErrorf(field, code, "%s", what)
+	return roster.FieldErrorf(field, code, "The passkey was refused (%s)", what)
 }
 
 // passkeyName is a passkey's name as stored: trimmed, at most 64
@@ -255,7 +255,7 @@ func (s *Identity) FinishPasskeyRegistration(ctx context.Context, u roster.User,
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
 	if err != nil {
-		return roster.Passkey{}, refusedPasskey(roster.EINVALID, "credential", "This is not a passkey the browser made", err)
+		return roster.Passkey{}, refusedPasskey(roster.EINVALID, "credential", "not a credential the browser made", err)
 	}
 	_, sess, err := s.takeFlow(ctx, registrationKey(u.ID), flowRegistration,
 		roster.FieldErrorf("credential", roster.EINVALID, "No passkey is being added, or it took longer than %s: start again", roster.DurationWords(passkeyFlowTTL)))
@@ -268,7 +268,7 @@ func (s *Identity) FinishPasskeyRegistration(ctx context.Context, u roster.User,
 	}
 	cred, err := wa.CreateCredential(pu, sess, parsed)
 	if err != nil {
-		return roster.Passkey{}, refusedPasskey(roster.EINVALID, "credential", "The passkey was refused", err)
+		return roster.Passkey{}, refusedPasskey(roster.EINVALID, "credential", "adding it", err)
 	}
 	if !cred.Flags.UserVerified {
 		return roster.Passkey{}, roster.FieldErrorf("credential", roster.EINVALID, "The passkey was refused: it did not verify you (a PIN or a biometric)")
@@ -427,7 +427,7 @@ func (s *Identity) FinishPasskeyLogin(ctx context.Context, flowID string, creden
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
 		failed("", "passkey (not a credential)")
-		return LoginResult{}, refusedPasskey(roster.EUNAUTHENTICATED, "credential", "This is not a passkey the browser gave", err)
+		return LoginResult{}, refusedPasskey(roster.EUNAUTHENTICATED, "credential", "not a credential the browser gave", err)
 	}
 	_, sess, err := s.takeFlow(ctx, core.HashToken(flowID), flowLogin, errPasskeyFlowExpired)
 	if err != nil {
@@ -485,7 +485,7 @@ func (s *Identity) checkAssertion(ctx context.Context, wa *webauthn.WebAuthn, u 
 		cred, err = wa.ValidateLogin(pu, sess, parsed)
 	}
 	if err != nil {
-		return refusedPasskey(roster.EUNAUTHENTICATED, "credential", "The passkey was refused", err)
+		return refusedPasskey(roster.EUNAUTHENTICATED, "credential", "signing in", err)
 	}
 	if !cred.Flags.UserVerified {
 		return roster.FieldErrorf("credential", roster.EUNAUTHENTICATED, "The passkey was refused: it did not verify you (a PIN or a biometric)")
@@ -590,7 +590,7 @@ func (s *Identity) FinishPasskeySecondFactor(ctx context.Context, mfaToken strin
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
 		s.loginFailed(u.Email, ip, true, "passkey (not a credential)")
-		return LoginResult{}, refusedPasskey(roster.EUNAUTHENTICATED, "credential", "This is not a passkey the browser gave", err)
+		return LoginResult{}, refusedPasskey(roster.EUNAUTHENTICATED, "credential", "not a credential the browser gave", err)
 	}
 	uid, sess, err := s.takeFlow(ctx, secondFactorKey(mfaToken), flowSecondFactor, errPasskeyFlowExpired)
 	if err == nil && uid != u.ID {

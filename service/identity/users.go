@@ -434,13 +434,12 @@ func (s *Identity) secondFactors(ctx context.Context, u roster.User) []string {
 }
 
 func errMFAChallenge(methods []string) error {
-	msg := "Enter the 6-digit code from your authenticator app (or a recovery code)"
+	e := roster.Errorf(roster.EMFAREQUIRED, "Enter the 6-digit code from your authenticator app (or a recovery code)")
 	if !slices.Contains(methods, "totp") {
-		msg = "Confirm with your passkey"
+		e = roster.Errorf(roster.EMFAREQUIRED, "Confirm with your passkey")
 	} else if slices.Contains(methods, "passkey") {
-		msg = "Confirm with your passkey, or enter the 6-digit code from your authenticator app (or a recovery code)"
+		e = roster.Errorf(roster.EMFAREQUIRED, "Confirm with your passkey, or enter the 6-digit code from your authenticator app (or a recovery code)")
 	}
-	e := roster.Errorf(roster.EMFAREQUIRED, "%s", msg)
 	e.Challenge = true
 	return e
 }
