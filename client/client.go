@@ -294,6 +294,11 @@ type Error struct {
 	// RetryAfter, from the Retry-After header (429, 503), says when trying
 	// again can succeed; 0 when waiting does not help.
 	RetryAfter time.Duration
+	// Methods and MFAToken come with the login's mfa_required: the second
+	// factors the user has (totp, recovery_code, passkey) and the token to
+	// give a passkey with (BeginPasskeySecondFactor).
+	Methods  []string
+	MFAToken string
 }
 
 func (e *Error) Error() string {
@@ -329,11 +334,14 @@ func errorOf(resp *http.Response, raw []byte) *Error {
 		Error struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
-			Field   string `json:"field"`
+			Field    string   `json:"field"`
+			Methods  []string `json:"methods"`
+			MFAToken string   `json:"mfa_token"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
 		e.Code, e.Message, e.Field = env.Error.Code, env.Error.Message, env.Error.Field
+		e.Methods, e.MFAToken = env.Error.Methods, env.Error.MFAToken
 		return e
 	}
 	// Not the API's envelope (a proxy's page, an unknown route).
