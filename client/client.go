@@ -332,8 +332,8 @@ func errorOf(resp *http.Response, raw []byte) *Error {
 	}
 	var env struct {
 		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
+			Code     string   `json:"code"`
+			Message  string   `json:"message"`
 			Field    string   `json:"field"`
 			Methods  []string `json:"methods"`
 			MFAToken string   `json:"mfa_token"`
