@@ -34,7 +34,7 @@ type passkeyJSON struct {
 	ID         int64      `json:"id"`
 	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"` // null: never used to sign in
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"` // absent: never used to sign in
 	BackedUp   bool       `json:"backed_up"`
 }
 
