@@ -100,7 +100,7 @@ func TestPasskeys_WithoutScriptSaidInWords(t *testing.T) {
 // "reload"). A passkey form posted with no credential is refused in words
 // on its page.
 func TestPasskeys_RefusalsInWords(t *testing.T) {
-	e := servertest.New(t)
+	e := newPasskeyEnv(t) // passkeys need a domain name as the relying party
 	api, _ := e.SignUp(t, "olga@acme-corp.com", "Olga Owner")
 	k := newFormClient(t, e, api)
 	k.get("/profile")
