@@ -94,7 +94,7 @@ func userPages() []userPageDef {
 		{"POST /accounts/default", session, nil, (*Console).setDefault},
 		{"GET /accounts/switch", visitor, nil, (*Console).switchAccount},
 	}
-	return append(append(pages, ssoFlowPages()...), samlPages()...)
+	return append(append(append(pages, ssoFlowPages()...), samlPages()...), passkeyPages()...)
 }
 
 // authenticate reads the request's session. It is the console's only

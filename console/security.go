@@ -109,6 +109,10 @@ type profileData struct {
 	// CodesShown: recovery codes were shown on the page before this
 	// reload, once, and cannot be shown again.
 	CodesShown bool
+	// Passkeys are the user's passkeys (passkeys.go); PasskeyName is the
+	// name a new one is offered: this browser's and system's.
+	Passkeys    []roster.Passkey
+	PasskeyName string
 }
 
 // In reports whether the failed form is in section s ("mfa" holds
@@ -162,6 +166,10 @@ func (c *Console) profilePage(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	d.Sessions = ss
+	if err := c.profilePasskeys(r, u, &d); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
 	p.Data = d
 	c.render(w, http.StatusOK, "profile", p)
 }
