@@ -290,7 +290,7 @@ func (c *Console) passkeyLoginOptions(w http.ResponseWriter, r *http.Request, v 
 		c.keepState(w, r, "", passkeyRefused(r, "/login", errNeedsScript))
 		return
 	}
-	opts, flow, err := c.svc.BeginPasskeyLogin(r.Context())
+	opts, flow, err := c.svc.BeginPasskeyLogin(r.Context(), c.proxies.ClientIP(r))
 	if err != nil {
 		c.refuseScript(w, r, err, nil)
 		return

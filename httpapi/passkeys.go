@@ -158,7 +158,7 @@ func (s *Server) beginPasskeyLogin(w http.ResponseWriter, r *http.Request, c *Ca
 			return err
 		}
 	}
-	options, flowID, err := s.Svc.BeginPasskeyLogin(r.Context())
+	options, flowID, err := s.Svc.BeginPasskeyLogin(r.Context(), c.IP)
 	if err != nil {
 		return err
 	}

@@ -386,14 +386,14 @@ func TestSSOOIDC_Refusals(t *testing.T) {
 }
 
 // Each start stores a flow and asks the provider: a client makes at most
-// 30 in ten minutes, then 429 with Retry-After, and a refused start stores
-// nothing.
+// 300 in ten minutes (guard.FlowStartsPerIP), then 429 with Retry-After,
+// and a refused start stores nothing.
 func TestSSOStart_ThrottledPerClient(t *testing.T) {
 	t.Parallel()
 	s := newSSOEnv(t)
 	s.connect(t, "")
 	anon := s.e.Client(t)
-	for i := range 30 {
+	for i := range 300 {
 		anon.Must(200, "POST", "/v1/sso/start", map[string]string{"email": fmt.Sprintf("p%d@acme-corp.com", i)})
 	}
 	flows := s.e.Count(t, `SELECT COUNT(*) FROM sso_flows`)

@@ -378,9 +378,15 @@ func (s *Identity) DeletePasskey(ctx context.Context, u roster.User, id int64, p
 // ({"publicKey": {...}}, see the top of this file) naming no credential
 // (the authenticator offers its discoverable ones, so conditional
 // mediation, the browser's autofill, works with them), user verification
-// required, and the flow ID to finish with (one use, 5 minutes).
-// Errors: EUNAVAILABLE.
-func (s *Identity) BeginPasskeyLogin(ctx context.Context) (options json.RawMessage, flowID string, err error) {
+// required, and the flow ID to finish with (one use, 5 minutes). Each
+// start stores a flow, so a client (ip) makes at most
+// guard.FlowStartsPerIP in guard.FlowStartWindow. Errors: EUNAVAILABLE,
+// ERATELIMITED (with RetryAfter).
+func (s *Identity) BeginPasskeyLogin(ctx context.Context, ip string) (options json.RawMessage, flowID string, err error) {
+	if err := s.g.Limit(ctx, "passkey:ip:", guard.IPKey(ip), guard.FlowStartWindow, guard.FlowStartsPerIP, &s.c.Stats.LoginThrottled,
+		"Too many passkey sign-ins from your network: try again in %s"); err != nil {
+		return nil, "", err
+	}
 	wa, err := s.webAuthn()
 	if err != nil {
 		return nil, "", err

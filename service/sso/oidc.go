@@ -53,11 +53,11 @@ func (s *SSO) RedirectURI() string { return s.redirectURI() }
 // StartSSO begins single sign-on for an address, from the client ip: its
 // domain must be verified by an account with an enabled connection (the
 // oldest is used). Each start stores a flow and asks the provider, so a
-// client makes at most guard.SSOStartsPerIP in guard.SSOStartWindow.
+// client makes at most guard.FlowStartsPerIP in guard.FlowStartWindow.
 // Errors: EINVALID, ERATELIMITED (with RetryAfter), ESSONOTCONFIG,
 // ESSOINVALID (the provider cannot be reached).
 func (s *SSO) StartSSO(ctx context.Context, rawEmail, ip string) (Started, error) {
-	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.SSOStartWindow, guard.SSOStartsPerIP, &s.c.Stats.SSOThrottled,
+	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.FlowStartWindow, guard.FlowStartsPerIP, &s.c.Stats.SSOThrottled,
 		"Too many single sign-on attempts from your network: try again in %s"); err != nil {
 		return Started{}, err
 	}

@@ -156,7 +156,7 @@ func (s *SSO) SAMLMetadata(ctx context.Context, cid int64) ([]byte, error) {
 // console's "test connection" link): StartSAML. Errors: ESSONOTCONFIG
 // when there is no such enabled SAML connection.
 func (s *SSO) StartSAMLByID(ctx context.Context, cid int64, ip string) (redirectURL, browserBinding string, err error) {
-	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.SSOStartWindow, guard.SSOStartsPerIP, &s.c.Stats.SSOThrottled,
+	if err := guard.New(s.c).Limit(ctx, "sso:ip:", guard.IPKey(ip), guard.FlowStartWindow, guard.FlowStartsPerIP, &s.c.Stats.SSOThrottled,
 		"Too many single sign-on attempts from your network: try again in %s"); err != nil {
 		return "", "", err
 	}

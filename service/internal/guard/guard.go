@@ -295,13 +295,16 @@ func (t *LoginTry) check(ctx context.Context, keys []throttleKey) error {
 // pruning keeps each counter as long as its window.
 const ResetWindow = 15 * time.Minute
 
-// SSOStartWindow is the window of the single sign-on starts a client may
-// make (SSOStartsPerIP): each stores a flow and asks the provider.
-const SSOStartWindow = 10 * time.Minute
+// FlowStartWindow is the window of the sign-in flows a client may start
+// (FlowStartsPerIP of each kind: single sign-on, passkey sign-in). Each
+// start stores a row until it expires (and a single sign-on asks the
+// provider), so a client's starts are bounded; the bound is high enough
+// for a company's office behind one address signing in at nine.
+const FlowStartWindow = 10 * time.Minute
 
-// SSOStartsPerIP is the most single sign-on starts per client (IPv4
-// address, IPv6 /64) per SSOStartWindow.
-const SSOStartsPerIP = 30
+// FlowStartsPerIP is the most starts of one kind per client (IPv4
+// address, IPv6 /64) per FlowStartWindow.
+const FlowStartsPerIP = 300
 
 // PruneThrottles deletes counters whose window has passed, at most once a
 // minute per process, so a flood of made-up addresses does not grow the
@@ -314,7 +317,7 @@ func (s *Guard) PruneThrottles(ctx context.Context) {
 	}
 	n, err := s.c.DB.PruneThrottles(context.WithoutCancel(ctx), map[string]time.Duration{
 		"login:": s.c.Config.LoginWindow, "mail:": 24 * time.Hour, "reset:": ResetWindow, "signup:": s.c.Config.SignupWindow,
-		"verify:": ResetWindow, "sso:": SSOStartWindow,
+		"verify:": ResetWindow, "sso:": FlowStartWindow, "passkey:": FlowStartWindow,
 	})
 	if err != nil {
 		s.c.Log().Warn("prune throttles", "err", err)
