@@ -363,6 +363,7 @@ func settingsOf(fs *flag.FlagSet) []*setting {
 var synopsis = map[string]string{
 	"serve":          "roster serve [flags]\n\nRuns the API and the console.",
 	"migrate":        "roster migrate [flags]\n\nApplies the database migrations and exits.",
+	"healthcheck":    "roster healthcheck [--timeout D] [flags]\n\nAsks serve's admin listener (GET /readyz at ROSTER_ADMIN_ADDR) and exits 0 if ready, 1 otherwise:\nthe container health check of an image without a shell.",
 	"account plan":   "roster account plan ACCOUNT_ID (--committed --monthly-usd N --months M | --standard) [flags]",
 	"account list":   "roster account list [--limit N] [--after ACCOUNT_ID] [--json] [flags]",
 	"account show":   "roster account show ACCOUNT_ID [--members N] [--json] [flags]",

@@ -2,6 +2,7 @@
 //
 //	roster serve                      run the API (and console) on ROSTER_ADDR
 //	roster migrate                    apply database migrations and exit
+//	roster healthcheck                exit 0 if serve's admin /readyz answers 200, else 1
 //	roster account plan ID --committed --monthly-usd N --months M
 //	roster account plan ID --standard set an account's plan
 //	roster account list               accounts: ID, name, plan, members
@@ -64,6 +65,8 @@ func (e usageError) Error() string { return e.msg }
 const usage = `usage:
   roster serve [flags]                 run the service
   roster migrate [flags]               apply database migrations
+  roster healthcheck [flags]           exit 0 if serve's admin listener says ready
+                                       (GET /readyz at ROSTER_ADMIN_ADDR), else 1
   roster account plan ACCOUNT_ID --committed --monthly-usd N --months M
   roster account plan ACCOUNT_ID --standard
   roster account list [--limit N] [--after ACCOUNT_ID] [--json]
@@ -94,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args[1:], stdout, stderr)
 	case "account":
 		switch sub {
 		case "plan":
