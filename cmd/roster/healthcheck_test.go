@@ -75,7 +75,7 @@ func TestHealthcheck_ReadyIsZeroNotReadyIsOne(t *testing.T) {
 }
 
 // The container binds the admin listener to every address
-// (ROSTER_ADMIN_ADDR=0.0.0.0:2112); the health check, in the same
+// (ROSTER_ADMIN_ADDR=0.0.0.0:8079); the health check, in the same
 // container with the same environment, asks it on the loopback address.
 func TestHealthcheck_WildcardAddressAskedOnLoopback(t *testing.T) {
 	var hits int

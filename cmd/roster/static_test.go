@@ -85,7 +85,7 @@ func TestStatic_RunsFromAnEmptyDirectoryAsAnUnprivilegedUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		attr.Chroot = dir
-		attr.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, NoSetGroups: false, Groups: []uint32{}}
+		attr.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}} // no supplementary groups of root
 		exe, wd = "/roster", "/"
 		t.Logf("running as uid/gid %d in a chroot of %s", nobody, dir)
 	} else {
