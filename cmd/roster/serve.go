@@ -56,7 +56,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log := newLogger(c.LogFormat, stderr)
+	log := newLogger(c.LogFormat, c.LogLevel, stderr)
 	sc, err := c.server()
 	if err != nil {
 		return err
