@@ -10,6 +10,7 @@
 //	roster user reset-mfa EMAIL       clear a locked-out user's two-factor sign-in
 //	roster audit export ID            an account's audit events as JSON lines
 //	roster pricing import FILE.csv    replace the rate table
+//	roster version                    version, commit and Go version
 //
 // Every setting is a flag and an environment variable (ROSTER_ADDR,
 // ROSTER_DATABASE, ...); a flag given on the command line wins. Secrets
@@ -74,6 +75,7 @@ const usage = `usage:
   roster audit export ACCOUNT_ID [--since RFC3339]
                                        audit events as JSON lines, oldest first
   roster pricing import FILE.csv       replace the rate table (see testdata/pricing-sample.csv)
+  roster version                       the version, commit and Go version it was built from
 Run "roster serve -h" for the settings and their environment variables,
 "roster COMMAND -h" for a command's flags. Secrets are never flags: set the
 tokens in ROSTER_SERVICE_TOKEN / ROSTER_OPERATOR_TOKEN or in files named by
@@ -118,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if sub == "import" {
 			return cmdPricingImport(ctx, args[2:], stdout, stderr)
 		}
+	case "version", "--version":
+		return cmdVersion(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
