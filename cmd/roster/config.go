@@ -368,6 +368,8 @@ func settingsOf(fs *flag.FlagSet) []*setting {
 var synopsis = map[string]string{
 	"serve":          "roster serve [flags]\n\nRuns the API and the console.",
 	"migrate":        "roster migrate [flags]\n\nApplies the database migrations and exits.",
+	"migrate status": "roster migrate status [--json] [flags]\n\nLists the migrations this roster embeds, applied or pending. Applies nothing.",
+	"migrate down":   "roster migrate down --to VERSION [--yes] [flags]\n\nRolls the schema back to VERSION, newest migration first. Without --yes, says what it would do.",
 	"account plan":   "roster account plan ACCOUNT_ID (--committed --monthly-usd N --months M | --standard) [flags]",
 	"account list":   "roster account list [--limit N] [--after ACCOUNT_ID] [--json] [flags]",
 	"account show":   "roster account show ACCOUNT_ID [--members N] [--json] [flags]",

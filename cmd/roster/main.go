@@ -2,6 +2,8 @@
 //
 //	roster serve                      run the API (and console) on ROSTER_ADDR
 //	roster migrate                    apply database migrations and exit
+//	roster migrate status             migrations applied and pending
+//	roster migrate down --to VERSION --yes  roll the schema back
 //	roster account plan ID --committed --monthly-usd N --months M
 //	roster account plan ID --standard set an account's plan
 //	roster account list               accounts: ID, name, plan, members
@@ -65,6 +67,9 @@ func (e usageError) Error() string { return e.msg }
 const usage = `usage:
   roster serve [flags]                 run the service
   roster migrate [flags]               apply database migrations
+  roster migrate status [--json]       migrations applied and pending
+  roster migrate down --to VERSION [--yes]
+                                       roll the schema back (docs/operations.md)
   roster account plan ACCOUNT_ID --committed --monthly-usd N --months M
   roster account plan ACCOUNT_ID --standard
   roster account list [--limit N] [--after ACCOUNT_ID] [--json]
@@ -95,6 +100,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
+		switch sub {
+		case "status":
+			return cmdMigrateStatus(ctx, args[2:], stdout, stderr)
+		case "down":
+			return cmdMigrateDown(ctx, args[2:], stdout, stderr)
+		}
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "account":
 		switch sub {
