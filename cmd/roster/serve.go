@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/store"
 )
@@ -57,7 +56,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log := newLogger(c.LogFormat, stderr)
+	log := newLogger(c.LogFormat, c.LogLevel, stderr)
 	sc, err := c.server()
 	if err != nil {
 		return err
@@ -98,7 +97,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			srv.Close()
 			return fmt.Errorf("grpc listener %s: %w", sc.GRPCAddr, err)
 		}
-		gs = grpcapi.New(a.Service, sc.ServiceToken)
+		gs = a.GRPCServer()
 		go func() { errc <- gs.Serve(gln) }()
 		log.Info("roster grpc serving", "grpc_addr", gln.Addr().String())
 	}
