@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/rosterhq/roster/admin"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/edge"
@@ -24,6 +26,7 @@ import (
 	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/telemetry"
 )
 
 // Config is the whole configuration of a server.
@@ -93,6 +96,14 @@ type Config struct {
 	// SupportEmail is the operator's contact address the console names
 	// ("" for none).
 	SupportEmail string
+
+	// Tracing installs the HTTP and gRPC tracing instrumentation
+	// (telemetry.HTTPHandler, GRPCOptions): set it when telemetry.Start
+	// exports spans. Unset, a request's traceparent is still taken (the
+	// request log shows its trace ID; outgoing calls pass it on) and
+	// nothing else is done. The database is traced whenever the
+	// process's tracer provider is not a no-op.
+	Tracing bool
 }
 
 // Server is a wired Roster.
@@ -104,6 +115,7 @@ type Server struct {
 	// Admin serves metrics, probes and the profiler: on its own listener
 	// (Config.AdminAddr), never on Handler's.
 	Admin       *admin.Admin
+	tracing     bool
 	readTimeout time.Duration
 	cancel      context.CancelFunc
 	done        chan struct{}
@@ -222,7 +234,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), Admin: adm, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: telemetry.HTTPHandler(edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), c.Tracing), Admin: adm, tracing: c.Tracing, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
 	if s.readTimeout <= 0 {
 		s.readTimeout = 30 * time.Second
 	}
@@ -270,6 +282,10 @@ func (s *Server) HTTPServer(log *slog.Logger) *http.Server {
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
+
+// GRPCOptions are the options the gRPC server (grpcapi.New) takes from the
+// server's configuration: the tracing stats handler when Config.Tracing.
+func (s *Server) GRPCOptions() []grpc.ServerOption { return telemetry.GRPCServerOptions(s.tracing) }
 
 // Close stops following changes and closes the database.
 func (s *Server) Close() error {
