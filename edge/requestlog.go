@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -111,8 +112,12 @@ func finish(log *slog.Logger, observe func(route, method string, status int, d t
 	// The span of the request (otelhttp's, outside this middleware) is
 	// named by its route, which only the mux knew.
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		span.SetName(method + " " + route)
-		span.SetAttributes(attribute.String("http.route", route))
+		name, path := method+" "+route, route
+		if m, p, ok := strings.Cut(route, " "); ok { // "POST /v1/...": a pattern with its method
+			name, path = Method(m)+" "+p, p
+		}
+		span.SetName(name)
+		span.SetAttributes(attribute.String("http.route", path))
 	}
 	attrs := [6]slog.Attr{
 		slog.String("method", method),
