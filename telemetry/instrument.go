@@ -26,8 +26,10 @@ func HTTPHandler(h http.Handler, export bool) http.Handler {
 		}))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		if ctx != r.Context() {
+		// Looked up by their canonical keys: Header.Get would allocate the
+		// canonical form of "traceparent" on every request.
+		if r.Header["Traceparent"] != nil || r.Header["Baggage"] != nil {
+			ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 			r = r.WithContext(ctx)
 		}
 		h.ServeHTTP(w, r)
