@@ -29,6 +29,7 @@ import (
 	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/telemetry"
 )
 
 // Config is the whole configuration of a server.
@@ -98,6 +99,14 @@ type Config struct {
 	// SupportEmail is the operator's contact address the console names
 	// ("" for none).
 	SupportEmail string
+
+	// Tracing installs the HTTP and gRPC tracing instrumentation
+	// (telemetry.HTTPHandler, GRPCOptions): set it when telemetry.Start
+	// exports spans. Unset, a request's traceparent is still taken (the
+	// request log shows its trace ID; outgoing calls pass it on) and
+	// nothing else is done. The database is traced whenever the
+	// process's tracer provider is not a no-op.
+	Tracing bool
 }
 
 // Server is a wired Roster.
@@ -110,6 +119,7 @@ type Server struct {
 	// (Config.AdminAddr), never on Handler's.
 	Admin       *admin.Admin
 	grpcMetrics *grpcprom.ServerMetrics
+	tracing     bool
 	readTimeout time.Duration
 	cancel      context.CancelFunc
 	done        chan struct{}
@@ -235,7 +245,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), Admin: adm, grpcMetrics: grpcMetrics, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: telemetry.HTTPHandler(edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), c.Tracing), Admin: adm, grpcMetrics: grpcMetrics, tracing: c.Tracing, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
 	if s.readTimeout <= 0 {
 		s.readTimeout = 30 * time.Second
 	}
@@ -287,15 +297,15 @@ func (s *Server) HTTPServer(log *slog.Logger) *http.Server {
 // GRPCServer returns the gRPC listener's server (grpcapi.New: the check
 // service, health, reflection, the keepalive and message-size limits) for
 // the service token, with its calls counted per method and status code on
-// the admin listener's /metrics. The metrics interceptors run outermost, so
-// calls refused for their token are counted too; opts (TLS, tracing) are
-// passed on to grpcapi.New.
+// the admin listener's /metrics and traced when Config.Tracing. The metrics
+// interceptors run outermost, so calls refused for their token are counted
+// too; opts (TLS) are passed on to grpcapi.New.
 func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	all := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(s.grpcMetrics.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(s.grpcMetrics.StreamServerInterceptor()),
-	}, opts...)
-	gs := grpcapi.New(s.Service, s.API.ServiceToken, all...)
+	}, telemetry.GRPCServerOptions(s.tracing)...)
+	gs := grpcapi.New(s.Service, s.API.ServiceToken, append(all, opts...)...)
 	// Every method's series exist from the start, at 0.
 	s.grpcMetrics.InitializeMetrics(gs)
 	return gs

@@ -42,6 +42,8 @@ var (
 // dialect is what differs between the two databases.
 type dialect interface {
 	name() string
+	// system is the OpenTelemetry db.system.name.
+	system() string
 	gooseDialect() goose.Dialect
 	// migrationLock is the lock replicas take to migrate one at a time
 	// (nil: none needed).
@@ -259,9 +261,13 @@ func (db *DB) q(q string) string {
 // effects outside tx), with jittered exponential back-off for about ten
 // seconds; then ErrBusy, an EUNAVAILABLE with Retry-After.
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	ctx, span := db.startTx(ctx)
+	attempts := 0
+	defer func() { endTx(span, attempts, err) }()
 	wait := 2 * time.Millisecond
 	deadline := time.Now().Add(retryBudget)
 	for {
+		attempts++
 		err = db.transactOnce(ctx, fn)
 		if !errors.Is(err, errRetry) {
 			return err

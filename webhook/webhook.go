@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -91,7 +93,9 @@ func (s *Worker) client() *http.Client {
 		d.Control = dialControl
 	}
 	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: s.timeout(), MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second}
-	return &http.Client{Transport: tr, Timeout: s.timeout(),
+	// otelhttp: each delivery is a client span (the root of its trace)
+	// and the receiver gets its traceparent.
+	return &http.Client{Transport: otelhttp.NewTransport(tr), Timeout: s.timeout(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 

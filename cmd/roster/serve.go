@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/telemetry"
 )
 
 func openDB(ctx context.Context, dsn string) (*store.DB, error) {
@@ -61,6 +64,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Tracing: on when the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
+	// is set; the SDK reads the other OTEL_* variables itself.
+	tc, err := telemetry.FromEnv(os.Getenv)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	tc.Log, tc.Version = log, moduleVersion()
+	stopTracing, err := telemetry.Start(ctx, tc)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Last, after the server closed: the spans of the requests that
+		// finished while draining go out too.
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			log.Warn("tracing: spans lost at shutdown", "err", err)
+		}
+	}()
+	sc.Tracing = tc.Export
 	a, err := server.Open(ctx, sc, log)
 	if err != nil {
 		return err
@@ -211,4 +235,13 @@ func redactURL(u string) string {
 		u = u[:q+1] + strings.Join(params, "&")
 	}
 	return u
+}
+
+// moduleVersion is the main module's version from the build information
+// ("" for a development build): the traces' service.version.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ""
 }
