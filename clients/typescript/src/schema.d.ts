@@ -3200,7 +3200,7 @@ export interface components {
         /** @description Only this role (not with offset). */
         TeamRole: "owner" | "admin" | "developer" | "finance_analyst" | "support";
         /** @description Only members of this status (not with offset). */
-        MemberStatus: "active" | "suspended" | "deactivated";
+        MemberStatusFilter: "active" | "suspended" | "deactivated";
         /** @description Only invitations of this status (not with offset). */
         InvitationStatusFilter: "pending" | "expired" | "suspended";
         /** @description Only members with (on) or without (off) two-factor sign-in (not with offset). */
@@ -4070,7 +4070,7 @@ export interface operations {
                 /** @description Only this role (not with offset). */
                 role?: components["parameters"]["TeamRole"];
                 /** @description Only members of this status (not with offset). */
-                status?: components["parameters"]["MemberStatus"];
+                status?: components["parameters"]["MemberStatusFilter"];
                 /** @description Only members with (on) or without (off) two-factor sign-in (not with offset). */
                 mfa?: components["parameters"]["MemberMFA"];
                 /** @description Sort by name, role or joined date; absent: the owner first, then by joined date (not with offset). */
