@@ -123,7 +123,7 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		apply: checkProxies(&c.TrustProxy)})
 	add(fs, &setting{flag: "log-format", env: "ROSTER_LOG_FORMAT", def: "text", arg: "text|json",
 		help: "log lines as text or JSON", apply: checkOneOf(&c.LogFormat, "text", "json")})
-	add(fs, &setting{flag: "admin-addr", env: "ROSTER_ADMIN_ADDR", def: "127.0.0.1:9090", arg: "HOST:PORT",
+	add(fs, &setting{flag: "admin-addr", env: "ROSTER_ADMIN_ADDR", def: "127.0.0.1:8079", arg: "HOST:PORT",
 		help: "the admin listener (/metrics, /livez, /readyz); empty: none. Keep it off the public network", apply: checkHostPort(&c.AdminAddr, true)})
 	add(fs, &setting{flag: "grpc-addr", env: "ROSTER_GRPC_ADDR", arg: "HOST:PORT", defNote: "unset: off",
 		help: "the gRPC permission-check listener", apply: checkHostPort(&c.GRPCAddr, true)})
