@@ -1,5 +1,5 @@
 // Package admin is Roster's operator-facing HTTP surface, served on its own
-// listener (ROSTER_ADMIN_ADDR, 127.0.0.1:9090 by default), never on the
+// listener (ROSTER_ADMIN_ADDR, 127.0.0.1:8079 by default), never on the
 // public one: Prometheus metrics, liveness and readiness probes, and the Go
 // profiler. It reads the service (and through it the database); it
 // changes nothing.

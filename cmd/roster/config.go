@@ -128,7 +128,7 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "log-level", env: "ROSTER_LOG_LEVEL", def: "info", arg: "debug|info|warn|error",
 		help:  "the least important log lines written: debug adds a line for every permission check answered (HTTP and gRPC) and every gRPC health check",
 		apply: checkLogLevel(&c.LogLevel)})
-	add(fs, &setting{flag: "admin-addr", env: "ROSTER_ADMIN_ADDR", def: "127.0.0.1:9090", arg: "HOST:PORT",
+	add(fs, &setting{flag: "admin-addr", env: "ROSTER_ADMIN_ADDR", def: "127.0.0.1:8079", arg: "HOST:PORT",
 		help: "the admin listener (/metrics, /livez, /readyz); empty: none. Keep it off the public network", apply: checkHostPort(&c.AdminAddr, true)})
 	add(fs, &setting{flag: "grpc-addr", env: "ROSTER_GRPC_ADDR", arg: "HOST:PORT", defNote: "unset: off",
 		help: "the gRPC permission-check listener", apply: checkHostPort(&c.GRPCAddr, true)})

@@ -137,7 +137,7 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 	if err := parse(fs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if d.Addr != "127.0.0.1:8080" || d.AdminAddr != "127.0.0.1:9090" || d.GRPCAddr != "" || d.OutboxRetention.Hours() != 168 ||
+	if d.Addr != "127.0.0.1:8080" || d.AdminAddr != "127.0.0.1:8079" || d.GRPCAddr != "" || d.OutboxRetention.Hours() != 168 ||
 		d.ChangesRetention.Hours() != 24 || d.LogFormat != "text" || d.SessionIdle.Hours() != 12 || d.InviteTTL.Hours() != 168 ||
 		d.ShutdownDrain != 5*time.Second {
 		t.Errorf("defaults: %+v", d)
