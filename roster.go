@@ -305,7 +305,7 @@ type User struct {
 	Email            string    `json:"email"`
 	Name             string    `json:"name"`
 	EmailVerified    bool      `json:"email_verified"`
-	MFAEnabled       bool      `json:"mfa_enabled"` // a second factor: TOTP on, or at least one passkey
+	MFAEnabled       bool      `json:"mfa_enabled"`  // a second factor: TOTP on, or at least one passkey
 	TOTPEnabled      bool      `json:"totp_enabled"` // two-factor sign-in with an authenticator app (TOTP) is on
 	Passkeys         bool      `json:"-"`            // the user has at least one passkey
 	DefaultAccountID string    `json:"default_account_id"`

@@ -1,5 +1,5 @@
 // Package admin is Roster's operator-facing HTTP surface, served on its own
-// listener (ROSTER_ADMIN_ADDR, 127.0.0.1:9090 by default), never on the
+// listener (ROSTER_ADMIN_ADDR, 127.0.0.1:8079 by default), never on the
 // public one: Prometheus metrics, liveness and readiness probes, and the Go
 // profiler. It reads the service (and through it the database); it
 // changes nothing.
@@ -97,6 +97,13 @@ func New(o Options) *Admin {
 		Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
 	})
 	a.reg.MustRegister(a.requests, a.requestTime, a.decisions, a.checkTime)
+	b := ReadBuild()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "roster_build_info",
+		Help: "Always 1: the running binary's version (the module's), revision (the commit, -modified when the checkout had changes) and Go version.",
+	}, []string{"version", "revision", "go_version"})
+	buildInfo.WithLabelValues(b.Version, b.RevisionLabel(), b.GoVersion).Set(1)
+	a.reg.MustRegister(buildInfo)
 
 	if svc := o.Service; svc != nil {
 		counter := func(name, help string, v *atomic.Int64) prometheus.Collector {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -266,5 +267,24 @@ func TestAdminDrain(t *testing.T) {
 	}
 	if !env.Server.Admin.Draining() {
 		t.Error("Draining() is false after Drain")
+	}
+}
+
+// roster_build_info is 1, labelled with the binary's version, revision
+// and Go version.
+func TestMetrics_BuildInfo(t *testing.T) {
+	srv := httptest.NewServer(admin.New(admin.Options{}).Handler())
+	defer srv.Close()
+	_, body := get(t, srv.URL+"/metrics")
+	b := admin.ReadBuild()
+	if b.GoVersion != runtime.Version() || b.Version == "" {
+		t.Errorf("build %+v", b)
+	}
+	series := `roster_build_info{go_version="` + runtime.Version() + `",revision="` + b.RevisionLabel() + `",version="` + b.Version + `"}`
+	if v := mustMetric(t, body, series); v != 1 {
+		t.Errorf("%s = %v, want 1", series, v)
+	}
+	if !strings.Contains(body, "# TYPE roster_build_info gauge") {
+		t.Error("roster_build_info is not a gauge")
 	}
 }

@@ -151,9 +151,9 @@ var auditWords = map[string]func(e roster.AuditEvent) string{
 	"user.mfa_enable":      func(e roster.AuditEvent) string { return "turned on two-factor sign-in" },
 	"user.mfa_disable":     func(e roster.AuditEvent) string { return "turned off two-factor sign-in" },
 	"user.recovery_codes":  func(e roster.AuditEvent) string { return "made new recovery codes" },
-	"user.passkey_add":    func(e roster.AuditEvent) string { return "added the passkey " + quoted(e.Detail) },
-	"user.passkey_rename": func(e roster.AuditEvent) string { return "renamed a passkey (" + e.Detail + ")" },
-	"user.passkey_delete": func(e roster.AuditEvent) string { return "removed the passkey " + quoted(e.Detail) },
+	"user.passkey_add":     func(e roster.AuditEvent) string { return "added the passkey " + quoted(e.Detail) },
+	"user.passkey_rename":  func(e roster.AuditEvent) string { return "renamed a passkey (" + e.Detail + ")" },
+	"user.passkey_delete":  func(e roster.AuditEvent) string { return "removed the passkey " + quoted(e.Detail) },
 	"passkey.clone_detected": func(e roster.AuditEvent) string {
 		return "was refused a sign-in with the passkey " + quoted(e.Detail) + ": its signature counter went back (a copied authenticator?)"
 	},

@@ -48,11 +48,18 @@ var axeOnce struct {
 	sync.Once
 	src string
 	err error
+	// told: the terminal was told once that the accessibility checks
+	// did not run.
+	told sync.Once
 }
 
 // axeSource is axe-core's script, or "" and why not. Without it the
 // walk runs its other checks and then skips, except in CI (CI=true),
 // where .ci/run must have installed it and the test fails at once.
+// Outside CI it also says so on the terminal, once: go test shows a
+// skip's message only under -v (in package list mode not even then for
+// a passing package's output), and a browser run that quietly left out
+// its accessibility checks would read as a pass.
 func axeSource(t *testing.T) (src, missing string) {
 	t.Helper()
 	axeOnce.Do(func() {
@@ -64,6 +71,12 @@ func axeSource(t *testing.T) (src, missing string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
+		axeOnce.told.Do(func() {
+			if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+				fmt.Fprintf(tty, "--- SKIP (console): the browser tests ran without their accessibility checks (axe-core): %s\n", msg)
+				tty.Close()
+			}
+		})
 		return "", msg
 	}
 	return axeOnce.src, ""

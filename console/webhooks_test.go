@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"encoding/base64"
 	"fmt"
+	"html"
 	"net/url"
 	"regexp"
 	"strings"
@@ -59,7 +61,12 @@ func TestConsole_Webhooks(t *testing.T) {
 	if cc := a.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("the page with the secret answers Cache-Control %q", cc)
 	}
-	secret := regexp.MustCompile(`whsec_[A-Za-z0-9_-]+`).FindString(a.Body)
+	// The secret in its Standard Webhooks form, as the page writes it (the
+	// template escapes "+"): whsec_ and the base64 of 32 bytes.
+	secret := regexp.MustCompile(`whsec_(?:[A-Za-z0-9/=]|&#43;)+`).FindString(a.Body)
+	if key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(html.UnescapeString(secret), "whsec_")); err != nil || len(key) != 32 {
+		t.Errorf("the secret on the page %q: want whsec_ and the standard base64 of 32 bytes (%v)", secret, err)
+	}
 	ids := f.webhooks(t)
 	if len(ids) != 1 {
 		t.Fatalf("after create: %d webhooks", len(ids))

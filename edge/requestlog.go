@@ -6,7 +6,11 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RequestIDHeader carries a request's ID in and out.
@@ -23,8 +27,10 @@ func RequestID(ctx context.Context) string {
 // RequestLog logs one line per request and reports it to observe (which
 // may be nil). The line holds the method, the route (the ServeMux pattern
 // that matched, "unmatched" when none: never the path itself, which may
-// carry a token, as in /invite/{token}), the status, the duration and the
-// request ID; never the query, headers, cookies or body.
+// carry a token, as in /invite/{token}), the status, the duration, the
+// request ID and, when the request has one, its trace ID (trace_id: the
+// W3C traceparent's, or the one the tracer gave it); never the query,
+// headers, cookies or body.
 //
 // The request ID is the client's X-Request-Id when it is a sane token
 // (1-64 of [A-Za-z0-9._-]), else 128 random bits in hex; it is set on the
@@ -102,12 +108,30 @@ func finish(log *slog.Logger, observe func(route, method string, status int, d t
 	if status < 400 && quiet[route] {
 		level = slog.LevelDebug
 	}
-	log.LogAttrs(r.Context(), level, "request",
+	ctx := r.Context()
+	// The span of the request (otelhttp's, outside this middleware) is
+	// named by its route, which only the mux knew.
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		name, path := method+" "+route, route
+		if m, p, ok := strings.Cut(route, " "); ok { // "POST /v1/...": a pattern with its method
+			name, path = Method(m)+" "+p, p
+		}
+		span.SetName(name)
+		span.SetAttributes(attribute.String("http.route", path))
+	}
+	attrs := [6]slog.Attr{
 		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		slog.String("request_id", id))
+		slog.String("request_id", id),
+	}
+	n := 5
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() && log.Enabled(ctx, level) {
+		attrs[n] = slog.String("trace_id", sc.TraceID().String())
+		n++
+	}
+	log.LogAttrs(ctx, level, "request", attrs[:n]...)
 	if observe != nil {
 		observe(route, method, status, d)
 	}

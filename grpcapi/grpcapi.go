@@ -2,24 +2,32 @@
 // roster.authz.v1.AuthzService (proto/roster/authz/v1/authz.proto) with
 // Check and CheckBatch, answering exactly as POST /v1/authz/check and
 // POST /v1/authz/check-batch do (docs/api.md), from the same in-memory
-// index, and the standard gRPC health service.
+// index, the standard gRPC health service (grpc.health.v1.Health) and
+// server reflection (grpc.reflection.v1.ServerReflection and v1alpha), so
+// grpcurl and Postman call it without the .proto.
 //
 // Every AuthzService call needs the service token as metadata
 // "authorization: Bearer <token>"; the health service needs none, so load
-// balancers and probes can ask it.
+// balancers and probes can ask it, and reflection needs none: it describes
+// the API (proto/roster/authz/v1/authz.proto, public in the repository),
+// never data.
 package grpcapi
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -37,30 +45,57 @@ const ServiceName = "roster.authz.v1.AuthzService"
 // (service.MaxBatch).
 const MaxBatch = service.MaxBatch
 
-// MaxRecvMsgSize bounds a request: a full batch of 1000 checks is about
-// 100 KiB.
+// MaxRecvMsgSize bounds a request. A full batch of MaxBatch checks, each
+// with the longest account ID, API key and permission the service takes,
+// is under 150 KiB (TestLimits_FullBatchFits); 1 MiB leaves room and
+// refuses anything larger with RESOURCE_EXHAUSTED before it is decoded.
 const MaxRecvMsgSize = 1 << 20
+
+// Keepalive: the server pings a connection quiet for KeepaliveTime and
+// closes it when no answer comes within KeepaliveTimeout, so connections
+// to clients that vanished (a node gone, a NAT timeout) do not stay open.
+// A connection is asked to go away (GOAWAY, then MaxConnectionAgeGrace for
+// calls in flight) after MaxConnectionAge, so clients reconnect and spread
+// over replicas added since. Clients may ping as often as every
+// KeepaliveMinTime, with or without calls in flight; more often, the
+// server closes the connection (too_many_pings).
+const (
+	KeepaliveTime         = 30 * time.Second
+	KeepaliveTimeout      = 10 * time.Second
+	MaxConnectionAge      = 30 * time.Minute
+	MaxConnectionAgeGrace = time.Minute
+	KeepaliveMinTime      = 10 * time.Second
+)
 
 // RevisionMetadata, like the X-Roster-Revision header over HTTP, asks the
 // call to wait (up to service.RevisionWait) until this server's check
 // index has applied the revision a write answered with.
 const RevisionMetadata = "x-roster-revision"
 
-// New returns a gRPC server with AuthzService and the health service
-// registered; opts (TLS credentials, keepalive, interceptors...) come
-// after the package's own (MaxRecvMsgSize) and may override them. An empty
+// New returns a gRPC server with AuthzService, the health service and
+// server reflection registered, with the package's limits (MaxRecvMsgSize,
+// the keepalive parameters and enforcement policy above). opts (TLS
+// credentials, interceptors, stats handlers...) come after the limits and
+// may override them; interceptors in opts run around the service token's
+// check, so metrics and tracing see refused calls too. An empty
 // serviceToken refuses every check with PERMISSION_DENIED. The caller
 // serves it on a listener and stops it (GracefulStop, Stop).
 func New(svc *service.Service, serviceToken string, opts ...grpc.ServerOption) *grpc.Server {
 	a := &authzServer{svc: svc, token: service.NewServiceToken(serviceToken)}
-	all := append([]grpc.ServerOption{
+	all := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
-		grpc.ChainUnaryInterceptor(a.unaryAuth),
-		grpc.ChainStreamInterceptor(a.streamAuth),
-	}, opts...)
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time: KeepaliveTime, Timeout: KeepaliveTimeout,
+			MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: MaxConnectionAgeGrace,
+		}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
+	}
+	all = append(all, opts...)
+	all = append(all, grpc.ChainUnaryInterceptor(a.unaryLog, a.unaryAuth), grpc.ChainStreamInterceptor(a.streamLog, a.streamAuth))
 	gs := grpc.NewServer(all...)
 	authzv1.RegisterAuthzServiceServer(gs, a)
 	healthgrpc.RegisterHealthServer(gs, newHealthServer(svc))
+	reflection.Register(gs)
 	return gs
 }
 
@@ -88,6 +123,42 @@ func (a *authzServer) streamAuth(srv any, ss grpc.ServerStream, info *grpc.Strea
 		}
 	}
 	return handler(srv, ss)
+}
+
+// unaryLog and streamLog log one line per call, as edge.RequestLog does
+// for HTTP: the method, the status code, the duration. Calls answered OK
+// of the check service and of the health service (the platform's checks,
+// tens of thousands a second, and the probes) are logged at debug level
+// (ROSTER_LOG_LEVEL=debug shows them); other answers at info.
+func (a *authzServer) unaryLog(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	a.logCall(ctx, info.FullMethod, err, time.Since(start))
+	return resp, err
+}
+
+func (a *authzServer) streamLog(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
+	err := handler(srv, ss)
+	a.logCall(ss.Context(), info.FullMethod, err, time.Since(start))
+	return err
+}
+
+var healthPrefix = "/" + healthgrpc.Health_ServiceDesc.ServiceName + "/"
+
+func (a *authzServer) logCall(ctx context.Context, method string, err error, d time.Duration) {
+	code := status.Code(err)
+	level := slog.LevelInfo
+	if code == codes.OK && (strings.HasPrefix(method, methodPrefix) || strings.HasPrefix(method, healthPrefix)) {
+		level = slog.LevelDebug
+	}
+	if !a.svc.Log.Enabled(ctx, level) {
+		return
+	}
+	a.svc.Log.LogAttrs(ctx, level, "grpc call",
+		slog.String("method", method),
+		slog.String("code", code.String()),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 }
 
 // authenticate checks the service token in the metadata "authorization:

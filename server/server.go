@@ -15,15 +15,21 @@ import (
 	"sync"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
 	"github.com/rosterhq/roster/admin"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/edge"
 	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/httpapi"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/telemetry"
 )
 
 // Config is the whole configuration of a server.
@@ -93,6 +99,14 @@ type Config struct {
 	// SupportEmail is the operator's contact address the console names
 	// ("" for none).
 	SupportEmail string
+
+	// Tracing installs the HTTP and gRPC tracing instrumentation
+	// (telemetry.HTTPHandler, GRPCOptions): set it when telemetry.Start
+	// exports spans. Unset, a request's traceparent is still taken (the
+	// request log shows its trace ID; outgoing calls pass it on) and
+	// nothing else is done. The database is traced whenever the
+	// process's tracer provider is not a no-op.
+	Tracing bool
 }
 
 // Server is a wired Roster.
@@ -104,6 +118,8 @@ type Server struct {
 	// Admin serves metrics, probes and the profiler: on its own listener
 	// (Config.AdminAddr), never on Handler's.
 	Admin       *admin.Admin
+	grpcMetrics *grpcprom.ServerMetrics
+	tracing     bool
 	readTimeout time.Duration
 	cancel      context.CancelFunc
 	done        chan struct{}
@@ -187,6 +203,13 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}
 	adm := admin.New(admin.Options{Service: svc, Log: log})
 	svc.SetDecisionHook(adm.ObserveAuthz)
+	// The gRPC listener's metrics (GRPCServer), per method and status code:
+	// grpc_server_started_total, grpc_server_handled_total,
+	// grpc_server_msg_received_total, grpc_server_msg_sent_total and
+	// grpc_server_handling_seconds, on the admin listener's /metrics.
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+		grpcprom.WithHistogramBuckets(prometheus.ExponentialBuckets(1e-5, 4, 10)))) // 10 µs to about 2.6 s
+	adm.Registry().MustRegister(grpcMetrics)
 	// The edges log through the service's logger (svc.Log), one value,
 	// rather than each being handed log again.
 	api := &httpapi.Server{Svc: svc, ServiceToken: c.ServiceToken, OperatorToken: c.OperatorToken, Proxies: c.Proxies}
@@ -222,7 +245,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		interval = 50 * time.Millisecond
 	}
 	fctx, cancel := context.WithCancel(context.Background())
-	s := &Server{DB: db, Service: svc, API: api, Handler: edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), Admin: adm, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
+	s := &Server{DB: db, Service: svc, API: api, Handler: telemetry.HTTPHandler(edge.RequestLog(log, adm.ObserveRequest, "POST /v1/authz/check", "POST /v1/authz/check-batch")(edge.Headers(httpapi.Protect(routeErrors(mux, httpapi.RouteError, cons.RouteError)))), c.Tracing), Admin: adm, grpcMetrics: grpcMetrics, tracing: c.Tracing, readTimeout: c.ReadTimeout, cancel: cancel, done: make(chan struct{})}
 	if s.readTimeout <= 0 {
 		s.readTimeout = 30 * time.Second
 	}
@@ -269,6 +292,23 @@ func (s *Server) HTTPServer(log *slog.Logger) *http.Server {
 	return &http.Server{Handler: s.Handler, ReadHeaderTimeout: min(10*time.Second, s.readTimeout), ReadTimeout: s.readTimeout,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// GRPCServer returns the gRPC listener's server (grpcapi.New: the check
+// service, health, reflection, the keepalive and message-size limits) for
+// the service token, with its calls counted per method and status code on
+// the admin listener's /metrics and traced when Config.Tracing. The metrics
+// interceptors run outermost, so calls refused for their token are counted
+// too; opts (TLS) are passed on to grpcapi.New.
+func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
+	all := append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.grpcMetrics.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(s.grpcMetrics.StreamServerInterceptor()),
+	}, telemetry.GRPCServerOptions(s.tracing)...)
+	gs := grpcapi.New(s.Service, s.API.ServiceToken, append(all, opts...)...)
+	// Every method's series exist from the start, at 0.
+	s.grpcMetrics.InitializeMetrics(gs)
+	return gs
 }
 
 // Close stops following changes and closes the database.

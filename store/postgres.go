@@ -9,12 +9,13 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 type postgresDialect struct{}
 
 func openPostgres(dsn string) (*sql.DB, dialect, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := openTraced("pgx", dsn, semconv.DBSystemNamePostgreSQL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: open postgres: %w", err)
 	}
@@ -23,6 +24,7 @@ func openPostgres(dsn string) (*sql.DB, dialect, error) {
 }
 
 func (postgresDialect) name() string                { return "postgres" }
+func (postgresDialect) system() string              { return "postgresql" }
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
 func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
 

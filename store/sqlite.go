@@ -13,6 +13,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -56,7 +57,7 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 	v.Add("_pragma", "busy_timeout(10000)")
 	v.Add("_pragma", "synchronous(NORMAL)")
 	v.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
+	db, err := openTraced("sqlite", "file:"+path+"?"+v.Encode(), semconv.DBSystemNameSQLite)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -71,6 +72,7 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 }
 
 func (sqliteDialect) name() string                { return "sqlite" }
+func (sqliteDialect) system() string              { return "sqlite" }
 func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
 func (sqliteDialect) rebind(q string) string      { return q }
 func (sqliteDialect) txOptions() *sql.TxOptions   { return nil }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,8 @@ var (
 // dialect is what differs between the two databases.
 type dialect interface {
 	name() string
+	// system is the OpenTelemetry db.system.name.
+	system() string
 	gooseDialect() goose.Dialect
 	// migrationLock is the lock replicas take to migrate one at a time
 	// (nil: none needed).
@@ -113,26 +116,107 @@ func (db *DB) Close() error {
 // applies what is pending, the others wait for the lock (polling every
 // second, for up to five minutes) and then find nothing to do.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+db.d.name())
+	p, err := db.migrations()
 	if err != nil {
 		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// migrations is the goose provider of the dialect's embedded migrations,
+// with the migration lock where the dialect has one.
+func (db *DB) migrations() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+db.d.name())
+	if err != nil {
+		return nil, err
 	}
 	var opts []goose.ProviderOption
 	locker, err := db.d.migrationLock()
 	if err != nil {
-		return fmt.Errorf("store: migration lock: %w", err)
+		return nil, fmt.Errorf("store: migration lock: %w", err)
 	}
 	if locker != nil {
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	p, err := goose.NewProvider(db.d.gooseDialect(), db.db, sub, opts...)
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+	return p, nil
+}
+
+// Migration is one migration this binary embeds, and whether the database
+// has it.
+type Migration struct {
+	Version   int64     // 24 for 00024_passkeys.sql
+	Name      string    // "passkeys"
+	Applied   bool      // recorded in goose_db_version
+	AppliedAt time.Time // when, if Applied (as the database recorded it)
+}
+
+// MigrationStatus lists every embedded migration, oldest first, applied or
+// pending (goose's Provider.Status), and the newest version the database
+// records (dbVersion), which is newer than any listed when a later Roster
+// migrated the database. Reading the status creates goose's version table
+// when the database has none, as goose does; it changes nothing else.
+func (db *DB) MigrationStatus(ctx context.Context) (list []Migration, dbVersion int64, err error) {
+	p, err := db.migrations()
+	if err != nil {
+		return nil, 0, err
 	}
-	return nil
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: migration status: %w", err)
+	}
+	for _, m := range st {
+		list = append(list, Migration{Version: m.Source.Version, Name: migrationName(m.Source.Path),
+			Applied: m.State == goose.StateApplied, AppliedAt: m.AppliedAt})
+	}
+	if dbVersion, err = p.GetDBVersion(ctx); err != nil {
+		return nil, 0, fmt.Errorf("store: migration status: %w", err)
+	}
+	return list, dbVersion, nil
+}
+
+// MigrateDown rolls back, newest first, every applied migration with a
+// version above to, running each one's Down section (goose's
+// Provider.DownTo), and returns those it rolled back. Down sections drop
+// what their Up created, data included. Roll back only with every replica
+// stopped, after a backup (docs/operations.md, Rolling back).
+func (db *DB) MigrateDown(ctx context.Context, to int64) ([]Migration, error) {
+	if to < 0 {
+		return nil, fmt.Errorf("store: migrate down: version %d is negative", to)
+	}
+	p, err := db.migrations()
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.DownTo(ctx, to)
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		res = partial.Applied // rolled back before the one that failed
+	}
+	var done []Migration
+	for _, r := range res {
+		done = append(done, Migration{Version: r.Source.Version, Name: migrationName(r.Source.Path)})
+	}
+	if err != nil {
+		return done, fmt.Errorf("store: migrate down: %w", err)
+	}
+	return done, nil
+}
+
+// migrationName is a migration file's name without its version and
+// extension: "passkeys" for 00024_passkeys.sql.
+func migrationName(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if _, rest, ok := strings.Cut(base, "_"); ok {
+		return rest
+	}
+	return base
 }
 
 // Tx is a transaction with one timestamp for everything it writes.
@@ -177,9 +261,13 @@ func (db *DB) q(q string) string {
 // effects outside tx), with jittered exponential back-off for about ten
 // seconds; then ErrBusy, an EUNAVAILABLE with Retry-After.
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	ctx, span := db.startTx(ctx)
+	attempts := 0
+	defer func() { endTx(span, attempts, err) }()
 	wait := 2 * time.Millisecond
 	deadline := time.Now().Add(retryBudget)
 	for {
+		attempts++
 		err = db.transactOnce(ctx, fn)
 		if !errors.Is(err, errRetry) {
 			return err

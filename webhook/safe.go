@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // SafeMaxBody is the most a SafeClient reads of one answer.
@@ -26,7 +28,10 @@ func SafeClient(allowPrivate bool, timeout time.Duration, resolver *net.Resolver
 	}
 	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: timeout, MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second,
 		Proxy: nil}
-	return &http.Client{Transport: safeTransport{tr, allowPrivate}, Timeout: timeout,
+	// otelhttp around the connection's transport: a client span per request
+	// sent (redirects each their own) whose traceparent the provider or
+	// receiver gets.
+	return &http.Client{Transport: safeTransport{otelhttp.NewTransport(tr), tr, allowPrivate}, Timeout: timeout,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("webhook: too many redirects")
@@ -36,7 +41,8 @@ func SafeClient(allowPrivate bool, timeout time.Duration, resolver *net.Resolver
 }
 
 type safeTransport struct {
-	rt           http.RoundTripper
+	rt           http.RoundTripper // base, traced
+	base         *http.Transport
 	allowPrivate bool
 }
 

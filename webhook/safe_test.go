@@ -29,7 +29,7 @@ func TestSafeClient_RefusesAndCaps(t *testing.T) {
 		t.Errorf("plain http: %v, want errNotHTTPS", err)
 	}
 	c := SafeClient(false, time.Second, nil)
-	c.Transport.(safeTransport).rt.(*http.Transport).TLSClientConfig = tls.Client().Transport.(*http.Transport).TLSClientConfig
+	c.Transport.(safeTransport).base.TLSClientConfig = tls.Client().Transport.(*http.Transport).TLSClientConfig
 	if _, err := c.Get(tls.URL); err == nil || !strings.Contains(err.Error(), "address not allowed") {
 		t.Errorf("loopback over https: %v, want address not allowed", err)
 	}

@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -63,7 +65,9 @@ type Worker struct {
 	Resolver     *net.Resolver // nil: the system's
 }
 
-// Sign is the Roster-Signature header of body sent at t.
+// Sign is the Roster-Signature header of body sent at t: keyed with the
+// secret's whole string, whatever its form (see StandardKey for the
+// webhook-signature's key).
 func Sign(secret string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
 	m := hmac.New(sha256.New, []byte(secret))
@@ -89,7 +93,9 @@ func (s *Worker) client() *http.Client {
 		d.Control = dialControl
 	}
 	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: s.timeout(), MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second}
-	return &http.Client{Transport: tr, Timeout: s.timeout(),
+	// otelhttp: each delivery is a client span (the root of its trace)
+	// and the receiver gets its traceparent.
+	return &http.Client{Transport: otelhttp.NewTransport(tr), Timeout: s.timeout(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -133,7 +139,15 @@ func (s *Worker) deliver(ctx context.Context, c *http.Client, d roster.Delivery)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Roster-Webhooks/1")
-	req.Header.Set("Roster-Signature", Sign(d.Secret, time.Now(), []byte(d.Body)))
+	// Two signatures of one attempt at one time: Roster's own, and the
+	// Standard Webhooks headers, whose webhook-id is the event's id (the
+	// body's "id"): the same on every retry and every redelivery of the
+	// event, so a receiver deduplicates on it.
+	now, body := time.Now(), []byte(d.Body)
+	req.Header.Set("Roster-Signature", Sign(d.Secret, now, body))
+	req.Header.Set("webhook-id", d.EventID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", SignStandard(d.Secret, d.EventID, now, body))
 	resp, err := c.Do(req)
 	if err != nil {
 		return false, err

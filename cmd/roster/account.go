@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 
 	"github.com/rosterhq/roster"
@@ -42,7 +43,7 @@ func cmdAccountPlan(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer db.Close()
-	svc := service.New(db, nil, nil, service.DefaultConfig(), newLogger("text", stderr))
+	svc := service.New(db, nil, nil, service.DefaultConfig(), newLogger("text", slog.LevelInfo, stderr))
 	a, err := svc.SetPlan(ctx, id, plan, usd, months, roster.Actor{Email: "operator (cli)", IP: "cli"})
 	if err != nil {
 		return fmt.Errorf("%s", roster.ErrorMessage(err))

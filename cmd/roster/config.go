@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	netmail "net/mail"
 	"net/url"
@@ -37,6 +38,7 @@ type config struct {
 	PersonalExtra    string
 	TrustProxy       string
 	LogFormat        string
+	LogLevel         slog.Level
 	AdminAddr        string
 	GRPCAddr         string
 	OutboxRetention  time.Duration
@@ -123,7 +125,10 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		apply: checkProxies(&c.TrustProxy)})
 	add(fs, &setting{flag: "log-format", env: "ROSTER_LOG_FORMAT", def: "text", arg: "text|json",
 		help: "log lines as text or JSON", apply: checkOneOf(&c.LogFormat, "text", "json")})
-	add(fs, &setting{flag: "admin-addr", env: "ROSTER_ADMIN_ADDR", def: "127.0.0.1:9090", arg: "HOST:PORT",
+	add(fs, &setting{flag: "log-level", env: "ROSTER_LOG_LEVEL", def: "info", arg: "debug|info|warn|error",
+		help:  "the least important log lines written: debug adds a line for every permission check answered (HTTP and gRPC) and every gRPC health check",
+		apply: checkLogLevel(&c.LogLevel)})
+	add(fs, &setting{flag: "admin-addr", env: "ROSTER_ADMIN_ADDR", def: "127.0.0.1:8079", arg: "HOST:PORT",
 		help: "the admin listener (/metrics, /livez, /readyz); empty: none. Keep it off the public network", apply: checkHostPort(&c.AdminAddr, true)})
 	add(fs, &setting{flag: "grpc-addr", env: "ROSTER_GRPC_ADDR", arg: "HOST:PORT", defNote: "unset: off",
 		help: "the gRPC permission-check listener", apply: checkHostPort(&c.GRPCAddr, true)})
@@ -363,6 +368,8 @@ func settingsOf(fs *flag.FlagSet) []*setting {
 var synopsis = map[string]string{
 	"serve":          "roster serve [flags]\n\nRuns the API and the console.",
 	"migrate":        "roster migrate [flags]\n\nApplies the database migrations and exits.",
+	"migrate status": "roster migrate status [--json] [flags]\n\nLists the migrations this roster embeds, applied or pending. Applies nothing.",
+	"migrate down":   "roster migrate down --to VERSION [--yes] [flags]\n\nRolls the schema back to VERSION, newest migration first. Without --yes, says what it would do.",
 	"healthcheck":    "roster healthcheck [--timeout D] [flags]\n\nAsks serve's admin listener (GET /readyz at ROSTER_ADMIN_ADDR) and exits 0 if ready, 1 otherwise:\nthe container health check of an image without a shell.",
 	"account plan":   "roster account plan ACCOUNT_ID (--committed --monthly-usd N --months M | --standard) [flags]",
 	"account list":   "roster account list [--limit N] [--after ACCOUNT_ID] [--json] [flags]",
@@ -677,6 +684,20 @@ func checkBool(p *bool) func(string) error {
 		default:
 			return fmt.Errorf("must be true or false")
 		}
+		return nil
+	}
+}
+
+// checkLogLevel takes one of the four level names, in lower case as
+// documented.
+func checkLogLevel(p *slog.Level) func(string) error {
+	return func(v string) error {
+		levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+		l, ok := levels[v]
+		if !ok {
+			return fmt.Errorf("must be one of debug, info, warn, error")
+		}
+		*p = l
 		return nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +44,9 @@ func TestServe_RefusesBadSettings(t *testing.T) {
 		{args: []string{"--grpc-addr=:grpc"}, want: []string{"--grpc-addr", `"grpc"`}},
 		{args: []string{"--grpc-addr=bad_host:9000"}, want: []string{"--grpc-addr", "host name"}},
 		{env: []string{"ROSTER_LOG_FORMAT=yaml"}, want: []string{"ROSTER_LOG_FORMAT", "text, json"}},
+		{env: []string{"ROSTER_LOG_LEVEL=verbose"}, want: []string{"ROSTER_LOG_LEVEL", `"verbose"`, "debug, info, warn, error"}},
+		{args: []string{"--log-level=DEBUG"}, want: []string{"--log-level", `"DEBUG"`, "debug, info, warn, error"}},
+		{env: []string{"ROSTER_LOG_LEVEL="}, want: []string{"ROSTER_LOG_LEVEL", "debug, info, warn, error"}},
 		{env: []string{"ROSTER_MAIL_FROM=nobody"}, want: []string{"ROSTER_MAIL_FROM", "mail address"}},
 		{env: []string{"ROSTER_OPERATOR_TOKEN=two words"}, want: []string{"ROSTER_OPERATOR_TOKEN", "(hidden)"}, never: []string{"two words"}},
 		{env: []string{"ROSTER_PERSONAL_DOMAINS_EXTRA=mail.example, someone@example.com"}, want: []string{"ROSTER_PERSONAL_DOMAINS_EXTRA", "someone@example.com"}},
@@ -133,10 +137,13 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 	if err := parse(fs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if d.Addr != "127.0.0.1:8080" || d.AdminAddr != "127.0.0.1:9090" || d.GRPCAddr != "" || d.OutboxRetention.Hours() != 168 ||
+	if d.Addr != "127.0.0.1:8080" || d.AdminAddr != "127.0.0.1:8079" || d.GRPCAddr != "" || d.OutboxRetention.Hours() != 168 ||
 		d.ChangesRetention.Hours() != 24 || d.LogFormat != "text" || d.SessionIdle.Hours() != 12 || d.InviteTTL.Hours() != 168 ||
 		d.ShutdownDrain != 5*time.Second {
 		t.Errorf("defaults: %+v", d)
+	}
+	if d.LogLevel != slog.LevelInfo {
+		t.Errorf("default log level %v, want info", d.LogLevel)
 	}
 
 	t.Setenv("ROSTER_SESSION_TTL", "720h")

@@ -2,6 +2,8 @@
 //
 //	roster serve                      run the API (and console) on ROSTER_ADDR
 //	roster migrate                    apply database migrations and exit
+//	roster migrate status             migrations applied and pending
+//	roster migrate down --to VERSION --yes  roll the schema back
 //	roster healthcheck                exit 0 if serve's admin /readyz answers 200, else 1
 //	roster account plan ID --committed --monthly-usd N --months M
 //	roster account plan ID --standard set an account's plan
@@ -11,6 +13,7 @@
 //	roster user reset-mfa EMAIL       clear a locked-out user's two-factor sign-in
 //	roster audit export ID            an account's audit events as JSON lines
 //	roster pricing import FILE.csv    replace the rate table
+//	roster version                    version, commit and Go version
 //
 // Every setting is a flag and an environment variable (ROSTER_ADDR,
 // ROSTER_DATABASE, ...); a flag given on the command line wins. Secrets
@@ -65,6 +68,9 @@ func (e usageError) Error() string { return e.msg }
 const usage = `usage:
   roster serve [flags]                 run the service
   roster migrate [flags]               apply database migrations
+  roster migrate status [--json]       migrations applied and pending
+  roster migrate down --to VERSION [--yes]
+                                       roll the schema back (docs/operations.md)
   roster healthcheck [flags]           exit 0 if serve's admin listener says ready
                                        (GET /readyz at ROSTER_ADMIN_ADDR), else 1
   roster account plan ACCOUNT_ID --committed --monthly-usd N --months M
@@ -77,6 +83,7 @@ const usage = `usage:
   roster audit export ACCOUNT_ID [--since RFC3339]
                                        audit events as JSON lines, oldest first
   roster pricing import FILE.csv       replace the rate table (see testdata/pricing-sample.csv)
+  roster version                       the version, commit and Go version it was built from
 Run "roster serve -h" for the settings and their environment variables,
 "roster COMMAND -h" for a command's flags. Secrets are never flags: set the
 tokens in ROSTER_SERVICE_TOKEN / ROSTER_OPERATOR_TOKEN or in files named by
@@ -96,6 +103,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
+		switch sub {
+		case "status":
+			return cmdMigrateStatus(ctx, args[2:], stdout, stderr)
+		case "down":
+			return cmdMigrateDown(ctx, args[2:], stdout, stderr)
+		}
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, args[1:], stdout, stderr)
@@ -123,6 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if sub == "import" {
 			return cmdPricingImport(ctx, args[2:], stdout, stderr)
 		}
+	case "version", "--version":
+		return cmdVersion(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -130,9 +145,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return usageError{fmt.Sprintf("unknown command %q\n%s", strings.Join(args, " "), usage)}
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
+// newLogger writes lines of level and above to w, as text or JSON.
+func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

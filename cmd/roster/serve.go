@@ -9,15 +9,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 
-	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/telemetry"
 )
 
 func openDB(ctx context.Context, dsn string) (*store.DB, error) {
@@ -57,11 +59,32 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log := newLogger(c.LogFormat, stderr)
+	log := newLogger(c.LogFormat, c.LogLevel, stderr)
 	sc, err := c.server()
 	if err != nil {
 		return err
 	}
+	// Tracing: on when the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
+	// is set; the SDK reads the other OTEL_* variables itself.
+	tc, err := telemetry.FromEnv(os.Getenv)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	tc.Log, tc.Version = log, moduleVersion()
+	stopTracing, err := telemetry.Start(ctx, tc)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Last, after the server closed: the spans of the requests that
+		// finished while draining go out too.
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			log.Warn("tracing: spans lost at shutdown", "err", err)
+		}
+	}()
+	sc.Tracing = tc.Export
 	a, err := server.Open(ctx, sc, log)
 	if err != nil {
 		return err
@@ -98,7 +121,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			srv.Close()
 			return fmt.Errorf("grpc listener %s: %w", sc.GRPCAddr, err)
 		}
-		gs = grpcapi.New(a.Service, sc.ServiceToken)
+		gs = a.GRPCServer()
 		go func() { errc <- gs.Serve(gln) }()
 		log.Info("roster grpc serving", "grpc_addr", gln.Addr().String())
 	}
@@ -212,4 +235,13 @@ func redactURL(u string) string {
 		u = u[:q+1] + strings.Join(params, "&")
 	}
 	return u
+}
+
+// moduleVersion is the main module's version from the build information
+// ("" for a development build): the traces' service.version.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ""
 }

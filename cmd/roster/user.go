@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 
 	"github.com/rosterhq/roster"
@@ -113,7 +114,7 @@ func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer db.Close()
-	log := newLogger("text", stderr)
+	log := newLogger("text", slog.LevelInfo, stderr)
 	sender, err := server.Mailer(db, c.SMTPURL, c.MailFrom, log)
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package team
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,9 +62,7 @@ func (s *Team) CreateWebhook(ctx context.Context, a roster.Account, rawURL strin
 	if err != nil {
 		return Webhook{}, err
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+	secret := webhook.NewSecret()
 	var w Webhook
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if n, err := tx.CountWebhooks(ctx, a.Seq); err != nil {
