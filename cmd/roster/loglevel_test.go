@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +24,10 @@ func TestServe_LogLevelDebugLogsEveryCheck(t *testing.T) {
 	for _, level := range []string{"debug", "info"} {
 		t.Run(level, func(t *testing.T) {
 			t.Parallel()
-			env := []string{"ROSTER_GRPC_ADDR=127.0.0.1:0", "ROSTER_SERVICE_TOKEN=svc-token"}
+			// A database of its own: the default, roster.db in the package's
+			// folder, would be shared by the two parallel subtests (both
+			// migrating it at once) and left behind.
+			env := []string{"ROSTER_DATABASE=" + filepath.Join(t.TempDir(), "r.db"), "ROSTER_GRPC_ADDR=127.0.0.1:0", "ROSTER_SERVICE_TOKEN=svc-token"}
 			if level == "debug" {
 				env = append(env, "ROSTER_LOG_LEVEL=debug")
 			}
