@@ -220,9 +220,15 @@ func drain(log *slog.Logger, period time.Duration, a *server.Server, srv *http.S
 // (user and password) and the value of a password= parameter (pgx reads
 // one).
 func redactURL(u string) string {
-	if i := strings.Index(u, "@"); i > 0 {
+	if i := strings.LastIndex(u, "@"); i > 0 {
+		// Whatever comes before the last @ may hold a password, whether
+		// or not the scheme is well formed ("postgresql:/roster:PASS@h").
 		if j := strings.Index(u, "://"); j > 0 && j < i {
 			u = u[:j+3] + "***@" + u[i+1:]
+		} else if j := strings.Index(u, ":"); j > 0 && j < i {
+			u = u[:j+1] + "***@" + u[i+1:]
+		} else {
+			u = "***@" + u[i+1:]
 		}
 	}
 	if q := strings.IndexByte(u, '?'); q >= 0 {
