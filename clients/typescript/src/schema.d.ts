@@ -1103,7 +1103,7 @@ export interface paths {
         put?: never;
         /**
          * Add a webhook
-         * @description Events are POSTed to `url` as JSON `{id, type, created_at, account_id, data}`, signed in the header `Roster-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the secret>`. The answer carries `secret`, shown this once. `url` must be `https://` on a host that resolves to public addresses only (checked again at every delivery). A delivery that is not answered 2xx within 5 s is retried, 10 s later doubling up to an hour apart, for 24 hours; delivery is at least once, so deduplicate on `id`.
+         * @description Events are POSTed to `url` as JSON `{id, type, created_at, account_id, data}`, signed in the header `Roster-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the secret>` and with the Standard Webhooks headers (https://www.standardwebhooks.com): `webhook-id` (the event's `id`, the same on every retry and redelivery), `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature: v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed with the bytes the secret encodes>`, so a Standard Webhooks library verifies a delivery with the secret as shown. The answer carries `secret`, shown this once. `url` must be `https://` on a host that resolves to public addresses only (checked again at every delivery). A delivery that is not answered 2xx within 5 s is retried, 10 s later doubling up to an hour apart, for 24 hours; delivery is at least once, so deduplicate on `id`.
          *
          *     Needs `team.edit`.
          */
@@ -2667,7 +2667,7 @@ export interface components {
                 user_id: number;
                 email: string;
             } | null;
-            /** @description The signing secret (256 random bits), shown only in this answer. */
+            /** @description The signing secret, shown only in this answer: `whsec_` and the standard base64 of 256 random bits (the Standard Webhooks form). */
             secret: string;
         };
         WebhookList: {
@@ -2710,7 +2710,7 @@ export interface components {
              * @description When a pending delivery is tried next; null once delivered or failed.
              */
             next_attempt_at: string | null;
-            /** @description The request body sent (JSON `{id, type, created_at, account_id, data}`), byte for byte: what `Roster-Signature` signs, with the timestamp of each attempt. */
+            /** @description The request body sent (JSON `{id, type, created_at, account_id, data}`), byte for byte: what `Roster-Signature` and `webhook-signature` sign, with the timestamp of each attempt. */
             payload: string;
         };
         WebhookDeliveryList: {
