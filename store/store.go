@@ -313,6 +313,9 @@ func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err erro
 	if err = fn(tx); err != nil {
 		return err
 	}
+	if err = db.markIdempotent(ctx, tx); err != nil { // issue 26: store/idempotency.go
+		return err
+	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
 	}
