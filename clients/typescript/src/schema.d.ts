@@ -2963,9 +2963,35 @@ export interface components {
             mfa_token: string;
             credential: components["schemas"]["PasskeyCredential"];
         };
+        Error409_conflict_already_member_invitation_pending: {
+            error: {
+                /**
+                 * @description A stable code: the status alone does not tell them apart.
+                 * @enum {string}
+                 */
+                code: "conflict" | "already_member" | "invitation_pending";
+                /** @description For a person; may change. */
+                message: string;
+                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
+                field?: string;
+            };
+        };
+        Error409_conflict_domain_unverified_domain_taken: {
+            error: {
+                /**
+                 * @description A stable code: the status alone does not tell them apart.
+                 * @enum {string}
+                 */
+                code: "conflict" | "domain_unverified" | "domain_taken";
+                /** @description For a person; may change. */
+                message: string;
+                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
+                field?: string;
+            };
+        };
     };
     responses: {
-        /** @description Bad request: `invalid_request`: the request is not valid (the body, a query parameter, or X-Roster-Revision). */
+        /** @description Bad request: `invalid_request`: the request is not valid (the body, a query parameter, X-Roster-Revision, or Idempotency-Key). */
         Error400_invalid_request: {
             headers: {
                 [name: string]: unknown;
@@ -3046,18 +3072,20 @@ export interface components {
                 "application/json": components["schemas"]["Error409_already_member_invitation_pending"];
             };
         };
-        /** @description Conflict: `conflict`: the request conflicts with the current state. */
+        /** @description Conflict: `conflict`: the request conflicts with the current state. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error409_conflict"];
             };
         };
-        /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already. */
+        /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict_already_member: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -3165,9 +3193,10 @@ export interface components {
                 "application/json": components["schemas"]["Error403_forbidden_plan_required_owner_immutable_mfa_required_sso_required"];
             };
         };
-        /** @description Conflict: `conflict`: the request conflicts with the current state. `domain_unverified`: the account has no verified domain. */
+        /** @description Conflict: `conflict`: the request conflicts with the current state. `domain_unverified`: the account has no verified domain. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict_domain_unverified: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -3181,6 +3210,26 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error409_domain_unverified"];
+            };
+        };
+        /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already; `invitation_pending`: an invitation to the address is pending already. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
+        Error409_conflict_already_member_invitation_pending: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error409_conflict_already_member_invitation_pending"];
+            };
+        };
+        /** @description Conflict: `conflict`: the request conflicts with the current state; `domain_unverified`: the domain's TXT record was not found, or does not hold the value (the message says what was found); `domain_taken`: another account verified the domain. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
+        Error409_conflict_domain_unverified_domain_taken: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error409_conflict_domain_unverified_domain_taken"];
             };
         };
     };
@@ -3213,6 +3262,8 @@ export interface components {
         Order: "asc" | "desc";
         /** @description A cursor: a page's meta.prev, for the page before it (not with offset or after). */
         Before: string;
+        /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+        IdempotencyKey: string;
     };
     requestBodies: never;
     headers: {
@@ -3226,6 +3277,8 @@ export interface components {
         ClearSession: string;
         /** @description The cookie binding the started sign-in to this browser, for 10 minutes, HttpOnly: `roster_sso` for an OpenID Connect connection (SameSite=Lax, path /sso/; Secure behind TLS), or `roster_saml` for a SAML one (path /sso/saml/acs; SameSite=None and Secure behind TLS, so that it comes back on the provider's cross-site POST; SameSite=Lax over plain HTTP). */
         SetSSOBinding: string;
+        /** @description `true` on an answer sent again for an Idempotency-Key: the request was not run again. */
+        IdempotentReplayed: "true";
     };
     pathItems: never;
 }
@@ -3234,7 +3287,10 @@ export interface operations {
     signup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3249,6 +3305,7 @@ export interface operations {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3278,7 +3335,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3291,6 +3351,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3304,6 +3365,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3312,7 +3374,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3326,6 +3391,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3338,6 +3404,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated_mfa_required"];
             403: components["responses"]["Error403_forbidden_email_unverified"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -3348,7 +3415,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3358,11 +3428,14 @@ export interface operations {
             204: {
                 headers: {
                     "Set-Cookie": components["headers"]["ClearSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
+            409: components["responses"]["Error409_conflict"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
         };
@@ -3395,7 +3468,10 @@ export interface operations {
     requestPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3408,6 +3484,7 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3421,6 +3498,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -3431,7 +3509,10 @@ export interface operations {
     confirmPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3445,6 +3526,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3458,6 +3540,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3497,6 +3580,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3510,6 +3595,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3523,6 +3609,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -3536,6 +3623,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3549,6 +3638,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3609,6 +3699,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3623,6 +3715,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3647,6 +3740,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3660,6 +3755,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3839,6 +3935,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3853,6 +3951,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3863,6 +3962,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3875,6 +3975,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 token: string;
@@ -3887,6 +3989,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3896,7 +3999,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
-            409: components["responses"]["Error409_already_member"];
+            409: components["responses"]["Error409_conflict_already_member"];
             410: components["responses"]["Error410_invitation_invalid"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3936,6 +4039,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3950,6 +4055,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3961,6 +4067,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -4248,6 +4355,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4264,6 +4373,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4275,7 +4385,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_owner_immutable_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
-            409: components["responses"]["Error409_already_member_invitation_pending"];
+            409: components["responses"]["Error409_conflict_already_member_invitation_pending"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             422: components["responses"]["Error422_personal_email_domain"];
@@ -4364,6 +4474,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4378,6 +4490,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4388,6 +4501,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
+            409: components["responses"]["Error409_conflict"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
             500: components["responses"]["Error500_internal"];
@@ -4554,6 +4668,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -4567,6 +4683,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4580,6 +4697,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -4671,6 +4789,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4687,6 +4807,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4856,6 +4977,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4872,6 +4995,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4883,6 +5007,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5106,6 +5231,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5122,6 +5249,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5133,6 +5261,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5217,6 +5346,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5233,6 +5364,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5244,6 +5376,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5289,6 +5422,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5305,6 +5440,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5531,6 +5667,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5547,6 +5685,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5558,6 +5697,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -5608,6 +5748,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5624,6 +5766,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5635,6 +5778,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5794,6 +5938,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5808,6 +5954,7 @@ export interface operations {
             /** @description Accepted: the delivery is queued, and sent by the outbox like any event. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5831,6 +5978,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5847,6 +5996,7 @@ export interface operations {
             /** @description Accepted: the delivery is queued, and sent by the outbox like any event. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5902,6 +6052,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5918,6 +6070,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5929,15 +6082,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
-            /** @description Conflict: `domain_unverified`: the account has verified no domain yet. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error409_domain_unverified"];
-                };
-            };
+            409: components["responses"]["Error409_conflict_domain_unverified"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             /** @description Unprocessable: `sso_invalid`: the issuer's discovery document or the SAML metadata is unusable (the message says why). */
@@ -6073,7 +6218,10 @@ export interface operations {
     startSSO: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6087,6 +6235,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSSOBinding"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6107,6 +6256,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             /** @description Unprocessable: `sso_invalid`: the issuer's discovery document or the SAML metadata is unusable (the message says why). */
@@ -6161,6 +6311,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -6177,6 +6329,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6236,6 +6389,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -6251,6 +6406,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6261,7 +6417,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
-            409: components["responses"]["Error409_domain_unverified_domain_taken"];
+            409: components["responses"]["Error409_conflict_domain_unverified_domain_taken"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
             503: components["responses"]["Error503_unavailable"];
@@ -6305,6 +6461,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -6321,6 +6479,7 @@ export interface operations {
             /** @description Created: the token, shown this once. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6332,7 +6491,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
-            409: components["responses"]["Error409_domain_unverified"];
+            409: components["responses"]["Error409_conflict_domain_unverified"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -6450,6 +6609,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -6463,6 +6624,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6475,6 +6637,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated_mfa_required"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -6488,6 +6651,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -6502,6 +6667,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6627,7 +6793,10 @@ export interface operations {
     beginPasskeyLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6640,6 +6809,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6652,6 +6822,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -6662,7 +6833,10 @@ export interface operations {
     finishPasskeyLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6676,6 +6850,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6688,6 +6863,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden_email_unverified"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -6698,7 +6874,10 @@ export interface operations {
     beginPasskeySecondFactor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6711,6 +6890,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6733,7 +6913,10 @@ export interface operations {
     finishPasskeySecondFactor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6747,6 +6930,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6759,6 +6943,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
