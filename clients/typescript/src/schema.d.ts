@@ -1814,32 +1814,6 @@ export interface components {
                 field?: string;
             };
         };
-        Error409_already_member: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "already_member";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
-        Error409_already_member_invitation_pending: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "already_member" | "invitation_pending";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
         Error409_conflict: {
             error: {
                 /**
@@ -1873,32 +1847,6 @@ export interface components {
                  * @enum {string}
                  */
                 code: "conflict" | "domain_unverified";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
-        Error409_domain_unverified: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "domain_unverified";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
-        Error409_domain_unverified_domain_taken: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "domain_unverified" | "domain_taken";
                 /** @description For a person; may change. */
                 message: string;
                 /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
@@ -3054,24 +3002,6 @@ export interface components {
                 "application/json": components["schemas"]["Error404_not_found"];
             };
         };
-        /** @description Conflict: `already_member`: the address is a member of the account already. */
-        Error409_already_member: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_already_member"];
-            };
-        };
-        /** @description Conflict: `already_member`: the address is a member of the account already; `invitation_pending`: an invitation to the address is pending already. */
-        Error409_already_member_invitation_pending: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_already_member_invitation_pending"];
-            };
-        };
         /** @description Conflict: `conflict`: the request conflicts with the current state. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict: {
             headers: {
@@ -3166,15 +3096,6 @@ export interface components {
                 "application/json": components["schemas"]["Error503_unavailable"];
             };
         };
-        /** @description Conflict: `domain_unverified`: the domain's TXT record was not found, or does not hold the value (the message says what was found); `domain_taken`: another account verified the domain. */
-        Error409_domain_unverified_domain_taken: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_domain_unverified_domain_taken"];
-            };
-        };
         /** @description Forbidden: `forbidden`: the caller may not do this (role, machine credential, or a cross-origin request); `plan_required`: the account is not on the committed plan (team members and invitations need it); `mfa_required`: two-factor sign-in is required. `sso_required`: the account requires its single sign-on of this member, and the session did not come through it (or a personal API key was used). `member_deactivated`: the company's directory deactivated this member: they hold nothing in the account until reactivated. */
         Error403_forbidden_plan_required_mfa_required_sso_required: {
             headers: {
@@ -3201,15 +3122,6 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error409_conflict_domain_unverified"];
-            };
-        };
-        /** @description Conflict: `domain_unverified`: the account has no verified domain. */
-        Error409_domain_unverified: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_domain_unverified"];
             };
         };
         /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already; `invitation_pending`: an invitation to the address is pending already. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
