@@ -70,7 +70,7 @@ func (s *Server) handleIdempotent(w http.ResponseWriter, r *http.Request, rt Rou
 		return rt.handle(w, r, c)
 	}
 	if len(keys) > 1 {
-		return roster.FieldErrorf(IdempotencyHeader, roster.EINVALID, "Send one %s header, not %d", IdempotencyHeader, len(keys))
+		return roster.FieldErrorf(IdempotencyHeader, roster.EINVALID, "Send one Idempotency-Key header, not %d", len(keys))
 	}
 	if err := service.CheckIdempotencyKey(keys[0]); err != nil {
 		return err

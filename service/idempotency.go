@@ -45,11 +45,11 @@ const IdempotencyLease = time.Minute
 // characters. Errors: EINVALID (field Idempotency-Key).
 func CheckIdempotencyKey(key string) error {
 	if len(key) < 1 || len(key) > 255 {
-		return roster.FieldErrorf(IdempotencyHeader, roster.EINVALID, "The %s header must be 1 to 255 printable ASCII characters (a UUID is best)", IdempotencyHeader)
+		return roster.FieldErrorf(IdempotencyHeader, roster.EINVALID, "The Idempotency-Key header must be 1 to 255 printable ASCII characters (a UUID is best)")
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
-			return roster.FieldErrorf(IdempotencyHeader, roster.EINVALID, "The %s header must be 1 to 255 printable ASCII characters (a UUID is best)", IdempotencyHeader)
+			return roster.FieldErrorf(IdempotencyHeader, roster.EINVALID, "The Idempotency-Key header must be 1 to 255 printable ASCII characters (a UUID is best)")
 		}
 	}
 	return nil
@@ -132,13 +132,13 @@ func (s *Service) ClaimIdempotencyKey(ctx context.Context, scope, key string, re
 		return ctx, nil, answer, err
 	case store.IdempotencyRunning:
 		return ctx, nil, nil, roster.Retry(roster.ECONFLICT, time.Second,
-			"A request with this %s is still being handled: try again in a second", IdempotencyHeader)
+			"A request with this Idempotency-Key is still being handled: try again in a second")
 	case store.IdempotencyLost:
 		return ctx, nil, nil, roster.FieldErrorf(IdempotencyHeader, roster.ECONFLICT,
-			"The first request with this %s was completed, but its answer was lost: read what it changed instead of repeating it", IdempotencyHeader)
+			"The first request with this Idempotency-Key was completed, but its answer was lost: read what it changed instead of repeating it")
 	}
 	return ctx, nil, nil, roster.FieldErrorf(IdempotencyHeader, roster.ECONFLICT,
-		"This %s was used for another request (another method, path or body) within the last 24 hours: a new request needs a new key", IdempotencyHeader)
+		"This Idempotency-Key was used for another request (another method, path or body) within the last 24 hours: a new request needs a new key")
 }
 
 // Answer stores the request's answer (sealed), to be sent again to every
