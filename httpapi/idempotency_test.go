@@ -370,6 +370,7 @@ func TestIdempotency_FailuresAreNotKept(t *testing.T) {
 func TestIdempotency_PrunedAfterADay(t *testing.T) {
 	t.Parallel()
 	e := servertest.New(t)
+	clk := newAheadClock(e)
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	// A personal API key: it outlives the day (a session would end idle).
 	apiKey := owner.Must(201, "POST", "/v1/me/api-keys", map[string]string{"account_id": acct, "name": "ci"}).Str("key")
@@ -378,12 +379,12 @@ func TestIdempotency_PrunedAfterADay(t *testing.T) {
 	path := "/v1/accounts/" + acct + "/applications"
 	body := map[string]string{"name": "Daily", "answer_url": "https://acme.example/answer"}
 	first := c.Must(201, "POST", path, body)
-	later(e, 23*time.Hour)
+	clk.advance(23 * time.Hour)
 	if err := e.Server.Service.Prune(context.Background(), store.Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	sameAnswer(t, first, c.Do("POST", path, body))
-	later(e, 2*time.Hour) // 25 hours after the first
+	clk.advance(2 * time.Hour) // 25 hours after the first
 	if err := e.Server.Service.Prune(context.Background(), store.Retention{}); err != nil {
 		t.Fatal(err)
 	}
