@@ -80,6 +80,23 @@ func TestIdempotency_ReplayAnswersFirstAndDoesNothing(t *testing.T) {
 			t.Errorf("%s: %d rows after three requests with one key, want 1", tc.name, n)
 		}
 	}
+	// The service token's writes (log ingest) take a key too, and the
+	// check ignores one: a question is answered afresh.
+	platform := keyed(e.Platform(t), newKey())
+	logRec := map[string]any{"account_id": acct, "kind": "call", "from_number": "+14155551111", "to_number": "+14155550000",
+		"direction": "outbound", "status": "completed", "started_at": "2026-11-01T10:00:00Z"}
+	ingested := platform.Must(201, "POST", "/v1/ingest/logs", logRec)
+	sameAnswer(t, ingested, platform.Do("POST", "/v1/ingest/logs", logRec))
+	if n := e.Count(t, "SELECT COUNT(*) FROM call_logs"); n != 1 {
+		t.Errorf("%d call logs after two ingests with one key, want 1", n)
+	}
+	for range 2 {
+		r := platform.Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"})
+		if r.Header.Get(httpapi.ReplayedHeader) != "" {
+			t.Errorf("a check was replayed: %s", r.Body)
+		}
+	}
+
 	// One invitation, one mail.
 	time.Sleep(200 * time.Millisecond)
 	if n := servertest.MailCount(e.Mail, "new@acme-corp.com"); n != 1 {
