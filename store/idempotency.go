@@ -50,6 +50,16 @@ type IdempotencyClaim struct {
 // row's primary key, and a retry when two inserts race), so exactly one
 // concurrent claimant gets IdempotencyClaimed.
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, id, fingerprint, token []byte, lease time.Duration) (IdempotencyClaim, error) {
+	// A new key (the usual case) is claimed by one statement; a key in use
+	// is read and decided in a transaction.
+	now := db.Now().UTC()
+	r, err := db.execUnflushed(ctx, `INSERT INTO idempotency_keys (fingerprint, token, created_at, lease_until, id) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, fingerprint, token, micros(now), micros(now.Add(lease)), id)
+	if err := db.oneRow(r, err); err == nil {
+		return IdempotencyClaim{State: IdempotencyClaimed}, nil
+	} else if !errors.Is(err, ErrNoRows) {
+		return IdempotencyClaim{}, err
+	}
 	for attempt := 0; ; attempt++ {
 		c, err := db.claimIdempotencyKey(ctx, id, fingerprint, token, lease)
 		if errors.Is(err, ErrUnique) && attempt < 3 {
@@ -110,8 +120,33 @@ func (db *DB) claimIdempotencyKey(ctx context.Context, id, fingerprint, token []
 // AnswerIdempotencyKey stores the answer of the request that holds the row
 // (by token). ErrNoRows when it no longer holds it.
 func (db *DB) AnswerIdempotencyKey(ctx context.Context, id, token, answer []byte) error {
-	r, err := db.db.ExecContext(ctx, db.q(`UPDATE idempotency_keys SET answer = ? WHERE id = ? AND token = ?`), answer, id, token)
+	r, err := db.execUnflushed(ctx, `UPDATE idempotency_keys SET answer = ? WHERE id = ? AND token = ?`, answer, id, token)
 	return db.oneRow(r, err)
+}
+
+// execUnflushed runs one statement that need not wait for its commit to
+// reach the disk (PostgreSQL's synchronous_commit = off, for this
+// transaction only): a new key's claim, which the change's own commit
+// flushes with it (the log is written in order), and an answer, whose loss
+// in a crash only turns a replay into "the answer was lost". Each would
+// otherwise add a flush to every keyed request.
+func (db *DB) execUnflushed(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if db.d.name() != "postgres" {
+		return db.db.ExecContext(ctx, db.q(q), args...)
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return nil, err
+	}
+	r, err := tx.ExecContext(ctx, db.q(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return r, tx.Commit()
 }
 
 // ReleaseIdempotencyKey gives up the row that token holds, for a request
