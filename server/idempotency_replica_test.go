@@ -3,10 +3,19 @@ package server_test
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/server/servertest"
+	"github.com/rosterhq/roster/service"
 )
 
 // An Idempotency-Key holds across replicas: it is kept in the database. A
@@ -72,4 +81,146 @@ func TestReplicas_IdempotencyKeyHoldsAcrossReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("12 at once on two replicas: %v", statuses)
+}
+
+// The issue's case: the database connection is cut again and again while
+// clients create applications, each with its own Idempotency-Key, and
+// retry every answer that is no answer (a transport error, a 5xx, 409
+// still running) with the same key until they get one. Some cuts land
+// during COMMIT: the write is made and the answer is an error. Still,
+// every application exists exactly once.
+func TestIdempotency_RetriesThroughCutsMakeEachWriteOnce(t *testing.T) {
+	dsn := servertest.NewPostgresDatabase(t, postgresBase(t))
+	proxy, viaProxy := servertest.NewPostgresProxy(t, dsn)
+	e := servertest.New(t, servertest.Options{Database: viaProxy})
+	var ahead atomic.Int64 // the server's clock runs ahead by this much
+	e.Server.DB.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	e.Commit(t, acct)
+	path := "/v1/accounts/" + acct + "/applications"
+
+	stop := make(chan struct{})
+	cutterDone := make(chan struct{})
+	var cuts int
+	go func() {
+		defer close(cutterDone)
+		for {
+			select {
+			case <-stop:
+				proxy.Restore()
+				return
+			case <-time.After(time.Duration(15+mrand.N(30)) * time.Millisecond):
+			}
+			proxy.Cut()
+			cuts++
+			time.Sleep(time.Duration(5+mrand.N(20)) * time.Millisecond)
+			proxy.Restore()
+		}
+	}()
+
+	const writers, each = 3, 20
+	var mu sync.Mutex
+	answers := map[string]int{} // "201", "201 replayed", "409 lost", "5xx", "transport", "409 running"
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{Jar: owner.HTTP.Jar, Timeout: 30 * time.Second}
+			for i := range each {
+				key, name := rand.Text(), fmt.Sprintf("w%d-%d", w, i)
+				body := fmt.Sprintf(`{"name":%q,"answer_url":"https://acme.example/answer"}`, name)
+				deadline := time.Now().Add(45 * time.Second)
+				for {
+					req, _ := http.NewRequest("POST", e.URL+path, strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Idempotency-Key", key)
+					resp, err := hc.Do(req)
+					what := "transport"
+					if err == nil {
+						raw, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						switch {
+						case resp.StatusCode == 201 && resp.Header.Get(httpapi.ReplayedHeader) == "true":
+							what = "201 replayed"
+						case resp.StatusCode == 201:
+							what = "201"
+						case resp.StatusCode == 409 && resp.Header.Get("Retry-After") != "":
+							// The first attempt holds the key (its release was
+							// cut too): its lease ends in a minute; move on.
+							what = "409 running"
+							ahead.Add(int64(service.IdempotencyLease + time.Second))
+						case resp.StatusCode == 409 && strings.Contains(string(raw), "lost"):
+							what = "409 lost"
+						case resp.StatusCode >= 500:
+							what = "5xx"
+						case resp.StatusCode == 404 && strings.Contains(string(raw), "No such account"):
+							// The gate took a database error for an absent
+							// account (issue 26's part A makes it 503):
+							// refused before the key was claimed.
+							what = "404 gate"
+						default:
+							t.Errorf("%s: %d %s", name, resp.StatusCode, raw)
+							return
+						}
+					}
+					mu.Lock()
+					answers[what]++
+					mu.Unlock()
+					if what == "201" || what == "201 replayed" || what == "409 lost" {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Errorf("%s: no answer within 45 s", name)
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-cutterDone
+
+	// The pool may still hold connections the last cut closed: read until
+	// a good one answers.
+	var counts map[string]int
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if counts, err = applicationCounts(e); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range counts {
+		if n != 1 {
+			t.Errorf("application %s made %d times", name, n)
+		}
+	}
+	if len(counts) != writers*each {
+		t.Errorf("%d applications, want %d", len(counts), writers*each)
+	}
+	t.Logf("%d cuts; answers %v", cuts, answers)
+}
+
+// applicationCounts returns how many applications have each name.
+func applicationCounts(e *servertest.Env) (map[string]int, error) {
+	rows, err := e.Server.DB.SQL().Query(`SELECT name, COUNT(*) FROM applications GROUP BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, err
+		}
+		out[name] = n
+	}
+	return out, rows.Err()
 }
