@@ -67,9 +67,9 @@ func TestFailover_SynchronousStandbyPromoted(t *testing.T) {
 		wg.Wait()
 		t.Fatalf("no write acknowledged before the kill: %v", f.statuses)
 	}
-	killed := time.Now()
-	f.setKilled(killed)
 	cl.Primary.Kill(t)
+	killed := time.Now() // the postmaster and its children are gone
+	f.setKilled(killed)
 	// What Patroni or CloudNativePG take to decide: a moment.
 	time.Sleep(300 * time.Millisecond)
 	cl.Standbys[0].Promote(t)
