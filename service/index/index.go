@@ -38,6 +38,9 @@ type Keeper struct {
 	failing atomic.Bool  // the last catch-up failed
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced when applied moves
+	// switches is store.DB.ServerSwitches when the index was last loaded
+	// (cluster.go).
+	switches atomic.Int64
 }
 
 // New returns a keeper of an empty index over db (call LoadIndex). log
@@ -74,6 +77,7 @@ func (s *Keeper) Revision() int64 { return s.applied.Load() }
 func (s *Keeper) LoadIndex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	switches := s.db.ServerSwitches()
 	// The revision is read first: a change committed during the load is
 	// applied again by the next catch-up, which is harmless.
 	rev, err := s.db.LatestRevision(ctx)
@@ -136,7 +140,10 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.advanceTo(rev)
+	// The index is now the database at rev, even when rev is below what
+	// was applied before (another server after a failover: cluster.go).
+	s.resetTo(rev)
+	s.switches.Store(switches)
 	s.lastOK.Store(time.Now().UnixNano())
 	return nil
 }
@@ -148,7 +155,9 @@ func (s *Keeper) Committed(ctx context.Context, rev int64) {
 	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
 		sink.Store(rev)
 	}
-	if err := s.CatchUpOrReload(ctx); err != nil {
+	// From the primary, which holds the write, even when the follower
+	// reads a standby that has not replayed it yet.
+	if err := s.CatchUpOrReload(store.WithPrimary(ctx)); err != nil {
 		s.log().Error("catch up after write", "err", err)
 	}
 }
@@ -314,6 +323,9 @@ func (s *Keeper) Fresh() error {
 // rolled back after drawing one) can cause an unneeded reload, never a
 // missed change.
 func (s *Keeper) CatchUpOrReload(ctx context.Context) error {
+	if s.db.ServerSwitches() != s.switches.Load() {
+		return s.reloadAfterSwitch(ctx)
+	}
 	applied := s.Revision()
 	if behind, err := s.prunedPast(ctx, applied); err != nil {
 		s.failing.Store(true)
@@ -355,7 +367,8 @@ func (s *Keeper) prunedPast(ctx context.Context, applied int64) (bool, error) {
 
 func (s *Keeper) reloadBehindPrune(ctx context.Context, applied int64) error {
 	s.log().Warn("this replica fell behind the pruned change log; reloading the check index", "applied", applied)
-	if err := s.LoadIndex(ctx); err != nil {
+	// From the primary: a standby may hold less than was applied.
+	if err := s.LoadIndex(store.WithPrimary(ctx)); err != nil {
 		s.failing.Store(true)
 		return err
 	}
