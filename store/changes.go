@@ -53,7 +53,7 @@ func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change,
 // LatestRevision returns the newest change's revision (0 when none).
 func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
+	err := db.oneRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
 	return rev, db.d.mapErr(err)
 }
 
@@ -84,6 +84,6 @@ func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (rost
 // MemberCount returns how many memberships there are (to size the index).
 func (db *DB) MemberCount(ctx context.Context) (int, error) {
 	var n int
-	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
+	err := db.oneRow(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
 	return n, db.d.mapErr(err)
 }
