@@ -22,6 +22,7 @@ import (
 // read it.
 type rowSet struct {
 	rows   *sql.Rows
+	ctx    context.Context // the query's: ended, the rows may be cut short
 	cancel context.CancelFunc
 	mapErr func(error) error
 }
@@ -36,7 +37,7 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*rowSet, error)
 		cancel()
 		return nil, db.mapOut(err)
 	}
-	return &rowSet{rows: rows, cancel: cancel, mapErr: db.mapOut}, nil
+	return &rowSet{rows: rows, ctx: ctx, cancel: cancel, mapErr: db.mapOut}, nil
 }
 
 // queryBulk is query without the database timeout, for the reads of a
@@ -48,20 +49,23 @@ func (db *DB) queryBulk(ctx context.Context, q string, args ...any) (*rowSet, er
 	if err != nil {
 		return nil, db.mapOut(err)
 	}
-	return &rowSet{rows: rows, cancel: func() {}, mapErr: db.mapOut}, nil
+	return &rowSet{rows: rows, ctx: ctx, cancel: func() {}, mapErr: db.mapOut}, nil
 }
 
 // query runs q (with ? placeholders) in the transaction, under its
 // attempt's deadline; its error is mapped by the dialect. Read the rows
 // with eachRow or collect.
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*rowSet, error) {
+	if err := tx.fault(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := tx.bound(ctx)
 	rows, err := tx.tx.QueryContext(ctx, tx.db.q(q), args...)
 	if err != nil {
 		cancel()
 		return nil, tx.db.d.mapErr(err)
 	}
-	return &rowSet{rows: rows, cancel: cancel, mapErr: tx.db.d.mapErr}, nil
+	return &rowSet{rows: rows, ctx: ctx, cancel: cancel, mapErr: tx.db.d.mapErr}, nil
 }
 
 // eachRow calls fn for every row of rs, in order, closes rs and ends its
@@ -79,7 +83,13 @@ func eachRow(rs *rowSet, err error, fn func(*sql.Rows) error) error {
 			return rs.mapErr(err)
 		}
 	}
-	return rs.mapErr(rs.rows.Err())
+	err = rs.rows.Err()
+	if err == nil && rs.ctx != nil && rs.ctx.Err() != nil {
+		// database/sql ends the rows of a query whose context ended as if
+		// there were no more: the list may be cut short.
+		err = rs.ctx.Err()
+	}
+	return rs.mapErr(err)
 }
 
 // collect returns scan's value of every row of rs, in order (nil when

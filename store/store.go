@@ -78,6 +78,11 @@ type DB struct {
 	// (Bound): past it the call fails with ErrUnavailable. 0: no bound.
 	// Open sets DefaultTimeout; set it before the DB is used.
 	Timeout time.Duration
+	// FailStatement, when set (by tests only), makes statement stmt (1,
+	// 2, ...) of attempt attempt of a transaction fail as a serialization
+	// failure does, before it runs: Transact retries it. Tests show with
+	// it that each transaction is a pure function of its input.
+	FailStatement func(attempt, stmt int) bool
 }
 
 // Open opens the database named by dsn: "postgres://..." or
@@ -236,6 +241,17 @@ type Tx struct {
 	// own context ending does not stop a statement already waiting on a
 	// stalled connection.
 	deadline time.Time
+	attempt  int // of Transact, from 1
+	stmts    int // statements run so far (FailStatement)
+}
+
+// fault is the injected failure of the next statement (FailStatement).
+func (tx *Tx) fault() error {
+	tx.stmts++
+	if f := tx.db.FailStatement; f != nil && f(tx.attempt, tx.stmts) {
+		return fmt.Errorf("%w: injected (attempt %d, statement %d)", errRetry, tx.attempt, tx.stmts)
+	}
+	return nil
 }
 
 // bound returns ctx bounded by the attempt's deadline.
@@ -257,6 +273,9 @@ func (tx *Tx) Revision() int64 { return tx.rev }
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := tx.fault(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := tx.bound(ctx)
 	defer cancel()
 	r, err := tx.tx.ExecContext(ctx, tx.db.q(q), args...)
@@ -273,8 +292,11 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args []any, dest ...any) e
 
 // row runs a one-row query (with ? placeholders) in the transaction.
 func (tx *Tx) row(ctx context.Context, q string, args ...any) row {
+	if err := tx.fault(); err != nil {
+		return row{err: err}
+	}
 	ctx, cancel := tx.bound(ctx)
-	return row{r: tx.tx.QueryRowContext(ctx, tx.db.q(q), args...), cancel: cancel, mapErr: tx.db.d.mapErr}
+	return row{r: tx.tx.QueryRowContext(ctx, tx.db.q(q), args...), ctx: ctx, cancel: cancel, mapErr: tx.db.d.mapErr}
 }
 
 // q returns the query rebound for the dialect.
@@ -330,10 +352,6 @@ const retryBudget = 10 * time.Second
 // budget. It is EUNAVAILABLE with Retry-After: nothing was written.
 var ErrBusy = roster.Retry(roster.EUNAVAILABLE, time.Second, "The database is busy with other changes right now: try again in a second")
 
-// testHookAttempt, when set (by tests), runs before each attempt's fn;
-// an error it returns fails the attempt as fn's would (errRetry: retried).
-var testHookAttempt func(attempt int) error
-
 func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) error) (err error) {
 	ctx, cancel := db.Bound(ctx)
 	defer cancel()
@@ -343,6 +361,7 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 	}
 	tx := &Tx{tx: stx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
 	tx.deadline, _ = ctx.Deadline()
+	tx.attempt = attempt
 	defer func() {
 		if p := recover(); p != nil {
 			stx.Rollback()
@@ -352,11 +371,6 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 			stx.Rollback()
 		}
 	}()
-	if testHookAttempt != nil {
-		if err = testHookAttempt(attempt); err != nil {
-			return err
-		}
-	}
 	if err = fn(tx); err != nil {
 		if ctx.Err() != nil && errors.Is(err, sql.ErrTxDone) {
 			// The attempt's deadline ended the transaction between two
@@ -417,15 +431,25 @@ func (db *DB) mapNoRows(err error) error {
 // Scan it exactly once.
 type row struct {
 	r      *sql.Row
+	ctx    context.Context // the query's: ended, it makes "no rows" unsure
 	cancel context.CancelFunc
 	mapErr func(error) error
+	err    error // failed before it ran (FailStatement)
 }
 
 // Scan copies the row's columns into dest, as sql.Row.Scan.
 func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
 	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) && r.ctx.Err() != nil {
+		// database/sql answers a query its context ended as one that
+		// found no row: the row's absence is not known, so not "no rows".
+		err = fmt.Errorf("%w (%w)", r.ctx.Err(), err)
+	}
 	r.cancel()
-	if err == nil || errors.Is(err, sql.ErrNoRows) {
+	if err == nil || errors.Is(err, sql.ErrNoRows) && r.ctx.Err() == nil {
 		return err
 	}
 	return r.mapErr(err)
@@ -437,7 +461,7 @@ func (r row) Scan(dest ...any) error {
 // fixed text: one built per call goes through oneRow.
 func (db *DB) row(ctx context.Context, q string, args ...any) row {
 	ctx, cancel := db.Bound(ctx)
-	out := row{cancel: cancel, mapErr: db.mapOut}
+	out := row{ctx: ctx, cancel: cancel, mapErr: db.mapOut}
 	if st, ok := db.stmts.Load(q); ok {
 		out.r = st.(*sql.Stmt).QueryRowContext(ctx, args...)
 		return out
@@ -459,7 +483,7 @@ func (db *DB) row(ctx context.Context, q string, args ...any) row {
 // preparing it: for queries built per call.
 func (db *DB) oneRow(ctx context.Context, q string, args ...any) row {
 	ctx, cancel := db.Bound(ctx)
-	return row{r: db.db.QueryRowContext(ctx, db.q(q), args...), cancel: cancel, mapErr: db.mapOut}
+	return row{r: db.db.QueryRowContext(ctx, db.q(q), args...), ctx: ctx, cancel: cancel, mapErr: db.mapOut}
 }
 
 // exec runs a statement (with ? placeholders) on the pool, outside any

@@ -275,7 +275,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 		}
 	}
 	rows, err := tx.QueryContext(ctx, db.q(claimDeliveries), now, now, now, now+lease.Microseconds(), perAccount, n, now)
-	claimed, err := collect(&rowSet{rows: rows, cancel: func() {}, mapErr: db.d.mapErr}, db.d.mapErr(err), func(rows *sql.Rows) (Delivery, error) {
+	claimed, err := collect(&rowSet{rows: rows, ctx: ctx, cancel: func() {}, mapErr: db.d.mapErr}, db.d.mapErr(err), func(rows *sql.Rows) (Delivery, error) {
 		var url, secret string
 		d, err := scanDelivery(rows, &url, &secret)
 		d.URL, d.Secret = url, secret
