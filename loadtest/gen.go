@@ -14,14 +14,16 @@
 // Roster's alone: read it with that share, and compare with the reference
 // measured in the same run.
 //
-// BenchmarkColdStart1M caches its generated database in os.TempDir();
-// -loadtest.regen, given after the package, makes it again (and logs how
-// long Generate took):
+// BenchmarkColdStart caches its generated databases (SQLite in
+// os.TempDir(), PostgreSQL as roster_coldstart_<members>); -loadtest.regen,
+// given after the package, makes them again (and logs how long that took);
+// -loadtest.members sets the scale (loadtest/scale.sh: issue 26's figures):
 //
-//	go test -run XXX -bench ColdStart1M -benchtime 1x ./loadtest -loadtest.regen
+//	go test -run XXX -bench ColdStart/ -benchtime 1x ./loadtest -loadtest.regen
 //
-// This file holds the one piece of shared non-test code: Generate, which
-// writes a large SQLite database for the cold-start benchmark.
+// This file holds the one piece of shared non-test code: Generate and
+// GeneratePostgres, which write a large database for the cold-start
+// benchmark.
 package loadtest
 
 import (
