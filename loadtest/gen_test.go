@@ -3,8 +3,8 @@ package loadtest
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/rosterhq/roster/store"
