@@ -72,6 +72,9 @@ type DB struct {
 	dsn   string
 	stmts sync.Map         // query text -> *sql.Stmt (see row)
 	Now   func() time.Time // the clock; tests may set it
+	// mailed wakes this process's mail worker after a commit that wrote
+	// mail (MailQueued).
+	mailed chan struct{}
 }
 
 // Open opens the database named by dsn: "postgres://..." or
@@ -95,7 +98,7 @@ func Open(dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
 	}
-	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now}, nil
+	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, mailed: make(chan struct{}, 1)}, nil
 }
 
 // Dialect names the database: "sqlite" or "postgres".
@@ -225,6 +228,8 @@ type Tx struct {
 	db  *DB
 	now time.Time
 	rev int64 // the newest change recorded in this transaction
+	// mailed: the transaction wrote mail to the outbox (QueueMail).
+	mailed bool
 }
 
 // Revision returns the newest change recorded by Changed in the
@@ -315,6 +320,12 @@ func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err erro
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
+	}
+	if tx.mailed {
+		select {
+		case db.mailed <- struct{}{}:
+		default: // a wake-up is waiting already
+		}
 	}
 	return nil
 }

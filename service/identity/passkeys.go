@@ -297,14 +297,16 @@ func (s *Identity) FinishPasskeyRegistration(ctx context.Context, u roster.User,
 				return err
 			}
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyAdd, p.Name)
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyAdd, p.Name); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "A passkey was added",
+			fmt.Sprintf("The passkey %q was added to your Roster login: it signs you in without your password.\n\n"+
+				"If you did not add it, remove it in Profile & security and reset your password at once.", p.Name))
 	})
 	if err != nil {
 		return roster.Passkey{}, err
 	}
-	s.notice(ctx, u, "A passkey was added",
-		fmt.Sprintf("The passkey %q was added to your Roster login: it signs you in without your password.\n\n"+
-			"If you did not add it, remove it in Profile & security and reset your password at once.", p.Name))
 	return p.Passkey, nil
 }
 
@@ -363,15 +365,14 @@ func (s *Identity) DeletePasskey(ctx context.Context, u roster.User, id int64, p
 				return err
 			}
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyDelete, p.Name)
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyDelete, p.Name); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "A passkey was removed",
+			fmt.Sprintf("The passkey %q was removed from your Roster login: it no longer signs you in.\n\n"+
+				"If you did not remove it, reset your password at once.", p.Name))
 	})
-	if err != nil {
-		return err
-	}
-	s.notice(ctx, u, "A passkey was removed",
-		fmt.Sprintf("The passkey %q was removed from your Roster login: it no longer signs you in.\n\n"+
-			"If you did not remove it, reset your password at once.", p.Name))
-	return nil
+	return err
 }
 
 // BeginPasskeyLogin starts a passwordless sign-in: request options

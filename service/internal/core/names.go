@@ -11,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/store"
 )
 
 // Names that Roster's own mail quotes: the name a person signs up with
@@ -97,8 +98,9 @@ func ownDomain(host, owner string) bool {
 // rule above holds for it today; otherwise (a name stored before the rule
 // covered the settings) by its Auth ID, so no mail of Roster's ever
 // carries a name a reader would show as a link to someone else's site.
-func (s *Core) MailName(ctx context.Context, accountSeq int64, authID, name string) string {
-	owner, err := s.DB.OwnerEmail(ctx, accountSeq)
+// It reads in tx, the transaction that writes the mail.
+func (s *Core) MailName(ctx context.Context, tx *store.Tx, accountSeq int64, authID, name string) string {
+	owner, err := tx.OwnerEmail(ctx, accountSeq)
 	if err != nil {
 		s.Log().Error("mail: the account's owner", "account", authID, "err", err)
 	} else if linkIn(name, owner) == "" {
