@@ -41,6 +41,8 @@ type Server struct {
 	mu   sync.Mutex
 	msgs []Mail
 	srv  *smtp.Server // nil while stopped
+	// settlers run before Messages reads (BeforeRead).
+	settlers []func()
 }
 
 // NewServer starts a server on a free port; tb's cleanup stops it.
@@ -111,8 +113,30 @@ func (s *Server) URLWithAuth(user, pass string) string {
 	return "smtp://" + user + ":" + pass + "@" + s.Addr()
 }
 
-// Messages returns a copy of every message received, in order.
+// BeforeRead registers f to run before every Messages: a server that
+// sends its mail after the answer (through an outbox) waits there until
+// what it wrote so far was sent, so a count read after a request counts
+// the request's mail, and a count that should not have grown can fail.
+func (s *Server) BeforeRead(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settlers = append(s.settlers, f)
+}
+
+// Messages returns a copy of every message received, in order, once each
+// function given to BeforeRead has returned.
 func (s *Server) Messages() []Mail {
+	s.mu.Lock()
+	settlers := append([]func(){}, s.settlers...)
+	s.mu.Unlock()
+	for _, f := range settlers {
+		f()
+	}
+	return s.received()
+}
+
+// received returns a copy of every message received so far, in order.
+func (s *Server) received() []Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Mail(nil), s.msgs...)
@@ -125,7 +149,7 @@ func (s *Server) WaitFor(tb testing.TB, to string, n int, timeout time.Duration)
 	deadline := time.Now().Add(timeout)
 	for {
 		var found []Mail
-		for _, m := range s.Messages() {
+		for _, m := range s.received() {
 			for _, t := range m.To {
 				if strings.EqualFold(t, to) {
 					found = append(found, m)
@@ -137,7 +161,7 @@ func (s *Server) WaitFor(tb testing.TB, to string, n int, timeout time.Duration)
 		}
 		if time.Now().After(deadline) {
 			var got []string
-			for _, m := range s.Messages() {
+			for _, m := range s.received() {
 				got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
 			}
 			tb.Fatalf("mailtest: %d mails to %s after %s, want %d; received: %q", len(found), to, timeout, n, got)

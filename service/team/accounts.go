@@ -102,7 +102,10 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 // mailPlanChange tells each member, once, in tx, that the account left or
 // returned to the committed plan: one statement, however large the team.
 func (s *Team) mailPlanChange(ctx context.Context, tx *store.Tx, a roster.Account) error {
-	name := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+	name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+	if err != nil {
+		return err
+	}
 	subject, text := fmt.Sprintf("%s left the committed plan", name),
 		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
 	if a.Plan == roster.PlanCommitted {

@@ -59,7 +59,10 @@ func (s *Team) SetMemberActive(ctx context.Context, a roster.Account, userID int
 		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, event, data); err != nil {
 			return err
 		}
-		name := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		if err != nil {
+			return err
+		}
 		msg := mail.Message{To: m.Email, Subject: fmt.Sprintf("Your access to %s was deactivated", name),
 			Text: fmt.Sprintf("%s deactivated your access to the account %s on Roster. You keep your place and role (%s), "+
 				"but can do nothing in the account until your access is restored.\n\nIf this is a mistake, ask an administrator of the account.\n",

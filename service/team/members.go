@@ -91,7 +91,10 @@ func (s *Team) setMemberRole(ctx context.Context, a roster.Account, userID int64
 		if old == role {
 			return nil
 		}
-		name := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		if err != nil {
+			return err
+		}
 		return s.c.Mail(ctx, tx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
 			Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
 				actor.Email, name, old.Label(), role.Label(), s.c.Config.BaseURL)})
@@ -124,7 +127,10 @@ func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64,
 		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRemoved, map[string]any{"user_id": userID, "email": u.Email, "role": old.String()}); err != nil {
 			return err
 		}
-		name := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		if err != nil {
+			return err
+		}
 		return s.c.Mail(ctx, tx, mail.Message{To: u.Email, Subject: fmt.Sprintf("You were removed from %s", name),
 			Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
 				actor.Email, name)})
@@ -242,7 +248,10 @@ func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq 
 // (their name, checked for links when they signed up, and their address)
 // and how long the link works, in words ("7 days").
 func (s *Team) mailInvitation(ctx context.Context, tx *store.Tx, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) error {
-	name := s.c.MailName(ctx, tx, accountSeq, inv.AccountID, inv.AccountName)
+	name, err := s.c.MailName(ctx, tx, accountSeq, inv.AccountID, inv.AccountName)
+	if err != nil {
+		return err
+	}
 	inviter := actor.Email
 	if actor.UserID != 0 {
 		if u, err := tx.User(ctx, actor.UserID); err == nil && u.Name != "" {
