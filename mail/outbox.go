@@ -25,6 +25,8 @@ const (
 	// again by another replica while it is under way.
 	sendTimeout = time.Minute
 	lease       = 3 * sendTimeout
+	// wakeDelay is how long after a wake-up the worker claims.
+	wakeDelay = 20 * time.Millisecond
 )
 
 // Queued is a mail of the outbox, claimed for one attempt.
@@ -101,6 +103,14 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.Wake:
+			// The commit that wrote the mail is still answering its
+			// request: let the answer go out first (and the mail of
+			// the next few commits gather), then send.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wakeDelay):
+			}
 		case <-t.C:
 		}
 	}

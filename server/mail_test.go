@@ -87,9 +87,9 @@ func TestMail_SMTPDownThenUpEveryMailOnce(t *testing.T) {
 	got := newSince(before, received(t, e.Mail))
 	want := map[string]int{
 		`new@acme-corp.com | You are invited to "Owner's account" on Roster`: 1,
-		`dev@acme-corp.com | Your role in "Owner's account" changed`:          1,
-		`bob@acme-corp.com | You were removed from "Owner's account"`:         1,
-		`fresh@acme-corp.com | Verify your email address`:                     1,
+		`dev@acme-corp.com | Your role in "Owner's account" changed`:         1,
+		`bob@acme-corp.com | You were removed from "Owner's account"`:        1,
+		`fresh@acme-corp.com | Verify your email address`:                    1,
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("mail after the restart:\n got %v\nwant %v", got, want)
