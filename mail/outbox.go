@@ -1,9 +1,11 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -133,12 +135,26 @@ func (w *Worker) round(ctx context.Context) int {
 		}
 		return 0
 	}
-	var wg sync.WaitGroup
+	// One sender per recipient, in the claim's order (oldest first):
+	// a person's mails arrive in the order they were written ("left the
+	// plan" before "is on the plan again"), save for a retried one.
+	slices.SortFunc(ms, func(a, b Queued) int { return cmp.Compare(a.ID, b.ID) }) // RETURNING has no order
+	var to []string
+	byTo := map[string][]Queued{}
 	for _, m := range ms {
+		if _, ok := byTo[m.To]; !ok {
+			to = append(to, m.To)
+		}
+		byTo[m.To] = append(byTo[m.To], m)
+	}
+	var wg sync.WaitGroup
+	for _, addr := range to {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.attempt(context.WithoutCancel(ctx), m)
+			for _, m := range byTo[addr] {
+				w.attempt(context.WithoutCancel(ctx), m)
+			}
 		}()
 	}
 	wg.Wait()
