@@ -298,16 +298,3 @@ func (db *DB) MemberIndexRow(ctx context.Context, accountSeq, userID int64) (Ind
 	}
 	return r, nil
 }
-
-// AccountAdminEmails returns the addresses of the account's owner and
-// admins, the owner first: whom a change to the account's sign-in rules
-// is told to.
-func (db *DB) AccountAdminEmails(ctx context.Context, accountSeq int64) ([]string, error) {
-	rows, err := db.query(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id
-		WHERE m.account_id = ? AND m.role IN (?, ?) ORDER BY m.role, m.user_id`, accountSeq, int(roster.RoleOwner), int(roster.RoleAdmin))
-	out, err := collect(rows, err, func(rows *sql.Rows) (string, error) {
-		var e string
-		return e, rows.Scan(&e)
-	})
-	return out, db.d.mapErr(err)
-}
