@@ -1,0 +1,89 @@
+# loadtest/wirelib.sh: what wrk-check.sh, wrk-batch.sh and grpc-check.sh
+# share (sourced, not run). It builds `roster` (or takes WIRE_ROSTER_BIN)
+# and loadtest/cmd/wire, generates a SQLite database with the load
+# generator (WIRE_ACCOUNTS accounts, default 10,000, x 10 members), starts
+# `roster serve` on it (public, admin and gRPC listeners on free ports)
+# and the bare references (`wire bare`: net/http and grpc-go, answers
+# learnt from Roster), and checks that both answer the whole mix byte for
+# byte alike. Everything is stopped and removed on exit.
+#
+# Settings: WIRE_DURATION (each window, default 10s), WIRE_ROUNDS
+# (default 3), WIRE_ACCOUNTS, WIRE_ROSTER_BIN, WIRE_KEEP=1 (keep the
+# folder and print it), WIRE_PROFILE=FILE (a 10 s CPU profile of Roster
+# taken from the admin listener during its first window).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+D=$(mktemp -d)
+PIDS=()
+wire_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "${WIRE_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
+}
+trap wire_cleanup EXIT
+DUR=${WIRE_DURATION:-10s}
+ROUNDS=${WIRE_ROUNDS:-3}
+TOKEN=wire-service-token
+go build -o "$D/wire" ./loadtest/cmd/wire
+ROSTER=${WIRE_ROSTER_BIN:-}
+if [ -z "$ROSTER" ]; then go build -o "$D/roster" ./cmd/roster; ROSTER="$D/roster"; fi
+"$D/wire" prepare -dir "$D" -accounts "${WIRE_ACCOUNTS:-10000}" -token "$TOKEN"
+read -r P PA PG PB PBG <<<"$("$D/wire" ports 5 | tr "\n" " ")"
+ROSTER_URL=http://127.0.0.1:$P BARE_URL=http://127.0.0.1:$PB
+ROSTER_GRPC=127.0.0.1:$PG BARE_GRPC=127.0.0.1:$PBG
+ROSTER_SERVICE_TOKEN=$TOKEN "$ROSTER" serve --database "$D/roster.db" --addr "127.0.0.1:$P" \
+  --admin-addr "127.0.0.1:$PA" --grpc-addr "$ROSTER_GRPC" >"$D/roster.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 300); do curl -sf -o /dev/null "$ROSTER_URL/healthz" && break; sleep 0.1; done
+curl -sf -o /dev/null "$ROSTER_URL/healthz" || { cat "$D/roster.log" >&2; exit 1; }
+"$D/wire" bare -mix "$D/mix.json" -roster "$ROSTER_URL" -roster-grpc "$ROSTER_GRPC" \
+  -http "127.0.0.1:$PB" -grpc "$BARE_GRPC" -token "$TOKEN" >"$D/bare.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 300); do grep -q "bare: serving" "$D/bare.log" && break; sleep 0.1; done
+grep -q "bare: serving" "$D/bare.log" || { cat "$D/bare.log" >&2; exit 1; }
+"$D/wire" verify -mix "$D/mix.json" -a "$ROSTER_URL" -b "$BARE_URL" -token "$TOKEN"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); roster $("$ROSTER" version 2>/dev/null | head -1)"
+
+# wire_wrk URL PATH SCRIPT DURATION: requests/s of `wrk -t2 -c32`, failing
+# on any socket error or answer other than 2xx.
+wire_wrk() {
+  local out
+  out=$(wrk -t2 -c32 -d"$4" -s "$3" "$1$2")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
+    echo "$out" >&2
+    echo "wrk against $1 had errors" >&2
+    exit 1
+  fi
+  awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+
+# wire_profile: a CPU profile of Roster for 10 s, in the background, to
+# WIRE_PROFILE when set.
+wire_profile() {
+  if [ -n "${WIRE_PROFILE:-}" ]; then
+    curl -s -o "$WIRE_PROFILE" "http://127.0.0.1:$PA/debug/pprof/profile?seconds=10" &
+    PROF_PID=$!
+  fi
+}
+
+# wire_rounds PATH SCRIPT PER: WIRE_ROUNDS rounds of (Roster window, bare
+# window) after a 2 s warm-up of each; prints each round and the means
+# (requests/s times PER: decisions per request) and sets RATIO.
+wire_rounds() {
+  local path=$1 script=$2 per=$3 r a b sa=0 sb=0
+  wire_wrk "$ROSTER_URL" "$path" "$script" 2s >/dev/null
+  wire_wrk "$BARE_URL" "$path" "$script" 2s >/dev/null
+  for r in $(seq "$ROUNDS"); do
+    [ "$r" = 1 ] && wire_profile
+    a=$(wire_wrk "$ROSTER_URL" "$path" "$script" "$DUR")
+    b=$(wire_wrk "$BARE_URL" "$path" "$script" "$DUR")
+    echo "round $r: roster $(awk -v x="$a" -v p="$per" 'BEGIN{printf "%.0f", x*p}'), bare $(awk -v x="$b" -v p="$per" 'BEGIN{printf "%.0f", x*p}'), ratio $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')"
+    sa=$(awk -v s="$sa" -v x="$a" 'BEGIN{print s+x}')
+    sb=$(awk -v s="$sb" -v x="$b" 'BEGIN{print s+x}')
+  done
+  if [ -n "${PROF_PID:-}" ]; then wait "$PROF_PID" || true; fi
+  ROSTER_MEAN=$(awk -v s="$sa" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "%.0f", s/n*p}')
+  BARE_MEAN=$(awk -v s="$sb" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "%.0f", s/n*p}')
+  RATIO=$(awk -v a="$sa" -v b="$sb" 'BEGIN{printf "%.3f", a/b}')
+}
