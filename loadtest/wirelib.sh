@@ -10,7 +10,9 @@
 # Settings: WIRE_DURATION (each window, default 10s), WIRE_ROUNDS
 # (default 3), WIRE_ACCOUNTS, WIRE_ROSTER_BIN, WIRE_KEEP=1 (keep the
 # folder and print it), WIRE_PROFILE=FILE (a 10 s CPU profile of Roster
-# taken from the admin listener during its first window).
+# taken from the admin listener during its first window), WIRE_BASE_BIN
+# (another roster binary, say one built from an older commit, served on a
+# copy of the database and measured in the same rounds: "base").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -29,20 +31,31 @@ go build -o "$D/wire" ./loadtest/cmd/wire
 ROSTER=${WIRE_ROSTER_BIN:-}
 if [ -z "$ROSTER" ]; then go build -o "$D/roster" ./cmd/roster; ROSTER="$D/roster"; fi
 "$D/wire" prepare -dir "$D" -accounts "${WIRE_ACCOUNTS:-10000}" -token "$TOKEN"
-read -r P PA PG PB PBG <<<"$("$D/wire" ports 5 | tr "\n" " ")"
+read -r P PA PG PB PBG PX PXG <<<"$("$D/wire" ports 7 | tr "\n" " ")"
 ROSTER_URL=http://127.0.0.1:$P BARE_URL=http://127.0.0.1:$PB
 ROSTER_GRPC=127.0.0.1:$PG BARE_GRPC=127.0.0.1:$PBG
 ROSTER_SERVICE_TOKEN=$TOKEN "$ROSTER" serve --database "$D/roster.db" --addr "127.0.0.1:$P" \
   --admin-addr "127.0.0.1:$PA" --grpc-addr "$ROSTER_GRPC" >"$D/roster.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 300); do curl -sf -o /dev/null "$ROSTER_URL/healthz" && break; sleep 0.1; done
-curl -sf -o /dev/null "$ROSTER_URL/healthz" || { cat "$D/roster.log" >&2; exit 1; }
+BASE_URL= BASE_GRPC=
+if [ -n "${WIRE_BASE_BIN:-}" ]; then
+  mkdir "$D/base"; cp "$D/roster.db" "$D/base/roster.db"
+  BASE_URL=http://127.0.0.1:$PX BASE_GRPC=127.0.0.1:$PXG
+  ROSTER_SERVICE_TOKEN=$TOKEN "$WIRE_BASE_BIN" serve --database "$D/base/roster.db" --addr "127.0.0.1:$PX" \
+    --admin-addr= --grpc-addr "$BASE_GRPC" >"$D/base.log" 2>&1 &
+  PIDS+=($!)
+fi
+for u in "$ROSTER_URL" $BASE_URL; do
+  for _ in $(seq 300); do curl -sf -o /dev/null "$u/healthz" && break; sleep 0.1; done
+  curl -sf -o /dev/null "$u/healthz" || { cat "$D/roster.log" "$D/base.log" >&2 2>/dev/null; exit 1; }
+done
 "$D/wire" bare -mix "$D/mix.json" -roster "$ROSTER_URL" -roster-grpc "$ROSTER_GRPC" \
   -http "127.0.0.1:$PB" -grpc "$BARE_GRPC" -token "$TOKEN" >"$D/bare.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 300); do grep -q "bare: serving" "$D/bare.log" && break; sleep 0.1; done
 grep -q "bare: serving" "$D/bare.log" || { cat "$D/bare.log" >&2; exit 1; }
 "$D/wire" verify -mix "$D/mix.json" -a "$ROSTER_URL" -b "$BARE_URL" -token "$TOKEN"
+if [ -n "$BASE_URL" ]; then "$D/wire" verify -mix "$D/mix.json" -a "$ROSTER_URL" -b "$BASE_URL" -token "$TOKEN"; fi
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); roster $("$ROSTER" version 2>/dev/null | head -1)"
 
 # wire_wrk URL PATH SCRIPT DURATION: requests/s of `wrk -t2 -c32`, failing
@@ -68,17 +81,25 @@ wire_profile() {
 }
 
 # wire_rounds PATH SCRIPT PER: WIRE_ROUNDS rounds of (Roster window, bare
-# window) after a 2 s warm-up of each; prints each round and the means
-# (requests/s times PER: decisions per request) and sets RATIO.
+# window[, base window]) after a 2 s warm-up of each; prints each round
+# and the means (requests/s times PER: decisions per request) and sets
+# ROSTER_MEAN, BARE_MEAN, RATIO (Roster over bare) and BASE_NOTE.
 wire_rounds() {
-  local path=$1 script=$2 per=$3 r a b sa=0 sb=0
+  local path=$1 script=$2 per=$3 r a b c sa=0 sb=0 sc=0 note
   wire_wrk "$ROSTER_URL" "$path" "$script" 2s >/dev/null
   wire_wrk "$BARE_URL" "$path" "$script" 2s >/dev/null
+  if [ -n "$BASE_URL" ]; then wire_wrk "$BASE_URL" "$path" "$script" 2s >/dev/null; fi
   for r in $(seq "$ROUNDS"); do
     [ "$r" = 1 ] && wire_profile
     a=$(wire_wrk "$ROSTER_URL" "$path" "$script" "$DUR")
     b=$(wire_wrk "$BARE_URL" "$path" "$script" "$DUR")
-    echo "round $r: roster $(awk -v x="$a" -v p="$per" 'BEGIN{printf "%.0f", x*p}'), bare $(awk -v x="$b" -v p="$per" 'BEGIN{printf "%.0f", x*p}'), ratio $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')"
+    note=""
+    if [ -n "$BASE_URL" ]; then
+      c=$(wire_wrk "$BASE_URL" "$path" "$script" "$DUR")
+      sc=$(awk -v s="$sc" -v x="$c" 'BEGIN{print s+x}')
+      note=$(awk -v a="$a" -v c="$c" -v p="$per" 'BEGIN{printf ", base %.0f, roster/base %.3f", c*p, a/c}')
+    fi
+    echo "round $r: roster $(awk -v x="$a" -v p="$per" 'BEGIN{printf "%.0f", x*p}'), bare $(awk -v x="$b" -v p="$per" 'BEGIN{printf "%.0f", x*p}'), ratio $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a/b}')$note"
     sa=$(awk -v s="$sa" -v x="$a" 'BEGIN{print s+x}')
     sb=$(awk -v s="$sb" -v x="$b" 'BEGIN{print s+x}')
   done
@@ -86,4 +107,8 @@ wire_rounds() {
   ROSTER_MEAN=$(awk -v s="$sa" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "%.0f", s/n*p}')
   BARE_MEAN=$(awk -v s="$sb" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "%.0f", s/n*p}')
   RATIO=$(awk -v a="$sa" -v b="$sb" 'BEGIN{printf "%.3f", a/b}')
+  BASE_NOTE=""
+  if [ -n "$BASE_URL" ]; then
+    BASE_NOTE=$(awk -v a="$sa" -v c="$sc" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "; base %.0f, roster/base %.3f", c/n*p, a/c}')
+  fi
 }

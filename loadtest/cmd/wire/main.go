@@ -479,6 +479,7 @@ func grpcLoad(args []string) error {
 	mixPath := fs.String("mix", "", "the mix (wire prepare's mix.json)")
 	a := fs.String("a", "", "gRPC address of the measured server (Roster)")
 	b := fs.String("b", "", "gRPC address of the reference (bare)")
+	base := fs.String("base", "", "gRPC address of another Roster (an older build) measured in the same rounds (optional)")
 	callers := fs.Int("c", 32, "concurrent callers")
 	conns := fs.Int("conns", 1, "connections per server the callers share")
 	rounds := fs.Int("rounds", 3, "rounds of (a window, b window)")
@@ -521,6 +522,14 @@ func grpcLoad(args []string) error {
 		return err
 	}
 	defer closeB()
+	var cbase []authzv1.AuthzServiceClient
+	if *base != "" {
+		var closeBase func()
+		if cbase, closeBase, err = clients(*base); err != nil {
+			return err
+		}
+		defer closeBase()
+	}
 	// Every answer of the mix the same from both, on every connection.
 	for i, r := range reqs {
 		ra, err := ca[i%len(ca)].Check(ctx, r)
@@ -567,7 +576,12 @@ func grpcLoad(args []string) error {
 	if _, err := window(cb, time.Second); err != nil {
 		return err
 	}
-	var sa, sb float64
+	if cbase != nil {
+		if _, err := window(cbase, time.Second); err != nil {
+			return err
+		}
+	}
+	var sa, sb, sc float64
 	for r := range *rounds {
 		ra, err := window(ca, *d)
 		if err != nil {
@@ -577,11 +591,24 @@ func grpcLoad(args []string) error {
 		if err != nil {
 			return err
 		}
+		note := ""
+		if cbase != nil {
+			rc, err := window(cbase, *d)
+			if err != nil {
+				return err
+			}
+			sc += rc
+			note = fmt.Sprintf(", base %.0f checks/s, roster/base %.3f", rc, ra/rc)
+		}
 		sa, sb = sa+ra, sb+rb
-		fmt.Printf("round %d: roster %.0f checks/s, bare %.0f checks/s, ratio %.3f\n", r+1, ra, rb, ra/rb)
+		fmt.Printf("round %d: roster %.0f checks/s, bare %.0f checks/s, ratio %.3f%s\n", r+1, ra, rb, ra/rb, note)
 	}
-	fmt.Printf("grpc check: roster %.0f checks/s, bare %.0f checks/s (means of %d rounds of %s, %d callers on %d connection(s) each): ratio %.3f\n",
-		sa/float64(*rounds), sb/float64(*rounds), *rounds, *d, *callers, *conns, sa/sb)
+	note := ""
+	if cbase != nil {
+		note = fmt.Sprintf("; base %.0f checks/s, roster/base %.3f", sc/float64(*rounds), sa/sc)
+	}
+	fmt.Printf("grpc check: roster %.0f checks/s, bare %.0f checks/s (means of %d rounds of %s, %d callers on %d connection(s) each): ratio %.3f (target >= 0.9)%s\n",
+		sa/float64(*rounds), sb/float64(*rounds), *rounds, *d, *callers, *conns, sa/sb, note)
 	return nil
 }
 
