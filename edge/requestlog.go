@@ -21,8 +21,18 @@ type requestIDKey struct{}
 
 // RequestID returns the ID RequestLog gave the request, "" outside it.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st, _ := ctx.Value(requestIDKey{}).(*requestState); st != nil {
+		return st.id[0]
+	}
+	return ""
+}
+
+// requestState is what RequestLog keeps of one request, in one
+// allocation: the writer that remembers the status and the request ID
+// (the answer's header value and the context's, a pointer: no boxing).
+type requestState struct {
+	statusWriter
+	id [1]string
 }
 
 // RequestLog logs one line per request and reports it to observe (which
@@ -67,9 +77,11 @@ func RequestLog(log *slog.Logger, observe func(route, method string, status int,
 			if !saneRequestID(id) {
 				id = newRequestID()
 			}
-			w.Header().Set(RequestIDHeader, id)
-			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-			sw := &statusWriter{ResponseWriter: w}
+			st := &requestState{statusWriter: statusWriter{ResponseWriter: w}}
+			st.id[0] = id
+			w.Header()[RequestIDHeader] = st.id[:1:1] // its canonical key; full, so Add copies
+			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, st))
+			sw := &st.statusWriter
 			done := false
 			defer func() {
 				if done {

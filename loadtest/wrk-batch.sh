@@ -7,4 +7,4 @@
 # loadtest/wirelib.sh.
 source "$(dirname "$0")/wirelib.sh"
 wire_rounds /v1/authz/check-batch "$D/batch.lua" 100
-echo "http check-batch: roster $ROSTER_MEAN decisions/s, bare $BARE_MEAN decisions/s (batches of 100; means of $ROUNDS rounds of $DUR, wrk -t2 -c32): ratio $RATIO (target: roster >= 1000000 decisions/s)$BASE_NOTE"
+echo "http check-batch: roster $ROSTER_MEAN decisions/s, bare $BARE_MEAN decisions/s (batches of 100; means of $ROUNDS rounds of $DUR, wrk -t2 -c32): ratio $RATIO (target: roster >= 1000000 decisions/s)$CPU_NOTE$BASE_NOTE"

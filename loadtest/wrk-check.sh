@@ -8,4 +8,4 @@
 # (target: at least 0.9). Settings: see loadtest/wirelib.sh.
 source "$(dirname "$0")/wirelib.sh"
 wire_rounds /v1/authz/check "$D/check.lua" 1
-echo "http check: roster $ROSTER_MEAN req/s, bare $BARE_MEAN req/s (means of $ROUNDS rounds of $DUR, wrk -t2 -c32): ratio $RATIO (target >= 0.9)$BASE_NOTE"
+echo "http check: roster $ROSTER_MEAN req/s, bare $BARE_MEAN req/s (means of $ROUNDS rounds of $DUR, wrk -t2 -c32): ratio $RATIO (target >= 0.9)$CPU_NOTE$BASE_NOTE"
