@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -90,12 +89,6 @@ func New(svc *service.Service, serviceToken string, opts ...grpc.ServerOption) *
 			MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: MaxConnectionAgeGrace,
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
-		// Calls run on long-lived workers (one per core; a call that
-		// finds them all busy gets a goroutine of its own, as without),
-		// whose stacks have grown to the interceptors' depth once: a
-		// goroutine per call grew its stack on every check (runtime
-		// copystack in the profile, issue 26).
-		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	}
 	all = append(all, opts...)
 	all = append(all, grpc.ChainUnaryInterceptor(a.unaryLog, a.unaryAuth), grpc.ChainStreamInterceptor(a.streamLog, a.streamAuth))

@@ -485,6 +485,9 @@ func grpcLoad(args []string) error {
 	rounds := fs.Int("rounds", 3, "rounds of (a window, b window)")
 	d := fs.Duration("d", 10*time.Second, "each window")
 	token := fs.String("token", "wire-service-token", "service token")
+	pidA := fs.Int("pid-a", 0, "process ID of a's server, to report its CPU time per call (0: none)")
+	pidB := fs.Int("pid-b", 0, "process ID of b's server")
+	pidBase := fs.Int("pid-base", 0, "process ID of base's server")
 	fs.Parse(args)
 	mix, err := readMix(*mixPath)
 	if err != nil {
@@ -544,11 +547,14 @@ func grpcLoad(args []string) error {
 			return fmt.Errorf("%v: %s answered %v, %s %v", r, *a, ra, *b, rb)
 		}
 	}
-	window := func(cs []authzv1.AuthzServiceClient, d time.Duration) (float64, error) {
+	// window runs the callers against cs for d: calls a second, and the
+	// server's (pid's) CPU time per call in µs (0 without pid).
+	window := func(cs []authzv1.AuthzServiceClient, d time.Duration, pid int) (float64, float64, error) {
 		var n atomic.Int64
 		var wg sync.WaitGroup
 		var once sync.Once
 		var failure error
+		c0 := procCPU(pid)
 		start := time.Now()
 		deadline := start.Add(d)
 		for w := range *callers {
@@ -568,51 +574,81 @@ func grpcLoad(args []string) error {
 			}()
 		}
 		wg.Wait()
-		return float64(n.Load()) / time.Since(start).Seconds(), failure
+		rate := float64(n.Load()) / time.Since(start).Seconds()
+		return rate, float64(procCPU(pid)-c0) / float64(time.Microsecond) / float64(max(1, n.Load())), failure
 	}
-	if _, err := window(ca, time.Second); err != nil { // warm-up
+	if _, _, err := window(ca, time.Second, 0); err != nil { // warm-up
 		return err
 	}
-	if _, err := window(cb, time.Second); err != nil {
+	if _, _, err := window(cb, time.Second, 0); err != nil {
 		return err
 	}
 	if cbase != nil {
-		if _, err := window(cbase, time.Second); err != nil {
+		if _, _, err := window(cbase, time.Second, 0); err != nil {
 			return err
 		}
 	}
-	var sa, sb, sc float64
+	var sa, sb, sc, ua, ub, uc float64
 	for r := range *rounds {
-		ra, err := window(ca, *d)
+		ra, xa, err := window(ca, *d, *pidA)
 		if err != nil {
 			return err
 		}
-		rb, err := window(cb, *d)
+		rb, xb, err := window(cb, *d, *pidB)
 		if err != nil {
 			return err
 		}
 		note := ""
 		if cbase != nil {
-			rc, err := window(cbase, *d)
+			rc, xc, err := window(cbase, *d, *pidBase)
 			if err != nil {
 				return err
 			}
-			sc += rc
+			sc, uc = sc+rc, uc+xc
 			note = fmt.Sprintf(", base %.0f checks/s, roster/base %.3f", rc, ra/rc)
 		}
-		sa, sb = sa+ra, sb+rb
+		sa, sb, ua, ub = sa+ra, sb+rb, ua+xa, ub+xb
 		fmt.Printf("round %d: roster %.0f checks/s, bare %.0f checks/s, ratio %.3f%s\n", r+1, ra, rb, ra/rb, note)
 	}
+	n := float64(*rounds)
 	note := ""
+	if *pidA != 0 && *pidB != 0 {
+		note = fmt.Sprintf("; server CPU per call: roster %.1f us, bare %.1f us (bare/roster %.3f)", ua/n, ub/n, ub/ua)
+	}
 	if cbase != nil {
-		note = fmt.Sprintf("; base %.0f checks/s, roster/base %.3f", sc/float64(*rounds), sa/sc)
+		note += fmt.Sprintf("; base %.0f checks/s, roster/base %.3f", sc/n, sa/sc)
+		if *pidBase != 0 {
+			note += fmt.Sprintf(", base CPU per call %.1f us", uc/n)
+		}
 	}
 	fmt.Printf("grpc check: roster %.0f checks/s, bare %.0f checks/s (means of %d rounds of %s, %d callers on %d connection(s) each): ratio %.3f (target >= 0.9)%s\n",
-		sa/float64(*rounds), sb/float64(*rounds), *rounds, *d, *callers, *conns, sa/sb, note)
+		sa/n, sb/n, *rounds, *d, *callers, *conns, sa/sb, note)
 	return nil
 }
 
-// ports prints free ports: listeners opened at once on port 0, then closed.
+// procCPU is the user and system CPU time process pid has used (0 for
+// pid 0 or when /proc cannot be read): /proc/pid/stat in clock ticks,
+// taken as 100 a second (Linux's USER_HZ).
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, may hold spaces: count from after its ")".
+	rest := raw[bytes.LastIndexByte(raw, ')')+1:]
+	f := bytes.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(string(f[11]), &ut) // field 14, utime
+	fmt.Sscan(string(f[12]), &st) // field 15, stime
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 func ports(args []string) error {
 	var n int
 	if len(args) != 1 {
