@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,9 @@ type Admin struct {
 
 	requests      *prometheus.CounterVec   // route, method, status
 	requestTime   *prometheus.HistogramVec // route
-	decisions     *prometheus.CounterVec   // reason
+	series        atomic.Pointer[map[requestKey]requestSeries]
+	seriesMu      sync.Mutex
+	decisions     *prometheus.CounterVec // reason
 	decisionKnown map[string]prometheus.Counter
 	decisionOther prometheus.Counter
 	checkTime     prometheus.Histogram
@@ -71,6 +74,7 @@ func New(o Options) *Admin {
 		}
 	}
 	a := &Admin{opts: o, reg: prometheus.NewRegistry()}
+	a.series.Store(&map[requestKey]requestSeries{})
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -184,9 +188,48 @@ func (a *Admin) Registry() *prometheus.Registry { return a.reg }
 // ObserveRequest counts one answered request: the observe function of
 // edge.RequestLog. route is the ServeMux pattern ("unmatched" when none),
 // never a raw path, so the label's values stay a fixed set.
+//
+// The series of each (route, method, status) are looked up once and kept
+// (requestSeries), so that a request costs two atomic additions rather
+// than hashing its labels on every answer (the permission check's hot
+// path).
 func (a *Admin) ObserveRequest(route, method string, status int, d time.Duration) {
-	a.requests.WithLabelValues(route, edge.Method(method), strconv.Itoa(status)).Inc()
-	a.requestTime.WithLabelValues(route).Observe(d.Seconds())
+	k := requestKey{route: route, method: edge.Method(method), status: status}
+	m, ok := (*a.series.Load())[k]
+	if !ok {
+		m = a.addSeries(k)
+	}
+	m.count.Inc()
+	m.time.Observe(d.Seconds())
+}
+
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count prometheus.Counter
+	time  prometheus.Observer
+}
+
+// addSeries adds k's series to the map ObserveRequest reads, copied on
+// write: as many entries as the request metrics have series.
+func (a *Admin) addSeries(k requestKey) requestSeries {
+	a.seriesMu.Lock()
+	defer a.seriesMu.Unlock()
+	old := *a.series.Load()
+	if m, ok := old[k]; ok {
+		return m
+	}
+	m := requestSeries{count: a.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)), time: a.requestTime.WithLabelValues(k.route)}
+	next := make(map[requestKey]requestSeries, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = m
+	a.series.Store(&next)
+	return m
 }
 
 // ObserveDecision counts one permission check decision by its reason
