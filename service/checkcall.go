@@ -9,6 +9,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/store"
 )
 
 // The permission check as one service call: what the platform's other
@@ -87,12 +88,22 @@ func (r CheckResult) Reason() string { return r.reason.String() }
 func (r CheckResult) MissingPermission() bool { return r.reason == authz.ReasonMissingPermission }
 
 // AwaitRevision returns once this replica has applied rev (0: at once),
-// waiting at most RevisionWait. Errors: EUNAVAILABLE.
+// waiting at most RevisionWait; a follower that reads a lagging standby
+// is caught up from the primary after index.StandbyWait. Errors:
+// EUNAVAILABLE.
 func (s *Service) AwaitRevision(ctx context.Context, rev int64) error {
 	if rev <= 0 {
 		return nil
 	}
-	return s.WaitFor(ctx, rev, RevisionWait)
+	return s.core.Keeper.AwaitRevision(ctx, rev, RevisionWait)
+}
+
+// ReadAtLeast returns a context in which the read-only pages' reads
+// reflect revision rev: from the standby (ROSTER_DATABASE_READ) when it
+// has replayed it, else from the primary. Edges call it with the revision
+// a request names, after AwaitRevision.
+func ReadAtLeast(ctx context.Context, rev int64) context.Context {
+	return store.ReadAtLeast(ctx, rev)
 }
 
 // freshForCheck refuses a stale index, counted as the gate counts it.
@@ -115,7 +126,12 @@ func (s *Service) Check(ctx context.Context, minRev int64, req CheckRequest) (Ch
 	if err := s.freshForCheck(); err != nil {
 		return CheckResult{}, err
 	}
-	return s.checkOne(ctx, &req)
+	start := time.Now()
+	r, err := s.decideCheck(ctx, &req)
+	if err == nil {
+		s.observeDecision(r.Reason(), start)
+	}
+	return r, err
 }
 
 // CheckBatch answers 1 to MaxBatch checks in order, appending the answers
@@ -133,22 +149,30 @@ func (s *Service) CheckBatch(ctx context.Context, minRev int64, reqs []CheckRequ
 	if err := s.freshForCheck(); err != nil {
 		return out, err
 	}
+	// One clock reading per decision: each one's time runs from the end
+	// of the one before (half the readings of timing each apart, which
+	// showed in a batch's profile).
+	t := time.Now()
 	for i := range reqs {
-		r, err := s.checkOne(ctx, &reqs[i])
+		r, err := s.decideCheck(ctx, &reqs[i])
 		if err != nil {
 			if roster.ErrorCode(err) == roster.EINVALID {
 				err = roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "Check %d (counting from 0): %s", i, roster.ErrorMessage(err))
 			}
 			return out, err
 		}
+		now := time.Now()
+		s.observeTook(r.Reason(), now.Sub(t))
+		t = now
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-// checkOne validates one item and answers it from the index. Errors:
-// EINVALID (the item's fault); anything else is internal.
-func (s *Service) checkOne(ctx context.Context, in *CheckRequest) (CheckResult, error) {
+// decideCheck validates one item and answers it from the index; the caller
+// reports the decision. Errors: EINVALID (the item's fault); anything
+// else is internal.
+func (s *Service) decideCheck(ctx context.Context, in *CheckRequest) (CheckResult, error) {
 	p, ok := roster.ParsePermission(in.Permission)
 	if !ok {
 		return CheckResult{}, roster.FieldErrorf("permission", roster.EINVALID, "Unknown permission %q", in.Permission)
@@ -159,9 +183,9 @@ func (s *Service) checkOne(ctx context.Context, in *CheckRequest) (CheckResult, 
 	var d authz.Decision
 	var err error
 	if in.APIKey != "" {
-		d, err = s.CheckKey(ctx, in.AccountID, in.APIKey, p)
+		d, err = s.decideKey(ctx, in.AccountID, in.APIKey, p)
 	} else {
-		d, err = s.CheckUser(ctx, in.AccountID, in.UserID, p)
+		d, err = s.decideUser(ctx, in.AccountID, in.UserID, p)
 	}
 	if err != nil {
 		return CheckResult{}, err

@@ -55,7 +55,7 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, id, fingerprint, token []
 	now := db.Now().UTC()
 	r, err := db.execUnflushed(ctx, `INSERT INTO idempotency_keys (fingerprint, token, created_at, lease_until, id) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, fingerprint, token, micros(now), micros(now.Add(lease)), id)
-	if err := db.oneRow(r, err); err == nil {
+	if err := db.changedOne(r, err); err == nil {
 		return IdempotencyClaim{State: IdempotencyClaimed}, nil
 	} else if !errors.Is(err, ErrNoRows) {
 		return IdempotencyClaim{}, err
@@ -121,7 +121,7 @@ func (db *DB) claimIdempotencyKey(ctx context.Context, id, fingerprint, token []
 // (by token). ErrNoRows when it no longer holds it.
 func (db *DB) AnswerIdempotencyKey(ctx context.Context, id, token, answer []byte) error {
 	r, err := db.execUnflushed(ctx, `UPDATE idempotency_keys SET answer = ? WHERE id = ? AND token = ?`, answer, id, token)
-	return db.oneRow(r, err)
+	return db.changedOne(r, err)
 }
 
 // execUnflushed runs one statement that need not wait for its commit to
@@ -132,21 +132,23 @@ func (db *DB) AnswerIdempotencyKey(ctx context.Context, id, token, answer []byte
 // otherwise add a flush to every keyed request.
 func (db *DB) execUnflushed(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if db.d.name() != "postgres" {
-		return db.db.ExecContext(ctx, db.q(q), args...)
+		return db.exec(ctx, q, args...)
 	}
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, db.mapOut(err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return nil, err
+		return nil, db.mapOut(err)
 	}
 	r, err := tx.ExecContext(ctx, db.q(q), args...)
 	if err != nil {
-		return nil, err
+		return nil, db.mapOut(err)
 	}
-	return r, tx.Commit()
+	return r, db.mapOut(tx.Commit())
 }
 
 // ReleaseIdempotencyKey gives up the row that token holds, for a request
@@ -154,18 +156,18 @@ func (db *DB) execUnflushed(ctx context.Context, q string, args ...any) (sql.Res
 // runs afresh); otherwise its lease ends now, and retries learn that the
 // work was done but its answer lost. ErrNoRows when it no longer holds it.
 func (db *DB) ReleaseIdempotencyKey(ctx context.Context, id, token []byte) error {
-	r, err := db.db.ExecContext(ctx, db.q(`DELETE FROM idempotency_keys WHERE id = ? AND token = ? AND committed_at = 0`), id, token)
-	if err := db.oneRow(r, err); !errors.Is(err, ErrNoRows) {
+	r, err := db.exec(ctx, `DELETE FROM idempotency_keys WHERE id = ? AND token = ? AND committed_at = 0`, id, token)
+	if err := db.changedOne(r, err); !errors.Is(err, ErrNoRows) {
 		return err
 	}
-	r, err = db.db.ExecContext(ctx, db.q(`UPDATE idempotency_keys SET lease_until = ? WHERE id = ? AND token = ?`), micros(db.Now()), id, token)
-	return db.oneRow(r, err)
+	r, err = db.exec(ctx, `UPDATE idempotency_keys SET lease_until = ? WHERE id = ? AND token = ?`, micros(db.Now()), id, token)
+	return db.changedOne(r, err)
 }
 
-// oneRow is nil when a statement changed a row, ErrNoRows when none.
-func (db *DB) oneRow(r sql.Result, err error) error {
+// changedOne is nil when a statement changed a row, ErrNoRows when none.
+func (db *DB) changedOne(r sql.Result, err error) error {
 	if err != nil {
-		return db.d.mapErr(err)
+		return db.mapOut(err)
 	}
 	n, err := r.RowsAffected()
 	if err != nil {
@@ -216,7 +218,7 @@ func (db *DB) markIdempotent(ctx context.Context, tx *Tx) error {
 	// A later transaction of the same request keeps the first time.
 	r, err := tx.exec(ctx, `UPDATE idempotency_keys SET committed_at = CASE WHEN committed_at = 0 THEN ? ELSE committed_at END
 		WHERE id = ? AND token = ?`, micros(tx.now), m.id, m.token)
-	if err := db.oneRow(r, err); errors.Is(err, ErrNoRows) {
+	if err := db.changedOne(r, err); errors.Is(err, ErrNoRows) {
 		return ErrIdempotencyTaken
 	} else if err != nil {
 		return err

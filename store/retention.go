@@ -15,7 +15,8 @@ type Retention struct {
 	// SessionIdle: a session unused this long has ended (sessions past
 	// expires_at are deleted regardless). 0: only expires_at.
 	SessionIdle time.Duration
-	// OutboxRetention: mail kept in the outbox this long (default 168h).
+	// OutboxRetention: mail sent, logged or given up is kept in the
+	// outbox this long (default 168h); mail waiting to be sent is kept.
 	OutboxRetention time.Duration
 	// ChangesRetention: the change log keeps this long (default 24h). The
 	// newest change is always kept, so a replica that loads its index reads
@@ -107,7 +108,7 @@ func (p PruneResult) LogAttrs() []any {
 // Prune deletes what has served its purpose, as of now: sessions past
 // their end or idle longer than r.SessionIdle; email verifications,
 // password resets and pending logins that were used or expired; outbox mail
-// older than r.OutboxRetention; throttle counters not hit for
+// no longer pending older than r.OutboxRetention; throttle counters not hit for
 // r.ThrottleRetention; known logins older than r.KnownLogins; users who
 // never verified, with their own accounts, after r.Unverified (recording
 // the changes replicas apply); changes older than r.ChangesRetention
@@ -141,7 +142,9 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		{&res.EmailVerifications, "email_verifications", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
 		{&res.PasswordResets, "password_resets", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
 		{&res.PendingLogins, "pending_logins", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
-		{&res.Outbox, "outbox", "id", "created_at < ?", []any{micros(now.Add(-r.OutboxRetention))}},
+		// Mail still to be sent is kept whatever its age (the worker gives
+		// up on it after a day, and then it goes).
+		{&res.Outbox, "outbox", "id", "status <> 'pending' AND created_at < ?", []any{micros(now.Add(-r.OutboxRetention))}},
 		{&res.Throttles, "throttles", "key", "last_at < ?", []any{micros(now.Add(-r.ThrottleRetention))}},
 		// No invitation mail budget counts further back than a day.
 		{&res.InvitationMails, "invitation_mails", "id", "sent_at <= ?", []any{micros(now.Add(-InvitationMailRetention))}},
@@ -261,7 +264,7 @@ func (db *DB) pruneChanges(ctx context.Context, cut int64, batch int) (int64, er
 	var bound int64
 	// Walks the primary key from the oldest change and stops at the first
 	// recent one: after the first prune there are few old ones to pass.
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT id FROM changes WHERE at >= ? ORDER BY id LIMIT 1`), cut).Scan(&bound)
+	err := db.oneRow(ctx, `SELECT id FROM changes WHERE at >= ? ORDER BY id LIMIT 1`, cut).Scan(&bound)
 	if err != nil {
 		if err = db.mapNoRows(err); err != ErrNoRows {
 			return 0, err
@@ -285,9 +288,11 @@ func (db *DB) deleteBatches(ctx context.Context, q string, batch int, args ...an
 	args = append(args, batch)
 	var total int64
 	for {
-		r, err := db.db.ExecContext(ctx, q, args...)
+		bctx, cancel := db.Bound(ctx)
+		r, err := db.db.ExecContext(bctx, q, args...)
+		cancel()
 		if err != nil {
-			return total, db.d.mapErr(err)
+			return total, db.mapOut(err)
 		}
 		n, err := r.RowsAffected()
 		if err != nil {
@@ -310,7 +315,8 @@ func (db *DB) deleteBatches(ctx context.Context, q string, batch int, args ...an
 // applied up to A has missed changes when OldestRevision > A+1 (A > 0):
 // it must reload its index.
 func (db *DB) OldestRevision(ctx context.Context) (int64, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var rev int64
-	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(id), 0) FROM changes`).Scan(&rev)
+	err := db.oneRow(ctx, `SELECT COALESCE(MIN(id), 0) FROM changes`).Scan(&rev)
 	return rev, db.d.mapErr(err)
 }

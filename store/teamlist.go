@@ -204,7 +204,7 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		return " AND " + tuple + " > " + marks
 	}
 	countFrom := cmp.Or(q.countFrom, q.from)
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where), q.args...).Scan(&out.total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where, q.args...).Scan(&out.total); err != nil {
 		return out, db.d.mapErr(err)
 	}
 
@@ -265,7 +265,7 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		if strings.Contains(tuple, "u.") {
 			from = q.from // the order reads the users table
 		}
-		err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+from+` WHERE `+q.where+beyond(true)),
+		err := db.oneRow(ctx, `SELECT COUNT(*) FROM `+from+` WHERE `+q.where+beyond(true),
 			append(slices.Clone(q.args), keys[0]...)...).Scan(&before)
 		if err != nil {
 			return out, db.d.mapErr(err)
@@ -311,6 +311,7 @@ var errUnknownSort = errors.New("store: unknown sort")
 // deactivated for a member the directory deactivated, else follows a's
 // plan, as each member's does (roster.StatusOf).
 func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQuery) (roster.MemberList, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	o, ok := db.memberOrder(q.Sort)
 	if !ok {
 		return roster.MemberList{}, errUnknownSort
@@ -384,7 +385,7 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 	}
 	out := roster.MemberList{Members: p.rows, Total: p.total, All: p.total, Start: p.start, Next: p.next, Prev: p.prev}
 	if filtered {
-		if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE account_id = ?`), a.Seq).Scan(&out.All); err != nil {
+		if err := db.oneRow(ctx, `SELECT COUNT(*) FROM members WHERE account_id = ?`, a.Seq).Scan(&out.All); err != nil {
 			return roster.MemberList{}, db.d.mapErr(err)
 		}
 	}
@@ -397,6 +398,7 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 // the one each invitation shows: pending (unexpired, on the committed
 // plan), expired, or suspended (unexpired, the account off that plan).
 func (db *DB) InvitationList(ctx context.Context, a roster.Account, q roster.InvitationQuery) (roster.InvitationList, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	o, ok := db.invitationOrder(q.Sort)
 	if !ok {
 		return roster.InvitationList{}, errUnknownSort
@@ -441,7 +443,7 @@ func (db *DB) InvitationList(ctx context.Context, a roster.Account, q roster.Inv
 	}
 	out := roster.InvitationList{Invitations: p.rows, Total: p.total, All: p.total, Start: p.start, Next: p.next, Prev: p.prev}
 	if filtered {
-		err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`), a.Seq).Scan(&out.All)
+		err := db.oneRow(ctx, `SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`, a.Seq).Scan(&out.All)
 		if err != nil {
 			return roster.InvitationList{}, db.d.mapErr(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,9 @@ type Keeper struct {
 	failing atomic.Bool  // the last catch-up failed
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced when applied moves
+	// switches is store.DB.ServerSwitches when the index was last loaded
+	// (cluster.go).
+	switches atomic.Int64
 }
 
 // New returns a keeper of an empty index over db (call LoadIndex). log
@@ -74,50 +79,80 @@ func (s *Keeper) Revision() int64 { return s.applied.Load() }
 func (s *Keeper) LoadIndex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	switches := s.db.ServerSwitches()
 	// The revision is read first: a change committed during the load is
 	// applied again by the next catch-up, which is harmless.
 	rev, err := s.db.LatestRevision(ctx)
 	if err != nil {
 		return err
 	}
-	// One batch: each shard is built once and published when all is read.
+	// One batch: each page is built once and published when all is read.
 	n, err := s.db.MemberCount(ctx)
+	if err != nil {
+		return err
+	}
+	lo, hi, err := s.db.AccountIDRange(ctx)
 	if err != nil {
 		return err
 	}
 	s.Index.Reset()
 	s.Index.Update(func(b *authz.Batch) {
 		b.Reserve(n)
-		// Reading the rows and building the maps each take a core: rows
-		// are read on one goroutine and handed over in chunks to this one.
+		// Reading the rows costs far more than building the index from
+		// them, so the members are read in account ranges, one reader a
+		// core (each on its own connection), and handed over in chunks to
+		// this goroutine, which alone writes the batch. The accounts come
+		// first, from their own reader.
 		type chunk struct {
 			accounts []store.AccountFlags
 			seqs     []int64
 			members  []store.IndexRow
 		}
 		const size = 4096
-		chunks := make(chan *chunk, 8)
-		var loadErr error
+		chunks := make(chan *chunk, 16)
+		readers := max(1, min(runtime.GOMAXPROCS(0), 8))
+		if hi-lo < 1024 {
+			readers = 1
+		}
+		errs := make([]error, readers+1)
+		var wg sync.WaitGroup
+		wg.Add(1)
 		go func() {
-			defer close(chunks)
+			defer wg.Done()
 			c := &chunk{}
-			loadErr = s.db.LoadIndex(ctx,
-				func(seq int64, f store.AccountFlags) {
-					c.seqs, c.accounts = append(c.seqs, seq), append(c.accounts, f)
-					if len(c.seqs) == size {
-						chunks <- c
-						c = &chunk{}
-					}
-				},
-				func(r store.IndexRow) {
+			errs[readers] = s.db.LoadIndexAccounts(ctx, func(seq int64, f store.AccountFlags) {
+				c.seqs, c.accounts = append(c.seqs, seq), append(c.accounts, f)
+				if len(c.seqs) == size {
+					chunks <- c
+					c = &chunk{}
+				}
+			})
+			chunks <- c
+		}()
+		span := (hi - lo + int64(readers)) / int64(readers)
+		for r := range readers {
+			from, to := lo+int64(r)*span, lo+int64(r+1)*span-1
+			if r == 0 {
+				from = math.MinInt64
+			}
+			if r == readers-1 {
+				to = math.MaxInt64
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := &chunk{}
+				errs[r] = s.db.LoadIndexMembers(ctx, from, to, func(r store.IndexRow) {
 					c.members = append(c.members, r)
 					if len(c.members) == size {
 						chunks <- c
 						c = &chunk{}
 					}
 				})
-			chunks <- c
-		}()
+				chunks <- c
+			}()
+		}
+		go func() { wg.Wait(); close(chunks) }()
 		for c := range chunks {
 			for i, f := range c.accounts {
 				b.SetAccountOf(c.seqs[i], account(f))
@@ -126,7 +161,7 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 				b.SetMemberOf(r.AccountSeq, r.UserID, r.Role, facts(r))
 			}
 		}
-		if err = loadErr; err != nil {
+		if err = errors.Join(errs...); err != nil {
 			return
 		}
 		err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
@@ -136,7 +171,10 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.advanceTo(rev)
+	// The index is now the database at rev, even when rev is below what
+	// was applied before (another server after a failover: cluster.go).
+	s.resetTo(rev)
+	s.switches.Store(switches)
 	s.lastOK.Store(time.Now().UnixNano())
 	return nil
 }
@@ -148,7 +186,9 @@ func (s *Keeper) Committed(ctx context.Context, rev int64) {
 	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
 		sink.Store(rev)
 	}
-	if err := s.CatchUpOrReload(ctx); err != nil {
+	// From the primary, which holds the write, even when the follower
+	// reads a standby that has not replayed it yet.
+	if err := s.CatchUpOrReload(store.WithPrimary(ctx)); err != nil {
 		s.log().Error("catch up after write", "err", err)
 	}
 }
@@ -314,6 +354,9 @@ func (s *Keeper) Fresh() error {
 // rolled back after drawing one) can cause an unneeded reload, never a
 // missed change.
 func (s *Keeper) CatchUpOrReload(ctx context.Context) error {
+	if s.db.ServerSwitches() != s.switches.Load() {
+		return s.reloadAfterSwitch(ctx)
+	}
 	applied := s.Revision()
 	if behind, err := s.prunedPast(ctx, applied); err != nil {
 		s.failing.Store(true)
@@ -355,7 +398,8 @@ func (s *Keeper) prunedPast(ctx context.Context, applied int64) (bool, error) {
 
 func (s *Keeper) reloadBehindPrune(ctx context.Context, applied int64) error {
 	s.log().Warn("this replica fell behind the pruned change log; reloading the check index", "applied", applied)
-	if err := s.LoadIndex(ctx); err != nil {
+	// From the primary: a standby may hold less than was applied.
+	if err := s.LoadIndex(store.WithPrimary(ctx)); err != nil {
 		s.failing.Store(true)
 		return err
 	}
