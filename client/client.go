@@ -176,6 +176,23 @@ func AtRevision(ctx context.Context, rev int64) context.Context {
 	return context.WithValue(ctx, revisionKey{}, rev)
 }
 
+// IdempotencyHeader carries an Idempotency-Key: a POST retried with the
+// same key and the same body within 24 hours answers the first answer
+// again and does nothing; the same key with another body is 409 conflict.
+const IdempotencyHeader = "Idempotency-Key"
+
+type idempotencyKey struct{}
+
+// WithIdempotencyKey returns a context whose POST requests carry key as
+// their Idempotency-Key: retry a request with the same context (after a
+// cut connection, a timeout or a 5xx) and it is done once. Use a new
+// random key (a UUID) for each request you mean to make, and the same key
+// for its retries; a retry while the first is still running is 409
+// conflict with RetryAfter set. Other methods ignore the key.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, key)
+}
+
 // LastRevision returns the highest revision this client's requests were
 // answered with (0 when none).
 func (c *Client) LastRevision() int64 { return c.revision.Load() }
@@ -220,6 +237,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (http
 	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if key, ok := ctx.Value(idempotencyKey{}).(string); ok && method == http.MethodPost {
+		req.Header.Set(IdempotencyHeader, key)
 	}
 	rev, _ := ctx.Value(revisionKey{}).(int64)
 	if c.readOwnWrites {
@@ -291,7 +311,8 @@ type Error struct {
 	Code    string // one of the Code... constants; "" when the answer was not the API's error envelope
 	Message string // for a person
 	Field   string // the input the error is about (email, password, checks[3], ...), "" for none
-	// RetryAfter, from the Retry-After header (429, 503), says when trying
+	// RetryAfter, from the Retry-After header (429, 503; 409 for an
+	// Idempotency-Key whose first request is still running), says when trying
 	// again can succeed; 0 when waiting does not help.
 	RetryAfter time.Duration
 	// Methods and MFAToken come with the login's mfa_required: the second

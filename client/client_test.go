@@ -282,3 +282,29 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 
 // mustErr drops a result, keeping the error.
 func mustErr[T any](_ T, err error) error { return err }
+
+// A POST retried with the same Idempotency-Key is done once: the retry
+// gets the first answer; the key with another body is 409 conflict.
+func TestClient_IdempotencyKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := servertest.New(t)
+	_, acct := e.SignUp(t, "owner@acme-corp.com", "Olga")
+	e.Commit(t, acct)
+	owner := newClient(t, e.URL, client.WithSession())
+	if _, err := owner.Login(ctx, client.LoginRequest{Email: "owner@acme-corp.com", Password: servertest.Password}); err != nil {
+		t.Fatal(err)
+	}
+	once := client.WithIdempotencyKey(ctx, "4f1c7d0e-5b0a-4e57-9a57-2f7f6f0c9b11")
+	first, err := owner.Invite(once, acct, "new@acme-corp.com", "developer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := owner.Invite(once, acct, "new@acme-corp.com", "developer")
+	if err != nil || again.ID != first.ID {
+		t.Errorf("the retry: %+v %v, want invitation %d again", again, err, first.ID)
+	}
+	refused(t, mustErr(owner.Invite(once, acct, "other@acme-corp.com", "developer")), 409, client.CodeConflict)
+	// Without the key, the same request is a new one (refused: pending).
+	refused(t, mustErr(owner.Invite(ctx, acct, "new@acme-corp.com", "developer")), 409, client.CodeInvitationPending)
+}

@@ -389,6 +389,17 @@ func TestOpenAPI_DescribesTheRouteTable(t *testing.T) {
 			want[408] = []string{roster.ETIMEOUT}  // the body stalled
 			want[413] = []string{roster.ETOOLARGE} // the body is over MaxBody
 		}
+		if httpapi.TakesIdempotencyKey(rt) {
+			want[400] = append(want[400], roster.EINVALID)  // a malformed Idempotency-Key
+			want[409] = append(want[409], roster.ECONFLICT) // the key's other request, or its first still running
+			has := false
+			for _, p := range op.Parameters {
+				has = has || p.Ref == "#/components/parameters/IdempotencyKey"
+			}
+			if !has {
+				t.Errorf("%s takes an Idempotency-Key, but the document does not say so", rt.Pattern)
+			}
+		}
 		switch rt.Access {
 		case httpapi.Session:
 			want[401] = []string{roster.EUNAUTHENTICATED}

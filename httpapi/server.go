@@ -121,6 +121,7 @@ const RevisionHeader = "X-Roster-Revision"
 const RevisionWait = service.RevisionWait
 
 func (s *Server) wrap(rt Route) http.Handler {
+	idem := takesIdempotencyKey(rt)
 	if rt.Access == Service {
 		// The platform's hot path (the check): the token, then the
 		// handler; no per-request context or writer layers, and a
@@ -131,7 +132,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 			if err == nil && r.Header.Get(RevisionHeader) != "" {
 				_, err = s.awaitRevision(r)
 			}
-			if err == nil {
+			if err == nil && idem {
+				err = s.handleIdempotent(w, r, rt, nil, nil)
+			} else if err == nil {
 				err = rt.handle(w, r, nil)
 			}
 			if err != nil {
@@ -155,7 +158,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if err == nil {
 			err = s.authorize(r, rt, c)
 		}
-		if err == nil {
+		if err == nil && idem {
+			err = s.handleIdempotent(w, r, rt, c, rev)
+		} else if err == nil {
 			err = rt.handle(w, r, c)
 		}
 		if err != nil {

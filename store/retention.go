@@ -48,6 +48,10 @@ const (
 	DefaultPruneBatch        = 1000
 )
 
+// IdempotencyRetention is how long an Idempotency-Key holds: a retry
+// within it answers the first answer; after it the key is new again.
+const IdempotencyRetention = 24 * time.Hour
+
 func (r Retention) withDefaults() Retention {
 	if r.OutboxRetention <= 0 {
 		r.OutboxRetention = DefaultOutboxRetention
@@ -81,13 +85,14 @@ type PruneResult struct {
 	SSOFlows           int64 // single sign-ons started and never finished, expired
 	SSOAssertions      int64 // accepted SAML assertion IDs, past the assertion's end
 	PasskeyFlows       int64 // passkey ceremonies begun and never finished, expired
+	IdempotencyKeys    int64 // Idempotency-Keys past IdempotencyRetention
 }
 
 // Total is the number of rows deleted.
 func (p PruneResult) Total() int64 {
 	return p.Sessions + p.EmailVerifications + p.PasswordResets + p.PendingLogins + p.Outbox +
 		p.Throttles + p.KnownLogins + p.UnverifiedUsers + p.Accounts + p.Changes + p.InvitationMails + p.FormStates +
-		p.SSOFlows + p.SSOAssertions + p.PasskeyFlows
+		p.SSOFlows + p.SSOAssertions + p.PasskeyFlows + p.IdempotencyKeys
 }
 
 // LogAttrs returns the counts as key-value pairs for slog.
@@ -96,7 +101,8 @@ func (p PruneResult) LogAttrs() []any {
 		"password_resets", p.PasswordResets, "pending_logins", p.PendingLogins, "outbox", p.Outbox,
 		"throttles", p.Throttles, "known_logins", p.KnownLogins, "unverified_users", p.UnverifiedUsers,
 		"accounts", p.Accounts, "changes", p.Changes, "invitation_mails", p.InvitationMails, "form_states", p.FormStates,
-		"sso_flows", p.SSOFlows, "sso_assertions", p.SSOAssertions, "passkey_flows", p.PasskeyFlows}
+		"sso_flows", p.SSOFlows, "sso_assertions", p.SSOAssertions, "passkey_flows", p.PasskeyFlows,
+		"idempotency_keys", p.IdempotencyKeys}
 }
 
 // Prune deletes what has served its purpose, as of now: sessions past
@@ -110,7 +116,8 @@ func (p PruneResult) LogAttrs() []any {
 // InvitationMailRetention; console form states that expired unread; single
 // sign-on flows that expired unfinished and SAML assertion IDs whose
 // assertion expired (a replay of it is refused by its own time limit);
-// passkey ceremonies that expired unfinished.
+// passkey ceremonies that expired unfinished; Idempotency-Keys older than
+// IdempotencyRetention (a claim treats them as absent already).
 //
 // Every statement deletes at most r.Batch rows in its own transaction and
 // Prune loops until a statement deletes fewer: a big table is never locked
@@ -145,6 +152,7 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		{&res.SSOFlows, "sso_flows", "key_hash", "expires_at <= ?", []any{n}},
 		{&res.SSOAssertions, "sso_assertions", "(connection_id, assertion_id)", "expires_at <= ?", []any{n}},
 		{&res.PasskeyFlows, "passkey_flows", "key_hash", "expires_at <= ?", []any{n}},
+		{&res.IdempotencyKeys, "idempotency_keys", "id", "created_at <= ?", []any{micros(now.Add(-IdempotencyRetention))}},
 	}
 	if r.KnownLogins > 0 {
 		steps = append(steps, pruneStep{&res.KnownLogins, "known_logins", "(user_id, ip)", "last_at <= ?", []any{micros(now.Add(-r.KnownLogins))}})

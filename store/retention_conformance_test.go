@@ -52,11 +52,11 @@ func TestConformance_Retention(t *testing.T) {
 		t.Run("PruneResult adds up and logs every count", func(t *testing.T) {
 			p := store.PruneResult{Sessions: 1, EmailVerifications: 2, PasswordResets: 3, PendingLogins: 4, Outbox: 5, Throttles: 6, KnownLogins: 7,
 				UnverifiedUsers: 8, Accounts: 9, Changes: 10, InvitationMails: 11, FormStates: 12,
-				SSOFlows: 13, SSOAssertions: 14, PasskeyFlows: 15}
-			if p.Total() != 120 {
-				t.Errorf("Total = %d, want 120", p.Total())
+				SSOFlows: 13, SSOAssertions: 14, PasskeyFlows: 15, IdempotencyKeys: 16}
+			if p.Total() != 136 {
+				t.Errorf("Total = %d, want 136", p.Total())
 			}
-			want := "[sessions 1 email_verifications 2 password_resets 3 pending_logins 4 outbox 5 throttles 6 known_logins 7 unverified_users 8 accounts 9 changes 10 invitation_mails 11 form_states 12 sso_flows 13 sso_assertions 14 passkey_flows 15]"
+			want := "[sessions 1 email_verifications 2 password_resets 3 pending_logins 4 outbox 5 throttles 6 known_logins 7 unverified_users 8 accounts 9 changes 10 invitation_mails 11 form_states 12 sso_flows 13 sso_assertions 14 passkey_flows 15 idempotency_keys 16]"
 			if got := fmt.Sprint(p.LogAttrs()); got != want {
 				t.Errorf("LogAttrs = %s, want %s", got, want)
 			}

@@ -391,6 +391,9 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 		// path returned raw (mapErr leaves the others as they are).
 		return db.d.mapErr(err)
 	}
+	if err = db.markIdempotent(ctx, tx); err != nil { // issue 26: store/idempotency.go
+		return err
+	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
 	}

@@ -1814,32 +1814,6 @@ export interface components {
                 field?: string;
             };
         };
-        Error409_already_member: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "already_member";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
-        Error409_already_member_invitation_pending: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "already_member" | "invitation_pending";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
         Error409_conflict: {
             error: {
                 /**
@@ -1873,32 +1847,6 @@ export interface components {
                  * @enum {string}
                  */
                 code: "conflict" | "domain_unverified";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
-        Error409_domain_unverified: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "domain_unverified";
-                /** @description For a person; may change. */
-                message: string;
-                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
-                field?: string;
-            };
-        };
-        Error409_domain_unverified_domain_taken: {
-            error: {
-                /**
-                 * @description A stable code: the status alone does not tell them apart.
-                 * @enum {string}
-                 */
-                code: "domain_unverified" | "domain_taken";
                 /** @description For a person; may change. */
                 message: string;
                 /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
@@ -2963,9 +2911,35 @@ export interface components {
             mfa_token: string;
             credential: components["schemas"]["PasskeyCredential"];
         };
+        Error409_conflict_already_member_invitation_pending: {
+            error: {
+                /**
+                 * @description A stable code: the status alone does not tell them apart.
+                 * @enum {string}
+                 */
+                code: "conflict" | "already_member" | "invitation_pending";
+                /** @description For a person; may change. */
+                message: string;
+                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
+                field?: string;
+            };
+        };
+        Error409_conflict_domain_unverified_domain_taken: {
+            error: {
+                /**
+                 * @description A stable code: the status alone does not tell them apart.
+                 * @enum {string}
+                 */
+                code: "conflict" | "domain_unverified" | "domain_taken";
+                /** @description For a person; may change. */
+                message: string;
+                /** @description The input the error is about (`email`, `password`, `otp`, `checks[3]`, ...), when there is one. */
+                field?: string;
+            };
+        };
     };
     responses: {
-        /** @description Bad request: `invalid_request`: the request is not valid (the body, a query parameter, or X-Roster-Revision). */
+        /** @description Bad request: `invalid_request`: the request is not valid (the body, a query parameter, X-Roster-Revision, or Idempotency-Key). */
         Error400_invalid_request: {
             headers: {
                 [name: string]: unknown;
@@ -3028,36 +3002,20 @@ export interface components {
                 "application/json": components["schemas"]["Error404_not_found"];
             };
         };
-        /** @description Conflict: `already_member`: the address is a member of the account already. */
-        Error409_already_member: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_already_member"];
-            };
-        };
-        /** @description Conflict: `already_member`: the address is a member of the account already; `invitation_pending`: an invitation to the address is pending already. */
-        Error409_already_member_invitation_pending: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_already_member_invitation_pending"];
-            };
-        };
-        /** @description Conflict: `conflict`: the request conflicts with the current state. */
+        /** @description Conflict: `conflict`: the request conflicts with the current state. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error409_conflict"];
             };
         };
-        /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already. */
+        /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict_already_member: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -3138,15 +3096,6 @@ export interface components {
                 "application/json": components["schemas"]["Error503_unavailable"];
             };
         };
-        /** @description Conflict: `domain_unverified`: the domain's TXT record was not found, or does not hold the value (the message says what was found); `domain_taken`: another account verified the domain. */
-        Error409_domain_unverified_domain_taken: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error409_domain_unverified_domain_taken"];
-            };
-        };
         /** @description Forbidden: `forbidden`: the caller may not do this (role, machine credential, or a cross-origin request); `plan_required`: the account is not on the committed plan (team members and invitations need it); `mfa_required`: two-factor sign-in is required. `sso_required`: the account requires its single sign-on of this member, and the session did not come through it (or a personal API key was used). `member_deactivated`: the company's directory deactivated this member: they hold nothing in the account until reactivated. */
         Error403_forbidden_plan_required_mfa_required_sso_required: {
             headers: {
@@ -3165,22 +3114,34 @@ export interface components {
                 "application/json": components["schemas"]["Error403_forbidden_plan_required_owner_immutable_mfa_required_sso_required"];
             };
         };
-        /** @description Conflict: `conflict`: the request conflicts with the current state. `domain_unverified`: the account has no verified domain. */
+        /** @description Conflict: `conflict`: the request conflicts with the current state. `domain_unverified`: the account has no verified domain. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
         Error409_conflict_domain_unverified: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error409_conflict_domain_unverified"];
             };
         };
-        /** @description Conflict: `domain_unverified`: the account has no verified domain. */
-        Error409_domain_unverified: {
+        /** @description Conflict: `conflict`: the request conflicts with the current state; `already_member`: the address is a member of the account already; `invitation_pending`: an invitation to the address is pending already. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
+        Error409_conflict_already_member_invitation_pending: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error409_domain_unverified"];
+                "application/json": components["schemas"]["Error409_conflict_already_member_invitation_pending"];
+            };
+        };
+        /** @description Conflict: `conflict`: the request conflicts with the current state; `domain_unverified`: the domain's TXT record was not found, or does not hold the value (the message says what was found); `domain_taken`: another account verified the domain. Or, for a POST with an Idempotency-Key: `conflict`: the key was used for another request, or its first request is still running (`Retry-After`), or completed with its answer lost. */
+        Error409_conflict_domain_unverified_domain_taken: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error409_conflict_domain_unverified_domain_taken"];
             };
         };
     };
@@ -3213,6 +3174,8 @@ export interface components {
         Order: "asc" | "desc";
         /** @description A cursor: a page's meta.prev, for the page before it (not with offset or after). */
         Before: string;
+        /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+        IdempotencyKey: string;
     };
     requestBodies: never;
     headers: {
@@ -3226,6 +3189,8 @@ export interface components {
         ClearSession: string;
         /** @description The cookie binding the started sign-in to this browser, for 10 minutes, HttpOnly: `roster_sso` for an OpenID Connect connection (SameSite=Lax, path /sso/; Secure behind TLS), or `roster_saml` for a SAML one (path /sso/saml/acs; SameSite=None and Secure behind TLS, so that it comes back on the provider's cross-site POST; SameSite=Lax over plain HTTP). */
         SetSSOBinding: string;
+        /** @description `true` on an answer sent again for an Idempotency-Key: the request was not run again. */
+        IdempotentReplayed: "true";
     };
     pathItems: never;
 }
@@ -3234,7 +3199,10 @@ export interface operations {
     signup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3249,6 +3217,7 @@ export interface operations {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3278,7 +3247,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3291,6 +3263,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3304,6 +3277,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3312,7 +3286,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3326,6 +3303,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3338,6 +3316,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated_mfa_required"];
             403: components["responses"]["Error403_forbidden_email_unverified"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -3348,7 +3327,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3358,11 +3340,14 @@ export interface operations {
             204: {
                 headers: {
                     "Set-Cookie": components["headers"]["ClearSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
+            409: components["responses"]["Error409_conflict"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
         };
@@ -3395,7 +3380,10 @@ export interface operations {
     requestPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3408,6 +3396,7 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3421,6 +3410,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -3431,7 +3421,10 @@ export interface operations {
     confirmPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3445,6 +3438,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3458,6 +3452,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3497,6 +3492,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3510,6 +3507,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3523,6 +3521,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -3536,6 +3535,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3549,6 +3550,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3609,6 +3611,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3623,6 +3627,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3647,6 +3652,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3660,6 +3667,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3839,6 +3847,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3853,6 +3863,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3863,6 +3874,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3875,6 +3887,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 token: string;
@@ -3887,6 +3901,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3896,7 +3911,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
-            409: components["responses"]["Error409_already_member"];
+            409: components["responses"]["Error409_conflict_already_member"];
             410: components["responses"]["Error410_invitation_invalid"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -3936,6 +3951,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3950,6 +3967,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3961,6 +3979,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -4248,6 +4267,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4264,6 +4285,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4275,7 +4297,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_owner_immutable_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
-            409: components["responses"]["Error409_already_member_invitation_pending"];
+            409: components["responses"]["Error409_conflict_already_member_invitation_pending"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             422: components["responses"]["Error422_personal_email_domain"];
@@ -4364,6 +4386,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4378,6 +4402,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4388,6 +4413,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
+            409: components["responses"]["Error409_conflict"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
             500: components["responses"]["Error500_internal"];
@@ -4554,6 +4580,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -4567,6 +4595,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4580,6 +4609,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -4671,6 +4701,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4687,6 +4719,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4856,6 +4889,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -4872,6 +4907,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4883,6 +4919,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5106,6 +5143,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5122,6 +5161,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5133,6 +5173,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5217,6 +5258,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5233,6 +5276,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5244,6 +5288,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5289,6 +5334,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5305,6 +5352,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5531,6 +5579,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5547,6 +5597,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5558,6 +5609,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -5608,6 +5660,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5624,6 +5678,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5635,6 +5690,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -5794,6 +5850,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5808,6 +5866,7 @@ export interface operations {
             /** @description Accepted: the delivery is queued, and sent by the outbox like any event. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5831,6 +5890,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5847,6 +5908,7 @@ export interface operations {
             /** @description Accepted: the delivery is queued, and sent by the outbox like any event. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5902,6 +5964,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -5918,6 +5982,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5929,15 +5994,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
-            /** @description Conflict: `domain_unverified`: the account has verified no domain yet. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error409_domain_unverified"];
-                };
-            };
+            409: components["responses"]["Error409_conflict_domain_unverified"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             /** @description Unprocessable: `sso_invalid`: the issuer's discovery document or the SAML metadata is unusable (the message says why). */
@@ -6073,7 +6130,10 @@ export interface operations {
     startSSO: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6087,6 +6147,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSSOBinding"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6107,6 +6168,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             /** @description Unprocessable: `sso_invalid`: the issuer's discovery document or the SAML metadata is unusable (the message says why). */
@@ -6161,6 +6223,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -6177,6 +6241,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6236,6 +6301,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -6251,6 +6318,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6261,7 +6329,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
-            409: components["responses"]["Error409_domain_unverified_domain_taken"];
+            409: components["responses"]["Error409_conflict_domain_unverified_domain_taken"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
             503: components["responses"]["Error503_unavailable"];
@@ -6305,6 +6373,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The account's Auth ID. */
@@ -6321,6 +6391,7 @@ export interface operations {
             /** @description Created: the token, shown this once. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6332,7 +6403,7 @@ export interface operations {
             403: components["responses"]["Error403_forbidden_plan_required_mfa_required_sso_required"];
             404: components["responses"]["Error404_not_found"];
             408: components["responses"]["Error408_request_timeout"];
-            409: components["responses"]["Error409_domain_unverified"];
+            409: components["responses"]["Error409_conflict_domain_unverified"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             500: components["responses"]["Error500_internal"];
@@ -6450,6 +6521,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -6463,6 +6536,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6475,6 +6549,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated_mfa_required"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -6488,6 +6563,8 @@ export interface operations {
             header?: {
                 /** @description Wait (up to 2 s) until this server has applied the revision a write answered with (read-after-write across replicas); 503 unavailable when it has not. */
                 "X-Roster-Revision"?: components["parameters"]["Revision"];
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -6502,6 +6579,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Roster-Revision": components["headers"]["Revision"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6627,7 +6705,10 @@ export interface operations {
     beginPasskeyLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6640,6 +6721,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6652,6 +6734,7 @@ export interface operations {
             400: components["responses"]["Error400_invalid_request"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -6662,7 +6745,10 @@ export interface operations {
     finishPasskeyLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6676,6 +6762,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6688,6 +6775,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden_email_unverified"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
@@ -6698,7 +6786,10 @@ export interface operations {
     beginPasskeySecondFactor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6711,6 +6802,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6733,7 +6825,10 @@ export interface operations {
     finishPasskeySecondFactor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6747,6 +6842,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetSession"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6759,6 +6855,7 @@ export interface operations {
             401: components["responses"]["Error401_unauthenticated"];
             403: components["responses"]["Error403_forbidden"];
             408: components["responses"]["Error408_request_timeout"];
+            409: components["responses"]["Error409_conflict"];
             413: components["responses"]["Error413_request_too_large"];
             415: components["responses"]["Error415_unsupported_media_type"];
             429: components["responses"]["Error429_rate_limited"];
