@@ -49,15 +49,22 @@ func (s *Team) SetMemberActive(ctx context.Context, a roster.Account, userID int
 			return err
 		}
 		data := map[string]any{"user_id": userID, "email": m.Email, "role": role.String()}
-		action, event := roster.ActionMemberDeactivate, roster.EventMemberDeactivated
+		// Each action and event is named as a constant where it is
+		// written: the root package's tests find them so.
 		if active {
-			action, event = roster.ActionMemberReactivate, roster.EventMemberReactivated
-		}
-		if err := tx.Audit(ctx, a.Seq, actor, action, m.Email, role.String()); err != nil {
-			return err
-		}
-		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, event, data); err != nil {
-			return err
+			if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberReactivate, m.Email, role.String()); err != nil {
+				return err
+			}
+			if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberReactivated, data); err != nil {
+				return err
+			}
+		} else {
+			if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberDeactivate, m.Email, role.String()); err != nil {
+				return err
+			}
+			if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberDeactivated, data); err != nil {
+				return err
+			}
 		}
 		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
 		if err != nil {
