@@ -1,0 +1,198 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/server"
+	"github.com/rosterhq/roster/server/servertest"
+	"github.com/rosterhq/roster/service/index"
+)
+
+// The staleness bound (issue 26, ROSTER_MAX_STALENESS): two replicas on
+// one PostgreSQL database, replica B's connections through a TCP proxy.
+// While B is cut off (Cut: every connection closed, new ones refused) or
+// stalled (Stall: open but silent), members are revoked through A, each
+// a way: a role without the permission, a removal, a deactivation. B's
+// check is asked about them in a loop. Within the bound B may answer from
+// what it knew (allowed); for every check sent after the bound, counted
+// from the moment of the fault, B must answer 503 unavailable with
+// Retry-After, counted as decision reason "stale": never an allow (the
+// stale allows, which must be 0), never a 500. After Restore, B catches
+// up and answers with the revocations.
+//
+// The figures (time from the fault to the first 503, the checks and
+// allows on each side of the bound, the recovery time) are logged:
+//
+//	ROSTER_TEST_DATABASE='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' \
+//	  go test ./server -run TestReplica_StalenessBound -v
+func TestReplica_StalenessBound(t *testing.T) {
+	dsn := servertest.NewPostgresDatabase(t, postgresBase(t))
+	proxy, dsnB := servertest.NewPostgresProxy(t, dsn)
+	production := func(c *server.Config) { c.FollowInterval = 0 } // the default, 50 ms
+	a := servertest.New(t, servertest.Options{Database: withApp(dsn, "stale_a"), Tweak: production})
+	b := servertest.New(t, servertest.Options{Database: withApp(dsnB, "stale_b"), Mail: a.Mail, Tweak: production})
+	bound := b.Server.Service.Config.MaxStaleness
+	if bound != time.Second {
+		t.Fatalf("the default bound is %v, want 1s", bound)
+	}
+	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
+	a.Commit(t, acct)
+	account, err := a.Server.DB.Account(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq(t, b, acct) // warm B's Auth ID cache: its check needs no database
+	ownerB := on(t, b, owner, a)
+	platformB := b.Platform(t)
+
+	for _, fault := range []struct {
+		name string
+		do   func()
+	}{{"cut", proxy.Cut}, {"stall", proxy.Stall}} {
+		t.Run(fault.name, func(t *testing.T) {
+			var ids [3]int64
+			for i, who := range []string{"demoted", "removed", "deactivated"} {
+				_, ids[i] = a.Join(t, owner, acct, fmt.Sprintf("%s-%s@acme-corp.com", who, fault.name), "developer")
+			}
+			check := func(id int64) servertest.Response {
+				return platformB.Do("POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": id, "permission": "numbers.edit"})
+			}
+			pollUntil(t, 15*time.Second, "B allows the three new developers", func() bool {
+				for _, id := range ids {
+					if r := check(id); r.Status != 200 || r.JSON["allowed"] != true {
+						return false
+					}
+				}
+				return true
+			})
+			staleBefore := staleDecisions(t, b)
+
+			faultAt := time.Now()
+			fault.do()
+			// Revoke through A, one each way.
+			owner.Must(200, "PATCH", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, ids[0]), map[string]string{"role": "support"})
+			owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, ids[1]), nil)
+			if _, err := a.Server.Service.SetMemberActive(context.Background(), account, ids[2], false, roster.Actor{Email: "Okta provisioning"}); err != nil {
+				t.Fatal(err)
+			}
+			revokedIn := time.Since(faultAt)
+
+			// Ask B until 2 s past the bound.
+			var (
+				before, allowsBefore         int // sent within the bound
+				after, staleAllows, notStale int // sent after it
+				refused                      int // 503s, on either side
+				firstStale                   time.Duration
+				firstStaleAnswered           time.Duration
+			)
+			for i := 0; time.Since(faultAt) < bound+2*time.Second; i++ {
+				sent := time.Since(faultAt)
+				r := check(ids[i%3])
+				answered := time.Since(faultAt)
+				switch r.Status {
+				case 200:
+					if sent > bound {
+						after++
+						notStale++
+						if r.JSON["allowed"] == true {
+							staleAllows++
+						}
+						t.Errorf("check %d sent %v after the %s answered 200 (allowed %v): past the %v bound it must be 503", i, sent, fault.name, r.JSON["allowed"], bound)
+					} else {
+						before++
+						if r.JSON["allowed"] == true {
+							allowsBefore++
+						}
+					}
+				case 503:
+					if sent > bound {
+						after++
+					} else {
+						before++
+					}
+					refused++
+					if firstStale == 0 {
+						firstStale, firstStaleAnswered = sent, answered
+					}
+					if r.Code() != roster.EUNAVAILABLE || r.Header.Get("Retry-After") == "" {
+						t.Errorf("check %d: 503 %q with Retry-After %q, want unavailable with Retry-After", i, r.Code(), r.Header.Get("Retry-After"))
+					}
+				default:
+					t.Fatalf("check %d sent %v after the %s: status %d: %s", i, sent, fault.name, r.Status, r.Body)
+				}
+			}
+			if after == 0 {
+				t.Fatal("no check was sent after the bound")
+			}
+			if staleAllows != 0 || notStale != 0 {
+				t.Errorf("after the bound: %d stale allows, %d answers other than 503 in %d checks", staleAllows, notStale, after)
+			}
+			// Every refusal is counted as decision reason "stale".
+			if got := staleDecisions(t, b) - staleBefore; got != float64(refused) {
+				t.Errorf(`roster_authz_decisions_total{reason="stale"} rose by %v, want %d`, got, refused)
+			}
+			// A member request on B is refused the same way, not 500.
+			if r := ownerB.Refused(503, "unavailable", "GET", "/v1/accounts/"+acct, nil); r.Header.Get("Retry-After") == "" {
+				t.Error("a member request on stale B: 503 without Retry-After")
+			}
+			t.Logf("%s: bound %v (a request past it may confirm for %v); revocations made through A within %v; first 503 for a check sent %v after the fault (answered at %v); within the bound %d checks, %d allowed; after it %d checks, %d stale allows, %d answers other than 503",
+				fault.name, bound, index.ConfirmWait(bound), revokedIn.Round(time.Millisecond), firstStale.Round(time.Millisecond), firstStaleAnswered.Round(time.Millisecond),
+				before, allowsBefore, after, staleAllows, notStale)
+
+			// Restored, B catches up and answers with the revocations.
+			restoredAt := time.Now()
+			proxy.Restore()
+			want := []string{"missing_permission", "not_member", "deactivated"}
+			pollUntil(t, 20*time.Second, "B answers the revocations after Restore", func() bool {
+				for i, id := range ids {
+					r := check(id)
+					if r.Status != 200 && r.Status != 503 {
+						t.Fatalf("after Restore: status %d: %s", r.Status, r.Body)
+					}
+					if r.Status != 200 || r.JSON["allowed"] != false || r.Str("reason") != want[i] {
+						return false
+					}
+				}
+				return true
+			})
+			t.Logf("%s: B answered every revocation %v after Restore", fault.name, time.Since(restoredAt).Round(time.Millisecond))
+			ownerB.Must(200, "GET", "/v1/accounts/"+acct, nil)
+		})
+	}
+}
+
+// staleDecisions reads roster_authz_decisions_total{reason="stale"} from
+// the replica's admin /metrics.
+func staleDecisions(tb testing.TB, e *servertest.Env) float64 {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	e.Server.Admin.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m := regexp.MustCompile(`(?m)^roster_authz_decisions_total\{reason="stale"\} (\S+)$`).FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		tb.Fatal(`no roster_authz_decisions_total{reason="stale"} on /metrics`)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// pollUntil polls cond every 10 ms until it holds, failing after d.
+func pollUntil(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
