@@ -152,10 +152,10 @@ func (c *Console) routes() []route {
 	static, _ := fs.Sub(staticFS, "static")
 	out := []route{{"GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static)))}}
 	for _, pg := range userPages() {
-		out = append(out, route{pg.pattern, c.userPage(pg)})
+		out = append(out, route{pg.pattern, c.readYourWrites(c.userPage(pg))})
 	}
 	for _, pg := range accountPages() {
-		out = append(out, route{pg.pattern, c.accountPage(pg)})
+		out = append(out, route{pg.pattern, c.readYourWrites(c.accountPage(pg))})
 	}
 	return out
 }

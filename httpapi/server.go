@@ -129,7 +129,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			err := serviceTokenOf(r, tok)
 			if err == nil && r.Header.Get(RevisionHeader) != "" {
-				err = s.awaitRevision(r)
+				_, err = s.awaitRevision(r)
 			}
 			if err == nil {
 				err = rt.handle(w, r, nil)
@@ -146,7 +146,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 		c := &Caller{IP: s.Proxies.ClientIP(r)}
 		err := s.authenticate(r, rt, c)
 		if err == nil && rt.Access != Public {
-			err = s.awaitRevision(r)
+			var rev int64
+			if rev, err = s.awaitRevision(r); rev > 0 {
+				// The pages read from a standby only once it holds rev.
+				r = r.WithContext(service.ReadAtLeast(r.Context(), rev))
+			}
 		}
 		if err == nil {
 			err = s.authorize(r, rt, c)
@@ -160,16 +164,18 @@ func (s *Server) wrap(rt Route) http.Handler {
 	})
 }
 
-func (s *Server) awaitRevision(r *http.Request) error {
+// awaitRevision waits for the revision the request names (0: none) and
+// returns it.
+func (s *Server) awaitRevision(r *http.Request) (int64, error) {
 	v := r.Header.Get(RevisionHeader)
 	if v == "" {
-		return nil
+		return 0, nil
 	}
 	rev, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || rev < 0 {
-		return roster.Errorf(roster.EINVALID, "The %s header must be a revision number", RevisionHeader)
+		return 0, roster.Errorf(roster.EINVALID, "The %s header must be a revision number", RevisionHeader)
 	}
-	return s.Svc.AwaitRevision(r.Context(), rev)
+	return rev, s.Svc.AwaitRevision(r.Context(), rev)
 }
 
 // revisionWriter adds the revision a write made to its answer's header.

@@ -34,8 +34,12 @@ import (
 
 // Config is the whole configuration of a server.
 type Config struct {
-	Addr           string        // listen address, used for the default BaseURL
-	Database       string        // SQLite path or postgres://...
+	Addr     string // listen address, used for the default BaseURL
+	Database string // SQLite path or postgres://... (several hosts: a cluster's primary is found)
+	// DatabaseRead names standbys (postgres://..., one host or several)
+	// the check index's load, the change-log follower and the read-only
+	// pages read from; "" for none: all reads go to Database.
+	DatabaseRead   string
 	BaseURL        string        // public URL for links in mails
 	SMTPURL        string        // smtp://user:pass@host:port; empty: outbox table and log
 	MailFrom       string        // sender address
@@ -153,6 +157,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if c.DatabaseRead != "" {
+		if err := db.OpenRead(c.DatabaseRead); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	var sender mail.Sender = outbox{db: db, log: mail.Log{Logger: log}}
 	if c.SMTPURL != "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/authz"
+	"github.com/rosterhq/roster/store"
 )
 
 // The permission check as one service call: what the platform's other
@@ -87,12 +88,22 @@ func (r CheckResult) Reason() string { return r.reason.String() }
 func (r CheckResult) MissingPermission() bool { return r.reason == authz.ReasonMissingPermission }
 
 // AwaitRevision returns once this replica has applied rev (0: at once),
-// waiting at most RevisionWait. Errors: EUNAVAILABLE.
+// waiting at most RevisionWait; a follower that reads a lagging standby
+// is caught up from the primary after index.StandbyWait. Errors:
+// EUNAVAILABLE.
 func (s *Service) AwaitRevision(ctx context.Context, rev int64) error {
 	if rev <= 0 {
 		return nil
 	}
-	return s.WaitFor(ctx, rev, RevisionWait)
+	return s.core.Keeper.AwaitRevision(ctx, rev, RevisionWait)
+}
+
+// ReadAtLeast returns a context in which the read-only pages' reads
+// reflect revision rev: from the standby (ROSTER_DATABASE_READ) when it
+// has replayed it, else from the primary. Edges call it with the revision
+// a request names, after AwaitRevision.
+func ReadAtLeast(ctx context.Context, rev int64) context.Context {
+	return store.ReadAtLeast(ctx, rev)
 }
 
 // freshForCheck refuses a stale index, counted as the gate counts it.

@@ -225,6 +225,7 @@ func accountFlags(authID, plan string, requireMFA, requireSSO int64) AccountFlag
 // LoadIndex calls account for every account and member for every
 // membership, for building the in-memory check index at start.
 func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	rows, err := db.query(ctx, `SELECT id, auth_id, plan, require_mfa, require_sso FROM accounts`)
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var seq, requireMFA, requireSSO int64
@@ -253,6 +254,7 @@ func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFl
 // the check index keeps of each (reloaded when the account's single
 // sign-on requirement or verified domains change).
 func (db *DB) AccountIndexRows(ctx context.Context, accountSeq int64, member func(IndexRow)) error {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	rows, err := db.query(ctx, `SELECT `+indexMemberCols+indexMemberFrom+` WHERE m.account_id = ?`, accountSeq)
 	return eachRow(rows, err, func(rows *sql.Rows) error {
 		r, err := scanIndexRow(rows)
@@ -267,6 +269,7 @@ func (db *DB) AccountIndexRows(ctx context.Context, accountSeq int64, member fun
 // MemberIndexRow returns what the check index keeps of the member, or
 // ErrNoRows.
 func (db *DB) MemberIndexRow(ctx context.Context, accountSeq, userID int64) (IndexRow, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	r, err := scanIndexRow(db.row(ctx, `SELECT `+indexMemberCols+indexMemberFrom+` WHERE m.account_id = ? AND m.user_id = ?`, accountSeq, userID))
 	if err != nil {
 		return r, db.mapNoRows(err)

@@ -52,6 +52,7 @@ func (db *DB) APIKeys(ctx context.Context, userID int64) ([]roster.APIKey, error
 
 // MemberKeys returns the hashes and IDs of a member's keys.
 func (db *DB) MemberKeys(ctx context.Context, acct, userID int64) (map[int64][]byte, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	rows, err := db.query(ctx, `SELECT id, key_hash FROM api_keys WHERE account_id = ? AND user_id = ?`, acct, userID)
 	out := map[int64][]byte{}
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
@@ -71,6 +72,7 @@ func (db *DB) MemberKeys(ctx context.Context, acct, userID int64) (map[int64][]b
 
 // AllKeys calls f for every key, for loading the check index.
 func (db *DB) AllKeys(ctx context.Context, f func(id, acct, userID int64, hash []byte)) error {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	rows, err := db.query(ctx, `SELECT id, account_id, user_id, key_hash FROM api_keys`)
 	return eachRow(rows, err, func(rows *sql.Rows) error {
 		var id, acct, uid int64

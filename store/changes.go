@@ -42,23 +42,33 @@ func (tx *Tx) Changed(ctx context.Context, accountSeq, userID int64) (Change, er
 
 // ChangesSince returns up to limit changes after rev, oldest first.
 func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change, error) {
-	rows, err := db.query(ctx, `SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?`, rev, limit)
-	return collect(rows, err, func(rows *sql.Rows) (Change, error) {
+	r := db.reader(ctx) // a standby's when there is a read pool (replicas.go)
+	rows, err := r.query(ctx, `SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?`, rev, limit)
+	out, err := collect(rows, err, func(rows *sql.Rows) (Change, error) {
 		var c Change
 		err := rows.Scan(&c.Rev, &c.AccountSeq, &c.UserID)
 		return c, err
 	})
+	if len(out) > 0 {
+		db.sawReplayed(r, out[len(out)-1].Rev)
+	}
+	return out, err
 }
 
 // LatestRevision returns the newest change's revision (0 when none).
 func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
+	r := db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var rev int64
-	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
-	return rev, db.d.mapErr(err)
+	err := r.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
+	if err == nil {
+		db.sawReplayed(r, rev)
+	}
+	return rev, r.d.mapErr(err)
 }
 
 // AccountPlan returns what the check index keeps of the account, or ErrNoRows.
 func (db *DB) AccountPlan(ctx context.Context, accountSeq int64) (AccountFlags, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var authID, plan string
 	var requireMFA, requireSSO int64
 	err := db.row(ctx, `SELECT auth_id, plan, require_mfa, require_sso FROM accounts WHERE id = ?`, accountSeq).Scan(&authID, &plan, &requireMFA, &requireSSO)
@@ -83,6 +93,7 @@ func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (rost
 
 // MemberCount returns how many memberships there are (to size the index).
 func (db *DB) MemberCount(ctx context.Context) (int, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var n int
 	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
 	return n, db.d.mapErr(err)

@@ -89,6 +89,7 @@ func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.ext
 // Invitations lists the account's pending invitations (expired and
 // suspended ones included, with that status), newest first.
 func (db *DB) Invitations(ctx context.Context, accountSeq int64, p roster.Page) ([]roster.Invitation, int, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var total int
 	if err := db.row(ctx, `SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`, accountSeq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)

@@ -38,7 +38,7 @@ func (db *DB) Listen(ctx context.Context, wake chan<- struct{}, log *slog.Logger
 }
 
 func (db *DB) listenOnce(ctx context.Context, wake chan<- struct{}, connected func()) error {
-	conn, err := pgx.Connect(ctx, db.dsn)
+	conn, err := pgx.ConnectConfig(ctx, db.cl.cfg.Copy())
 	if err != nil {
 		return err
 	}

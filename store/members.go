@@ -110,6 +110,7 @@ func parseMemberCursor(s string) (rank, joined, userID int64, err error) {
 // the index on that order: any page costs the same). It returns the cursor
 // of the next page ("" when this page is the last). ErrBadCursor.
 func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]roster.Member, int, string, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var total int
 	if err := db.row(ctx, `SELECT COUNT(*) FROM members WHERE account_id = ?`, a.Seq).Scan(&total); err != nil {
 		return nil, 0, "", db.d.mapErr(err)
@@ -248,6 +249,7 @@ func auditWhere(a roster.Account, f roster.AuditFilter) (string, []any) {
 // AuditEvents lists the account's audit events that match the filter,
 // newest first, and how many match.
 func (db *DB) AuditEvents(ctx context.Context, a roster.Account, f roster.AuditFilter, p roster.Page) ([]roster.AuditEvent, int, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	where, args := auditWhere(a, f)
 	var total int
 	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_events e`+where), args...).Scan(&total); err != nil {
@@ -269,6 +271,7 @@ func (db *DB) AuditEvents(ctx context.Context, a roster.Account, f roster.AuditF
 // audit log, each once: a user by ID with their name now, an actor with no
 // user (the operator) by the address recorded. Ordered by address.
 func (db *DB) AuditActors(ctx context.Context, a roster.Account, limit int) ([]roster.AuditActor, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	rows, err := db.query(ctx, `SELECT x.uid, COALESCE(u.email, x.email), COALESCE(u.name, '')
 		FROM (SELECT COALESCE(actor_user_id, 0) AS uid, MIN(actor_email) AS email
 			FROM audit_events WHERE account_id = ? GROUP BY COALESCE(actor_user_id, 0), CASE WHEN actor_user_id IS NULL THEN actor_email ELSE '' END) x

@@ -4,23 +4,26 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 type postgresDialect struct{}
 
-func openPostgres(dsn string) (*sql.DB, dialect, error) {
-	db, err := openTraced("pgx", dsn, semconv.DBSystemNamePostgreSQL)
+// openPostgres opens the pool on dsn, which may name several hosts
+// (replicas.go).
+func openPostgres(dsn string) (*sql.DB, dialect, *cluster, error) {
+	cfg, err := parsePostgres(dsn)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: open postgres: %w", err)
+		return nil, nil, nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	db.SetMaxOpenConns(20)
-	return db, postgresDialect{}, nil
+	cl := &cluster{cfg: cfg, switches: new(atomic.Int64)}
+	cl.watch.switches = cl.switches
+	return openPostgresPool(cfg, &cl.watch).db, postgresDialect{}, cl, nil
 }
 
 func (postgresDialect) name() string                { return "postgres" }

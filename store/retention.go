@@ -302,6 +302,7 @@ func (db *DB) deleteBatches(ctx context.Context, q string, batch int, args ...an
 // applied up to A has missed changes when OldestRevision > A+1 (A > 0):
 // it must reload its index.
 func (db *DB) OldestRevision(ctx context.Context) (int64, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var rev int64
 	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(id), 0) FROM changes`).Scan(&rev)
 	return rev, db.d.mapErr(err)

@@ -72,6 +72,7 @@ type DB struct {
 	dsn   string
 	stmts sync.Map         // query text -> *sql.Stmt (see row)
 	Now   func() time.Time // the clock; tests may set it
+	cl    *cluster         // PostgreSQL: its cluster and read pool (replicas.go); nil on SQLite
 }
 
 // Open opens the database named by dsn: "postgres://..." or
@@ -81,10 +82,11 @@ func Open(dsn string) (*DB, error) {
 	var (
 		sdb *sql.DB
 		d   dialect
+		cl  *cluster
 		err error
 	)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		sdb, d, err = openPostgres(dsn)
+		sdb, d, cl, err = openPostgres(dsn)
 	} else {
 		sdb, d, err = openSQLite(dsn)
 	}
@@ -95,7 +97,7 @@ func Open(dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
 	}
-	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now}, nil
+	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, cl: cl}, nil
 }
 
 // Dialect names the database: "sqlite" or "postgres".
@@ -107,6 +109,9 @@ func (db *DB) SQL() *sql.DB { return db.db }
 // Close closes the prepared statements and the pool.
 func (db *DB) Close() error {
 	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	if db.HasReadPool() {
+		db.cl.read.Close()
+	}
 	return db.db.Close()
 }
 

@@ -311,6 +311,7 @@ var errUnknownSort = errors.New("store: unknown sort")
 // deactivated for a member the directory deactivated, else follows a's
 // plan, as each member's does (roster.StatusOf).
 func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQuery) (roster.MemberList, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	o, ok := db.memberOrder(q.Sort)
 	if !ok {
 		return roster.MemberList{}, errUnknownSort
@@ -397,6 +398,7 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 // the one each invitation shows: pending (unexpired, on the committed
 // plan), expired, or suspended (unexpired, the account off that plan).
 func (db *DB) InvitationList(ctx context.Context, a roster.Account, q roster.InvitationQuery) (roster.InvitationList, error) {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	o, ok := db.invitationOrder(q.Sort)
 	if !ok {
 		return roster.InvitationList{}, errUnknownSort

@@ -27,7 +27,16 @@ const tracerName = "github.com/rosterhq/roster/store"
 
 // openTraced opens a pool of driverName through otelsql.
 func openTraced(driverName, dsn string, system attribute.KeyValue) (*sql.DB, error) {
-	return otelsql.Open(driverName, dsn,
+	return otelsql.Open(driverName, dsn, traceOptions(system)...)
+}
+
+// openTracedConnector opens a pool of connector through otelsql.
+func openTracedConnector(connector driver.Connector, system attribute.KeyValue) *sql.DB {
+	return otelsql.OpenDB(connector, traceOptions(system)...)
+}
+
+func traceOptions(system attribute.KeyValue) []otelsql.Option {
+	return []otelsql.Option{
 		otelsql.WithAttributes(system),
 		otelsql.WithSpanOptions(otelsql.SpanOptions{
 			OmitConnResetSession: true,
@@ -36,7 +45,8 @@ func openTraced(driverName, dsn string, system attribute.KeyValue) (*sql.DB, err
 			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
 				return trace.SpanContextFromContext(ctx).IsValid()
 			},
-		}))
+		}),
+	}
 }
 
 // startTx starts the span of one Transact call (retries included), when

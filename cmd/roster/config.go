@@ -49,7 +49,9 @@ type config struct {
 	UpgradeURL       string
 	SupportEmail     string
 	DNSServer        string
-	MaxStaleness     time.Duration
+	// DatabaseRead: ROSTER_DATABASE_READ, standbys to read from (issue 26).
+	DatabaseRead string
+	MaxStaleness time.Duration
 }
 
 // server returns the server's configuration. It refuses what no single
@@ -69,6 +71,9 @@ func (c *config) server() (server.Config, error) {
 			}
 		}
 	}
+	if c.DatabaseRead != "" && !isPostgresURL(c.Database) {
+		return server.Config{}, usageError{"ROSTER_DATABASE_READ (--database-read) names PostgreSQL standbys: ROSTER_DATABASE must be the PostgreSQL primary (postgres://...), not a SQLite file"}
+	}
 	var extra []string
 	for _, d := range strings.Split(c.PersonalExtra, ",") {
 		if d = strings.TrimSpace(d); d != "" {
@@ -80,7 +85,7 @@ func (c *config) server() (server.Config, error) {
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
 		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
 		WebhookAllowPrivate: c.WebhookPrivate, SSOAllowPrivate: c.SSOPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail, DNSServer: c.DNSServer,
-		MaxStaleness: c.MaxStaleness}, nil
+		DatabaseRead: c.DatabaseRead, MaxStaleness: c.MaxStaleness}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -110,6 +115,10 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "base-url", env: "ROSTER_BASE_URL", arg: "URL", defNote: "default http://ADDR",
 		help: "public URL of the console, for links in mails (https://... behind TLS)", apply: checkBaseURL(&c.BaseURL)})
 	c.mailFlags(fs)
+	add(fs, &setting{flag: "database-read", env: "ROSTER_DATABASE_READ", fileEnv: "ROSTER_DATABASE_READ_FILE", arg: "URL",
+		redact: true, flagNoPassword: true, defNote: "unset: every read goes to ROSTER_DATABASE",
+		help:  "postgres://user:pass@standby1:5432,standby2:5432/db: standbys the check index, its follower and the read-only pages read from (with a password: from the environment or the file only)",
+		apply: checkDatabaseRead(&c.DatabaseRead)})
 	add(fs, &setting{flag: "service-token", env: "ROSTER_SERVICE_TOKEN", fileEnv: "ROSTER_SERVICE_TOKEN_FILE", arg: "TOKEN", secret: true,
 		defNote: "unset: disabled", help: "bearer token for POST /v1/authz/check, the gRPC check and log ingest", apply: checkToken(&c.ServiceToken)})
 	add(fs, &setting{flag: "operator-token", env: "ROSTER_OPERATOR_TOKEN", fileEnv: "ROSTER_OPERATOR_TOKEN_FILE", arg: "TOKEN", secret: true,
@@ -604,6 +613,31 @@ func checkDatabase(p *string) func(string) error {
 			return fmt.Errorf("only postgres:// URLs are supported; anything else is a SQLite file path")
 		}
 		*p = v
+		return nil
+	}
+}
+
+// isPostgresURL reports whether a ROSTER_DATABASE value names PostgreSQL.
+func isPostgresURL(v string) bool {
+	return strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://")
+}
+
+// checkDatabaseRead accepts a PostgreSQL URL only (one host or several):
+// standbys are PostgreSQL's.
+func checkDatabaseRead(p *string) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			*p = ""
+			return nil
+		}
+		if !isPostgresURL(strings.ToLower(v)) {
+			return fmt.Errorf("must be a postgres:// URL naming one standby or several (postgres://h1:5432,h2:5432/roster)")
+		}
+		var got string
+		if err := checkDatabase(&got)(v); err != nil {
+			return err
+		}
+		*p = got
 		return nil
 	}
 }

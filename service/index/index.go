@@ -42,6 +42,9 @@ type Keeper struct {
 	applied atomic.Int64 // every change up to this revision is in the index
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced when applied moves
+	// switches is store.DB.ServerSwitches when the index was last loaded
+	// (cluster.go).
+	switches atomic.Int64
 
 	// The staleness bound (see Fresh). confirmed is the clock reading as
 	// of which the index was last confirmed current: the start of the
@@ -50,6 +53,7 @@ type Keeper struct {
 	// timer is set to raise it when confirmed grows older than half the
 	// bound, so a fresh index is told apart without reading the clock.
 	confirmed    atomic.Int64
+	loaded       atomic.Bool // a load succeeded: a catch-up can confirm the index
 	suspect      atomic.Bool
 	attemptStart atomic.Int64 // clock reading when the running catch-up began; 0: none runs
 	lastFail     atomic.Int64 // clock reading when a catch-up last failed
@@ -104,6 +108,8 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 // the index is current: before the revision is read.
 func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
 	at := s.clock()
+	standby, target := s.standbyTarget(ctx, false)
+	switches := s.db.ServerSwitches()
 	// The revision is read first: a change committed during the load is
 	// applied again by the next catch-up, which is harmless.
 	rev, err := s.db.LatestRevision(ctx)
@@ -166,8 +172,39 @@ func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.advanceTo(rev)
+	// The index is now the database at rev, even when rev is below what
+	// was applied before (another server after a failover: cluster.go).
+	s.resetTo(rev)
+	s.switches.Store(switches)
+	s.loaded.Store(true)
+	if standby && (target < 0 || rev < target) {
+		return 0, nil // loaded, but from a standby behind the primary: not confirmed
+	}
 	return at, nil
+}
+
+// standbyTarget is what a read in ctx must reach to confirm the index.
+// A read of the primary confirms it as of the moment it starts (standby
+// false). A standby's (ROSTER_DATABASE_READ) may lag behind the primary
+// by any time, so it confirms the index only once the index holds the
+// primary's newest revision read before it: target, or -1 when the
+// primary could not be read (a standby alone cannot tell whether the
+// primary took revocations since) or need not be read yet: thrifty, the
+// follower asks the primary only once the last confirmation is a quarter
+// of the bound old, so a replica asks the primary a few times a second at
+// most, not at every catch-up.
+func (s *Keeper) standbyTarget(ctx context.Context, thrifty bool) (standby bool, target int64) {
+	if !s.db.HasReadPool() || store.ReadsPrimary(ctx) {
+		return false, 0
+	}
+	if bound := s.maxStaleness(); thrifty && bound > 0 && s.age() < bound/4 {
+		return true, -1
+	}
+	rev, err := s.db.LatestRevision(store.WithPrimary(ctx))
+	if err != nil {
+		return true, -1
+	}
+	return true, rev
 }
 
 // Committed is called after every transaction that recorded changes: it
@@ -177,7 +214,9 @@ func (s *Keeper) Committed(ctx context.Context, rev int64) {
 	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
 		sink.Store(rev)
 	}
-	if err := s.CatchUpOrReload(ctx); err != nil {
+	// From the primary, which holds the write, even when the follower
+	// reads a standby that has not replayed it yet.
+	if err := s.CatchUpOrReload(store.WithPrimary(ctx)); err != nil {
 		s.log().Error("catch up after write", "err", err)
 	}
 }
@@ -194,8 +233,13 @@ func (s *Keeper) CatchUp(ctx context.Context) error {
 // (a change committed before it is in that read, whether or not there
 // were changes at all).
 func (s *Keeper) catchUp(ctx context.Context) (time.Duration, error) {
+	first := s.clock()
+	standby, target := s.standbyTarget(ctx, true)
 	for {
 		at := s.clock()
+		if standby {
+			at = first // as of the primary's revision, read first
+		}
 		changes, err := s.db.ChangesSince(ctx, s.applied.Load(), 1000)
 		if err != nil {
 			return 0, err
@@ -207,6 +251,9 @@ func (s *Keeper) catchUp(ctx context.Context) (time.Duration, error) {
 			s.advanceTo(c.Rev)
 		}
 		if len(changes) < 1000 {
+			if standby && (target < 0 || s.applied.Load() < target) {
+				return 0, nil // caught up with a standby behind the primary: not confirmed
+			}
 			return at, nil
 		}
 	}
@@ -383,7 +430,7 @@ func (s *Keeper) freshSlow(ctx context.Context) error {
 		if s.age() <= bound {
 			return nil
 		}
-		if tried || s.confirmed.Load() == 0 {
+		if tried || !s.loaded.Load() {
 			// One catch-up ended and the index is still too old; or it was
 			// never loaded, and a catch-up from nothing would not fill it.
 			return errStale()
@@ -397,8 +444,9 @@ func (s *Keeper) freshSlow(ctx context.Context) error {
 		}
 		if s.mu.TryLock() {
 			// This request confirms for everyone: detached from its own
-			// end, since others wait for the outcome.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+			// end, since others wait for the outcome; from the primary,
+			// since a standby may be the reason the index is behind.
+			cctx, cancel := context.WithTimeout(store.WithPrimary(context.WithoutCancel(ctx)), wait)
 			err := s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(cctx, nil) })
 			cancel()
 			s.mu.Unlock()
@@ -525,14 +573,18 @@ func (s *Keeper) CatchUpOrReload(ctx context.Context) error {
 	return s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(ctx, ctx) })
 }
 
-// errBehindPrune: a catch-up that may not reload found changes pruned.
-var errBehindPrune = errors.New("this replica fell behind the pruned change log; the follower reloads the index")
+// errMustReload: a catch-up that may not reload found that the index must
+// be reloaded (changes pruned, or the database moved to another server).
+var errMustReload = errors.New("the check index must be reloaded (behind the pruned change log, or another database server); the follower reloads it")
 
 // catchUpOrReload is CatchUpOrReload under mu, reloading in reloadCtx;
-// nil reloadCtx answers errBehindPrune instead (a request confirming the
+// nil reloadCtx answers errMustReload instead (a request confirming the
 // index in Fresh must not hold everyone for a reload). It returns the
 // clock reading as of which the index is current.
 func (s *Keeper) catchUpOrReload(ctx, reloadCtx context.Context) (time.Duration, error) {
+	if s.db.ServerSwitches() != s.switches.Load() {
+		return s.reloadAfterSwitch(reloadCtx)
+	}
 	applied := s.Revision()
 	if behind, err := s.prunedPast(ctx, applied); err != nil {
 		return 0, err
@@ -573,10 +625,11 @@ func (s *Keeper) prunedPast(ctx context.Context, applied int64) (bool, error) {
 
 func (s *Keeper) reloadBehindPrune(ctx context.Context, applied int64) (time.Duration, error) {
 	if ctx == nil {
-		return 0, errBehindPrune
+		return 0, errMustReload
 	}
 	s.log().Warn("this replica fell behind the pruned change log; reloading the check index", "applied", applied)
-	return s.load(ctx)
+	// From the primary: a standby may hold less than was applied.
+	return s.load(store.WithPrimary(ctx))
 }
 
 // ApplyKeys reloads the member's personal API keys into the index.

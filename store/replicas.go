@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// A PostgreSQL cluster: ROSTER_DATABASE may name several hosts
+// (postgres://h1:5432,h2:5432/roster?target_session_attrs=read-write),
+// which pgx tries in order, keeping the first that accepts writes; after
+// a failover, connections to the dead primary fail, the pool discards
+// them, and new ones find the promoted standby. A read pool
+// (ROSTER_DATABASE_READ, OpenRead) may name standbys: the check index's
+// load, the change-log follower and the read-only pages read there,
+// everything else (every transaction) on the primary.
+//
+// Each new connection records which server it reached (its postmaster's
+// start time, address and port): when a pool's connections move to
+// another server (a failover, a switch between standbys), ServerSwitches
+// grows, and the check index reloads from the primary (service/index), so
+// it equals what the new server holds even if the old one had shown a
+// commit that did not survive.
+
+// cluster is what a PostgreSQL DB keeps of its cluster.
+type cluster struct {
+	cfg      *pgx.ConnConfig // ROSTER_DATABASE parsed, for the change listener
+	switches *atomic.Int64   // shared with the read pool's DB
+	watch    serverWatch
+
+	read     *DB          // the read pool; nil: none
+	replayed atomic.Int64 // the newest revision the read pool was seen to hold
+}
+
+// serverWatch remembers the server a pool's last new connection reached.
+type serverWatch struct {
+	mu       sync.Mutex
+	last     string
+	switches *atomic.Int64
+	onSwitch func() // nil: none
+}
+
+// seen records that a connection reached server id.
+func (w *serverWatch) seen(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last != "" && w.last != id {
+		w.switches.Add(1)
+		if w.onSwitch != nil {
+			w.onSwitch()
+		}
+	}
+	w.last = id
+}
+
+// defaultConnectTimeout bounds each host's connection attempt when the
+// URL sets no connect_timeout, so a host that died silently (no refusal,
+// no reset) is given up in seconds and the next one tried.
+const defaultConnectTimeout = 3 * time.Second
+
+// connMaxLifetime: a pool's connections are replaced this often, so after
+// a failover or a standby's return they spread again, and connections
+// that survived on a server that is no longer the right one end.
+const connMaxLifetime = 5 * time.Minute
+
+// parsePostgres parses dsn as pgx does (several hosts, target_session_attrs,
+// connect_timeout) and sets Roster's defaults.
+func parsePostgres(dsn string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+		d := &net.Dialer{Timeout: defaultConnectTimeout, KeepAlive: 15 * time.Second}
+		cfg.DialFunc = d.DialContext
+	}
+	return cfg, nil
+}
+
+// serverIdentity is what tells one server from another: the same address
+// may lead to another server after a failover (a virtual IP, a service
+// name), so the postmaster's start time goes in too.
+const serverIdentity = `SELECT pg_postmaster_start_time()::text || ' ' || COALESCE(host(inet_server_addr()), 'local') || ':' || COALESCE(inet_server_port(), 0)::text`
+
+// openPostgresPool opens a pool on cfg whose new connections report the
+// server they reached to w.
+func openPostgresPool(cfg *pgx.ConnConfig, w *serverWatch) *DB {
+	connector := stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(func(ctx context.Context, conn *pgx.Conn) error {
+		var id string
+		if err := conn.QueryRow(ctx, serverIdentity).Scan(&id); err != nil {
+			return err
+		}
+		w.seen(id)
+		return nil
+	}))
+	sdb := openTracedConnector(connector, semconv.DBSystemNamePostgreSQL)
+	sdb.SetMaxOpenConns(20)
+	sdb.SetConnMaxLifetime(connMaxLifetime)
+	sdb.SetConnMaxIdleTime(time.Minute)
+	return &DB{db: sdb, d: postgresDialect{}, Now: time.Now}
+}
+
+// OpenRead adds a read pool on dsn (ROSTER_DATABASE_READ: one standby or
+// several, postgres:// as for Open; without target_session_attrs pgx
+// keeps the first host that answers). PostgreSQL only; call it before
+// the DB is used.
+func (db *DB) OpenRead(dsn string) error {
+	if db.cl == nil {
+		return fmt.Errorf("store: a read database needs PostgreSQL")
+	}
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return fmt.Errorf("store: the read database must be a postgres:// URL")
+	}
+	cfg, err := parsePostgres(dsn)
+	if err != nil {
+		return fmt.Errorf("store: open the read database: %w", err)
+	}
+	// Another standby may have replayed less: what was seen of the last
+	// one no longer holds.
+	r := openPostgresPool(cfg, &serverWatch{switches: db.cl.switches, onSwitch: func() { db.cl.replayed.Store(0) }})
+	r.dsn = dsn
+	r.cl = &cluster{cfg: cfg, switches: db.cl.switches}
+	if err := r.db.Ping(); err != nil {
+		r.db.Close()
+		return fmt.Errorf("store: connect to the read database: %w", err)
+	}
+	db.cl.read = r
+	return nil
+}
+
+// HasReadPool reports whether reads may go to a read pool (OpenRead).
+func (db *DB) HasReadPool() bool { return db.cl != nil && db.cl.read != nil }
+
+// ServerSwitches counts the times a pool's new connection reached another
+// server than the one before (a failover, a switch between standbys).
+func (db *DB) ServerSwitches() int64 {
+	if db.cl == nil {
+		return 0
+	}
+	return db.cl.switches.Load()
+}
+
+type primaryKey struct{}
+
+// WithPrimary returns a context whose reads go to the primary even when
+// there is a read pool: the writer's catch-up after its own write, and a
+// reload after a server switch.
+func WithPrimary(ctx context.Context) context.Context {
+	return context.WithValue(ctx, primaryKey{}, true)
+}
+
+// ReadsPrimary reports whether ctx's reads go to the primary whatever
+// the read pool (WithPrimary).
+func ReadsPrimary(ctx context.Context) bool {
+	p, _ := ctx.Value(primaryKey{}).(bool)
+	return p
+}
+
+type atLeastKey struct{}
+
+// ReadAtLeast returns a context whose reads of the read pool's methods
+// reflect revision rev: from the read pool when it has replayed it, else
+// from the primary (read-after-write behind X-Roster-Revision).
+func ReadAtLeast(ctx context.Context, rev int64) context.Context {
+	if rev <= 0 {
+		return ctx
+	}
+	if old, ok := ctx.Value(atLeastKey{}).(int64); ok && old >= rev {
+		return ctx
+	}
+	return context.WithValue(ctx, atLeastKey{}, rev)
+}
+
+// reader is the DB a follower's or a read-only page's read uses: the read
+// pool, unless there is none, ctx asks for the primary, or ctx needs a
+// revision the read pool has not replayed yet.
+func (db *DB) reader(ctx context.Context) *DB {
+	if db.cl == nil || db.cl.read == nil {
+		return db
+	}
+	if p, _ := ctx.Value(primaryKey{}).(bool); p {
+		return db
+	}
+	if rev, _ := ctx.Value(atLeastKey{}).(int64); rev > 0 && !db.readHas(ctx, rev) {
+		return db
+	}
+	return db.cl.read
+}
+
+// readHas reports whether the read pool has replayed rev: known from what
+// it returned before, else asked (one index lookup).
+func (db *DB) readHas(ctx context.Context, rev int64) bool {
+	if db.cl.replayed.Load() >= rev {
+		return true
+	}
+	latest, err := db.cl.read.LatestRevision(ctx)
+	if err != nil {
+		return false
+	}
+	db.sawReplayed(db.cl.read, latest)
+	return latest >= rev
+}
+
+// sawReplayed records that r, when it is the read pool, holds rev.
+func (db *DB) sawReplayed(r *DB, rev int64) {
+	if db.cl == nil || r != db.cl.read {
+		return
+	}
+	for {
+		old := db.cl.replayed.Load()
+		if rev <= old || db.cl.replayed.CompareAndSwap(old, rev) {
+			return
+		}
+	}
+}
+
+// ReplayedRevision returns the newest change the read pool holds (the
+// primary's when there is no read pool).
+func (db *DB) ReplayedRevision(ctx context.Context) (int64, error) {
+	return db.reader(ctx).LatestRevision(ctx)
+}

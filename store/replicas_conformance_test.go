@@ -1,0 +1,71 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
+)
+
+// --- replicas.go
+
+// A read pool is PostgreSQL's only; with one, the follower's reads give
+// the same answers whichever pool serves them (WithPrimary, ReadAtLeast
+// past what the read pool holds), ReplayedRevision is the read pool's
+// newest change, and connections to the same server are no switch.
+func TestConformance_ReadPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := storetest.Open(t, b.DSN)
+			if b.Name == "sqlite" {
+				if err := db.OpenRead("postgres://127.0.0.1/x"); err == nil || db.HasReadPool() {
+					t.Errorf("OpenRead on SQLite: %v, HasReadPool %v", err, db.HasReadPool())
+				}
+				if db.ServerSwitches() != 0 {
+					t.Errorf("ServerSwitches on SQLite = %d", db.ServerSwitches())
+				}
+				return
+			}
+			if db.HasReadPool() {
+				t.Fatal("a read pool before OpenRead")
+			}
+			if err := db.OpenRead(b.DSN + "&application_name=roster_read"); err != nil {
+				t.Fatal(err)
+			}
+			if !db.HasReadPool() {
+				t.Fatal("no read pool after OpenRead")
+			}
+			_, a := fixture(t, db, "owner@read.example")
+			latest, err := db.LatestRevision(ctx)
+			must(t, err)
+			if latest == 0 {
+				t.Fatal("no change recorded for the new account")
+			}
+			for name, c := range map[string]context.Context{
+				"read pool": ctx, "primary": store.WithPrimary(ctx),
+				"at latest": store.ReadAtLeast(ctx, latest), "past latest": store.ReadAtLeast(ctx, latest+1000),
+			} {
+				cs, err := db.ChangesSince(c, 0, 100)
+				if err != nil || len(cs) == 0 || cs[len(cs)-1].Rev != latest {
+					t.Errorf("%s: ChangesSince(0) = %v, %v; want up to %d", name, cs, err, latest)
+				}
+				if f, err := db.AccountPlan(c, a.Seq); err != nil || f.AuthID != a.ID {
+					t.Errorf("%s: AccountPlan = %+v, %v", name, f, err)
+				}
+				if ms, n, _, err := db.Members(c, a, roster.Page{Limit: 10}); err != nil || n != 1 || len(ms) != 1 {
+					t.Errorf("%s: Members = %v, %d, %v", name, ms, n, err)
+				}
+			}
+			if rev, err := db.ReplayedRevision(ctx); err != nil || rev != latest {
+				t.Errorf("ReplayedRevision = %d, %v; want %d", rev, err, latest)
+			}
+			if db.ServerSwitches() != 0 {
+				t.Errorf("ServerSwitches = %d with one server", db.ServerSwitches())
+			}
+		})
+	}
+}
