@@ -255,6 +255,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 		p.Title = "Something went wrong"
 	}
 	p.Error, p.Code = roster.ErrorMessage(err), code
+	edge.SetRetryAfter(w, err) // a 503 (the database failed) says when to try again
 	c.render(w, edge.StatusOf(err), "error", p)
 }
 

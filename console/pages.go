@@ -305,8 +305,10 @@ func (c *Console) memberRole(w http.ResponseWriter, r *http.Request, x *actx) er
 
 func (c *Console) confirmDelete(w http.ResponseWriter, r *http.Request, x *actx) error {
 	m, err := c.svc.Member(r.Context(), x.a, formInt(r, "uid"))
-	if err != nil {
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return roster.Errorf(roster.ENOTFOUND, "No such user in this account")
+	} else if err != nil {
+		return err // the database failed: 503
 	}
 	cf := confirmation{
 		Heading: "Remove " + m.Name + " from this account?", Lead: "This is irreversible.",

@@ -64,7 +64,12 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request, v *visit) {
 // no longer be used says so at once, before anything is typed.
 func (c *Console) resetPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := resetData{Token: r.PathValue("token")}
-	if !c.svc.ResetTokenValid(r.Context(), d.Token) {
+	valid, err := c.svc.ResetTokenValid(r.Context(), d.Token)
+	if err != nil {
+		c.fail(w, r, nil, err) // the database failed: 503, not "no longer valid"
+		return
+	}
+	if !valid {
 		d.Invalid = true
 		c.render(w, http.StatusGone, "reset-password", &page{Title: "Reset link no longer valid", Data: d})
 		return

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -40,11 +41,21 @@ var statusOf = map[string]int{
 	roster.EUNAVAILABLE:      http.StatusServiceUnavailable,
 }
 
-// StatusOf returns the HTTP status of an error.
+// StatusClientClosed is the status a request is logged with when its
+// client went away before the answer (nginx's 499): no client reads it,
+// and it is neither a failure of the server (5xx) nor of the request.
+const StatusClientClosed = 499
+
+// StatusOf returns the HTTP status of an error. An error of a request
+// whose context was canceled (the client went away: store.ErrCanceled
+// wraps it) is StatusClientClosed.
 func StatusOf(err error) int {
 	var e *roster.Error
 	if errors.As(err, &e) && e.Challenge {
 		return http.StatusUnauthorized
+	}
+	if errors.Is(err, context.Canceled) {
+		return StatusClientClosed
 	}
 	if st, ok := statusOf[roster.ErrorCode(err)]; ok {
 		return st

@@ -153,9 +153,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: "The SCIM token is not valid: it was revoked, or never existed"})
 			return
 		}
+		if roster.ErrorCode(err) == roster.EUNAVAILABLE {
+			edge.SetRetryAfter(w, err)
+			writeError(w, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: roster.ErrorMessage(err)})
+			return
+		}
 		writeError(w, s.internal(r, err))
 		return
 	}
+	r = r.WithContext(context.WithValue(r.Context(), writerKey{}, w))
 	if r.Body != nil {
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 		if err != nil {
@@ -321,11 +327,20 @@ func (s *Server) scimError(r *http.Request, err error) error {
 		se.Status = http.StatusForbidden
 	case roster.EUNAUTHENTICATED:
 		se.Status = http.StatusUnauthorized
+	case roster.EUNAVAILABLE, roster.ERATELIMITED:
+		se.Status = edge.StatusOf(err)
+		if w, ok := r.Context().Value(writerKey{}).(http.ResponseWriter); ok {
+			edge.SetRetryAfter(w, err) // before the library writes the answer
+		}
 	default:
 		return s.internal(r, err)
 	}
 	return se
 }
+
+// writerKey carries the request's ResponseWriter to scimError, which the
+// library calls without it, so a 503 or 429 says when to try again.
+type writerKey struct{}
 
 func (s *Server) internal(r *http.Request, err error) scimerrors.ScimError {
 	s.Svc.Log.Error("scim", "method", r.Method, "path", r.URL.Path, "err", err)

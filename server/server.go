@@ -99,6 +99,10 @@ type Config struct {
 	// DNSServer is the DNS server (host:port) domain verification asks for
 	// TXT records ("": the system's resolver). Tests name their own.
 	DNSServer string
+	// DBTimeout bounds each database statement and each attempt of a
+	// transaction (store.DB.Timeout; 0: store.DefaultTimeout, 5s): past
+	// it a request answers 503 with Retry-After.
+	DBTimeout time.Duration
 
 	// UpgradeURL is where the console's upgrade button on the standard
 	// plan's notices leads (an http(s) URL or a mailto:, checked by
@@ -153,6 +157,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	db, err := store.Open(c.Database)
 	if err != nil {
 		return nil, err
+	}
+	if c.DBTimeout > 0 {
+		db.Timeout = c.DBTimeout
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()

@@ -103,8 +103,10 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 		c.Via, c.key = ViaAPIKey, cred.APIKey
 	case cred.Basic && !sessionOnly:
 		a, err := s.account(ctx, cred.AuthID)
-		if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			return c, roster.Errorf(roster.EUNAUTHENTICATED, "Wrong Auth ID or Auth Token")
+		} else if err != nil {
+			return c, err // the database failed: 503, not a wrong token
 		}
 		ok, err := s.CheckAccountToken(ctx, a, cred.AuthToken)
 		if err != nil {
@@ -136,7 +138,7 @@ func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly
 // active, suspended or deactivated). It fills the caller's Account, Role and Status,
 // also when it refuses, so an edge can say what the caller may do instead.
 // Each credential reaches only its own account. Errors: EUNAVAILABLE (this
-// server's index is stale), ENOTFOUND (not a member, or no such account:
+// server's index is stale, or the database failed), ENOTFOUND (not a member, or no such account:
 // never revealed apart), EDEACTIVATED (the company's directory
 // deactivated the member: every route but the AnyMember ones, which answer
 // with status deactivated, as they do a suspended member), EPLANREQUIRED
@@ -169,7 +171,9 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 			return roster.Errorf(roster.EUNAUTHENTICATED, "The API key is not valid (deleted, or its member was removed)")
 		}
 		a, err := s.account(ctx, authID)
-		if err != nil || a.Seq != seq {
+		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err // the database failed: 503, never "no such account"
+		} else if err != nil || a.Seq != seq {
 			reason = authz.ReasonNotMember.String()
 			return notFound
 		}
@@ -199,9 +203,11 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 		return nil
 	case ViaSession:
 		a, err := s.account(ctx, authID)
-		if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			reason = authz.ReasonNotMember.String()
 			return notFound
+		} else if err != nil {
+			return err // the database failed: 503, never "no such account"
 		}
 		c.Account = a
 		d = s.core.Index.CheckBy(a.Seq, c.User.ID, need, c.signIn(a.Seq))
@@ -253,7 +259,8 @@ func machineRefusal(p roster.Permission) string {
 	return "act beyond the developer role"
 }
 
-// account returns the account with the Auth ID. Errors: ENOTFOUND.
+// account returns the account with the Auth ID. Errors: ENOTFOUND (only
+// when there is none), EUNAVAILABLE (the database failed).
 func (s *Service) account(ctx context.Context, authID string) (roster.Account, error) {
 	a, err := s.core.DB.Account(ctx, authID)
 	return a, core.DBErr(err, "No such account")

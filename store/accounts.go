@@ -69,7 +69,7 @@ func (tx *Tx) Account(ctx context.Context, authID string) (roster.Account, error
 	if !roster.ValidAuthID(authID) {
 		return a, ErrNoRows // e.g. a NUL byte, which PostgreSQL text cannot hold
 	}
-	err := scanAccount(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`), authID), &a)
+	err := scanAccount(tx.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE auth_id = ?`, authID), &a)
 	if err == sql.ErrNoRows {
 		return a, ErrNoRows
 	}
@@ -223,10 +223,11 @@ func accountFlags(authID, plan string, requireMFA, requireSSO int64) AccountFlag
 }
 
 // LoadIndex calls account for every account and member for every
-// membership, for building the in-memory check index at start.
+// membership, for building the in-memory check index at start. Its reads
+// are not bounded by the database timeout (queryBulk).
 func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
-	rows, err := db.query(ctx, `SELECT id, auth_id, plan, require_mfa, require_sso FROM accounts`)
+	rows, err := db.queryBulk(ctx, `SELECT id, auth_id, plan, require_mfa, require_sso FROM accounts`)
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var seq, requireMFA, requireSSO int64
 		var authID, plan string
@@ -239,7 +240,7 @@ func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFl
 	if err != nil {
 		return err
 	}
-	rows, err = db.query(ctx, `SELECT `+indexMemberCols+indexMemberFrom)
+	rows, err = db.queryBulk(ctx, `SELECT `+indexMemberCols+indexMemberFrom)
 	return eachRow(rows, err, func(rows *sql.Rows) error {
 		r, err := scanIndexRow(rows)
 		if err != nil {

@@ -73,7 +73,7 @@ func (db *DB) MemberKeys(ctx context.Context, acct, userID int64) (map[int64][]b
 // AllKeys calls f for every key, for loading the check index.
 func (db *DB) AllKeys(ctx context.Context, f func(id, acct, userID int64, hash []byte)) error {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
-	rows, err := db.query(ctx, `SELECT id, account_id, user_id, key_hash FROM api_keys`)
+	rows, err := db.queryBulk(ctx, `SELECT id, account_id, user_id, key_hash FROM api_keys`)
 	return eachRow(rows, err, func(rows *sql.Rows) error {
 		var id, acct, uid int64
 		var h []byte
@@ -88,7 +88,7 @@ func (db *DB) AllKeys(ctx context.Context, f func(id, acct, userID int64, hash [
 // TouchAPIKey records that a key was used (at most once a minute).
 func (db *DB) TouchAPIKey(ctx context.Context, id int64) error {
 	now := micros(db.Now())
-	_, err := db.db.ExecContext(ctx, db.q(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
+	_, err := db.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 		now, id, now-60_000_000)
 	return db.d.mapErr(err)
 }

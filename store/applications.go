@@ -28,7 +28,7 @@ func (tx *Tx) CreateApplication(ctx context.Context, acct int64, a roster.Applic
 
 // Application returns one of the account's applications, or ErrNoRows.
 func (tx *Tx) Application(ctx context.Context, acct, id int64) (roster.Application, error) {
-	a, err := scanApp(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+appCols+` FROM applications WHERE account_id = ? AND id = ?`), acct, id))
+	a, err := scanApp(tx.row(ctx, `SELECT `+appCols+` FROM applications WHERE account_id = ? AND id = ?`, acct, id))
 	return a, tx.db.mapNoRows(err)
 }
 

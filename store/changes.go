@@ -59,7 +59,7 @@ func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change,
 func (db *DB) LatestRevision(ctx context.Context) (int64, error) {
 	r := db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var rev int64
-	err := r.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
+	err := r.oneRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
 	if err == nil {
 		db.sawReplayed(r, rev)
 	}
@@ -95,6 +95,6 @@ func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (rost
 func (db *DB) MemberCount(ctx context.Context) (int, error) {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var n int
-	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
+	err := db.oneRow(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
 	return n, db.d.mapErr(err)
 }

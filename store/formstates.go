@@ -16,8 +16,8 @@ import (
 // what the key held: a browser has one pending state, the latest form's.
 func (db *DB) PutFormState(ctx context.Context, keyHash, data []byte, ttl time.Duration) error {
 	exp := micros(db.Now().Add(ttl))
-	_, err := db.db.ExecContext(ctx, db.q(`INSERT INTO form_states (key_hash, data, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (key_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`), keyHash, data, exp)
+	_, err := db.exec(ctx, `INSERT INTO form_states (key_hash, data, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`, keyHash, data, exp)
 	return db.d.mapErr(err)
 }
 
@@ -27,7 +27,7 @@ func (db *DB) PutFormState(ctx context.Context, keyHash, data []byte, ttl time.D
 func (db *DB) TakeFormState(ctx context.Context, keyHash []byte) ([]byte, error) {
 	var data []byte
 	var exp int64
-	err := db.db.QueryRowContext(ctx, db.q(`DELETE FROM form_states WHERE key_hash = ? RETURNING data, expires_at`), keyHash).Scan(&data, &exp)
+	err := db.oneRow(ctx, `DELETE FROM form_states WHERE key_hash = ? RETURNING data, expires_at`, keyHash).Scan(&data, &exp)
 	if err != nil {
 		return nil, db.mapNoRows(err)
 	}

@@ -57,8 +57,8 @@ func (tx *Tx) ExpirePending(ctx context.Context, accountSeq int64, email string)
 
 // Invitation returns one invitation of the account, or ErrNoRows.
 func (tx *Tx) Invitation(ctx context.Context, accountSeq, id int64) (roster.Invitation, error) {
-	inv, err := scanInvitation(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+invitationCols+`
-		FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE i.account_id = ? AND i.id = ?`), accountSeq, id), tx.now)
+	inv, err := scanInvitation(tx.row(ctx, `SELECT `+invitationCols+`
+		FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE i.account_id = ? AND i.id = ?`, accountSeq, id), tx.now)
 	if err == sql.ErrNoRows {
 		return inv, ErrNoRows
 	}
@@ -69,8 +69,8 @@ func (tx *Tx) Invitation(ctx context.Context, accountSeq, id int64) (roster.Invi
 // with the account's integer ID, or ErrNoRows.
 func (tx *Tx) InvitationByToken(ctx context.Context, tokenHash []byte) (roster.Invitation, int64, error) {
 	var seq int64
-	row := tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+invitationCols+`, a.id
-		FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE i.token_hash = ?`), tokenHash)
+	row := tx.row(ctx, `SELECT `+invitationCols+`, a.id
+		FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE i.token_hash = ?`, tokenHash)
 	inv, err := scanInvitation(withExtra{row, []any{&seq}}, tx.now)
 	if err == sql.ErrNoRows {
 		return inv, 0, ErrNoRows

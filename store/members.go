@@ -118,7 +118,7 @@ func (db *DB) Members(ctx context.Context, a roster.Account, p roster.Page) ([]r
 	const cols = `SELECT ` + memberCols + `
 		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ?`
 	const order = ` ORDER BY ` + ownerFirst + `, m.joined_at, m.user_id LIMIT ?`
-	var rows *sql.Rows
+	var rows *rowSet
 	var err error
 	if p.After != "" {
 		rank, joined, uid, cerr := parseMemberCursor(p.After)
@@ -171,18 +171,18 @@ func scanMember(sc interface{ Scan(...any) error }, a roster.Account) (roster.Me
 
 // Member returns one member of the account, or ErrNoRows.
 func (db *DB) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
-	return db.member(ctx, db.db, a, userID)
+	return db.member(ctx, db.oneRow, a, userID)
 }
 
 // Member returns one member of the account as the transaction sees it, or
 // ErrNoRows: an answer built in the transaction that made the change.
 func (tx *Tx) Member(ctx context.Context, a roster.Account, userID int64) (roster.Member, error) {
-	return tx.db.member(ctx, tx.tx, a, userID)
+	return tx.db.member(ctx, tx.row, a, userID)
 }
 
 func (db *DB) member(ctx context.Context, qr querier, a roster.Account, userID int64) (roster.Member, error) {
-	m, err := scanMember(qr.QueryRowContext(ctx, db.q(`SELECT `+memberCols+`
-		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`), a.Seq, userID), a)
+	m, err := scanMember(qr(ctx, `SELECT `+memberCols+`
+		FROM members m JOIN users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`, a.Seq, userID), a)
 	if err == sql.ErrNoRows {
 		return m, ErrNoRows
 	} else if err != nil {
@@ -252,7 +252,7 @@ func (db *DB) AuditEvents(ctx context.Context, a roster.Account, f roster.AuditF
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	where, args := auditWhere(a, f)
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_events e`+where), args...).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM audit_events e`+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, auditSelect+where+` ORDER BY e.id DESC LIMIT ? OFFSET ?`, append(args, p.Limit, p.Offset)...)

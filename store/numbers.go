@@ -55,7 +55,7 @@ func (tx *Tx) Number(ctx context.Context, acct int64, number string) (roster.Num
 	if !roster.IsE164(number) {
 		return roster.Number{}, ErrNoRows
 	}
-	n, err := scanNumber(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+numberCols+` FROM numbers WHERE account_id = ? AND number = ?`), acct, number))
+	n, err := scanNumber(tx.row(ctx, `SELECT `+numberCols+` FROM numbers WHERE account_id = ? AND number = ?`, acct, number))
 	return n, tx.db.mapNoRows(err)
 }
 

@@ -30,7 +30,7 @@ func (db *DB) ListAccounts(ctx context.Context, after string, limit int) ([]Acco
 		from = a.Seq
 	}
 	var total int
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, `SELECT `+accountCols+`, (SELECT COUNT(*) FROM members m WHERE m.account_id = accounts.id)

@@ -81,14 +81,14 @@ func (tx *Tx) UserPasskeys(ctx context.Context, userID int64) ([]Passkey, error)
 // PasskeyByCredential returns the passkey with the credential ID, or
 // ErrNoRows.
 func (tx *Tx) PasskeyByCredential(ctx context.Context, credentialID []byte) (Passkey, error) {
-	p, err := scanPasskey(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`), credentialID))
+	p, err := scanPasskey(tx.row(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`, credentialID))
 	return p, tx.db.mapNoRows(err)
 }
 
 // RenamePasskey names one of the user's passkeys and returns it, or
 // ErrNoRows (another user's passkey is not found either).
 func (tx *Tx) RenamePasskey(ctx context.Context, userID, id int64, name string) (Passkey, error) {
-	p, err := scanPasskey(tx.tx.QueryRowContext(ctx, tx.db.q(`UPDATE passkeys SET name = ? WHERE user_id = ? AND id = ? RETURNING `+passkeyCols),
+	p, err := scanPasskey(tx.row(ctx, `UPDATE passkeys SET name = ? WHERE user_id = ? AND id = ? RETURNING `+passkeyCols,
 		name, userID, id))
 	return p, tx.db.mapNoRows(err)
 }
@@ -96,7 +96,7 @@ func (tx *Tx) RenamePasskey(ctx context.Context, userID, id int64, name string) 
 // DeletePasskey deletes one of the user's passkeys and returns it, or
 // ErrNoRows.
 func (tx *Tx) DeletePasskey(ctx context.Context, userID, id int64) (Passkey, error) {
-	p, err := scanPasskey(tx.tx.QueryRowContext(ctx, tx.db.q(`DELETE FROM passkeys WHERE user_id = ? AND id = ? RETURNING `+passkeyCols),
+	p, err := scanPasskey(tx.row(ctx, `DELETE FROM passkeys WHERE user_id = ? AND id = ? RETURNING `+passkeyCols,
 		userID, id))
 	return p, tx.db.mapNoRows(err)
 }

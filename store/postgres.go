@@ -72,5 +72,5 @@ func (postgresDialect) mapErr(err error) error {
 			return fmt.Errorf("%w: %v", errRetry, err)
 		}
 	}
-	return err
+	return unavailable(err)
 }

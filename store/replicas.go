@@ -133,6 +133,7 @@ func (db *DB) OpenRead(dsn string) error {
 		r.db.Close()
 		return fmt.Errorf("store: connect to the read database: %w", err)
 	}
+	r.Timeout = db.Timeout // the same bound on every statement (ROSTER_DB_TIMEOUT)
 	db.cl.read = r
 	return nil
 }

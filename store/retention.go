@@ -253,7 +253,7 @@ func (db *DB) pruneChanges(ctx context.Context, cut int64, batch int) (int64, er
 	var bound int64
 	// Walks the primary key from the oldest change and stops at the first
 	// recent one: after the first prune there are few old ones to pass.
-	err := db.db.QueryRowContext(ctx, db.q(`SELECT id FROM changes WHERE at >= ? ORDER BY id LIMIT 1`), cut).Scan(&bound)
+	err := db.oneRow(ctx, `SELECT id FROM changes WHERE at >= ? ORDER BY id LIMIT 1`, cut).Scan(&bound)
 	if err != nil {
 		if err = db.mapNoRows(err); err != ErrNoRows {
 			return 0, err
@@ -277,9 +277,11 @@ func (db *DB) deleteBatches(ctx context.Context, q string, batch int, args ...an
 	args = append(args, batch)
 	var total int64
 	for {
-		r, err := db.db.ExecContext(ctx, q, args...)
+		bctx, cancel := db.Bound(ctx)
+		r, err := db.db.ExecContext(bctx, q, args...)
+		cancel()
 		if err != nil {
-			return total, db.d.mapErr(err)
+			return total, db.mapOut(err)
 		}
 		n, err := r.RowsAffected()
 		if err != nil {
@@ -304,6 +306,6 @@ func (db *DB) deleteBatches(ctx context.Context, q string, batch int, args ...an
 func (db *DB) OldestRevision(ctx context.Context) (int64, error) {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	var rev int64
-	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(id), 0) FROM changes`).Scan(&rev)
+	err := db.oneRow(ctx, `SELECT COALESCE(MIN(id), 0) FROM changes`).Scan(&rev)
 	return rev, db.d.mapErr(err)
 }

@@ -117,7 +117,7 @@ func (db *DB) SCIMUsers(ctx context.Context, accountSeq int64, f *SCIMFilter, of
 		where, args = " AND "+cond, append(args, fa...)
 	}
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*)`+scimUserFrom+where), args...).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*)`+scimUserFrom+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, `SELECT `+scimUserCols+scimUserFrom+where+` ORDER BY m.joined_at, u.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
@@ -138,7 +138,7 @@ func (db *DB) SCIMUsers(ctx context.Context, accountSeq int64, f *SCIMFilter, of
 // ErrNoRows (another account's member too).
 func (tx *Tx) SCIMUser(ctx context.Context, accountSeq, userID int64) (SCIMUser, error) {
 	var u SCIMUser
-	err := scanSCIMUser(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+scimUserCols+scimUserFrom+` AND m.user_id = ?`), accountSeq, userID), &u)
+	err := scanSCIMUser(tx.row(ctx, `SELECT `+scimUserCols+scimUserFrom+` AND m.user_id = ?`, accountSeq, userID), &u)
 	if err != nil {
 		return u, tx.db.mapNoRows(err)
 	}
@@ -234,7 +234,7 @@ func scanSCIMGroup(sc interface{ Scan(...any) error }, g *SCIMGroup) error {
 // ErrNoRows (another account's group too).
 func (tx *Tx) SCIMGroup(ctx context.Context, accountSeq, id int64) (SCIMGroup, error) {
 	var g SCIMGroup
-	if err := scanSCIMGroup(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+scimGroupCols+` FROM scim_groups WHERE id = ? AND account_id = ?`), id, accountSeq), &g); err != nil {
+	if err := scanSCIMGroup(tx.row(ctx, `SELECT `+scimGroupCols+` FROM scim_groups WHERE id = ? AND account_id = ?`, id, accountSeq), &g); err != nil {
 		return g, tx.db.mapNoRows(err)
 	}
 	rows, err := tx.query(ctx, `SELECT u.id, u.email FROM scim_group_members gm JOIN users u ON u.id = gm.user_id
@@ -255,7 +255,7 @@ func (db *DB) SCIMGroups(ctx context.Context, accountSeq int64, displayName stri
 		where, args = where+` AND display_name = ?`, append(args, displayName)
 	}
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM scim_groups`+where), args...).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM scim_groups`+where, args...).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, `SELECT `+scimGroupCols+` FROM scim_groups`+where+` ORDER BY id LIMIT ? OFFSET ?`, append(args, limit, offset)...)

@@ -57,7 +57,7 @@ func (db *DB) SCIMTokens(ctx context.Context, accountSeq int64) ([]roster.SCIMTo
 // exist).
 func (tx *Tx) DeleteSCIMToken(ctx context.Context, accountSeq, id int64) (roster.SCIMToken, error) {
 	var t roster.SCIMToken
-	err := scanSCIMToken(tx.tx.QueryRowContext(ctx, tx.db.q(`DELETE FROM scim_tokens WHERE id = ? AND account_id = ? RETURNING `+scimTokenCols), id, accountSeq), &t)
+	err := scanSCIMToken(tx.row(ctx, `DELETE FROM scim_tokens WHERE id = ? AND account_id = ? RETURNING `+scimTokenCols, id, accountSeq), &t)
 	return t, tx.db.mapNoRows(err)
 }
 
@@ -86,7 +86,7 @@ func (db *DB) SCIMTokenByHash(ctx context.Context, hash []byte) (roster.SCIMToke
 // TouchSCIMToken records that a token was used, at most once a minute.
 func (db *DB) TouchSCIMToken(ctx context.Context, id int64) error {
 	now := micros(db.Now())
-	_, err := db.db.ExecContext(ctx, db.q(`UPDATE scim_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
+	_, err := db.exec(ctx, `UPDATE scim_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 		now, id, now-60_000_000)
 	return db.d.mapErr(err)
 }

@@ -100,5 +100,5 @@ func (sqliteDialect) mapErr(err error) error {
 			return fmt.Errorf("%w: %v", errRetry, err)
 		}
 	}
-	return err
+	return unavailable(err)
 }

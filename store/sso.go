@@ -40,7 +40,7 @@ func (tx *Tx) CreateDomain(ctx context.Context, accountSeq int64, domain, token 
 // Domain returns one of the account's domains, or ErrNoRows.
 func (tx *Tx) Domain(ctx context.Context, accountSeq, id int64) (roster.Domain, error) {
 	var d roster.Domain
-	err := scanDomain(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+domainCols+` FROM domains WHERE id = ? AND account_id = ?`), id, accountSeq), &d)
+	err := scanDomain(tx.row(ctx, `SELECT `+domainCols+` FROM domains WHERE id = ? AND account_id = ?`, id, accountSeq), &d)
 	return d, tx.db.mapNoRows(err)
 }
 
@@ -144,7 +144,7 @@ func (tx *Tx) DeleteSSOConnection(ctx context.Context, accountSeq, id int64) err
 // SSOConnection returns one of the account's connections, or ErrNoRows.
 func (tx *Tx) SSOConnection(ctx context.Context, accountSeq, id int64) (roster.SSOConnection, error) {
 	var c roster.SSOConnection
-	err := scanConnection(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+connCols+` FROM sso_connections WHERE id = ? AND account_id = ?`), id, accountSeq), &c)
+	err := scanConnection(tx.row(ctx, `SELECT `+connCols+` FROM sso_connections WHERE id = ? AND account_id = ?`, id, accountSeq), &c)
 	return c, tx.db.mapNoRows(err)
 }
 
@@ -194,7 +194,7 @@ type SSOFlow struct {
 // CreateSSOFlow records a started sign-in under the hash of its key (the
 // OIDC state, the SAML request ID), for ttl.
 func (db *DB) CreateSSOFlow(ctx context.Context, keyHash []byte, f SSOFlow, ttl time.Duration) error {
-	_, err := db.db.ExecContext(ctx, db.q(`INSERT INTO sso_flows (key_hash, connection_id, verifier, nonce, expires_at) VALUES (?, ?, ?, ?, ?)`),
+	_, err := db.exec(ctx, `INSERT INTO sso_flows (key_hash, connection_id, verifier, nonce, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		keyHash, f.ConnectionID, f.Verifier, f.Nonce, micros(db.Now().Add(ttl)))
 	return db.d.mapErr(err)
 }
@@ -213,7 +213,7 @@ func (db *DB) TakeSSOFlow(ctx context.Context, keyHash []byte) (SSOFlow, error) 
 // until expires. ErrUnique when it was accepted before (a replay), on any
 // replica.
 func (db *DB) UseSSOAssertion(ctx context.Context, connectionID int64, assertionID string, expires time.Time) error {
-	_, err := db.db.ExecContext(ctx, db.q(`INSERT INTO sso_assertions (connection_id, assertion_id, expires_at) VALUES (?, ?, ?)`),
+	_, err := db.exec(ctx, `INSERT INTO sso_assertions (connection_id, assertion_id, expires_at) VALUES (?, ?, ?)`,
 		connectionID, assertionID, micros(expires))
 	return db.d.mapErr(err)
 }

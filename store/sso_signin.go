@@ -11,7 +11,7 @@ import (
 // names its account so), or ErrNoRows.
 func (tx *Tx) AccountBySeq(ctx context.Context, seq int64) (roster.Account, error) {
 	var a roster.Account
-	err := scanAccount(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+accountCols+` FROM accounts WHERE id = ?`), seq), &a)
+	err := scanAccount(tx.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, seq), &a)
 	if err == sql.ErrNoRows {
 		return a, ErrNoRows
 	}

@@ -50,7 +50,9 @@ type dialect interface {
 	migrationLock() (lock.SessionLocker, error)
 	// rebind turns ? placeholders into the database's own.
 	rebind(q string) string
-	// mapErr maps a driver error to ErrUnique, errRetry or itself.
+	// mapErr maps a driver error to ErrUnique, errRetry,
+	// ErrUnavailable (unavailable) or itself; an error it already
+	// mapped, or an application error, it returns as it is.
 	mapErr(err error) error
 	txOptions() *sql.TxOptions
 	// changeLock is a statement that serializes writers of the changes
@@ -73,6 +75,15 @@ type DB struct {
 	stmts sync.Map         // query text -> *sql.Stmt (see row)
 	Now   func() time.Time // the clock; tests may set it
 	cl    *cluster         // PostgreSQL: its cluster and read pool (replicas.go); nil on SQLite
+	// Timeout bounds each statement and each attempt of a transaction
+	// (Bound): past it the call fails with ErrUnavailable. 0: no bound.
+	// Open sets DefaultTimeout; set it before the DB is used.
+	Timeout time.Duration
+	// FailStatement, when set (by tests only), makes statement stmt (1,
+	// 2, ...) of attempt attempt of a transaction fail as a serialization
+	// failure does, before it runs: Transact retries it. Tests show with
+	// it that each transaction is a pure function of its input.
+	FailStatement func(attempt, stmt int) bool
 }
 
 // Open opens the database named by dsn: "postgres://..." or
@@ -97,7 +108,7 @@ func Open(dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
 	}
-	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, cl: cl}, nil
+	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, cl: cl, Timeout: DefaultTimeout}, nil
 }
 
 // Dialect names the database: "sqlite" or "postgres".
@@ -230,6 +241,33 @@ type Tx struct {
 	db  *DB
 	now time.Time
 	rev int64 // the newest change recorded in this transaction
+	// deadline ends the attempt (db.Bound of Transact's context; zero:
+	// none): every statement runs under it, because the transaction's
+	// own context ending does not stop a statement already waiting on a
+	// stalled connection.
+	deadline time.Time
+	attempt  int // of Transact, from 1
+	stmts    int // statements run so far (FailStatement)
+}
+
+// fault is the injected failure of the next statement (FailStatement).
+func (tx *Tx) fault() error {
+	tx.stmts++
+	if f := tx.db.FailStatement; f != nil && f(tx.attempt, tx.stmts) {
+		return fmt.Errorf("%w: injected (attempt %d, statement %d)", errRetry, tx.attempt, tx.stmts)
+	}
+	return nil
+}
+
+// bound returns ctx bounded by the attempt's deadline.
+func (tx *Tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if tx.deadline.IsZero() {
+		return ctx, func() {}
+	}
+	if d, ok := ctx.Deadline(); ok && !d.After(tx.deadline) {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, tx.deadline)
 }
 
 // Revision returns the newest change recorded by Changed in the
@@ -240,16 +278,30 @@ func (tx *Tx) Revision() int64 { return tx.rev }
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := tx.fault(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := tx.bound(ctx)
+	defer cancel()
 	r, err := tx.tx.ExecContext(ctx, tx.db.q(q), args...)
 	return r, tx.db.d.mapErr(err)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, q string, args []any, dest ...any) error {
-	err := tx.tx.QueryRowContext(ctx, tx.db.q(q), args...).Scan(dest...)
+	err := tx.row(ctx, q, args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNoRows
 	}
-	return tx.db.d.mapErr(err)
+	return err
+}
+
+// row runs a one-row query (with ? placeholders) in the transaction.
+func (tx *Tx) row(ctx context.Context, q string, args ...any) row {
+	if err := tx.fault(); err != nil {
+		return row{err: err}
+	}
+	ctx, cancel := tx.bound(ctx)
+	return row{r: tx.tx.QueryRowContext(ctx, tx.db.q(q), args...), ctx: ctx, cancel: cancel, mapErr: tx.db.d.mapErr}
 }
 
 // q returns the query rebound for the dialect.
@@ -262,9 +314,14 @@ func (db *DB) q(q string) string {
 
 // Transact runs fn in a transaction, committing when it returns nil and
 // rolling back on an error or a panic. Serialization failures, deadlocks
-// and a busy SQLite are retried with the whole of fn (so fn must not have
-// effects outside tx), with jittered exponential back-off for about ten
-// seconds; then ErrBusy, an EUNAVAILABLE with Retry-After.
+// and a busy SQLite are retried with the whole of fn, with jittered
+// exponential back-off for about ten seconds; then ErrBusy, an
+// EUNAVAILABLE with Retry-After. fn must be a pure function of its input
+// and of what it reads in tx: no effects outside tx, and no assignment to
+// what it was given (a retry must start from the same values; assigning
+// results to variables of the caller is fine, each attempt sets them
+// again). Each attempt runs under the database timeout (Bound); a failed
+// or stalled database is ErrUnavailable.
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	ctx, span := db.startTx(ctx)
 	attempts := 0
@@ -273,7 +330,7 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	deadline := time.Now().Add(retryBudget)
 	for {
 		attempts++
-		err = db.transactOnce(ctx, fn)
+		err = db.transactOnce(ctx, attempts, fn)
 		if !errors.Is(err, errRetry) {
 			return err
 		}
@@ -286,7 +343,7 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return unavailable(ctx.Err())
 		case <-t.C:
 		}
 		wait = min(wait*2, 200*time.Millisecond)
@@ -300,12 +357,16 @@ const retryBudget = 10 * time.Second
 // budget. It is EUNAVAILABLE with Retry-After: nothing was written.
 var ErrBusy = roster.Retry(roster.EUNAVAILABLE, time.Second, "The database is busy with other changes right now: try again in a second")
 
-func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
+func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) error) (err error) {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
 	stx, err := db.db.BeginTx(ctx, db.d.txOptions())
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", db.d.mapErr(err))
 	}
 	tx := &Tx{tx: stx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+	tx.deadline, _ = ctx.Deadline()
+	tx.attempt = attempt
 	defer func() {
 		if p := recover(); p != nil {
 			stx.Rollback()
@@ -316,7 +377,14 @@ func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err erro
 		}
 	}()
 	if err = fn(tx); err != nil {
-		return err
+		if ctx.Err() != nil && errors.Is(err, sql.ErrTxDone) {
+			// The attempt's deadline ended the transaction between two
+			// statements: the database timeout, not a bug.
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		// fn's errors are mostly mapped already; this maps any that a
+		// path returned raw (mapErr leaves the others as they are).
+		return db.d.mapErr(err)
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
@@ -362,20 +430,72 @@ func (db *DB) mapNoRows(err error) error {
 	return db.d.mapErr(err)
 }
 
+// row is the one row of a query run by db.row, db.oneRow or tx.row, under
+// the database timeout: Scan reads it, ends its deadline and maps its
+// error (sql.ErrNoRows stays as it is, for the callers that test it).
+// Scan it exactly once.
+type row struct {
+	r      *sql.Row
+	ctx    context.Context // the query's: ended, it makes "no rows" unsure
+	cancel context.CancelFunc
+	mapErr func(error) error
+	err    error // failed before it ran (FailStatement)
+}
+
+// Scan copies the row's columns into dest, as sql.Row.Scan.
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) && r.ctx.Err() != nil {
+		// database/sql answers a query its context ended as one that
+		// found no row: the row's absence is not known, so not "no rows".
+		err = fmt.Errorf("%w (%w)", r.ctx.Err(), err)
+	}
+	r.cancel()
+	if err == nil || errors.Is(err, sql.ErrNoRows) && r.ctx.Err() == nil {
+		return err
+	}
+	return r.mapErr(err)
+}
+
 // row runs a one-row query (with ? placeholders) through a statement
 // prepared once per DB and kept: the hot reads (sessions, accounts, users,
-// throttles) are parsed once, not on every request.
-func (db *DB) row(ctx context.Context, q string, args ...any) *sql.Row {
+// throttles) are parsed once, not on every request. Only for queries of
+// fixed text: one built per call goes through oneRow.
+func (db *DB) row(ctx context.Context, q string, args ...any) row {
+	ctx, cancel := db.Bound(ctx)
+	out := row{ctx: ctx, cancel: cancel, mapErr: db.mapOut}
 	if st, ok := db.stmts.Load(q); ok {
-		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+		out.r = st.(*sql.Stmt).QueryRowContext(ctx, args...)
+		return out
 	}
 	st, err := db.db.PrepareContext(ctx, db.q(q))
 	if err != nil {
-		return db.db.QueryRowContext(ctx, db.q(q), args...)
+		out.r = db.db.QueryRowContext(ctx, db.q(q), args...)
+		return out
 	}
 	if old, loaded := db.stmts.LoadOrStore(q, st); loaded {
 		st.Close()
 		st = old.(*sql.Stmt)
 	}
-	return st.QueryRowContext(ctx, args...)
+	out.r = st.QueryRowContext(ctx, args...)
+	return out
+}
+
+// oneRow runs a one-row query (with ? placeholders) on the pool without
+// preparing it: for queries built per call.
+func (db *DB) oneRow(ctx context.Context, q string, args ...any) row {
+	ctx, cancel := db.Bound(ctx)
+	return row{r: db.db.QueryRowContext(ctx, db.q(q), args...), ctx: ctx, cancel: cancel, mapErr: db.mapOut}
+}
+
+// exec runs a statement (with ? placeholders) on the pool, outside any
+// transaction, under the database timeout.
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	r, err := db.db.ExecContext(ctx, db.q(q), args...)
+	return r, db.mapOut(err)
 }

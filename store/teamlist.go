@@ -204,7 +204,7 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		return " AND " + tuple + " > " + marks
 	}
 	countFrom := cmp.Or(q.countFrom, q.from)
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where), q.args...).Scan(&out.total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where, q.args...).Scan(&out.total); err != nil {
 		return out, db.d.mapErr(err)
 	}
 
@@ -265,7 +265,7 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		if strings.Contains(tuple, "u.") {
 			from = q.from // the order reads the users table
 		}
-		err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM `+from+` WHERE `+q.where+beyond(true)),
+		err := db.oneRow(ctx, `SELECT COUNT(*) FROM `+from+` WHERE `+q.where+beyond(true),
 			append(slices.Clone(q.args), keys[0]...)...).Scan(&before)
 		if err != nil {
 			return out, db.d.mapErr(err)
@@ -385,7 +385,7 @@ func (db *DB) MemberList(ctx context.Context, a roster.Account, q roster.MemberQ
 	}
 	out := roster.MemberList{Members: p.rows, Total: p.total, All: p.total, Start: p.start, Next: p.next, Prev: p.prev}
 	if filtered {
-		if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM members WHERE account_id = ?`), a.Seq).Scan(&out.All); err != nil {
+		if err := db.oneRow(ctx, `SELECT COUNT(*) FROM members WHERE account_id = ?`, a.Seq).Scan(&out.All); err != nil {
 			return roster.MemberList{}, db.d.mapErr(err)
 		}
 	}
@@ -443,7 +443,7 @@ func (db *DB) InvitationList(ctx context.Context, a roster.Account, q roster.Inv
 	}
 	out := roster.InvitationList{Invitations: p.rows, Total: p.total, All: p.total, Start: p.start, Next: p.next, Prev: p.prev}
 	if filtered {
-		err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`), a.Seq).Scan(&out.All)
+		err := db.oneRow(ctx, `SELECT COUNT(*) FROM invitations WHERE account_id = ? AND status = 'pending'`, a.Seq).Scan(&out.All)
 		if err != nil {
 			return roster.InvitationList{}, db.d.mapErr(err)
 		}

@@ -76,14 +76,14 @@ func (db *DB) Hit(ctx context.Context, key string, window time.Duration, max int
 
 // Unhit takes one hit back (an attempt that turned out not to be a failure).
 func (db *DB) Unhit(ctx context.Context, key string) error {
-	_, err := db.db.ExecContext(ctx, db.q(`UPDATE throttles SET hits = hits - 1 WHERE key = ? AND hits > 0`), key)
+	_, err := db.exec(ctx, `UPDATE throttles SET hits = hits - 1 WHERE key = ? AND hits > 0`, key)
 	return db.d.mapErr(err)
 }
 
 // ClearThrottles deletes the counters.
 func (db *DB) ClearThrottles(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
-		if _, err := db.db.ExecContext(ctx, db.q(`DELETE FROM throttles WHERE key = ?`), k); err != nil {
+		if _, err := db.exec(ctx, `DELETE FROM throttles WHERE key = ?`, k); err != nil {
 			return db.d.mapErr(err)
 		}
 	}
@@ -113,7 +113,7 @@ func (db *DB) PruneThrottles(ctx context.Context, windows map[string]time.Durati
 	for prefix, window := range windows {
 		// substr, not LIKE: SQLite's LIKE folds ASCII case and PostgreSQL's
 		// does not, and both read _ in a prefix as any character.
-		res, err := db.db.ExecContext(ctx, db.q(`DELETE FROM throttles WHERE substr(key, 1, ?) = ? AND last_at < ?`),
+		res, err := db.exec(ctx, `DELETE FROM throttles WHERE substr(key, 1, ?) = ? AND last_at < ?`,
 			utf8.RuneCountInString(prefix), prefix, micros(now.Add(-window)))
 		if err != nil {
 			return total, db.d.mapErr(err)

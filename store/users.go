@@ -46,19 +46,19 @@ func (tx *Tx) CreateUser(ctx context.Context, email, name, passwordHash string, 
 
 // User returns the user with the ID, or ErrNoRows.
 func (tx *Tx) User(ctx context.Context, id int64) (roster.User, error) {
-	return tx.db.userByQuery(ctx, tx.tx, `u.id = ?`, id)
+	return tx.db.userByQuery(ctx, tx.row, `u.id = ?`, id)
 }
 
 // UserByID returns the user, or ErrNoRows.
 func (db *DB) UserByID(ctx context.Context, id int64) (roster.User, error) {
-	return db.userByQuery(ctx, db.db, `u.id = ?`, id)
+	return db.userByQuery(ctx, db.oneRow, `u.id = ?`, id)
 }
 
 // UserByEmail returns the user and password hash for a normalized email,
 // or ErrNoRows.
 func (db *DB) UserByEmail(ctx context.Context, email string) (roster.User, string, error) {
 	var hash string
-	u, err := db.userByQuery(ctx, db.db, `u.email = ?`, email)
+	u, err := db.userByQuery(ctx, db.oneRow, `u.email = ?`, email)
 	if err != nil {
 		return u, "", err
 	}
@@ -66,14 +66,13 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (roster.User, strin
 	return u, hash, db.d.mapErr(err)
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
+// querier runs a one-row query: db.oneRow or tx.row.
+type querier func(ctx context.Context, q string, args ...any) row
 
 func (db *DB) userByQuery(ctx context.Context, qr querier, where string, arg any) (roster.User, error) {
 	var u roster.User
-	err := scanUser(qr.QueryRowContext(ctx, db.q(`SELECT `+userCols+`
-		FROM users u LEFT JOIN accounts a ON a.id = u.default_account_id WHERE `+where), arg), &u)
+	err := scanUser(qr(ctx, `SELECT `+userCols+`
+		FROM users u LEFT JOIN accounts a ON a.id = u.default_account_id WHERE `+where, arg), &u)
 	if err == sql.ErrNoRows {
 		return u, ErrNoRows
 	}
@@ -255,7 +254,7 @@ func (db *DB) LiveSession(ctx context.Context, tokenHash []byte, idle time.Durat
 	}
 	ls.SSOMFA = ssoMFA == 1
 	if micros(now)-lastSeen > int64(touchEvery(idle)/time.Microsecond) {
-		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), micros(now), ls.ID); err != nil {
+		if _, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, micros(now), ls.ID); err != nil {
 			return LiveSession{}, db.d.mapErr(err)
 		}
 	}
@@ -314,13 +313,13 @@ func (db *DB) Sessions(ctx context.Context, userID int64, idle time.Duration) ([
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	_, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE token_hash = ?`), tokenHash)
+	_, err := db.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return db.d.mapErr(err)
 }
 
 // DeleteSessionByID ends one of the user's sessions, or ErrNoRows.
 func (db *DB) DeleteSessionByID(ctx context.Context, userID, id int64) error {
-	r, err := db.db.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE user_id = ? AND id = ?`), userID, id)
+	r, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id = ?`, userID, id)
 	if err != nil {
 		return db.d.mapErr(err)
 	}
@@ -335,7 +334,7 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID, keepID int64) error {
 
 // Outbox keeps a mail that was not handed to an SMTP server.
 func (db *DB) Outbox(ctx context.Context, to, subject, body string) error {
-	_, err := db.db.ExecContext(ctx, db.q(`INSERT INTO outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`),
+	_, err := db.exec(ctx, `INSERT INTO outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`,
 		to, subject, body, micros(db.Now()))
 	return db.d.mapErr(err)
 }

@@ -108,20 +108,20 @@ func scanWebhook(s scanner) (Webhook, error) {
 
 // Webhook returns one of the account's endpoints.
 func (tx *Tx) Webhook(ctx context.Context, accountSeq, id int64) (Webhook, error) {
-	w, err := scanWebhook(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+webhookCols+` FROM webhooks WHERE id = ? AND account_id = ?`), id, accountSeq))
+	w, err := scanWebhook(tx.row(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = ? AND account_id = ?`, id, accountSeq))
 	return w, tx.db.mapNoRows(err)
 }
 
 // Webhook returns one of the account's endpoints.
 func (db *DB) Webhook(ctx context.Context, accountSeq, id int64) (Webhook, error) {
-	w, err := scanWebhook(db.db.QueryRowContext(ctx, db.q(`SELECT `+webhookCols+` FROM webhooks WHERE id = ? AND account_id = ?`), id, accountSeq))
+	w, err := scanWebhook(db.oneRow(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = ? AND account_id = ?`, id, accountSeq))
 	return w, db.mapNoRows(err)
 }
 
 // Webhooks lists the account's endpoints, oldest first.
 func (db *DB) Webhooks(ctx context.Context, accountSeq int64, limit, offset int) ([]Webhook, int, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM webhooks WHERE account_id = ?`), accountSeq).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM webhooks WHERE account_id = ?`, accountSeq).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?`, accountSeq, limit, offset)
@@ -177,7 +177,7 @@ func scanDelivery(s scanner, extra ...any) (Delivery, error) {
 // Deliveries lists a webhook's deliveries, newest first.
 func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int) ([]Delivery, int, error) {
 	var total int
-	if err := db.db.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?`), webhookID).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?`, webhookID).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
 	rows, err := db.query(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ? OFFSET ?`, webhookID, limit, offset)
@@ -252,11 +252,13 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 	if n <= 0 || perAccount <= 0 {
 		return nil, nil
 	}
+	ctx, cancel := db.Bound(ctx) // the whole claim, as a transaction's attempt
+	defer cancel()
 	now := micros(at)
 	// Most polls find nothing to send: they only read, so they never
 	// hold the write lock (SQLite's is the whole database's).
 	var some int
-	if err := db.db.QueryRowContext(ctx, db.q(anyClaimable), now, now, now, perAccount).Scan(&some); err != nil {
+	if err := db.oneRow(ctx, anyClaimable, now, now, now, perAccount).Scan(&some); err != nil {
 		return nil, db.d.mapErr(err)
 	} else if some == 0 {
 		return nil, nil
@@ -273,7 +275,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 		}
 	}
 	rows, err := tx.QueryContext(ctx, db.q(claimDeliveries), now, now, now, now+lease.Microseconds(), perAccount, n, now)
-	claimed, err := collect(rows, err, func(rows *sql.Rows) (Delivery, error) {
+	claimed, err := collect(&rowSet{rows: rows, ctx: ctx, cancel: func() {}, mapErr: db.d.mapErr}, db.d.mapErr(err), func(rows *sql.Rows) (Delivery, error) {
 		var url, secret string
 		d, err := scanDelivery(rows, &url, &secret)
 		d.URL, d.Secret = url, secret
@@ -292,7 +294,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 
 // DeliveryDone records a successful attempt.
 func (db *DB) DeliveryDone(ctx context.Context, id int64) error {
-	_, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', locked_until = 0 WHERE id = ?`), id)
+	_, err := db.exec(ctx, `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', locked_until = 0 WHERE id = ?`, id)
 	return db.d.mapErr(err)
 }
 
@@ -303,7 +305,7 @@ func (db *DB) DeliveryFailed(ctx context.Context, id int64, msg string, next tim
 	if next.IsZero() {
 		status, at = "failed", micros(time.Now())
 	}
-	_, err := db.db.ExecContext(ctx, db.q(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0 WHERE id = ?`),
+	_, err := db.exec(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0 WHERE id = ?`,
 		status, msg, at, id)
 	return db.d.mapErr(err)
 }
@@ -325,7 +327,7 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, accountSeq, webhookID int64, 
 // ErrNoRows when the account has no such webhook or the webhook no such
 // delivery.
 func (tx *Tx) Delivery(ctx context.Context, accountSeq, webhookID, id int64) (Delivery, error) {
-	d, err := scanDelivery(tx.tx.QueryRowContext(ctx, tx.db.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d
-		JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ? AND d.webhook_id = ? AND w.account_id = ?`), id, webhookID, accountSeq))
+	d, err := scanDelivery(tx.row(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries d
+		JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ? AND d.webhook_id = ? AND w.account_id = ?`, id, webhookID, accountSeq))
 	return d, tx.db.mapNoRows(err)
 }

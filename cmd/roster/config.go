@@ -52,6 +52,7 @@ type config struct {
 	// DatabaseRead: ROSTER_DATABASE_READ, standbys to read from (issue 26).
 	DatabaseRead string
 	MaxStaleness time.Duration
+	DBTimeout    time.Duration
 }
 
 // server returns the server's configuration. It refuses what no single
@@ -85,7 +86,7 @@ func (c *config) server() (server.Config, error) {
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
 		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
 		WebhookAllowPrivate: c.WebhookPrivate, SSOAllowPrivate: c.SSOPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail, DNSServer: c.DNSServer,
-		DatabaseRead: c.DatabaseRead, MaxStaleness: c.MaxStaleness}, nil
+		DatabaseRead: c.DatabaseRead, MaxStaleness: c.MaxStaleness, DBTimeout: c.DBTimeout}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -166,6 +167,9 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "dns-server", env: "ROSTER_DNS_SERVER", arg: "HOST:PORT", defNote: "unset: the system's resolver",
 		help:  "the DNS server that domain verification asks for TXT records (UDP, then TCP for long answers), e.g. 1.1.1.1:53",
 		apply: checkDNSServer(&c.DNSServer)})
+	add(fs, &setting{flag: "db-timeout", env: "ROSTER_DB_TIMEOUT", def: "5s", arg: "DURATION",
+		help:  "each database statement, and each attempt of a transaction, may take this long; past it the request answers 503 with Retry-After (at least 100ms)",
+		apply: checkDuration(&c.DBTimeout, 100*time.Millisecond)})
 }
 
 // setting is one configuration value: a flag, its environment variable

@@ -62,6 +62,9 @@ func TestServe_RefusesBadSettings(t *testing.T) {
 		{env: []string{"ROSTER_SUPPORT_EMAIL=support"}, want: []string{"ROSTER_SUPPORT_EMAIL", "bare mail address"}},
 		{args: []string{"--support-email=Support <support@example.com>"}, want: []string{"--support-email", "bare mail address"}},
 		{args: []string{"--shutdown-drain=5"}, want: []string{"--shutdown-drain", "not a duration"}},
+		{env: []string{"ROSTER_DB_TIMEOUT=50ms"}, want: []string{"ROSTER_DB_TIMEOUT", "too short"}},
+		{env: []string{"ROSTER_DB_TIMEOUT=0"}, want: []string{"ROSTER_DB_TIMEOUT", "too short"}},
+		{args: []string{"--db-timeout=5"}, want: []string{"--db-timeout", "not a duration"}},
 		// Secrets never come from the command line (ps, /debug/pprof/cmdline).
 		{args: []string{"--service-token=flag-secret-1"}, want: []string{"--service-token", "ROSTER_SERVICE_TOKEN_FILE", "/debug/pprof/cmdline"}, never: []string{"flag-secret-1"}},
 		{args: []string{"--operator-token", "flag-secret-2"}, want: []string{"--operator-token", "ROSTER_OPERATOR_TOKEN", "ROSTER_OPERATOR_TOKEN_FILE"}, never: []string{"flag-secret-2"}},
@@ -139,7 +142,7 @@ func TestServe_GoodSettingsPass(t *testing.T) {
 	}
 	if d.Addr != "127.0.0.1:8080" || d.AdminAddr != "127.0.0.1:8079" || d.GRPCAddr != "" || d.OutboxRetention.Hours() != 168 ||
 		d.ChangesRetention.Hours() != 24 || d.LogFormat != "text" || d.SessionIdle.Hours() != 12 || d.InviteTTL.Hours() != 168 ||
-		d.ShutdownDrain != 5*time.Second {
+		d.ShutdownDrain != 5*time.Second || d.DBTimeout != 5*time.Second {
 		t.Errorf("defaults: %+v", d)
 	}
 	if d.LogLevel != slog.LevelInfo {
@@ -302,7 +305,7 @@ func TestServe_HelpListsEverySetting(t *testing.T) {
 	for _, env := range []string{"ROSTER_ADDR", "ROSTER_DATABASE", "ROSTER_BASE_URL", "ROSTER_SMTP_URL", "ROSTER_MAIL_FROM",
 		"ROSTER_SERVICE_TOKEN", "ROSTER_OPERATOR_TOKEN", "ROSTER_INVITE_TTL", "ROSTER_SESSION_TTL", "ROSTER_SESSION_IDLE",
 		"ROSTER_PERSONAL_DOMAINS_EXTRA", "ROSTER_TRUST_PROXY", "ROSTER_LOG_FORMAT", "ROSTER_ADMIN_ADDR", "ROSTER_GRPC_ADDR",
-		"ROSTER_OUTBOX_RETENTION", "ROSTER_CHANGES_RETENTION", "ROSTER_SHUTDOWN_DRAIN", "ROSTER_SERVICE_TOKEN_FILE",
+		"ROSTER_OUTBOX_RETENTION", "ROSTER_CHANGES_RETENTION", "ROSTER_SHUTDOWN_DRAIN", "ROSTER_SERVICE_TOKEN_FILE", "ROSTER_DB_TIMEOUT",
 		"ROSTER_OPERATOR_TOKEN_FILE", "ROSTER_DATABASE_FILE", "ROSTER_SMTP_URL_FILE"} {
 		if !strings.Contains(out, env) {
 			t.Errorf("serve --help does not list %s", env)

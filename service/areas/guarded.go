@@ -59,12 +59,17 @@ func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput,
 		}
 		n.Alias = alias
 	}
+	// The transaction may run again (a serialization failure): each
+	// attempt starts from n as it is here and leaves it so; what it reads
+	// back goes to out.
+	var out roster.Number
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
+		add := n
 		var err error
-		if n.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
+		if add.ApplicationID, err = s.linkedApp(ctx, tx, a.Seq, in.ApplicationID); err != nil {
 			return err
 		}
-		if err := tx.AddNumber(ctx, a.Seq, n); errors.Is(err, store.ErrHeldHere) {
+		if err := tx.AddNumber(ctx, a.Seq, add); errors.Is(err, store.ErrHeldHere) {
 			return roster.FieldErrorf("number", roster.ECONFLICT, "The number %s is already on this account", n.Number)
 		} else if errors.Is(err, store.ErrUnique) {
 			// Said plainly: the number cannot be added, and a person asking
@@ -76,10 +81,10 @@ func (s *Areas) AddNumber(ctx context.Context, a roster.Account, in NumberInput,
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionNumberAdd, n.Number, ""); err != nil {
 			return err
 		}
-		n, err = tx.Number(ctx, a.Seq, n.Number)
+		out, err = tx.Number(ctx, a.Seq, n.Number)
 		return err
 	})
-	return n, err
+	return out, err
 }
 
 // Numbers lists the account's numbers whose alias contains alias.
@@ -205,6 +210,9 @@ func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in Appl
 	if err := in.apply(&app); err != nil {
 		return app, err
 	}
+	// app is the input of every attempt (a serialization failure runs the
+	// transaction again): what it reads back goes to out.
+	var out roster.Application
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		id, err := tx.CreateApplication(ctx, a.Seq, app)
 		if err != nil {
@@ -213,10 +221,10 @@ func (s *Areas) CreateApplication(ctx context.Context, a roster.Account, in Appl
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionApplicationCreate, fmt.Sprint(id), app.Name); err != nil {
 			return err
 		}
-		app, err = tx.Application(ctx, a.Seq, id)
+		out, err = tx.Application(ctx, a.Seq, id)
 		return err
 	})
-	return app, err
+	return out, err
 }
 
 // Applications lists the account's applications.

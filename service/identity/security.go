@@ -560,9 +560,13 @@ func (s *Identity) LoginPending(ctx context.Context, pending, code, recovery, ip
 }
 
 // ResetTokenValid reports whether a reset link can still be used.
-func (s *Identity) ResetTokenValid(ctx context.Context, token string) bool {
+// Errors: EUNAVAILABLE (the database failed: the link may be good).
+func (s *Identity) ResetTokenValid(ctx context.Context, token string) (bool, error) {
 	_, err := s.c.DB.PasswordResetUser(ctx, core.HashToken(token))
-	return err == nil
+	if errors.Is(err, store.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // ConfirmPasswordReset sets a new password from a reset link: the address

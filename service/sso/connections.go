@@ -271,17 +271,23 @@ func (s *SSO) CreateConnection(ctx context.Context, a roster.Account, in Connect
 	default:
 		return c, roster.FieldErrorf("type", roster.EINVALID, "The type must be oidc or saml")
 	}
+	// c is the input of every attempt (a serialization failure runs the
+	// transaction again): what it makes goes to out.
+	var out roster.SSOConnection
 	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		if err := needVerifiedDomain(ctx, tx, a.Seq); err != nil {
 			return err
 		}
 		var err error
-		if c, err = tx.CreateSSOConnection(ctx, c); err != nil {
+		if out, err = tx.CreateSSOConnection(ctx, c); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, actor, roster.ActionSSOConnectionCreate, fmt.Sprint(c.ID), string(c.Type)+" "+c.Name)
+		return tx.Audit(ctx, a.Seq, actor, roster.ActionSSOConnectionCreate, fmt.Sprint(out.ID), string(out.Type)+" "+out.Name)
 	})
-	return c, err
+	if err != nil {
+		return c, err
+	}
+	return out, nil
 }
 
 // Connections lists the account's connections, oldest first. The caller
