@@ -250,3 +250,89 @@ func TestReplica_PastTheBoundConfirmsItself(t *testing.T) {
 		t.Errorf("the index was last confirmed %v after the sign-up's, want past the %v bound: the requests confirmed nothing", last.Sub(first), bound)
 	}
 }
+
+// TestReplica_StalenessBoundWithLaggingStandby: a replica whose follower
+// reads a standby (ROSTER_DATABASE_READ) that replays every commit 3 s
+// late. A standby's read confirms the index only once it holds the
+// primary's newest revision, so after a removal through A, replica B
+// (which reads the lagging standby) may allow the removed member within
+// the bound, and never after it: past the bound a check confirms B's
+// index from the primary and answers "not a member".
+func TestReplica_StalenessBoundWithLaggingStandby(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	cl := servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1})
+	name := cl.CreateDatabase(t)
+	standby := cl.Standbys[0]
+	sdb := standby.Open(t, "postgres")
+	waitUntil(t, func() bool {
+		var ok bool
+		sdb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+		return ok
+	})
+	sdb.Close()
+	read := func(c *server.Config) { c.DatabaseRead = standby.DSN(name); c.FollowInterval = 0 }
+	a := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Tweak: read})
+	// B loads its index from the standby: wait until it has replayed the
+	// migrations A ran on the primary.
+	var newest int64
+	if err := a.Server.DB.SQL().QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&newest); err != nil {
+		t.Fatal(err)
+	}
+	sdb = standby.Open(t, name)
+	waitUntil(t, func() bool {
+		var got int64
+		sdb.QueryRow(`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version`).Scan(&got)
+		return got >= newest
+	})
+	sdb.Close()
+	b := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Mail: a.Mail, Tweak: read})
+	bound := b.Server.Service.Config.MaxStaleness
+	owner, acct := a.SignUp(t, "owner@standby-corp.com", "Owner")
+	a.Commit(t, acct)
+	_, devID := a.Join(t, owner, acct, "dev@standby-corp.com", "developer")
+	seq(t, b, acct)
+	platformB := b.Platform(t)
+	check := map[string]any{"account_id": acct, "user_id": devID, "permission": "numbers.view"}
+	pollUntil(t, 15*time.Second, "B allows the developer", func() bool {
+		return platformB.Must(200, "POST", "/v1/authz/check", check).JSON["allowed"] == true
+	})
+	standby.SetApplyDelay(t, 3*time.Second)
+	time.Sleep(300 * time.Millisecond) // the standby's startup process reads the new setting
+
+	owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), nil)
+	removed := time.Now()
+	var within, allowsWithin, after, staleAllows, refused int
+	for time.Since(removed) < 3*time.Second {
+		sent := time.Since(removed)
+		r := platformB.Do("POST", "/v1/authz/check", check)
+		switch {
+		case r.Status == 503:
+			refused++
+		case r.Status != 200:
+			t.Fatalf("check %v after the removal: status %d: %s", sent, r.Status, r.Body)
+		case sent <= bound:
+			within++
+			if r.JSON["allowed"] == true {
+				allowsWithin++
+			}
+		default:
+			after++
+			if r.JSON["allowed"] == true {
+				staleAllows++
+			} else if r.Str("reason") != "not_member" {
+				t.Errorf("check %v after the removal: %s", sent, r.Body)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Logf("standby 3 s behind, bound %v: within the bound %d checks, %d allowed; after it %d checks, %d stale allows; %d answered 503",
+		bound, within, allowsWithin, after, staleAllows, refused)
+	if allowsWithin == 0 {
+		t.Error("B never allowed the removed member within the bound: is the lagging standby read at all?")
+	}
+	if after == 0 || staleAllows != 0 {
+		t.Errorf("after the bound: %d stale allows in %d checks, want 0", staleAllows, after)
+	}
+}
