@@ -6,6 +6,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +44,9 @@ type Admin struct {
 
 	requests      *prometheus.CounterVec   // route, method, status
 	requestTime   *prometheus.HistogramVec // route
-	decisions     *prometheus.CounterVec   // reason
+	series        atomic.Pointer[map[requestKey]requestSeries]
+	seriesMu      sync.Mutex
+	decisions     *prometheus.CounterVec // reason
 	decisionKnown map[string]prometheus.Counter
 	decisionOther prometheus.Counter
 	checkTime     prometheus.Histogram
@@ -70,6 +74,7 @@ func New(o Options) *Admin {
 		}
 	}
 	a := &Admin{opts: o, reg: prometheus.NewRegistry()}
+	a.series.Store(&map[requestKey]requestSeries{})
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -126,6 +131,21 @@ func New(o Options) *Admin {
 			counter("roster_password_resets_queued_total", "Password-reset requests answered and queued for a worker.", &svc.Stats.ResetsQueued),
 			counter("roster_password_resets_done_total", "Queued password-reset requests a worker finished.", &svc.Stats.ResetsDone),
 			counter("roster_password_reset_queue_full_total", "Password-reset requests refused with 503: the queue was full.", &svc.Stats.ResetQueueFull),
+			counter("roster_mail_sent_total", "Mails this replica's outbox worker handed to the SMTP server (or the log).", &svc.Stats.MailSent),
+			counter("roster_mail_failed_total", "Attempts of this replica's outbox worker the SMTP server refused or that failed (each retried with back-off).", &svc.Stats.MailFailed),
+			counter("roster_mail_given_up_total", "Mails this replica's outbox worker gave up on, a day after they were written.", &svc.Stats.MailGivenUp),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "roster_mail_queued",
+				Help: "Mails in the outbox waiting to be sent, on every replica (NaN when the database does not answer).",
+			}, func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				n, err := svc.MailQueued(ctx)
+				if err != nil {
+					return math.NaN()
+				}
+				return float64(n)
+			}),
 		)
 	}
 	if lc := o.LastCatchUp; lc != nil {
@@ -168,9 +188,48 @@ func (a *Admin) Registry() *prometheus.Registry { return a.reg }
 // ObserveRequest counts one answered request: the observe function of
 // edge.RequestLog. route is the ServeMux pattern ("unmatched" when none),
 // never a raw path, so the label's values stay a fixed set.
+//
+// The series of each (route, method, status) are looked up once and kept
+// (requestSeries), so that a request costs two atomic additions rather
+// than hashing its labels on every answer (the permission check's hot
+// path).
 func (a *Admin) ObserveRequest(route, method string, status int, d time.Duration) {
-	a.requests.WithLabelValues(route, edge.Method(method), strconv.Itoa(status)).Inc()
-	a.requestTime.WithLabelValues(route).Observe(d.Seconds())
+	k := requestKey{route: route, method: edge.Method(method), status: status}
+	m, ok := (*a.series.Load())[k]
+	if !ok {
+		m = a.addSeries(k)
+	}
+	m.count.Inc()
+	m.time.Observe(d.Seconds())
+}
+
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count prometheus.Counter
+	time  prometheus.Observer
+}
+
+// addSeries adds k's series to the map ObserveRequest reads, copied on
+// write: as many entries as the request metrics have series.
+func (a *Admin) addSeries(k requestKey) requestSeries {
+	a.seriesMu.Lock()
+	defer a.seriesMu.Unlock()
+	old := *a.series.Load()
+	if m, ok := old[k]; ok {
+		return m
+	}
+	m := requestSeries{count: a.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)), time: a.requestTime.WithLabelValues(k.route)}
+	next := make(map[requestKey]requestSeries, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = m
+	a.series.Store(&next)
+	return m
 }
 
 // ObserveDecision counts one permission check decision by its reason

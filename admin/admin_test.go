@@ -103,6 +103,7 @@ func TestAdmin(t *testing.T) {
 		"roster_mails_suppressed_total", "roster_password_hashes_total",
 		"roster_signups_throttled_total", "roster_password_resets_throttled_total", "roster_password_resets_queued_total",
 		"roster_password_resets_done_total", "roster_password_reset_queue_full_total",
+		"roster_mail_sent_total", "roster_mail_failed_total", "roster_mail_given_up_total", "roster_mail_queued",
 		"roster_db_open_connections", "roster_db_in_use", "roster_db_idle", "roster_db_wait_count_total",
 		// the Go runtime and the process
 		"go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds", "go_info",
@@ -130,6 +131,8 @@ func TestAdmin(t *testing.T) {
 		`roster_db_wait_count_total`:                                                        float64(env.Server.DB.SQL().Stats().WaitCount),
 		`roster_mails_suppressed_total`:                                                     0,
 		`roster_hash_busy_total`:                                                            0,
+		`roster_mail_failed_total`:                                                          0,
+		`roster_mail_given_up_total`:                                                        0,
 	} {
 		if got := mustMetric(t, before, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -38,22 +39,21 @@ type Decision struct {
 	Reason  Reason
 }
 
-// shards is how many parts the memberships are cut into, by account: a
-// change copies one part (a copy-on-write map of about members/shards
-// entries), so a write costs little and a read takes no lock.
+// shards is how many parts the Auth IDs and the API keys are cut into: a
+// change copies one part (a copy-on-write map), so a write costs little
+// and a read takes no lock.
 const shards = 1024 // a power of two
 
 // A membership entry packs what a check needs into one word, so a check
-// is one map lookup: the role in the low bits; of the user, whether they
-// have two-factor sign-in on, whether their address is on one of the
-// account's verified domains, whether they have signed in through the
-// account's single sign-on and whether the company's directory deactivated
-// them; of the account, whether it is known to the
-// index, on the committed plan, and requires two-factor sign-in or its
-// single sign-on. A plan change rewrites the entries of the account's
-// members (writes are rare, and one account's members share one shard).
-// The entry is 16 bits: a map slot of a uint64 key holds 8 bytes of value
-// space either way, so the second byte costs no memory.
+// is one search of a short slice: the user ID in the high 32 bits, the
+// member's flags in the low 16. The member's flags are the role in the
+// low bits and, of the user, whether they have two-factor sign-in on,
+// whether their address is on one of the account's verified domains,
+// whether they have signed in through the account's single sign-on and
+// whether the company's directory deactivated them. The account's flags
+// (known to the index, on the committed plan, requiring two-factor sign-in
+// or its single sign-on) are kept once, beside its members, and or-ed in
+// at the check: a plan change rewrites one word.
 const (
 	roleBits   = 0x07  // roles are 0..5
 	onDomain   = 0x08  // the user's address is on a verified domain of the account (kept while the account requires SSO)
@@ -69,22 +69,50 @@ const (
 	accountBits = requireMFA | known | committed | requireSSO
 )
 
+// The accounts live in a two-level table indexed by the account's integer
+// ID (IDs are handed out in sequence by both databases, so the table is
+// dense): top[id>>20] is a directory of 4096 pages, each page 256
+// accounts. A page is immutable once published; a writer copies the pages
+// it touches and publishes each through its atomic pointer. 256 accounts
+// make an 8 KiB page: what one write copies, besides the members of the
+// account it changes.
+const (
+	pageBits = 8
+	pageSize = 1 << pageBits
+	dirBits  = 12
+	dirSize  = 1 << dirBits
+	topSize  = 1 << (32 - pageBits - dirBits)
+)
+
+// acctEntry is what the index keeps of an account: its flags and its
+// members, sorted by user ID (the slice is never written once published).
+type acctEntry struct {
+	members []uint64
+	flags   uint16
+}
+
+type page [pageSize]acctEntry
+
+type directory [dirSize]atomic.Pointer[page]
+
 // Index holds every membership, every account's plan and Auth ID, and
-// every personal API key in memory, so a check costs one map lookup, no
-// lock, no atomic write and no allocation: reads scale with cores. Each
-// shard is an immutable map published through an atomic pointer; writers
-// (team and plan changes, rare) are serialized, copy the shards they
-// touch, and publish them when done.
+// every personal API key in memory, so a check costs two dependent loads
+// and a search of the account's members, no lock, no atomic write and no
+// allocation: reads scale with cores. Memberships take 8 bytes each (and
+// an account 32, beside its Auth ID), so ten million fit in about 120 MB.
+// Every page and shard is immutable once published through an atomic
+// pointer; writers (team and plan changes, rare) are serialized, copy what
+// they touch, and publish it when done.
 //
-// Memberships are keyed by account and user ID packed into one uint64, so
-// both must fit in 32 bits (4 billion rows each); SetMember panics beyond.
+// Accounts and users are identified by their integer IDs, which must fit
+// in 32 bits (4 billion rows each); SetMember panics beyond.
 type Index struct {
-	members [shards]atomic.Pointer[map[uint64]uint16]
+	top     [topSize]atomic.Pointer[directory]
+	count   atomic.Int64 // memberships held
 	authIDs [shards]atomic.Pointer[map[string]int64]
 	keys    [shards]atomic.Pointer[map[[32]byte]keyEntry]
 
 	writeMu  sync.Mutex                       // serializes writers
-	accounts map[int64]uint16                 // each account's flags (known, committed, requireMFA, requireSSO); under writeMu
 	byMember map[uint64]map[[32]byte]struct{} // a member's keys; under writeMu
 }
 
@@ -101,15 +129,16 @@ func NewIndex() *Index {
 func (ix *Index) Reset() {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
+	for i := range ix.top {
+		ix.top[i].Store(nil)
+	}
+	ix.count.Store(0)
 	for i := range shards {
-		m := map[uint64]uint16{}
-		ix.members[i].Store(&m)
 		a := map[string]int64{}
 		ix.authIDs[i].Store(&a)
 		k := map[[32]byte]keyEntry{}
 		ix.keys[i].Store(&k)
 	}
-	ix.accounts = make(map[int64]uint16)
 	ix.byMember = make(map[uint64]map[[32]byte]struct{})
 }
 
@@ -120,16 +149,45 @@ func pack(account, user int64) uint64 {
 	return uint64(account)<<32 | uint64(user)
 }
 
-// mix spreads account IDs (sequential) over the shards.
-func mix(k uint64) uint64 {
-	k ^= k >> 33
-	k *= 0xff51afd7ed558ccd
-	k ^= k >> 33
-	return k
+// entryOf returns the account's entry, or nil when the index has none.
+func (ix *Index) entryOf(account uint64) *acctEntry {
+	d := ix.top[account>>(pageBits+dirBits)].Load()
+	if d == nil {
+		return nil
+	}
+	p := d[(account>>pageBits)&(dirSize-1)].Load()
+	if p == nil {
+		return nil
+	}
+	return &p[account&(pageSize-1)]
 }
 
-// shardOf is the shard of an account's memberships.
-func shardOf(account int64) int { return int(mix(uint64(account)) & (shards - 1)) }
+// find returns the flags of the user among members (sorted by user ID).
+// An account's members are few as a rule: a short scan; a large team is
+// searched by halves.
+func find(members []uint64, user uint64) (uint16, bool) {
+	if len(members) <= 16 {
+		for _, e := range members {
+			if e>>32 == user {
+				return uint16(e), true
+			}
+		}
+		return 0, false
+	}
+	lo, hi := 0, len(members)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if members[mid]>>32 < user {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(members) && members[lo]>>32 == user {
+		return uint16(members[lo]), true
+	}
+	return 0, false
+}
 
 // stringShard is the shard of an Auth ID (FNV-1a).
 func stringShard(s string) int {
@@ -141,26 +199,55 @@ func stringShard(s string) int {
 	return int(h & (shards - 1))
 }
 
-// Batch is a set of changes published at once: each shard it touches is
-// copied once, however many changes it holds (a full load copies nothing).
+func (b *Batch) keyShard(h [32]byte) map[[32]byte]keyEntry {
+	i := keyShardOf(h)
+	if b.keys[i] == nil {
+		b.keys[i] = maps.Clone(*b.ix.keys[i].Load())
+	}
+	return b.keys[i]
+}
+
+func keyShardOf(h [32]byte) int { return (int(h[0]) | int(h[1])<<8) & (shards - 1) }
+
+// memberOp is one change of a membership in a batch: the packed account
+// and user, then the batch's sequence number (so the last change of a
+// membership wins), whether it removes it, and the member's flags.
+type memberOp struct {
+	key uint64 // account<<32 | user
+	aux uint64 // seq<<32 | removed<<16 | flags
+}
+
+const opRemove = 1 << 16
+
+// Batch is a set of changes published at once: each page and shard it
+// touches is copied once, however many changes it holds, and each
+// account's members are rewritten once (a full load copies nothing).
 type Batch struct {
 	ix      *Index
-	members [shards]map[uint64]uint16
+	pages   map[uint64]*page // by account>>pageBits: the copies being written
+	ops     []memberOp
 	authIDs [shards]map[string]int64
 	keys    [shards]map[[32]byte]keyEntry
 }
 
 // Update applies fn's changes under the writer lock and publishes them
-// when fn returns: a reader sees all of them or none of a shard's.
+// when fn returns: a reader sees all of them or none of a page's.
 func (ix *Index) Update(fn func(b *Batch)) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
-	b := &Batch{ix: ix}
+	b := &Batch{ix: ix, pages: map[uint64]*page{}}
 	fn(b)
-	for i := range shards {
-		if m := b.members[i]; m != nil {
-			ix.members[i].Store(&m)
+	b.applyMembers()
+	for n, p := range b.pages {
+		t := &ix.top[n>>dirBits]
+		d := t.Load()
+		if d == nil {
+			d = new(directory)
+			t.Store(d)
 		}
+		d[n&(dirSize-1)].Store(p)
+	}
+	for i := range shards {
 		if m := b.authIDs[i]; m != nil {
 			ix.authIDs[i].Store(&m)
 		}
@@ -170,37 +257,101 @@ func (ix *Index) Update(fn func(b *Batch)) {
 	}
 }
 
-func (b *Batch) memberShard(account int64) map[uint64]uint16 {
-	i := shardOf(account)
-	if b.members[i] == nil {
-		b.members[i] = maps.Clone(*b.ix.members[i].Load())
-	}
-	return b.members[i]
-}
-
-func (b *Batch) keyShard(h [32]byte) map[[32]byte]keyEntry {
-	i := int(h[0]) | int(h[1])<<8&(shards-1)
-	i &= shards - 1
-	if b.keys[i] == nil {
-		b.keys[i] = maps.Clone(*b.ix.keys[i].Load())
-	}
-	return b.keys[i]
-}
-
-func keyShardOf(h [32]byte) int { return (int(h[0]) | int(h[1])<<8) & (shards - 1) }
-
-// Reserve sizes the shards for about n memberships (a full load), so
-// they are not grown over and over.
-func (b *Batch) Reserve(n int) {
-	per := n/shards + n/shards/4 + 8
-	for i := range shards {
-		if b.members[i] == nil {
-			m := make(map[uint64]uint16, per)
-			for k, v := range *b.ix.members[i].Load() {
-				m[k] = v
+// entry returns the batch's copy of the account's entry, copying its page
+// on first use.
+func (b *Batch) entry(account uint64) *acctEntry {
+	n := account >> pageBits
+	p := b.pages[n]
+	if p == nil {
+		p = new(page)
+		if d := b.ix.top[n>>dirBits].Load(); d != nil {
+			if old := d[n&(dirSize-1)].Load(); old != nil {
+				*p = *old
 			}
-			b.members[i] = m
 		}
+		b.pages[n] = p
+	}
+	return &p[account&(pageSize-1)]
+}
+
+// applyMembers merges the batch's membership changes into the members of
+// the accounts they touch: each account's new members are written once,
+// all of them into one new array (old slices stay with the readers who
+// hold them).
+func (b *Batch) applyMembers() {
+	ops := b.ops
+	b.ops = nil
+	if len(ops) == 0 {
+		return
+	}
+	less := func(x, y memberOp) int {
+		switch {
+		case x.key < y.key:
+			return -1
+		case x.key > y.key:
+			return 1
+		case x.aux < y.aux:
+			return -1
+		case x.aux > y.aux:
+			return 1
+		}
+		return 0
+	}
+	if !slices.IsSortedFunc(ops, less) {
+		slices.SortFunc(ops, less)
+	}
+	// Room for the touched accounts' old members and every change.
+	room := len(ops)
+	for i := 0; i < len(ops); {
+		acct := ops[i].key >> 32
+		room += len(b.entry(acct).members)
+		for i < len(ops) && ops[i].key>>32 == acct {
+			i++
+		}
+	}
+	slab := make([]uint64, 0, room)
+	var delta int64
+	for i := 0; i < len(ops); {
+		acct := ops[i].key >> 32
+		e := b.entry(acct)
+		old := e.members
+		start := len(slab)
+		j := 0 // next of old
+		for i < len(ops) && ops[i].key>>32 == acct {
+			user := ops[i].key & 0xFFFFFFFF
+			for i+1 < len(ops) && ops[i+1].key == ops[i].key {
+				i++ // the last change of the membership wins
+			}
+			for j < len(old) && old[j]>>32 < user {
+				slab = append(slab, old[j])
+				j++
+			}
+			had := j < len(old) && old[j]>>32 == user
+			if had {
+				j++
+				delta--
+			}
+			if ops[i].aux&opRemove == 0 {
+				slab = append(slab, user<<32|ops[i].aux&0xFFFF)
+				delta++
+			}
+			i++
+		}
+		slab = append(slab, old[j:]...)
+		if len(slab) == start {
+			e.members = nil
+		} else {
+			e.members = slab[start:len(slab):len(slab)]
+		}
+	}
+	b.ix.count.Add(delta)
+}
+
+// Reserve sizes the batch for about n membership changes (a full load),
+// so its list is not grown over and over.
+func (b *Batch) Reserve(n int) {
+	if cap(b.ops)-len(b.ops) < n {
+		b.ops = slices.Grow(b.ops, n)
 	}
 }
 
@@ -251,29 +402,27 @@ func (b *Batch) SetAccountOf(accountID int64, a Account) {
 	if a.RequireSSO {
 		f |= requireSSO
 	}
-	if old, ok := b.ix.accounts[accountID]; ok && old == f {
-		return
-	}
-	b.ix.accounts[accountID] = f
-	b.refresh(accountID, f)
+	b.setFlags(accountID, f)
 }
 
-// refresh rewrites the account's flags in its members' entries. They all
-// live in the account's shard, so it is one pass over one shard.
-func (b *Batch) refresh(accountID int64, f uint16) {
-	m := b.memberShard(accountID)
-	for k, v := range m {
-		if k>>32 == uint64(accountID) {
-			m[k] = v&memberBits | f
+// setFlags sets the account's flags, copying its page only if they change.
+func (b *Batch) setFlags(accountID int64, f uint16) {
+	if uint64(accountID) > 0xFFFFFFFF {
+		return // no member of it can be recorded (SetMember panics)
+	}
+	a := uint64(accountID)
+	if _, mine := b.pages[a>>pageBits]; !mine {
+		if e := b.ix.entryOf(a); e != nil && e.flags == f || e == nil && f == 0 {
+			return
 		}
 	}
+	b.entry(a).flags = f
 }
 
 // RemoveAccount forgets the account's plan; its members then check as not
 // members.
 func (b *Batch) RemoveAccount(accountID int64) {
-	b.ix.accounts[accountID] = 0
-	b.refresh(accountID, 0)
+	b.setFlags(accountID, 0)
 }
 
 // SetMember records the user's role in the account and whether the user
@@ -285,7 +434,7 @@ func (b *Batch) SetMember(accountID, userID int64, role roster.Role, mfa bool) {
 // SetMemberOf records the user's role in the account and what else the
 // index keeps of the member.
 func (b *Batch) SetMemberOf(accountID, userID int64, role roster.Role, f Facts) {
-	v := uint16(role)&roleBits | b.ix.accounts[accountID]
+	v := uint64(role) & roleBits
 	if f.MFA {
 		v |= userMFA
 	}
@@ -298,12 +447,12 @@ func (b *Batch) SetMemberOf(accountID, userID int64, role roster.Role, f Facts) 
 	if f.Deactivated {
 		v |= deactivate
 	}
-	b.memberShard(accountID)[pack(accountID, userID)] = v
+	b.ops = append(b.ops, memberOp{pack(accountID, userID), uint64(len(b.ops))<<32 | v})
 }
 
 // RemoveMember forgets the membership.
 func (b *Batch) RemoveMember(accountID, userID int64) {
-	delete(b.memberShard(accountID), pack(accountID, userID))
+	b.ops = append(b.ops, memberOp{pack(accountID, userID), uint64(len(b.ops))<<32 | opRemove})
 }
 
 // SetKey records a personal API key (by the SHA-256 of the key) of a member.
@@ -377,13 +526,7 @@ func (ix *Index) Member(accountID, userID int64) (role roster.Role, active, ok b
 }
 
 // Members returns how many memberships the index holds.
-func (ix *Index) Members() int {
-	n := 0
-	for i := range shards {
-		n += len(*ix.members[i].Load())
-	}
-	return n
-}
+func (ix *Index) Members() int { return int(ix.count.Load()) }
 
 // Account returns the integer ID of the account with the Auth ID, from
 // memory; ok is false for an Auth ID the index does not know.
@@ -434,7 +577,12 @@ func (ix *Index) CheckBy(accountID, userID int64, p roster.Permission, s SignIn)
 	if uint64(accountID) > 0xFFFFFFFF || uint64(userID) > 0xFFFFFFFF {
 		return Decision{Reason: ReasonNotMember}
 	}
-	v, ok := (*ix.members[shardOf(accountID)].Load())[uint64(accountID)<<32|uint64(userID)]
+	e := ix.entryOf(uint64(accountID))
+	if e == nil {
+		return Decision{Reason: ReasonNotMember}
+	}
+	v, ok := find(e.members, uint64(userID))
+	v |= e.flags
 	if !ok || v&known == 0 {
 		return Decision{Reason: ReasonNotMember}
 	}

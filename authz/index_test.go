@@ -474,3 +474,44 @@ func TestIndex_Deactivated(t *testing.T) {
 		t.Errorf("reactivated: %+v", d)
 	}
 }
+
+// A large team (searched by halves), changes of one membership within one
+// batch (the last wins), a member recorded before its account, and
+// account IDs far apart all answer as the smallest case does.
+func TestIndex_LargeTeamAndBatches(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetMember(1<<31, 5, roster.RoleAdmin, false) // before its account
+	if d := ix.Check(1<<31, 5, roster.NumbersView); d.Reason != authz.ReasonNotMember {
+		t.Errorf("member of an unknown account: %+v", d)
+	}
+	ix.Update(func(b *authz.Batch) {
+		b.SetAccount(1<<31, "", true, false)
+		b.SetAccount(7, "", true, false)
+		for u := int64(5000); u >= 1; u-- { // out of order
+			b.SetMember(7, u*3, roster.RoleSupport, false)
+		}
+		b.SetMember(7, 300, roster.RoleDeveloper, false) // the last change wins
+		b.RemoveMember(7, 600)
+		b.SetMember(7, 600, roster.RoleAdmin, false)
+		b.SetMember(7, 900, roster.RoleAdmin, false)
+		b.RemoveMember(7, 900)
+	})
+	if n := ix.Members(); n != 5000 {
+		t.Errorf("Members = %d, want 5000", n)
+	}
+	for _, tc := range []struct {
+		user int64
+		want roster.Role
+	}{{3, roster.RoleSupport}, {15000, roster.RoleSupport}, {300, roster.RoleDeveloper}, {600, roster.RoleAdmin}, {900, roster.RoleNone}, {4, roster.RoleNone}, {15003, roster.RoleNone}} {
+		if d := ix.Check(7, tc.user, roster.NumbersView); d.Role != tc.want {
+			t.Errorf("user %d: %+v, want role %v", tc.user, d, tc.want)
+		}
+	}
+	if d := ix.Check(1<<31, 5, roster.NumbersView); !d.Allowed {
+		t.Errorf("member once the account is known: %+v", d)
+	}
+	ix.RemoveMember(7, 3)
+	if d := ix.Check(7, 3, roster.NumbersView); d.Reason != authz.ReasonNotMember || ix.Members() != 4999 {
+		t.Errorf("after removal: %+v, %d members", d, ix.Members())
+	}
+}

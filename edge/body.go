@@ -130,7 +130,10 @@ func BodyError(err error) error {
 // what Request.ParseMultipartForm would read.
 func multipartBody(r *http.Request) bool {
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
+	// Only a type that starts with "multipart/" can parse as one: the
+	// others (application/json on every API call) skip the parser, which
+	// allocates.
+	if t := strings.TrimLeft(ct, " \t"); len(t) < 10 || !strings.EqualFold(t[:10], "multipart/") {
 		return false
 	}
 	mt, _, _ := mime.ParseMediaType(ct) // lower case; "" when unreadable, which nothing parses

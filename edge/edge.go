@@ -177,20 +177,31 @@ var tokenPages = []string{"/invite/", "/verify/", "/reset-password/"}
 
 // Headers sets the headers every answer carries: no content sniffing, and
 // a Referrer-Policy that never leaks a token in a URL.
+//
+// The values are shared slices, set by their canonical keys, so that an
+// answer allocates nothing for them (the permission check's hot path):
+// each holds one element at full capacity, so a handler's Header().Add
+// copies rather than writes into them, and Set replaces them.
 func Headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("X-Content-Type-Options", "nosniff")
-		policy := "strict-origin-when-cross-origin"
+		hd["X-Content-Type-Options"] = noSniff[:1:1]
+		policy := strictOrigin[:1:1]
 		for _, p := range tokenPages {
 			if strings.HasPrefix(r.URL.Path, p) {
-				policy = "no-referrer"
+				policy = noReferrer[:1:1]
 			}
 		}
-		hd.Set("Referrer-Policy", policy)
+		hd["Referrer-Policy"] = policy
 		h.ServeHTTP(w, r)
 	})
 }
+
+var (
+	noSniff      = []string{"nosniff"}
+	strictOrigin = []string{"strict-origin-when-cross-origin"}
+	noReferrer   = []string{"no-referrer"}
+)
 
 // SafeNext returns next when it is a path on this site, else "". A safe
 // next is one leading "/", then no "/" or "\" right after it, no

@@ -108,3 +108,32 @@ func BenchmarkPasswordResetRequest(b *testing.B) {
 		b.ReportMetric(float64(d[len(d)*9/10].Microseconds()), c.name+"-p90-µs")
 	}
 }
+
+// BenchmarkMemberRemoval: DELETE /v1/accounts/{id}/members/{user_id},
+// one request at a time over real HTTP, each removing another member
+// seeded before. The removal's mail is written in its transaction and
+// leaves through the outbox after the answer (issue 26): the answer no
+// longer waits for the SMTP exchange. Reports the median and 90th
+// percentile in milliseconds:
+//
+//	ROSTER_TEST_DATABASE=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go test -run XXX -bench MemberRemoval -benchtime 300x ./httpapi
+func BenchmarkMemberRemoval(b *testing.B) {
+	e := servertest.New(b)
+	owner, acct := e.SignUp(b, "owner@acme-corp.com", "Owner")
+	e.Commit(b, acct)
+	ids := e.SeedMembers(b, acct, b.N)
+	durs := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		r := owner.Do("DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, ids[i]), nil)
+		durs = append(durs, time.Since(start))
+		if r.Status != 204 {
+			b.Fatalf("removal %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(durs)
+	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(durs[len(durs)*9/10].Microseconds())/1000, "p90-ms")
+}

@@ -14,9 +14,10 @@ import (
 )
 
 // The permission check over HTTP: the platform's hot path. A request is
-// read into a pooled buffer and decoded into a pooled value, and the answer
-// is written without an encoder, so a check allocates little beyond what
-// net/http itself does.
+// read into a pooled buffer and decoded into a pooled value (the plain
+// form by fastCheck and fastBatch, anything else by encoding/json), and
+// the answer is written without an encoder, so a check allocates little
+// beyond what net/http itself does.
 
 // checkItem is one check as JSON: an account, a user or personal API key,
 // and a permission. It converts to service.CheckRequest (same fields), so
@@ -140,8 +141,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, _ *Caller) error 
 		return err
 	}
 	buf.one = checkItem{}
-	if err := decodeStrict(buf.body.Bytes(), &buf.one); err != nil {
-		return err
+	if !fastCheck(buf.body.Bytes(), &buf.one) {
+		buf.one = checkItem{}
+		if err := decodeStrict(buf.body.Bytes(), &buf.one); err != nil {
+			return err
+		}
 	}
 	// The revision was waited for before the body was read (wrap), as
 	// for every service route: 0 here.
@@ -166,13 +170,16 @@ func (s *Server) checkBatch(w http.ResponseWriter, r *http.Request, _ *Caller) e
 	if err := readBody(r, &buf.body); err != nil {
 		return err
 	}
-	// encoding/json decodes an array into the slice's reused elements
-	// without zeroing them: clear what an earlier batch left, or a field
-	// this batch's item omits would keep its value.
-	clear(buf.batch.Checks[:cap(buf.batch.Checks)])
-	buf.batch.Checks = buf.batch.Checks[:0]
-	if err := decodeStrict(buf.body.Bytes(), &buf.batch); err != nil {
-		return err
+	var ok bool
+	if buf.batch.Checks, ok = fastBatch(buf.body.Bytes(), buf.batch.Checks[:0]); !ok {
+		// encoding/json decodes an array into the slice's reused elements
+		// without zeroing them: clear what an earlier batch left, or a
+		// field this batch's item omits would keep its value.
+		clear(buf.batch.Checks[:cap(buf.batch.Checks)])
+		buf.batch.Checks = buf.batch.Checks[:0]
+		if err := decodeStrict(buf.body.Bytes(), &buf.batch); err != nil {
+			return err
+		}
 	}
 	buf.reqs = buf.reqs[:0]
 	for i := range buf.batch.Checks {

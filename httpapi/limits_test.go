@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/rosterhq/roster/mail/mailtest"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // behindProxy trusts the test's X-Forwarded-For, so one test can be many
@@ -231,16 +233,20 @@ func (g *gatedSMTP) Held() int {
 }
 
 // The reset queue is bounded: while the workers are held up (here by a
-// mail server that stalls), requests past the queue answer 503 with
-// Retry-After, the same for every address, and are never worked: no link,
-// no mail. When the mail server answers again, the queue drains and a new
-// request goes through.
+// lock on the address's mail allowance, which the worker takes before it
+// stores a link: a mail server no longer holds a worker, the next test),
+// requests past the queue answer 503 with Retry-After, the same for every
+// address, and are never worked: no link, no mail. When the lock goes, the
+// queue drains and a new request goes through. PostgreSQL: a row lock
+// holds the worker and nothing else (SQLite's lock is the whole
+// database's).
 func TestPasswordReset_FullQueueAnswers503AndSendsNothing(t *testing.T) {
 	t.Parallel()
-	m := mailtest.NewServer(t)
-	gate := newGatedSMTP(t, m)
-	e := servertest.New(t, servertest.Options{Mail: m, Tweak: func(c *server.Config) {
-		c.SMTPURL = gate.URL()
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("holding the reset worker alone needs PostgreSQL's row locks; none reachable")
+	}
+	e := servertest.New(t, servertest.Options{Database: servertest.NewPostgresDatabase(t, base), Tweak: func(c *server.Config) {
 		c.ResetQueue, c.ResetWorkers = 2, 1
 	}})
 	clk := newAheadClock(e)
@@ -251,13 +257,32 @@ func TestPasswordReset_FullQueueAnswers503AndSendsNothing(t *testing.T) {
 	stats := &e.Server.Service.Stats
 	anon := e.Client(t)
 
-	gate.Shut()
-	held := gate.Held()
-	anon.Must(202, "POST", "/v1/password-reset", map[string]string{"email": ada})
-	if !eventually(func() bool { return gate.Held() > held }) {
-		t.Fatal("the worker never reached the mail server")
+	db, err := sql.Open("pgx", e.DSN)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The one worker is stuck in the SMTP exchange; two requests fill the queue.
+	defer db.Close()
+	lock, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	var hits int
+	if err := lock.QueryRow(`SELECT hits FROM throttles WHERE key = $1 FOR UPDATE`, "mail:"+ada).Scan(&hits); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	anon.Must(202, "POST", "/v1/password-reset", map[string]string{"email": ada})
+	if !eventually(func() bool { return waiting() == 1 }) {
+		t.Fatal("the worker never reached the lock")
+	}
+	// The one worker is stuck; two requests fill the queue.
 	anon.Must(202, "POST", "/v1/password-reset", map[string]string{"email": "nobody1@acme-corp.com"})
 	anon.Must(202, "POST", "/v1/password-reset", map[string]string{"email": "nobody2@acme-corp.com"})
 	for _, email := range []string{bob, "nobody3@acme-corp.com"} {
@@ -268,7 +293,9 @@ func TestPasswordReset_FullQueueAnswers503AndSendsNothing(t *testing.T) {
 		t.Errorf("%d requests counted as refused for a full queue, want 2", got)
 	}
 
-	gate.Open()
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
 	e.Mail.WaitFor(t, ada, 2, 20*time.Second)
 	if !eventually(func() bool { return stats.ResetsDone.Load() == 3 }) {
 		t.Fatalf("%d of 3 queued requests done", stats.ResetsDone.Load())
@@ -281,4 +308,52 @@ func TestPasswordReset_FullQueueAnswers503AndSendsNothing(t *testing.T) {
 	}
 	anon.Must(202, "POST", "/v1/password-reset", map[string]string{"email": bob})
 	e.Mail.WaitFor(t, bob, 2, 10*time.Second)
+}
+
+// A mail server that stalls holds no reset worker (issue 26): the workers
+// store each link and write its mail to the outbox, so more requests than
+// the queue holds are all answered 202 and worked while the mail server
+// takes nothing; once it answers, every link arrives.
+func TestPasswordReset_StalledMailServerHoldsNoWorker(t *testing.T) {
+	t.Parallel()
+	m := mailtest.NewServer(t)
+	gate := newGatedSMTP(t, m)
+	e := servertest.New(t, servertest.Options{Mail: m, Tweak: func(c *server.Config) {
+		c.SMTPURL = gate.URL()
+		c.ResetQueue, c.ResetWorkers = 2, 1
+	}})
+	gate.Open()
+	clk := newAheadClock(e)
+	users := []string{"ada@acme-corp.com", "bob@acme-corp.com", "cy@acme-corp.com", "di@acme-corp.com", "ed@acme-corp.com"}
+	for _, u := range users {
+		e.SignUp(t, u, "Someone")
+	}
+	clk.advance(2 * time.Minute)
+	stats := &e.Server.Service.Stats
+	done := stats.ResetsDone.Load()
+
+	gate.Shut()
+	held := gate.Held()
+	for _, u := range users {
+		e.Client(t).Must(202, "POST", "/v1/password-reset", map[string]string{"email": u})
+		// One at a time, after the previous one was worked: the queue
+		// never holds more than the one in hand.
+		if !eventually(func() bool { return stats.ResetsDone.Load() == done+1 }) {
+			t.Fatalf("the reset of %s was not worked while the mail server stalls", u)
+		}
+		done++
+	}
+	if !eventually(func() bool { return gate.Held() > held }) {
+		t.Fatal("the outbox never reached the mail server")
+	}
+	if n := e.Count(t, `SELECT COUNT(*) FROM password_resets`); n != len(users) {
+		t.Errorf("%d reset links stored, want %d", n, len(users))
+	}
+	if got := stats.ResetQueueFull.Load(); got != 0 {
+		t.Errorf("%d requests refused for a full queue, want 0", got)
+	}
+	gate.Open()
+	for _, u := range users {
+		e.Mail.WaitFor(t, u, 2, 20*time.Second)
+	}
 }

@@ -14,14 +14,16 @@
 // Roster's alone: read it with that share, and compare with the reference
 // measured in the same run.
 //
-// BenchmarkColdStart1M caches its generated database in os.TempDir();
-// -loadtest.regen, given after the package, makes it again (and logs how
-// long Generate took):
+// BenchmarkColdStart caches its generated databases (SQLite in
+// os.TempDir(), PostgreSQL as roster_coldstart_<members>); -loadtest.regen,
+// given after the package, makes them again (and logs how long that took);
+// -loadtest.members sets the scale (loadtest/scale.sh: issue 26's figures):
 //
-//	go test -run XXX -bench ColdStart1M -benchtime 1x ./loadtest -loadtest.regen
+//	go test -run XXX -bench ColdStart/ -benchtime 1x ./loadtest -loadtest.regen
 //
-// This file holds the one piece of shared non-test code: Generate, which
-// writes a large SQLite database for the cold-start benchmark.
+// This file holds the one piece of shared non-test code: Generate and
+// GeneratePostgres, which write a large database for the cold-start
+// benchmark.
 package loadtest
 
 import (
@@ -71,6 +73,9 @@ const authIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // genBatch is how many rows one multi-row INSERT carries.
 const genBatch = 200
+
+// genChunk is how many users (and members) one generating statement makes.
+const genChunk = 1_000_000
 
 // Generate creates a migrated SQLite database at path (which must not
 // exist) holding accounts accounts on the committed plan (1000 USD a month,
@@ -131,9 +136,55 @@ func Generate(path string, accounts, perAccount int) (err error) {
 	defer tx.Rollback()
 
 	// Accounts.
+	authID := genAuthIDs(accounts, perAccount)
+	accIns := newBatchInsert(tx, `INSERT INTO accounts (id, auth_id, name, plan, monthly_commitment_usd, contract_months, created_at) VALUES `,
+		`(?, ?, ?, 'committed', 1000, 12, ?)`, 4)
+	for seq := int64(1); seq <= int64(accounts); seq++ {
+		if err := accIns.add(ctx, seq, authID(), fmt.Sprintf("Load Test %d", seq), GenBaseMicros+seq); err != nil {
+			return fmt.Errorf("loadtest: insert account %d: %w", seq, err)
+		}
+	}
+	if err := accIns.flush(ctx); err != nil {
+		return fmt.Errorf("loadtest: insert accounts: %w", err)
+	}
+
+	// Users, then members, in key order so every index is appended to,
+	// made by the database itself (a recursive count, a million rows a
+	// statement): ten million rows take minutes through placeholders.
+	n := int64(accounts) * int64(perAccount)
+	for from := int64(1); from <= n; from += genChunk {
+		to := min(n, from+genChunk-1)
+		if _, err := tx.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+			INSERT INTO users (id, email, name, password_hash, verified_at, created_at)
+			SELECT i, printf('user%08d@loadtest-corp.com', i), 'User ' || i, ?, ? + i, ? + i FROM s`,
+			from, to, GenPassword, GenBaseMicros, GenBaseMicros); err != nil {
+			return fmt.Errorf("loadtest: insert users %d..%d: %w", from, to, err)
+		}
+		if _, err := tx.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+			INSERT INTO members (account_id, user_id, role, joined_at)
+			SELECT (i - 1) / ? + 1, i, CASE WHEN (i - 1) % ? = 0 THEN 1 ELSE 2 + ((i - 1) % ? - 1) % 4 END, ? + i FROM s`,
+			from, to, perAccount, perAccount, perAccount, GenBaseMicros); err != nil {
+			return fmt.Errorf("loadtest: insert members %d..%d: %w", from, to, err)
+		}
+	}
+	accIns.close()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// Leave one self-contained file: the WAL folded into it and emptied.
+	if _, err := conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("loadtest: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// genAuthIDs returns a function that returns the Auth IDs of the
+// generated accounts in turn: "MA" + 18 characters of [A-Z0-9] drawn from
+// a seed fixed by the data's shape, all distinct.
+func genAuthIDs(accounts, perAccount int) func() string {
 	rng := rand.New(rand.NewPCG(20250101, uint64(accounts)*1_000_003+uint64(perAccount)))
 	seen := make(map[string]struct{}, accounts)
-	authID := func() string {
+	return func() string {
 		var b [20]byte
 		b[0], b[1] = 'M', 'A'
 		for {
@@ -147,53 +198,6 @@ func Generate(path string, accounts, perAccount int) (err error) {
 			}
 		}
 	}
-	accIns := newBatchInsert(tx, `INSERT INTO accounts (id, auth_id, name, plan, monthly_commitment_usd, contract_months, created_at) VALUES `,
-		`(?, ?, ?, 'committed', 1000, 12, ?)`, 4)
-	for seq := int64(1); seq <= int64(accounts); seq++ {
-		if err := accIns.add(ctx, seq, authID(), fmt.Sprintf("Load Test %d", seq), GenBaseMicros+seq); err != nil {
-			return fmt.Errorf("loadtest: insert account %d: %w", seq, err)
-		}
-	}
-	if err := accIns.flush(ctx); err != nil {
-		return fmt.Errorf("loadtest: insert accounts: %w", err)
-	}
-
-	// Users, then members, in key order so every index is appended to.
-	userIns := newBatchInsert(tx, `INSERT INTO users (id, email, name, password_hash, verified_at, created_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?)`, 6)
-	n := int64(accounts) * int64(perAccount)
-	for id := int64(1); id <= n; id++ {
-		at := GenBaseMicros + id
-		if err := userIns.add(ctx, id, GenEmail(id), fmt.Sprintf("User %d", id), GenPassword, at, at); err != nil {
-			return fmt.Errorf("loadtest: insert user %d: %w", id, err)
-		}
-	}
-	if err := userIns.flush(ctx); err != nil {
-		return fmt.Errorf("loadtest: insert users: %w", err)
-	}
-	memIns := newBatchInsert(tx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES `, `(?, ?, ?, ?)`, 4)
-	for seq := int64(1); seq <= int64(accounts); seq++ {
-		for i := range perAccount {
-			uid := GenUserID(seq, perAccount, i)
-			if err := memIns.add(ctx, seq, uid, GenRole(i), GenBaseMicros+uid); err != nil {
-				return fmt.Errorf("loadtest: insert member %d/%d: %w", seq, uid, err)
-			}
-		}
-	}
-	if err := memIns.flush(ctx); err != nil {
-		return fmt.Errorf("loadtest: insert members: %w", err)
-	}
-	for _, b := range []*batchInsert{accIns, userIns, memIns} {
-		b.close()
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// Leave one self-contained file: the WAL folded into it and emptied.
-	if _, err := conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("loadtest: checkpoint: %w", err)
-	}
-	return nil
 }
 
 // batchInsert sends rows genBatch at a time through one prepared
@@ -285,4 +289,84 @@ func GenCounts(path string) (accounts, members int64, err error) {
 		return 0, 0, err
 	}
 	return accounts, members, nil
+}
+
+// GeneratePostgres writes the data of Generate into the migrated, empty
+// PostgreSQL database at dsn (a postgres:// URL): the same accounts (with
+// the same Auth IDs), users and members, with the same IDs. The accounts
+// go in as arrays, 100,000 a statement; users and members are made by
+// the server (generate_series), a million a statement; then the identity
+// sequences are moved past them and the tables analyzed. Everything is one
+// transaction, so a failure leaves the database empty.
+func GeneratePostgres(dsn string, accounts, perAccount int) (err error) {
+	if accounts < 1 || perAccount < 1 {
+		return fmt.Errorf("loadtest: generate %d accounts x %d members: both must be at least 1", accounts, perAccount)
+	}
+	ctx := context.Background()
+	db, err := store.Open(dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if db.Dialect() != "postgres" {
+		return fmt.Errorf("loadtest: GeneratePostgres: %s is not a PostgreSQL URL", dsn)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var existing int64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM users)`).Scan(&existing); err != nil {
+		return err
+	}
+	if existing != 0 {
+		return fmt.Errorf("loadtest: GeneratePostgres: the database already holds %d accounts and users", existing)
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
+	authID := genAuthIDs(accounts, perAccount)
+	const accChunk = 100_000
+	for from := 1; from <= accounts; from += accChunk {
+		to := min(accounts, from+accChunk-1)
+		ids := make([]string, 0, to-from+1)
+		for range to - from + 1 {
+			ids = append(ids, authID())
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, auth_id, name, plan, monthly_commitment_usd, contract_months, created_at)
+			OVERRIDING SYSTEM VALUE
+			SELECT $1::bigint + t.n - 1, t.auth_id, 'Load Test ' || ($1::bigint + t.n - 1), 'committed', 1000, 12, $2::bigint + $1::bigint + t.n - 1
+			FROM unnest($3::text[]) WITH ORDINALITY AS t(auth_id, n)`, from, GenBaseMicros, ids); err != nil {
+			return fmt.Errorf("loadtest: insert accounts %d..%d: %w", from, to, err)
+		}
+	}
+	n := int64(accounts) * int64(perAccount)
+	for from := int64(1); from <= n; from += genChunk {
+		to := min(n, from+genChunk-1)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, password_hash, verified_at, created_at)
+			OVERRIDING SYSTEM VALUE
+			SELECT i, 'user' || lpad(i::text, 8, '0') || '@loadtest-corp.com', 'User ' || i, $1, $2::bigint + i, $2::bigint + i
+			FROM generate_series($3::bigint, $4::bigint) AS i`, GenPassword, GenBaseMicros, from, to); err != nil {
+			return fmt.Errorf("loadtest: insert users %d..%d: %w", from, to, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO members (account_id, user_id, role, joined_at)
+			SELECT (i - 1) / $1 + 1, i, CASE WHEN (i - 1) % $1 = 0 THEN 1 ELSE 2 + ((i - 1) % $1 - 1) % 4 END, $2::bigint + i
+			FROM generate_series($3::bigint, $4::bigint) AS i`, int64(perAccount), GenBaseMicros, from, to); err != nil {
+			return fmt.Errorf("loadtest: insert members %d..%d: %w", from, to, err)
+		}
+	}
+	for _, t := range []string{"accounts", "users"} {
+		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT MAX(id) FROM `+t+`))`); err != nil {
+			return fmt.Errorf("loadtest: move the %s sequence: %w", t, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = db.SQL().ExecContext(ctx, `ANALYZE`)
+	return err
 }

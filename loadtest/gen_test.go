@@ -1,11 +1,14 @@
 package loadtest
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // TestGenerate checks a small generated database: counts, Auth IDs, one
@@ -78,5 +81,57 @@ func TestGenerate(t *testing.T) {
 		if role != c.role || GenRole(c.i) != c.role {
 			t.Fatalf("member %d/%d: role %d, GenRole %d, want %d", c.seq, uid, role, GenRole(c.i), c.role)
 		}
+	}
+}
+
+// TestGeneratePostgres: the PostgreSQL generator writes the same data as
+// Generate (counts, Auth IDs, roles, addresses) and refuses a database
+// that holds data already.
+func TestGeneratePostgres(t *testing.T) {
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("no PostgreSQL")
+	}
+	const accounts, per = 37, 7
+	dsn := storetest.NewPostgresDatabase(t, base)
+	if err := GeneratePostgres(dsn, accounts, per); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "gen.db")
+	if err := Generate(path, accounts, per); err != nil {
+		t.Fatal(err)
+	}
+	dump := func(dsn string) []string {
+		db, err := store.Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.SQL().Query(`SELECT a.id, a.auth_id, u.id, u.email, u.name, m.role, m.joined_at
+			FROM members m JOIN accounts a ON a.id = m.account_id JOIN users u ON u.id = m.user_id ORDER BY u.id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var aid, uid, role, joined int64
+			var auth, email, name string
+			if err := rows.Scan(&aid, &auth, &uid, &email, &name, &role, &joined); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(aid, auth, uid, email, name, role, joined))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	pg, lite := dump(dsn), dump(path)
+	if len(pg) != accounts*per || !slices.Equal(pg, lite) {
+		t.Fatalf("PostgreSQL and SQLite data differ: %d and %d rows; first %v / %v", len(pg), len(lite), pg[:1], lite[:1])
+	}
+	if err := GeneratePostgres(dsn, 1, 1); err == nil {
+		t.Fatal("GeneratePostgres wrote into a database holding data")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/loadtest/seed"
@@ -14,7 +15,6 @@ import (
 )
 
 const (
-	teamListMembers     = 10_000 // members besides the owner
 	teamListInvitations = 1_000
 	teamListPage        = 50
 )
@@ -33,7 +33,20 @@ const (
 // members already in memory (filter and sort, no database).
 //
 //	go test -run XXX -bench TeamList10k ./loadtest
+//
+// -loadtest.list sets the members besides the owner (default 10,000; issue
+// 26's target is a p99 under 5 ms a page at 100,000). Each page kind also
+// reports p50_ms and p99_ms over its iterations (give -benchtime 100x or
+// more for a p99), and more kinds are read: the middle and the last page
+// (keyset), and the first page of every sort (joined, name, name
+// descending, role) and a late page of the name sort.
+//
+//	go test -run XXX -bench TeamList10k -benchtime 100x -timeout 1h ./loadtest -loadtest.list 100000
 func BenchmarkTeamList10k(b *testing.B) {
+	teamListMembers := *scaleList
+	if teamListMembers < 1000 || teamListMembers%100 != 0 {
+		b.Fatalf("-loadtest.list %d: a multiple of 100 from 1000, please", teamListMembers)
+	}
 	for _, be := range storetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			ctx := context.Background()
@@ -73,6 +86,23 @@ func BenchmarkTeamList10k(b *testing.B) {
 				}
 				late = l.Next
 			}
+			// The middle and the last page's cursors, and a late page of
+			// the name sort.
+			cursorAt := func(q roster.MemberQuery, pos int) string {
+				c := ""
+				for range pos / 100 {
+					q.Limit, q.After = 100, c
+					l, err := db.MemberList(ctx, a, q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c = l.Next
+				}
+				return c
+			}
+			middle := cursorAt(roster.MemberQuery{}, teamListMembers/2)
+			last := cursorAt(roster.MemberQuery{}, teamListMembers)
+			nameLate := cursorAt(roster.MemberQuery{Sort: "name"}, teamListMembers-teamListPage)
 			lateInv := ""
 			for range (teamListInvitations - teamListPage) / 50 {
 				l, err := db.InvitationList(ctx, a, roster.InvitationQuery{Limit: 50, After: lateInv})
@@ -85,15 +115,21 @@ func BenchmarkTeamList10k(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					q.Limit = teamListPage
 					var l roster.MemberList
+					var took []time.Duration
 					for b.Loop() {
+						start := time.Now()
 						if l, err = db.MemberList(ctx, a, q); err != nil {
 							b.Fatal(err)
 						}
+						took = append(took, time.Since(start))
 					}
-					if !check(l) {
-						b.Fatalf("wrong page: total %d start %d rows %d first %+v", l.Total, l.Start, len(l.Members), l.Members[0])
+					if len(l.Members) == 0 || !check(l) {
+						b.Fatalf("wrong page: total %d start %d rows %d", l.Total, l.Start, len(l.Members))
 					}
+					slices.Sort(took)
 					b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
+					b.ReportMetric(ms(percentile(took, 0.5)), "p50_ms")
+					b.ReportMetric(ms(percentile(took, 0.99)), "p99_ms")
 				})
 			}
 			members("first", roster.MemberQuery{}, func(l roster.MemberList) bool {
@@ -102,8 +138,26 @@ func BenchmarkTeamList10k(b *testing.B) {
 			members("late", roster.MemberQuery{After: late}, func(l roster.MemberList) bool {
 				return l.Start == (teamListMembers-teamListPage)/100*100+1 && len(l.Members) == teamListPage
 			})
-			members("search_one_late", roster.MemberQuery{Search: "MEMBER09990"}, func(l roster.MemberList) bool {
-				return l.Total == 1 && l.Members[0].Email == seed.Email(9990, "acme-corp.com")
+			members("middle", roster.MemberQuery{After: middle}, func(l roster.MemberList) bool {
+				return l.Start == teamListMembers/2+1 && len(l.Members) == teamListPage
+			})
+			members("last", roster.MemberQuery{After: last}, func(l roster.MemberList) bool {
+				return l.Start == teamListMembers+1 && len(l.Members) == 1 && l.Next == ""
+			})
+			members("sort_joined", roster.MemberQuery{Sort: "joined"}, func(l roster.MemberList) bool {
+				return l.Total == teamListMembers+1 && l.Start == 1
+			})
+			members("sort_name", roster.MemberQuery{Sort: "name"}, func(l roster.MemberList) bool {
+				return l.Total == teamListMembers+1 && strings.HasPrefix(l.Members[0].Name, "Ada ")
+			})
+			members("sort_name_late", roster.MemberQuery{Sort: "name", After: nameLate}, func(l roster.MemberList) bool {
+				return l.Start == (teamListMembers-teamListPage)/100*100+1 && len(l.Members) == teamListPage
+			})
+			members("sort_role", roster.MemberQuery{Sort: "role"}, func(l roster.MemberList) bool {
+				return l.Total == teamListMembers+1 && l.Members[0].Role == roster.RoleOwner
+			})
+			members("search_one_late", roster.MemberQuery{Search: seed.Email(teamListMembers-10, "")}, func(l roster.MemberList) bool {
+				return l.Total == 1 && l.Members[0].Email == seed.Email(teamListMembers-10, "acme-corp.com")
 			})
 			members("role", roster.MemberQuery{Role: roster.RoleFinanceAnalyst}, func(l roster.MemberList) bool {
 				return l.Total == teamListMembers/4 && l.All == teamListMembers+1

@@ -20,6 +20,10 @@ import (
 // Message is a plain-text mail to one address.
 type Message struct {
 	To, Subject, Text string
+	// ID, when set, is the left part of the mail's Message-ID (the right
+	// is the sender's domain): the outbox gives each mail its own, the
+	// same on every attempt (MessageID).
+	ID string
 }
 
 // Sender sends mail.
@@ -30,9 +34,10 @@ type Sender interface {
 // SMTP sends through an SMTP server. It is safe for concurrent use: each
 // Send opens its own connection (Roster sends a handful of mails a minute).
 type SMTP struct {
-	from string
-	opts []gomail.Option
-	host string
+	from   string
+	domain string // of from: the right part of Message-IDs
+	opts   []gomail.Option
+	host   string
 }
 
 // NewSMTP returns a sender for rawURL:
@@ -76,8 +81,15 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(mech), gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
 	}
 	s := &SMTP{from: from, opts: opts, host: u.Hostname()}
-	if err := gomail.NewMsg().From(from); err != nil {
+	msg := gomail.NewMsg()
+	if err := msg.From(from); err != nil {
 		return nil, fmt.Errorf("mail: sender address %q: %w", from, err)
+	}
+	s.domain = "roster.invalid"
+	if f := msg.GetFrom(); len(f) > 0 {
+		if _, d, ok := strings.Cut(f[0].Address, "@"); ok && d != "" {
+			s.domain = d
+		}
 	}
 	return s, nil
 }
@@ -101,7 +113,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	msg.SetMessageID()
+	if m.ID != "" {
+		msg.SetMessageIDWithValue(m.ID + "@" + s.domain)
+	} else {
+		msg.SetMessageID()
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	c, err := gomail.NewClient(s.host, s.opts...)
 	if err != nil {
@@ -122,7 +138,7 @@ var linkRE = regexp.MustCompile(`https?://\S+`)
 
 // Send logs the mail: its links on their own, to follow, and the text.
 func (l Log) Send(ctx context.Context, m Message) error {
-	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject,
+	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject, "message_id", m.ID,
 		"links", strings.Join(linkRE.FindAllString(m.Text, -1), " "), "text", m.Text)
 	return nil
 }

@@ -4,15 +4,17 @@ import (
 	"log/slog"
 
 	"github.com/rosterhq/roster/mail"
-	"github.com/rosterhq/roster/store"
 )
 
-// Mailer is the mail sender Open uses, for an operator command that mails
-// a user: SMTP at smtpURL, or, without one, the outbox table and the log,
-// as roster serve does.
-func Mailer(db *store.DB, smtpURL, from string, log *slog.Logger) (mail.Sender, error) {
+// Mailer is the sender the outbox worker sends mail through, as Open
+// makes it (an operator command that mails a user makes it here too):
+// SMTP at smtpURL, or, without one, the log, for a developer to follow
+// the links from there. done is the status a mail gets once the sender
+// took it: "sent" or "logged".
+func Mailer(smtpURL, from string, log *slog.Logger) (sender mail.Sender, done string, err error) {
 	if smtpURL == "" {
-		return outbox{db: db, log: mail.Log{Logger: log}}, nil
+		return mail.Log{Logger: log}, "logged", nil
 	}
-	return mail.NewSMTP(smtpURL, from)
+	s, err := mail.NewSMTP(smtpURL, from)
+	return s, "sent", err
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/rosterhq/roster/emailaddr"
 	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/httpapi"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/scimapi"
 	"github.com/rosterhq/roster/service"
 	"github.com/rosterhq/roster/store"
@@ -41,7 +40,7 @@ type Config struct {
 	// pages read from; "" for none: all reads go to Database.
 	DatabaseRead   string
 	BaseURL        string        // public URL for links in mails
-	SMTPURL        string        // smtp://user:pass@host:port; empty: outbox table and log
+	SMTPURL        string        // smtp://user:pass@host:port; empty: the log (mail still goes through the outbox table)
 	MailFrom       string        // sender address
 	ServiceToken   string        // /v1/authz/check and log ingest
 	OperatorToken  string        // /v1/admin
@@ -85,6 +84,10 @@ type Config struct {
 	// WebhookRetryBase is the first retry of a failed delivery, doubling
 	// per attempt up to an hour (0: 10s). Tests shorten it.
 	WebhookRetryBase time.Duration
+	// MailRetryBase is the first retry of a mail the SMTP server did not
+	// take, doubling per attempt up to an hour, jittered (0: 30s). Tests
+	// shorten it.
+	MailRetryBase time.Duration
 
 	// ReadTimeout bounds the time a client may take to send a whole
 	// request, headers and body (0: 30s); a body that stalls past it
@@ -137,22 +140,9 @@ type Server struct {
 	done        chan struct{}
 }
 
-// outbox keeps mail in the database and logs it, for running without an
-// SMTP server: a developer follows the links from the log.
-type outbox struct {
-	db  *store.DB
-	log mail.Log
-}
-
-func (o outbox) Send(ctx context.Context, m mail.Message) error {
-	if err := o.db.Outbox(ctx, m.To, m.Subject, m.Text); err != nil {
-		return err
-	}
-	return o.log.Send(ctx, m)
-}
-
 // Open opens and migrates the database, loads the check index and starts
-// following changes and sending webhook deliveries. Close stops them.
+// following changes and sending webhook deliveries and mail. Close stops
+// them.
 func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	db, err := store.Open(c.Database)
 	if err != nil {
@@ -171,12 +161,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
-	var sender mail.Sender = outbox{db: db, log: mail.Log{Logger: log}}
-	if c.SMTPURL != "" {
-		if sender, err = mail.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
-			db.Close()
-			return nil, err
-		}
+	// Every mail goes through the outbox table (service.RunMail).
+	sender, mailDone, err := Mailer(c.SMTPURL, c.MailFrom, log)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	cfg := service.DefaultConfig()
 	cfg.BaseURL = strings.TrimRight(c.BaseURL, "/")
@@ -212,6 +201,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}
 	if c.MaxStaleness > 0 {
 		cfg.MaxStaleness = c.MaxStaleness
+	}
+	if c.MailRetryBase > 0 {
+		cfg.MailRetryBase = c.MailRetryBase
 	}
 	cfg.WebhookAllowPrivate = c.WebhookAllowPrivate
 	cfg.WebhookTimeout = c.WebhookTimeout
@@ -288,6 +280,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		go func() {
 			defer wg.Done()
 			svc.RunWebhooks(fctx) // sends the webhook outbox
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc.RunMail(fctx, mailDone) // sends the mail outbox
 		}()
 		wg.Add(1)
 		go func() {

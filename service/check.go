@@ -29,17 +29,28 @@ func (s *Service) observeDecision(reason string, start time.Time) {
 	}
 }
 
+// observeTook reports a decision that took took to the hook, if any.
+func (s *Service) observeTook(reason string, took time.Duration) {
+	if h := s.decisionHook.Load(); h != nil {
+		(*h)(reason, took)
+	}
+}
+
 // CheckUser answers whether the user may use the permission in the
 // account, from memory: the platform's other services ask this. It sees
 // no session, so a member bound to the account's single sign-on counts as
 // signed in through it once they have ever been (else sso_required).
-func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (d authz.Decision, err error) {
+func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p roster.Permission) (authz.Decision, error) {
 	start := time.Now()
-	defer func() {
-		if err == nil {
-			s.observeDecision(d.Reason.String(), start)
-		}
-	}()
+	d, err := s.decideUser(ctx, authID, userID, p)
+	if err == nil {
+		s.observeDecision(d.Reason.String(), start)
+	}
+	return d, err
+}
+
+// decideUser is CheckUser without reporting the decision.
+func (s *Service) decideUser(ctx context.Context, authID string, userID int64, p roster.Permission) (authz.Decision, error) {
 	seq, err := s.AccountSeq(ctx, authID)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil
@@ -52,13 +63,17 @@ func (s *Service) CheckUser(ctx context.Context, authID string, userID int64, p 
 // CheckKey answers whether a personal API key may use the permission in
 // the account: the key's member's current role, from memory. A key of
 // another account, or an unknown key, is not a member.
-func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Permission) (d authz.Decision, err error) {
+func (s *Service) CheckKey(ctx context.Context, authID, key string, p roster.Permission) (authz.Decision, error) {
 	start := time.Now()
-	defer func() {
-		if err == nil {
-			s.observeDecision(d.Reason.String(), start)
-		}
-	}()
+	d, err := s.decideKey(ctx, authID, key, p)
+	if err == nil {
+		s.observeDecision(d.Reason.String(), start)
+	}
+	return d, err
+}
+
+// decideKey is CheckKey without reporting the decision.
+func (s *Service) decideKey(ctx context.Context, authID, key string, p roster.Permission) (authz.Decision, error) {
 	seq, err := s.AccountSeq(ctx, authID)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return authz.Decision{Reason: authz.ReasonNotMember}, nil

@@ -126,7 +126,12 @@ func (s *Service) Check(ctx context.Context, minRev int64, req CheckRequest) (Ch
 	if err := s.freshForCheck(ctx); err != nil {
 		return CheckResult{}, err
 	}
-	return s.checkOne(ctx, &req)
+	start := time.Now()
+	r, err := s.decideCheck(ctx, &req)
+	if err == nil {
+		s.observeDecision(r.Reason(), start)
+	}
+	return r, err
 }
 
 // CheckBatch answers 1 to MaxBatch checks in order, appending the answers
@@ -144,22 +149,30 @@ func (s *Service) CheckBatch(ctx context.Context, minRev int64, reqs []CheckRequ
 	if err := s.freshForCheck(ctx); err != nil {
 		return out, err
 	}
+	// One clock reading per decision: each one's time runs from the end
+	// of the one before (half the readings of timing each apart, which
+	// showed in a batch's profile).
+	t := time.Now()
 	for i := range reqs {
-		r, err := s.checkOne(ctx, &reqs[i])
+		r, err := s.decideCheck(ctx, &reqs[i])
 		if err != nil {
 			if roster.ErrorCode(err) == roster.EINVALID {
 				err = roster.FieldErrorf("checks["+strconv.Itoa(i)+"]", roster.EINVALID, "Check %d (counting from 0): %s", i, roster.ErrorMessage(err))
 			}
 			return out, err
 		}
+		now := time.Now()
+		s.observeTook(r.Reason(), now.Sub(t))
+		t = now
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-// checkOne validates one item and answers it from the index. Errors:
-// EINVALID (the item's fault); anything else is internal.
-func (s *Service) checkOne(ctx context.Context, in *CheckRequest) (CheckResult, error) {
+// decideCheck validates one item and answers it from the index; the caller
+// reports the decision. Errors: EINVALID (the item's fault); anything
+// else is internal.
+func (s *Service) decideCheck(ctx context.Context, in *CheckRequest) (CheckResult, error) {
 	p, ok := roster.ParsePermission(in.Permission)
 	if !ok {
 		return CheckResult{}, roster.FieldErrorf("permission", roster.EINVALID, "Unknown permission %q", in.Permission)
@@ -170,9 +183,9 @@ func (s *Service) checkOne(ctx context.Context, in *CheckRequest) (CheckResult, 
 	var d authz.Decision
 	var err error
 	if in.APIKey != "" {
-		d, err = s.CheckKey(ctx, in.AccountID, in.APIKey, p)
+		d, err = s.decideKey(ctx, in.AccountID, in.APIKey, p)
 	} else {
-		d, err = s.CheckUser(ctx, in.AccountID, in.UserID, p)
+		d, err = s.decideUser(ctx, in.AccountID, in.UserID, p)
 	}
 	if err != nil {
 		return CheckResult{}, err

@@ -176,9 +176,12 @@ func TestRetention_RunRetentionPrunesUntilCancelled(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		for range 3 {
-			if err := e.db.Outbox(e.ctx, "a@x.example", "s", "b"); err != nil {
+			if err := e.db.QueueMail(e.ctx, "a@x.example", "s", "b"); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if n := len(e.mail.to("a@x.example")); n != 3 { // sent: only then pruned
+			t.Fatalf("%d mails sent, want 3", n)
 		}
 		e.clock.advance(8 * 24 * time.Hour)
 		logs := &syncBuffer{}

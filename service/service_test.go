@@ -62,10 +62,13 @@ func eachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 // ---------------------------------------------------------------------------
 // Mail recorder and clock
 
-// recorder is a mail.Sender that keeps every message.
+// recorder is a mail.Sender that keeps every message. The service writes
+// mail to the outbox; the recorder sends what is there (flush) before it
+// answers, as the server's worker would have by then.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []mail.Message
+	mu    sync.Mutex
+	msgs  []mail.Message
+	flush func()
 }
 
 func (r *recorder) Send(_ context.Context, m mail.Message) error {
@@ -75,12 +78,18 @@ func (r *recorder) Send(_ context.Context, m mail.Message) error {
 	return nil
 }
 
-// to returns the messages sent to the address, oldest first.
-func (r *recorder) to(addr string) []mail.Message {
+// all returns every message sent, oldest first, once the outbox is sent.
+func (r *recorder) all() []mail.Message {
+	r.flush()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return append([]mail.Message(nil), r.msgs...)
+}
+
+// to returns the messages sent to the address, oldest first.
+func (r *recorder) to(addr string) []mail.Message {
 	var out []mail.Message
-	for _, m := range r.msgs {
+	for _, m := range r.all() {
 		if m.To == addr {
 			out = append(out, m)
 		}
@@ -146,6 +155,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	cfg.SignupsPerIP = 1_000_000   // every sign-up here comes from clientIP
 	rec := &recorder{}
 	svc := service.New(db, rec, nil, cfg, nil)
+	rec.flush = func() { svc.SendMail(ctx, "sent") }
 	if err := svc.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/rosterhq/roster"
 )
@@ -226,9 +227,17 @@ func accountFlags(authID, plan string, requireMFA, requireSSO int64) AccountFlag
 // membership, for building the in-memory check index at start. Its reads
 // are not bounded by the database timeout (queryBulk).
 func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFlags), member func(IndexRow)) error {
+	if err := db.LoadIndexAccounts(ctx, account); err != nil {
+		return err
+	}
+	return db.LoadIndexMembers(ctx, 0, math.MaxInt64, member)
+}
+
+// LoadIndexAccounts calls account for every account, for the check index.
+func (db *DB) LoadIndexAccounts(ctx context.Context, account func(seq int64, f AccountFlags)) error {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	rows, err := db.queryBulk(ctx, `SELECT id, auth_id, plan, require_mfa, require_sso FROM accounts`)
-	err = eachRow(rows, err, func(rows *sql.Rows) error {
+	return eachRow(rows, err, func(rows *sql.Rows) error {
 		var seq, requireMFA, requireSSO int64
 		var authID, plan string
 		if err := rows.Scan(&seq, &authID, &plan, &requireMFA, &requireSSO); err != nil {
@@ -237,10 +246,14 @@ func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFl
 		account(seq, accountFlags(authID, plan, requireMFA, requireSSO))
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	rows, err = db.queryBulk(ctx, `SELECT `+indexMemberCols+indexMemberFrom)
+}
+
+// LoadIndexMembers calls member for every membership of the accounts
+// with IDs from from to to (inclusive), for the check index: a start
+// reads several ranges at once, each on its own connection.
+func (db *DB) LoadIndexMembers(ctx context.Context, from, to int64, member func(IndexRow)) error {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
+	rows, err := db.queryBulk(ctx, `SELECT `+indexMemberCols+indexMemberFrom+` WHERE m.account_id BETWEEN ? AND ?`, from, to)
 	return eachRow(rows, err, func(rows *sql.Rows) error {
 		r, err := scanIndexRow(rows)
 		if err != nil {
@@ -249,6 +262,14 @@ func (db *DB) LoadIndex(ctx context.Context, account func(seq int64, f AccountFl
 		member(r)
 		return nil
 	})
+}
+
+// AccountIDRange returns the least and the greatest account ID (0, 0 when
+// there is no account).
+func (db *DB) AccountIDRange(ctx context.Context) (lo, hi int64, err error) {
+	db = db.reader(ctx)
+	err = db.row(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM accounts`).Scan(&lo, &hi)
+	return lo, hi, err
 }
 
 // AccountIndexRows calls member for every member of the account: what
@@ -276,17 +297,4 @@ func (db *DB) MemberIndexRow(ctx context.Context, accountSeq, userID int64) (Ind
 		return r, db.mapNoRows(err)
 	}
 	return r, nil
-}
-
-// AccountAdminEmails returns the addresses of the account's owner and
-// admins, the owner first: whom a change to the account's sign-in rules
-// is told to.
-func (db *DB) AccountAdminEmails(ctx context.Context, accountSeq int64) ([]string, error) {
-	rows, err := db.query(ctx, `SELECT u.email FROM members m JOIN users u ON u.id = m.user_id
-		WHERE m.account_id = ? AND m.role IN (?, ?) ORDER BY m.role, m.user_id`, accountSeq, int(roster.RoleOwner), int(roster.RoleAdmin))
-	out, err := collect(rows, err, func(rows *sql.Rows) (string, error) {
-		var e string
-		return e, rows.Scan(&e)
-	})
-	return out, db.d.mapErr(err)
 }

@@ -207,6 +207,35 @@ func TestConformance_Accounts(t *testing.T) {
 			if len(rows) != members {
 				t.Errorf("%d memberships loaded, want %d", len(rows), members)
 			}
+			// The parts a start reads in parallel: the accounts, their ID
+			// range, and the members of any range of accounts, which split
+			// the whole without overlap.
+			lo, hi, err := db.AccountIDRange(ctx)
+			must(t, err)
+			if lo > a.Seq || hi < a.Seq || lo > hi {
+				t.Errorf("account ID range %d..%d does not hold %d", lo, hi, a.Seq)
+			}
+			n := 0
+			must(t, db.LoadIndexAccounts(ctx, func(seq int64, f store.AccountFlags) {
+				n++
+				if f != accounts[seq] {
+					t.Errorf("LoadIndexAccounts %d: %+v, want %+v", seq, f, accounts[seq])
+				}
+			}))
+			if n != len(accounts) {
+				t.Errorf("LoadIndexAccounts: %d accounts, want %d", n, len(accounts))
+			}
+			var low, high []store.IndexRow
+			must(t, db.LoadIndexMembers(ctx, lo, a.Seq-1, func(r store.IndexRow) { low = append(low, r) }))
+			must(t, db.LoadIndexMembers(ctx, a.Seq, hi, func(r store.IndexRow) { high = append(high, r) }))
+			if len(low)+len(high) != len(rows) {
+				t.Errorf("ranges %d..%d and %d..%d: %d + %d memberships, want %d", lo, a.Seq-1, a.Seq, hi, len(low), len(high), len(rows))
+			}
+			for _, r := range high {
+				if r.AccountSeq < a.Seq {
+					t.Errorf("range from %d gave a member of account %d", a.Seq, r.AccountSeq)
+				}
+			}
 			found := 0
 			for _, r := range rows {
 				if r.UserID == owner {

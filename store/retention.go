@@ -15,7 +15,8 @@ type Retention struct {
 	// SessionIdle: a session unused this long has ended (sessions past
 	// expires_at are deleted regardless). 0: only expires_at.
 	SessionIdle time.Duration
-	// OutboxRetention: mail kept in the outbox this long (default 168h).
+	// OutboxRetention: mail sent, logged or given up is kept in the
+	// outbox this long (default 168h); mail waiting to be sent is kept.
 	OutboxRetention time.Duration
 	// ChangesRetention: the change log keeps this long (default 24h). The
 	// newest change is always kept, so a replica that loads its index reads
@@ -101,7 +102,7 @@ func (p PruneResult) LogAttrs() []any {
 // Prune deletes what has served its purpose, as of now: sessions past
 // their end or idle longer than r.SessionIdle; email verifications,
 // password resets and pending logins that were used or expired; outbox mail
-// older than r.OutboxRetention; throttle counters not hit for
+// no longer pending older than r.OutboxRetention; throttle counters not hit for
 // r.ThrottleRetention; known logins older than r.KnownLogins; users who
 // never verified, with their own accounts, after r.Unverified (recording
 // the changes replicas apply); changes older than r.ChangesRetention
@@ -134,7 +135,9 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneResul
 		{&res.EmailVerifications, "email_verifications", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
 		{&res.PasswordResets, "password_resets", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
 		{&res.PendingLogins, "pending_logins", "token_hash", "used_at IS NOT NULL OR expires_at <= ?", []any{n}},
-		{&res.Outbox, "outbox", "id", "created_at < ?", []any{micros(now.Add(-r.OutboxRetention))}},
+		// Mail still to be sent is kept whatever its age (the worker gives
+		// up on it after a day, and then it goes).
+		{&res.Outbox, "outbox", "id", "status <> 'pending' AND created_at < ?", []any{micros(now.Add(-r.OutboxRetention))}},
 		{&res.Throttles, "throttles", "key", "last_at < ?", []any{micros(now.Add(-r.ThrottleRetention))}},
 		// No invitation mail budget counts further back than a day.
 		{&res.InvitationMails, "invitation_mails", "id", "sent_at <= ?", []any{micros(now.Add(-InvitationMailRetention))}},

@@ -178,10 +178,26 @@ func TestConformance_SSORequire(t *testing.T) {
 			})
 		})
 
-		t.Run("AccountAdminEmails lists the owner, then the admins", func(t *testing.T) {
-			got, err := db.AccountAdminEmails(ctx, a.Seq)
-			if want := []string{"owner@req.example", "contractor@elsewhere.example"}; err != nil || !slices.Equal(got, want) {
-				t.Errorf("AccountAdminEmails = %v, %v; want %v", got, err, want)
+		t.Run("QueueMailToMembers with the owner and admin roles mails them alone", func(t *testing.T) {
+			mustTx(t, db, func(tx *store.Tx) error {
+				return tx.QueueMailToMembers(ctx, a.Seq, []roster.Role{roster.RoleOwner, roster.RoleAdmin}, "To the admins", "B")
+			})
+			var got []string
+			rows, err := db.SQL().QueryContext(ctx, `SELECT to_addr FROM outbox WHERE subject = 'To the admins'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var to string
+				if err := rows.Scan(&to); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, to)
+			}
+			slices.Sort(got)
+			if want := []string{"contractor@elsewhere.example", "owner@req.example"}; rows.Err() != nil || !slices.Equal(got, want) {
+				t.Errorf("mailed %v (%v); want %v", got, rows.Err(), want)
 			}
 		})
 	})

@@ -84,6 +84,9 @@ type DB struct {
 	// failure does, before it runs: Transact retries it. Tests show with
 	// it that each transaction is a pure function of its input.
 	FailStatement func(attempt, stmt int) bool
+	// mailed wakes this process's mail worker after a commit that wrote
+	// mail (MailQueued).
+	mailed chan struct{}
 }
 
 // Open opens the database named by dsn: "postgres://..." or
@@ -108,7 +111,7 @@ func Open(dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
 	}
-	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, cl: cl, Timeout: DefaultTimeout}, nil
+	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, cl: cl, Timeout: DefaultTimeout, mailed: make(chan struct{}, 1)}, nil
 }
 
 // Dialect names the database: "sqlite" or "postgres".
@@ -248,6 +251,8 @@ type Tx struct {
 	deadline time.Time
 	attempt  int // of Transact, from 1
 	stmts    int // statements run so far (FailStatement)
+	// mailed: the transaction wrote mail to the outbox (QueueMail).
+	mailed bool
 }
 
 // fault is the injected failure of the next statement (FailStatement).
@@ -388,6 +393,12 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
+	}
+	if tx.mailed {
+		select {
+		case db.mailed <- struct{}{}:
+		default: // a wake-up is waiting already
+		}
 	}
 	return nil
 }

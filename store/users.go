@@ -331,10 +331,3 @@ func (tx *Tx) DeleteSessions(ctx context.Context, userID, keepID int64) error {
 	_, err := tx.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
 	return err
 }
-
-// Outbox keeps a mail that was not handed to an SMTP server.
-func (db *DB) Outbox(ctx context.Context, to, subject, body string) error {
-	_, err := db.exec(ctx, `INSERT INTO outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`,
-		to, subject, body, micros(db.Now()))
-	return db.d.mapErr(err)
-}

@@ -263,6 +263,19 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 	} else if some == 0 {
 		return nil, nil
 	}
+	return claimRows(ctx, db, claimDeliveries, []any{now, now, now, now + lease.Microseconds(), perAccount, n, now}, func(rows *sql.Rows) (Delivery, error) {
+		var url, secret string
+		d, err := scanDelivery(rows, &url, &secret)
+		d.URL, d.Secret = url, secret
+		return d, err
+	})
+}
+
+// claimRows runs a claim (an UPDATE ... RETURNING of the rows it leases)
+// in the dialect's claim transaction (claimTx) and returns the rows. An
+// error met while reading is an error of the whole claim: the transaction
+// rolls back and no lease is left behind.
+func claimRows[T any](ctx context.Context, db *DB, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	opts, lock := db.d.claimTx()
 	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
@@ -274,15 +287,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 			return nil, db.d.mapErr(err)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, db.q(claimDeliveries), now, now, now, now+lease.Microseconds(), perAccount, n, now)
-	claimed, err := collect(&rowSet{rows: rows, ctx: ctx, cancel: func() {}, mapErr: db.d.mapErr}, db.d.mapErr(err), func(rows *sql.Rows) (Delivery, error) {
-		var url, secret string
-		d, err := scanDelivery(rows, &url, &secret)
-		d.URL, d.Secret = url, secret
-		return d, err
-	})
-	// An error met while reading is an error of the whole claim: the
-	// transaction rolls back and no lease is left behind.
+	rows, err := tx.QueryContext(ctx, db.q(q), args...)
+	claimed, err := collect(&rowSet{rows: rows, ctx: ctx, cancel: func() {}, mapErr: db.d.mapErr}, db.d.mapErr(err), scan)
 	if err != nil {
 		return nil, db.d.mapErr(err)
 	}

@@ -90,8 +90,9 @@ func cmdUserShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // lost authenticator and no recovery code), as the platform operator,
 // through the service: the authenticator and the recovery codes are
 // cleared, every session of the user ends, an audit event is written in
-// each of their accounts, and the user is mailed (through ROSTER_SMTP_URL,
-// or kept in the outbox table and logged, as roster serve does).
+// each of their accounts, and the user is mailed (through the outbox:
+// sent at once through ROSTER_SMTP_URL, or logged, as roster serve does;
+// a mail the server refuses is left for a running server to retry).
 func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("user reset-mfa", flag.ContinueOnError)
@@ -115,7 +116,7 @@ func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer db.Close()
 	log := newLogger("text", slog.LevelInfo, stderr)
-	sender, err := server.Mailer(db, c.SMTPURL, c.MailFrom, log)
+	sender, done, err := server.Mailer(c.SMTPURL, c.MailFrom, log)
 	if err != nil {
 		return err
 	}
@@ -124,6 +125,9 @@ func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("%s", roster.ErrorMessage(err))
 	}
+	// The mail is in the outbox: sent now, or, if the mail server does
+	// not take it, by a running server's worker with retries.
+	svc.SendMail(ctx, done)
 	fmt.Fprintf(stdout, "Two-factor sign-in of %s (user %d) is off: the authenticator and the recovery codes were cleared, "+
 		"every session was signed out, and %s was mailed.\n", u.Email, u.ID, u.Email)
 	return nil

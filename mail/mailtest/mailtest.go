@@ -1,5 +1,7 @@
 // Package mailtest is a real SMTP server, in process, for tests: it takes
 // every mail (with or without AUTH PLAIN) and decodes it for assertions.
+// It can be stopped and started again on the same address (Stop, Start),
+// as a mail server that goes down and comes back.
 package mailtest
 
 import (
@@ -28,7 +30,9 @@ type Mail struct {
 	To      []string
 	Subject string
 	Text    string
-	Raw     []byte
+	// MessageID is the Message-ID header, without its angle brackets.
+	MessageID string
+	Raw       []byte
 }
 
 // Server is a running SMTP server on 127.0.0.1.
@@ -36,38 +40,103 @@ type Server struct {
 	addr string
 	mu   sync.Mutex
 	msgs []Mail
-	cond *sync.Cond
+	srv  *smtp.Server // nil while stopped
+	// settlers run before Messages reads (BeforeRead).
+	settlers []func()
 }
 
 // NewServer starts a server on a free port; tb's cleanup stops it.
 func NewServer(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{}
-	s.cond = sync.NewCond(&s.mu)
+	s := &Server{addr: "127.0.0.1:0"}
+	s.Start(tb)
+	tb.Cleanup(s.stop)
+	return s
+}
+
+// Start starts the server again on its address after Stop (a no-op
+// while it runs).
+func (s *Server) Start(tb testing.TB) {
+	tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return
+	}
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "mailtest.localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var ln net.Listener
+	var err error
+	// The port was ours a moment ago; allow a little time for the
+	// system to let it go.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if ln, err = net.Listen("tcp", s.addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
-		tb.Fatalf("mailtest: listen: %v", err)
+		tb.Fatalf("mailtest: listen on %s: %v", s.addr, err)
 	}
 	s.addr = ln.Addr().String()
+	s.srv = srv
 	go srv.Serve(ln)
-	tb.Cleanup(func() { srv.Close() })
-	return s
+}
+
+// Stop stops the server: connections to its address are refused until
+// Start. Mail it took is kept.
+func (s *Server) Stop() { s.stop() }
+
+func (s *Server) stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
 }
 
 // URL returns "smtp://127.0.0.1:PORT".
-func (s *Server) URL() string { return "smtp://" + s.addr }
+func (s *Server) URL() string { return "smtp://" + s.Addr() }
+
+// Addr returns the server's address, "127.0.0.1:PORT".
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
 
 // URLWithAuth returns the URL with credentials (any are accepted).
 func (s *Server) URLWithAuth(user, pass string) string {
-	return "smtp://" + user + ":" + pass + "@" + s.addr
+	return "smtp://" + user + ":" + pass + "@" + s.Addr()
 }
 
-// Messages returns a copy of every message received, in order.
+// BeforeRead registers f to run before every Messages: a server that
+// sends its mail after the answer (through an outbox) waits there until
+// what it wrote so far was sent, so a count read after a request counts
+// the request's mail, and a count that should not have grown can fail.
+func (s *Server) BeforeRead(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settlers = append(s.settlers, f)
+}
+
+// Messages returns a copy of every message received, in order, once each
+// function given to BeforeRead has returned.
 func (s *Server) Messages() []Mail {
+	s.mu.Lock()
+	settlers := append([]func(){}, s.settlers...)
+	s.mu.Unlock()
+	for _, f := range settlers {
+		f()
+	}
+	return s.received()
+}
+
+// received returns a copy of every message received so far, in order.
+func (s *Server) received() []Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Mail(nil), s.msgs...)
@@ -80,7 +149,7 @@ func (s *Server) WaitFor(tb testing.TB, to string, n int, timeout time.Duration)
 	deadline := time.Now().Add(timeout)
 	for {
 		var found []Mail
-		for _, m := range s.Messages() {
+		for _, m := range s.received() {
 			for _, t := range m.To {
 				if strings.EqualFold(t, to) {
 					found = append(found, m)
@@ -92,7 +161,7 @@ func (s *Server) WaitFor(tb testing.TB, to string, n int, timeout time.Duration)
 		}
 		if time.Now().After(deadline) {
 			var got []string
-			for _, m := range s.Messages() {
+			for _, m := range s.received() {
 				got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
 			}
 			tb.Fatalf("mailtest: %d mails to %s after %s, want %d; received: %q", len(found), to, timeout, n, got)
@@ -153,6 +222,7 @@ func (se *session) Data(r io.Reader) error {
 		if subj, err := dec.DecodeHeader(msg.Header.Get("Subject")); err == nil {
 			m.Subject = subj
 		}
+		m.MessageID = strings.Trim(msg.Header.Get("Message-Id"), "<> ")
 		m.Text, _ = decodeBody(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
 	}
 	se.s.add(m)

@@ -122,15 +122,58 @@ func New(tb testing.TB, opts ...Options) *Env {
 		tb.Fatalf("open server: %v", err)
 	}
 	e.Server = srv
+	// Mail leaves through the outbox after the answer: a count of the
+	// mail server's messages waits until this server sent what it wrote.
+	closed := make(chan struct{})
+	o.Mail.BeforeRead(func() {
+		select {
+		case <-closed:
+		default:
+			e.waitMailSent(closed)
+		}
+	})
 	// The listener's timeouts as `roster serve` has them.
 	hs.Config = srv.HTTPServer(log)
 	hs.Start()
 	e.HTTP = hs
 	tb.Cleanup(func() {
+		close(closed)
 		hs.Close()
 		srv.Close()
 	})
 	return e
+}
+
+// WaitMailSent waits until the server's outbox holds no mail waiting to
+// be sent (every mail written so far reached the mail server, or was
+// given up), for at most 30 s. The mail server's Messages waits so by
+// itself; a test that stopped the mail server must not read it before
+// starting it again.
+func (e *Env) WaitMailSent(tb testing.TB) {
+	tb.Helper()
+	if !e.waitMailSent(nil) {
+		tb.Fatalf("servertest: mail still waiting in the outbox after 30 s")
+	}
+}
+
+// waitMailSent reports whether the outbox emptied within 30 s (or the
+// server closed: stop).
+func (e *Env) waitMailSent(stop <-chan struct{}) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := e.Server.Service.MailQueued(context.Background())
+		if err != nil || n == 0 {
+			return err == nil
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-stop:
+			return true
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 type lockedWriter struct {

@@ -279,9 +279,12 @@ func (s *Identity) FinishPasskeyRegistration(ctx context.Context, u roster.User,
 	for _, t := range cred.Transport {
 		p.Transports = append(p.Transports, string(t))
 	}
+	var created store.Passkey
 	err = s.c.Write(ctx, func(tx *store.Tx) error {
+		// created, not p: a retried attempt starts again from the same
+		// input (Transact's rule).
 		var err error
-		if p, err = tx.CreatePasskey(ctx, p); errors.Is(err, store.ErrUnique) {
+		if created, err = tx.CreatePasskey(ctx, p); errors.Is(err, store.ErrUnique) {
 			return roster.FieldErrorf("credential", roster.ECONFLICT, "This passkey is registered already")
 		} else if err != nil {
 			return err
@@ -297,15 +300,17 @@ func (s *Identity) FinishPasskeyRegistration(ctx context.Context, u roster.User,
 				return err
 			}
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyAdd, p.Name)
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyAdd, created.Name); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "A passkey was added",
+			fmt.Sprintf("The passkey %q was added to your Roster login: it signs you in without your password.\n\n"+
+				"If you did not add it, remove it in Profile & security and reset your password at once.", created.Name))
 	})
 	if err != nil {
 		return roster.Passkey{}, err
 	}
-	s.notice(ctx, u, "A passkey was added",
-		fmt.Sprintf("The passkey %q was added to your Roster login: it signs you in without your password.\n\n"+
-			"If you did not add it, remove it in Profile & security and reset your password at once.", p.Name))
-	return p.Passkey, nil
+	return created.Passkey, nil
 }
 
 // Passkeys lists u's passkeys, oldest first.
@@ -363,15 +368,14 @@ func (s *Identity) DeletePasskey(ctx context.Context, u roster.User, id int64, p
 				return err
 			}
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyDelete, p.Name)
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserPasskeyDelete, p.Name); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "A passkey was removed",
+			fmt.Sprintf("The passkey %q was removed from your Roster login: it no longer signs you in.\n\n"+
+				"If you did not remove it, reset your password at once.", p.Name))
 	})
-	if err != nil {
-		return err
-	}
-	s.notice(ctx, u, "A passkey was removed",
-		fmt.Sprintf("The passkey %q was removed from your Roster login: it no longer signs you in.\n\n"+
-			"If you did not remove it, reset your password at once.", p.Name))
-	return nil
+	return err
 }
 
 // BeginPasskeyLogin starts a passwordless sign-in: request options

@@ -188,31 +188,31 @@ func (s *Identity) verificationAgain(ctx context.Context, email string) {
 	if !s.g.MailAllowed(ctx, email) {
 		return
 	}
-	var pw, name string
 	token, tokenHash := core.NewToken()
 	err = s.c.DB.Transact(ctx, func(tx *store.Tx) error {
-		var err error
-		if pw, name, err = tx.LastAttempt(ctx, u.ID); err != nil {
+		pw, name, err := tx.LastAttempt(ctx, u.ID)
+		if err != nil {
 			return err
 		}
-		return tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, pw, name)
+		if err := tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, pw, name); err != nil {
+			return err
+		}
+		if name == "" {
+			name = u.Name
+		}
+		return s.c.Mail(ctx, tx, s.verificationMail(email, name, token))
 	})
 	if errors.Is(err, store.ErrNoRows) {
 		return // no open attempt: the person signs up again
 	} else if err != nil {
 		s.c.Log().Error("verification link again", "err", err)
-		return
 	}
-	if name == "" {
-		name = u.Name
-	}
-	s.sendVerification(ctx, email, name, token)
 }
 
 // passwordReset does what a reset request asked for, after the answer:
 // when the address has a user and mail allowance left, it stores a new
-// link and mails it. The mail is sent on the worker, so a slow mail server
-// holds workers, never memory or connections without bound.
+// link and writes its mail to the outbox in the same transaction (the
+// outbox worker sends it: a slow mail server holds no reset worker).
 func (s *Identity) passwordReset(ctx context.Context, email string) {
 	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
@@ -226,14 +226,15 @@ func (s *Identity) passwordReset(ctx context.Context, email string) {
 	}
 	token, tokenHash := core.NewToken()
 	if err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
-		return tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.c.Config.ResetTTL)
+		if err := tx.CreatePasswordReset(ctx, u.ID, tokenHash, s.c.Config.ResetTTL); err != nil {
+			return err
+		}
+		return s.c.Mail(ctx, tx, mail.Message{To: email, Subject: "Reset your Roster password",
+			Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
+				"Choose a new password here (the link works for %s, once):\n%s\n\n"+
+				"If you did not ask, ignore this mail: your password stays as it is.\n",
+				email, roster.DurationWords(s.c.Config.ResetTTL), s.c.Link("reset-password", token))})
 	}); err != nil {
 		s.c.Log().Error("password reset", "err", err)
-		return
 	}
-	s.c.Send(ctx, mail.Message{To: email, Subject: "Reset your Roster password",
-		Text: fmt.Sprintf("Someone, we hope you, asked to reset the password of the Roster login %s.\n\n"+
-			"Choose a new password here (the link works for %s, once):\n%s\n\n"+
-			"If you did not ask, ignore this mail: your password stays as it is.\n",
-			email, roster.DurationWords(s.c.Config.ResetTTL), s.c.Link("reset-password", token))})
 }

@@ -79,7 +79,6 @@ func (s *Identity) secondFactor(ctx context.Context, u roster.User, code, recove
 // secondFactorTo is secondFactor for a purpose ("sign in"), which the
 // audit and the notice of a used recovery code name.
 func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, recovery, ip, purpose string) error {
-	usedRecovery := false
 	err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
 		if code != "" {
 			return s.useTOTP(ctx, tx, u.ID, code)
@@ -89,7 +88,6 @@ func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, reco
 		} else if err != nil {
 			return err
 		}
-		usedRecovery = true
 		left, err := tx.RecoveryCodesLeft(ctx, u.ID)
 		if err != nil {
 			return err
@@ -98,13 +96,13 @@ func (s *Identity) secondFactorTo(ctx context.Context, u roster.User, code, reco
 		if purpose != "sign in" {
 			detail += ", to " + purpose
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserRecoveryCodeUsed, detail)
-	})
-	if err == nil && usedRecovery {
-		s.notice(ctx, u, "A recovery code was used to "+purpose,
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserRecoveryCodeUsed, detail); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "A recovery code was used to "+purpose,
 			"A recovery code was used to "+purpose+" on your Roster login. Each code works once.\n\n"+
 				"If it was not you, reset your password and make new recovery codes at once.")
-	}
+	})
 	return err
 }
 
@@ -137,10 +135,11 @@ func normalizeRecovery(s string) string {
 	}, s)
 }
 
-// notice mails the user about a change to their own security. Such mail
-// follows the person's own action, so it is not held back by the limits.
-func (s *Identity) notice(ctx context.Context, u roster.User, subject, body string) {
-	s.c.Send(ctx, mail.Message{To: u.Email, Subject: subject,
+// notice mails the user about a change to their own security, in tx, the
+// transaction of the change. Such mail follows the person's own action,
+// so it is not held back by the limits.
+func (s *Identity) notice(ctx context.Context, tx *store.Tx, u roster.User, subject, body string) error {
+	return s.c.Mail(ctx, tx, mail.Message{To: u.Email, Subject: subject,
 		Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
 }
 
@@ -329,15 +328,17 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, u roster.User, session strin
 		if err := s.changedUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserMfaEnable, "totp; other sessions ended")
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserMfaEnable, "totp; other sessions ended"); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "Two-factor sign-in is on",
+			"Two-factor sign-in is now on for your Roster login: each sign-in asks for a code from your authenticator app. "+
+				"Every other session was signed out.\n\n"+
+				"If you did not turn it on, reset your password at once.")
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notice(ctx, u, "Two-factor sign-in is on",
-		"Two-factor sign-in is now on for your Roster login: each sign-in asks for a code from your authenticator app. "+
-			"Every other session was signed out.\n\n"+
-			"If you did not turn it on, reset your password at once.")
 	return codes, nil
 }
 
@@ -413,15 +414,14 @@ func (s *Identity) DisableTOTP(ctx context.Context, u roster.User, proof StepUp,
 		if err := s.changedUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserMfaDisable, "totp")
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserMfaDisable, "totp"); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "Two-factor sign-in is off",
+			"Two-factor sign-in is now off for your Roster login. Accounts that require it will refuse you until you turn it on again.\n\n"+
+				"If you did not turn it off, reset your password and turn it on again at once.")
 	})
-	if err != nil {
-		return err
-	}
-	s.notice(ctx, u, "Two-factor sign-in is off",
-		"Two-factor sign-in is now off for your Roster login. Accounts that require it will refuse you until you turn it on again.\n\n"+
-			"If you did not turn it off, reset your password and turn it on again at once.")
-	return nil
+	return err
 }
 
 // NewRecoveryCodes replaces the user's recovery codes, with their password
@@ -440,12 +440,14 @@ func (s *Identity) NewRecoveryCodes(ctx context.Context, u roster.User, proof St
 		if err := tx.SetRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserRecoveryCodes, "new set")
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserRecoveryCodes, "new set"); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "New recovery codes", "New recovery codes were made for your Roster login; the old ones no longer work.")
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notice(ctx, u, "New recovery codes", "New recovery codes were made for your Roster login; the old ones no longer work.")
 	return codes, nil
 }
 
@@ -500,19 +502,18 @@ func (s *Identity) ResetMFA(ctx context.Context, rawEmail string, actor roster.A
 				return err
 			}
 		}
-		return nil
+		return s.notice(ctx, tx, u, "Two-factor sign-in was reset",
+			"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
+				"the authenticator, every recovery code and every passkey no longer work, and every session was signed out.\n\n"+
+				"Log in with your password and turn two-factor sign-in on again in Profile & security: "+
+				"accounts that require it will refuse you until you do.\n\n"+
+				"If you did not ask for this, reset your password at once and tell your account's admins.")
 	})
 	if err != nil {
 		return roster.User{}, err
 	}
 	u.TOTPEnabled, u.Passkeys, u.MFAEnabled = false, false, false
 	s.c.Log().Info("two-factor sign-in reset by the operator", "user_id", u.ID, "email", guard.MaskEmail(u.Email), "actor", actor.Email)
-	s.notice(ctx, u, "Two-factor sign-in was reset",
-		"The Roster operator turned off two-factor sign-in for your login, as asked when the authenticator was lost: "+
-			"the authenticator, every recovery code and every passkey no longer work, and every session was signed out.\n\n"+
-			"Log in with your password and turn two-factor sign-in on again in Profile & security: "+
-			"accounts that require it will refuse you until you do.\n\n"+
-			"If you did not ask for this, reset your password at once and tell your account's admins.")
 	return u, nil
 }
 
@@ -626,7 +627,16 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 				return err
 			}
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasswordReset, fmt.Sprintf("every session ended; personal API keys deleted: %d", len(keys)))
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserPasswordReset, fmt.Sprintf("every session ended; personal API keys deleted: %d", len(keys))); err != nil {
+			return err
+		}
+		keysEnded := "You had no personal API keys."
+		if len(keys) > 0 {
+			keysEnded = fmt.Sprintf("Every personal API key of yours was deleted too (%d): make new ones where you need them.", len(keys))
+		}
+		return s.notice(ctx, tx, u, "Your Roster password was reset",
+			"The password of your Roster login was reset from a link mailed to this address, and every session was signed out. "+keysEnded+"\n\n"+
+				"If it was not you, reset it again at once and check who has access to your mailbox.")
 	})
 	if err != nil {
 		return err
@@ -634,13 +644,6 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, password, ip
 	if err := s.c.DB.ClearThrottles(context.WithoutCancel(ctx), "login:addr:"+u.Email); err != nil {
 		s.c.Log().Warn("clear login throttle", "err", err)
 	}
-	keysEnded := "You had no personal API keys."
-	if len(keys) > 0 {
-		keysEnded = fmt.Sprintf("Every personal API key of yours was deleted too (%d): make new ones where you need them.", len(keys))
-	}
-	s.notice(ctx, u, "Your Roster password was reset",
-		"The password of your Roster login was reset from a link mailed to this address, and every session was signed out. "+keysEnded+"\n\n"+
-			"If it was not you, reset it again at once and check who has access to your mailbox.")
 	return nil
 }
 
@@ -675,15 +678,14 @@ func (s *Identity) ChangePassword(ctx context.Context, u roster.User, session, c
 		if err := tx.EndPendingLogins(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.auditUser(ctx, tx, u, ip, roster.ActionUserPasswordChange, "")
+		if err := s.auditUser(ctx, tx, u, ip, roster.ActionUserPasswordChange, ""); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, u, "Your Roster password was changed",
+			"The password of your Roster login was changed: every other session was signed out, and reset links mailed before no longer work.\n\n"+
+				"If it was not you, reset your password at once.")
 	})
-	if err != nil {
-		return err
-	}
-	s.notice(ctx, u, "Your Roster password was changed",
-		"The password of your Roster login was changed: every other session was signed out, and reset links mailed before no longer work.\n\n"+
-			"If it was not you, reset your password at once.")
-	return nil
+	return err
 }
 
 // Sessions lists the user's live sessions, marking the one asking.

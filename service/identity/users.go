@@ -71,6 +71,10 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 	}
 	var res SignupResult
 	token, tokenHash := core.NewToken()
+	// The address's mail allowance is taken once per attempt, before the
+	// write, so the mail goes in the write's transaction (or, for a
+	// registered address, signupAgain's).
+	mailOK := s.g.MailAllowed(ctx, email)
 	err = s.c.Write(ctx, func(tx *store.Tx) error {
 		uid, err := tx.CreateUser(ctx, email, name, hash, false)
 		if err != nil {
@@ -92,18 +96,19 @@ func (s *Identity) Signup(ctx context.Context, in SignupInput, ip string) (Signu
 		}
 		res.User, err = tx.User(ctx, uid)
 		res.Account, res.Registered = a, true
-		return err
+		if err != nil {
+			return err
+		}
+		if !mailOK { // nothing is mailed, so no link stays open
+			return tx.EndVerifications(ctx, uid)
+		}
+		return s.c.Mail(ctx, tx, s.verificationMail(email, name, token))
 	})
 	if errors.Is(err, store.ErrUnique) {
-		s.signupAgain(ctx, email, name, hash)
+		s.signupAgain(ctx, email, name, hash, mailOK)
 		return SignupResult{User: roster.User{Email: email, Name: name}}, nil
 	} else if err != nil {
 		return SignupResult{}, err
-	}
-	if s.g.MailAllowed(ctx, email) {
-		s.sendVerification(ctx, email, name, token)
-	} else {
-		s.endAttempts(ctx, res.User.ID)
 	}
 	return res, nil
 }
@@ -151,13 +156,13 @@ func accountNameOf(userName string) string { return userName + "'s account" }
 // When the address's mail allowance is used up, nothing is sent and every
 // open link of the address ends, so a person who finds an older mail (an
 // attacker's attempt, perhaps) cannot set a password they did not choose.
-func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
+func (s *Identity) signupAgain(ctx context.Context, email, name, hash string, mailOK bool) {
 	u, _, err := s.c.DB.UserByEmail(ctx, email)
 	if err != nil {
 		s.c.Log().Error("sign-up of a registered address", "err", err)
 		return
 	}
-	if !s.g.MailAllowed(ctx, email) {
+	if !mailOK {
 		if !u.EmailVerified {
 			s.endAttempts(ctx, u.ID)
 		}
@@ -166,18 +171,23 @@ func (s *Identity) signupAgain(ctx context.Context, email, name, hash string) {
 	if !u.EmailVerified {
 		token, tokenHash := core.NewToken()
 		err := s.c.DB.Transact(ctx, func(tx *store.Tx) error {
-			return tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, hash, name)
+			if err := tx.CreateVerification(ctx, u.ID, tokenHash, s.c.Config.VerifyTTL, hash, name); err != nil {
+				return err
+			}
+			return s.c.Mail(ctx, tx, s.verificationMail(email, name, token))
 		})
 		if err != nil {
 			s.c.Log().Error("new verification link", "err", err)
-			return
 		}
-		s.sendVerification(ctx, email, name, token)
 		return
 	}
-	s.c.Send(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
+	// A notice that belongs to no change: one insert of its own.
+	err = s.c.MailAlone(ctx, mail.Message{To: email, Subject: "Someone tried to sign up with your address",
 		Text: fmt.Sprintf("Someone, perhaps you, tried to sign up for Roster with %s, which already has a login.\n\n"+
 			"If it was you, log in at %s/login.\nIf it was not, you can ignore this mail.\n", email, s.c.Config.BaseURL)})
+	if err != nil {
+		s.c.Log().Error("sign-up of a registered address: mail", "err", err)
+	}
 }
 
 func (s *Identity) endAttempts(ctx context.Context, userID int64) {
@@ -186,12 +196,13 @@ func (s *Identity) endAttempts(ctx context.Context, userID int64) {
 	}
 }
 
-func (s *Identity) sendVerification(ctx context.Context, email, name, token string) {
-	s.c.Send(ctx, mail.Message{To: email, Subject: "Verify your email address",
+// verificationMail is the mail of a verification link.
+func (s *Identity) verificationMail(email, name, token string) mail.Message {
+	return mail.Message{To: email, Subject: "Verify your email address",
 		Text: fmt.Sprintf("Welcome to Roster.\n\nSomeone, we hope you, signed up for Roster with this address and the name %q.\n"+
 			"Verify your address to log in with the password chosen then:\n%s\n\nThe link works for %s. "+
 			"If you did not sign up, ignore this mail: no one can log in with your address without it.\n",
-			name, s.c.Link("verify", token), roster.DurationWords(s.c.Config.VerifyTTL))})
+			name, s.c.Link("verify", token), roster.DurationWords(s.c.Config.VerifyTTL))}
 }
 
 // signupFromInvitation signs the invitee up: the invitation link proves the

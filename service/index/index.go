@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,44 +118,73 @@ func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	// One batch: each shard is built once and published when all is read.
+	// One batch: each page is built once and published when all is read.
 	n, err := s.db.MemberCount(ctx)
+	if err != nil {
+		return 0, err
+	}
+	lo, hi, err := s.db.AccountIDRange(ctx)
 	if err != nil {
 		return 0, err
 	}
 	s.Index.Reset()
 	s.Index.Update(func(b *authz.Batch) {
 		b.Reserve(n)
-		// Reading the rows and building the maps each take a core: rows
-		// are read on one goroutine and handed over in chunks to this one.
+		// Reading the rows costs far more than building the index from
+		// them, so the members are read in account ranges, one reader a
+		// core (each on its own connection), and handed over in chunks to
+		// this goroutine, which alone writes the batch. The accounts come
+		// first, from their own reader.
 		type chunk struct {
 			accounts []store.AccountFlags
 			seqs     []int64
 			members  []store.IndexRow
 		}
 		const size = 4096
-		chunks := make(chan *chunk, 8)
-		var loadErr error
+		chunks := make(chan *chunk, 16)
+		readers := max(1, min(runtime.GOMAXPROCS(0), 8))
+		if hi-lo < 1024 {
+			readers = 1
+		}
+		errs := make([]error, readers+1)
+		var wg sync.WaitGroup
+		wg.Add(1)
 		go func() {
-			defer close(chunks)
+			defer wg.Done()
 			c := &chunk{}
-			loadErr = s.db.LoadIndex(ctx,
-				func(seq int64, f store.AccountFlags) {
-					c.seqs, c.accounts = append(c.seqs, seq), append(c.accounts, f)
-					if len(c.seqs) == size {
-						chunks <- c
-						c = &chunk{}
-					}
-				},
-				func(r store.IndexRow) {
+			errs[readers] = s.db.LoadIndexAccounts(ctx, func(seq int64, f store.AccountFlags) {
+				c.seqs, c.accounts = append(c.seqs, seq), append(c.accounts, f)
+				if len(c.seqs) == size {
+					chunks <- c
+					c = &chunk{}
+				}
+			})
+			chunks <- c
+		}()
+		span := (hi - lo + int64(readers)) / int64(readers)
+		for r := range readers {
+			from, to := lo+int64(r)*span, lo+int64(r+1)*span-1
+			if r == 0 {
+				from = math.MinInt64
+			}
+			if r == readers-1 {
+				to = math.MaxInt64
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := &chunk{}
+				errs[r] = s.db.LoadIndexMembers(ctx, from, to, func(r store.IndexRow) {
 					c.members = append(c.members, r)
 					if len(c.members) == size {
 						chunks <- c
 						c = &chunk{}
 					}
 				})
-			chunks <- c
-		}()
+				chunks <- c
+			}()
+		}
+		go func() { wg.Wait(); close(chunks) }()
 		for c := range chunks {
 			for i, f := range c.accounts {
 				b.SetAccountOf(c.seqs[i], account(f))
@@ -162,7 +193,7 @@ func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
 				b.SetMemberOf(r.AccountSeq, r.UserID, r.Role, facts(r))
 			}
 		}
-		if err = loadErr; err != nil {
+		if err = errors.Join(errs...); err != nil {
 			return
 		}
 		err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -58,19 +57,18 @@ func (s *SSO) SetRequireSSO(ctx context.Context, a roster.Account, caller roster
 			return err
 		}
 		a.RequireSSO = on
-		return tx.Audit(ctx, a.Seq, actor, roster.ActionAccountRequireSso, a.ID, fmt.Sprint(on))
+		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionAccountRequireSso, a.ID, fmt.Sprint(on)); err != nil {
+			return err
+		}
+		subject := fmt.Sprintf("%s now requires single sign-on", a.Name)
+		body := fmt.Sprintf("%s turned on the requirement of single sign-on for the account %s: members whose addresses are on its verified domains now sign in through the account's identity provider; their other sessions and their personal API keys stop working in the account. The owner keeps signing in with a password when needed (each such session is reported to you).", actor.Email, a.Name)
+		if !on {
+			subject = fmt.Sprintf("%s no longer requires single sign-on", a.Name)
+			body = fmt.Sprintf("%s turned off the requirement of single sign-on for the account %s: its members may sign in with a password again.", actor.Email, a.Name)
+		}
+		return mailAdmins(ctx, tx, a, subject, body)
 	})
-	if err != nil {
-		return a, err
-	}
-	subject := fmt.Sprintf("%s now requires single sign-on", a.Name)
-	body := fmt.Sprintf("%s turned on the requirement of single sign-on for the account %s: members whose addresses are on its verified domains now sign in through the account's identity provider; their other sessions and their personal API keys stop working in the account. The owner keeps signing in with a password when needed (each such session is reported to you).", actor.Email, a.Name)
-	if !on {
-		subject = fmt.Sprintf("%s no longer requires single sign-on", a.Name)
-		body = fmt.Sprintf("%s turned off the requirement of single sign-on for the account %s: its members may sign in with a password again.", actor.Email, a.Name)
-	}
-	s.mailAdmins(ctx, a, subject, body)
-	return a, nil
+	return a, err
 }
 
 // onVerifiedDomain reports whether the address is on one of the account's
@@ -125,27 +123,20 @@ func (s *SSO) OwnerBypass(ctx context.Context, a roster.Account, owner roster.Us
 		if first, err = tx.RecordSSOBypass(ctx, sessionID, a.Seq); err != nil || !first {
 			return err
 		}
-		return tx.Audit(ctx, a.Seq, roster.Actor{UserID: owner.ID, Email: owner.Email, IP: ip}, roster.ActionLoginSsoBypass, owner.Email,
-			"the owner signed in without single sign-on")
+		if err := tx.Audit(ctx, a.Seq, roster.Actor{UserID: owner.ID, Email: owner.Email, IP: ip}, roster.ActionLoginSsoBypass, owner.Email,
+			"the owner signed in without single sign-on"); err != nil {
+			return err
+		}
+		return mailAdmins(ctx, tx, a, fmt.Sprintf("The owner of %s signed in without single sign-on", a.Name),
+			fmt.Sprintf("%s, the owner of %s, is using the account through a session that did not come through its single sign-on (from %s). The account requires single sign-on; its owner keeps a password path for when the identity provider is down. If you did not expect this, check the account's audit log and the owner's sessions.", owner.Email, a.Name, ip))
 	})
-	if err != nil || !first {
-		return err
-	}
-	s.mailAdmins(ctx, a, fmt.Sprintf("The owner of %s signed in without single sign-on", a.Name),
-		fmt.Sprintf("%s, the owner of %s, is using the account through a session that did not come through its single sign-on (from %s). The account requires single sign-on; its owner keeps a password path for when the identity provider is down. If you did not expect this, check the account's audit log and the owner's sessions.", owner.Email, a.Name, ip))
-	return nil
+	return err
 }
 
-// mailAdmins mails the account's owner and admins after a change. Such
-// mail follows a deliberate act (a setting, a session), at most once per
-// act, so it is not held back by the limits.
-func (s *SSO) mailAdmins(ctx context.Context, a roster.Account, subject, body string) {
-	to, err := s.c.DB.AccountAdminEmails(ctx, a.Seq)
-	if err != nil {
-		s.c.Log().Error("list the account's admins to mail", "account", a.ID, "err", err)
-		return
-	}
-	for _, e := range to {
-		s.c.Send(ctx, mail.Message{To: e, Subject: subject, Text: fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body)})
-	}
+// mailAdmins mails the account's owner and admins in tx, the transaction
+// of the change. Such mail follows a deliberate act (a setting, a
+// session), at most once per act, so it is not held back by the limits.
+func mailAdmins(ctx context.Context, tx *store.Tx, a roster.Account, subject, body string) error {
+	return tx.QueueMailToMembers(ctx, a.Seq, []roster.Role{roster.RoleOwner, roster.RoleAdmin}, subject,
+		fmt.Sprintf("Hello,\n\n%s\n\nThe Roster team\n", body))
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/service/internal/core"
 	"github.com/rosterhq/roster/store"
 )
@@ -88,42 +87,32 @@ func (s *Team) SetPlan(ctx context.Context, authID string, plan roster.Plan, usd
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionAccountPlan, a.ID, fmt.Sprintf("%s usd=%d months=%d", plan, usd, months)); err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventPlanChanged, map[string]any{"old_plan": string(old), "plan": string(plan),
-			"monthly_commitment_usd": usd, "contract_months": months})
+		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventPlanChanged, map[string]any{"old_plan": string(old), "plan": string(plan),
+			"monthly_commitment_usd": usd, "contract_months": months}); err != nil {
+			return err
+		}
+		if old == plan {
+			return nil
+		}
+		return s.mailPlanChange(ctx, tx, a)
 	})
-	if err == nil && old != plan {
-		s.mailPlanChange(ctx, a)
-	}
 	return a, err
 }
 
-// mailPlanChange tells each member, once, that the account left or
-// returned to the committed plan, after the commit.
-func (s *Team) mailPlanChange(ctx context.Context, a roster.Account) {
-	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
+// mailPlanChange tells each member, once, in tx, that the account left or
+// returned to the committed plan: one statement, however large the team.
+func (s *Team) mailPlanChange(ctx context.Context, tx *store.Tx, a roster.Account) error {
+	name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+	if err != nil {
+		return err
+	}
 	subject, text := fmt.Sprintf("%s left the committed plan", name),
 		fmt.Sprintf("The account %s left the committed monthly spend plan. Team members other than the owner are suspended, and pending invitations are on hold, until it returns.\n", name)
 	if a.Plan == roster.PlanCommitted {
 		subject, text = fmt.Sprintf("%s is on the committed plan", name),
 			fmt.Sprintf("The account %s is on the committed monthly spend plan: its team members have their access back.\n", name)
 	}
-	var to []string
-	for p := (roster.Page{Limit: 100}); ; p.Offset += p.Limit {
-		ms, total, _, err := s.c.DB.Members(ctx, a, p)
-		if err != nil {
-			s.c.Log().Error("plan change mail: members", "account", a.ID, "err", err)
-			return
-		}
-		for _, m := range ms {
-			to = append(to, m.Email)
-		}
-		if len(ms) == 0 || p.Offset+len(ms) >= total {
-			break
-		}
-	}
-	for _, addr := range to {
-		s.c.Send(ctx, mail.Message{To: addr, Subject: subject, Text: text + "\n" + s.c.Config.BaseURL + "\n"})
-	}
+	return tx.QueueMailToMembers(ctx, a.Seq, nil, subject, text+"\n"+s.c.Config.BaseURL+"\n")
 }
 
 // Leave ends the user's own membership. Errors: ENOTFOUND,

@@ -29,7 +29,6 @@ import (
 // never deactivated), ENOTFOUND.
 func (s *Team) SetMemberActive(ctx context.Context, a roster.Account, userID int64, active bool, actor roster.Actor) (roster.Member, error) {
 	var m roster.Member
-	changed := false
 	err := s.c.Write(ctx, func(tx *store.Tx) error {
 		role, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
@@ -41,7 +40,7 @@ func (s *Team) SetMemberActive(ctx context.Context, a roster.Account, userID int
 			}
 			return roster.Errorf(roster.EOWNERIMMUTABLE, "The owner cannot be deactivated")
 		}
-		changed, err = tx.SetMemberDeactivated(ctx, a.Seq, userID, !active)
+		changed, err := tx.SetMemberDeactivated(ctx, a.Seq, userID, !active)
 		if err != nil {
 			return core.DBErr(err, "No such member")
 		}
@@ -50,30 +49,30 @@ func (s *Team) SetMemberActive(ctx context.Context, a roster.Account, userID int
 			return err
 		}
 		data := map[string]any{"user_id": userID, "email": m.Email, "role": role.String()}
+		action, event := roster.ActionMemberDeactivate, roster.EventMemberDeactivated
 		if active {
-			if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberReactivate, m.Email, role.String()); err != nil {
-				return err
-			}
-			return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberReactivated, data)
+			action, event = roster.ActionMemberReactivate, roster.EventMemberReactivated
 		}
-		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberDeactivate, m.Email, role.String()); err != nil {
+		if err := tx.Audit(ctx, a.Seq, actor, action, m.Email, role.String()); err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberDeactivated, data)
+		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, event, data); err != nil {
+			return err
+		}
+		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		if err != nil {
+			return err
+		}
+		msg := mail.Message{To: m.Email, Subject: fmt.Sprintf("Your access to %s was deactivated", name),
+			Text: fmt.Sprintf("%s deactivated your access to the account %s on Roster. You keep your place and role (%s), "+
+				"but can do nothing in the account until your access is restored.\n\nIf this is a mistake, ask an administrator of the account.\n",
+				actor.Email, name, m.Role.Label())}
+		if active {
+			msg = mail.Message{To: m.Email, Subject: fmt.Sprintf("Your access to %s was restored", name),
+				Text: fmt.Sprintf("%s restored your access to the account %s on Roster, with your role (%s): see %s\n",
+					actor.Email, name, m.Role.Label(), s.c.Config.BaseURL)}
+		}
+		return s.c.Mail(ctx, tx, msg)
 	})
-	if err != nil || !changed {
-		return m, err
-	}
-	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
-	msg := mail.Message{To: m.Email, Subject: fmt.Sprintf("Your access to %s was deactivated", name),
-		Text: fmt.Sprintf("%s deactivated your access to the account %s on Roster. You keep your place and role (%s), "+
-			"but can do nothing in the account until your access is restored.\n\nIf this is a mistake, ask an administrator of the account.\n",
-			actor.Email, name, m.Role.Label())}
-	if active {
-		msg = mail.Message{To: m.Email, Subject: fmt.Sprintf("Your access to %s was restored", name),
-			Text: fmt.Sprintf("%s restored your access to the account %s on Roster, with your role (%s): see %s\n",
-				actor.Email, name, m.Role.Label(), s.c.Config.BaseURL)}
-	}
-	s.c.Send(ctx, msg)
-	return m, nil
+	return m, err
 }

@@ -85,24 +85,28 @@ func (s *Team) setMemberRole(ctx context.Context, a roster.Account, userID int64
 		if err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRoleChanged, map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()})
+		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRoleChanged, map[string]any{"user_id": userID, "email": m.Email, "old_role": old.String(), "role": role.String()}); err != nil {
+			return err
+		}
+		if old == role {
+			return nil
+		}
+		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		if err != nil {
+			return err
+		}
+		return s.c.Mail(ctx, tx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
+			Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
+				actor.Email, name, old.Label(), role.Label(), s.c.Config.BaseURL)})
 	})
-	if err != nil || old == role {
-		return m, err
-	}
-	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
-	s.c.Send(ctx, mail.Message{To: m.Email, Subject: fmt.Sprintf("Your role in %s changed", name),
-		Text: fmt.Sprintf("%s changed your role in the account %s from %s to %s.\n\nWhat you may do there changed with it: see %s\n",
-			actor.Email, name, old.Label(), role.Label(), s.c.Config.BaseURL)})
-	return m, nil
+	return m, err
 }
 
 // DeleteMember removes a member: irreversible, and their access to the
 // account ends before this returns. The caller holds team.edit.
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
 func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
-	var email string
-	err := s.c.Write(ctx, func(tx *store.Tx) error {
+	return s.c.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
 			return core.DBErr(err, "No such member")
@@ -120,17 +124,17 @@ func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64,
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberDelete, u.Email, old.String()); err != nil {
 			return err
 		}
-		email = u.Email
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRemoved, map[string]any{"user_id": userID, "email": u.Email, "role": old.String()})
+		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventMemberRemoved, map[string]any{"user_id": userID, "email": u.Email, "role": old.String()}); err != nil {
+			return err
+		}
+		name, err := s.c.MailName(ctx, tx, a.Seq, a.ID, a.Name)
+		if err != nil {
+			return err
+		}
+		return s.c.Mail(ctx, tx, mail.Message{To: u.Email, Subject: fmt.Sprintf("You were removed from %s", name),
+			Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
+				actor.Email, name)})
 	})
-	if err != nil {
-		return err
-	}
-	name := s.c.MailName(ctx, a.Seq, a.ID, a.Name)
-	s.c.Send(ctx, mail.Message{To: email, Subject: fmt.Sprintf("You were removed from %s", name),
-		Text: fmt.Sprintf("%s removed you from the account %s on Roster. Your access to it has ended.\n\nIf this is a mistake, ask an administrator of the account to invite you again.\n",
-			actor.Email, name)})
-	return nil
 }
 
 // Invitations lists the account's pending invitations.
@@ -188,13 +192,12 @@ func (s *Team) Invite(ctx context.Context, a roster.Account, rawEmail, rawRole s
 		if err != nil {
 			return err
 		}
-		return s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventInvitationCreated, map[string]any{"invitation_id": id, "email": email, "role": role.String()})
+		if err := s.c.Emit(ctx, tx, a.Seq, a.ID, roster.EventInvitationCreated, map[string]any{"invitation_id": id, "email": email, "role": role.String()}); err != nil {
+			return err
+		}
+		return s.mailInvitation(ctx, tx, a.Seq, inv, token, actor)
 	})
-	if err != nil {
-		return inv, err
-	}
-	s.sendInvitation(ctx, a.Seq, inv, token, actor)
-	return inv, nil
+	return inv, err
 }
 
 // takeInvitationMail takes one invitation mail to email from the
@@ -241,16 +244,23 @@ func (s *Team) takeInvitationMail(ctx context.Context, tx *store.Tx, accountSeq 
 	return tx.RecordInvitationMail(ctx, accountSeq, email)
 }
 
-// sendInvitation mails the invitation's link, naming who sent it (their
-// name, checked for links when they signed up, and their address) and how
-// long the link works, in words ("7 days").
-func (s *Team) sendInvitation(ctx context.Context, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) {
-	name := s.c.MailName(ctx, accountSeq, inv.AccountID, inv.AccountName)
-	inviter := actor.Email
-	if u, err := s.c.DB.UserByID(ctx, actor.UserID); err == nil && u.Name != "" {
-		inviter = u.Name + " (" + actor.Email + ")"
+// mailInvitation mails the invitation's link in tx, naming who sent it
+// (their name, checked for links when they signed up, and their address)
+// and how long the link works, in words ("7 days").
+func (s *Team) mailInvitation(ctx context.Context, tx *store.Tx, accountSeq int64, inv roster.Invitation, token string, actor roster.Actor) error {
+	name, err := s.c.MailName(ctx, tx, accountSeq, inv.AccountID, inv.AccountName)
+	if err != nil {
+		return err
 	}
-	s.c.Send(ctx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
+	inviter := actor.Email
+	if actor.UserID != 0 {
+		if u, err := tx.User(ctx, actor.UserID); err == nil && u.Name != "" {
+			inviter = u.Name + " (" + actor.Email + ")"
+		} else if err != nil && !errors.Is(err, store.ErrNoRows) {
+			return err
+		}
+	}
+	return s.c.Mail(ctx, tx, mail.Message{To: inv.Email, Subject: fmt.Sprintf("You are invited to %s on Roster", name),
 		Text: fmt.Sprintf("%s invited you to join the account %s as %s.\n\nAccept the invitation:\n%s\n\n"+
 			"The link works for %s, until %s. If you do not have a login yet, you will create one.\n",
 			inviter, name, inv.Role.Label(), s.c.Link("invite", token), roster.DurationWords(s.c.Config.InviteTTL),
@@ -330,14 +340,12 @@ func (s *Team) ResendInvitation(ctx context.Context, a roster.Account, id int64,
 		if err := tx.Audit(ctx, a.Seq, actor, roster.ActionInvitationResend, inv.Email, ""); err != nil {
 			return err
 		}
-		inv, err = tx.Invitation(ctx, a.Seq, id)
-		return err
+		if inv, err = tx.Invitation(ctx, a.Seq, id); err != nil {
+			return err
+		}
+		return s.mailInvitation(ctx, tx, a.Seq, inv, token, actor)
 	})
-	if err != nil {
-		return inv, err
-	}
-	s.sendInvitation(ctx, a.Seq, inv, token, actor)
-	return inv, nil
+	return inv, err
 }
 
 // InvitationPreview is what the holder of an invitation link may see.

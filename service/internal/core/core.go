@@ -2,8 +2,8 @@
 // they share (the database, the check index and its keeper, the mail
 // sender, the domain checker, the settings, the log and the counters) and
 // the helpers every room writes through: one transaction that brings the
-// index up to date, mail after the commit, webhook events in the
-// transaction, tokens, the mapping of store errors and the name rules.
+// index up to date, mail and webhook events in the transaction, tokens,
+// the mapping of store errors and the name rules.
 // It holds no rule of its own that a room could disagree with.
 package core
 
@@ -63,6 +63,7 @@ type Config struct {
 	SignupWindow    time.Duration // the sign-up throttle's window
 
 	WebhookRetryBase    time.Duration // the first retry of a failed webhook delivery (doubling, at most 1h); 0: 10s
+	MailRetryBase       time.Duration // the first retry of a mail the sender refused (doubling, at most 1h, jittered); 0: 30s
 	WebhookAllowPrivate bool          // webhooks may use plain http and addresses that are not globally reachable
 	WebhookTimeout      time.Duration // how long one delivery attempt may take, connecting included; 0: 5s
 	// WebhookResolver resolves webhook hosts, at creation and at every
@@ -126,6 +127,12 @@ type Stats struct {
 	// again refused with 429; VerifyAgainDone those a worker finished.
 	VerifyAgainThrottled atomic.Int64
 	VerifyAgainDone      atomic.Int64
+	// MailSent counts mails the outbox worker handed to the sender (the
+	// SMTP server accepted them, or they were logged); MailFailed its
+	// attempts that failed; MailGivenUp the mails it gave up on.
+	MailSent    atomic.Int64
+	MailFailed  atomic.Int64
+	MailGivenUp atomic.Int64
 }
 
 // Core is what every room stands on. Each room holds the same *Core, and
@@ -136,7 +143,7 @@ type Core struct {
 	DB      *store.DB
 	Keeper  *index.Keeper // loads and follows the check index
 	Index   *authz.Index  // Keeper.Index, named once for the rooms
-	Mail    mail.Sender   // nil for tools that send no mail
+	Sender  mail.Sender   // what the outbox worker sends through; nil for tools that run none
 	Domains *emailaddr.Checker
 	Config  *Config
 	Stats   *Stats // failed and throttled logins, suppressed mail, ...
@@ -150,7 +157,7 @@ func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg *Conf
 	if domains == nil {
 		domains = emailaddr.NewChecker(nil)
 	}
-	c := &Core{DB: db, Mail: sender, Domains: domains, Config: cfg, Stats: stats, log: log}
+	c := &Core{DB: db, Sender: sender, Domains: domains, Config: cfg, Stats: stats, log: log}
 	c.Keeper = index.New(db, log, func() time.Duration { return c.Config.MaxStaleness })
 	c.Index = c.Keeper.Index
 	return c
@@ -191,15 +198,20 @@ func HashToken(token string) []byte {
 	return h[:]
 }
 
-// Send hands a mail to the sender after the change committed. A failure is
-// logged, not returned: the change stands and the caller can resend.
-func (s *Core) Send(ctx context.Context, m mail.Message) {
-	if s.Mail == nil { // a tool that sends no mail
-		return
-	}
-	if err := s.Mail.Send(ctx, m); err != nil {
-		s.Log().Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
-	}
+// Mail writes a mail to the outbox in tx, the transaction of the change
+// that causes it: committed with the change or not at all, and sent by
+// the outbox worker (RunMail) after the commit, with retries, so no
+// request waits for the mail server and none is lost while it is down.
+// A transaction that is retried writes it once more with everything
+// else: one mail per committed change.
+func (s *Core) Mail(ctx context.Context, tx *store.Tx, m mail.Message) error {
+	return tx.QueueMail(ctx, m.To, m.Subject, m.Text)
+}
+
+// MailAlone writes a mail that belongs to no change to the outbox, on its
+// own (one insert).
+func (s *Core) MailAlone(ctx context.Context, m mail.Message) error {
+	return s.DB.QueueMail(ctx, m.To, m.Subject, m.Text)
 }
 
 // DBErr turns a store error into an application error where one fits.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/emailaddr"
+	"github.com/rosterhq/roster/store"
 )
 
 // Names that Roster's own mail quotes: the name a person signs up with
@@ -97,12 +99,17 @@ func ownDomain(host, owner string) bool {
 // rule above holds for it today; otherwise (a name stored before the rule
 // covered the settings) by its Auth ID, so no mail of Roster's ever
 // carries a name a reader would show as a link to someone else's site.
-func (s *Core) MailName(ctx context.Context, accountSeq int64, authID, name string) string {
-	owner, err := s.DB.OwnerEmail(ctx, accountSeq)
-	if err != nil {
-		s.Log().Error("mail: the account's owner", "account", authID, "err", err)
-	} else if linkIn(name, owner) == "" {
-		return strconv.Quote(name)
+// It reads in tx, the transaction that writes the mail; an error of the
+// read is the transaction's (on PostgreSQL it must be retried whole).
+func (s *Core) MailName(ctx context.Context, tx *store.Tx, accountSeq int64, authID, name string) (string, error) {
+	owner, err := tx.OwnerEmail(ctx, accountSeq)
+	switch {
+	case errors.Is(err, store.ErrNoRows):
+		s.Log().Error("mail: the account has no owner", "account", authID)
+	case err != nil:
+		return "", err
+	case linkIn(name, owner) == "":
+		return strconv.Quote(name), nil
 	}
-	return authID // "the account MA…", "You are invited to MA… on Roster"
+	return authID, nil // "the account MA…", "You are invited to MA… on Roster"
 }

@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/mail/mailtest"
+	"github.com/rosterhq/roster/server"
+	"github.com/rosterhq/roster/server/servertest"
+)
+
+// received counts the mails the mail server took, per recipient and
+// subject, and fails on two with one Message-ID or one not the outbox's.
+func received(t *testing.T, m *mailtest.Server) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	ids := map[string]bool{}
+	for _, msg := range m.Messages() {
+		got[strings.Join(msg.To, ",")+" | "+msg.Subject]++
+		if !strings.HasPrefix(msg.MessageID, "roster-outbox.") || !strings.HasSuffix(msg.MessageID, "@roster.test") {
+			t.Errorf("mail to %v %q: Message-ID %q is not an outbox row's", msg.To, msg.Subject, msg.MessageID)
+		}
+		if ids[msg.MessageID] {
+			t.Errorf("Message-ID %s received twice", msg.MessageID)
+		}
+		ids[msg.MessageID] = true
+	}
+	return got
+}
+
+// newSince is what after holds beyond before, per key.
+func newSince(before, after map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, n := range after {
+		if d := n - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// waitFailures waits until the outbox worker of e counted at least n
+// failed attempts (the mail server is down).
+func waitFailures(t *testing.T, e *servertest.Env, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.Server.Service.Stats.MailFailed.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d failed mail attempts after 30 s, want %d", e.Server.Service.Stats.MailFailed.Load(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Mail goes through the outbox: with the SMTP server down, changes that
+// mail (an invitation, a role change, a removal, a sign-up) are answered
+// as usual and their mail waits; once the server is back, every mail
+// arrives exactly once (per recipient and subject, each with its own
+// Message-ID) and its links work: the invitation is accepted and the
+// sign-up verified after the restart.
+func TestMail_SMTPDownThenUpEveryMailOnce(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.MailRetryBase = 100 * time.Millisecond }})
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	e.Commit(t, acct)
+	_, devID := e.Join(t, owner, acct, "dev@acme-corp.com", "developer")
+	_, bobID := e.Join(t, owner, acct, "bob@acme-corp.com", "developer")
+	before := received(t, e.Mail)
+
+	e.Mail.Stop()
+	owner.Must(201, "POST", "/v1/accounts/"+acct+"/invitations", map[string]string{"email": "new@acme-corp.com", "role": "admin"})
+	owner.Must(200, "PATCH", "/v1/accounts/"+acct+"/members/"+strconv.FormatInt(devID, 10), map[string]string{"role": "admin"})
+	owner.Must(204, "DELETE", "/v1/accounts/"+acct+"/members/"+strconv.FormatInt(bobID, 10), nil)
+	e.Client(t).Must(201, "POST", "/v1/signup", map[string]string{"email": "fresh@acme-corp.com", "password": servertest.Password, "name": "Fresh"})
+	// Each of the four was tried and refused, at least once.
+	waitFailures(t, e, 4)
+	if n, err := e.Server.Service.MailQueued(t.Context()); err != nil || n != 4 {
+		t.Fatalf("%d mails waiting (%v), want 4", n, err)
+	}
+
+	e.Mail.Start(t)
+	e.WaitMailSent(t)
+	got := newSince(before, received(t, e.Mail))
+	want := map[string]int{
+		`new@acme-corp.com | You are invited to "Owner's account" on Roster`: 1,
+		`dev@acme-corp.com | Your role in "Owner's account" changed`:         1,
+		`bob@acme-corp.com | You were removed from "Owner's account"`:        1,
+		`fresh@acme-corp.com | Verify your email address`:                    1,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("mail after the restart:\n got %v\nwant %v", got, want)
+	}
+
+	// The links mailed while the server was down work.
+	m := e.Mail.WaitFor(t, "new@acme-corp.com", 1, 10*time.Second)
+	token := strings.TrimPrefix(mailtest.Link(t, m.Text, e.BaseURL+"/invite/"), e.BaseURL+"/invite/")
+	r := e.Client(t).Must(201, "POST", "/v1/signup", map[string]string{"password": servertest.Password, "name": "New", "invitation_token": token})
+	if email := r.JSON["user"].(map[string]any)["email"]; email != "new@acme-corp.com" {
+		t.Errorf("the invitation signed up %v", email)
+	}
+	if members := owner.Must(200, "GET", "/v1/accounts/"+acct+"/members", nil).Total(); members != 3 {
+		t.Errorf("%d members after accepting, want 3 (owner, dev, new)", members)
+	}
+	if pending := owner.Must(200, "GET", "/v1/accounts/"+acct+"/invitations", nil).Total(); pending != 0 {
+		t.Errorf("%d invitations pending after the link was used, want 0", pending)
+	}
+	m = e.Mail.WaitFor(t, "fresh@acme-corp.com", 1, 10*time.Second)
+	verify := strings.TrimPrefix(mailtest.Link(t, m.Text, e.BaseURL+"/verify/"), e.BaseURL+"/verify/")
+	fresh := e.Client(t)
+	fresh.Must(200, "POST", "/v1/verify-email", map[string]string{"token": verify})
+	fresh.Must(200, "POST", "/v1/login", map[string]string{"email": "fresh@acme-corp.com", "password": servertest.Password})
+
+	// Nothing more arrives: the worker is done with them.
+	time.Sleep(300 * time.Millisecond)
+	if after := newSince(before, received(t, e.Mail)); fmt.Sprint(after) != fmt.Sprint(want) {
+		t.Errorf("mail after the links were followed: %v, want only %v", after, want)
+	}
+}
+
+// Two replicas on one PostgreSQL database share the outbox: mail written
+// through either while the SMTP server is down waits, both workers retry
+// it, and once the server is back each mail arrives exactly once.
+func TestReplicas_MailSentOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	a, b := replicas(t, func(c *server.Config) { c.MailRetryBase = 50 * time.Millisecond })
+	owner, acct := a.SignUp(t, "owner@acme-corp.com", "Owner")
+	a.Commit(t, acct)
+	ob := on(t, b, owner, a)
+	before := received(t, a.Mail)
+
+	a.Mail.Stop()
+	const n = 30
+	var wg sync.WaitGroup
+	for i := range n {
+		c := owner
+		if i%2 == 1 {
+			c = ob
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Must(201, "POST", "/v1/accounts/"+acct+"/invitations", map[string]string{"email": fmt.Sprintf("p%02d@acme-corp.com", i), "role": "developer"})
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.Logf("a's log:\n%s", a.Logs.String())
+	}
+	waitFailures(t, a, 1)
+	waitFailures(t, b, 1)
+	a.Mail.Start(t)
+	a.WaitMailSent(t)
+	got := newSince(before, received(t, a.Mail))
+	if len(got) != n {
+		t.Errorf("%d distinct mails after the restart, want %d: %v", len(got), n, got)
+	}
+	for k, c := range got {
+		if c != 1 {
+			t.Errorf("%s received %d times", k, c)
+		}
+	}
+	t.Logf("sent by replica a: %d, by b: %d", a.Server.Service.Stats.MailSent.Load(), b.Server.Service.Stats.MailSent.Load())
+}
