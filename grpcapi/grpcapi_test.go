@@ -399,7 +399,7 @@ func TestAuthentication(t *testing.T) {
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	e := servertest.New(t)
-	e.Server.Service.Config.StaleAfter = 300 * time.Millisecond // before anything reads it
+	e.Server.Service.Config.MaxStaleness = 300 * time.Millisecond // before anything reads it
 	_, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	conn := serve(t, e.Server.Service, servertest.ServiceToken)
 	h := healthpb.NewHealthClient(conn)
@@ -431,7 +431,7 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Cut the database away: after StaleAfter the index is stale, checks
+	// Cut the database away: after MaxStaleness the index is stale, checks
 	// are UNAVAILABLE with a RetryInfo, and the check service NOT_SERVING.
 	e.Server.DB.SQL().Close()
 	deadline := time.Now().Add(10 * time.Second)

@@ -17,7 +17,7 @@ const HealthPoll = time.Second
 
 // healthServer is the standard health service (grpc/health): the server
 // ("") is SERVING while it runs; ServiceName is SERVING while the check
-// index is fresh and NOT_SERVING while svc.Fresh() fails (a replica cut off
+// index is fresh and NOT_SERVING while svc.Fresh fails (a replica cut off
 // from its database), so a load balancer sends checks elsewhere. The state
 // is read at each Check and List, and every HealthPoll while a Watch is
 // open: no goroutine outlives the calls.

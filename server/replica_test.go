@@ -149,11 +149,11 @@ func TestReplicas_CatchUpAfterConnectionsKilled(t *testing.T) {
 
 func TestReplica_CutOffFromDatabaseStopsAllowing(t *testing.T) {
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.FollowInterval = 20 * time.Millisecond }})
-	e.Server.Service.Config.StaleAfter = 300 * time.Millisecond
+	e.Server.Service.Config.MaxStaleness = 300 * time.Millisecond
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	platform := e.Platform(t)
 	platform.Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"})
-	// Cut the database away; after StaleAfter every allow stops.
+	// Cut the database away; after MaxStaleness every allow stops.
 	e.Server.DB.SQL().Close()
 	waitUntil(t, func() bool {
 		return platform.Do("POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"}).Status == 503

@@ -49,7 +49,11 @@ type Config struct {
 	SessionIdle    time.Duration // a session unused this long ends (0: 12h)
 	PersonalExtra  []string      // personal email domains besides the shipped list
 	Proxies        edge.Proxies  // reverse proxies trusted for the client's address and scheme
-	FollowInterval time.Duration // how often to catch up with other writers (0: 50ms)
+	FollowInterval time.Duration // how often to catch up with other writers (0: 50ms); keep it well under MaxStaleness
+	// MaxStaleness is the staleness bound (0: 1s): a replica whose check
+	// index was not confirmed current within it answers checks and member
+	// requests 503 + Retry-After (ROSTER_MAX_STALENESS).
+	MaxStaleness time.Duration
 	// HashConcurrency bounds argon2id computations at once (0: half the
 	// cores, at least 1); an attempt waits HashWait (0: 1s) for a slot,
 	// then gets 503.
@@ -194,6 +198,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}
 	if c.WebhookRetryBase > 0 {
 		cfg.WebhookRetryBase = c.WebhookRetryBase
+	}
+	if c.MaxStaleness > 0 {
+		cfg.MaxStaleness = c.MaxStaleness
 	}
 	if c.MailRetryBase > 0 {
 		cfg.MailRetryBase = c.MailRetryBase

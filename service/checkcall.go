@@ -107,9 +107,9 @@ func ReadAtLeast(ctx context.Context, rev int64) context.Context {
 }
 
 // freshForCheck refuses a stale index, counted as the gate counts it.
-func (s *Service) freshForCheck() error {
-	if err := s.Fresh(); err != nil {
-		s.observeDecision("stale", time.Now())
+func (s *Service) freshForCheck(ctx context.Context) error {
+	if err := s.Fresh(ctx); err != nil {
+		s.observeDecision(ReasonStale, time.Now())
 		return err
 	}
 	return nil
@@ -123,7 +123,7 @@ func (s *Service) Check(ctx context.Context, minRev int64, req CheckRequest) (Ch
 	if err := s.AwaitRevision(ctx, minRev); err != nil {
 		return CheckResult{}, err
 	}
-	if err := s.freshForCheck(); err != nil {
+	if err := s.freshForCheck(ctx); err != nil {
 		return CheckResult{}, err
 	}
 	start := time.Now()
@@ -146,7 +146,7 @@ func (s *Service) CheckBatch(ctx context.Context, minRev int64, reqs []CheckRequ
 	if err := s.AwaitRevision(ctx, minRev); err != nil {
 		return out, err
 	}
-	if err := s.freshForCheck(); err != nil {
+	if err := s.freshForCheck(ctx); err != nil {
 		return out, err
 	}
 	// One clock reading per decision: each one's time runs from the end

@@ -14,11 +14,11 @@ import (
 // TestCheck_StaleIsCountedOnEveryPath: a check refused by a stale index
 // is told to the decision hook as "stale", as the gate's refusals are,
 // single or batch, before any item is read. The index goes stale as in
-// production: the database goes away and catch-ups fail for StaleAfter.
+// production: the database goes away and catch-ups fail for MaxStaleness.
 func TestCheck_StaleIsCountedOnEveryPath(t *testing.T) {
 	e := servertest.New(t)
 	s := e.Server.Service
-	s.Config.StaleAfter = 300 * time.Millisecond // before anything reads it
+	s.Config.MaxStaleness = 300 * time.Millisecond // before anything reads it
 	_, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	var mu sync.Mutex
 	var reasons []string
@@ -33,7 +33,7 @@ func TestCheck_StaleIsCountedOnEveryPath(t *testing.T) {
 		return append([]string(nil), reasons...)
 	}
 	e.Server.DB.SQL().Close()
-	for deadline := time.Now().Add(10 * time.Second); s.Fresh() == nil; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); s.Fresh(context.Background()) == nil; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the index never went stale with its database closed")
 		}

@@ -89,7 +89,7 @@ func (c *Caller) Actor() roster.Actor {
 func (s *Service) Authenticate(ctx context.Context, cred Credential, sessionOnly bool) (Caller, error) {
 	var c Caller
 	// A server cut off from its database answers 503, whoever asks.
-	if err := s.Fresh(); err != nil {
+	if err := s.Fresh(ctx); err != nil {
 		return c, err
 	}
 	switch {
@@ -158,8 +158,8 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, authID string, need 
 	}()
 	// A server cut off from its database must not answer from a stale
 	// index: it may hold an access that was revoked.
-	if err := s.Fresh(); err != nil {
-		reason = "stale"
+	if err := s.Fresh(ctx); err != nil {
+		reason = ReasonStale
 		return err
 	}
 	notFound := roster.Errorf(roster.ENOTFOUND, "No such account")

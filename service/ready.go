@@ -57,7 +57,7 @@ func (s *Service) Ready(ctx context.Context) error {
 		return &NotReadyError{Kind: ErrDatabaseUnreachable,
 			Reason: fmt.Sprintf("database did not answer a ping within %s", ReadyPingTimeout), Err: err}
 	}
-	if err := s.Fresh(); err != nil {
+	if err := s.Fresh(ctx); err != nil {
 		return &NotReadyError{Kind: ErrIndexStale, Reason: fmt.Sprintf("check index stale: %v", err), Err: err}
 	}
 	return nil

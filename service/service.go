@@ -125,8 +125,9 @@ func (s *Service) CatchUpOrReload(ctx context.Context) error {
 // Revision is the revision this replica's index has applied.
 func (s *Service) Revision() int64 { return s.core.Keeper.Revision() }
 
-// LastCatchUp is when the index last caught up with the database
-// successfully; zero before the first load.
+// LastCatchUp is the moment as of which the index was last confirmed
+// current (the start of the last successful catch-up's read); zero before
+// the first load.
 func (s *Service) LastCatchUp() time.Time { return s.core.Keeper.LastCatchUp() }
 
 // WaitFor returns once this replica has applied rev, for read-after-write.
@@ -141,8 +142,10 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration, wake <-cha
 	s.core.Keeper.Follow(ctx, interval, wake)
 }
 
-// Fresh reports whether the index can be trusted (see index.Keeper.Fresh).
-func (s *Service) Fresh() error { return s.core.Keeper.Fresh() }
+// Fresh reports whether the index can be trusted: confirmed current
+// within Config.MaxStaleness, or confirmed now by a short catch-up (see
+// index.Keeper.Fresh). Errors: EUNAVAILABLE with Retry-After.
+func (s *Service) Fresh(ctx context.Context) error { return s.core.Keeper.Fresh(ctx) }
 
 // Drain marks the process as shutting down, for every readiness probe that
 // asks the service (the admin listener's /readyz, the public /healthz, gRPC

@@ -151,7 +151,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	cfg := service.DefaultConfig()
 	cfg.HashConcurrency = 2
 	cfg.HashWait = 2 * time.Minute // -race makes argon2id slow; never answer 503 here
-	cfg.StaleAfter = 0             // no Follow loop runs: the index is fresh by construction
+	cfg.MaxStaleness = 0           // no Follow loop runs: the index is fresh by construction
 	cfg.SignupsPerIP = 1_000_000   // every sign-up here comes from clientIP
 	rec := &recorder{}
 	svc := service.New(db, rec, nil, cfg, nil)

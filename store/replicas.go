@@ -159,6 +159,13 @@ func WithPrimary(ctx context.Context) context.Context {
 	return context.WithValue(ctx, primaryKey{}, true)
 }
 
+// ReadsPrimary reports whether ctx's reads go to the primary whatever
+// the read pool (WithPrimary).
+func ReadsPrimary(ctx context.Context) bool {
+	p, _ := ctx.Value(primaryKey{}).(bool)
+	return p
+}
+
 type atLeastKey struct{}
 
 // ReadAtLeast returns a context whose reads of the read pool's methods

@@ -51,6 +51,7 @@ type config struct {
 	DNSServer        string
 	// DatabaseRead: ROSTER_DATABASE_READ, standbys to read from (issue 26).
 	DatabaseRead string
+	MaxStaleness time.Duration
 	DBTimeout    time.Duration
 }
 
@@ -85,7 +86,7 @@ func (c *config) server() (server.Config, error) {
 		SessionTTL: c.SessionTTL, SessionIdle: c.SessionIdle, PersonalExtra: extra, Proxies: proxies,
 		AdminAddr: c.AdminAddr, GRPCAddr: c.GRPCAddr, OutboxRetention: c.OutboxRetention, ChangesRetention: c.ChangesRetention,
 		WebhookAllowPrivate: c.WebhookPrivate, SSOAllowPrivate: c.SSOPrivate, UpgradeURL: c.UpgradeURL, SupportEmail: c.SupportEmail, DNSServer: c.DNSServer,
-		DatabaseRead: c.DatabaseRead, DBTimeout: c.DBTimeout}, nil
+		DatabaseRead: c.DatabaseRead, MaxStaleness: c.MaxStaleness, DBTimeout: c.DBTimeout}, nil
 }
 
 // flags binds the settings every command has to fs.
@@ -160,6 +161,9 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	add(fs, &setting{flag: "support-email", env: "ROSTER_SUPPORT_EMAIL", arg: "ADDRESS", defNote: "unset: none shown",
 		help:  "the operator's contact address the console names where a person needs the operator (the plan, without ROSTER_UPGRADE_URL)",
 		apply: checkSupportEmail(&c.SupportEmail)})
+	add(fs, &setting{flag: "max-staleness", env: "ROSTER_MAX_STALENESS", def: "1s", arg: "DURATION",
+		help:  "the staleness bound: a replica whose check index was not confirmed current with the database within it answers checks and member requests 503 with Retry-After instead of allowing (100ms to 10m)",
+		apply: checkDurationRange(&c.MaxStaleness, MinMaxStaleness, MaxMaxStaleness)})
 	add(fs, &setting{flag: "dns-server", env: "ROSTER_DNS_SERVER", arg: "HOST:PORT", defNote: "unset: the system's resolver",
 		help:  "the DNS server that domain verification asks for TXT records (UDP, then TCP for long answers), e.g. 1.1.1.1:53",
 		apply: checkDNSServer(&c.DNSServer)})
@@ -453,6 +457,30 @@ func checkDuration(p *time.Duration, least time.Duration) func(string) error {
 		}
 		if d < least {
 			return fmt.Errorf("%v is too short: at least %v", d, least)
+		}
+		*p = d
+		return nil
+	}
+}
+
+// The range of ROSTER_MAX_STALENESS: under 100ms the follower's 50ms
+// interval and a catch-up's own time leave no room, and a busy machine
+// answers 503; over 10 minutes a replica cut off from its database would
+// go on allowing revoked access for longer than anyone should accept.
+const (
+	MinMaxStaleness = 100 * time.Millisecond
+	MaxMaxStaleness = 10 * time.Minute
+)
+
+// checkDurationRange takes a duration from least to most.
+func checkDurationRange(p *time.Duration, least, most time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not a duration: write it like 500ms, 1s, 5s or 1m (units: ms, s, m)")
+		}
+		if d < least || d > most {
+			return fmt.Errorf("%v is out of range: from %v to %v", d, least, most)
 		}
 		*p = d
 		return nil

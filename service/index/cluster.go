@@ -21,17 +21,16 @@ import (
 const StandbyWait = time.Second
 
 // reloadAfterSwitch reloads the index from the primary after a server
-// switch; LoadIndex records the switches it saw, so a failed reload is
-// tried again by the next catch-up.
-func (s *Keeper) reloadAfterSwitch(ctx context.Context) error {
+// switch, under mu, in ctx (nil: errMustReload, for a request confirming
+// the index in Fresh); load records the switches it saw, so a failed
+// reload is tried again by the next catch-up.
+func (s *Keeper) reloadAfterSwitch(ctx context.Context) (time.Duration, error) {
+	if ctx == nil {
+		return 0, errMustReload
+	}
 	s.log().Warn("the database is another server now (a failover or a switch between standbys); reloading the check index from the primary",
 		"applied", s.Revision())
-	if err := s.LoadIndex(store.WithPrimary(ctx)); err != nil {
-		s.failing.Store(true)
-		return err
-	}
-	s.failing.Store(false)
-	return nil
+	return s.load(store.WithPrimary(ctx))
 }
 
 // resetTo sets the applied revision to rev, lower or higher, and wakes

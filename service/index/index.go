@@ -30,26 +30,50 @@ type Keeper struct {
 	// Index is the check index itself, read by the gate and the rooms.
 	Index *authz.Index
 
-	db         *store.DB
-	log        func() *slog.Logger  // the door's Log, read when used: tests set it after New
-	staleAfter func() time.Duration // Config.StaleAfter, read when asked: tests set it after New
+	db           *store.DB
+	log          func() *slog.Logger  // the door's Log, read when used: tests set it after New
+	maxStaleness func() time.Duration // Config.MaxStaleness, read when asked: tests set it after New
+
+	// The clock of the staleness bound: monotonic, as a duration since
+	// epoch (a wall clock set back must not make the index look fresh).
+	// Tests replace clock (SetClock in export_test.go).
+	epoch time.Time
+	clock func() time.Duration
 
 	mu      sync.Mutex   // serializes catch-ups: one reader of the DB and writer of the index
 	applied atomic.Int64 // every change up to this revision is in the index
-	lastOK  atomic.Int64 // unix nanos of the last successful catch-up
-	failing atomic.Bool  // the last catch-up failed
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced when applied moves
 	// switches is store.DB.ServerSwitches when the index was last loaded
 	// (cluster.go).
 	switches atomic.Int64
+
+	// The staleness bound (see Fresh). confirmed is the clock reading as
+	// of which the index was last confirmed current: the start of the
+	// read of the last successful catch-up; 0 before the first load.
+	// suspect is the hot path's one load: false only while a watchdog
+	// timer is set to raise it when confirmed grows older than half the
+	// bound, so a fresh index is told apart without reading the clock.
+	confirmed    atomic.Int64
+	loaded       atomic.Bool // a load succeeded: a catch-up can confirm the index
+	suspect      atomic.Bool
+	attemptStart atomic.Int64 // clock reading when the running catch-up began; 0: none runs
+	lastFail     atomic.Int64 // clock reading when a catch-up last failed
+	watchMu      sync.Mutex
+	watchdog     *time.Timer
+	endMu        sync.Mutex
+	ended        chan struct{} // closed and replaced when a catch-up ends, well or not
 }
 
 // New returns a keeper of an empty index over db (call LoadIndex). log
-// returns the logger, staleAfter how long failing catch-ups are tolerated
-// (see Fresh); both are read when used, so a later change is seen.
-func New(db *store.DB, log func() *slog.Logger, staleAfter func() time.Duration) *Keeper {
-	return &Keeper{Index: authz.NewIndex(), db: db, log: log, staleAfter: staleAfter}
+// returns the logger, maxStaleness the staleness bound (see Fresh; 0: no
+// bound, for tools and tests that follow nothing); both are read when
+// used, so a later change is seen.
+func New(db *store.DB, log func() *slog.Logger, maxStaleness func() time.Duration) *Keeper {
+	k := &Keeper{Index: authz.NewIndex(), db: db, log: log, maxStaleness: maxStaleness, epoch: time.Now()}
+	k.clock = func() time.Duration { return time.Since(k.epoch) }
+	k.suspect.Store(true) // nothing is confirmed before the first load
+	return k
 }
 
 type revKey struct{}
@@ -61,15 +85,15 @@ func WithRevisionSink(ctx context.Context) (context.Context, *atomic.Int64) {
 	return context.WithValue(ctx, revKey{}, &rev), &rev
 }
 
-// LastCatchUp is when the index last caught up with the database
-// successfully (loaded, or applied every change there was); zero before
-// the first load.
+// LastCatchUp is the moment as of which the index was last confirmed
+// current: the start of the read of the last successful catch-up (or of
+// the load). Zero before the first load.
 func (s *Keeper) LastCatchUp() time.Time {
-	n := s.lastOK.Load()
+	n := s.confirmed.Load()
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n)
+	return s.epoch.Add(time.Duration(n))
 }
 
 // Revision is the revision this replica's index has applied.
@@ -79,21 +103,29 @@ func (s *Keeper) Revision() int64 { return s.applied.Load() }
 func (s *Keeper) LoadIndex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.attempt(func() (time.Duration, error) { return s.load(ctx) })
+}
+
+// load is LoadIndex under mu. It returns the clock reading as of which
+// the index is current: before the revision is read.
+func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
+	at := s.clock()
+	standby, target := s.standbyTarget(ctx, false)
 	switches := s.db.ServerSwitches()
 	// The revision is read first: a change committed during the load is
 	// applied again by the next catch-up, which is harmless.
 	rev, err := s.db.LatestRevision(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// One batch: each page is built once and published when all is read.
 	n, err := s.db.MemberCount(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	lo, hi, err := s.db.AccountIDRange(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s.Index.Reset()
 	s.Index.Update(func(b *authz.Batch) {
@@ -169,14 +201,41 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 		})
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// The index is now the database at rev, even when rev is below what
 	// was applied before (another server after a failover: cluster.go).
 	s.resetTo(rev)
 	s.switches.Store(switches)
-	s.lastOK.Store(time.Now().UnixNano())
-	return nil
+	s.loaded.Store(true)
+	if standby && (target < 0 || rev < target) {
+		return 0, nil // loaded, but from a standby behind the primary: not confirmed
+	}
+	return at, nil
+}
+
+// standbyTarget is what a read in ctx must reach to confirm the index.
+// A read of the primary confirms it as of the moment it starts (standby
+// false). A standby's (ROSTER_DATABASE_READ) may lag behind the primary
+// by any time, so it confirms the index only once the index holds the
+// primary's newest revision read before it: target, or -1 when the
+// primary could not be read (a standby alone cannot tell whether the
+// primary took revocations since) or need not be read yet: thrifty, the
+// follower asks the primary only once the last confirmation is a quarter
+// of the bound old, so a replica asks the primary a few times a second at
+// most, not at every catch-up.
+func (s *Keeper) standbyTarget(ctx context.Context, thrifty bool) (standby bool, target int64) {
+	if !s.db.HasReadPool() || store.ReadsPrimary(ctx) {
+		return false, 0
+	}
+	if bound := s.maxStaleness(); thrifty && bound > 0 && s.age() < bound/4 {
+		return true, -1
+	}
+	rev, err := s.db.LatestRevision(store.WithPrimary(ctx))
+	if err != nil {
+		return true, -1
+	}
+	return true, rev
 }
 
 // Committed is called after every transaction that recorded changes: it
@@ -197,23 +256,36 @@ func (s *Keeper) Committed(ctx context.Context, rev int64) {
 func (s *Keeper) CatchUp(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.attempt(func() (time.Duration, error) { return s.catchUp(ctx) })
+}
+
+// catchUp is CatchUp under mu. It returns the clock reading as of which
+// the index is current: the start of the read that found no more changes
+// (a change committed before it is in that read, whether or not there
+// were changes at all).
+func (s *Keeper) catchUp(ctx context.Context) (time.Duration, error) {
+	first := s.clock()
+	standby, target := s.standbyTarget(ctx, true)
 	for {
+		at := s.clock()
+		if standby {
+			at = first // as of the primary's revision, read first
+		}
 		changes, err := s.db.ChangesSince(ctx, s.applied.Load(), 1000)
 		if err != nil {
-			s.failing.Store(true)
-			return err
+			return 0, err
 		}
 		for _, c := range changes {
 			if err := s.apply(ctx, c); err != nil {
-				s.failing.Store(true)
-				return err
+				return 0, err
 			}
 			s.advanceTo(c.Rev)
 		}
 		if len(changes) < 1000 {
-			s.lastOK.Store(time.Now().UnixNano())
-			s.failing.Store(false)
-			return nil
+			if standby && (target < 0 || s.applied.Load() < target) {
+				return 0, nil // caught up with a standby behind the primary: not confirmed
+			}
+			return at, nil
 		}
 	}
 }
@@ -308,7 +380,10 @@ func (s *Keeper) WaitFor(ctx context.Context, rev int64, timeout time.Duration) 
 
 // Follow catches up every interval, and at once when wake fires, until ctx
 // ends. Replicas run it; a single process runs it too, so changes made by
-// the operator CLI on the same database reach the running server.
+// the operator CLI on the same database reach the running server. Each
+// catch-up has CatchUpTimeout: a stalled connection is given up within
+// the staleness bound and the next catch-up tries a new one. A reload
+// (behind the pruned change log) has ReloadTimeout.
 func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -319,24 +394,194 @@ func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan
 		case <-t.C:
 		case <-wake:
 		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := s.CatchUpOrReload(cctx); err != nil && ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, CatchUpTimeout(s.maxStaleness()))
+		rctx, rcancel := context.WithTimeout(ctx, ReloadTimeout)
+		s.mu.Lock()
+		err := s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(cctx, rctx) })
+		s.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
 			s.log().Warn("catch up", "err", err)
 		}
+		rcancel()
 		cancel()
 	}
 }
 
-// Fresh reports whether the index can be trusted: a replica whose
-// catch-ups have been failing (cut off from its database) for longer than
-// Config.StaleAfter stops answering allows instead of serving revoked
-// access. A catch-up that is merely late (a busy machine) is not a failure.
-func (s *Keeper) Fresh() error {
-	last := s.lastOK.Load()
-	if s.staleAfter() > 0 && s.failing.Load() && time.Since(time.Unix(0, last)) > s.staleAfter() {
-		return roster.Retry(roster.EUNAVAILABLE, time.Second, "This server has lost touch with its database; try again shortly")
+// ReloadTimeout bounds a reload of the whole index by the follower (a
+// replica behind the pruned change log): far longer than a catch-up, since
+// it reads every membership.
+const ReloadTimeout = 5 * time.Minute
+
+// CatchUpTimeout is how long one catch-up of the follower may take under
+// the staleness bound maxStaleness: the bound, at most 5 s (0: 5 s). A
+// catch-up stuck on a silent connection is abandoned by then, so the
+// next one, on a new connection, can confirm the index again.
+func CatchUpTimeout(maxStaleness time.Duration) time.Duration {
+	if maxStaleness <= 0 || maxStaleness > 5*time.Second {
+		return 5 * time.Second
 	}
-	return nil
+	return maxStaleness
+}
+
+// ConfirmWait is how long a request that finds the index older than the
+// staleness bound maxStaleness waits for the index to be confirmed
+// current again (a catch-up of its own, or one already running): a
+// quarter of the bound, at least 50 ms and at most 250 ms.
+func ConfirmWait(maxStaleness time.Duration) time.Duration {
+	return min(max(maxStaleness/4, 50*time.Millisecond), 250*time.Millisecond)
+}
+
+// Fresh reports whether the index can be trusted: nil while it was
+// confirmed current (a catch-up or load succeeded, reading the database)
+// within the staleness bound (Config.MaxStaleness; 0: no bound), whatever
+// kept it from being confirmed since: a cut connection, a stalled one, a
+// slow machine. Past the bound a request confirms the index itself before
+// it is refused: one catch-up at a time, which the others wait for, at
+// most ConfirmWait; a catch-up that failed or hangs answers for them at
+// once. Errors: EUNAVAILABLE with Retry-After, when it could not.
+//
+// While the index is fresh this is one atomic load: the clock is read
+// only once the last confirmation is older than half the bound.
+func (s *Keeper) Fresh(ctx context.Context) error {
+	if !s.suspect.Load() {
+		return nil
+	}
+	return s.freshSlow(ctx)
+}
+
+func (s *Keeper) freshSlow(ctx context.Context) error {
+	bound := s.maxStaleness()
+	if bound <= 0 {
+		return nil
+	}
+	wait := ConfirmWait(bound)
+	var timer *time.Timer
+	for tried := false; ; tried = true {
+		ended := s.attemptEnded() // before the age: an end after it is seen
+		if s.age() <= bound {
+			return nil
+		}
+		if tried || !s.loaded.Load() {
+			// One catch-up ended and the index is still too old; or it was
+			// never loaded, and a catch-up from nothing would not fill it.
+			return errStale()
+		}
+		now := s.clock()
+		if f := s.lastFail.Load(); f > s.confirmed.Load() && now-time.Duration(f) < wait {
+			return errStale() // one failed a moment ago: it answers for this request too
+		}
+		if st := s.attemptStart.Load(); st != 0 && now-time.Duration(st) >= wait {
+			return errStale() // the one running hangs (a stalled connection)
+		}
+		if s.mu.TryLock() {
+			// This request confirms for everyone: detached from its own
+			// end, since others wait for the outcome; from the primary,
+			// since a standby may be the reason the index is behind.
+			cctx, cancel := context.WithTimeout(store.WithPrimary(context.WithoutCancel(ctx)), wait)
+			err := s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(cctx, nil) })
+			cancel()
+			s.mu.Unlock()
+			if err != nil {
+				return errStale()
+			}
+			continue
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		}
+		select {
+		case <-ended:
+		case <-timer.C:
+			return errStale()
+		case <-ctx.Done():
+			return errStale()
+		}
+	}
+}
+
+func errStale() error {
+	return roster.Retry(roster.EUNAVAILABLE, time.Second, "This server has lost touch with its database; try again shortly")
+}
+
+// age is how old the last confirmation is; very old before the first.
+func (s *Keeper) age() time.Duration {
+	c := s.confirmed.Load()
+	if c == 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	return s.clock() - time.Duration(c)
+}
+
+// attempt runs one catch-up or load, under mu: it confirms the index as
+// of the clock reading fn returns when fn succeeds, records a failure
+// when not, and tells the requests waiting in Fresh that it ended.
+func (s *Keeper) attempt(fn func() (time.Duration, error)) error {
+	s.attemptStart.Store(int64(s.clock()))
+	at, err := fn()
+	s.attemptStart.Store(0)
+	if err != nil {
+		s.lastFail.Store(int64(s.clock()))
+	} else if at > 0 {
+		s.confirm(at)
+	}
+	s.endMu.Lock()
+	if s.ended != nil {
+		close(s.ended)
+		s.ended = nil
+	}
+	s.endMu.Unlock()
+	return err
+}
+
+// attemptEnded returns a channel closed when the next catch-up ends.
+func (s *Keeper) attemptEnded() <-chan struct{} {
+	s.endMu.Lock()
+	defer s.endMu.Unlock()
+	if s.ended == nil {
+		s.ended = make(chan struct{})
+	}
+	return s.ended
+}
+
+// confirm records that the index is current as of the clock reading at,
+// and lowers suspect when that is recent enough.
+func (s *Keeper) confirm(at time.Duration) {
+	for {
+		old := s.confirmed.Load()
+		if int64(at) <= old || s.confirmed.CompareAndSwap(old, int64(at)) {
+			break
+		}
+	}
+	if s.suspect.Load() {
+		s.watch()
+	}
+}
+
+// watch is the watchdog: it raises suspect once the last confirmation is
+// half the bound old, and otherwise (lowering suspect) sets its timer for
+// that moment. A confirmation moves the moment on, without touching the
+// timer while suspect is low: when it fires it looks again. A timer that
+// fires late leaves half the bound before an allow could be stale.
+func (s *Keeper) watch() {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	bound := s.maxStaleness()
+	if bound <= 0 {
+		s.suspect.Store(true) // no bound: the slow path answers nil at once
+		return
+	}
+	left := bound/2 - s.age()
+	if left <= 0 {
+		s.suspect.Store(true)
+		return
+	}
+	s.suspect.Store(false)
+	if s.watchdog == nil {
+		s.watchdog = time.AfterFunc(left, s.watch)
+	} else {
+		s.watchdog.Reset(left)
+	}
 }
 
 // CatchUpOrReload is CatchUp for a replica that may have fallen behind the
@@ -354,31 +599,44 @@ func (s *Keeper) Fresh() error {
 // rolled back after drawing one) can cause an unneeded reload, never a
 // missed change.
 func (s *Keeper) CatchUpOrReload(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(ctx, ctx) })
+}
+
+// errMustReload: a catch-up that may not reload found that the index must
+// be reloaded (changes pruned, or the database moved to another server).
+var errMustReload = errors.New("the check index must be reloaded (behind the pruned change log, or another database server); the follower reloads it")
+
+// catchUpOrReload is CatchUpOrReload under mu, reloading in reloadCtx;
+// nil reloadCtx answers errMustReload instead (a request confirming the
+// index in Fresh must not hold everyone for a reload). It returns the
+// clock reading as of which the index is current.
+func (s *Keeper) catchUpOrReload(ctx, reloadCtx context.Context) (time.Duration, error) {
 	if s.db.ServerSwitches() != s.switches.Load() {
-		return s.reloadAfterSwitch(ctx)
+		return s.reloadAfterSwitch(reloadCtx)
 	}
 	applied := s.Revision()
 	if behind, err := s.prunedPast(ctx, applied); err != nil {
-		s.failing.Store(true)
-		return err
+		return 0, err
 	} else if behind {
-		return s.reloadBehindPrune(ctx, applied)
+		return s.reloadBehindPrune(reloadCtx, applied)
 	}
-	if err := s.CatchUp(ctx); err != nil {
-		return err
+	at, err := s.catchUp(ctx)
+	if err != nil {
+		return 0, err
 	}
 	if s.Revision() == applied {
 		// Nothing applied: no change after applied was there to read (the
 		// newest change is never pruned), so none was missed.
-		return nil
+		return at, nil
 	}
 	if behind, err := s.prunedPast(ctx, applied); err != nil {
-		s.failing.Store(true)
-		return err
+		return 0, err
 	} else if behind {
-		return s.reloadBehindPrune(ctx, applied)
+		return s.reloadBehindPrune(reloadCtx, applied)
 	}
-	return nil
+	return at, nil
 }
 
 // prunedPast reports whether changes after applied may have been pruned
@@ -396,15 +654,13 @@ func (s *Keeper) prunedPast(ctx context.Context, applied int64) (bool, error) {
 	return oldest > applied+1, nil
 }
 
-func (s *Keeper) reloadBehindPrune(ctx context.Context, applied int64) error {
+func (s *Keeper) reloadBehindPrune(ctx context.Context, applied int64) (time.Duration, error) {
+	if ctx == nil {
+		return 0, errMustReload
+	}
 	s.log().Warn("this replica fell behind the pruned change log; reloading the check index", "applied", applied)
 	// From the primary: a standby may hold less than was applied.
-	if err := s.LoadIndex(store.WithPrimary(ctx)); err != nil {
-		s.failing.Store(true)
-		return err
-	}
-	s.failing.Store(false)
-	return nil
+	return s.load(store.WithPrimary(ctx))
 }
 
 // ApplyKeys reloads the member's personal API keys into the index.

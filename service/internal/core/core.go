@@ -38,7 +38,12 @@ type Config struct {
 	SessionIdle    time.Duration // a session unused this long ends
 	ResendInterval time.Duration // the least time between two sends of one invitation
 	MaxSends       int           // the most sends of one invitation, and of invitations to one address in a day
-	StaleAfter     time.Duration // refuse checks when the index has not caught up for this long (0: never)
+	// MaxStaleness is the staleness bound: a replica whose index was not
+	// confirmed current (a catch-up read the database) within it refuses
+	// checks and member requests with 503 rather than answer from an index
+	// that may hold revoked access (0: no bound, for tools and tests that
+	// follow nothing). ROSTER_MAX_STALENESS.
+	MaxStaleness time.Duration
 
 	// InviteMailsPerHour and InviteMailsPerDay are an account's budget of
 	// invitation mail (invites and resends, each row of a batch counted).
@@ -84,7 +89,7 @@ func DefaultConfig() Config {
 		SessionIdle:    12 * time.Hour,
 		ResendInterval: time.Minute,
 		MaxSends:       10,
-		StaleAfter:     2 * time.Second,
+		MaxStaleness:   time.Second,
 
 		InviteMailsPerHour: 100,
 		InviteMailsPerDay:  500,
@@ -153,7 +158,7 @@ func New(db *store.DB, sender mail.Sender, domains *emailaddr.Checker, cfg *Conf
 		domains = emailaddr.NewChecker(nil)
 	}
 	c := &Core{DB: db, Sender: sender, Domains: domains, Config: cfg, Stats: stats, log: log}
-	c.Keeper = index.New(db, log, func() time.Duration { return c.Config.StaleAfter })
+	c.Keeper = index.New(db, log, func() time.Duration { return c.Config.MaxStaleness })
 	c.Index = c.Keeper.Index
 	return c
 }
