@@ -161,6 +161,18 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	// The first load reads the standby only once it has replayed what the
+	// primary holds now (the migration just applied, above all); a standby
+	// still behind after 10 s is left to catch up, and the load reads the
+	// primary.
+	loadCtx := ctx
+	if ok, err := db.AwaitReadReplay(ctx, 10*time.Second); err != nil {
+		db.Close()
+		return nil, err
+	} else if !ok {
+		log.Warn("the read database has not replayed the primary's latest writes; loading the check index from the primary")
+		loadCtx = store.WithPrimary(ctx)
+	}
 	// Every mail goes through the outbox table (service.RunMail).
 	sender, mailDone, err := Mailer(c.SMTPURL, c.MailFrom, log)
 	if err != nil {
@@ -213,7 +225,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 		cfg.DNSResolver = DNSResolver(c.DNSServer)
 	}
 	svc := service.New(db, sender, emailaddr.NewChecker(c.PersonalExtra), cfg, log)
-	if err := svc.LoadIndex(ctx); err != nil {
+	if err := svc.LoadIndex(loadCtx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -229,3 +229,35 @@ func (db *DB) sawReplayed(r *DB, rev int64) {
 func (db *DB) ReplayedRevision(ctx context.Context) (int64, error) {
 	return db.reader(ctx).LatestRevision(ctx)
 }
+
+// AwaitReadReplay waits until the read pool has replayed everything the
+// primary had written when it was called (its WAL position), polling every
+// 20 ms, for at most timeout; true when it has, or when there is no read
+// pool. A replica started right after a migration calls it before its
+// first load: a standby that has not replayed the migration yet would
+// answer "no such column".
+func (db *DB) AwaitReadReplay(ctx context.Context, timeout time.Duration) (bool, error) {
+	if !db.HasReadPool() {
+		return true, nil
+	}
+	var lsn string
+	if err := db.oneRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		return false, db.d.mapErr(err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var done bool
+		err := db.cl.read.oneRow(ctx, `SELECT COALESCE(pg_last_wal_replay_lsn() >= ?::pg_lsn, true)`, lsn).Scan(&done)
+		if err == nil && done {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/store"
@@ -28,6 +29,9 @@ func TestConformance_ReadPool(t *testing.T) {
 				if db.ServerSwitches() != 0 {
 					t.Errorf("ServerSwitches on SQLite = %d", db.ServerSwitches())
 				}
+				if ok, err := db.AwaitReadReplay(ctx, time.Millisecond); !ok || err != nil {
+					t.Errorf("AwaitReadReplay without a read pool: %v, %v", ok, err)
+				}
 				return
 			}
 			if db.HasReadPool() {
@@ -38,6 +42,11 @@ func TestConformance_ReadPool(t *testing.T) {
 			}
 			if !db.HasReadPool() {
 				t.Fatal("no read pool after OpenRead")
+			}
+			// The read pool here is the primary itself (no replay to wait
+			// for); a real standby's is waited for in server's standby tests.
+			if ok, err := db.AwaitReadReplay(ctx, time.Second); !ok || err != nil {
+				t.Errorf("AwaitReadReplay on a primary: %v, %v", ok, err)
 			}
 			_, a := fixture(t, db, "owner@read.example")
 			latest, err := db.LatestRevision(ctx)
