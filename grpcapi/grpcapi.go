@@ -74,14 +74,16 @@ const RevisionMetadata = "x-roster-revision"
 
 // New returns a gRPC server with AuthzService, the health service and
 // server reflection registered, with the package's limits (MaxRecvMsgSize,
-// the keepalive parameters and enforcement policy above). opts (TLS
-// credentials, interceptors, stats handlers...) come after the limits and
-// may override them; interceptors in opts run around the service token's
-// check, so metrics and tracing see refused calls too. An empty
-// serviceToken refuses every check with PERMISSION_DENIED. The caller
-// serves it on a listener and stops it (GracefulStop, Stop).
-func New(svc *service.Service, serviceToken string, opts ...grpc.ServerOption) *grpc.Server {
-	a := &authzServer{svc: svc, token: service.NewServiceToken(serviceToken)}
+// the keepalive parameters and enforcement policy above). Every call is
+// counted on m (nil: not counted; every method's series exist from the
+// start) and logged, refused calls too: one interceptor counts, checks the
+// service token, calls the method and logs. opts (TLS credentials,
+// interceptors, stats handlers...) come after the limits and may override
+// them; interceptors in opts run inside that one. An empty serviceToken
+// refuses every check with PERMISSION_DENIED. The caller serves it on a
+// listener and stops it (GracefulStop, Stop).
+func New(svc *service.Service, serviceToken string, m *Metrics, opts ...grpc.ServerOption) *grpc.Server {
+	a := &authzServer{svc: svc, token: service.NewServiceToken(serviceToken), metrics: m}
 	all := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
@@ -89,65 +91,102 @@ func New(svc *service.Service, serviceToken string, opts ...grpc.ServerOption) *
 			MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: MaxConnectionAgeGrace,
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
+		// One interceptor each, so grpc-go calls it without a chain.
+		grpc.ChainUnaryInterceptor(a.unary),
+		grpc.ChainStreamInterceptor(a.stream),
 	}
 	all = append(all, opts...)
-	all = append(all, grpc.ChainUnaryInterceptor(a.unaryLog, a.unaryAuth), grpc.ChainStreamInterceptor(a.streamLog, a.streamAuth))
 	gs := grpc.NewServer(all...)
 	authzv1.RegisterAuthzServiceServer(gs, a)
 	healthgrpc.RegisterHealthServer(gs, newHealthServer(svc))
 	reflection.Register(gs)
+	if m != nil {
+		m.init(gs)
+	}
 	return gs
 }
 
 type authzServer struct {
 	authzv1.UnimplementedAuthzServiceServer
-	svc   *service.Service
-	token service.ServiceToken
+	svc     *service.Service
+	token   service.ServiceToken
+	metrics *Metrics // nil: none
 }
 
 const methodPrefix = "/" + ServiceName + "/"
 
-func (a *authzServer) unaryAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if strings.HasPrefix(info.FullMethod, methodPrefix) {
-		if err := a.authenticate(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return handler(ctx, req)
-}
-
-func (a *authzServer) streamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if strings.HasPrefix(info.FullMethod, methodPrefix) {
-		if err := a.authenticate(ss.Context()); err != nil {
-			return err
-		}
-	}
-	return handler(srv, ss)
-}
-
-// unaryLog and streamLog log one line per call, as edge.RequestLog does
-// for HTTP: the method, the status code, the duration. Calls answered OK
-// of the check service and of the health service (the platform's checks,
-// tens of thousands a second, and the probes) are logged at debug level
-// (ROSTER_LOG_LEVEL=debug shows them); other answers at info.
-func (a *authzServer) unaryLog(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// unary is every unary call's one interceptor: it counts the call
+// (Metrics), checks the service token of AuthzService's calls, calls the
+// method and logs the call.
+func (a *authzServer) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
-	resp, err := handler(ctx, req)
-	a.logCall(ctx, info.FullMethod, err, time.Since(start))
+	mm := a.metrics.method(info.FullMethod, "unary")
+	if mm != nil {
+		mm.started.Inc()
+		mm.received.Inc()
+	}
+	var resp any
+	var err error
+	if strings.HasPrefix(info.FullMethod, methodPrefix) {
+		err = a.authenticate(ctx)
+	}
+	if err == nil {
+		resp, err = handler(ctx, req)
+	}
+	d := time.Since(start)
+	code := codeOfErr(err)
+	if mm != nil {
+		if err == nil {
+			mm.sent.Inc()
+		}
+		mm.done(code, d)
+	}
+	a.logCall(ctx, info.FullMethod, code, d)
 	return resp, err
 }
 
-func (a *authzServer) streamLog(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+// stream is unary's twin for streaming calls (the health service's Watch,
+// reflection): each message received and sent is counted.
+func (a *authzServer) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	start := time.Now()
-	err := handler(srv, ss)
-	a.logCall(ss.Context(), info.FullMethod, err, time.Since(start))
+	mm := a.metrics.method(info.FullMethod, callType(info.IsClientStream, info.IsServerStream))
+	mm.start()
+	var err error
+	if strings.HasPrefix(info.FullMethod, methodPrefix) {
+		err = a.authenticate(ss.Context())
+	}
+	if err == nil {
+		if mm != nil {
+			ss = &countedStream{ServerStream: ss, mm: mm}
+		}
+		err = handler(srv, ss)
+	}
+	d := time.Since(start)
+	code := codeOfErr(err)
+	mm.done(code, d)
+	a.logCall(ss.Context(), info.FullMethod, code, d)
 	return err
 }
 
-var healthPrefix = "/" + healthgrpc.Health_ServiceDesc.ServiceName + "/"
+// codeOfErr is the status code a call's error answers, as grpc-go sends
+// it: a context's error is CANCELLED or DEADLINE_EXCEEDED, not UNKNOWN.
+func codeOfErr(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		st = status.FromContextError(err)
+	}
+	return st.Code()
+}
 
-func (a *authzServer) logCall(ctx context.Context, method string, err error, d time.Duration) {
-	code := status.Code(err)
+// logCall logs one line per call, as edge.RequestLog does for HTTP: the
+// method, the status code, the duration. Calls answered OK of the check
+// service and of the health service (the platform's checks, tens of
+// thousands a second, and the probes) are logged at debug level
+// (ROSTER_LOG_LEVEL=debug shows them); other answers at info.
+func (a *authzServer) logCall(ctx context.Context, method string, code codes.Code, d time.Duration) {
 	level := slog.LevelInfo
 	if code == codes.OK && (strings.HasPrefix(method, methodPrefix) || strings.HasPrefix(method, healthPrefix)) {
 		level = slog.LevelDebug
@@ -160,6 +199,8 @@ func (a *authzServer) logCall(ctx context.Context, method string, err error, d t
 		slog.String("code", code.String()),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 }
+
+var healthPrefix = "/" + healthgrpc.Health_ServiceDesc.ServiceName + "/"
 
 // authenticate checks the service token in the metadata "authorization:
 // Bearer <token>" by the service's one rule, as over HTTP; the refusal

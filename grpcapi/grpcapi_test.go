@@ -28,7 +28,7 @@ import (
 	"github.com/rosterhq/roster/service"
 )
 
-// serve serves grpcapi.New(svc, token) on its own TCP listener on
+// serve serves grpcapi.New(svc, token, nil) on its own TCP listener on
 // 127.0.0.1 and returns a client connection to it.
 func serve(tb testing.TB, svc *service.Service, token string) *grpc.ClientConn {
 	tb.Helper()
@@ -36,7 +36,7 @@ func serve(tb testing.TB, svc *service.Service, token string) *grpc.ClientConn {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	gs := grpcapi.New(svc, token)
+	gs := grpcapi.New(svc, token, nil)
 	go gs.Serve(ln)
 	tb.Cleanup(gs.Stop)
 	return dial(tb, ln.Addr().String())
@@ -471,8 +471,9 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-// BenchmarkGRPCCheck measures unary Check calls over loopback TCP from
-// parallel callers in the same process (the client's work shares the cores
+// BenchmarkGRPCCheck measures unary Check calls to the server as
+// server.GRPCServer wires it, over loopback TCP from parallel callers in
+// the same process (the client's work shares the cores
 // with the server's), multiplexed over one connection and over four.
 // Reports checks/s; compare BenchmarkAuthzCheckHTTP in httpapi.
 func BenchmarkGRPCCheck(b *testing.B) {
@@ -484,7 +485,7 @@ func BenchmarkGRPCCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gs := grpcapi.New(e.Server.Service, servertest.ServiceToken)
+	gs := e.Server.GRPCServer() // as served: metrics and logs, tracing off
 	go gs.Serve(ln)
 	b.Cleanup(gs.Stop)
 	perms := []string{"numbers.view", "team.edit", "billing.view", "logs.view"}

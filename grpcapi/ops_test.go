@@ -201,8 +201,9 @@ func TestReflection_ListResolveAndCallWithoutTheProto(t *testing.T) {
 }
 
 // The gRPC calls are counted per method and status code on the admin
-// listener's /metrics (go-grpc-middleware's Prometheus provider), refused
-// calls too; every method's series is there from the start.
+// listener's /metrics (the series of go-grpc-middleware's Prometheus
+// provider), refused calls too, streams' messages each; every method's
+// series is there from the start.
 func TestMetrics_PerMethodAndCode(t *testing.T) {
 	t.Parallel()
 	e := servertest.New(t)
@@ -223,12 +224,28 @@ func TestMetrics_PerMethodAndCode(t *testing.T) {
 		}
 		return string(b)
 	}
-	c := authzv1.NewAuthzServiceClient(serveWired(t, e))
+	conn := serveWired(t, e)
+	c := authzv1.NewAuthzServiceClient(conn)
 	before := scrape()
 	for _, want := range []string{
+		// The names, help and labels of go-grpc-middleware's Prometheus
+		// provider, which dashboards and alerts know.
+		"# HELP grpc_server_started_total Total number of RPCs started on the server.",
+		"# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or failure.",
+		"# HELP grpc_server_msg_received_total Total number of RPC stream messages received on the server.",
+		"# HELP grpc_server_msg_sent_total Total number of gRPC stream messages sent by the server.",
+		"# HELP grpc_server_handling_seconds Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+		"# TYPE grpc_server_handling_seconds histogram",
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 0`,
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="CheckBatch",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 0`,
+		`grpc_server_handled_total{grpc_code="Unauthenticated",grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 0`,
 		`grpc_server_started_total{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 0`,
+		`grpc_server_started_total{grpc_method="Watch",grpc_service="grpc.health.v1.Health",grpc_type="server_stream"} 0`,
+		`grpc_server_started_total{grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 0`,
+		`grpc_server_msg_received_total{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 0`,
+		`grpc_server_msg_sent_total{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 0`,
+		`grpc_server_handling_seconds_bucket{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary",le="1e-05"} 0`,
+		`grpc_server_handling_seconds_bucket{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary",le="2.62144"} 0`,
 	} {
 		if !strings.Contains(before, want) {
 			t.Errorf("before any call, no %s", want)
@@ -242,9 +259,31 @@ func TestMetrics_PerMethodAndCode(t *testing.T) {
 	wantCode(t, err, codes.Unauthenticated)
 	_, err = c.Check(withToken(servertest.ServiceToken), byUser(acct, ownerID, "no.such.permission"))
 	wantCode(t, err, codes.InvalidArgument)
+	// A stream: two questions to reflection, two answers, then the end.
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &reflectionClient{tb: t, stream: stream}
+	for range 2 {
+		rc.ask(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != io.EOF {
+		t.Fatalf("reflection's end: %v", err)
+	}
 
 	after := scrape()
 	for _, want := range []string{
+		`grpc_server_msg_received_total{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 4`,
+		`grpc_server_msg_sent_total{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 2`,
+		`grpc_server_started_total{grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 1`,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 1`,
+		`grpc_server_msg_received_total{grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 2`,
+		`grpc_server_msg_sent_total{grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 2`,
+		`grpc_server_handling_seconds_bucket{grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary",le="+Inf"} 4`,
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 2`,
 		`grpc_server_handled_total{grpc_code="Unauthenticated",grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 1`,
 		`grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="Check",grpc_service="roster.authz.v1.AuthzService",grpc_type="unary"} 1`,

@@ -9,4 +9,4 @@ source "$(dirname "$0")/wirelib.sh"
 wire_profile
 "$D/wire" grpc-load -mix "$D/mix.json" -a "$ROSTER_GRPC" -b "$BARE_GRPC" -token "$TOKEN" \
   -c 32 -conns "${WIRE_GRPC_CONNS:-1}" -rounds "$ROUNDS" -d "$DUR" -pid-a "$ROSTER_PID" -pid-b "$BARE_PID" ${BASE_GRPC:+-base "$BASE_GRPC" -pid-base "$BASE_PID"}
-if [ -n "${PROF_PID:-}" ]; then wait "$PROF_PID" || true; fi
+wire_profile_wait

@@ -10,7 +10,11 @@
 # Settings: WIRE_DURATION (each window, default 10s), WIRE_ROUNDS
 # (default 3), WIRE_ACCOUNTS, WIRE_ROSTER_BIN, WIRE_KEEP=1 (keep the
 # folder and print it), WIRE_PROFILE=FILE (a 10 s CPU profile of Roster
-# taken from the admin listener during its first window), WIRE_BASE_BIN
+# taken from the admin listener during its first window),
+# WIRE_PROFILE_ALL=PREFIX (CPU profiles of Roster and of the bare
+# reference over the whole run, to PREFIX.roster and PREFIX.bare: a
+# process is sampled only while it works, so each holds its own windows,
+# and both pay the profiler alike), WIRE_BASE_BIN
 # (another roster binary, say one built from an older commit, served on a
 # copy of the database and measured in the same rounds: "base").
 set -euo pipefail
@@ -31,7 +35,7 @@ go build -o "$D/wire" ./loadtest/cmd/wire
 ROSTER=${WIRE_ROSTER_BIN:-}
 if [ -z "$ROSTER" ]; then go build -o "$D/roster" ./cmd/roster; ROSTER="$D/roster"; fi
 "$D/wire" prepare -dir "$D" -accounts "${WIRE_ACCOUNTS:-10000}" -token "$TOKEN"
-read -r P PA PG PB PBG PX PXG <<<"$("$D/wire" ports 7 | tr "\n" " ")"
+read -r P PA PG PB PBG PX PXG PBP <<<"$("$D/wire" ports 8 | tr "\n" " ")"
 ROSTER_URL=http://127.0.0.1:$P BARE_URL=http://127.0.0.1:$PB
 ROSTER_GRPC=127.0.0.1:$PG BARE_GRPC=127.0.0.1:$PBG
 ROSTER_SERVICE_TOKEN=$TOKEN "$ROSTER" serve --database "$D/roster.db" --addr "127.0.0.1:$P" \
@@ -52,7 +56,7 @@ for u in "$ROSTER_URL" $BASE_URL; do
   curl -sf -o /dev/null "$u/healthz" || { cat "$D/roster.log" "$D/base.log" >&2 2>/dev/null; exit 1; }
 done
 "$D/wire" bare -mix "$D/mix.json" -roster "$ROSTER_URL" -roster-grpc "$ROSTER_GRPC" \
-  -http "127.0.0.1:$PB" -grpc "$BARE_GRPC" -token "$TOKEN" >"$D/bare.log" 2>&1 &
+  -http "127.0.0.1:$PB" -grpc "$BARE_GRPC" -token "$TOKEN" -pprof "127.0.0.1:$PBP" >"$D/bare.log" 2>&1 &
 BARE_PID=$!
 PIDS+=($!)
 for _ in $(seq 300); do grep -q "bare: serving" "$D/bare.log" && break; sleep 0.1; done
@@ -84,12 +88,28 @@ wire_wrk() {
 }
 
 # wire_profile: a CPU profile of Roster for 10 s, in the background, to
-# WIRE_PROFILE when set.
+# WIRE_PROFILE when set; with WIRE_PROFILE_ALL, Roster's and the bare
+# reference's over the whole run (called once, before the first window).
 wire_profile() {
+  if [ -n "${WIRE_PROFILE_ALL:-}" ] && [ -z "${PROF_ALL_PIDS:-}" ]; then
+    local n=2 secs
+    if [ -n "$BASE_URL" ]; then n=3; fi
+    secs=$(( (${DUR%s} * ROUNDS + 2) * n + 5 ))
+    curl -s -o "$WIRE_PROFILE_ALL.roster" "http://127.0.0.1:$PA/debug/pprof/profile?seconds=$secs" &
+    PROF_ALL_PIDS=$!
+    curl -s -o "$WIRE_PROFILE_ALL.bare" "http://127.0.0.1:$PBP/debug/pprof/profile?seconds=$secs" &
+    PROF_ALL_PIDS="$PROF_ALL_PIDS $!"
+  fi
   if [ -n "${WIRE_PROFILE:-}" ]; then
     curl -s -o "$WIRE_PROFILE" "http://127.0.0.1:$PA/debug/pprof/profile?seconds=10" &
     PROF_PID=$!
   fi
+}
+
+# wire_profile_wait: waits for the profiles wire_profile took.
+wire_profile_wait() {
+  local p
+  for p in ${PROF_PID:-} ${PROF_ALL_PIDS:-}; do wait "$p" || true; done
 }
 
 # wire_rounds PATH SCRIPT PER: WIRE_ROUNDS rounds of (Roster window, bare
@@ -116,7 +136,7 @@ wire_rounds() {
     sa=$(awk -v s="$sa" -v x="$a" 'BEGIN{print s+x}')
     sb=$(awk -v s="$sb" -v x="$b" 'BEGIN{print s+x}')
   done
-  if [ -n "${PROF_PID:-}" ]; then wait "$PROF_PID" || true; fi
+  wire_profile_wait
   ROSTER_MEAN=$(awk -v s="$sa" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "%.0f", s/n*p}')
   BARE_MEAN=$(awk -v s="$sb" -v n="$ROUNDS" -v p="$per" 'BEGIN{printf "%.0f", s/n*p}')
   RATIO=$(awk -v a="$sa" -v b="$sb" 'BEGIN{printf "%.3f", a/b}')

@@ -7,18 +7,16 @@ import (
 
 // routeErrors answers what mux has no route for in the words of the edge
 // the path belongs to, instead of Go's plain text: the JSON error envelope
-// under /v1/ (api), the console's own page elsewhere (page). A request mux
-// routes (every page, /healthz, the static files) passes untouched; one
-// it does not is run through mux with its 404 or 405 caught (keeping the
-// Allow header the router sets), so the router alone decides which it
-// is, and its redirects (a path to clean) still pass.
+// under /v1/ (api), the console's own page elsewhere (page). Every request
+// is routed once: mux serves it through a catchWriter that holds back a
+// 404 or 405 only when mux matched no pattern (ServeMux sets r.Pattern on
+// this very request before a routed handler runs, so a handler's own 404,
+// a not_found answer, passes), keeping the Allow header the router sets.
+// So the router alone decides which it is, and its redirects (a path to
+// clean) still pass.
 func routeErrors(mux *http.ServeMux, api, page func(w http.ResponseWriter, r *http.Request, status int)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		cw := &catchWriter{ResponseWriter: w}
+		cw := &catchWriter{ResponseWriter: w, r: r}
 		mux.ServeHTTP(cw, r)
 		if cw.caught == 0 {
 			return
@@ -31,15 +29,18 @@ func routeErrors(mux *http.ServeMux, api, page func(w http.ResponseWriter, r *ht
 	})
 }
 
-// catchWriter holds back the router's own 404 or 405 answer.
+// catchWriter holds back the router's own 404 or 405 answer. Unwrap lets
+// http.ResponseController reach the connection's writer (deadlines,
+// flushing) through it.
 type catchWriter struct {
 	http.ResponseWriter
+	r      *http.Request
 	caught int // the status held back; 0 when the answer went through
 	wrote  bool
 }
 
 func (c *catchWriter) WriteHeader(status int) {
-	if !c.wrote && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+	if !c.wrote && c.r.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		c.caught = status
 		return
 	}
@@ -54,3 +55,12 @@ func (c *catchWriter) Write(b []byte) (int, error) {
 	c.wrote = true
 	return c.ResponseWriter.Write(b)
 }
+
+func (c *catchWriter) Flush() {
+	if c.caught == 0 {
+		c.wrote = true
+		http.NewResponseController(c.ResponseWriter).Flush()
+	}
+}
+
+func (c *catchWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/rosterhq/roster/admin"
@@ -133,7 +131,7 @@ type Server struct {
 	// Admin serves metrics, probes and the profiler: on its own listener
 	// (Config.AdminAddr), never on Handler's.
 	Admin       *admin.Admin
-	grpcMetrics *grpcprom.ServerMetrics
+	grpcMetrics *grpcapi.Metrics
 	tracing     bool
 	readTimeout time.Duration
 	cancel      context.CancelFunc
@@ -235,8 +233,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	// grpc_server_started_total, grpc_server_handled_total,
 	// grpc_server_msg_received_total, grpc_server_msg_sent_total and
 	// grpc_server_handling_seconds, on the admin listener's /metrics.
-	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
-		grpcprom.WithHistogramBuckets(prometheus.ExponentialBuckets(1e-5, 4, 10)))) // 10 µs to about 2.6 s
+	grpcMetrics := grpcapi.NewMetrics()
 	adm.Registry().MustRegister(grpcMetrics)
 	// The edges log through the service's logger (svc.Log), one value,
 	// rather than each being handed log again.
@@ -330,18 +327,11 @@ func (s *Server) HTTPServer(log *slog.Logger) *http.Server {
 // GRPCServer returns the gRPC listener's server (grpcapi.New: the check
 // service, health, reflection, the keepalive and message-size limits) for
 // the service token, with its calls counted per method and status code on
-// the admin listener's /metrics and traced when Config.Tracing. The metrics
-// interceptors run outermost, so calls refused for their token are counted
-// too; opts (TLS) are passed on to grpcapi.New.
+// the admin listener's /metrics (grpcapi.Metrics, refused calls too) and
+// traced when Config.Tracing (otelgrpc's stats handler; nothing at all
+// when off); opts (TLS) are passed on to grpcapi.New.
 func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
-	all := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(s.grpcMetrics.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(s.grpcMetrics.StreamServerInterceptor()),
-	}, telemetry.GRPCServerOptions(s.tracing)...)
-	gs := grpcapi.New(s.Service, s.API.ServiceToken, append(all, opts...)...)
-	// Every method's series exist from the start, at 0.
-	s.grpcMetrics.InitializeMetrics(gs)
-	return gs
+	return grpcapi.New(s.Service, s.API.ServiceToken, s.grpcMetrics, append(telemetry.GRPCServerOptions(s.tracing), opts...)...)
 }
 
 // Close stops following changes and closes the database.

@@ -6,7 +6,7 @@
 //	    D/roster.db (loadtest.Generate), D/mix.json (1,000 checks: 85%
 //	    members, 10% another account's user, 5% an unknown account),
 //	    D/check.lua and D/batch.lua (wrk scripts cycling through them).
-//	wire bare -mix D/mix.json -roster URL [-roster-grpc ADDR] -http ADDR [-grpc ADDR] [-token T]
+//	wire bare -mix D/mix.json -roster URL [-roster-grpc ADDR] -http ADDR [-grpc ADDR] [-token T] [-pprof ADDR]
 //	    the references: a bare net/http server decoding the same JSON
 //	    into the same struct with encoding/json, looking the answer up
 //	    in a map and encoding it with encoding/json; a bare grpc-go server
@@ -33,6 +33,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -296,10 +297,20 @@ func bare(args []string) error {
 	httpAddr := fs.String("http", "", "where the bare net/http server listens")
 	grpcAddr := fs.String("grpc", "", "where the bare grpc-go server listens (optional)")
 	token := fs.String("token", "wire-service-token", "Roster's service token")
+	pprofAddr := fs.String("pprof", "", "where net/http/pprof listens (optional): the reference's own profile, beside Roster's")
 	fs.Parse(args)
 	mix, err := readMix(*mixPath)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		ln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go http.Serve(ln, mux)
 	}
 	answers := map[item]answer{}
 	c := &http.Client{Timeout: 10 * time.Second}
