@@ -56,6 +56,9 @@ func (tx *Tx) CreateAccount(ctx context.Context, name string, ownerID int64) (ro
 		if err != nil {
 			return a, err
 		}
+		if err := tx.refreshMemberKeys(ctx, `account_id = ? AND user_id = ?`, a.Seq, ownerID); err != nil {
+			return a, err
+		}
 		if _, err := tx.Changed(ctx, a.Seq, 0); err != nil {
 			return a, err
 		}

@@ -19,7 +19,28 @@ func (tx *Tx) AddMember(ctx context.Context, accountSeq, userID int64, role rost
 	if err != nil {
 		return err
 	}
+	if err := tx.refreshMemberKeys(ctx, `account_id = ? AND user_id = ?`, accountSeq, userID); err != nil {
+		return err
+	}
 	_, err = tx.Changed(ctx, accountSeq, userID)
+	return err
+}
+
+// refreshMemberKeys copies the user's name and address, folded, into the
+// team list's keys of the memberships that match where (migration 00027:
+// members.name_key orders the name sort, members.search_key is searched),
+// after a member is added or a user's name changes. Every write of either
+// goes through here, so both databases fold as the list does (foldSQL).
+func (tx *Tx) refreshMemberKeys(ctx context.Context, where string, args ...any) error {
+	d := tx.db
+	sep := "char(31)"
+	if d.d.name() == "postgres" {
+		sep = "chr(31)"
+	}
+	_, err := tx.exec(ctx, `UPDATE members SET
+		name_key = (SELECT `+d.foldSQL("u.name")+` FROM users u WHERE u.id = members.user_id),
+		search_key = (SELECT `+d.foldSQL("u.name")+` || `+sep+` || `+d.foldSQL("u.email")+` FROM users u WHERE u.id = members.user_id)
+		WHERE `+where, args...)
 	return err
 }
 
@@ -313,4 +334,13 @@ func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]De
 		return d, nil
 	})
 	return out, db.d.mapErr(err)
+}
+
+// RefreshMemberKeys copies every member's name and address, folded, into
+// the account's team list keys (see refreshMemberKeys): for loaders that
+// write members in SQL of their own (loadtest/seed, tests).
+func (db *DB) RefreshMemberKeys(ctx context.Context, accountSeq int64) error {
+	return db.Transact(ctx, func(tx *Tx) error {
+		return tx.refreshMemberKeys(ctx, `account_id = ?`, accountSeq)
+	})
 }
