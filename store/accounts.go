@@ -51,12 +51,7 @@ func (tx *Tx) CreateAccount(ctx context.Context, name string, ownerID int64) (ro
 		} else if err != nil {
 			return a, err
 		}
-		_, err = tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
-			a.Seq, ownerID, int(roster.RoleOwner), micros(tx.now))
-		if err != nil {
-			return a, err
-		}
-		if err := tx.refreshMemberKeys(ctx, `account_id = ? AND user_id = ?`, a.Seq, ownerID); err != nil {
+		if err := tx.insertMember(ctx, a.Seq, ownerID, roster.RoleOwner); err != nil {
 			return a, err
 		}
 		if _, err := tx.Changed(ctx, a.Seq, 0); err != nil {

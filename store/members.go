@@ -14,33 +14,44 @@ import (
 
 // AddMember inserts a membership. ErrUnique when the user already is one.
 func (tx *Tx) AddMember(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
-	_, err := tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
-		accountSeq, userID, int(role), micros(tx.now))
-	if err != nil {
+	if err := tx.insertMember(ctx, accountSeq, userID, role); err != nil {
 		return err
 	}
-	if err := tx.refreshMemberKeys(ctx, `account_id = ? AND user_id = ?`, accountSeq, userID); err != nil {
-		return err
-	}
-	_, err = tx.Changed(ctx, accountSeq, userID)
+	_, err := tx.Changed(ctx, accountSeq, userID)
 	return err
 }
 
-// refreshMemberKeys copies the user's name and address, folded, into the
-// team list's keys of the memberships that match where (migration 00027:
-// members.name_key orders the name sort, members.search_key is searched),
-// after a member is added or a user's name changes. Every write of either
-// goes through here, so both databases fold as the list does (foldSQL).
-func (tx *Tx) refreshMemberKeys(ctx context.Context, where string, args ...any) error {
-	d := tx.db
+// memberKeys is the team list's keys of the membership of user (an SQL
+// expression of its ID) as SQL (migration 00027): its name folded as
+// foldSQL does, which orders the name sort (members.name_key), and that,
+// a unit separator (31) and its address folded, which the search reads
+// (members.search_key). Every write of either goes through here: the
+// insert of a member, and refreshMemberKeys when a user's name changes.
+func (db *DB) memberKeys(user string) (nameKey, searchKey string) {
 	sep := "char(31)"
-	if d.d.name() == "postgres" {
+	if db.d.name() == "postgres" {
 		sep = "chr(31)"
 	}
-	_, err := tx.exec(ctx, `UPDATE members SET
-		name_key = (SELECT `+d.foldSQL("u.name")+` FROM users u WHERE u.id = members.user_id),
-		search_key = (SELECT `+d.foldSQL("u.name")+` || `+sep+` || `+d.foldSQL("u.email")+` FROM users u WHERE u.id = members.user_id)
-		WHERE `+where, args...)
+	return `(SELECT ` + db.foldSQL("u.name") + ` FROM users u WHERE u.id = ` + user + `)`,
+		`(SELECT ` + db.foldSQL("u.name") + ` || ` + sep + ` || ` + db.foldSQL("u.email") + ` FROM users u WHERE u.id = ` + user + `)`
+}
+
+// insertMember inserts a membership with its team list keys.
+func (tx *Tx) insertMember(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
+	// An unknown user's keys are '', so the foreign key refuses the row
+	// as it did before the keys.
+	nameKey, searchKey := tx.db.memberKeys("?")
+	_, err := tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at, name_key, search_key)
+		VALUES (?, ?, ?, ?, COALESCE(`+nameKey+`, ''), COALESCE(`+searchKey+`, ''))`,
+		accountSeq, userID, int(role), micros(tx.now), userID, userID)
+	return err
+}
+
+// refreshMemberKeys sets the team list's keys of the memberships that
+// match where from their users as they are now (memberKeys).
+func (tx *Tx) refreshMemberKeys(ctx context.Context, where string, args ...any) error {
+	nameKey, searchKey := tx.db.memberKeys("members.user_id")
+	_, err := tx.exec(ctx, `UPDATE members SET name_key = `+nameKey+`, search_key = `+searchKey+` WHERE `+where, args...)
 	return err
 }
 

@@ -422,3 +422,155 @@ func TestConformance_InvitationList(t *testing.T) {
 		})
 	})
 }
+
+// TestConformance_MemberListKeysAndCounts: the name sort and the search
+// read keys copied onto the membership and the counts read member_counts
+// (migration 00027, issue 26); both follow every change: a member added, a
+// name changed, a role changed, a member removed, a user deleted (the
+// membership cascades), an account deleted.
+func TestConformance_MemberListKeysAndCounts(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@keys.example") // named "N"
+		a = committed(t, db, a)
+		_, other := fixture(t, db, "owner@other-keys.example")
+		zoe := newMember(t, db, a, "zoe@keys.example", roster.RoleDeveloper)
+		newMember(t, db, a, "bo@keys.example", roster.RoleDeveloper)
+		emile := newMember(t, db, a, "emile@keys.example", roster.RoleSupport)
+		newMember(t, db, other, "zoe@other-keys.example", roster.RoleDeveloper)
+		exec := func(q string) {
+			t.Helper()
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Every count the list reads equals a count of the rows.
+		counts := func(want int) {
+			t.Helper()
+			for _, role := range append([]roster.Role{roster.RoleNone}, roster.Roles...) {
+				l, err := db.MemberList(ctx, a, roster.MemberQuery{Role: role, Limit: 1})
+				must(t, err)
+				q := fmt.Sprintf(`SELECT COUNT(*) FROM members WHERE account_id = %d`, a.Seq)
+				if role != roster.RoleNone {
+					q += fmt.Sprintf(` AND role = %d`, role)
+				}
+				var n int
+				must(t, db.SQL().QueryRowContext(ctx, q).Scan(&n))
+				if l.Total != n || l.All != want {
+					t.Errorf("role %v: total %d, all %d; the rows say %d of %d", role, l.Total, l.All, n, want)
+				}
+			}
+		}
+		names := func(q roster.MemberQuery) []string {
+			t.Helper()
+			q.Limit = 50
+			l, err := db.MemberList(ctx, a, q)
+			must(t, err)
+			var out []string
+			for _, m := range l.Members {
+				out = append(out, m.Name)
+			}
+			if l.Total != len(out) {
+				t.Errorf("%+v: total %d for %d rows", q, l.Total, len(out))
+			}
+			return out
+		}
+		counts(4)
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetUserProfile(ctx, zoe, "h", "Ängela") })
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetUserProfile(ctx, emile, "h", "aaron") })
+		if got, want := names(roster.MemberQuery{Sort: "name"}), []string{"aaron", "N", "Name bo@keys.example", "Ängela"}; !slices.Equal(got, want) {
+			t.Errorf("name sort after renames: %q, want %q", got, want)
+		}
+		if got, want := names(roster.MemberQuery{Sort: "role"}), []string{"N", "Name bo@keys.example", "Ängela", "aaron"}; !slices.Equal(got, want) {
+			t.Errorf("role sort after renames: %q, want %q", got, want)
+		}
+		for search, want := range map[string][]string{
+			"ÄNG":                  {"Ängela"},
+			"zoe@":                 {"Ängela"}, // the address stays
+			"Name zoe":             nil,        // the old name is gone
+			"AAR":                  {"aaron"},
+			"n\x1femile":           nil, // no search spans the name and the address
+			"keys.example":         {"aaron", "N", "Name bo@keys.example", "Ängela"},
+			"other-keys":           nil,
+			"example\x1f":          nil,
+			"bo@keys.example\x1fx": nil,
+			"name bo@keys.example": {"Name bo@keys.example"},
+		} {
+			if got := names(roster.MemberQuery{Search: search, Sort: "name"}); !slices.Equal(got, want) {
+				t.Errorf("search %q: %q, want %q", search, got, want)
+			}
+		}
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetMemberRole(ctx, a.Seq, zoe, roster.RoleAdmin) })
+		counts(4)
+		mustTx(t, db, func(tx *store.Tx) error { return tx.DeleteMember(ctx, a.Seq, zoe) })
+		counts(3)
+		exec(fmt.Sprintf(`DELETE FROM users WHERE id = %d`, emile)) // the membership cascades
+		counts(2)
+		newMember(t, db, a, "late@keys.example", roster.RoleFinanceAnalyst)
+		counts(3)
+		exec(fmt.Sprintf(`DELETE FROM accounts WHERE id = %d`, other.Seq))
+		var left int
+		must(t, db.SQL().QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM member_counts WHERE account_id = %d`, other.Seq)).Scan(&left))
+		if left != 0 {
+			t.Errorf("a deleted account's counts: %d rows left", left)
+		}
+		counts(3)
+	})
+}
+
+// TestConformance_MemberListPositionInCursor: a page reached by a cursor
+// starts where the cursor's page said (issue 26: no count of the rows
+// before it), and an older cursor without a position still gets one
+// counted.
+func TestConformance_MemberListPositionInCursor(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@pos.example")
+		var ids []int64
+		for i := range 7 {
+			ids = append(ids, newMember(t, db, a, fmt.Sprintf("m%d@pos.example", i), roster.RoleSupport))
+		}
+		first, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3})
+		must(t, err)
+		second, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: first.Next})
+		must(t, err)
+		if second.Start != 4 {
+			t.Fatalf("second page starts at %d", second.Start)
+		}
+		// A member joins before the second page (owner first, then by
+		// join time: none can; the next one is removed instead): the
+		// cursor's position holds until the list is read from its start.
+		mustTx(t, db, func(tx *store.Tx) error { return tx.DeleteMember(ctx, a.Seq, ids[0]) })
+		again, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: first.Next})
+		must(t, err)
+		if again.Start != 4 || again.Total != 7 {
+			t.Errorf("after a removal before the page: start %d total %d, want 4 (as the cursor's page said) and 7", again.Start, again.Total)
+		}
+		fresh, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3})
+		must(t, err)
+		next, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: fresh.Next})
+		must(t, err)
+		if next.Start != 4 || next.Members[0].UserID != ids[3] {
+			t.Errorf("from a fresh first page: start %d, first %d; want 4, %d", next.Start, next.Members[0].UserID, ids[3])
+		}
+		back, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, Before: next.Prev})
+		must(t, err)
+		if back.Start != 1 || back.Prev != "" {
+			t.Errorf("back to the first page: start %d prev %q", back.Start, back.Prev)
+		}
+		// A cursor without a position (as made before issue 26): counted.
+		raw, err := base64.RawURLEncoding.DecodeString(fresh.Next)
+		must(t, err)
+		noPos := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `,"p":3`, "", 1)))
+		if noPos == fresh.Next {
+			t.Fatalf("the cursor %s carries no position", raw)
+		}
+		counted, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: noPos})
+		must(t, err)
+		if counted.Start != 4 || counted.Members[0].UserID != ids[3] {
+			t.Errorf("a cursor without a position: start %d", counted.Start)
+		}
+	})
+}
