@@ -349,9 +349,27 @@ func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]De
 
 // RefreshMemberKeys copies every member's name and address, folded, into
 // the account's team list keys (see refreshMemberKeys): for loaders that
-// write members in SQL of their own (loadtest/seed, tests).
+// write members in SQL of their own (loadtest/seed, tests). It works in
+// transactions of a few thousand members, each well within a request's
+// database deadline.
 func (db *DB) RefreshMemberKeys(ctx context.Context, accountSeq int64) error {
-	return db.Transact(ctx, func(tx *Tx) error {
-		return tx.refreshMemberKeys(ctx, `account_id = ?`, accountSeq)
-	})
+	const chunk = 5000
+	for from := int64(0); ; {
+		var to sql.NullInt64
+		err := db.oneRow(ctx, `SELECT MAX(user_id) FROM (SELECT user_id FROM members WHERE account_id = ? AND user_id > ?
+			ORDER BY user_id LIMIT ?) c`, accountSeq, from, chunk).Scan(&to)
+		if err != nil {
+			return db.d.mapErr(err)
+		}
+		if !to.Valid {
+			return nil
+		}
+		err = db.Transact(ctx, func(tx *Tx) error {
+			return tx.refreshMemberKeys(ctx, `account_id = ? AND user_id > ? AND user_id <= ?`, accountSeq, from, to.Int64)
+		})
+		if err != nil {
+			return err
+		}
+		from = to.Int64
+	}
 }

@@ -36,6 +36,12 @@ type listKey struct {
 type listOrder struct {
 	keys []listKey
 	desc bool
+	// splitFirst: the first key is an expression of few values (the
+	// owner first): a page after a cursor is read as the rows of the
+	// cursor's value of it after the cursor, then those of the values
+	// beyond, each from the index's range; SQLite reads a row value
+	// compared with an expression by walking the range from its start.
+	splitFirst bool
 }
 
 // foldSQL is expr in lower case, compared byte by byte, the same on both
@@ -67,7 +73,7 @@ func (db *DB) memberOrder(s string) (listOrder, bool) {
 	name := listKey{expr: "m.name_key", text: true}
 	switch s {
 	case "":
-		return listOrder{keys: []listKey{{expr: ownerFirst}, {expr: "m.joined_at"}, id}}, true
+		return listOrder{keys: []listKey{{expr: ownerFirst}, {expr: "m.joined_at"}, id}, splitFirst: true}, true
 	case "joined":
 		return listOrder{keys: []listKey{{expr: "m.joined_at"}, id}}, true
 	case "name":
@@ -222,7 +228,13 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		return out, db.d.mapErr(err)
 	}
 
-	where, args := q.where, slices.Clone(q.args)
+	// parts are the conditions of the page's rows, read in turn until the
+	// page is full: one, or two for an order that splits its first key.
+	type part struct {
+		where string
+		args  []any
+	}
+	parts := []part{{q.where, slices.Clone(q.args)}}
 	backwards := q.before != "" // read the page before the cursor: in reverse, then turn it round
 	pos := 0                    // the position the cursor carries, 0 if none
 	if c := q.after + q.before; c != "" {
@@ -231,40 +243,59 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 			return out, err
 		}
 		pos = p
-		where += beyond(backwards)
-		args = append(args, vals...)
+		if q.order.splitFirst {
+			op := " > "
+			if backwards != desc {
+				op = " < "
+			}
+			rest := "(" + strings.Join(keyExprs[1:], ", ") + ")"
+			restMarks := "(" + strings.Repeat("?, ", len(keyExprs)-2) + "?)"
+			parts = []part{
+				{q.where + " AND " + keyExprs[0] + " = ? AND " + rest + op + restMarks, append(slices.Clone(q.args), vals...)},
+				{q.where + " AND " + keyExprs[0] + op + "?", append(slices.Clone(q.args), vals[0])},
+			}
+		} else {
+			parts[0].where += beyond(backwards)
+			parts[0].args = append(parts[0].args, vals...)
+		}
 	}
 	dir := " ASC"
 	if desc != backwards {
 		dir = " DESC"
 	}
 	order := strings.Join(keyExprs, dir+", ") + dir
-	rows, err := db.query(ctx, `SELECT `+q.cols+`, `+strings.Join(keyExprs, ", ")+` FROM `+q.from+
-		` WHERE `+where+` ORDER BY `+order+` LIMIT ?`, append(args, q.limit)...)
 	var keys [][]any
-	out.rows, err = collect(rows, err, func(rows *sql.Rows) (T, error) {
-		k := make([]any, len(keyExprs))
-		ptrs := make([]any, len(k))
-		for i := range k {
-			ptrs[i] = &k[i]
+	for _, pt := range parts {
+		if len(out.rows) == q.limit {
+			break
 		}
-		v, err := scan(withExtra{rows, ptrs})
-		if err != nil {
-			return v, err
-		}
-		for i, x := range k {
-			switch x := x.(type) {
-			case []byte:
-				k[i] = string(x)
-			case int32:
-				k[i] = int64(x)
+		rows, err := db.query(ctx, `SELECT `+q.cols+`, `+strings.Join(keyExprs, ", ")+` FROM `+q.from+
+			` WHERE `+pt.where+` ORDER BY `+order+` LIMIT ?`, append(pt.args, q.limit-len(out.rows))...)
+		got, err := collect(rows, err, func(rows *sql.Rows) (T, error) {
+			k := make([]any, len(keyExprs))
+			ptrs := make([]any, len(k))
+			for i := range k {
+				ptrs[i] = &k[i]
 			}
+			v, err := scan(withExtra{rows, ptrs})
+			if err != nil {
+				return v, err
+			}
+			for i, x := range k {
+				switch x := x.(type) {
+				case []byte:
+					k[i] = string(x)
+				case int32:
+					k[i] = int64(x)
+				}
+			}
+			keys = append(keys, k)
+			return v, nil
+		})
+		if err != nil {
+			return out, db.d.mapErr(err)
 		}
-		keys = append(keys, k)
-		return v, nil
-	})
-	if err != nil {
-		return out, db.d.mapErr(err)
+		out.rows = append(out.rows, got...)
 	}
 	if backwards {
 		slices.Reverse(out.rows)
