@@ -233,8 +233,9 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	type part struct {
 		where string
 		args  []any
+		from  int // the first key of the order to name in ORDER BY: 1 when the part fixes the first
 	}
-	parts := []part{{q.where, slices.Clone(q.args)}}
+	parts := []part{{q.where, slices.Clone(q.args), 0}}
 	backwards := q.before != "" // read the page before the cursor: in reverse, then turn it round
 	pos := 0                    // the position the cursor carries, 0 if none
 	if c := q.after + q.before; c != "" {
@@ -251,8 +252,8 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 			rest := "(" + strings.Join(keyExprs[1:], ", ") + ")"
 			restMarks := "(" + strings.Repeat("?, ", len(keyExprs)-2) + "?)"
 			parts = []part{
-				{q.where + " AND " + keyExprs[0] + " = ? AND " + rest + op + restMarks, append(slices.Clone(q.args), vals...)},
-				{q.where + " AND " + keyExprs[0] + op + "?", append(slices.Clone(q.args), vals[0])},
+				{q.where + " AND " + keyExprs[0] + " = ? AND " + rest + op + restMarks, append(slices.Clone(q.args), vals...), 1},
+				{q.where + " AND " + keyExprs[0] + op + "?", append(slices.Clone(q.args), vals[0]), 0},
 			}
 		} else {
 			parts[0].where += beyond(backwards)
@@ -263,14 +264,13 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	if desc != backwards {
 		dir = " DESC"
 	}
-	order := strings.Join(keyExprs, dir+", ") + dir
 	var keys [][]any
 	for _, pt := range parts {
 		if len(out.rows) == q.limit {
 			break
 		}
 		rows, err := db.query(ctx, `SELECT `+q.cols+`, `+strings.Join(keyExprs, ", ")+` FROM `+q.from+
-			` WHERE `+pt.where+` ORDER BY `+order+` LIMIT ?`, append(pt.args, q.limit-len(out.rows))...)
+			` WHERE `+pt.where+` ORDER BY `+strings.Join(keyExprs[pt.from:], dir+", ")+dir+` LIMIT ?`, append(pt.args, q.limit-len(out.rows))...)
 		got, err := collect(rows, err, func(rows *sql.Rows) (T, error) {
 			k := make([]any, len(keyExprs))
 			ptrs := make([]any, len(k))
