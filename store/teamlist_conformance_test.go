@@ -510,6 +510,12 @@ func TestConformance_MemberListKeysAndCounts(t *testing.T) {
 		counts(2)
 		newMember(t, db, a, "late@keys.example", roster.RoleFinanceAnalyst)
 		counts(3)
+		// Keys written in SQL of a loader's own are refreshed from users.
+		exec(fmt.Sprintf(`UPDATE members SET name_key = '', search_key = '' WHERE account_id = %d`, a.Seq))
+		must(t, db.RefreshMemberKeys(ctx, a.Seq))
+		if got, want := names(roster.MemberQuery{Search: "LATE@", Sort: "name"}), []string{"Name late@keys.example"}; !slices.Equal(got, want) {
+			t.Errorf("after RefreshMemberKeys: %q, want %q", got, want)
+		}
 		// Counts given by the caller (the check index's) are the page's.
 		given := [8]int{1: 1, 2: 7, 4: 2}
 		l, err := db.MemberListCounted(ctx, a, roster.MemberQuery{Limit: 1}, given)
@@ -582,6 +588,44 @@ func TestConformance_MemberListPositionInCursor(t *testing.T) {
 		must(t, err)
 		if counted.Start != 4 || counted.Members[0].UserID != ids[3] {
 			t.Errorf("a cursor without a position: start %d", counted.Start)
+		}
+	})
+}
+
+// TestConformance_LoadIndexInRanges: the check index's parallel load
+// (issue 26) reads every account once and every membership once across
+// ranges of account IDs that AccountIDRange bounds.
+func TestConformance_LoadIndexInRanges(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if lo, hi, err := db.AccountIDRange(ctx); err != nil || lo != 0 || hi != 0 {
+			t.Fatalf("no accounts: %d..%d, %v", lo, hi, err)
+		}
+		var seqs []int64
+		for i := range 5 {
+			_, a := fixture(t, db, fmt.Sprintf("o%d@ranges.example", i))
+			newMember(t, db, a, fmt.Sprintf("m%d@ranges.example", i), roster.RoleSupport)
+			seqs = append(seqs, a.Seq)
+		}
+		lo, hi, err := db.AccountIDRange(ctx)
+		if err != nil || lo != seqs[0] || hi != seqs[4] {
+			t.Fatalf("range %d..%d, %v; want %d..%d", lo, hi, err, seqs[0], seqs[4])
+		}
+		accounts := 0
+		must(t, db.LoadIndexAccounts(ctx, func(int64, store.AccountFlags) { accounts++ }))
+		members := map[int64]int{}
+		mid := (lo + hi) / 2
+		for _, r := range [][2]int64{{lo, mid}, {mid + 1, hi}} {
+			must(t, db.LoadIndexMembers(ctx, r[0], r[1], func(row store.IndexRow) { members[row.AccountSeq]++ }))
+		}
+		if accounts != 5 || len(members) != 5 {
+			t.Errorf("%d accounts, members of %d", accounts, len(members))
+		}
+		for _, seq := range seqs {
+			if members[seq] != 2 {
+				t.Errorf("account %d: %d members read, want 2", seq, members[seq])
+			}
 		}
 	})
 }
