@@ -35,6 +35,10 @@ type Keeper struct {
 	staleAfter func() time.Duration // Config.StaleAfter, read when asked: tests set it after New
 
 	mu      sync.Mutex   // serializes catch-ups: one reader of the DB and writer of the index
+	// writeMu queues the catch-ups of writes (Committed), so that those
+	// that committed while one ran find their change applied by it and
+	// read nothing more (issue 26).
+	writeMu sync.Mutex
 	applied atomic.Int64 // every change up to this revision is in the index
 	lastOK  atomic.Int64 // unix nanos of the last successful catch-up
 	failing atomic.Bool  // the last catch-up failed
@@ -185,6 +189,17 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 func (s *Keeper) Committed(ctx context.Context, rev int64) {
 	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
 		sink.Store(rev)
+	}
+	// A catch-up that began after this write committed has applied it:
+	// at 200 writes a second each write's own catch-up (two or three
+	// reads of the database, under mu) queued behind the others', and
+	// every answer waited for the whole queue (issue 26). Writers wait
+	// for the catch-up running now, and then read the log only if it
+	// did not reach their revision.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.applied.Load() >= rev && s.db.ServerSwitches() == s.switches.Load() {
+		return
 	}
 	// From the primary, which holds the write, even when the follower
 	// reads a standby that has not replayed it yet.
