@@ -629,3 +629,47 @@ func TestConformance_LoadIndexInRanges(t *testing.T) {
 		}
 	})
 }
+
+// TestConformance_MemberIndexRows: a catch-up's batched read (issue 26)
+// answers what MemberIndexRow and MemberKeys answer one by one, for the
+// memberships that exist, across more than one statement's batch.
+func TestConformance_MemberIndexRows(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		owner, a := fixture(t, db, "owner@rows.example")
+		var ps []store.MemberPair
+		for i := range 230 {
+			uid := newMember(t, db, a, fmt.Sprintf("m%03d@rows.example", i), roster.Roles[1+i%4])
+			ps = append(ps, store.MemberPair{AccountSeq: a.Seq, UserID: uid})
+		}
+		mustTx(t, db, func(tx *store.Tx) error {
+			_, err := tx.CreateAPIKey(ctx, a.Seq, ps[229].UserID, "ci", "rk_rows", hash("rows-key"))
+			return err
+		})
+		ps = append(ps, store.MemberPair{AccountSeq: a.Seq, UserID: owner}, store.MemberPair{AccountSeq: a.Seq, UserID: 999999})
+		got := map[store.MemberPair]store.IndexRow{}
+		keys := map[store.MemberPair]int{}
+		must(t, db.MemberIndexRows(ctx, ps, func(r store.IndexRow) {
+			got[store.MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}] = r
+		}, func(p store.MemberPair, id int64, h []byte) { keys[p]++ }))
+		if len(got) != 231 {
+			t.Fatalf("%d rows, want 231 (the one of no one left out)", len(got))
+		}
+		for _, p := range ps[:231] {
+			want, err := db.MemberIndexRow(ctx, p.AccountSeq, p.UserID)
+			must(t, err)
+			if got[p] != want {
+				t.Errorf("%v: %+v, want %+v", p, got[p], want)
+			}
+			wantKeys, err := db.MemberKeys(ctx, p.AccountSeq, p.UserID)
+			must(t, err)
+			if keys[p] != len(wantKeys) {
+				t.Errorf("%v: %d keys, want %d", p, keys[p], len(wantKeys))
+			}
+		}
+		if keys[ps[229]] != 1 {
+			t.Errorf("the key: %v", keys)
+		}
+	})
+}

@@ -218,12 +218,40 @@ func (s *Keeper) CatchUp(ctx context.Context) error {
 			s.failing.Store(true)
 			return err
 		}
+		// The members' changes are read in batches (applyMembers) between
+		// the accounts' (apply): each reads the state as it is now, so
+		// reading a member once for several of its changes, or after a
+		// later change of another, ends in the same index.
+		var members []store.Change
+		flush := func() error {
+			if len(members) == 0 {
+				return nil
+			}
+			if err := s.applyMembers(ctx, members); err != nil {
+				return err
+			}
+			s.advanceTo(members[len(members)-1].Rev)
+			members = members[:0]
+			return nil
+		}
 		for _, c := range changes {
+			if c.UserID != 0 {
+				members = append(members, c)
+				continue
+			}
+			if err := flush(); err != nil {
+				s.failing.Store(true)
+				return err
+			}
 			if err := s.apply(ctx, c); err != nil {
 				s.failing.Store(true)
 				return err
 			}
 			s.advanceTo(c.Rev)
+		}
+		if err := flush(); err != nil {
+			s.failing.Store(true)
+			return err
 		}
 		if len(changes) < 1000 {
 			s.lastOK.Store(time.Now().UnixNano())
@@ -280,6 +308,50 @@ func (s *Keeper) apply(ctx context.Context, c store.Change) error {
 	}
 	s.Index.SetMemberOf(c.AccountSeq, c.UserID, r.Role, facts(r))
 	return s.ApplyKeys(ctx, c.AccountSeq, c.UserID)
+}
+
+// applyMembers reads the current state of the memberships that changes
+// (of members, UserID set) touched into the index, two statements for up
+// to 200 of them (store.DB.MemberIndexRows): a catch-up at 200 writes a
+// second read two statements a change before (issue 26).
+func (s *Keeper) applyMembers(ctx context.Context, changes []store.Change) error {
+	seen := map[store.MemberPair]bool{}
+	var ps []store.MemberPair
+	for _, c := range changes {
+		p := store.MemberPair{AccountSeq: c.AccountSeq, UserID: c.UserID}
+		if !seen[p] {
+			seen[p] = true
+			ps = append(ps, p)
+		}
+	}
+	rows := map[store.MemberPair]store.IndexRow{}
+	keys := map[store.MemberPair]map[int64][]byte{}
+	err := s.db.MemberIndexRows(ctx, ps, func(r store.IndexRow) {
+		rows[store.MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}] = r
+	}, func(p store.MemberPair, id int64, h []byte) {
+		if keys[p] == nil {
+			keys[p] = map[int64][]byte{}
+		}
+		keys[p][id] = h
+	})
+	if err != nil {
+		return err
+	}
+	s.Index.Update(func(b *authz.Batch) {
+		for _, p := range ps {
+			b.RemoveKeysOf(p.AccountSeq, p.UserID)
+			r, ok := rows[p]
+			if !ok {
+				b.RemoveMember(p.AccountSeq, p.UserID)
+				continue
+			}
+			b.SetMemberOf(p.AccountSeq, p.UserID, r.Role, facts(r))
+			for id, h := range keys[p] {
+				b.SetKey([32]byte(h), id, p.AccountSeq, p.UserID)
+			}
+		}
+	})
+	return nil
 }
 
 func (s *Keeper) advanceTo(rev int64) {
