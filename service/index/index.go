@@ -34,7 +34,7 @@ type Keeper struct {
 	log        func() *slog.Logger  // the door's Log, read when used: tests set it after New
 	staleAfter func() time.Duration // Config.StaleAfter, read when asked: tests set it after New
 
-	mu      sync.Mutex   // serializes catch-ups: one reader of the DB and writer of the index
+	mu sync.Mutex // serializes catch-ups: one reader of the DB and writer of the index
 	// writeMu queues the catch-ups of writes (Committed), so that those
 	// that committed while one ran find their change applied by it and
 	// read nothing more (issue 26).
