@@ -2,6 +2,7 @@ package authz
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -648,4 +649,35 @@ func Decide(role roster.Role, st Standing, p roster.Permission) Decision {
 func (ix *Index) Key(hash [32]byte) (keyID, accountID, userID int64, ok bool) {
 	e, ok := (*ix.keys[keyShardOf(hash)].Load())[hash]
 	return e.keyID, e.account, e.user, ok
+}
+
+// RoleCounts is how many members an account has in each role, indexed by
+// the role (0 unused): what the team list shows as its counts (issue 26),
+// read from memory instead of counted in the database on every page.
+type RoleCounts [8]int
+
+// All is the members of every role.
+func (c RoleCounts) All() int {
+	n := 0
+	for _, k := range c {
+		n += k
+	}
+	return n
+}
+
+// RoleCounts returns the account's members by role: a pass over them, a
+// nanosecond or two each (0.1 ms at 100,000).
+func (ix *Index) RoleCounts(accountID int64) RoleCounts {
+	var c RoleCounts
+	if accountID <= 0 || accountID > math.MaxUint32 {
+		return c
+	}
+	e := ix.entryOf(uint64(accountID))
+	if e == nil {
+		return c
+	}
+	for _, m := range e.members {
+		c[m&roleBits]++
+	}
+	return c
 }

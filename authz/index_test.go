@@ -515,3 +515,40 @@ func TestIndex_LargeTeamAndBatches(t *testing.T) {
 		t.Errorf("after removal: %+v, %d members", d, ix.Members())
 	}
 }
+
+// TestIndex_RoleCounts: the team list's counts (issue 26) follow every
+// change of the account's members, and another account's never mix in.
+func TestIndex_RoleCounts(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccount(7, "A7", true, false)
+	ix.SetAccount(8, "A8", true, false)
+	if c := ix.RoleCounts(7); c.All() != 0 {
+		t.Fatalf("an empty account: %v", c)
+	}
+	ix.SetMember(7, 1, roster.RoleOwner, false)
+	for u := int64(2); u <= 41; u++ {
+		ix.SetMember(7, u, roster.Roles[1+int(u)%4], u%2 == 0)
+	}
+	ix.SetMember(8, 1, roster.RoleOwner, false)
+	ix.SetMember(8, 2, roster.RoleAdmin, false)
+	ix.SetMember(7, 2, roster.RoleSupport, true) // a role changed
+	ix.RemoveMember(7, 3)
+	want := authz.RoleCounts{}
+	want[roster.RoleOwner] = 1
+	for u := int64(4); u <= 41; u++ {
+		want[roster.Roles[1+int(u)%4]]++
+	}
+	want[roster.RoleSupport]++ // user 2
+	if got := ix.RoleCounts(7); got != want || got.All() != 40 {
+		t.Errorf("counts %v (all %d), want %v (all 40)", got, got.All(), want)
+	}
+	if got := ix.RoleCounts(8); got.All() != 2 || got[roster.RoleAdmin] != 1 {
+		t.Errorf("account 8: %v", got)
+	}
+	if got := ix.RoleCounts(9); got.All() != 0 {
+		t.Errorf("an unknown account: %v", got)
+	}
+	if got := ix.RoleCounts(-1); got.All() != 0 {
+		t.Errorf("a negative ID: %v", got)
+	}
+}

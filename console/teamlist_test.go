@@ -130,6 +130,14 @@ func seedMembers(tb testing.TB, e *servertest.Env, acct string, n int) {
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
+	if err := e.Server.DB.RefreshMemberKeys(ctx, seq); err != nil {
+		tb.Fatal(err)
+	}
+	// Rows written in SQL reach the check index (and the list's counts,
+	// which are its) by a load, as servertest's SeedMembers does.
+	if err := e.Server.Service.LoadIndex(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	if got := e.Count(tb, `SELECT COUNT(*) FROM members WHERE account_id = ?`, seq); got != n {
 		tb.Fatalf("seeded %d members, want %d", got, n)
 	}

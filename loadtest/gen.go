@@ -161,8 +161,9 @@ func Generate(path string, accounts, perAccount int) (err error) {
 			return fmt.Errorf("loadtest: insert users %d..%d: %w", from, to, err)
 		}
 		if _, err := tx.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
-			INSERT INTO members (account_id, user_id, role, joined_at)
-			SELECT (i - 1) / ? + 1, i, CASE WHEN (i - 1) % ? = 0 THEN 1 ELSE 2 + ((i - 1) % ? - 1) % 4 END, ? + i FROM s`,
+			INSERT INTO members (account_id, user_id, role, joined_at, name_key, search_key)
+			SELECT (i - 1) / ? + 1, i, CASE WHEN (i - 1) % ? = 0 THEN 1 ELSE 2 + ((i - 1) % ? - 1) % 4 END, ? + i,
+				'user ' || i, 'user ' || i || char(31) || printf('user%08d@loadtest-corp.com', i) FROM s`,
 			from, to, perAccount, perAccount, perAccount, GenBaseMicros); err != nil {
 			return fmt.Errorf("loadtest: insert members %d..%d: %w", from, to, err)
 		}
@@ -353,8 +354,9 @@ func GeneratePostgres(dsn string, accounts, perAccount int) (err error) {
 			FROM generate_series($3::bigint, $4::bigint) AS i`, GenPassword, GenBaseMicros, from, to); err != nil {
 			return fmt.Errorf("loadtest: insert users %d..%d: %w", from, to, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO members (account_id, user_id, role, joined_at)
-			SELECT (i - 1) / $1 + 1, i, CASE WHEN (i - 1) % $1 = 0 THEN 1 ELSE 2 + ((i - 1) % $1 - 1) % 4 END, $2::bigint + i
+		if _, err := tx.ExecContext(ctx, `INSERT INTO members (account_id, user_id, role, joined_at, name_key, search_key)
+			SELECT (i - 1) / $1 + 1, i, CASE WHEN (i - 1) % $1 = 0 THEN 1 ELSE 2 + ((i - 1) % $1 - 1) % 4 END, $2::bigint + i,
+				'user ' || i, 'user ' || i || chr(31) || 'user' || lpad(i::text, 8, '0') || '@loadtest-corp.com'
 			FROM generate_series($3::bigint, $4::bigint) AS i`, int64(perAccount), GenBaseMicros, from, to); err != nil {
 			return fmt.Errorf("loadtest: insert members %d..%d: %w", from, to, err)
 		}

@@ -19,7 +19,6 @@ import (
 
 const (
 	propReplicas = 8
-	propRate     = 200 // writes a second
 	propWindow   = 10 * time.Second
 	propMembers  = 64 // members whose roles the writes change, in turn
 	propConns    = 10 // each replica's pool
@@ -161,7 +160,11 @@ func measurePropagation(b *testing.B) {
 	meter := startCPU()
 	b.StartTimer()
 	began := time.Now()
-	tick := time.NewTicker(time.Second / propRate)
+	propRate := *scaleRate
+	if propRate < 1 || propRate > 10_000 {
+		b.Fatalf("-loadtest.rate %d: from 1 to 10,000 writes a second, please", propRate)
+	}
+	tick := time.NewTicker(time.Second / time.Duration(propRate))
 	for time.Since(began) < propWindow {
 		<-tick.C
 		wg.Add(1)

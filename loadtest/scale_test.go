@@ -21,6 +21,8 @@ var (
 		"memberships (10 an account) of ColdStart, ColdStartInProcess and CheckInProcess; 10000000 for issue 26's figures")
 	scaleList = flag.Int("loadtest.list", 10_000,
 		"members of the one account of MemberList and TeamList; 100000 for issue 26's figures")
+	scaleRate = flag.Int("loadtest.rate", 200,
+		"writes a second of Propagation8 (issue 26's target: 200)")
 )
 
 // scaleAccounts is how many accounts of 10 members make -loadtest.members.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/authz"
 	"github.com/rosterhq/roster/loadtest/seed"
 	"github.com/rosterhq/roster/store"
 	"github.com/rosterhq/roster/store/storetest"
@@ -35,7 +36,8 @@ const (
 //	go test -run XXX -bench TeamList10k ./loadtest
 //
 // -loadtest.list sets the members besides the owner (default 10,000; issue
-// 26's target is a p99 under 5 ms a page at 100,000). Each page kind also
+// 26's target is a p99 under 5 ms a page at 100,000; the counts come from
+// a check index, as the service takes them, see service/team). Each page kind also
 // reports p50_ms and p99_ms over its iterations (give -benchtime 100x or
 // more for a p99), and more kinds are read: the middle and the last page
 // (keyset), and the first page of every sort (joined, name, name
@@ -73,7 +75,10 @@ func BenchmarkTeamList10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			if db.Dialect() == "postgres" {
-				if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+				// VACUUM too: seed.Members writes the members' list keys
+				// in an UPDATE after the rows (RefreshMemberKeys), whose
+				// dead versions autovacuum would clear in its own time.
+				if _, err := db.SQL().ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -111,6 +116,19 @@ func BenchmarkTeamList10k(b *testing.B) {
 				}
 				lateInv = l.Next
 			}
+			// The counts come from the check index, as the service takes
+			// them (service/team: MemberListCounted with RoleCounts).
+			all, _, _, err := db.Members(ctx, a, roster.Page{Limit: teamListMembers + 1})
+			if err != nil || len(all) != teamListMembers+1 {
+				b.Fatal(len(all), err)
+			}
+			ix := authz.NewIndex()
+			ix.SetAccount(a.Seq, a.ID, true, false)
+			ix.Update(func(bt *authz.Batch) {
+				for _, m := range all {
+					bt.SetMemberOf(a.Seq, m.UserID, m.Role, authz.Facts{})
+				}
+			})
 			members := func(name string, q roster.MemberQuery, check func(roster.MemberList) bool) {
 				b.Run(name, func(b *testing.B) {
 					q.Limit = teamListPage
@@ -118,7 +136,7 @@ func BenchmarkTeamList10k(b *testing.B) {
 					var took []time.Duration
 					for b.Loop() {
 						start := time.Now()
-						if l, err = db.MemberList(ctx, a, q); err != nil {
+						if l, err = db.MemberListCounted(ctx, a, q, ix.RoleCounts(a.Seq)); err != nil {
 							b.Fatal(err)
 						}
 						took = append(took, time.Since(start))
@@ -158,6 +176,15 @@ func BenchmarkTeamList10k(b *testing.B) {
 			})
 			members("search_one_late", roster.MemberQuery{Search: seed.Email(teamListMembers-10, "")}, func(l roster.MemberList) bool {
 				return l.Total == 1 && l.Members[0].Email == seed.Email(teamListMembers-10, "acme-corp.com")
+			})
+			// A broad search: "member0" is in the address of members 1 to
+			// 9,999, a tenth of them at 100,000 (its count is a pass over
+			// its matches: the documented bound, docs/decisions.md).
+			members("search_broad", roster.MemberQuery{Search: "member0", Sort: "name"}, func(l roster.MemberList) bool {
+				return l.Total == min(teamListMembers, 9999) && len(l.Members) == teamListPage
+			})
+			members("prev_of_late", roster.MemberQuery{Before: late}, func(l roster.MemberList) bool {
+				return len(l.Members) == teamListPage && l.Next != ""
 			})
 			members("role", roster.MemberQuery{Role: roster.RoleFinanceAnalyst}, func(l roster.MemberList) bool {
 				return l.Total == teamListMembers/4 && l.All == teamListMembers+1
@@ -221,10 +248,6 @@ func BenchmarkTeamList10k(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
 			})
-			all, _, _, err := db.Members(ctx, a, roster.Page{Limit: 100_000})
-			if err != nil || len(all) != teamListMembers+1 {
-				b.Fatal(len(all), err)
-			}
 			b.Run("ref_go_slice_name_desc", func(b *testing.B) {
 				for b.Loop() {
 					ms := slices.Clone(all)

@@ -72,3 +72,36 @@ func TestMemberList_PagesAndRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestMemberList_CountsFollowChanges: the list's counts are the check
+// index's (issue 26), so they follow every change made through the
+// service at once: a role changed, a member removed, one who joined.
+func TestMemberList_CountsFollowChanges(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, e *env) {
+		f := newTeam(e)
+		a := e.account(f.owner, f.acct.ID)
+		counts := func(step string, role roster.Role, total, all int) {
+			t.Helper()
+			l, err := e.svc.MemberList(e.ctx, a, roster.MemberQuery{Role: role})
+			if err != nil || l.Total != total || l.All != all || len(l.Members) != total {
+				t.Errorf("%s, role %v: total %d all %d rows %d (%v); want %d, %d", step, role, l.Total, l.All, len(l.Members), err, total, all)
+			}
+		}
+		counts("at first", roster.RoleNone, 5, 5)
+		counts("at first", roster.RoleDeveloper, 1, 5)
+		if _, err := e.svc.SetMemberRole(e.ctx, a, f.support.ID, "developer", f.owner.actor()); err != nil {
+			t.Fatal(err)
+		}
+		counts("after a role change", roster.RoleDeveloper, 2, 5)
+		counts("after a role change", roster.RoleSupport, 0, 5)
+		if err := e.svc.DeleteMember(e.ctx, a, f.dev.ID, f.owner.actor()); err != nil {
+			t.Fatal(err)
+		}
+		counts("after a removal", roster.RoleNone, 4, 4)
+		counts("after a removal", roster.RoleDeveloper, 1, 4)
+		e.join(f.owner, f.acct, "late@acme-corp.com", "support")
+		counts("after a join", roster.RoleNone, 5, 5)
+		counts("after a join", roster.RoleSupport, 1, 5)
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/rosterhq/roster"
 )
@@ -51,9 +52,7 @@ func (tx *Tx) CreateAccount(ctx context.Context, name string, ownerID int64) (ro
 		} else if err != nil {
 			return a, err
 		}
-		_, err = tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
-			a.Seq, ownerID, int(roster.RoleOwner), micros(tx.now))
-		if err != nil {
+		if err := tx.insertMember(ctx, a.Seq, ownerID, roster.RoleOwner); err != nil {
 			return a, err
 		}
 		if _, err := tx.Changed(ctx, a.Seq, 0); err != nil {
@@ -297,4 +296,61 @@ func (db *DB) MemberIndexRow(ctx context.Context, accountSeq, userID int64) (Ind
 		return r, db.mapNoRows(err)
 	}
 	return r, nil
+}
+
+// MemberPair names one membership: its account's integer ID and its user's.
+type MemberPair struct{ AccountSeq, UserID int64 }
+
+// memberPairBatch is the most memberships one statement names.
+const memberPairBatch = 200
+
+// pairValues is the VALUES list naming ps and its arguments.
+func pairValues(ps []MemberPair) (string, []any) {
+	args := make([]any, 0, 2*len(ps))
+	for _, p := range ps {
+		args = append(args, p.AccountSeq, p.UserID)
+	}
+	return `(VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS BIGINT)), `, len(ps)), ", ") + `)`, args
+}
+
+// MemberIndexRows calls member for what the check index keeps of each of
+// the memberships ps names that exists, and keys for each one's personal
+// API keys (ID and hash): a catch-up's reads in two statements for up to
+// 200 memberships, instead of two for each (issue 26). A membership with
+// no row is gone.
+func (db *DB) MemberIndexRows(ctx context.Context, ps []MemberPair, member func(IndexRow), key func(p MemberPair, id int64, hash []byte)) error {
+	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
+	for len(ps) > 0 {
+		n := min(len(ps), memberPairBatch)
+		vals, args := pairValues(ps[:n])
+		rows, err := db.query(ctx, `SELECT `+indexMemberCols+indexMemberFrom+
+			` WHERE (m.account_id, m.user_id) IN (SELECT * FROM `+vals+` AS p)`, args...)
+		err = eachRow(rows, err, func(rows *sql.Rows) error {
+			r, err := scanIndexRow(rows)
+			if err == nil {
+				member(r)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = db.query(ctx, `SELECT account_id, user_id, id, key_hash FROM api_keys
+			WHERE (account_id, user_id) IN (SELECT * FROM `+vals+` AS p)`, args...)
+		err = eachRow(rows, err, func(rows *sql.Rows) error {
+			var p MemberPair
+			var id int64
+			var h []byte
+			if err := rows.Scan(&p.AccountSeq, &p.UserID, &id, &h); err != nil {
+				return err
+			}
+			key(p, id, h)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		ps = ps[n:]
+	}
+	return nil
 }

@@ -15,29 +15,50 @@ type Change struct {
 	UserID     int64
 }
 
-// Changed records a change in the transaction and returns it. Callers
-// apply it to their check index after the commit.
+// Changed records a change in the transaction: it is written to the
+// change log with the transaction, just before the commit (its revision,
+// tx.Revision, is known once committed). Callers apply it to their check
+// index after the commit. The error is always nil now; it stays for the
+// callers that check it.
 func (tx *Tx) Changed(ctx context.Context, accountSeq, userID int64) (Change, error) {
 	c := Change{AccountSeq: accountSeq, UserID: userID}
-	if q := tx.db.d.changeLock(); q != "" {
-		// Changes must commit in revision order, or a replica reading
-		// "after revision N" could skip one committed late.
-		if _, err := tx.exec(ctx, q); err != nil {
-			return c, err
-		}
-	}
-	err := tx.queryRow(ctx, `INSERT INTO changes (account_id, user_id, at) VALUES (?, ?, ?) RETURNING id`,
-		[]any{accountSeq, userID, micros(tx.now)}, &c.Rev)
-	if err != nil {
-		return c, err
-	}
-	if q := tx.db.d.notify(); q != "" && tx.rev == 0 {
-		if _, err := tx.exec(ctx, q); err != nil {
-			return c, err
-		}
-	}
-	tx.rev = max(tx.rev, c.Rev)
+	tx.changes = append(tx.changes, c)
 	return c, nil
+}
+
+// flushChanges writes the transaction's changes to the change log, last
+// thing before the commit. On PostgreSQL the changes must commit in
+// revision order, or a replica reading "after revision N" could skip one
+// committed late: a transaction-scoped lock orders them, and every write
+// that records a change holds it from here to its commit (issue 26: taken
+// by Changed, it was held through the rest of the transaction, and 200
+// writes a second queued on it until the pools ran dry).
+func (tx *Tx) flushChanges(ctx context.Context) error {
+	if len(tx.changes) == 0 {
+		return nil
+	}
+	if q := tx.db.d.changeLock(); q != "" {
+		if _, err := tx.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	for _, c := range tx.changes {
+		var rev int64
+		err := tx.queryRow(ctx, `INSERT INTO changes (account_id, user_id, at) VALUES (?, ?, ?) RETURNING id`,
+			[]any{c.AccountSeq, c.UserID, micros(tx.now)}, &rev)
+		if err != nil {
+			return err
+		}
+		tx.rev = max(tx.rev, rev)
+	}
+	tx.changes = nil
+	if q := tx.db.d.notify(); q != "" && !tx.notified {
+		if _, err := tx.exec(ctx, q); err != nil {
+			return err
+		}
+		tx.notified = true
+	}
+	return nil
 }
 
 // ChangesSince returns up to limit changes after rev, oldest first.

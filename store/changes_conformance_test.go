@@ -28,6 +28,7 @@ func TestConformance_Changes(t *testing.T) {
 					if err != nil {
 						return err
 					}
+					got.Rev = tx.Revision() // written to the log by Revision, else before the commit
 					if got.AccountSeq != c.AccountSeq || got.UserID != c.UserID || len(made) > 0 && got.Rev <= made[len(made)-1].Rev {
 						t.Errorf("Changed = %+v after %v", got, made)
 					}

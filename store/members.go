@@ -14,12 +14,44 @@ import (
 
 // AddMember inserts a membership. ErrUnique when the user already is one.
 func (tx *Tx) AddMember(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
-	_, err := tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
-		accountSeq, userID, int(role), micros(tx.now))
-	if err != nil {
+	if err := tx.insertMember(ctx, accountSeq, userID, role); err != nil {
 		return err
 	}
-	_, err = tx.Changed(ctx, accountSeq, userID)
+	_, err := tx.Changed(ctx, accountSeq, userID)
+	return err
+}
+
+// memberKeys is the team list's keys of the membership of user (an SQL
+// expression of its ID) as SQL (migration 00027): its name folded as
+// foldSQL does, which orders the name sort (members.name_key), and that,
+// a unit separator (31) and its address folded, which the search reads
+// (members.search_key). Every write of either goes through here: the
+// insert of a member, and refreshMemberKeys when a user's name changes.
+func (db *DB) memberKeys(user string) (nameKey, searchKey string) {
+	sep := "char(31)"
+	if db.d.name() == "postgres" {
+		sep = "chr(31)"
+	}
+	return `(SELECT ` + db.foldSQL("u.name") + ` FROM users u WHERE u.id = ` + user + `)`,
+		`(SELECT ` + db.foldSQL("u.name") + ` || ` + sep + ` || ` + db.foldSQL("u.email") + ` FROM users u WHERE u.id = ` + user + `)`
+}
+
+// insertMember inserts a membership with its team list keys.
+func (tx *Tx) insertMember(ctx context.Context, accountSeq, userID int64, role roster.Role) error {
+	// An unknown user's keys are '', so the foreign key refuses the row
+	// as it did before the keys.
+	nameKey, searchKey := tx.db.memberKeys("?")
+	_, err := tx.exec(ctx, `INSERT INTO members (account_id, user_id, role, joined_at, name_key, search_key)
+		VALUES (?, ?, ?, ?, COALESCE(`+nameKey+`, ''), COALESCE(`+searchKey+`, ''))`,
+		accountSeq, userID, int(role), micros(tx.now), userID, userID)
+	return err
+}
+
+// refreshMemberKeys sets the team list's keys of the memberships that
+// match where from their users as they are now (memberKeys).
+func (tx *Tx) refreshMemberKeys(ctx context.Context, where string, args ...any) error {
+	nameKey, searchKey := tx.db.memberKeys("members.user_id")
+	_, err := tx.exec(ctx, `UPDATE members SET name_key = `+nameKey+`, search_key = `+searchKey+` WHERE `+where, args...)
 	return err
 }
 
@@ -313,4 +345,31 @@ func (db *DB) Departures(ctx context.Context, acct int64, since time.Time) ([]De
 		return d, nil
 	})
 	return out, db.d.mapErr(err)
+}
+
+// RefreshMemberKeys copies every member's name and address, folded, into
+// the account's team list keys (see refreshMemberKeys): for loaders that
+// write members in SQL of their own (loadtest/seed, tests). It works in
+// transactions of a few thousand members, each well within a request's
+// database deadline.
+func (db *DB) RefreshMemberKeys(ctx context.Context, accountSeq int64) error {
+	const chunk = 5000
+	for from := int64(0); ; {
+		var to sql.NullInt64
+		err := db.oneRow(ctx, `SELECT MAX(user_id) FROM (SELECT user_id FROM members WHERE account_id = ? AND user_id > ?
+			ORDER BY user_id LIMIT ?) c`, accountSeq, from, chunk).Scan(&to)
+		if err != nil {
+			return db.d.mapErr(err)
+		}
+		if !to.Valid {
+			return nil
+		}
+		err = db.Transact(ctx, func(tx *Tx) error {
+			return tx.refreshMemberKeys(ctx, `account_id = ? AND user_id > ? AND user_id <= ?`, accountSeq, from, to.Int64)
+		})
+		if err != nil {
+			return err
+		}
+		from = to.Int64
+	}
 }

@@ -24,8 +24,8 @@ func TestConformance_Retention(t *testing.T) {
 			var revs []int64
 			for i := range 3 {
 				mustTx(t, db, func(tx *store.Tx) error {
-					ch, err := tx.Changed(ctx, 1, int64(i))
-					revs = append(revs, ch.Rev)
+					_, err := tx.Changed(ctx, 1, int64(i))
+					revs = append(revs, tx.Revision())
 					return err
 				})
 				c.add(time.Hour)

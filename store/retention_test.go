@@ -157,8 +157,8 @@ func TestPrune_ChangesAreAPrefixAndTheNewestStays(t *testing.T) {
 			t.Helper()
 			for range n {
 				if err := tx(t, db, func(tx *store.Tx) error {
-					c, err := tx.Changed(ctx, 1, 0)
-					last = c.Rev
+					_, err := tx.Changed(ctx, 1, 0)
+					last = tx.Revision()
 					return err
 				}); err != nil {
 					t.Fatal(err)

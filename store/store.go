@@ -7,6 +7,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -243,7 +244,15 @@ type Tx struct {
 	tx  *sql.Tx
 	db  *DB
 	now time.Time
-	rev int64 // the newest change recorded in this transaction
+	rev int64 // the newest change recorded in this transaction, once written (flushChanges)
+	// changes are the changes recorded by Changed and not yet written to
+	// the change log: written just before the commit, or by Revision
+	// (flushChanges); flushErr is the error of a write by Revision, which
+	// fails the transaction.
+	changes  []Change
+	flushErr error
+	notified bool            // the change listeners' NOTIFY is in the transaction
+	ctx      context.Context // the attempt's, for Revision's write
 	// deadline ends the attempt (db.Bound of Transact's context; zero:
 	// none): every statement runs under it, because the transaction's
 	// own context ending does not stop a statement already waiting on a
@@ -276,8 +285,18 @@ func (tx *Tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // Revision returns the newest change recorded by Changed in the
-// transaction, 0 when none.
-func (tx *Tx) Revision() int64 { return tx.rev }
+// transaction, 0 when none. The changes are written to the log just
+// before the commit (flushChanges), so the revision is known once the
+// transaction committed; asked before, Revision writes the changes
+// recorded so far at once, and the transaction holds the change log's
+// lock from then to its commit (PostgreSQL): writers call it after the
+// commit (core.Write), tests may call it within.
+func (tx *Tx) Revision() int64 {
+	if len(tx.changes) > 0 && tx.flushErr == nil {
+		tx.flushErr = tx.flushChanges(tx.ctx)
+	}
+	return tx.rev
+}
 
 // Now is the transaction's timestamp.
 func (tx *Tx) Now() time.Time { return tx.now }
@@ -372,6 +391,7 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 	tx := &Tx{tx: stx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
 	tx.deadline, _ = ctx.Deadline()
 	tx.attempt = attempt
+	tx.ctx = ctx
 	defer func() {
 		if p := recover(); p != nil {
 			stx.Rollback()
@@ -389,6 +409,9 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 		}
 		// fn's errors are mostly mapped already; this maps any that a
 		// path returned raw (mapErr leaves the others as they are).
+		return db.d.mapErr(err)
+	}
+	if err = cmp.Or(tx.flushErr, tx.flushChanges(ctx)); err != nil {
 		return db.d.mapErr(err)
 	}
 	if err = db.markIdempotent(ctx, tx); err != nil { // issue 26: store/idempotency.go

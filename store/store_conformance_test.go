@@ -165,6 +165,10 @@ func TestConformance_Store(t *testing.T) {
 				if err != nil {
 					return err
 				}
+				if c1.Rev != 0 {
+					t.Errorf("Changed = %+v: a revision before the change is written", c1)
+				}
+				c1.Rev = tx.Revision()
 				if tx.Revision() != c1.Rev {
 					t.Errorf("Revision %d, want %d", tx.Revision(), c1.Rev)
 				}
@@ -172,6 +176,7 @@ func TestConformance_Store(t *testing.T) {
 				if err != nil {
 					return err
 				}
+				c2.Rev = tx.Revision()
 				if c2.Rev <= c1.Rev || tx.Revision() != c2.Rev {
 					t.Errorf("Revision %d after changes %d, %d", tx.Revision(), c1.Rev, c2.Rev)
 				}

@@ -422,3 +422,254 @@ func TestConformance_InvitationList(t *testing.T) {
 		})
 	})
 }
+
+// TestConformance_MemberListKeysAndCounts: the name sort and the search
+// read keys copied onto the membership (migration 00027, issue 26), which
+// follow a member added and a name changed; the counts follow a role
+// changed, a member removed, a user deleted (the membership cascades); a
+// caller's counts (MemberListCounted) replace the database's, except a
+// search's.
+func TestConformance_MemberListKeysAndCounts(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@keys.example") // named "N"
+		a = committed(t, db, a)
+		_, other := fixture(t, db, "owner@other-keys.example")
+		zoe := newMember(t, db, a, "zoe@keys.example", roster.RoleDeveloper)
+		newMember(t, db, a, "bo@keys.example", roster.RoleDeveloper)
+		emile := newMember(t, db, a, "emile@keys.example", roster.RoleSupport)
+		newMember(t, db, other, "zoe@other-keys.example", roster.RoleDeveloper)
+		exec := func(q string) {
+			t.Helper()
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Every count the list reads equals a count of the rows.
+		counts := func(want int) {
+			t.Helper()
+			for _, role := range append([]roster.Role{roster.RoleNone}, roster.Roles...) {
+				l, err := db.MemberList(ctx, a, roster.MemberQuery{Role: role, Limit: 1})
+				must(t, err)
+				q := fmt.Sprintf(`SELECT COUNT(*) FROM members WHERE account_id = %d`, a.Seq)
+				if role != roster.RoleNone {
+					q += fmt.Sprintf(` AND role = %d`, role)
+				}
+				var n int
+				must(t, db.SQL().QueryRowContext(ctx, q).Scan(&n))
+				if l.Total != n || l.All != want {
+					t.Errorf("role %v: total %d, all %d; the rows say %d of %d", role, l.Total, l.All, n, want)
+				}
+			}
+		}
+		names := func(q roster.MemberQuery) []string {
+			t.Helper()
+			q.Limit = 50
+			l, err := db.MemberList(ctx, a, q)
+			must(t, err)
+			var out []string
+			for _, m := range l.Members {
+				out = append(out, m.Name)
+			}
+			if l.Total != len(out) {
+				t.Errorf("%+v: total %d for %d rows", q, l.Total, len(out))
+			}
+			return out
+		}
+		counts(4)
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetUserProfile(ctx, zoe, "h", "Ängela") })
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetUserProfile(ctx, emile, "h", "aaron") })
+		if got, want := names(roster.MemberQuery{Sort: "name"}), []string{"aaron", "N", "Name bo@keys.example", "Ängela"}; !slices.Equal(got, want) {
+			t.Errorf("name sort after renames: %q, want %q", got, want)
+		}
+		if got, want := names(roster.MemberQuery{Sort: "role"}), []string{"N", "Name bo@keys.example", "Ängela", "aaron"}; !slices.Equal(got, want) {
+			t.Errorf("role sort after renames: %q, want %q", got, want)
+		}
+		for search, want := range map[string][]string{
+			"ÄNG":                  {"Ängela"},
+			"zoe@":                 {"Ängela"}, // the address stays
+			"Name zoe":             nil,        // the old name is gone
+			"AAR":                  {"aaron"},
+			"n\x1femile":           nil, // no search spans the name and the address
+			"keys.example":         {"aaron", "N", "Name bo@keys.example", "Ängela"},
+			"other-keys":           nil,
+			"example\x1f":          nil,
+			"bo@keys.example\x1fx": nil,
+			"name bo@keys.example": {"Name bo@keys.example"},
+		} {
+			if got := names(roster.MemberQuery{Search: search, Sort: "name"}); !slices.Equal(got, want) {
+				t.Errorf("search %q: %q, want %q", search, got, want)
+			}
+		}
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetMemberRole(ctx, a.Seq, zoe, roster.RoleAdmin) })
+		counts(4)
+		mustTx(t, db, func(tx *store.Tx) error { return tx.DeleteMember(ctx, a.Seq, zoe) })
+		counts(3)
+		exec(fmt.Sprintf(`DELETE FROM users WHERE id = %d`, emile)) // the membership cascades
+		counts(2)
+		newMember(t, db, a, "late@keys.example", roster.RoleFinanceAnalyst)
+		counts(3)
+		// Keys written in SQL of a loader's own are refreshed from users.
+		exec(fmt.Sprintf(`UPDATE members SET name_key = '', search_key = '' WHERE account_id = %d`, a.Seq))
+		must(t, db.RefreshMemberKeys(ctx, a.Seq))
+		if got, want := names(roster.MemberQuery{Search: "LATE@", Sort: "name"}), []string{"Name late@keys.example"}; !slices.Equal(got, want) {
+			t.Errorf("after RefreshMemberKeys: %q, want %q", got, want)
+		}
+		// Counts given by the caller (the check index's) are the page's.
+		given := [8]int{1: 1, 2: 7, 4: 2}
+		l, err := db.MemberListCounted(ctx, a, roster.MemberQuery{Limit: 1}, given)
+		must(t, err)
+		if l.Total != 10 || l.All != 10 {
+			t.Errorf("counted: total %d all %d, want the given 10", l.Total, l.All)
+		}
+		l, err = db.MemberListCounted(ctx, a, roster.MemberQuery{Limit: 1, Role: roster.RoleAdmin}, given)
+		must(t, err)
+		if l.Total != 7 || l.All != 10 {
+			t.Errorf("counted, admins: total %d all %d, want 7 and 10", l.Total, l.All)
+		}
+		l, err = db.MemberListCounted(ctx, a, roster.MemberQuery{Limit: 1, Search: "keys.example"}, given)
+		must(t, err)
+		if l.Total != 3 || l.All != 10 {
+			t.Errorf("counted, a search: total %d all %d, want 3 (counted) and 10", l.Total, l.All)
+		}
+	})
+}
+
+// TestConformance_MemberListPositionInCursor: a page reached by a cursor
+// starts where the cursor's page said (issue 26: no count of the rows
+// before it), and an older cursor without a position still gets one
+// counted.
+func TestConformance_MemberListPositionInCursor(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@pos.example")
+		var ids []int64
+		for i := range 7 {
+			ids = append(ids, newMember(t, db, a, fmt.Sprintf("m%d@pos.example", i), roster.RoleSupport))
+		}
+		first, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3})
+		must(t, err)
+		second, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: first.Next})
+		must(t, err)
+		if second.Start != 4 {
+			t.Fatalf("second page starts at %d", second.Start)
+		}
+		// A member joins before the second page (owner first, then by
+		// join time: none can; the next one is removed instead): the
+		// cursor's position holds until the list is read from its start.
+		mustTx(t, db, func(tx *store.Tx) error { return tx.DeleteMember(ctx, a.Seq, ids[0]) })
+		again, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: first.Next})
+		must(t, err)
+		if again.Start != 4 || again.Total != 7 {
+			t.Errorf("after a removal before the page: start %d total %d, want 4 (as the cursor's page said) and 7", again.Start, again.Total)
+		}
+		fresh, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3})
+		must(t, err)
+		next, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: fresh.Next})
+		must(t, err)
+		if next.Start != 4 || next.Members[0].UserID != ids[3] {
+			t.Errorf("from a fresh first page: start %d, first %d; want 4, %d", next.Start, next.Members[0].UserID, ids[3])
+		}
+		back, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, Before: next.Prev})
+		must(t, err)
+		if back.Start != 1 || back.Prev != "" {
+			t.Errorf("back to the first page: start %d prev %q", back.Start, back.Prev)
+		}
+		// A cursor without a position (as made before issue 26): counted.
+		raw, err := base64.RawURLEncoding.DecodeString(fresh.Next)
+		must(t, err)
+		noPos := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `,"p":3`, "", 1)))
+		if noPos == fresh.Next {
+			t.Fatalf("the cursor %s carries no position", raw)
+		}
+		counted, err := db.MemberList(ctx, a, roster.MemberQuery{Limit: 3, After: noPos})
+		must(t, err)
+		if counted.Start != 4 || counted.Members[0].UserID != ids[3] {
+			t.Errorf("a cursor without a position: start %d", counted.Start)
+		}
+	})
+}
+
+// TestConformance_LoadIndexInRanges: the check index's parallel load
+// (issue 26) reads every account once and every membership once across
+// ranges of account IDs that AccountIDRange bounds.
+func TestConformance_LoadIndexInRanges(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if lo, hi, err := db.AccountIDRange(ctx); err != nil || lo != 0 || hi != 0 {
+			t.Fatalf("no accounts: %d..%d, %v", lo, hi, err)
+		}
+		var seqs []int64
+		for i := range 5 {
+			_, a := fixture(t, db, fmt.Sprintf("o%d@ranges.example", i))
+			newMember(t, db, a, fmt.Sprintf("m%d@ranges.example", i), roster.RoleSupport)
+			seqs = append(seqs, a.Seq)
+		}
+		lo, hi, err := db.AccountIDRange(ctx)
+		if err != nil || lo != seqs[0] || hi != seqs[4] {
+			t.Fatalf("range %d..%d, %v; want %d..%d", lo, hi, err, seqs[0], seqs[4])
+		}
+		accounts := 0
+		must(t, db.LoadIndexAccounts(ctx, func(int64, store.AccountFlags) { accounts++ }))
+		members := map[int64]int{}
+		mid := (lo + hi) / 2
+		for _, r := range [][2]int64{{lo, mid}, {mid + 1, hi}} {
+			must(t, db.LoadIndexMembers(ctx, r[0], r[1], func(row store.IndexRow) { members[row.AccountSeq]++ }))
+		}
+		if accounts != 5 || len(members) != 5 {
+			t.Errorf("%d accounts, members of %d", accounts, len(members))
+		}
+		for _, seq := range seqs {
+			if members[seq] != 2 {
+				t.Errorf("account %d: %d members read, want 2", seq, members[seq])
+			}
+		}
+	})
+}
+
+// TestConformance_MemberIndexRows: a catch-up's batched read (issue 26)
+// answers what MemberIndexRow and MemberKeys answer one by one, for the
+// memberships that exist, across more than one statement's batch.
+func TestConformance_MemberIndexRows(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		owner, a := fixture(t, db, "owner@rows.example")
+		var ps []store.MemberPair
+		for i := range 230 {
+			uid := newMember(t, db, a, fmt.Sprintf("m%03d@rows.example", i), roster.Roles[1+i%4])
+			ps = append(ps, store.MemberPair{AccountSeq: a.Seq, UserID: uid})
+		}
+		mustTx(t, db, func(tx *store.Tx) error {
+			_, err := tx.CreateAPIKey(ctx, a.Seq, ps[229].UserID, "ci", "rk_rows", hash("rows-key"))
+			return err
+		})
+		ps = append(ps, store.MemberPair{AccountSeq: a.Seq, UserID: owner}, store.MemberPair{AccountSeq: a.Seq, UserID: 999999})
+		got := map[store.MemberPair]store.IndexRow{}
+		keys := map[store.MemberPair]int{}
+		must(t, db.MemberIndexRows(ctx, ps, func(r store.IndexRow) {
+			got[store.MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}] = r
+		}, func(p store.MemberPair, id int64, h []byte) { keys[p]++ }))
+		if len(got) != 231 {
+			t.Fatalf("%d rows, want 231 (the one of no one left out)", len(got))
+		}
+		for _, p := range ps[:231] {
+			want, err := db.MemberIndexRow(ctx, p.AccountSeq, p.UserID)
+			must(t, err)
+			if got[p] != want {
+				t.Errorf("%v: %+v, want %+v", p, got[p], want)
+			}
+			wantKeys, err := db.MemberKeys(ctx, p.AccountSeq, p.UserID)
+			must(t, err)
+			if keys[p] != len(wantKeys) {
+				t.Errorf("%v: %d keys, want %d", p, keys[p], len(wantKeys))
+			}
+		}
+		if keys[ps[229]] != 1 {
+			t.Errorf("the key: %v", keys)
+		}
+	})
+}

@@ -147,6 +147,9 @@ func (tx *Tx) UseVerification(ctx context.Context, tokenHash []byte) (Verified, 
 		if _, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, name = ? WHERE id = ?`, pw.String, name.String, v.UserID); err != nil {
 			return v, err
 		}
+		if err := tx.refreshMemberKeys(ctx, `user_id = ?`, v.UserID); err != nil {
+			return v, err
+		}
 		v.Applied = true
 	}
 	_, err = tx.exec(ctx, `UPDATE users SET verified_at = COALESCE(verified_at, ?) WHERE id = ?`, micros(tx.now), v.UserID)
@@ -173,8 +176,10 @@ func (tx *Tx) EndVerifications(ctx context.Context, userID int64) error {
 
 // SetUserProfile sets the user's password hash and name.
 func (tx *Tx) SetUserProfile(ctx context.Context, userID int64, passwordHash, name string) error {
-	_, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, name = ? WHERE id = ?`, passwordHash, name, userID)
-	return err
+	if _, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, name = ? WHERE id = ?`, passwordHash, name, userID); err != nil {
+		return err
+	}
+	return tx.refreshMemberKeys(ctx, `user_id = ?`, userID)
 }
 
 // RenameOwnAccounts names every account the user owns. Only for a user who

@@ -114,7 +114,10 @@ func Members(ctx context.Context, db *store.DB, accountID string, n int) ([]int6
 		}
 		return nil
 	})
-	return ids, err
+	if err != nil {
+		return ids, err
+	}
+	return ids, db.RefreshMemberKeys(ctx, seq) // the team list's keys (migration 00027)
 }
 
 // Invitations adds n pending invitations to the account, sent by its

@@ -40,7 +40,11 @@ type Keeper struct {
 	epoch time.Time
 	clock func() time.Duration
 
-	mu      sync.Mutex   // serializes catch-ups: one reader of the DB and writer of the index
+	mu sync.Mutex // serializes catch-ups: one reader of the DB and writer of the index
+	// writeMu queues the catch-ups of writes (Committed), so that those
+	// that committed while one ran find their change applied by it and
+	// read nothing more (issue 26).
+	writeMu sync.Mutex
 	applied atomic.Int64 // every change up to this revision is in the index
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced when applied moves
@@ -245,6 +249,17 @@ func (s *Keeper) Committed(ctx context.Context, rev int64) {
 	if sink, ok := ctx.Value(revKey{}).(*atomic.Int64); ok && rev > sink.Load() {
 		sink.Store(rev)
 	}
+	// A catch-up that began after this write committed has applied it:
+	// at 200 writes a second each write's own catch-up (two or three
+	// reads of the database, under mu) queued behind the others', and
+	// every answer waited for the whole queue (issue 26). Writers wait
+	// for the catch-up running now, and then read the log only if it
+	// did not reach their revision.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.applied.Load() >= rev && s.db.ServerSwitches() == s.switches.Load() {
+		return
+	}
 	// From the primary, which holds the write, even when the follower
 	// reads a standby that has not replayed it yet.
 	if err := s.CatchUpOrReload(store.WithPrimary(ctx)); err != nil {
@@ -275,11 +290,37 @@ func (s *Keeper) catchUp(ctx context.Context) (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
+		// The members' changes are read in batches (applyMembers) between
+		// the accounts' (apply): each reads the state as it is now, so
+		// reading a member once for several of its changes, or after a
+		// later change of another, ends in the same index.
+		var members []store.Change
+		flush := func() error {
+			if len(members) == 0 {
+				return nil
+			}
+			if err := s.applyMembers(ctx, members); err != nil {
+				return err
+			}
+			s.advanceTo(members[len(members)-1].Rev)
+			members = members[:0]
+			return nil
+		}
 		for _, c := range changes {
+			if c.UserID != 0 {
+				members = append(members, c)
+				continue
+			}
+			if err := flush(); err != nil {
+				return 0, err
+			}
 			if err := s.apply(ctx, c); err != nil {
 				return 0, err
 			}
 			s.advanceTo(c.Rev)
+		}
+		if err := flush(); err != nil {
+			return 0, err
 		}
 		if len(changes) < 1000 {
 			if standby && (target < 0 || s.applied.Load() < target) {
@@ -337,6 +378,50 @@ func (s *Keeper) apply(ctx context.Context, c store.Change) error {
 	}
 	s.Index.SetMemberOf(c.AccountSeq, c.UserID, r.Role, facts(r))
 	return s.ApplyKeys(ctx, c.AccountSeq, c.UserID)
+}
+
+// applyMembers reads the current state of the memberships that changes
+// (of members, UserID set) touched into the index, two statements for up
+// to 200 of them (store.DB.MemberIndexRows): a catch-up at 200 writes a
+// second read two statements a change before (issue 26).
+func (s *Keeper) applyMembers(ctx context.Context, changes []store.Change) error {
+	seen := map[store.MemberPair]bool{}
+	var ps []store.MemberPair
+	for _, c := range changes {
+		p := store.MemberPair{AccountSeq: c.AccountSeq, UserID: c.UserID}
+		if !seen[p] {
+			seen[p] = true
+			ps = append(ps, p)
+		}
+	}
+	rows := map[store.MemberPair]store.IndexRow{}
+	keys := map[store.MemberPair]map[int64][]byte{}
+	err := s.db.MemberIndexRows(ctx, ps, func(r store.IndexRow) {
+		rows[store.MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}] = r
+	}, func(p store.MemberPair, id int64, h []byte) {
+		if keys[p] == nil {
+			keys[p] = map[int64][]byte{}
+		}
+		keys[p][id] = h
+	})
+	if err != nil {
+		return err
+	}
+	s.Index.Update(func(b *authz.Batch) {
+		for _, p := range ps {
+			b.RemoveKeysOf(p.AccountSeq, p.UserID)
+			r, ok := rows[p]
+			if !ok {
+				b.RemoveMember(p.AccountSeq, p.UserID)
+				continue
+			}
+			b.SetMemberOf(p.AccountSeq, p.UserID, r.Role, facts(r))
+			for id, h := range keys[p] {
+				b.SetKey([32]byte(h), id, p.AccountSeq, p.UserID)
+			}
+		}
+	})
+	return nil
 }
 
 func (s *Keeper) advanceTo(rev int64) {

@@ -169,16 +169,13 @@ func (s *Core) Log() *slog.Logger { return s.log() }
 // Write runs fn in a transaction and, when it recorded changes to who
 // may do what, brings the index up to date before returning.
 func (s *Core) Write(ctx context.Context, fn func(tx *store.Tx) error) error {
-	var rev int64
+	var last *store.Tx // the attempt that committed; its revision is known after the commit
 	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		rev = tx.Revision()
-		return nil
+		last = tx
+		return fn(tx)
 	})
-	if err == nil && rev > 0 {
-		s.Keeper.Committed(ctx, rev)
+	if err == nil && last.Revision() > 0 {
+		s.Keeper.Committed(ctx, last.Revision())
 	}
 	return err
 }
