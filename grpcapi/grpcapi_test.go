@@ -24,6 +24,7 @@ import (
 	"github.com/rosterhq/roster/grpcapi"
 	"github.com/rosterhq/roster/grpcapi/authzv1"
 	"github.com/rosterhq/roster/httpapi"
+	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/service"
 )
@@ -398,8 +399,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
-	e.Server.Service.Config.MaxStaleness = 300 * time.Millisecond // before anything reads it
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.MaxStaleness = 300 * time.Millisecond }})
 	_, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	conn := serve(t, e.Server.Service, servertest.ServiceToken)
 	h := healthpb.NewHealthClient(conn)

@@ -148,8 +148,10 @@ func TestReplicas_CatchUpAfterConnectionsKilled(t *testing.T) {
 }
 
 func TestReplica_CutOffFromDatabaseStopsAllowing(t *testing.T) {
-	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.FollowInterval = 20 * time.Millisecond }})
-	e.Server.Service.Config.MaxStaleness = 300 * time.Millisecond
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) {
+		c.FollowInterval = 20 * time.Millisecond
+		c.MaxStaleness = 300 * time.Millisecond // set before Open: the follower reads it from the start
+	}})
 	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	platform := e.Platform(t)
 	platform.Must(200, "POST", "/v1/authz/check", map[string]any{"account_id": acct, "user_id": 1, "permission": "numbers.view"})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
 	"github.com/rosterhq/roster/service"
 )
@@ -16,9 +17,8 @@ import (
 // single or batch, before any item is read. The index goes stale as in
 // production: the database goes away and catch-ups fail for MaxStaleness.
 func TestCheck_StaleIsCountedOnEveryPath(t *testing.T) {
-	e := servertest.New(t)
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.MaxStaleness = 300 * time.Millisecond }})
 	s := e.Server.Service
-	s.Config.MaxStaleness = 300 * time.Millisecond // before anything reads it
 	_, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
 	var mu sync.Mutex
 	var reasons []string
