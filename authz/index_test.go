@@ -552,3 +552,29 @@ func TestIndex_RoleCounts(t *testing.T) {
 		t.Errorf("a negative ID: %v", got)
 	}
 }
+
+// ReserveAccounts sizes the Auth ID map of a batch: the accounts known
+// before it stay known, those set after it are found, and an Auth ID
+// removed from no account is not invented.
+func TestIndex_ReserveAccounts(t *testing.T) {
+	ix := authz.NewIndex()
+	ix.SetAccount(1, "AC-old", true, false)
+	ix.Update(func(b *authz.Batch) {
+		b.ReserveAccounts(10_000)
+		for a := int64(2); a <= 5000; a++ {
+			b.SetAccountOf(a, authz.Account{AuthID: fmt.Sprintf("AC-%d", a), Committed: true})
+		}
+		b.ReserveAccounts(10) // again, after accounts were set: nothing lost
+	})
+	if id, ok := ix.Account("AC-old"); !ok || id != 1 {
+		t.Errorf("the account known before: %d, %v", id, ok)
+	}
+	for _, a := range []int64{2, 777, 5000} {
+		if id, ok := ix.Account(fmt.Sprintf("AC-%d", a)); !ok || id != a {
+			t.Errorf("AC-%d: %d, %v", a, id, ok)
+		}
+	}
+	if id, ok := ix.Account("AC-5001"); ok {
+		t.Errorf("an Auth ID never set: %d", id)
+	}
+}

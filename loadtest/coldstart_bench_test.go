@@ -116,6 +116,13 @@ func copyFile(dst, src string) error {
 		out.Close()
 		return err
 	}
+	// On disk before the start it is copied for: the kernel writing back
+	// gigabytes of the copy would take the CPU the start is measured on
+	// (a restarted server does not find its database just written).
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
 	return out.Close()
 }
 

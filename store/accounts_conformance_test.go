@@ -207,14 +207,10 @@ func TestConformance_Accounts(t *testing.T) {
 			if len(rows) != members {
 				t.Errorf("%d memberships loaded, want %d", len(rows), members)
 			}
-			// The parts a start reads in parallel: the accounts, their ID
-			// range, and the members of any range of accounts, which split
-			// the whole without overlap.
-			lo, hi, err := db.AccountIDRange(ctx)
-			must(t, err)
-			if lo > a.Seq || hi < a.Seq || lo > hi {
-				t.Errorf("account ID range %d..%d does not hold %d", lo, hi, a.Seq)
-			}
+			// The parts a start reads in parallel: the accounts, what few
+			// members hold, and the members of each of the ranges, which
+			// split the whole without overlap; each row as MemberIndexRow
+			// reads it.
 			n := 0
 			must(t, db.LoadIndexAccounts(ctx, func(seq int64, f store.AccountFlags) {
 				n++
@@ -225,15 +221,30 @@ func TestConformance_Accounts(t *testing.T) {
 			if n != len(accounts) {
 				t.Errorf("LoadIndexAccounts: %d accounts, want %d", n, len(accounts))
 			}
-			var low, high []store.IndexRow
-			must(t, db.LoadIndexMembers(ctx, lo, a.Seq-1, func(r store.IndexRow) { low = append(low, r) }))
-			must(t, db.LoadIndexMembers(ctx, a.Seq, hi, func(r store.IndexRow) { high = append(high, r) }))
-			if len(low)+len(high) != len(rows) {
-				t.Errorf("ranges %d..%d and %d..%d: %d + %d memberships, want %d", lo, a.Seq-1, a.Seq, hi, len(low), len(high), len(rows))
-			}
-			for _, r := range high {
-				if r.AccountSeq < a.Seq {
-					t.Errorf("range from %d gave a member of account %d", a.Seq, r.AccountSeq)
+			sparse, err := db.LoadIndexSparse(ctx)
+			must(t, err)
+			for parts := 1; parts <= 4; parts++ {
+				ranges, err := db.IndexRanges(ctx, parts)
+				must(t, err)
+				if len(ranges) < 1 || len(ranges) > parts {
+					t.Errorf("IndexRanges(%d): %d ranges", parts, len(ranges))
+				}
+				seen := map[store.MemberPair]int{}
+				for _, r := range ranges {
+					must(t, db.LoadIndexMembers(ctx, r, sparse, func(row store.IndexRow) {
+						seen[store.MemberPair{AccountSeq: row.AccountSeq, UserID: row.UserID}]++
+						if want, err := db.MemberIndexRow(ctx, row.AccountSeq, row.UserID); err != nil || want != row {
+							t.Errorf("LoadIndexMembers read %+v, MemberIndexRow %+v (%v)", row, want, err)
+						}
+					}))
+				}
+				if len(seen) != len(rows) {
+					t.Errorf("%d ranges: %d memberships, want %d", len(ranges), len(seen), len(rows))
+				}
+				for p, k := range seen {
+					if k != 1 {
+						t.Errorf("%d ranges: %+v read %d times", len(ranges), p, k)
+					}
 				}
 			}
 			found := 0

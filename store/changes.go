@@ -112,10 +112,10 @@ func (db *DB) MemberRoleNow(ctx context.Context, accountSeq, userID int64) (rost
 	return roster.Role(role), mfa, nil
 }
 
-// MemberCount returns how many memberships there are (to size the index).
-func (db *DB) MemberCount(ctx context.Context) (int, error) {
+// IndexSize returns how many accounts and memberships there are (to size
+// the index).
+func (db *DB) IndexSize(ctx context.Context) (accounts, members int, err error) {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
-	var n int
-	err := db.oneRow(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
-	return n, db.d.mapErr(err)
+	err = db.oneRow(ctx, `SELECT (SELECT COUNT(*) FROM accounts), (SELECT COUNT(*) FROM members)`).Scan(&accounts, &members)
+	return accounts, members, db.d.mapErr(err)
 }

@@ -62,13 +62,13 @@ func TestConformance_Changes(t *testing.T) {
 			}
 		})
 
-		t.Run("AccountPlan, MemberRoleNow and MemberCount read now", func(t *testing.T) {
-			owner, a := fixture(t, db, "owner@x.example")
-			before, err := db.MemberCount(ctx)
+		t.Run("AccountPlan, MemberRoleNow and IndexSize read now", func(t *testing.T) {
+			accounts, before, err := db.IndexSize(ctx)
 			must(t, err)
+			owner, a := fixture(t, db, "owner@x.example")
 			dev := newMember(t, db, a, "dev@x.example", roster.RoleDeveloper)
-			if n, err := db.MemberCount(ctx); err != nil || n != before+1 {
-				t.Errorf("MemberCount = %d, %v; want %d", n, err, before+1)
+			if na, n, err := db.IndexSize(ctx); err != nil || n != before+2 || na != accounts+1 {
+				t.Errorf("IndexSize = %d accounts, %d members, %v; want %d, %d", na, n, err, accounts+1, before+2)
 			}
 			if f, err := db.AccountPlan(ctx, a.Seq); err != nil || f != (store.AccountFlags{AuthID: a.ID}) {
 				t.Errorf("AccountPlan = %+v, %v", f, err)

@@ -62,6 +62,17 @@ func TestConformance_Passkeys(t *testing.T) {
 			if _, mfa, err := db.MemberRoleNow(ctx, a.Seq, uid); err != nil || !mfa {
 				t.Errorf("MemberRoleNow mfa = %v, %v", mfa, err)
 			}
+			if r, err := db.MemberIndexRow(ctx, a.Seq, uid); err != nil || !r.MFA {
+				t.Errorf("MemberIndexRow = %+v, %v", r, err)
+			}
+			// A start reads the second factor apart from the members
+			// (LoadIndexSparse): the passkey counts there too, for this
+			// user alone.
+			loaded := map[int64]bool{}
+			must(t, db.LoadIndex(ctx, func(int64, store.AccountFlags) {}, func(r store.IndexRow) { loaded[r.UserID] = r.MFA }))
+			if !loaded[uid] || loaded[other] {
+				t.Errorf("LoadIndex MFA: user %v, other %v; want true, false", loaded[uid], loaded[other])
+			}
 		})
 
 		t.Run("UserPasskeys and PasskeyByCredential read it back", func(t *testing.T) {

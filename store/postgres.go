@@ -26,6 +26,7 @@ func openPostgres(dsn string) (*sql.DB, dialect, *cluster, error) {
 	return openPostgresPool(cfg, &cl.watch).db, postgresDialect{}, cl, nil
 }
 
+func (postgresDialect) memberOrder() string         { return "account_id" }
 func (postgresDialect) name() string                { return "postgres" }
 func (postgresDialect) system() string              { return "postgresql" }
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }

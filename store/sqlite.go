@@ -71,6 +71,7 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 	return db, sqliteDialect{}, nil
 }
 
+func (sqliteDialect) memberOrder() string         { return "rowid" }
 func (sqliteDialect) name() string                { return "sqlite" }
 func (sqliteDialect) system() string              { return "sqlite" }
 func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }

@@ -66,6 +66,10 @@ type dialect interface {
 	// statement that makes the claims of all processes take turns ("" when
 	// the database already does).
 	claimTx() (*sql.TxOptions, string)
+	// memberOrder is the members' column a start splits them by to read
+	// them in parallel (IndexRanges): their order in the table where a
+	// range of it is read without an index (SQLite's rowid).
+	memberOrder() string
 }
 
 // DB is a Roster database.

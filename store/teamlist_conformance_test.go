@@ -594,13 +594,17 @@ func TestConformance_MemberListPositionInCursor(t *testing.T) {
 
 // TestConformance_LoadIndexInRanges: the check index's parallel load
 // (issue 26) reads every account once and every membership once across
-// ranges of account IDs that AccountIDRange bounds.
+// the ranges IndexRanges makes, also of a database with no members, and
+// with members added after the ranges were made.
 func TestConformance_LoadIndexInRanges(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if lo, hi, err := db.AccountIDRange(ctx); err != nil || lo != 0 || hi != 0 {
-			t.Fatalf("no accounts: %d..%d, %v", lo, hi, err)
+		sparse, err := db.LoadIndexSparse(ctx)
+		must(t, err)
+		empty, err := db.IndexRanges(ctx, 4)
+		if err != nil || len(empty) != 1 {
+			t.Fatalf("no members: ranges %v, %v; want one", empty, err)
 		}
 		var seqs []int64
 		for i := range 5 {
@@ -608,23 +612,28 @@ func TestConformance_LoadIndexInRanges(t *testing.T) {
 			newMember(t, db, a, fmt.Sprintf("m%d@ranges.example", i), roster.RoleSupport)
 			seqs = append(seqs, a.Seq)
 		}
-		lo, hi, err := db.AccountIDRange(ctx)
-		if err != nil || lo != seqs[0] || hi != seqs[4] {
-			t.Fatalf("range %d..%d, %v; want %d..%d", lo, hi, err, seqs[0], seqs[4])
+		ranges, err := db.IndexRanges(ctx, 3)
+		if err != nil || len(ranges) != 3 {
+			t.Fatalf("ranges %v, %v; want 3", ranges, err)
 		}
-		accounts := 0
-		must(t, db.LoadIndexAccounts(ctx, func(int64, store.AccountFlags) { accounts++ }))
-		members := map[int64]int{}
-		mid := (lo + hi) / 2
-		for _, r := range [][2]int64{{lo, mid}, {mid + 1, hi}} {
-			must(t, db.LoadIndexMembers(ctx, r[0], r[1], func(row store.IndexRow) { members[row.AccountSeq]++ }))
-		}
-		if accounts != 5 || len(members) != 5 {
-			t.Errorf("%d accounts, members of %d", accounts, len(members))
-		}
-		for _, seq := range seqs {
-			if members[seq] != 2 {
-				t.Errorf("account %d: %d members read, want 2", seq, members[seq])
+		// Members added after the ranges were made are in the last range
+		// (or in the one range of a database that had none).
+		_, late := fixture(t, db, "late@ranges.example")
+		seqs = append(seqs, late.Seq)
+		for _, rs := range [][]store.IndexRange{ranges, empty} {
+			accounts := 0
+			must(t, db.LoadIndexAccounts(ctx, func(int64, store.AccountFlags) { accounts++ }))
+			members := map[int64]int{}
+			for _, r := range rs {
+				must(t, db.LoadIndexMembers(ctx, r, sparse, func(row store.IndexRow) { members[row.AccountSeq]++ }))
+			}
+			if accounts != 6 || len(members) != 6 {
+				t.Errorf("%d ranges: %d accounts, members of %d", len(rs), accounts, len(members))
+			}
+			for i, seq := range seqs {
+				if want := 2 - i/5; members[seq] != want {
+					t.Errorf("%d ranges: account %d: %d members read, want %d", len(rs), seq, members[seq], want)
+				}
 			}
 		}
 	})
