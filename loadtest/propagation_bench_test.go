@@ -104,6 +104,7 @@ func measurePropagation(b *testing.B) {
 		wg       sync.WaitGroup
 		sent     int
 		refused  int
+		refusals []string // the first few refusals' bodies
 		roleName = []string{"admin", "developer", "finance_analyst", "support"}
 	)
 	fail := func(format string, args ...any) {
@@ -123,6 +124,9 @@ func measurePropagation(b *testing.B) {
 		if resp.Status == 503 && resp.Header.Get("Retry-After") != "" {
 			mu.Lock()
 			refused++ // an honest refusal (the replica could not confirm it is current): counted, no revision to await
+			if len(refusals) < 3 {
+				refusals = append(refusals, fmt.Sprintf("replica %d: %s", r+1, clip(resp.Body)))
+			}
 			mu.Unlock()
 			return
 		}
@@ -183,7 +187,11 @@ func measurePropagation(b *testing.B) {
 		b.Fatal(failure)
 	}
 	if refused > sent/100 {
-		b.Fatalf("%d of %d writes refused with 503", refused, sent)
+		for r, e := range envs {
+			st := e.Server.DB.SQL().Stats()
+			b.Logf("replica %d pool: %d opened, waited %d times for %v in all; warnings: %s", r+1, st.OpenConnections, st.WaitCount, st.WaitDuration, clip(lastWarnings(e.Logs.String())))
+		}
+		b.Fatalf("%d of %d writes refused with 503; the first: %v", refused, sent, refusals)
 	}
 	if want := (sent - refused) * (propReplicas - 1); len(samples) != want {
 		b.Fatalf("%d arrivals recorded, want %d", len(samples), want)
@@ -221,6 +229,17 @@ func on(tb testing.TB, e *servertest.Env, c *servertest.Client, of *servertest.E
 	from, _ := url.Parse(of.URL)
 	to, _ := url.Parse(e.URL)
 	out.HTTP.Jar.SetCookies(to, c.HTTP.Jar.Cookies(from))
+	return out
+}
+
+// lastWarnings is the log lines at level WARN and ERROR.
+func lastWarnings(logs string) []byte {
+	var out []byte
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			out = append(out, l+"\n"...)
+		}
+	}
 	return out
 }
 

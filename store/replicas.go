@@ -38,7 +38,17 @@ type cluster struct {
 
 	read     *DB          // the read pool; nil: none
 	replayed atomic.Int64 // the newest revision the read pool was seen to hold
+
+	// follow is the change-log follower's own small pool on the primary
+	// (ForFollower), opened at its first use.
+	followOnce sync.Once
+	follow     *DB
 }
+
+// followConns is how many connections the follower's pool opens: one
+// catch-up runs at a time; the second serves a reload's parallel reads
+// and a connection being replaced.
+const followConns = 2
 
 // serverWatch remembers the server a pool's last new connection reached.
 type serverWatch struct {
@@ -91,6 +101,10 @@ func parsePostgres(dsn string) (*pgx.ConnConfig, error) {
 // name), so the postmaster's start time goes in too.
 const serverIdentity = `SELECT pg_postmaster_start_time()::text || ' ' || COALESCE(host(inet_server_addr()), 'local') || ':' || COALESCE(inet_server_port(), 0)::text`
 
+// maxPostgresConns is the most connections a pool opens (docs/operations.md:
+// connections for several replicas).
+const maxPostgresConns = 20
+
 // openPostgresPool opens a pool on cfg whose new connections report the
 // server they reached to w.
 func openPostgresPool(cfg *pgx.ConnConfig, w *serverWatch) *DB {
@@ -103,7 +117,13 @@ func openPostgresPool(cfg *pgx.ConnConfig, w *serverWatch) *DB {
 		return nil
 	}))
 	sdb := openTracedConnector(connector, semconv.DBSystemNamePostgreSQL)
-	sdb.SetMaxOpenConns(20)
+	sdb.SetMaxOpenConns(maxPostgresConns)
+	// As many kept idle as may be open: database/sql keeps 2 by default,
+	// so every burst beyond 2 closed its connections on return and opened
+	// new ones (a server process forked, a login, the identity query):
+	// at 100 writes a second to 8 replicas the reconnects starved the
+	// change-log followers past the staleness bound (issue 26).
+	sdb.SetMaxIdleConns(maxPostgresConns)
 	sdb.SetConnMaxLifetime(connMaxLifetime)
 	sdb.SetConnMaxIdleTime(time.Minute)
 	return &DB{db: sdb, d: postgresDialect{}, Now: time.Now}
@@ -150,6 +170,28 @@ func (db *DB) ServerSwitches() int64 {
 	return db.cl.switches.Load()
 }
 
+type followerKey struct{}
+
+// ForFollower returns a context whose reads keep the check index: the
+// change-log follower's catch-ups, and a writer's or a request's that
+// confirm the index. On PostgreSQL, those that read the primary (no read
+// pool, or WithPrimary) go to a pool of their own, followConns
+// connections to the same primary, so a replica confirms its index
+// current while every connection of its main pool is taken by writes
+// waiting their turn: sharing that pool, 8 replicas at 100 writes a
+// second waited seconds for a connection in their catch-ups and turned
+// stale (issue 26). Those that read a standby go to the read pool, as
+// before. MainPool undoes it.
+func ForFollower(ctx context.Context) context.Context {
+	return context.WithValue(ctx, followerKey{}, true)
+}
+
+// MainPool returns a context whose reads use the main pool (or the read
+// pool) even under ForFollower: a reload's parallel readers.
+func MainPool(ctx context.Context) context.Context {
+	return context.WithValue(ctx, followerKey{}, false)
+}
+
 type primaryKey struct{}
 
 // WithPrimary returns a context whose reads go to the primary even when
@@ -185,16 +227,35 @@ func ReadAtLeast(ctx context.Context, rev int64) context.Context {
 // pool, unless there is none, ctx asks for the primary, or ctx needs a
 // revision the read pool has not replayed yet.
 func (db *DB) reader(ctx context.Context) *DB {
-	if db.cl == nil || db.cl.read == nil {
+	if db.cl == nil {
 		return db
 	}
-	if p, _ := ctx.Value(primaryKey{}).(bool); p {
-		return db
+	primary := db
+	if f, _ := ctx.Value(followerKey{}).(bool); f {
+		primary = db.follower()
+	}
+	if p, _ := ctx.Value(primaryKey{}).(bool); p || db.cl.read == nil {
+		return primary
 	}
 	if rev, _ := ctx.Value(atLeastKey{}).(int64); rev > 0 && !db.readHas(ctx, rev) {
-		return db
+		return primary
 	}
 	return db.cl.read
+}
+
+// follower is the follower's pool (ForFollower), opened at the first
+// call, with the main pool's statement bound: its connections report the
+// server they reach as the main pool's do, so a failover it sees first
+// counts too.
+func (db *DB) follower() *DB {
+	db.cl.followOnce.Do(func() {
+		f := openPostgresPool(db.cl.cfg, &db.cl.watch)
+		f.db.SetMaxOpenConns(followConns)
+		f.db.SetMaxIdleConns(followConns)
+		f.dsn, f.Timeout = db.dsn, db.Timeout
+		db.cl.follow = f
+	})
+	return db.cl.follow
 }
 
 // readHas reports whether the read pool has replayed rev: known from what

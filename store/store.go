@@ -131,6 +131,12 @@ func (db *DB) Close() error {
 	if db.HasReadPool() {
 		db.cl.read.Close()
 	}
+	if db.cl != nil {
+		db.cl.followOnce.Do(func() {}) // none opened after this
+		if db.cl.follow != nil {
+			db.cl.follow.Close()
+		}
+	}
 	return db.db.Close()
 }
 

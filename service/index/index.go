@@ -112,6 +112,7 @@ func (s *Keeper) LoadIndex(ctx context.Context) error {
 // load is LoadIndex under mu. It returns the clock reading as of which
 // the index is current: before the revision is read.
 func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
+	ctx = store.MainPool(ctx) // its readers in parallel, not on the follower's few connections
 	at := s.clock()
 	standby, target := s.standbyTarget(ctx, false)
 	switches := s.db.ServerSwitches()
@@ -269,7 +270,7 @@ func (s *Keeper) Committed(ctx context.Context, rev int64) {
 	}
 	// From the primary, which holds the write, even when the follower
 	// reads a standby that has not replayed it yet.
-	if err := s.CatchUpOrReload(store.WithPrimary(ctx)); err != nil {
+	if err := s.CatchUpOrReload(store.ForFollower(store.WithPrimary(ctx))); err != nil {
 		s.log().Error("catch up after write", "err", err)
 	}
 }
@@ -477,6 +478,9 @@ func (s *Keeper) WaitFor(ctx context.Context, rev int64, timeout time.Duration) 
 // the staleness bound and the next catch-up tries a new one. A reload
 // (behind the pruned change log) has ReloadTimeout.
 func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
+	// Its reads on connections of their own (store.ForFollower): a busy
+	// pool must not keep the index from being confirmed.
+	ctx = store.ForFollower(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -569,7 +573,7 @@ func (s *Keeper) freshSlow(ctx context.Context) error {
 			// This request confirms for everyone: detached from its own
 			// end, since others wait for the outcome; from the primary,
 			// since a standby may be the reason the index is behind.
-			cctx, cancel := context.WithTimeout(store.WithPrimary(context.WithoutCancel(ctx)), wait)
+			cctx, cancel := context.WithTimeout(store.ForFollower(store.WithPrimary(context.WithoutCancel(ctx))), wait)
 			err := s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(cctx, nil) })
 			cancel()
 			s.mu.Unlock()
