@@ -78,3 +78,49 @@ func TestConformance_ReadPool(t *testing.T) {
 		})
 	}
 }
+
+// The check index's catch-ups (ForFollower) read on PostgreSQL through a
+// pool of their own, so they answer while every connection of the main
+// pool is taken; MainPool sends them back to it. SQLite has one pool.
+func TestConformance_FollowerPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := storetest.Open(t, b.DSN)
+			fixture(t, db, "owner@follower.example")
+			latest, err := db.LatestRevision(ctx)
+			must(t, err)
+			// Every connection of the main pool taken.
+			db.SQL().SetMaxOpenConns(1)
+			held, err := db.SQL().Conn(ctx)
+			must(t, err)
+			defer func() { held.Close(); db.SQL().SetMaxOpenConns(0) }()
+			read := func(c context.Context) (int64, error) {
+				c, cancel := context.WithTimeout(c, 300*time.Millisecond)
+				defer cancel()
+				return db.LatestRevision(c)
+			}
+			if _, err := read(ctx); err == nil {
+				t.Fatal("a read on the main pool answered while its one connection is held")
+			}
+			if _, err := read(store.MainPool(store.ForFollower(ctx))); err == nil {
+				t.Error("MainPool: a read answered while the main pool's one connection is held")
+			}
+			for name, c := range map[string]context.Context{
+				"follower": store.ForFollower(ctx), "follower on the primary": store.ForFollower(store.WithPrimary(ctx)),
+			} {
+				rev, err := read(c)
+				if b.Name == "sqlite" {
+					if err == nil {
+						t.Errorf("%s on SQLite: answered from a pool of its own", name)
+					}
+					continue
+				}
+				if err != nil || rev != latest {
+					t.Errorf("%s: revision %d, %v; want %d while the main pool is taken", name, rev, err, latest)
+				}
+			}
+		})
+	}
+}
