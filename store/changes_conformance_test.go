@@ -99,3 +99,41 @@ func TestConformance_Changes(t *testing.T) {
 		})
 	})
 }
+
+// A transaction's changes are written at its commit, more than one
+// statement's worth too (PostgreSQL writes 1,000 a statement under the
+// change log's lock): every one is read back, in order, and the
+// transaction's revision is the newest.
+func TestConformance_ManyChangesInOneTransaction(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@many-changes.example")
+		before, err := db.LatestRevision(ctx)
+		must(t, err)
+		const n = 2500
+		var rev int64
+		mustTx(t, db, func(tx *store.Tx) error {
+			for i := range n {
+				if _, err := tx.Changed(ctx, a.Seq, int64(i+1)); err != nil {
+					return err
+				}
+			}
+			defer func() { rev = tx.Revision() }()
+			return nil
+		})
+		cs, err := db.ChangesSince(ctx, before, 2*n)
+		must(t, err)
+		if len(cs) != n {
+			t.Fatalf("%d changes read back, want %d", len(cs), n)
+		}
+		for i, c := range cs {
+			if c.AccountSeq != a.Seq || c.UserID != int64(i+1) || (i > 0 && c.Rev <= cs[i-1].Rev) {
+				t.Fatalf("change %d: %+v (after %+v)", i, c, cs[max(i-1, 0)])
+			}
+		}
+		if rev != cs[n-1].Rev {
+			t.Errorf("the transaction's revision %d, the newest change %d", rev, cs[n-1].Rev)
+		}
+	})
+}

@@ -421,11 +421,13 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 		// path returned raw (mapErr leaves the others as they are).
 		return db.d.mapErr(err)
 	}
-	if err = cmp.Or(tx.flushErr, tx.flushChanges(ctx)); err != nil {
-		return db.d.mapErr(err)
-	}
+	// The key's mark first: the change log's lock is held from the
+	// flush to the commit, and nothing else should run under it.
 	if err = db.markIdempotent(ctx, tx); err != nil { // issue 26: store/idempotency.go
 		return err
+	}
+	if err = cmp.Or(tx.flushErr, tx.flushChanges(ctx)); err != nil {
+		return db.d.mapErr(err)
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
