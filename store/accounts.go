@@ -204,9 +204,13 @@ type AccountFlags struct {
 // are "@"+domain (addresses and domains are stored normalized, in lower
 // case), in SQL both databases speak.
 const indexMemberCols = `m.account_id, m.user_id, m.role, ` + hasSecondFactor + `,
-	a.require_sso = 1 AND EXISTS (SELECT 1 FROM domains d WHERE d.account_id = m.account_id AND d.verified_at IS NOT NULL
-		AND substr(u.email, length(u.email) - length(d.domain)) = '@' || d.domain),
+	a.require_sso = 1 AND ` + onVerifiedDomain + `,
 	m.sso_at IS NOT NULL, m.deactivated_at IS NOT NULL`
+
+// onVerifiedDomain is whether the address of user u, a member m, is on one
+// of m's account's verified domains.
+const onVerifiedDomain = `EXISTS (SELECT 1 FROM domains d WHERE d.account_id = m.account_id AND d.verified_at IS NOT NULL
+		AND substr(u.email, length(u.email) - length(d.domain)) = '@' || d.domain)`
 
 const indexMemberFrom = ` FROM members m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id`
 
@@ -280,10 +284,9 @@ func (sp *IndexSparse) mfa(userID int64) bool {
 func (db *DB) LoadIndexSparse(ctx context.Context) (*IndexSparse, error) {
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	sp := &IndexSparse{mfaOver: map[int64]bool{}, onDomain: map[MemberPair]bool{}}
-	// The users with TOTP on (the partial index users_with_totp) or a
-	// passkey: hasSecondFactor, as a set.
+	// The users with a second factor, as a set.
 	var ids []int64
-	rows, err := db.queryBulk(ctx, `SELECT id FROM users WHERE totp_confirmed_at IS NOT NULL UNION SELECT user_id FROM passkeys`)
+	rows, err := db.queryBulk(ctx, usersWithSecondFactor)
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
@@ -314,8 +317,7 @@ func (db *DB) LoadIndexSparse(ctx context.Context) (*IndexSparse, error) {
 	// indexMemberCols.
 	rows, err = db.queryBulk(ctx, `SELECT m.account_id, m.user_id FROM accounts a
 		JOIN members m ON m.account_id = a.id JOIN users u ON u.id = m.user_id
-		WHERE a.require_sso = 1 AND EXISTS (SELECT 1 FROM domains d WHERE d.account_id = m.account_id AND d.verified_at IS NOT NULL
-			AND substr(u.email, length(u.email) - length(d.domain)) = '@' || d.domain)`)
+		WHERE a.require_sso = 1 AND `+onVerifiedDomain)
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var p MemberPair
 		if err := rows.Scan(&p.AccountSeq, &p.UserID); err != nil {

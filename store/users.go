@@ -17,6 +17,9 @@ const userCols = `u.id, u.email, u.name, u.verified_at, u.totp_confirmed_at, ` +
 const (
 	hasPasskey      = `EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id)`
 	hasSecondFactor = `(u.totp_confirmed_at IS NOT NULL OR ` + hasPasskey + `)`
+	// usersWithSecondFactor is hasSecondFactor as a set of user IDs (the
+	// check index's load: the partial index users_with_totp, and passkeys).
+	usersWithSecondFactor = `SELECT id FROM users WHERE totp_confirmed_at IS NOT NULL UNION SELECT user_id FROM passkeys`
 )
 
 func scanUser(sc interface{ Scan(...any) error }, u *roster.User, more ...any) error {
