@@ -87,17 +87,22 @@ func TestReplicas_IdempotencyKeyHoldsAcrossReplicas(t *testing.T) {
 // The case: the database connection is cut again and again while
 // clients create applications, each with its own Idempotency-Key, and
 // retry every answer that is no answer (a transport error, 503, 409
-// still running) with the same key until they get one. Some cuts land
-// during COMMIT: the write is made and the answer is an error. Still,
-// every application exists exactly once.
+// still running) with the same key until they get one. Cuts land inside
+// COMMIT too, after the server committed: the write is made and the
+// answer is an error. Still, every application exists exactly once.
+//
+// The proxy picks the messages it cuts at (servertest.TCPProxy.CutWhen),
+// not moments: cuts on a clock let almost no write through where opening a
+// PostgreSQL connection is slow (18 ms on the development VM, far more
+// under the race detector on a loaded CI machine, where every one of
+// 1,343 attempts answered 503), and whether a cut fell inside a COMMIT
+// was luck. Here each attempt's fate is the same on any machine.
 func TestIdempotency_RetriesThroughCutsMakeEachWriteOnce(t *testing.T) {
 	dsn := servertest.NewPostgresDatabase(t, postgresBase(t))
 	proxy, viaProxy := servertest.NewPostgresProxy(t, dsn)
 	// The staleness bound is not what this test is about (staleness_test.go
-	// is): a replica whose connection is cut every 15 to 45 ms confirms its
-	// index only when a catch-up slips between two cuts, and on a loaded
-	// machine none did within the default second, so nearly every write
-	// answered 503 stale and the clients ran out of time (CI, 2026-12-06).
+	// is): a catch-up whose connection is cut must not turn the writes
+	// into 503 stale until the next one.
 	e := servertest.New(t, servertest.Options{Database: viaProxy, Tweak: func(c *server.Config) { c.MaxStaleness = time.Minute }})
 	var ahead atomic.Int64 // the server's clock runs ahead by this much
 	e.Server.DB.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
@@ -105,42 +110,38 @@ func TestIdempotency_RetriesThroughCutsMakeEachWriteOnce(t *testing.T) {
 	e.Commit(t, acct)
 	path := "/v1/accounts/" + acct + "/applications"
 
-	stop := make(chan struct{})
-	cutterDone := make(chan struct{})
-	var cuts int
-	// Storms of cuts (one every 15 to 45 ms for 400 ms), each followed by
-	// a calm of 200 to 600 ms: in a storm cuts land in every part of a
-	// write, its COMMIT too; a calm lets the writes a storm cut through.
-	// Cuts alone, without calms, let no write through where opening a
-	// PostgreSQL connection takes 18 ms (and more under the race
-	// detector): the clients ran out of time (CI, 2026-12-06).
-	go func() {
-		defer close(cutterDone)
-		for {
-			for storm := time.Now().Add(400 * time.Millisecond); time.Now().Before(storm); {
-				select {
-				case <-stop:
-					proxy.Restore()
-					return
-				case <-time.After(time.Duration(15+mrand.N(30)) * time.Millisecond):
-				}
-				proxy.Cut()
-				cuts++
-				time.Sleep(time.Duration(5+mrand.N(20)) * time.Millisecond)
-				proxy.Restore()
+	// A fifth of the COMMITs are cut before the server sees them, a fifth
+	// after it committed (the answer never arrives); one in a hundred of
+	// every other message is cut before it is sent.
+	var cutBefore, cutInCommit, commits atomic.Int64
+	proxy.CutWhen(func(m servertest.PostgresMessage) servertest.CutAction {
+		if m.IsCommit() {
+			commits.Add(1)
+			switch mrand.N(5) {
+			case 0:
+				cutBefore.Add(1)
+				return servertest.CutBefore
+			case 1:
+				cutInCommit.Add(1)
+				return servertest.CutAfterAnswer
 			}
-			select {
-			case <-stop:
-				proxy.Restore()
-				return
-			case <-time.After(time.Duration(200+mrand.N(400)) * time.Millisecond):
-			}
+			return servertest.Forward
 		}
-	}()
+		if m.Type != 'X' && mrand.N(100) == 0 {
+			cutBefore.Add(1)
+			return servertest.CutBefore
+		}
+		return servertest.Forward
+	})
+	// The connections opened before (the sign-up's) are cut once, so that
+	// every connection from now on goes through CutWhen.
+	proxy.Cut()
+	proxy.Restore()
 
 	const writers, each = 3, 40
 	var mu sync.Mutex
-	answers := map[string]int{} // "201", "201 replayed", "409 lost", "503", "transport", "409 running"
+	answers := map[string]int{}     // "201", "201 replayed", "409 lost", "503", "transport", "409 running"
+	unavailable := map[string]int{} // the 503s' bodies, to tell why
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
@@ -174,6 +175,9 @@ func TestIdempotency_RetriesThroughCutsMakeEachWriteOnce(t *testing.T) {
 							what = "409 lost"
 						case resp.StatusCode == 503 && resp.Header.Get("Retry-After") != "":
 							what = "503"
+							mu.Lock()
+							unavailable[string(raw)]++
+							mu.Unlock()
 						case resp.StatusCode >= 500:
 							what = fmt.Sprint(resp.StatusCode)
 							t.Errorf("%s: %d %s: a database failure is 503 with Retry-After", name, resp.StatusCode, raw)
@@ -198,11 +202,10 @@ func TestIdempotency_RetriesThroughCutsMakeEachWriteOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	<-cutterDone
+	proxy.CutWhen(nil)
 
-	// The pool may still hold connections the last cut closed: read until
-	// a good one answers.
+	// The pool may still hold connections a cut closed: read until a good
+	// one answers.
 	var counts map[string]int
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -221,7 +224,15 @@ func TestIdempotency_RetriesThroughCutsMakeEachWriteOnce(t *testing.T) {
 	if len(counts) != writers*each {
 		t.Errorf("%d applications, want %d", len(counts), writers*each)
 	}
-	t.Logf("%d cuts; answers %v", cuts, answers)
+	// The case the test is for happened: writes committed whose answers
+	// were lost.
+	if cutInCommit.Load() == 0 {
+		t.Errorf("no COMMIT was cut after it committed (%d commits)", commits.Load())
+	}
+	t.Logf("%d commits, %d cut after committing, %d other cuts; answers %v", commits.Load(), cutInCommit.Load(), cutBefore.Load(), answers)
+	for body, n := range unavailable {
+		t.Logf("503 ×%d: %s", n, body)
+	}
 }
 
 // applicationCounts returns how many applications have each name.

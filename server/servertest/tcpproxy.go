@@ -1,9 +1,15 @@
 package servertest
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -22,6 +28,7 @@ type TCPProxy struct {
 	mode    proxyMode
 	conns   map[net.Conn]struct{}
 	stopped bool
+	decide  func(PostgresMessage) CutAction // set by CutWhen
 }
 
 type proxyMode int
@@ -175,9 +182,19 @@ func (p *TCPProxy) handle(client net.Conn) {
 		return
 	}
 	defer p.untrack(server)
+	p.mu.Lock()
+	decide := p.decide
+	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { p.copy(server, client); done <- struct{}{} }()
-	go func() { p.copy(client, server); done <- struct{}{} }()
+	if decide == nil {
+		go func() { p.copy(server, client); done <- struct{}{} }()
+		go func() { p.copy(client, server); done <- struct{}{} }()
+		<-done
+		return
+	}
+	var dropAnswer atomic.Bool
+	go func() { p.copyPostgres(server, client, decide, &dropAnswer); done <- struct{}{} }()
+	go func() { p.copyAnswers(client, server, &dropAnswer); done <- struct{}{} }()
 	<-done
 }
 
@@ -200,4 +217,162 @@ func (p *TCPProxy) copy(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// PostgresMessage is one message a PostgreSQL client sends, as CutWhen's
+// decide sees it: its type byte ('Q' a simple query, 'P' a statement to
+// parse, 'X' goodbye, ...) and, for 'Q' and 'P', the SQL.
+type PostgresMessage struct {
+	Type  byte
+	Query string
+}
+
+// IsCommit tells whether m commits a transaction.
+func (m PostgresMessage) IsCommit() bool {
+	q := strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(m.Query), ";")))
+	return (m.Type == 'Q' || m.Type == 'P') && (q == "commit" || q == "end" || q == "commit transaction")
+}
+
+// CutAction is what CutWhen's decide says of a message.
+type CutAction int
+
+const (
+	// Forward passes the message on.
+	Forward CutAction = iota
+	// CutBefore closes the connection instead of forwarding the message:
+	// the server never sees it.
+	CutBefore
+	// CutAfterAnswer forwards the message, waits for the server's answer
+	// and closes the connection instead of forwarding it: the server did
+	// the work (a COMMIT committed), the client never hears so.
+	CutAfterAnswer
+)
+
+// CutWhen makes the proxy read the PostgreSQL protocol its clients speak
+// and ask decide about every message of every connection opened from now
+// on. Unlike Cut, whose moment is a matter of timing, the cuts land on
+// the messages decide picks however fast or slow the machine is: a test
+// of a cut inside COMMIT needs no luck. decide is called from many
+// goroutines at once.
+func (p *TCPProxy) CutWhen(decide func(PostgresMessage) CutAction) {
+	p.mu.Lock()
+	p.decide = decide
+	p.mu.Unlock()
+}
+
+// Cancel, SSL and GSSAPI encryption requests: untyped messages before (or
+// instead of) the startup message.
+const (
+	pgCancelRequest = 80877102
+	pgSSLRequest    = 80877103
+	pgGSSENCRequest = 80877104
+)
+
+// copyPostgres forwards a client's messages to the server one at a time,
+// cutting where decide says. A cut closes both connections.
+func (p *TCPProxy) copyPostgres(server, client net.Conn, decide func(PostgresMessage) CutAction, dropAnswer *atomic.Bool) {
+	defer server.Close()
+	defer client.Close()
+	r := bufio.NewReaderSize(client, 32<<10)
+	forward := func(msg []byte) bool {
+		return p.pass() && func() bool { _, err := server.Write(msg); return err == nil }()
+	}
+	// Untyped messages first: encryption requests (the server answers
+	// them with one byte, which copyAnswers forwards), then the startup
+	// message or a cancel request.
+	for {
+		msg, err := readUntyped(r)
+		if err != nil || !forward(msg) {
+			return
+		}
+		code := binary.BigEndian.Uint32(msg[4:8])
+		if code == pgCancelRequest {
+			return
+		}
+		if code != pgSSLRequest && code != pgGSSENCRequest {
+			break
+		}
+	}
+	for {
+		var head [5]byte
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint32(head[1:5])
+		if n < 4 || n > 1<<30 {
+			return
+		}
+		msg := make([]byte, 1+n)
+		copy(msg, head[:])
+		if _, err := io.ReadFull(r, msg[5:]); err != nil {
+			return
+		}
+		m := PostgresMessage{Type: head[0]}
+		switch m.Type {
+		case 'Q':
+			m.Query = cString(msg[5:])
+		case 'P': // a statement name, then the SQL
+			body := msg[5:]
+			name := cString(body)
+			if len(name) < len(body) {
+				m.Query = cString(body[len(name)+1:])
+			}
+		}
+		switch decide(m) {
+		case CutBefore:
+			return
+		case CutAfterAnswer:
+			dropAnswer.Store(true)
+		}
+		if !forward(msg) {
+			return
+		}
+	}
+}
+
+// copyAnswers forwards the server's answers to the client, and closes both
+// connections instead when copyPostgres asked to drop the next answer.
+func (p *TCPProxy) copyAnswers(client, server net.Conn, dropAnswer *atomic.Bool) {
+	defer client.Close()
+	defer server.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 {
+			if dropAnswer.Load() || !p.pass() {
+				return
+			}
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readUntyped reads a message without a type byte: its length (which
+// counts itself) and the rest.
+func readUntyped(r *bufio.Reader) ([]byte, error) {
+	var head [4]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(head[:])
+	if n < 8 || n > 1<<20 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	msg := make([]byte, n)
+	copy(msg, head[:])
+	_, err := io.ReadFull(r, msg[4:])
+	return msg, err
+}
+
+// cString is b up to its first NUL byte.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
 }

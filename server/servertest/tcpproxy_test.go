@@ -2,11 +2,16 @@ package servertest_test
 
 import (
 	"bufio"
+	"database/sql"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/rosterhq/roster/server/servertest"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // echo starts a line echo server and returns its address.
@@ -88,5 +93,76 @@ func TestTCPProxy_CutStallRestore(t *testing.T) {
 	defer c3.Close()
 	if got, err := roundTrip(c3, 5*time.Second); err != nil || got != "ping\n" {
 		t.Fatalf("after restore: %q, %v", got, err)
+	}
+}
+
+// TestTCPProxy_CutWhenAtCommit: on a real PostgreSQL server through pgx,
+// a COMMIT cut before it is sent leaves nothing; one cut after its answer
+// leaves the row committed while the client gets an error; other
+// statements pass.
+func TestTCPProxy_CutWhenAtCommit(t *testing.T) {
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("needs PostgreSQL; none reachable")
+	}
+	p, dsn := servertest.NewPostgresProxy(t, servertest.NewPostgresDatabase(t, base))
+	var next atomic.Int32 // the action for the next COMMIT
+	var seen atomic.Int32
+	p.CutWhen(func(m servertest.PostgresMessage) servertest.CutAction {
+		if m.IsCommit() {
+			seen.Add(1)
+			return servertest.CutAction(next.Load())
+		}
+		return servertest.Forward
+	})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(id int) error {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec("INSERT INTO t VALUES ($1)", id); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}
+	exists := func(id int) bool {
+		var n int
+		for range 3 { // the pool may hand out the connection the cut closed
+			if err = db.QueryRow("SELECT COUNT(*) FROM t WHERE id = $1", id).Scan(&n); err == nil {
+				return n == 1
+			}
+		}
+		t.Fatal(err)
+		return false
+	}
+
+	next.Store(int32(servertest.Forward))
+	if err := insert(1); err != nil || !exists(1) {
+		t.Fatalf("forwarded: %v, row there %v", err, exists(1))
+	}
+	next.Store(int32(servertest.CutBefore))
+	if err := insert(2); err == nil || exists(2) {
+		t.Fatalf("cut before COMMIT: error %v, row there %v; want an error and no row", err, exists(2))
+	}
+	next.Store(int32(servertest.CutAfterAnswer))
+	if err := insert(3); err == nil || !exists(3) {
+		t.Fatalf("cut after COMMIT's answer: error %v, row there %v; want an error and the row", err, exists(3))
+	}
+	if seen.Load() != 3 {
+		t.Errorf("%d COMMITs seen, want 3", seen.Load())
+	}
+	for q, want := range map[string]bool{"COMMIT": true, " commit; ": true, "end": true, "SELECT 'commit'": false, "commit prepared 'x'": false} {
+		if got := (servertest.PostgresMessage{Type: 'Q', Query: q}).IsCommit(); got != want {
+			t.Errorf("IsCommit(%q) = %v", q, got)
+		}
 	}
 }
