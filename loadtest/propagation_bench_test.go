@@ -77,22 +77,34 @@ func measurePropagation(b *testing.B) {
 		e.Server.DB.SQL().SetMaxOpenConns(propConns)
 		envs = append(envs, e)
 	}
-	owner, acct := envs[0].SignUp(b, "owner@acme-corp.com", "Owner")
-	envs[0].Commit(b, acct)
+	// -loadtest.accounts accounts, each with its owner and 64 members.
+	nAccounts := *propAccounts
+	if nAccounts < 1 || nAccounts > 1000 {
+		b.Fatalf("-loadtest.accounts %d: from 1 to 1,000, please", nAccounts)
+	}
 	ctx := context.Background()
-	ids, err := seed.Members(ctx, envs[0].Server.DB, acct, propMembers)
-	if err != nil {
-		b.Fatal(err)
+	owners := make([]*servertest.Client, nAccounts)
+	accts := make([]string, nAccounts)
+	ids := make([][]int64, nAccounts)
+	for k := range nAccounts {
+		owners[k], accts[k] = envs[0].SignUp(b, fmt.Sprintf("owner@acme%d-corp.com", k), "Owner")
+		envs[0].Commit(b, accts[k])
+		var err error
+		if ids[k], err = seed.Members(ctx, envs[0].Server.DB, accts[k], propMembers); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, e := range envs {
 		if err := e.Server.Service.LoadIndex(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
-	// The owner's session on every replica (sessions live in the database).
-	writers := make([]*servertest.Client, propReplicas)
+	// Each owner's session on every replica (sessions live in the database).
+	writers := make([][]*servertest.Client, propReplicas)
 	for r, e := range envs {
-		writers[r] = on(b, e, owner, envs[0])
+		for k := range nAccounts {
+			writers[r] = append(writers[r], on(b, e, owners[k], envs[0]))
+		}
 	}
 
 	type sample struct{ fromStart, fromAnswer time.Duration }
@@ -116,10 +128,11 @@ func measurePropagation(b *testing.B) {
 	}
 	write := func(n int) {
 		defer wg.Done()
-		r := n % propReplicas
-		path := fmt.Sprintf("/v1/accounts/%s/members/%d", acct, ids[n%propMembers])
+		r, k := n%propReplicas, n%nAccounts
+		m := n / nAccounts // the account's own count of writes
+		path := fmt.Sprintf("/v1/accounts/%s/members/%d", accts[k], ids[k][m%propMembers])
 		start := time.Now()
-		resp := writers[r].Do("PATCH", path, map[string]string{"role": roleName[(n/propMembers)%len(roleName)]})
+		resp := writers[r][k].Do("PATCH", path, map[string]string{"role": roleName[(m/propMembers)%len(roleName)]})
 		answered := time.Now()
 		if resp.Status == 503 && resp.Header.Get("Retry-After") != "" {
 			mu.Lock()
@@ -213,9 +226,9 @@ func measurePropagation(b *testing.B) {
 	b.ReportMetric(float64(sent)/propWindow.Seconds(), "writes/s")
 	b.ReportMetric(float64(refused), "refused")
 	b.ReportMetric(other, "other_cpu")
-	b.Logf("propagation to %d replicas on one PostgreSQL, %d writes in %v (%.0f/s asked, %d/s target): from the write's start p50 %.2f ms p99 %.2f ms max %.2f ms (target p99 < 20 ms); "+
+	b.Logf("propagation to %d replicas on one PostgreSQL, %d writes in %v to %d accounts (%.0f/s asked, %d/s target): from the write's start p50 %.2f ms p99 %.2f ms max %.2f ms (target p99 < 20 ms); "+
 		"from its answer p50 %.2f ms p99 %.2f ms; the writes' own answer p50 %.2f ms p99 %.2f ms; %d arrivals; other processes used %.0f%% of the CPU meanwhile; NumCPU %d, GOMAXPROCS %d",
-		propReplicas, sent, elapsed.Round(time.Millisecond), float64(sent)/propWindow.Seconds(), propRate,
+		propReplicas, sent, elapsed.Round(time.Millisecond), nAccounts, float64(sent)/propWindow.Seconds(), propRate,
 		ms(percentile(fromStart, 0.5)), ms(percentile(fromStart, 0.99)), ms(fromStart[len(fromStart)-1]),
 		ms(percentile(fromAnswer, 0.5)), ms(percentile(fromAnswer, 0.99)), ms(percentile(answers, 0.5)), ms(percentile(answers, 0.99)),
 		len(samples), 100*other, runtime.NumCPU(), runtime.GOMAXPROCS(0))

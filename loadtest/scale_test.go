@@ -23,6 +23,8 @@ var (
 		"members of the one account of MemberList and TeamList; 100000 for issue 26's figures")
 	scaleRate = flag.Int("loadtest.rate", 200,
 		"writes a second of Propagation8 (issue 26's target: 200)")
+	propAccounts = flag.Int("loadtest.accounts", 1,
+		"accounts Propagation8's writes are spread over, each with its owner and 64 members (1: every write in one account)")
 )
 
 // scaleAccounts is how many accounts of 10 members make -loadtest.members.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -134,6 +135,66 @@ func TestConformance_ManyChangesInOneTransaction(t *testing.T) {
 		}
 		if rev != cs[n-1].Rev {
 			t.Errorf("the transaction's revision %d, the newest change %d", rev, cs[n-1].Rev)
+		}
+	})
+}
+
+// On PostgreSQL the change log's statement carries the COMMIT
+// (flushChangesLocked): the revision a writer reads after the commit is
+// its change's, and an error of the COMMIT itself (here a deferred
+// constraint trigger that fails for one user) is the transaction's error,
+// with nothing of it committed and the next transaction unharmed.
+func TestConformance_ChangeLogStatementCarriesTheCommit(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@commit-carried.example")
+		before, err := db.LatestRevision(ctx)
+		must(t, err)
+		var tx1 *store.Tx
+		mustTx(t, db, func(tx *store.Tx) error {
+			tx1 = tx
+			_, err := tx.Changed(ctx, a.Seq, 7)
+			return err
+		})
+		cs, err := db.ChangesSince(ctx, before, 10)
+		must(t, err)
+		if len(cs) != 1 || cs[0].UserID != 7 || tx1.Revision() != cs[0].Rev {
+			t.Fatalf("changes %+v, the transaction's revision %d", cs, tx1.Revision())
+		}
+		if db.Dialect() == "sqlite" {
+			return // no deferred triggers to fail a COMMIT with
+		}
+		_, err = db.SQL().Exec(`CREATE FUNCTION refuse_user_424242() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation'; END $$;
+			CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON changes DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW WHEN (NEW.user_id = 424242) EXECUTE FUNCTION refuse_user_424242()`)
+		must(t, err)
+		audits := func() (n int) {
+			must(t, db.SQL().QueryRow(`SELECT COUNT(*) FROM audit_events WHERE action = 'test.commit'`).Scan(&n))
+			return n
+		}
+		err = db.Transact(ctx, func(tx *store.Tx) error {
+			if err := tx.Audit(ctx, a.Seq, roster.Actor{Email: "owner@commit-carried.example"}, "test.commit", "", ""); err != nil {
+				return err
+			}
+			_, err := tx.Changed(ctx, a.Seq, 424242)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "refused at commit") {
+			t.Fatalf("a COMMIT that fails: %v, want its error", err)
+		}
+		if rev, err := db.LatestRevision(ctx); err != nil || rev != cs[0].Rev || audits() != 0 {
+			t.Fatalf("after the failed COMMIT: revision %d (%v), %d audit events; want %d and none", rev, err, audits(), cs[0].Rev)
+		}
+		for i := range 5 { // every pooled connection is fine after it
+			mustTx(t, db, func(tx *store.Tx) error {
+				_, err := tx.Changed(ctx, a.Seq, int64(100+i))
+				return err
+			})
+		}
+		if cs, err := db.ChangesSince(ctx, before, 10); err != nil || len(cs) != 6 {
+			t.Fatalf("%d changes (%v), want 6", len(cs), err)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
@@ -50,6 +51,14 @@ func (postgresDialect) txOptions() *sql.TxOptions {
 // changeLock: a transaction-scoped advisory lock, so revisions (identity
 // values) become visible in order.
 func (postgresDialect) changeLock() string { return "SELECT pg_advisory_xact_lock(7405310)" }
+
+// commitWith: the statement and a COMMIT in one query string, which the
+// simple query protocol allows (pgx puts the arguments in as quoted
+// literals there): one round trip, the statement's rows answered, an
+// error of either statement in the rows' error.
+func (postgresDialect) commitWith(q string, args []any) (string, []any) {
+	return q + "; COMMIT", append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
+}
 
 // claimTx: READ COMMITTED behind a transaction-scoped advisory lock, so
 // the claim's statement starts after the previous claim committed and

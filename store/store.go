@@ -7,7 +7,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -59,6 +58,9 @@ type dialect interface {
 	// changeLock is a statement that serializes writers of the changes
 	// table until commit ("" when the database already does).
 	changeLock() string
+	// commitWith returns the query q followed by a COMMIT in one round
+	// trip, with the arguments for it (flushChangesLocked).
+	commitWith(q string, args []any) (string, []any)
 	// notify is a statement that tells other processes, at commit, that
 	// changes were recorded ("" when they poll).
 	notify() string
@@ -426,11 +428,26 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 	if err = db.markIdempotent(ctx, tx); err != nil { // issue 26: store/idempotency.go
 		return err
 	}
-	if err = cmp.Or(tx.flushErr, tx.flushChanges(ctx)); err != nil {
-		return db.d.mapErr(err)
+	if tx.flushErr != nil {
+		return db.d.mapErr(tx.flushErr)
 	}
-	if err = stx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
+	if lock := db.d.changeLock(); lock != "" && len(tx.changes) > 0 {
+		// The change log's last statement carries the COMMIT
+		// (flushChangesLocked): committed when it answers.
+		if err = tx.flushChangesLocked(ctx, lock, true); err != nil {
+			return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
+		}
+		// database/sql's transaction ends here; the server's already has
+		// (PostgreSQL answers this COMMIT with a warning, and an error
+		// now, a cut connection, would not undo the commit: ignored).
+		_ = stx.Commit()
+	} else {
+		if err = tx.flushChanges(ctx); err != nil {
+			return db.d.mapErr(err)
+		}
+		if err = stx.Commit(); err != nil {
+			return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
+		}
 	}
 	if tx.mailed {
 		select {
