@@ -218,15 +218,6 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		return " AND " + tuple + " > " + marks
 	}
 	countFrom := cmp.Or(q.countFrom, q.from)
-	if q.count != nil {
-		n, err := q.count()
-		if err != nil {
-			return out, err
-		}
-		out.total = n
-	} else if err := db.oneRow(ctx, `SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where, q.args...).Scan(&out.total); err != nil {
-		return out, db.d.mapErr(err)
-	}
 
 	// parts are the conditions of the page's rows, read in turn until the
 	// page is full: one, or two for an order that splits its first key.
@@ -300,6 +291,25 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	if backwards {
 		slices.Reverse(out.rows)
 		slices.Reverse(keys)
+	}
+	// The matches' count: the caller's when it gave one; else a first page
+	// that is not full holds every match, so a search that finds a few
+	// costs one read, not two (a trigram search of 100,000 members read its
+	// index twice: p99 11.6 ms on PostgreSQL, issue 26); else the
+	// database's.
+	switch {
+	case q.count != nil:
+		n, err := q.count()
+		if err != nil {
+			return out, err
+		}
+		out.total = n
+	case q.after == "" && q.before == "" && len(out.rows) < q.limit:
+		out.total = len(out.rows)
+	default:
+		if err := db.oneRow(ctx, `SELECT COUNT(*) FROM `+countFrom+` WHERE `+q.where, q.args...).Scan(&out.total); err != nil {
+			return out, db.d.mapErr(err)
+		}
 	}
 	if len(out.rows) == 0 {
 		return out, nil

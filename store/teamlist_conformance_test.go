@@ -533,6 +533,15 @@ func TestConformance_MemberListKeysAndCounts(t *testing.T) {
 		if l.Total != 3 || l.All != 10 {
 			t.Errorf("counted, a search: total %d all %d, want 3 (counted) and 10", l.Total, l.All)
 		}
+		// Not counted by the caller: a first page that holds every match
+		// gives the count (one read), a full one counts them.
+		for _, limit := range []int{50, 3, 2, 1} {
+			l, err = db.MemberList(ctx, a, roster.MemberQuery{Limit: limit, Search: "keys.example"})
+			must(t, err)
+			if l.Total != 3 || len(l.Members) != min(limit, 3) || (l.Next != "") != (limit < 3) {
+				t.Errorf("a search, %d a page: total %d, %d rows, next %q; want 3, %d", limit, l.Total, len(l.Members), l.Next, min(limit, 3))
+			}
+		}
 	})
 }
 
