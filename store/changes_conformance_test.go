@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/store"
@@ -195,6 +198,122 @@ func TestConformance_ChangeLogStatementCarriesTheCommit(t *testing.T) {
 		}
 		if cs, err := db.ChangesSince(ctx, before, 10); err != nil || len(cs) != 6 {
 			t.Fatalf("%d changes (%v), want 6", len(cs), err)
+		}
+	})
+}
+
+// OneWriterIn: a retried writer to one account's members waits for the
+// account's turn on PostgreSQL (SERIALIZABLE transactions that change
+// different members of one account at once fail one another: the indexes'
+// predicate locks are per page, and retried at once they failed again and
+// again); writers to other accounts do not wait, and no turn outlives its
+// transaction, whether it committed, failed or panicked.
+func TestConformance_OneWriterInTakesTurns(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@turns.example")
+		_, b := fixture(t, db, "owner@other-turns.example")
+		const writers, each = 8, 10
+		var ids []int64
+		for i := range writers {
+			ids = append(ids, newMember(t, db, a, fmt.Sprintf("m%d@turns.example", i), roster.RoleSupport))
+		}
+		var attempts atomic.Int64
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					role := []roster.Role{roster.RoleAdmin, roster.RoleDeveloper}[i%2]
+					err := db.Transact(store.OneWriterIn(ctx, a.Seq), func(tx *store.Tx) error {
+						attempts.Add(1)
+						if _, err := tx.MemberRole(ctx, a.Seq, ids[w]); err != nil {
+							return err
+						}
+						return tx.SetMemberRole(ctx, a.Seq, ids[w], role)
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		t.Logf("%d attempts for %d role changes in one account", attempts.Load(), writers*each)
+		if db.Dialect() == "sqlite" {
+			return // one writer at a time already; the rest is PostgreSQL's
+		}
+
+		// Every first attempt fails (as a serialization failure would):
+		// the second takes the turn.
+		db.FailStatement = func(attempt, stmt int) bool { return attempt == 1 && stmt == 1 }
+		defer func() { db.FailStatement = nil }()
+		read := func(tx *store.Tx) error { _, err := tx.MemberRole(ctx, a.Seq, ids[0]); return err }
+
+		// A turn holds the account's next writer, not another account's.
+		held, release := make(chan struct{}), make(chan struct{})
+		go db.Transact(store.OneWriterIn(ctx, a.Seq), func(tx *store.Tx) error {
+			if err := read(tx); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+		<-held
+		second := make(chan struct{})
+		var secondAttempts atomic.Int64
+		go func() {
+			db.Transact(store.OneWriterIn(ctx, a.Seq), func(tx *store.Tx) error { secondAttempts.Add(1); return read(tx) })
+			close(second)
+		}()
+		if err := db.Transact(store.OneWriterIn(ctx, b.Seq), func(tx *store.Tx) error { return read(tx) }); err != nil {
+			t.Fatalf("another account's writer: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-second:
+			t.Fatal("the account's retried writer did not wait for the turn")
+		default:
+		}
+		if n := secondAttempts.Load(); n != 1 {
+			t.Fatalf("the waiting writer made %d attempts, want its first only", n)
+		}
+		close(release)
+		<-second
+
+		// No turn is kept: after a failure and a panic the next writer
+		// goes on at once (a kept turn would hold it to the timeout).
+		errBoom := errors.New("boom")
+		if err := db.Transact(store.OneWriterIn(ctx, a.Seq), func(tx *store.Tx) error {
+			if err := read(tx); err != nil {
+				return err
+			}
+			return errBoom
+		}); !errors.Is(err, errBoom) {
+			t.Fatalf("a failing writer: %v", err)
+		}
+		func() {
+			defer func() { recover() }()
+			db.Transact(store.OneWriterIn(ctx, a.Seq), func(tx *store.Tx) error {
+				if err := read(tx); err != nil {
+					return err
+				}
+				panic("boom")
+			})
+		}()
+		short, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := db.Transact(store.OneWriterIn(short, a.Seq), read); err != nil {
+			t.Fatalf("the writer after a failure and a panic: %v", err)
+		}
+		var locks int
+		must(t, db.SQL().QueryRow(`SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7405312`).Scan(&locks))
+		if locks != 0 {
+			t.Errorf("%d account turns held after every writer ended", locks)
 		}
 	})
 }

@@ -52,6 +52,12 @@ func (postgresDialect) txOptions() *sql.TxOptions {
 // values) become visible in order.
 func (postgresDialect) changeLock() string { return "SELECT pg_advisory_xact_lock(7405310)" }
 
+// accountTurn: a session advisory lock of two keys (7405312 and the
+// account's), apart from the change log's one-key lock.
+func (postgresDialect) accountTurn() (take, give string) {
+	return "SELECT pg_advisory_lock(7405312, CAST(? AS INTEGER))", "SELECT pg_advisory_unlock(7405312, CAST(? AS INTEGER))"
+}
+
 // commitWith: the statement and a COMMIT in one query string, which the
 // simple query protocol allows (pgx puts the arguments in as quoted
 // literals there): one round trip, the statement's rows answered, an

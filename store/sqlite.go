@@ -91,6 +91,9 @@ func (sqliteDialect) claimTx() (*sql.TxOptions, string) { return nil, "" }
 // notify: SQLite has no notifications; followers poll the changes table.
 func (sqliteDialect) notify() string { return "" }
 
+// accountTurn: none; BEGIN IMMEDIATE makes every writer wait its turn.
+func (sqliteDialect) accountTurn() (take, give string) { return "", "" }
+
 // commitWith: not used (SQLite has no change lock to hold briefly).
 func (sqliteDialect) commitWith(q string, args []any) (string, []any) { return q, args }
 

@@ -59,7 +59,7 @@ func (s *SCIM) SCIMCreateGroup(ctx context.Context, a roster.Account, displayNam
 		return Group{}, err
 	}
 	var g Group
-	err = s.c.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		id, err := tx.CreateSCIMGroup(ctx, a.Seq, name, externalID)
 		if errors.Is(err, store.ErrUnique) {
 			return roster.Errorf(roster.ECONFLICT, "This account has a group named %s already", name)
@@ -98,7 +98,7 @@ func addMembers(ctx context.Context, tx *store.Tx, accountSeq, groupID int64, us
 func (s *SCIM) SCIMUpdateGroup(ctx context.Context, a roster.Account, id int64, ops []GroupOp, actor roster.Actor) (Group, []int64, error) {
 	var g Group
 	var affected []int64
-	err := s.c.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		affected = affected[:0]
 		before, err := tx.SCIMGroup(ctx, a.Seq, id)
 		if err != nil {
@@ -173,7 +173,7 @@ func (s *SCIM) SCIMUpdateGroup(ctx context.Context, a roster.Account, id int64, 
 // actor. Errors: ENOTFOUND.
 func (s *SCIM) SCIMDeleteGroup(ctx context.Context, a roster.Account, id int64, actor roster.Actor) ([]int64, error) {
 	var members []int64
-	err := s.c.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		g, err := tx.SCIMGroup(ctx, a.Seq, id)
 		if err != nil {
 			return core.DBErr(err, "No such group")

@@ -189,7 +189,7 @@ func (s *SCIM) SCIMCreateUser(ctx context.Context, a roster.Account, in UserInpu
 		role = set.DefaultRole
 	}
 	var u User
-	err = s.c.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		uid, _, err := s.c.FindOrMakeUser(ctx, tx, email, name)
 		if errors.Is(err, store.ErrUnique) { // made at this moment by another request
 			return roster.Errorf(roster.ECONFLICT, "The address %s was just provisioned by another request", email)
@@ -226,7 +226,7 @@ func (s *SCIM) SCIMCreateUser(ctx context.Context, a roster.Account, in UserInpu
 // is another member's), EOWNERIMMUTABLE (the owner, or the owner role).
 func (s *SCIM) SCIMUpdateUser(ctx context.Context, a roster.Account, userID int64, ch UserChange, actor roster.Actor) (User, error) {
 	var u User
-	err := s.c.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		var err error
 		u, err = tx.SCIMUser(ctx, a.Seq, userID)
 		if err != nil {

@@ -29,7 +29,7 @@ import (
 // never deactivated), ENOTFOUND.
 func (s *Team) SetMemberActive(ctx context.Context, a roster.Account, userID int64, active bool, actor roster.Actor) (roster.Member, error) {
 	var m roster.Member
-	err := s.c.Write(ctx, func(tx *store.Tx) error {
+	err := s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		role, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
 			return core.DBErr(err, "No such member")

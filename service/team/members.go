@@ -63,7 +63,7 @@ func (s *Team) setMemberRole(ctx context.Context, a roster.Account, userID int64
 	}
 	var m roster.Member
 	var old roster.Role
-	err = s.c.Write(ctx, func(tx *store.Tx) error {
+	err = s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		var err error
 		old, err = tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
@@ -106,7 +106,7 @@ func (s *Team) setMemberRole(ctx context.Context, a roster.Account, userID int64
 // account ends before this returns. The caller holds team.edit.
 // Errors: EOWNERIMMUTABLE, ENOTFOUND.
 func (s *Team) DeleteMember(ctx context.Context, a roster.Account, userID int64, actor roster.Actor) error {
-	return s.c.Write(ctx, func(tx *store.Tx) error {
+	return s.c.WriteIn(ctx, a.Seq, func(tx *store.Tx) error {
 		old, err := tx.MemberRole(ctx, a.Seq, userID)
 		if err != nil {
 			return core.DBErr(err, "No such member")

@@ -180,6 +180,14 @@ func (s *Core) Write(ctx context.Context, fn func(tx *store.Tx) error) error {
 	return err
 }
 
+// WriteIn is Write for a change to the account's members (their roles,
+// removal, deactivation, the directory's changes): such writes to one
+// account take turns (store.OneWriterIn), where at once they would fail
+// one another and be retried.
+func (s *Core) WriteIn(ctx context.Context, accountSeq int64, fn func(tx *store.Tx) error) error {
+	return s.Write(store.OneWriterIn(ctx, accountSeq), fn)
+}
+
 // NewToken returns a random token of 256 bits, URL-safe, and its hash.
 func NewToken() (token string, hash []byte) {
 	b := make([]byte, 32)
