@@ -496,6 +496,7 @@ func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan
 	ctx = store.ForFollower(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var down outage
 	for {
 		select {
 		case <-ctx.Done():
@@ -508,12 +509,48 @@ func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan
 		s.mu.Lock()
 		err := s.attempt(func() (time.Duration, error) { return s.catchUpOrReload(cctx, rctx) })
 		s.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			s.log().Warn("catch up", "err", err)
+		switch {
+		case err == nil:
+			down.succeeded(s.clock(), s.log())
+		case ctx.Err() == nil:
+			down.failed(s.clock(), s.log(), err)
 		}
 		rcancel()
 		cancel()
 	}
+}
+
+// outage is what the follower logs of catch-ups failing in a row: a
+// warning when they start, one every outageLogEvery while they go on (a
+// follower tries every 50 ms, and logged each failure: 20 lines a second
+// through an outage), and a line when one succeeds again.
+type outage struct {
+	since, logged time.Duration // the keeper's clock at the first failure and the last line
+	count         int           // catch-ups failed since
+}
+
+// outageLogEvery is how often the follower repeats that catch-ups fail.
+const outageLogEvery = 10 * time.Second
+
+func (o *outage) failed(now time.Duration, log *slog.Logger, err error) {
+	o.count++
+	if o.count == 1 {
+		o.since, o.logged = now, now
+		log.Warn("catch up failed: the check index is not confirmed current until one succeeds", "err", err)
+		return
+	}
+	if now-o.logged >= outageLogEvery {
+		o.logged = now
+		log.Warn("catch up still failing", "err", err, "failed", o.count, "for", (now - o.since).Round(time.Millisecond))
+	}
+}
+
+func (o *outage) succeeded(now time.Duration, log *slog.Logger) {
+	if o.count == 0 {
+		return
+	}
+	log.Info("catch up succeeded again", "failed", o.count, "for", (now - o.since).Round(time.Millisecond))
+	*o = outage{}
 }
 
 // ReloadTimeout bounds a reload of the whole index by the follower (a
