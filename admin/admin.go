@@ -133,7 +133,7 @@ func New(o Options) *Admin {
 			counter("roster_password_reset_queue_full_total", "Password-reset requests refused with 503: the queue was full.", &svc.Stats.ResetQueueFull),
 			counter("roster_mail_sent_total", "Mails this replica's outbox worker handed to the SMTP server (or the log).", &svc.Stats.MailSent),
 			counter("roster_mail_failed_total", "Attempts of this replica's outbox worker the SMTP server refused or that failed (each retried with back-off).", &svc.Stats.MailFailed),
-			counter("roster_mail_given_up_total", "Mails this replica's outbox worker gave up on, a day after they were written.", &svc.Stats.MailGivenUp),
+			counter("roster_mail_given_up_total", "Mails this replica's outbox worker gave up on: refused for good (a 5xx reply) or still not sent a day after they were written.", &svc.Stats.MailGivenUp),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "roster_mail_queued",
 				Help: "Mails in the outbox waiting to be sent, on every replica (NaN when the database does not answer).",

@@ -5,6 +5,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -141,4 +142,14 @@ func (l Log) Send(ctx context.Context, m Message) error {
 	l.Logger.InfoContext(ctx, "mail", "to", m.To, "subject", m.Subject, "message_id", m.ID,
 		"links", strings.Join(linkRE.FindAllString(m.Text, -1), " "), "text", m.Text)
 	return nil
+}
+
+// Permanent tells whether err is the mail server's refusal for good of
+// the mail (a 5xx reply: no such mailbox, a refused sender or content):
+// trying again gets the same answer, so the outbox gives up at once
+// instead of trying for a day. A 4xx reply, a refused or broken
+// connection and a timeout are tried again.
+func Permanent(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() < 600
 }

@@ -97,3 +97,31 @@ func TestLog_WritesTheWholeMail(t *testing.T) {
 		t.Errorf("log = %q", buf.String())
 	}
 }
+
+// Permanent tells a real server's refusal for good (550) from one for now
+// (450) and from a server that does not answer at all.
+func TestPermanent_TellsRefusalsApart(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	srv.RefuseRecipient("gone@acme.example", 550)
+	srv.RefuseRecipient("busy@acme.example", 450)
+	s, err := mail.NewSMTP(srv.URL(), "no-reply@roster.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(to string) error {
+		return s.Send(context.Background(), mail.Message{To: to, Subject: "Hi", Text: "Hi\n"})
+	}
+	if err := send("gone@acme.example"); err == nil || !mail.Permanent(err) {
+		t.Errorf("550: %v, permanent %v; want a permanent error", err, mail.Permanent(err))
+	}
+	if err := send("busy@acme.example"); err == nil || mail.Permanent(err) {
+		t.Errorf("450: %v, permanent %v; want an error to try again", err, mail.Permanent(err))
+	}
+	if err := send("here@acme.example"); err != nil || mail.Permanent(err) {
+		t.Errorf("accepted: %v", err)
+	}
+	srv.Stop()
+	if err := send("here@acme.example"); err == nil || mail.Permanent(err) {
+		t.Errorf("server down: %v, permanent %v; want an error to try again", err, mail.Permanent(err))
+	}
+}

@@ -177,10 +177,13 @@ func (w *Worker) attempt(ctx context.Context, m Queued) {
 		return
 	}
 	count(w.Failed)
-	next := w.retryAt(m, time.Now())
+	var next time.Time // zero: given up
+	if !Permanent(err) {
+		next = w.retryAt(m, time.Now())
+	}
 	if next.IsZero() {
 		count(w.GivenUp)
-		w.Log.Error("mail: given up", "outbox", m.ID, "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "err", err)
+		w.Log.Error("mail: given up", "outbox", m.ID, "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "permanent", Permanent(err), "err", err)
 	} else {
 		w.Log.Warn("mail: attempt failed", "outbox", m.ID, "attempt", m.Attempts+1, "retry_at", next, "err", err)
 	}

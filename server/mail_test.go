@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,4 +165,46 @@ func TestReplicas_MailSentOnceAcrossReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("sent by replica a: %d, by b: %d", a.Server.Service.Stats.MailSent.Load(), b.Server.Service.Stats.MailSent.Load())
+}
+
+// A mail the SMTP server refuses for good (550, no such mailbox) is given
+// up on at its first attempt, not tried for a day; one refused for now
+// (450) is tried again and arrives once the server takes it; the change
+// behind each was made either way.
+func TestMail_RefusedForGoodIsGivenUpAtOnce(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) { c.MailRetryBase = 100 * time.Millisecond }})
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	e.Commit(t, acct)
+	e.WaitMailSent(t)
+	stats := &e.Server.Service.Stats
+	failed, givenUp := stats.MailFailed.Load(), stats.MailGivenUp.Load()
+
+	e.Mail.RefuseRecipient("gone@acme-corp.com", 550)
+	e.Mail.RefuseRecipient("busy@acme-corp.com", 450)
+	owner.Must(201, "POST", "/v1/accounts/"+acct+"/invitations", map[string]string{"email": "gone@acme-corp.com", "role": "developer"})
+	owner.Must(201, "POST", "/v1/accounts/"+acct+"/invitations", map[string]string{"email": "busy@acme-corp.com", "role": "developer"})
+	// The busy mailbox is refused at least twice (tried again), the gone
+	// one once, and given up.
+	waitFailures(t, e, failed+3)
+	if n := stats.MailGivenUp.Load() - givenUp; n != 1 {
+		t.Fatalf("%d mails given up, want 1 (the 550)", n)
+	}
+	if n, err := e.Server.Service.MailQueued(t.Context()); err != nil || n != 1 {
+		t.Fatalf("%d mails waiting (%v), want 1: the 450's", n, err)
+	}
+	e.Mail.RefuseRecipient("busy@acme-corp.com", 0)
+	e.Mail.WaitFor(t, "busy@acme-corp.com", 1, 10*time.Second)
+	e.WaitMailSent(t)
+	if n := len(e.Mail.WaitFor(t, "busy@acme-corp.com", 1, time.Second).To); n != 1 {
+		t.Errorf("the busy mailbox's mail: %d recipients", n)
+	}
+	for _, m := range e.Mail.Messages() {
+		if slices.Contains(m.To, "gone@acme-corp.com") {
+			t.Errorf("a mail reached the refused mailbox: %q", m.Subject)
+		}
+	}
+	if pending := owner.Must(200, "GET", "/v1/accounts/"+acct+"/invitations", nil).Total(); pending != 2 {
+		t.Errorf("%d invitations pending, want both", pending)
+	}
 }

@@ -43,6 +43,21 @@ type Server struct {
 	srv  *smtp.Server // nil while stopped
 	// settlers run before Messages reads (BeforeRead).
 	settlers []func()
+	// refused: recipients the server refuses, with the reply code
+	// (RefuseRecipient).
+	refused map[string]int
+}
+
+// RefuseRecipient makes the server refuse mail to the address with the
+// reply code: 550 (no such mailbox, for good) or 450 (mailbox busy, try
+// later), as a real server answers RCPT TO.
+func (s *Server) RefuseRecipient(to string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]int{}
+	}
+	s.refused[strings.ToLower(to)] = code
 }
 
 // NewServer starts a server on a free port; tb's cleanup stops it.
@@ -207,9 +222,21 @@ func (se *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (se *session) Mail(from string, _ *smtp.MailOptions) error { se.from = from; return nil }
-func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error   { se.to = append(se.to, to); return nil }
-func (se *session) Reset()                                      { se.from, se.to = "", nil }
-func (se *session) Logout() error                               { return nil }
+func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	se.s.mu.Lock()
+	code := se.s.refused[strings.ToLower(to)]
+	se.s.mu.Unlock()
+	switch {
+	case code >= 500:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
+	case code >= 400:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "Mailbox busy, try again later"}
+	}
+	se.to = append(se.to, to)
+	return nil
+}
+func (se *session) Reset()        { se.from, se.to = "", nil }
+func (se *session) Logout() error { return nil }
 
 func (se *session) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
