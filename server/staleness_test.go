@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -335,4 +336,61 @@ func TestReplica_StalenessBoundWithLaggingStandby(t *testing.T) {
 	if after == 0 || staleAllows != 0 {
 		t.Errorf("after the bound: %d stale allows in %d checks, want 0", staleAllows, after)
 	}
+}
+
+// A replica reading a standby (ROSTER_DATABASE_READ) whose standby dies
+// does not turn stale while the primary answers: its catch-ups read the
+// primary until the standby answers again, checks go on answering past the
+// staleness bound, and a removal made meanwhile is applied.
+func TestReplica_StandbyDownCatchesUpFromThePrimary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	cl := servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1})
+	name := cl.CreateDatabase(t)
+	standby := cl.Standbys[0]
+	sdb := standby.Open(t, "postgres")
+	waitUntil(t, func() bool {
+		var ok bool
+		sdb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+		return ok
+	})
+	sdb.Close()
+	e := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Tweak: func(c *server.Config) {
+		c.DatabaseRead = standby.DSN(name)
+		c.MaxStaleness = 500 * time.Millisecond
+	}})
+	owner, acct := e.SignUp(t, "owner@standby-down.com", "Owner")
+	e.Commit(t, acct)
+	_, devID := e.Join(t, owner, acct, "dev@standby-down.com", "developer")
+	platform := e.Platform(t)
+	check := map[string]any{"account_id": acct, "user_id": devID, "permission": "numbers.view"}
+	platform.Must(200, "POST", "/v1/authz/check", check)
+
+	standby.Kill(t)
+	killed := time.Now()
+	var answered, refused int
+	for time.Since(killed) < 2*time.Second { // four bounds
+		r := platform.Do("POST", "/v1/authz/check", check)
+		switch {
+		case r.Status == 503:
+			refused++
+		case r.Status != 200 || r.JSON["allowed"] != true:
+			t.Fatalf("check with the standby down: %d %s", r.Status, r.Body)
+		default:
+			answered++
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if refused != 0 || answered == 0 {
+		t.Errorf("with the standby down for 2 s (bound 500 ms): %d checks answered, %d refused as stale; want none refused", answered, refused)
+	}
+	owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), nil)
+	if r := platform.Must(200, "POST", "/v1/authz/check", check); r.JSON["allowed"] != false || r.Str("reason") != "not_member" {
+		t.Errorf("after the removal: %s", r.Body)
+	}
+	if !strings.Contains(e.Logs.String(), "the read standby failed") {
+		t.Errorf("the standby's outage is not in the log")
+	}
+	t.Logf("standby down: %d checks answered, %d refused", answered, refused)
 }

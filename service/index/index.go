@@ -40,6 +40,8 @@ type Keeper struct {
 	clock func() time.Duration
 
 	mu sync.Mutex // serializes catch-ups: one reader of the DB and writer of the index
+	// standbyDown logs the read standby's outages (catchUpOrReload), under mu.
+	standbyDown outage
 	// writeMu queues the catch-ups of writes (Committed), so that those
 	// that committed while one ran find their change applied by it and
 	// read nothing more (issue 26).
@@ -511,9 +513,9 @@ func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan
 		s.mu.Unlock()
 		switch {
 		case err == nil:
-			down.succeeded(s.clock(), s.log())
+			down.succeeded(s.clock(), s.log(), "catch up succeeded again")
 		case ctx.Err() == nil:
-			down.failed(s.clock(), s.log(), err)
+			down.failed(s.clock(), s.log(), err, "catch up failed: the check index is not confirmed current until one succeeds")
 		}
 		rcancel()
 		cancel()
@@ -532,24 +534,27 @@ type outage struct {
 // outageLogEvery is how often the follower repeats that catch-ups fail.
 const outageLogEvery = 10 * time.Second
 
-func (o *outage) failed(now time.Duration, log *slog.Logger, err error) {
+// failed records a failure; msg is the outage's first line (later ones
+// say it is still failing).
+func (o *outage) failed(now time.Duration, log *slog.Logger, err error, msg string) {
 	o.count++
 	if o.count == 1 {
 		o.since, o.logged = now, now
-		log.Warn("catch up failed: the check index is not confirmed current until one succeeds", "err", err)
+		log.Warn(msg, "err", err)
 		return
 	}
 	if now-o.logged >= outageLogEvery {
 		o.logged = now
-		log.Warn("catch up still failing", "err", err, "failed", o.count, "for", (now - o.since).Round(time.Millisecond))
+		log.Warn(msg+" (still failing)", "err", err, "failed", o.count, "for", (now - o.since).Round(time.Millisecond))
 	}
 }
 
-func (o *outage) succeeded(now time.Duration, log *slog.Logger) {
+// succeeded ends an outage, logging msg with its length, if one was going on.
+func (o *outage) succeeded(now time.Duration, log *slog.Logger, msg string) {
 	if o.count == 0 {
 		return
 	}
-	log.Info("catch up succeeded again", "failed", o.count, "for", (now - o.since).Round(time.Millisecond))
+	log.Info(msg, "failed", o.count, "for", (now - o.since).Round(time.Millisecond))
 	*o = outage{}
 }
 
@@ -767,6 +772,19 @@ func (s *Keeper) catchUpOrReload(ctx, reloadCtx context.Context) (time.Duration,
 		return s.reloadAfterSwitch(reloadCtx)
 	}
 	at, err := s.catchUp(ctx, true)
+	if s.db.HasReadPool() && !store.ReadsPrimary(ctx) {
+		// A read standby that fails (down, or refusing) must not turn
+		// the index stale while the primary answers: the catch-up reads
+		// the primary instead, and confirms the index from it. (One that
+		// hangs uses up the catch-up's time: stale, as the bound says.)
+		switch {
+		case err == nil, errors.Is(err, errBehindPrune):
+			s.standbyDown.succeeded(s.clock(), s.log(), "the read standby answers again")
+		case ctx.Err() == nil:
+			s.standbyDown.failed(s.clock(), s.log(), err, "the read standby failed: the check index catches up from the primary until it answers")
+			at, err = s.catchUp(store.WithPrimary(ctx), true)
+		}
+	}
 	if errors.Is(err, errBehindPrune) {
 		return s.reloadBehindPrune(reloadCtx, s.Revision())
 	}

@@ -18,22 +18,23 @@ func TestOutage_LogsItsStartEveryTenSecondsAndItsEnd(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	var o outage
 	errCut := errors.New("connection refused")
-	o.succeeded(0, log)
+	const msg = "catch up failed: the check index is not confirmed current until one succeeds"
+	o.succeeded(0, log, "catch up succeeded again")
 	now := time.Second
 	for range 200 { // 10 s of failures, every 50 ms
-		o.failed(now, log, errCut)
+		o.failed(now, log, errCut, msg)
 		now += 50 * time.Millisecond
 	}
-	o.failed(now, log, errCut) // 10 s after the first: the reminder
-	o.succeeded(now+50*time.Millisecond, log)
-	o.succeeded(now+100*time.Millisecond, log)
+	o.failed(now, log, errCut, msg) // 10 s after the first: the reminder
+	o.succeeded(now+50*time.Millisecond, log, "catch up succeeded again")
+	o.succeeded(now+100*time.Millisecond, log, "catch up succeeded again")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("%d lines for an outage of 201 failures, want 3:\n%s", len(lines), buf.String())
 	}
 	for i, want := range []string{
 		"level=WARN msg=\"catch up failed: the check index is not confirmed current until one succeeds\" err=\"connection refused\"",
-		"level=WARN msg=\"catch up still failing\" err=\"connection refused\" failed=201 for=10s",
+		"level=WARN msg=\"catch up failed: the check index is not confirmed current until one succeeds (still failing)\" err=\"connection refused\" failed=201 for=10s",
 		"level=INFO msg=\"catch up succeeded again\" failed=201 for=10.05s",
 	} {
 		if !strings.Contains(lines[i], want) {
@@ -42,7 +43,7 @@ func TestOutage_LogsItsStartEveryTenSecondsAndItsEnd(t *testing.T) {
 	}
 	// A new outage starts afresh.
 	buf.Reset()
-	o.failed(now+time.Minute, log, errCut)
+	o.failed(now+time.Minute, log, errCut, msg)
 	if !strings.Contains(buf.String(), "catch up failed") {
 		t.Errorf("a second outage: %q", buf.String())
 	}
