@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,9 @@ func (b *tab) logout() {
 	}
 }
 
+// noAutofillScript makes a page see no autofill offer for passkeys.
+const noAutofillScript = `if (window.PublicKeyCredential) { PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false); }`
+
 // noAutofill makes the tab a browser without the address field's
 // autofill offer (no conditional mediation), from its next page on: where
 // a refused passkey sends the browser back to the login page, the
@@ -114,7 +118,7 @@ func (b *tab) logout() {
 func (b *tab) noAutofill() {
 	b.t.Helper()
 	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `if (window.PublicKeyCredential) { PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false); }`}); err != nil {
+		Source: noAutofillScript}); err != nil {
 		b.t.Fatalf("%s: Page.addScriptToEvaluateOnNewDocument: %v", b.name, err)
 	}
 }
@@ -131,22 +135,48 @@ func (b *tab) presence(id webauthn.AuthenticatorID, on bool) {
 
 // openLogin opens the login page with the authenticator's presence off,
 // so the address field's autofill offer (conditional mediation, which
-// the virtual authenticator answers at once) waits, and turns it on
-// again.
+// the virtual authenticator answers as soon as presence is on) waits.
 func (b *tab) openLogin(id webauthn.AuthenticatorID) {
 	b.t.Helper()
 	b.presence(id, false)
 	b.open("/login")
 	b.waitVisible("#passkey-signin")
-	b.presence(id, true)
+}
+
+// withoutAutofill runs f with the tab's pages offering no autofill
+// (conditional mediation), as noAutofill, and offering it again after.
+// With the offer waiting on the login page, the virtual authenticator
+// answers it as soon as its presence is on: before the button is pressed,
+// the offer could sign in first and the click find no button (CI,
+// 2026-12-06).
+func (b *tab) withoutAutofill(f func()) {
+	b.t.Helper()
+	added, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: noAutofillScript})
+	if err != nil {
+		b.t.Fatalf("%s: Page.addScriptToEvaluateOnNewDocument: %v", b.name, err)
+	}
+	defer func() {
+		if _, err := chromedp.Call(b.ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: added.Identifier}); err != nil {
+			b.t.Errorf("%s: Page.removeScriptToEvaluateOnNewDocument: %v", b.name, err)
+		}
+	}()
+	f()
 }
 
 // passkeySignIn opens the login page and presses "Sign in with a
-// passkey"; it returns the path the browser landed on.
+// passkey" (the address field offering no autofill meanwhile); it returns
+// the path the browser landed on.
 func (b *tab) passkeySignIn(id webauthn.AuthenticatorID) string {
 	b.t.Helper()
-	b.openLogin(id)
-	b.submit("#passkey-signin")
+	b.withoutAutofill(func() {
+		// Presence on only once the page without an offer replaced the
+		// last one: a login page's offer waits for it.
+		b.presence(id, false)
+		b.open("/login")
+		b.waitVisible("#passkey-signin")
+		b.presence(id, true)
+		b.submit("#passkey-signin")
+	})
 	return b.path()
 }
 
@@ -243,12 +273,17 @@ func TestPasskeys_RegisterAndSignInInChromium(t *testing.T) {
 	}
 
 	// The address field's autofill offer (conditional mediation): the
-	// virtual authenticator answers it as soon as the login page asks, as
-	// a person picking the passkey from the field's list would.
+	// virtual authenticator answers an offer made while its presence is
+	// on, as a person picking the passkey from the field's list would.
+	// The login page logging out lands on is left first (its offer, made
+	// late on a loaded machine, could sign in while the next page loads:
+	// net::ERR_ABORTED), and the next one is asked for by the page itself,
+	// not waited for: its offer may sign in before it has loaded.
 	b.presence(auth, false)
 	b.logout()
+	b.run("leave the login page", chromedp.Navigate("about:blank"))
 	b.presence(auth, true)
-	b.open("/login")
+	b.run("ask for the login page", chromedp.Evaluate[chromedp.Void](`location.href = `+strconv.Quote(b.base+"/login")))
 	deadline := time.Now().Add(15 * time.Second)
 	for b.path() != "/accounts/"+acct {
 		if time.Now().After(deadline) {
@@ -475,8 +510,11 @@ func TestPasskeys_ReplayedAssertionRefused(t *testing.T) {
 	b.logout()
 
 	// The page's form, as it is submitted, copied into localStorage.
-	b.openLogin(auth)
-	b.run("capture", chromedp.Evaluate[chromedp.Void](`(() => {
+	b.withoutAutofill(func() {
+		b.open("/login")
+		b.waitVisible("#passkey-signin")
+		b.presence(auth, true)
+		b.run("capture", chromedp.Evaluate[chromedp.Void](`(() => {
 		const submit = HTMLFormElement.prototype.submit;
 		HTMLFormElement.prototype.submit = function () {
 			if (this.id === 'passkey-login-form') {
@@ -486,7 +524,8 @@ func TestPasskeys_ReplayedAssertionRefused(t *testing.T) {
 			return submit.call(this);
 		};
 	})()`))
-	b.submit("#passkey-signin")
+		b.submit("#passkey-signin")
+	})
 	if b.path() != "/accounts/"+acct {
 		t.Fatalf("signing in with the passkey: %s (%s)", b.location(), b.loginError())
 	}
