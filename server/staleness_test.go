@@ -260,19 +260,7 @@ func TestReplica_PastTheBoundConfirmsItself(t *testing.T) {
 // the bound, and never after it: past the bound a check confirms B's
 // index from the primary and answers "not a member".
 func TestReplica_StalenessBoundWithLaggingStandby(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a PostgreSQL cluster")
-	}
-	cl := servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1})
-	name := cl.CreateDatabase(t)
-	standby := cl.Standbys[0]
-	sdb := standby.Open(t, "postgres")
-	waitUntil(t, func() bool {
-		var ok bool
-		sdb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
-		return ok
-	})
-	sdb.Close()
+	cl, standby, name := clusterWithStandby(t)
 	read := func(c *server.Config) { c.DatabaseRead = standby.DSN(name); c.FollowInterval = 0 }
 	a := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Tweak: read})
 	// B loads its index from the standby: wait until it has replayed the
@@ -281,7 +269,7 @@ func TestReplica_StalenessBoundWithLaggingStandby(t *testing.T) {
 	if err := a.Server.DB.SQL().QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&newest); err != nil {
 		t.Fatal(err)
 	}
-	sdb = standby.Open(t, name)
+	sdb := standby.Open(t, name)
 	waitUntil(t, func() bool {
 		var got int64
 		sdb.QueryRow(`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version`).Scan(&got)
@@ -343,19 +331,7 @@ func TestReplica_StalenessBoundWithLaggingStandby(t *testing.T) {
 // primary until the standby answers again, checks go on answering past the
 // staleness bound, and a removal made meanwhile is applied.
 func TestReplica_StandbyDownCatchesUpFromThePrimary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a PostgreSQL cluster")
-	}
-	cl := servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1})
-	name := cl.CreateDatabase(t)
-	standby := cl.Standbys[0]
-	sdb := standby.Open(t, "postgres")
-	waitUntil(t, func() bool {
-		var ok bool
-		sdb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
-		return ok
-	})
-	sdb.Close()
+	cl, standby, name := clusterWithStandby(t)
 	e := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Tweak: func(c *server.Config) {
 		c.DatabaseRead = standby.DSN(name)
 		c.MaxStaleness = 500 * time.Millisecond

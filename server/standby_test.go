@@ -19,19 +19,7 @@ import (
 // "not a member"; the member list after a role change, asked with its
 // revision on either replica, shows the new role.
 func TestStandbyReads_RevisionKeepsReadAfterWrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a PostgreSQL cluster")
-	}
-	cl := servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1})
-	name := cl.CreateDatabase(t)
-	standby := cl.Standbys[0]
-	sdb := standby.Open(t, "postgres")
-	waitUntil(t, func() bool {
-		var ok bool
-		sdb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
-		return ok
-	})
-	sdb.Close()
+	cl, standby, name := clusterWithStandby(t)
 	read := func(c *server.Config) { c.DatabaseRead = standby.DSN(name) }
 	a := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Tweak: read})
 	b := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Mail: a.Mail, Tweak: read})
@@ -112,4 +100,25 @@ func roleIn(t *testing.T, r servertest.Response, uid int64) string {
 	}
 	t.Fatalf("user %d not in the member list: %s", uid, r.Body)
 	return ""
+}
+
+// clusterWithStandby starts a PostgreSQL primary with one standby (the
+// test skips under -short) and makes a database on it, returned once the
+// standby has replayed its creation.
+func clusterWithStandby(t *testing.T) (cl *servertest.PGCluster, standby *servertest.PGNode, name string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	cl = servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1})
+	name = cl.CreateDatabase(t)
+	standby = cl.Standbys[0]
+	sdb := standby.Open(t, "postgres")
+	defer sdb.Close()
+	waitUntil(t, func() bool {
+		var ok bool
+		sdb.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+		return ok
+	})
+	return cl, standby, name
 }

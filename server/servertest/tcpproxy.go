@@ -187,26 +187,28 @@ func (p *TCPProxy) handle(client net.Conn) {
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	if decide == nil {
-		go func() { p.copy(server, client); done <- struct{}{} }()
-		go func() { p.copy(client, server); done <- struct{}{} }()
+		go func() { p.copy(server, client, nil); done <- struct{}{} }()
+		go func() { p.copy(client, server, nil); done <- struct{}{} }()
 		<-done
 		return
 	}
 	var dropAnswer atomic.Bool
 	go func() { p.copyPostgres(server, client, decide, &dropAnswer); done <- struct{}{} }()
-	go func() { p.copyAnswers(client, server, &dropAnswer); done <- struct{}{} }()
+	go func() { p.copy(client, server, &dropAnswer); done <- struct{}{} }()
 	<-done
 }
 
-// copy forwards src to dst, holding each chunk while stalled.
-func (p *TCPProxy) copy(dst, src net.Conn) {
+// copy forwards src to dst, holding each chunk while stalled; when drop
+// is set (copyPostgres asked to drop the server's next answer), it closes
+// both connections instead of forwarding the next chunk.
+func (p *TCPProxy) copy(dst, src net.Conn, drop *atomic.Bool) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if !p.pass() {
+			if (drop != nil && drop.Load()) || !p.pass() {
 				return
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -278,7 +280,7 @@ func (p *TCPProxy) copyPostgres(server, client net.Conn, decide func(PostgresMes
 		return p.pass() && func() bool { _, err := server.Write(msg); return err == nil }()
 	}
 	// Untyped messages first: encryption requests (the server answers
-	// them with one byte, which copyAnswers forwards), then the startup
+	// them with one byte, which copy forwards), then the startup
 	// message or a cancel request.
 	for {
 		msg, err := readUntyped(r)
@@ -325,28 +327,6 @@ func (p *TCPProxy) copyPostgres(server, client net.Conn, decide func(PostgresMes
 			dropAnswer.Store(true)
 		}
 		if !forward(msg) {
-			return
-		}
-	}
-}
-
-// copyAnswers forwards the server's answers to the client, and closes both
-// connections instead when copyPostgres asked to drop the next answer.
-func (p *TCPProxy) copyAnswers(client, server net.Conn, dropAnswer *atomic.Bool) {
-	defer client.Close()
-	defer server.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := server.Read(buf)
-		if n > 0 {
-			if dropAnswer.Load() || !p.pass() {
-				return
-			}
-			if _, werr := client.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
 			return
 		}
 	}
