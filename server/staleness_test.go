@@ -370,3 +370,86 @@ func TestReplica_StandbyDownCatchesUpFromThePrimary(t *testing.T) {
 	}
 	t.Logf("standby down: %d checks answered, %d refused", answered, refused)
 }
+
+// TestReplica_StandbyHangsReadsGoToThePrimary: a replica whose read
+// standby (ROSTER_DATABASE_READ, through a TCP proxy) stops answering but
+// keeps its connections open, as a standby does whose host froze or whose
+// network drops packets. The check index's catch-up gives the standby a
+// third of the staleness bound and then reads the primary: no check is
+// refused as stale. The store passes the standby over, so read-only pages
+// read the primary at once instead of each waiting out the database
+// timeout (5 s) and answering 503. When the standby answers again, a
+// probe finds it and reads go back to it: a page without a revision shows
+// what the standby, replaying 3 s late, holds.
+func TestReplica_StandbyHangsReadsGoToThePrimary(t *testing.T) {
+	cl, standby, name := clusterWithStandby(t)
+	proxy, readDSN := servertest.NewPostgresProxy(t, standby.DSN(name))
+	e := servertest.New(t, servertest.Options{Database: cl.Primary.DSN(name), Tweak: func(c *server.Config) {
+		c.DatabaseRead = readDSN
+		c.MaxStaleness = 500 * time.Millisecond
+	}})
+	owner, acct := e.SignUp(t, "owner@standby-hangs.com", "Owner")
+	e.Commit(t, acct)
+	_, devID := e.Join(t, owner, acct, "dev@standby-hangs.com", "developer")
+	_, supID := e.Join(t, owner, acct, "sup@standby-hangs.com", "support")
+	platform := e.Platform(t)
+	check := map[string]any{"account_id": acct, "user_id": devID, "permission": "numbers.view"}
+	platform.Must(200, "POST", "/v1/authz/check", check)
+	list := "/v1/accounts/" + acct + "/members?limit=100"
+	owner.Must(200, "GET", list, nil)
+	if err := e.Server.DB.ReadPoolDown(); err != nil {
+		t.Fatalf("the standby is passed over before it hangs: %v", err)
+	}
+
+	proxy.Stall()
+	stalled := time.Now()
+	var answered, refused int
+	for time.Since(stalled) < 2*time.Second { // four bounds
+		r := platform.Do("POST", "/v1/authz/check", check)
+		switch {
+		case r.Status == 503:
+			refused++
+		case r.Status != 200 || r.JSON["allowed"] != true:
+			t.Fatalf("check with the standby hung: %d %s", r.Status, r.Body)
+		default:
+			answered++
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if refused != 0 || answered == 0 {
+		t.Errorf("with the standby hung for 2 s (bound 500 ms): %d checks answered, %d refused as stale; want none refused", answered, refused)
+	}
+	if e.Server.DB.ReadPoolDown() == nil {
+		t.Fatal("the hung standby is not passed over")
+	}
+	// Pages read the primary, at once, and show a change made meanwhile.
+	path := fmt.Sprintf("/v1/accounts/%s/members/%d", acct, supID)
+	owner.Must(200, "PATCH", path, map[string]string{"role": "finance_analyst"})
+	var slowest time.Duration
+	for range 10 {
+		start := time.Now()
+		r := owner.Must(200, "GET", list, nil)
+		slowest = max(slowest, time.Since(start))
+		if got := roleIn(t, r, supID); got != "finance_analyst" {
+			t.Fatalf("the member list with the standby hung shows %q, want finance_analyst", got)
+		}
+	}
+	if slowest > time.Second {
+		t.Errorf("a member list page with the standby passed over took %v", slowest)
+	}
+	t.Logf("standby hung: %d checks answered, %d refused; slowest page %v", answered, refused, slowest.Round(time.Millisecond))
+	if !strings.Contains(e.Logs.String(), "the read standby failed") {
+		t.Errorf("the standby's outage is not in the log")
+	}
+
+	// Back: the probe finds the standby, and reads go to it again.
+	proxy.Restore()
+	waitUntil(t, func() bool { return e.Server.DB.ReadPoolDown() == nil })
+	standby.SetApplyDelay(t, 3*time.Second)
+	time.Sleep(300 * time.Millisecond) // the standby's startup process reads the new setting
+	owner.Must(200, "PATCH", path, map[string]string{"role": "developer"})
+	if got := roleIn(t, owner.Must(200, "GET", list, nil), supID); got != "finance_analyst" {
+		t.Errorf("after the standby answers again, a page without a revision shows %q: not read from the standby 3 s behind", got)
+	}
+	waitUntil(t, func() bool { return strings.Contains(e.Logs.String(), "the read standby answers again") })
+}

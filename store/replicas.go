@@ -39,6 +39,16 @@ type cluster struct {
 	read     *DB          // the read pool; nil: none
 	replayed atomic.Int64 // the newest revision the read pool was seen to hold
 
+	// readDown: a statement of the read pool failed as unavailable (the
+	// standby is down, refuses, or hangs past a deadline); its reads go to
+	// the primary until a probe answers (passOver). downWhy is the last
+	// failure, under downMu; stop, closed by Close, ends the probe.
+	readDown atomic.Bool
+	downMu   sync.Mutex
+	downWhy  error
+	stop     chan struct{}
+	stopOnce sync.Once
+
 	// follow is the change-log follower's own small pool on the primary
 	// (ForFollower), opened at its first use.
 	followOnce sync.Once
@@ -154,6 +164,8 @@ func (db *DB) OpenRead(dsn string) error {
 		return fmt.Errorf("store: connect to the read database: %w", err)
 	}
 	r.Timeout = db.Timeout // the same bound on every statement (ROSTER_DB_TIMEOUT)
+	r.standbyOf = db.cl
+	db.cl.stop = make(chan struct{})
 	db.cl.read = r
 	return nil
 }
@@ -224,8 +236,8 @@ func ReadAtLeast(ctx context.Context, rev int64) context.Context {
 }
 
 // reader is the DB a follower's or a read-only page's read uses: the read
-// pool, unless there is none, ctx asks for the primary, or ctx needs a
-// revision the read pool has not replayed yet.
+// pool, unless there is none, it is passed over (down), ctx asks for the
+// primary, or ctx needs a revision the read pool has not replayed yet.
 func (db *DB) reader(ctx context.Context) *DB {
 	if db.cl == nil {
 		return db
@@ -234,13 +246,78 @@ func (db *DB) reader(ctx context.Context) *DB {
 	if f, _ := ctx.Value(followerKey{}).(bool); f {
 		primary = db.follower()
 	}
-	if p, _ := ctx.Value(primaryKey{}).(bool); p || db.cl.read == nil {
+	if p, _ := ctx.Value(primaryKey{}).(bool); p || db.cl.read == nil || db.cl.readDown.Load() {
 		return primary
 	}
 	if rev, _ := ctx.Value(atLeastKey{}).(int64); rev > 0 && !db.readHas(ctx, rev) {
 		return primary
 	}
 	return db.cl.read
+}
+
+// A read pool that fails is passed over: when a statement of it fails as
+// unavailable (refused, reset, or past its deadline, as on a standby that
+// hangs), every read goes to the primary, as without a read pool, until a
+// probe of the read pool (every probeEvery, within probeTimeout) answers.
+// The read that failed answers ErrUnavailable (503 + Retry-After); the
+// next ones do not wait for the standby. Without it, every read-only page
+// answered 503 while the standby was down, and each one waited out the
+// database timeout while it hung.
+const (
+	probeEvery   = 500 * time.Millisecond
+	probeTimeout = time.Second
+)
+
+// passOver marks the read pool down after err, and starts its probe.
+func (c *cluster) passOver(err error) {
+	c.downMu.Lock()
+	c.downWhy = err
+	c.downMu.Unlock()
+	if c.readDown.CompareAndSwap(false, true) {
+		go c.probe()
+	}
+}
+
+// probe asks the read pool for the newest change every probeEvery until
+// it answers, then reads go to it again.
+func (c *cluster) probe() {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		var rev int64
+		// Not through oneRow: its failure would pass the pool over again.
+		err := c.read.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&rev)
+		cancel()
+		if err == nil {
+			c.readDown.Store(false)
+			return
+		}
+		c.downMu.Lock()
+		c.downWhy = unavailable(err)
+		c.downMu.Unlock()
+	}
+}
+
+// stopProbe ends the probe, if one runs (Close).
+func (c *cluster) stopProbe() {
+	c.stopOnce.Do(func() { close(c.stop) })
+}
+
+// ReadPoolDown returns why reads pass the read pool over (its last
+// failure), or nil when it is read (or there is none).
+func (db *DB) ReadPoolDown() error {
+	if db.cl == nil || !db.cl.readDown.Load() {
+		return nil
+	}
+	db.cl.downMu.Lock()
+	defer db.cl.downMu.Unlock()
+	return db.cl.downWhy
 }
 
 // follower is the follower's pool (ForFollower), opened at the first

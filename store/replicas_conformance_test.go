@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -120,6 +121,70 @@ func TestConformance_FollowerPool(t *testing.T) {
 				if err != nil || rev != latest {
 					t.Errorf("%s: revision %d, %v; want %d while the main pool is taken", name, rev, err, latest)
 				}
+			}
+		})
+	}
+}
+
+// A read pool whose statement fails as unavailable is passed over until a
+// probe of it answers: here it is the primary itself, and a statement of
+// it runs past its deadline on a table another transaction holds locked
+// (as on a standby that hangs). A caller's own cancel passes nothing over.
+// SQLite has no read pool to pass over.
+func TestConformance_ReadPoolPassedOver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := storetest.Open(t, b.DSN)
+			if b.Name == "sqlite" {
+				if err := db.ReadPoolDown(); err != nil {
+					t.Errorf("ReadPoolDown on SQLite: %v", err)
+				}
+				return
+			}
+			db.Timeout = 300 * time.Millisecond // the read pool takes it at OpenRead
+			must(t, db.OpenRead(b.DSN+"&application_name=roster_read"))
+			fixture(t, db, "owner@passed-over.example")
+			latest, err := db.LatestRevision(ctx)
+			must(t, err)
+
+			canceled, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, err := db.ChangesSince(canceled, 0, 10); !errors.Is(err, store.ErrCanceled) {
+				t.Errorf("ChangesSince with a canceled context: %v", err)
+			}
+			if err := db.ReadPoolDown(); err != nil {
+				t.Fatalf("a caller's cancel passed the read pool over: %v", err)
+			}
+
+			lock, err := db.SQL().BeginTx(ctx, nil)
+			must(t, err)
+			defer lock.Rollback()
+			if _, err := lock.ExecContext(ctx, `LOCK TABLE changes IN ACCESS EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ChangesSince(ctx, 0, 10); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("ChangesSince on a locked table past the deadline: %v, want ErrUnavailable", err)
+			}
+			if err := db.ReadPoolDown(); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("ReadPoolDown after the read pool's statement failed: %v", err)
+			}
+			// While the probe cannot read, it stays passed over.
+			time.Sleep(1200 * time.Millisecond)
+			if db.ReadPoolDown() == nil {
+				t.Fatal("the read pool is read again while its probe cannot read")
+			}
+			must(t, lock.Rollback())
+			deadline := time.Now().Add(5 * time.Second)
+			for db.ReadPoolDown() != nil {
+				if time.Now().After(deadline) {
+					t.Fatal("the read pool is still passed over 5 s after it answers again")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if cs, err := db.ChangesSince(ctx, 0, 100); err != nil || len(cs) == 0 || cs[len(cs)-1].Rev != latest {
+				t.Errorf("ChangesSince after the read pool is back: %v, %v", cs, err)
 			}
 		})
 	}

@@ -88,6 +88,9 @@ type DB struct {
 	stmts sync.Map         // query text -> *sql.Stmt (see row)
 	Now   func() time.Time // the clock; tests may set it
 	cl    *cluster         // PostgreSQL: its cluster and read pool (replicas.go); nil on SQLite
+	// standbyOf is, on a read pool, the cluster it reads for: a statement
+	// of it that fails as unavailable passes it over (replicas.go).
+	standbyOf *cluster
 	// Timeout bounds each statement and each attempt of a transaction
 	// (Bound): past it the call fails with ErrUnavailable. 0: no bound.
 	// Open sets DefaultTimeout; set it before the DB is used.
@@ -137,6 +140,7 @@ func (db *DB) SQL() *sql.DB { return db.db }
 func (db *DB) Close() error {
 	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	if db.HasReadPool() {
+		db.cl.stopProbe()
 		db.cl.read.Close()
 	}
 	if db.cl != nil {

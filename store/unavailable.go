@@ -167,9 +167,13 @@ func sqliteUnavailable(err error) bool {
 
 // mapOut maps the error of a statement run outside a transaction: as the
 // dialect maps it, and a conflict that a transaction would have retried
-// (errRetry) is ErrBusy, since no one retries it here.
+// (errRetry) is ErrBusy, since no one retries it here. On a read pool, an
+// unavailable statement passes the read pool over (cluster.passOver).
 func (db *DB) mapOut(err error) error {
 	err = db.d.mapErr(err)
+	if db.standbyOf != nil && errors.Is(err, ErrUnavailable) {
+		db.standbyOf.passOver(err) // a read pool's: read the primary until it answers
+	}
 	if errors.Is(err, errRetry) {
 		return fmt.Errorf("%w (%v)", ErrBusy, err)
 	}

@@ -771,24 +771,46 @@ func (s *Keeper) catchUpOrReload(ctx, reloadCtx context.Context) (time.Duration,
 	if s.db.ServerSwitches() != s.switches.Load() {
 		return s.reloadAfterSwitch(reloadCtx)
 	}
-	at, err := s.catchUp(ctx, true)
-	if s.db.HasReadPool() && !store.ReadsPrimary(ctx) {
-		// A read standby that fails (down, or refusing) must not turn
-		// the index stale while the primary answers: the catch-up reads
-		// the primary instead, and confirms the index from it. (One that
-		// hangs uses up the catch-up's time: stale, as the bound says.)
-		switch {
-		case err == nil, errors.Is(err, errBehindPrune):
-			s.standbyDown.succeeded(s.clock(), s.log(), "the read standby answers again")
-		case ctx.Err() == nil:
-			s.standbyDown.failed(s.clock(), s.log(), err, "the read standby failed: the check index catches up from the primary until it answers")
-			at, err = s.catchUp(store.WithPrimary(ctx), true)
-		}
-	}
+	at, err := s.catchUpVia(ctx)
 	if errors.Is(err, errBehindPrune) {
 		return s.reloadBehindPrune(reloadCtx, s.Revision())
 	}
 	return at, err
+}
+
+// catchUpVia is catchUp through the read standby, when there is one and
+// ctx does not ask for the primary. A standby that fails (down, refusing)
+// or hangs must not turn the index stale while the primary answers: its
+// part of the catch-up has a third of the staleness bound, and when it
+// fails the catch-up reads the primary instead and confirms the index
+// from it. The store then passes the standby over (store.DB.ReadPoolDown)
+// until it answers again, so the catch-ups after it read the primary at
+// once. (A standby that hung held each catch-up for the whole of it, and
+// the index turned stale.)
+func (s *Keeper) catchUpVia(ctx context.Context) (time.Duration, error) {
+	if !s.db.HasReadPool() || store.ReadsPrimary(ctx) {
+		return s.catchUp(ctx, true)
+	}
+	const msg = "the read standby failed: the check index catches up from the primary until it answers"
+	if why := s.db.ReadPoolDown(); why != nil {
+		s.standbyDown.failed(s.clock(), s.log(), why, msg)
+		return s.catchUp(store.WithPrimary(ctx), true)
+	}
+	sctx, cancel := ctx, context.CancelFunc(func() {})
+	if bound := s.maxStaleness(); bound > 0 {
+		sctx, cancel = context.WithTimeout(ctx, bound/3)
+	}
+	at, err := s.catchUp(sctx, true)
+	cancel()
+	switch {
+	case err == nil, errors.Is(err, errBehindPrune):
+		s.standbyDown.succeeded(s.clock(), s.log(), "the read standby answers again")
+		return at, err
+	case ctx.Err() != nil:
+		return at, err
+	}
+	s.standbyDown.failed(s.clock(), s.log(), err, msg)
+	return s.catchUp(store.WithPrimary(ctx), true)
 }
 
 // errBehindPrune: changes after the applied revision were pruned before
