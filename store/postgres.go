@@ -74,6 +74,10 @@ func (postgresDialect) claimTx() (*sql.TxOptions, string) {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}, "SELECT pg_advisory_xact_lock(7405311)"
 }
 
+// skipLocked: a row another claim has leased, not yet committed, is
+// skipped; after its commit the lease is rechecked on the new row.
+func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
 // notify: NOTIFY in the transaction is delivered when it commits, and
 // repeated ones in one transaction are folded into one.
 func (postgresDialect) notify() string { return "SELECT pg_notify('" + notifyChannel + "', '')" }

@@ -88,6 +88,9 @@ func (sqliteDialect) changeLock() string { return "" }
 // claimTx: BEGIN IMMEDIATE makes claims one at a time already.
 func (sqliteDialect) claimTx() (*sql.TxOptions, string) { return nil, "" }
 
+// skipLocked: SQLite has no row locks (one writer at a time).
+func (sqliteDialect) skipLocked() string { return "" }
+
 // notify: SQLite has no notifications; followers poll the changes table.
 func (sqliteDialect) notify() string { return "" }
 

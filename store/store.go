@@ -74,6 +74,10 @@ type dialect interface {
 	// statement that makes the claims of all processes take turns ("" when
 	// the database already does).
 	claimTx() (*sql.TxOptions, string)
+	// skipLocked ends a claim's SELECT of rows to lease so that claims
+	// running at once skip each other's rows instead of taking turns
+	// ("" where claims are one at a time already).
+	skipLocked() string
 	// memberOrder is the members' column a start splits them by to read
 	// them in parallel (IndexRanges): their order in the table where a
 	// range of it is read without an index (SQLite's rowid).

@@ -263,7 +263,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 	} else if some == 0 {
 		return nil, nil
 	}
-	return claimRows(ctx, db, claimDeliveries, []any{now, now, now, now + lease.Microseconds(), perAccount, n, now}, func(rows *sql.Rows) (Delivery, error) {
+	return claimRows(ctx, db, true, claimDeliveries, []any{now, now, now, now + lease.Microseconds(), perAccount, n, now}, func(rows *sql.Rows) (Delivery, error) {
 		var url, secret string
 		d, err := scanDelivery(rows, &url, &secret)
 		d.URL, d.Secret = url, secret
@@ -272,11 +272,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, at time.Time, n, perAccount i
 }
 
 // claimRows runs a claim (an UPDATE ... RETURNING of the rows it leases)
-// in the dialect's claim transaction (claimTx) and returns the rows. An
-// error met while reading is an error of the whole claim: the transaction
-// rolls back and no lease is left behind.
-func claimRows[T any](ctx context.Context, db *DB, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+// in the dialect's claim transaction (claimTx) and returns the rows; the
+// claims of all replicas take turns (the dialect's lock) when turns is
+// set. An error met while reading is an error of the whole claim: the
+// transaction rolls back and no lease is left behind.
+func claimRows[T any](ctx context.Context, db *DB, turns bool, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	opts, lock := db.d.claimTx()
+	if !turns {
+		lock = ""
+	}
 	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, db.d.mapErr(err)
