@@ -409,8 +409,12 @@ type MemberQuery struct {
 	Desc   bool         // the order reversed
 	Limit  int          // rows on the page
 	After  string       // the cursor of a page's Next: the page after it
-	Before string       // the cursor of a page's Prev: the page before it
+	Before string       // the cursor of a page's Prev: the page before it; LastPage: the list's last page
 }
+
+// LastPage, as a list query's Before, asks for the list's last page: the
+// rows before its end.
+const LastPage = "last"
 
 // MemberList is one page of a member list.
 type MemberList struct {

@@ -61,11 +61,11 @@ type listForm struct {
 }
 
 // pager is a list's position and its links: "1–50 of 10,000", First,
-// Previous and Next. A link is "" where there is nowhere to go.
+// Previous, Next and Last. A link is "" where there is nowhere to go.
 type pager struct {
-	From, To, Total, All int
-	First, Prev, Next    string
-	Filtered             bool // a search or a filter narrows the list
+	From, To, Total, All    int
+	First, Prev, Next, Last string
+	Filtered                bool // a search or a filter narrows the list
 }
 
 type teamData struct {
@@ -282,7 +282,7 @@ func pagerOf(base string, v url.Values, k listKeys, start, n, total, all int, pr
 		p.First, p.Prev = link("", ""), link(k.Before, prev)
 	}
 	if next != "" {
-		p.Next = link(k.After, next)
+		p.Next, p.Last = link(k.After, next), link(k.Before, roster.LastPage)
 	}
 	return p
 }

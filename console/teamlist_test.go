@@ -208,11 +208,30 @@ func TestTeam_ListPagesSearchesAndFiltersInTheQueryString(t *testing.T) {
 		next = pagerLink(a.Body, "members-next")
 	}
 	a.want(t, "last page", 200, `<p id="members-range">101–120 of 120</p>`, `data-member="`+seedEmail(n)+`"`, `id="members-first"`, `id="members-prev"`)
+	if strings.Contains(a.Body, `id="members-last"`) || strings.Contains(a.Body, `id="members-next"`) {
+		t.Error("the last page offers Next or Last")
+	}
 	if len(seen) != n {
 		t.Errorf("the pages showed %d members, want %d", len(seen), n)
 	}
 	prev := k.get(pagerLink(a.Body, "members-prev"))
 	prev.want(t, "back one page", 200, `<p id="members-range">51–100 of 120</p>`)
+
+	// Last, from the first page: the last 50, a full page, in one step;
+	// Previous from there goes back to the first 70.
+	last := pagerLink(k.get(team+"?mfa=off").Body, "members-last")
+	if !strings.Contains(last, "mfa=off") || !strings.Contains(last, "before=last") {
+		t.Errorf("Last of mfa=off is %q: it must keep the filter", last)
+	}
+	a = k.get(pagerLink(k.get(team).Body, "members-last"))
+	a.want(t, "Last", 200, `<p id="members-range">71–120 of 120</p>`, `id="members-first"`, `id="members-prev"`)
+	if rows := memberRows(a.Body); len(rows) != 50 || rows[49] != seedEmail(n) {
+		t.Errorf("Last shows %d rows ending %v, want 50 ending %s", len(rows), rows[max(0, len(rows)-1):], seedEmail(n))
+	}
+	if strings.Contains(a.Body, `id="members-last"`) || strings.Contains(a.Body, `id="members-next"`) {
+		t.Error("the page Last leads to offers Next or Last")
+	}
+	k.get(pagerLink(a.Body, "members-prev")).want(t, "Previous of Last", 200, `<p id="members-range">21–70 of 120</p>`)
 
 	// Search by name and by address, in any case: one member, on the first page.
 	for _, q := range []string{"MEMBER 00120", "member00120@ACME"} {

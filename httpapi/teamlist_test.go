@@ -73,6 +73,15 @@ func TestTeamList_QueryParameters(t *testing.T) {
 	if !slices.Equal(ids, fwd) {
 		t.Errorf("backwards %v\nforwards %v", ids, fwd)
 	}
+	// before=last: the last 7 of the same list, in one request.
+	r = owner.Must(200, "GET", base+q+"&before=last", nil)
+	var lastIDs []any
+	for _, o := range r.Objects() {
+		lastIDs = append(lastIDs, o["user_id"])
+	}
+	if m := meta(r); !slices.Equal(lastIDs, fwd[len(fwd)-7:]) || m["start"] != float64(len(fwd)-6) || m["next"] != nil || m["prev"] == nil {
+		t.Errorf("before=last: %v %v; want the last 7 of %v", lastIDs, m, fwd)
+	}
 	// Old clients: paging by offset answers as before.
 	r = owner.Must(200, "GET", base+"?limit=5&offset=115", nil)
 	if m := meta(r); len(r.Objects()) != 5 || m["offset"] != 115.0 || m["start"] != 116.0 || m["total_count"] != 121.0 {

@@ -228,8 +228,9 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	}
 	parts := []part{{q.where, slices.Clone(q.args), 0}}
 	backwards := q.before != "" // read the page before the cursor: in reverse, then turn it round
-	pos := 0                    // the position the cursor carries, 0 if none
-	if c := q.after + q.before; c != "" {
+	last := q.before == roster.LastPage // the page before the end: no cursor
+	pos := 0                            // the position the cursor carries, 0 if none
+	if c := q.after + q.before; c != "" && !last {
 		vals, p, err := decodeCursor(c, q.list, q.sort, q.desc, q.order)
 		if err != nil {
 			return out, err
@@ -325,6 +326,8 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 	switch {
 	case q.after == "" && q.before == "":
 		known = true
+	case last:
+		before, known = max(0, out.total-len(out.rows)), true
 	case pos > 0 && !backwards:
 		before, known = pos, true
 	case pos > 0 && len(out.rows) < q.limit:

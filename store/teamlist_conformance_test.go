@@ -75,6 +75,35 @@ func walkList(t *testing.T, want []int64, all int, fetch func(after, before stri
 	if !slices.Equal(back, want) {
 		t.Fatalf("backwards:\n got %v\nwant %v", back, want)
 	}
+	// The last page (Before LastPage): the last rows, as many as a page
+	// holds, with its position; then back by Prev to the first.
+	limit := max(len(pages[0].ids), 1)
+	wantLast := want[max(0, len(want)-limit):]
+	p, err = fetch("", roster.LastPage)
+	if err != nil {
+		t.Fatalf("last page: %v", err)
+	}
+	wantStart := len(want) - len(wantLast) + 1
+	if len(want) == 0 {
+		wantStart = 0
+	}
+	if !slices.Equal(p.ids, wantLast) || p.start != wantStart || p.next != "" || p.total != len(want) || (p.prev == "") != (len(wantLast) == len(want)) {
+		t.Fatalf("last page: %v start %d total %d next %q prev %q; want %v from %d of %d", p.ids, p.start, p.total, p.next, p.prev, wantLast, wantStart, len(want))
+	}
+	back = slices.Clone(p.ids)
+	for p.prev != "" {
+		start := p.start
+		if p, err = fetch("", p.prev); err != nil {
+			t.Fatalf("back from the last page: %v", err)
+		}
+		if p.start != start-len(p.ids) || p.next == "" {
+			t.Fatalf("back from the last page: start %d (the page after started at %d, %d rows) next %q", p.start, start, len(p.ids), p.next)
+		}
+		back = append(slices.Clone(p.ids), back...)
+	}
+	if !slices.Equal(back, want) {
+		t.Fatalf("back from the last page:\n got %v\nwant %v", back, want)
+	}
 }
 
 func TestConformance_MemberList(t *testing.T) {

@@ -3172,7 +3172,7 @@ export interface components {
         InvitationSort: "email" | "role" | "sent" | "expires";
         /** @description asc (the default) or desc: the sort reversed (not with offset). */
         Order: "asc" | "desc";
-        /** @description A cursor: a page's meta.prev, for the page before it (not with offset or after). */
+        /** @description A cursor: a page's meta.prev, for the page before it; or `last` for the list's last page (not with offset or after). */
         Before: string;
         /** @description Makes the POST safe to retry: the same key with the same request (method, path and query, body) within 24 hours answers the first answer again, with `Idempotent-Replayed: true`, and does nothing; another request with the key answers `409 conflict`, as does a retry while the first request is still running (with `Retry-After`) or after it completed but its answer was lost. Answers `5xx` and `429` are not kept: a retry runs again. Keys are the caller's own (a user, an API key, an account's credentials, a token; on public routes the client's address). Use a random UUID: the stored answer is sealed under a key derived from it. 1 to 255 printable ASCII characters, else `400 invalid_request`. */
         IdempotencyKey: string;
@@ -4100,7 +4100,7 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description A cursor: the previous page's meta.next (not with offset). */
                 after?: components["parameters"]["After"];
-                /** @description A cursor: a page's meta.prev, for the page before it (not with offset or after). */
+                /** @description A cursor: a page's meta.prev, for the page before it; or `last` for the list's last page (not with offset or after). */
                 before?: components["parameters"]["Before"];
                 /** @description Items to skip. */
                 offset?: components["parameters"]["Offset"];
@@ -4227,7 +4227,7 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description A cursor: the previous page's meta.next (not with offset). */
                 after?: components["parameters"]["After"];
-                /** @description A cursor: a page's meta.prev, for the page before it (not with offset or after). */
+                /** @description A cursor: a page's meta.prev, for the page before it; or `last` for the list's last page (not with offset or after). */
                 before?: components["parameters"]["Before"];
                 /** @description Items to skip. */
                 offset?: components["parameters"]["Offset"];
