@@ -227,7 +227,7 @@ func runList[T any](ctx context.Context, db *DB, q listQuery, scan func(sc inter
 		from  int // the first key of the order to name in ORDER BY: 1 when the part fixes the first
 	}
 	parts := []part{{q.where, slices.Clone(q.args), 0}}
-	backwards := q.before != "" // read the page before the cursor: in reverse, then turn it round
+	backwards := q.before != ""         // read the page before the cursor: in reverse, then turn it round
 	last := q.before == roster.LastPage // the page before the end: no cursor
 	pos := 0                            // the position the cursor carries, 0 if none
 	if c := q.after + q.before; c != "" && !last {
