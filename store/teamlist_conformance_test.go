@@ -691,17 +691,29 @@ func TestConformance_MemberIndexRows(t *testing.T) {
 			ps = append(ps, store.MemberPair{AccountSeq: a.Seq, UserID: uid})
 		}
 		mustTx(t, db, func(tx *store.Tx) error {
-			_, err := tx.CreateAPIKey(ctx, a.Seq, ps[229].UserID, "ci", "rk_rows", hash("rows-key"))
-			return err
+			if _, err := tx.CreateAPIKey(ctx, a.Seq, ps[229].UserID, "ci", "rk_rows", hash("rows-key")); err != nil {
+				return err
+			}
+			for _, name := range []string{"one", "two"} { // a member with two keys, in the first batch
+				if _, err := tx.CreateAPIKey(ctx, a.Seq, ps[7].UserID, name, "rk_rows_"+name, hash("rows-key-"+name)); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		ps = append(ps, store.MemberPair{AccountSeq: a.Seq, UserID: owner}, store.MemberPair{AccountSeq: a.Seq, UserID: 999999})
 		got := map[store.MemberPair]store.IndexRow{}
 		keys := map[store.MemberPair]int{}
+		calls := 0
 		must(t, db.MemberIndexRows(ctx, ps, func(r store.IndexRow) {
+			calls++
 			got[store.MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}] = r
 		}, func(p store.MemberPair, id int64, h []byte) { keys[p]++ }))
-		if len(got) != 231 {
-			t.Fatalf("%d rows, want 231 (the one of no one left out)", len(got))
+		if len(got) != 231 || calls != 231 {
+			t.Fatalf("%d rows in %d calls, want 231 in 231 (the one of no one left out, each member once)", len(got), calls)
+		}
+		if keys[ps[7]] != 2 {
+			t.Errorf("the member with two keys: %d", keys[ps[7]])
 		}
 		for _, p := range ps[:231] {
 			want, err := db.MemberIndexRow(ctx, p.AccountSeq, p.UserID)
