@@ -174,13 +174,15 @@ func scanDelivery(s scanner, extra ...any) (Delivery, error) {
 	return d, nil
 }
 
-// Deliveries lists a webhook's deliveries, newest first.
-func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit, offset int) ([]Delivery, int, error) {
+// Deliveries lists the deliveries of the account's webhook, newest
+// first; none for a webhook of another account.
+func (db *DB) Deliveries(ctx context.Context, accountSeq, webhookID int64, limit, offset int) ([]Delivery, int, error) {
+	const ofWebhook = ` FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE w.account_id = ? AND d.webhook_id = ?`
 	var total int
-	if err := db.oneRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?`, webhookID).Scan(&total); err != nil {
+	if err := db.oneRow(ctx, `SELECT COUNT(*)`+ofWebhook, accountSeq, webhookID).Scan(&total); err != nil {
 		return nil, 0, db.d.mapErr(err)
 	}
-	rows, err := db.query(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ? OFFSET ?`, webhookID, limit, offset)
+	rows, err := db.query(ctx, `SELECT `+deliveryCols+ofWebhook+` ORDER BY d.id DESC LIMIT ? OFFSET ?`, accountSeq, webhookID, limit, offset)
 	out, err := collect(rows, err, func(rows *sql.Rows) (Delivery, error) { return scanDelivery(rows) })
 	if err != nil {
 		return nil, 0, db.d.mapErr(err)

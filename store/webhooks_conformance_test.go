@@ -91,7 +91,7 @@ func TestConformance_Webhooks(t *testing.T) {
 			enqueue(t, a.Seq, "ev1", "member.added")   // w1 (w2 is off)
 			enqueue(t, a.Seq, "ev2", "member.removed") // w1
 			enqueue(t, a.Seq, "ev3", "member.role")    // w2 is off: none
-			ds, total, err := db.Deliveries(ctx, w1.ID, 10, 0)
+			ds, total, err := db.Deliveries(ctx, a.Seq, w1.ID, 10, 0)
 			must(t, err)
 			if total != 2 || len(ds) != 2 || ds[0].EventID != "ev2" || ds[1].EventID != "ev1" {
 				t.Fatalf("w1's deliveries %+v (%d)", ds, total)
@@ -101,11 +101,14 @@ func TestConformance_Webhooks(t *testing.T) {
 			if ds[1] != want {
 				t.Errorf("delivery\n got %+v\nwant %+v", ds[1], want)
 			}
-			if ds, total, _ := db.Deliveries(ctx, w2.ID, 10, 0); total != 0 || len(ds) != 0 {
+			if ds, total, _ := db.Deliveries(ctx, a.Seq, w2.ID, 10, 0); total != 0 || len(ds) != 0 {
 				t.Errorf("a disabled webhook got %+v", ds)
 			}
-			if page, total, _ := db.Deliveries(ctx, w1.ID, 1, 1); total != 2 || len(page) != 1 || page[0].EventID != "ev1" {
+			if page, total, _ := db.Deliveries(ctx, a.Seq, w1.ID, 1, 1); total != 2 || len(page) != 1 || page[0].EventID != "ev1" {
 				t.Errorf("second page %+v", page)
+			}
+			if ds, total, err := db.Deliveries(ctx, b.Seq, w1.ID, 10, 0); err != nil || total != 0 || len(ds) != 0 {
+				t.Errorf("w1's deliveries asked for by another account: %+v (%d), %v", ds, total, err)
 			}
 		})
 
@@ -124,7 +127,7 @@ func TestConformance_Webhooks(t *testing.T) {
 					t.Fatalf("n=%d perAccount=%d claimed %+v, %v", nc[0], nc[1], got, err)
 				}
 			}
-			all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0) // ev2, ev1
+			all, _, _ := db.Deliveries(ctx, a.Seq, w1.ID, 10, 0) // ev2, ev1
 			want := all[1]
 			want.URL, want.Secret = w1.URL, w1.Secret
 			claimed, err := db.ClaimDeliveries(ctx, now, 10, 10, lease)
@@ -144,12 +147,12 @@ func TestConformance_Webhooks(t *testing.T) {
 		})
 
 		t.Run("DeliveryDone and DeliveryFailed record the attempt and end the lease", func(t *testing.T) {
-			all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0)
+			all, _, _ := db.Deliveries(ctx, a.Seq, w1.ID, 10, 0)
 			done, retry := all[1].ID, all[0].ID
 			leased := c.now.Add(time.Minute) // ev1 (done) is leased from here to a minute on
 			must(t, db.DeliveryDone(ctx, done))
 			byID := func() map[int64]store.Delivery {
-				all, _, _ := db.Deliveries(ctx, w1.ID, 10, 0)
+				all, _, _ := db.Deliveries(ctx, a.Seq, w1.ID, 10, 0)
 				m := map[int64]store.Delivery{}
 				for _, d := range all {
 					m[d.ID] = d
@@ -232,7 +235,7 @@ func TestConformance_Webhooks(t *testing.T) {
 			claim(t) // p1's retry is not due; the disabled webhook's never goes
 			at = at.Add(time.Hour)
 			claim(t, p1)
-			if ds, _, _ := db.Deliveries(ctx, off.ID, 10, 0); len(ds) != 1 || ds[0].Status != "pending" || ds[0].Attempts != 0 {
+			if ds, _, _ := db.Deliveries(ctx, p.Seq, off.ID, 10, 0); len(ds) != 1 || ds[0].Status != "pending" || ds[0].Attempts != 0 {
 				t.Errorf("the disabled webhook's delivery: %+v", ds)
 			}
 		})
@@ -242,7 +245,7 @@ func TestConformance_Webhooks(t *testing.T) {
 			if _, err := db.Webhook(ctx, a.Seq, w1.ID); !errors.Is(err, store.ErrNoRows) {
 				t.Errorf("deleted webhook: %v", err)
 			}
-			if ds, total, _ := db.Deliveries(ctx, w1.ID, 10, 0); total != 0 || len(ds) != 0 {
+			if ds, total, _ := db.Deliveries(ctx, a.Seq, w1.ID, 10, 0); total != 0 || len(ds) != 0 {
 				t.Errorf("deleted webhook's deliveries: %+v", ds)
 			}
 			if err := call(func(tx *store.Tx) error { return tx.DeleteWebhook(ctx, a.Seq, w1.ID) }); !errors.Is(err, store.ErrNoRows) {
@@ -283,12 +286,12 @@ func TestConformance_Webhooks(t *testing.T) {
 			if got, err := db.Webhook(ctx, a.Seq, wa.ID); err != nil || fmt.Sprint(got) != fmt.Sprint(wa) {
 				t.Errorf("a's webhook after b's writes: %+v, %v", got, err)
 			}
-			if ds, total, _ := db.Deliveries(ctx, wa.ID, 10, 0); total != 1 || len(ds) != 1 {
+			if ds, total, _ := db.Deliveries(ctx, a.Seq, wa.ID, 10, 0); total != 1 || len(ds) != 1 {
 				t.Errorf("a's deliveries after b's delete: %+v", ds)
 			}
 			// b's event reaches b's subscribers only.
 			enqueue(t, b.Seq, "ev-b", "member.added")
-			if ds, _, _ := db.Deliveries(ctx, wa.ID, 10, 0); len(ds) != 1 || ds[0].EventID != "ev-a" {
+			if ds, _, _ := db.Deliveries(ctx, a.Seq, wa.ID, 10, 0); len(ds) != 1 || ds[0].EventID != "ev-a" {
 				t.Errorf("b's event delivered to a's webhook: %+v", ds)
 			}
 			mustTx(t, db, func(tx *store.Tx) error {
@@ -362,10 +365,10 @@ func TestConformance_EnqueueDeliveryNamesTheAccount(t *testing.T) {
 		if !errors.Is(err, store.ErrNoRows) {
 			t.Errorf("EnqueueDelivery to another account's webhook: %v, want ErrNoRows", err)
 		}
-		if ds, total, _ := db.Deliveries(ctx, wa, 10, 0); total != 1 || len(ds) != 1 || ds[0].ID != did {
+		if ds, total, _ := db.Deliveries(ctx, a.Seq, wa, 10, 0); total != 1 || len(ds) != 1 || ds[0].ID != did {
 			t.Errorf("a's deliveries: %+v", ds)
 		}
-		if _, total, _ := db.Deliveries(ctx, wb, 10, 0); total != 0 {
+		if _, total, _ := db.Deliveries(ctx, b.Seq, wb, 10, 0); total != 0 {
 			t.Errorf("b's webhook has %d deliveries", total)
 		}
 	})

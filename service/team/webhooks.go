@@ -157,7 +157,7 @@ func (s *Team) Deliveries(ctx context.Context, a roster.Account, id int64, p ros
 	if _, err := s.Webhook(ctx, a, id); err != nil {
 		return nil, 0, err
 	}
-	return s.c.DB.Deliveries(ctx, id, p.Limit, p.Offset)
+	return s.c.DB.Deliveries(ctx, a.Seq, id, p.Limit, p.Offset)
 }
 
 // sendLimit counts one on-demand send under key: at most one per
