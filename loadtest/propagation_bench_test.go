@@ -29,7 +29,11 @@ const (
 // 200 writes a second are made). Eight Roster servers (servertest, in this
 // process, each with its own connections, change-log follower and index,
 // as deployed; FollowInterval left at its default) share one fresh
-// PostgreSQL database. For 10 s a writer starts a role change (PATCH of a
+// PostgreSQL database. After a warm-up at the same rate, not counted
+// (-loadtest.warmup, 3 s: the pools open their connections, each a new
+// PostgreSQL process that fills its caches and prepares every statement,
+// which on a 2-core machine put the first seconds' backlog into every
+// figure), for 10 s a writer starts a role change (PATCH of a
 // member, 64 members in turn) every 5 ms, each in its own goroutine, sent
 // to the replicas in turn; each answer's X-Roster-Revision is awaited on
 // every other replica (Service.WaitFor); a write refused with 503 and
@@ -126,7 +130,7 @@ func measurePropagation(b *testing.B) {
 		}
 		mu.Unlock()
 	}
-	write := func(n int) {
+	write := func(n int, counted bool) { // counted: after the warm-up
 		defer wg.Done()
 		r, k := n%propReplicas, n%nAccounts
 		m := n / nAccounts // the account's own count of writes
@@ -134,6 +138,9 @@ func measurePropagation(b *testing.B) {
 		start := time.Now()
 		resp := writers[r][k].Do("PATCH", path, map[string]string{"role": roleName[(m/propMembers)%len(roleName)]})
 		answered := time.Now()
+		if resp.Status == 503 && resp.Header.Get("Retry-After") != "" && !counted {
+			return // refused during the warm-up
+		}
 		if resp.Status == 503 && resp.Header.Get("Retry-After") != "" {
 			mu.Lock()
 			refused++ // an honest refusal (the replica could not confirm it is current): counted, no revision to await
@@ -152,9 +159,11 @@ func measurePropagation(b *testing.B) {
 			fail("PATCH %s: X-Roster-Revision %q", path, resp.Header.Get("X-Roster-Revision"))
 			return
 		}
-		mu.Lock()
-		answers = append(answers, answered.Sub(start))
-		mu.Unlock()
+		if counted {
+			mu.Lock()
+			answers = append(answers, answered.Sub(start))
+			mu.Unlock()
+		}
 		for o, e := range envs {
 			if o == r {
 				continue
@@ -166,6 +175,9 @@ func measurePropagation(b *testing.B) {
 					fail("replica %d did not apply revision %d in 5 s: %v", o+1, rev, err)
 					return
 				}
+				if !counted {
+					return
+				}
 				now := time.Now()
 				mu.Lock()
 				samples = append(samples, sample{now.Sub(start), now.Sub(answered)})
@@ -174,18 +186,28 @@ func measurePropagation(b *testing.B) {
 		}
 	}
 
-	meter := startCPU()
-	b.StartTimer()
-	began := time.Now()
 	propRate := *scaleRate
 	if propRate < 1 || propRate > 10_000 {
 		b.Fatalf("-loadtest.rate %d: from 1 to 10,000 writes a second, please", propRate)
 	}
 	tick := time.NewTicker(time.Second / time.Duration(propRate))
+	// The warm-up: the same load, not counted, so the window measures the
+	// steady state (each replica's pool opens its connections under load,
+	// and each new PostgreSQL connection forks a process, fills its
+	// caches and prepares every statement).
+	n := 0
+	for warmStart := time.Now(); time.Since(warmStart) < *propWarmup; n++ {
+		<-tick.C
+		wg.Add(1)
+		go write(n, false)
+	}
+	meter := startCPU()
+	b.StartTimer()
+	began := time.Now()
 	for time.Since(began) < propWindow {
 		<-tick.C
 		wg.Add(1)
-		go write(sent)
+		go write(n+sent, true)
 		sent++
 	}
 	tick.Stop()

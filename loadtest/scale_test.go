@@ -25,6 +25,8 @@ var (
 		"writes a second of Propagation8 (issue 26's target: 200)")
 	propAccounts = flag.Int("loadtest.accounts", 1,
 		"accounts Propagation8's writes are spread over, each with its owner and 64 members (1: every write in one account)")
+	propWarmup = flag.Duration("loadtest.warmup", 3*time.Second,
+		"Propagation8: writes at the same rate before the measured window, not counted (the replicas' pools open their connections, the statements are prepared); 0: none")
 )
 
 // scaleAccounts is how many accounts of 10 members make -loadtest.members.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/server/servertest"
 )
 
@@ -370,4 +371,39 @@ func dbRoles(t *testing.T, db *sql.DB) map[int64]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestSynchronousStandby_WriteAnsweredOnceOnTheStandby: a write is
+// answered only once its commit has reached the synchronous standby, even
+// though its COMMIT itself does not wait (the change log's lock is not
+// held through the flush: store's commitWith). With the standby gone,
+// the primary cannot confirm any commit: a role change answers 503 +
+// Retry-After after the database timeout, never 200.
+func TestSynchronousStandby_WriteAnsweredOnceOnTheStandby(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	cl := servertest.NewPGCluster(t, servertest.PGClusterOptions{Standbys: 1, Sync: true})
+	const timeout = 2 * time.Second
+	e := servertest.New(t, servertest.Options{Database: cl.DSN(cl.CreateDatabase(t)), Tweak: func(c *server.Config) { c.DBTimeout = timeout }})
+	owner, acct := e.SignUp(t, "owner@sync-corp.com", "Owner")
+	e.Commit(t, acct)
+	_, devID := e.Join(t, owner, acct, "dev@sync-corp.com", "developer")
+	path := fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID)
+	start := time.Now()
+	owner.Must(200, "PATCH", path, map[string]string{"role": "support"})
+	t.Logf("a role change with the standby up: %v", time.Since(start).Round(time.Millisecond))
+
+	cl.Standbys[0].Kill(t)
+	start = time.Now()
+	r := owner.Do("PATCH", path, map[string]string{"role": "admin"})
+	took := time.Since(start)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a role change with the synchronous standby gone: %d %s (Retry-After %q) after %v; want 503 with Retry-After: it was answered before its commit reached the standby",
+			r.Status, r.Body, r.Header.Get("Retry-After"), took)
+	}
+	if took < timeout-100*time.Millisecond {
+		t.Errorf("the 503 came after %v, before the database timeout (%v)", took, timeout)
+	}
+	t.Logf("with the standby gone: %d after %v", r.Status, took.Round(time.Millisecond))
 }

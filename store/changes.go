@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -56,8 +57,8 @@ func (tx *Tx) flushChanges(ctx context.Context) error {
 		tx.rev = max(tx.rev, rev)
 	}
 	tx.changes = nil
-	if q := tx.db.d.notify(); q != "" && !tx.notified {
-		if _, err := tx.exec(ctx, q); err != nil {
+	if q := tx.db.d.notify(fmt.Sprintf("'%d'", tx.rev)); q != "" && !tx.notified {
+		if _, err := tx.exec(ctx, "SELECT "+q); err != nil {
 			return err
 		}
 		tx.notified = true
@@ -93,8 +94,8 @@ func (tx *Tx) flushChangesLocked(ctx context.Context, lock string, commit bool) 
 			args = append(args, c.AccountSeq, c.UserID, micros(tx.now))
 		}
 		notify := "NULL"
-		if q := tx.db.d.notify(); q != "" && !tx.notified {
-			notify = "(" + q + ")"
+		if q := tx.db.d.notify("CAST(MAX(id) AS TEXT)"); q != "" && !tx.notified {
+			notify = q
 		}
 		var rev int64
 		var notified any

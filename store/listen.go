@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,13 +48,40 @@ func (db *DB) listenOnce(ctx context.Context, wake chan<- struct{}, connected fu
 		return err
 	}
 	connected()
+	db.cl.announced.Store(0)
 	nudge(wake) // catch up on whatever was committed while not listening
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
+		}
+		rev, err := strconv.ParseInt(n.Payload, 10, 64)
+		if err != nil || rev <= 0 {
+			db.cl.announced.Store(-1) // unknown: a catch-up must look
+		}
+		for rev > 0 {
+			old := db.cl.announced.Load()
+			if old < 0 || rev <= old || db.cl.announced.CompareAndSwap(old, rev) {
+				break
+			}
 		}
 		nudge(wake)
 	}
+}
+
+// TakeAnnounced returns the newest revision the notifications since the
+// last call announced, and forgets it: 0 when none did (a wake-up with
+// nothing announced: after the listener connected, or on SQLite), -1 when
+// one announced no revision (an older Roster's). A commit's notification
+// names a revision of its own, so a follower that has applied that one
+// has applied the whole commit (it read it in one snapshot): a wake-up
+// whose announced revision it holds needs no catch-up (the writer's own
+// replica applied its write before answering). On PostgreSQL only.
+func (db *DB) TakeAnnounced() int64 {
+	if db.cl == nil {
+		return 0
+	}
+	return db.cl.announced.Swap(0)
 }
 
 func nudge(wake chan<- struct{}) {

@@ -35,6 +35,9 @@ func TestConformance_Listen(t *testing.T) {
 			}
 		}
 		if db.Dialect() == "sqlite" {
+			if got := db.TakeAnnounced(); got != 0 {
+				t.Errorf("TakeAnnounced on SQLite = %d", got)
+			}
 			select {
 			case <-done:
 			case <-time.After(5 * time.Second):
@@ -56,8 +59,20 @@ func TestConformance_Listen(t *testing.T) {
 			t.Error("woken with nothing committed")
 		case <-time.After(100 * time.Millisecond):
 		}
+		if got := db.TakeAnnounced(); got != 0 {
+			t.Errorf("TakeAnnounced after connecting = %d, want 0 (nothing announced)", got)
+		}
 		_, a := fixture(t, db, "o@x.example") // a commit with changes
 		wait("after a committed change")
+		// The notification names the commit's revision, taken once.
+		latest, err := db.LatestRevision(ctx)
+		must(t, err)
+		if got := db.TakeAnnounced(); got != latest {
+			t.Errorf("TakeAnnounced after a commit = %d, want its revision %d", got, latest)
+		}
+		if got := db.TakeAnnounced(); got != 0 {
+			t.Errorf("TakeAnnounced a second time = %d, want 0", got)
+		}
 		// A transaction that records nothing, or rolls back, wakes no one.
 		mustTx(t, db, func(tx *store.Tx) error { return tx.SetAccountName(ctx, a.Seq, "renamed") })
 		db.Transact(ctx, func(tx *store.Tx) error {

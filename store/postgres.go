@@ -61,9 +61,32 @@ func (postgresDialect) accountTurn() (take, give string) {
 // commitWith: the statement and a COMMIT in one query string, which the
 // simple query protocol allows (pgx puts the arguments in as quoted
 // literals there): one round trip, the statement's rows answered, an
-// error of either statement in the rows' error.
+// error of any statement in the rows' error.
+//
+// The COMMIT does not wait for its WAL to reach the disk (or a
+// synchronous standby): synchronous_commit is off for this transaction
+// only, so the change log's lock, released when the COMMIT ends, is held
+// for the server's work alone. Held through the flush, the commits of
+// every replica's writes flushed one after another under it, never
+// together: at 200 writes a second on a loaded 2-core machine writes
+// waited 20-65 ms a write for the lock and the writers fell behind the
+// load. The write is still durable before it is answered: the next
+// statement, in a transaction of its own, takes a transaction ID, and
+// its commit, under the session's synchronous_commit (on by default),
+// waits for the WAL up to its own commit record, which is after this
+// one, to be flushed and, with a synchronous standby, to reach it (the
+// transaction writes a WAL record of its own, a logical-decoding message
+// that nothing reads: PostgreSQL does not wait at the commit of one that
+// wrote none, a bare transaction ID included). Many
+// writers' flushes are one (group commit). Others may see the change a
+// moment before it is durable, as a synchronous standby's primary shows
+// a commit it may lose in a failover: replicas that applied a change lost
+// in a crash reload their index from the server that restarted or took
+// over (store.DB.ServerSwitches), and its writer was never answered.
 func (postgresDialect) commitWith(q string, args []any) (string, []any) {
-	return q + "; COMMIT", append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
+	const durable = `DO 'BEGIN PERFORM pg_logical_emit_message(true, ''roster'', ''durable''); END'`
+	return q + "; SET LOCAL synchronous_commit = off; COMMIT; " + durable,
+		append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
 }
 
 // claimTx: READ COMMITTED behind a transaction-scoped advisory lock, so
@@ -79,8 +102,11 @@ func (postgresDialect) claimTx() (*sql.TxOptions, string) {
 func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 // notify: NOTIFY in the transaction is delivered when it commits, and
-// repeated ones in one transaction are folded into one.
-func (postgresDialect) notify() string { return "SELECT pg_notify('" + notifyChannel + "', '')" }
+// repeated ones in one transaction are folded into one; the payload is
+// the revision (see Listen).
+func (postgresDialect) notify(rev string) string {
+	return "pg_notify('" + notifyChannel + "', " + rev + ")"
+}
 
 func (postgresDialect) mapErr(err error) error {
 	var pe *pgconn.PgError

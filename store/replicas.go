@@ -49,6 +49,10 @@ type cluster struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 
+	// announced is the newest revision the change notifications named
+	// since the follower last asked (TakeAnnounced); -1: one named none.
+	announced atomic.Int64
+
 	// follow is the change-log follower's own small pool on the primary
 	// (ForFollower), opened at its first use.
 	followOnce sync.Once

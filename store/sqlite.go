@@ -92,7 +92,7 @@ func (sqliteDialect) claimTx() (*sql.TxOptions, string) { return nil, "" }
 func (sqliteDialect) skipLocked() string { return "" }
 
 // notify: SQLite has no notifications; followers poll the changes table.
-func (sqliteDialect) notify() string { return "" }
+func (sqliteDialect) notify(string) string { return "" }
 
 // accountTurn: none; BEGIN IMMEDIATE makes every writer wait its turn.
 func (sqliteDialect) accountTurn() (take, give string) { return "", "" }

@@ -67,9 +67,10 @@ type dialect interface {
 	// commitWith returns the query q followed by a COMMIT in one round
 	// trip, with the arguments for it (flushChangesLocked).
 	commitWith(q string, args []any) (string, []any)
-	// notify is a statement that tells other processes, at commit, that
-	// changes were recorded ("" when they poll).
-	notify() string
+	// notify is an expression that tells other processes, at commit, that
+	// changes were recorded, announcing the revision rev (an SQL
+	// expression of type text) ("" when they poll).
+	notify(rev string) string
 	// claimTx is how a webhook claim runs: its transaction options and a
 	// statement that makes the claims of all processes take turns ("" when
 	// the database already does).

@@ -505,7 +505,17 @@ func (s *Keeper) Follow(ctx context.Context, interval time.Duration, wake <-chan
 			return
 		case <-t.C:
 		case <-wake:
+			if rev := s.db.TakeAnnounced(); rev > 0 && rev <= s.applied.Load() {
+				// A commit this replica has applied (its own write, which
+				// it applied before answering): nothing to read.
+				continue
+			}
 		}
+		// The next tick counts from this catch-up: under a steady stream
+		// of wake-ups the ticks found nothing they had not read (8
+		// replicas ticking 20 times a second each were a tenth of the
+		// database's statements at 200 writes a second).
+		t.Reset(interval)
 		cctx, cancel := context.WithTimeout(ctx, CatchUpTimeout(s.maxStaleness()))
 		rctx, rcancel := context.WithTimeout(ctx, ReloadTimeout)
 		s.mu.Lock()
