@@ -435,8 +435,20 @@ type MemberPair struct{ AccountSeq, UserID int64 }
 // memberPairBatch is the most memberships one statement names.
 const memberPairBatch = 200
 
-// pairValues is the VALUES list naming ps and its arguments.
-func pairValues(ps []MemberPair) (string, []any) {
+// pairValues is the rows naming ps, to read FROM, and their arguments:
+// on PostgreSQL two arrays unnested, one statement text for any number of
+// memberships, prepared and planned once a connection (a VALUES list of
+// as many rows as memberships was a new statement for each count: each a
+// round trip to prepare it and a plan of its own, a catch-up at a time);
+// on SQLite a VALUES list.
+func (db *DB) pairValues(ps []MemberPair) (string, []any) {
+	if db.d.name() == "postgres" {
+		accts, users := make([]int64, len(ps)), make([]int64, len(ps))
+		for i, p := range ps {
+			accts[i], users[i] = p.AccountSeq, p.UserID
+		}
+		return `unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]))`, []any{accts, users}
+	}
 	args := make([]any, 0, 2*len(ps))
 	for _, p := range ps {
 		args = append(args, p.AccountSeq, p.UserID)
@@ -455,7 +467,7 @@ func (db *DB) MemberIndexRows(ctx context.Context, ps []MemberPair, member func(
 	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
 	for len(ps) > 0 {
 		n := min(len(ps), memberPairBatch)
-		vals, args := pairValues(ps[:n])
+		vals, args := db.pairValues(ps[:n])
 		rows, err := db.query(ctx, `SELECT `+indexMemberCols+`, k.id, k.key_hash`+indexMemberFrom+
 			` LEFT JOIN api_keys k ON k.account_id = m.account_id AND k.user_id = m.user_id
 			WHERE (m.account_id, m.user_id) IN (SELECT * FROM `+vals+` AS p)

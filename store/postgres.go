@@ -84,7 +84,7 @@ func (postgresDialect) accountTurn() (take, give string) {
 // in a crash reload their index from the server that restarted or took
 // over (store.DB.ServerSwitches), and its writer was never answered.
 func (postgresDialect) commitWith(q string, args []any) (string, []any) {
-	const durable = `DO 'BEGIN PERFORM pg_logical_emit_message(true, ''roster'', ''durable''); END'`
+	const durable = `SELECT pg_logical_emit_message(true, 'roster', 'durable')`
 	return q + "; SET LOCAL synchronous_commit = off; COMMIT; " + durable,
 		append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
 }
