@@ -2,8 +2,12 @@ package store_test
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/store"
+	"github.com/rosterhq/roster/store/storetest"
 )
 
 // --- changes.go
@@ -316,4 +321,55 @@ func TestConformance_OneWriterInTakesTurns(t *testing.T) {
 			t.Errorf("%d account turns held after every writer ended", locks)
 		}
 	})
+}
+
+// Open refuses a PostgreSQL role that may not run pg_logical_emit_message,
+// with which every write waits for its commit to be durable: a write would
+// commit and then fail. Granted, it opens.
+func TestConformance_OpenNeedsTheDurableCommit(t *testing.T) {
+	t.Parallel()
+	base, ok := storetest.PostgresBase(t)
+	if !ok {
+		t.Skip("needs PostgreSQL")
+	}
+	admin, err := sql.Open("pgx", base)
+	must(t, err)
+	defer admin.Close()
+	b := make([]byte, 6)
+	rand.Read(b)
+	role := "roster_noemit_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE ROLE " + role + " LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // after the database is dropped (cleanups run last first)
+		a, err := sql.Open("pgx", base)
+		if err == nil {
+			a.Exec("DROP ROLE IF EXISTS " + role)
+			a.Close()
+		}
+	})
+	dsn := storetest.NewPostgresDatabase(t, base)
+	db, err := sql.Open("pgx", dsn)
+	must(t, err)
+	defer db.Close()
+	if _, err := db.Exec("REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	must(t, err)
+	u.User = url.User(role)
+	if s, err := store.Open(u.String()); err == nil || !strings.Contains(err.Error(), "pg_logical_emit_message") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open as a role without EXECUTE on pg_logical_emit_message: %v, want a refusal naming it", err)
+	}
+	if _, err := db.Exec("GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO " + role); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(u.String())
+	if err != nil {
+		t.Fatalf("Open once granted: %v", err)
+	}
+	s.Close()
 }

@@ -58,6 +58,12 @@ func (postgresDialect) accountTurn() (take, give string) {
 	return "SELECT pg_advisory_lock(7405312, CAST(? AS INTEGER))", "SELECT pg_advisory_unlock(7405312, CAST(? AS INTEGER))"
 }
 
+// canCommit: commitWith's durable statement needs EXECUTE on
+// pg_logical_emit_message (PUBLIC has it unless revoked).
+func (postgresDialect) canCommit() string {
+	return `SELECT has_function_privilege('pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE')`
+}
+
 // commitWith: the statement and a COMMIT in one query string, which the
 // simple query protocol allows (pgx puts the arguments in as quoted
 // literals there): one round trip, the statement's rows answered, an

@@ -97,6 +97,9 @@ func (sqliteDialect) notify(string) string { return "" }
 // accountTurn: none; BEGIN IMMEDIATE makes every writer wait its turn.
 func (sqliteDialect) accountTurn() (take, give string) { return "", "" }
 
+// canCommit: nothing to check.
+func (sqliteDialect) canCommit() string { return "" }
+
 // commitWith: not used (SQLite has no change lock to hold briefly).
 func (sqliteDialect) commitWith(q string, args []any) (string, []any) { return q, args }
 

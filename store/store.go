@@ -7,6 +7,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -64,6 +65,10 @@ type dialect interface {
 	// account's key as its one parameter; give answers whether the turn
 	// was held (OneWriterIn).
 	accountTurn() (take, give string)
+	// canCommit is a query answering whether the role may run what
+	// commitWith needs ("" when nothing is needed): Open checks it, since a
+	// write would otherwise commit and then fail.
+	canCommit() string
 	// commitWith returns the query q followed by a COMMIT in one round
 	// trip, with the arguments for it (flushChangesLocked).
 	commitWith(q string, args []any) (string, []any)
@@ -131,6 +136,13 @@ func Open(dsn string) (*DB, error) {
 	if err := sdb.Ping(); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.name(), err)
+	}
+	if q := d.canCommit(); q != "" {
+		var ok bool
+		if err := sdb.QueryRow(q).Scan(&ok); err != nil || !ok {
+			sdb.Close()
+			return nil, fmt.Errorf("store: the database role may not run pg_logical_emit_message(boolean, text, text), with which a write waits for its commit to be durable: GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO the role (%v)", cmp.Or(err, errors.New("permission denied")))
+		}
 	}
 	return &DB{db: sdb, d: d, dsn: dsn, Now: time.Now, cl: cl, Timeout: DefaultTimeout, mailed: make(chan struct{}, 1)}, nil
 }
