@@ -344,20 +344,7 @@ func TestReplica_StandbyDownCatchesUpFromThePrimary(t *testing.T) {
 	platform.Must(200, "POST", "/v1/authz/check", check)
 
 	standby.Kill(t)
-	killed := time.Now()
-	var answered, refused int
-	for time.Since(killed) < 2*time.Second { // four bounds
-		r := platform.Do("POST", "/v1/authz/check", check)
-		switch {
-		case r.Status == 503:
-			refused++
-		case r.Status != 200 || r.JSON["allowed"] != true:
-			t.Fatalf("check with the standby down: %d %s", r.Status, r.Body)
-		default:
-			answered++
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	answered, refused := checksFor(t, platform, check, 2*time.Second) // four bounds
 	if refused != 0 || answered == 0 {
 		t.Errorf("with the standby down for 2 s (bound 500 ms): %d checks answered, %d refused as stale; want none refused", answered, refused)
 	}
@@ -402,20 +389,7 @@ func TestReplica_StandbyHangsReadsGoToThePrimary(t *testing.T) {
 	}
 
 	proxy.Stall()
-	stalled := time.Now()
-	var answered, refused int
-	for time.Since(stalled) < 2*time.Second { // four bounds
-		r := platform.Do("POST", "/v1/authz/check", check)
-		switch {
-		case r.Status == 503:
-			refused++
-		case r.Status != 200 || r.JSON["allowed"] != true:
-			t.Fatalf("check with the standby hung: %d %s", r.Status, r.Body)
-		default:
-			answered++
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	answered, refused := checksFor(t, platform, check, 2*time.Second) // four bounds
 	if refused != 0 || answered == 0 {
 		t.Errorf("with the standby hung for 2 s (bound 500 ms): %d checks answered, %d refused as stale; want none refused", answered, refused)
 	}
@@ -452,4 +426,23 @@ func TestReplica_StandbyHangsReadsGoToThePrimary(t *testing.T) {
 		t.Errorf("after the standby answers again, a page without a revision shows %q: not read from the standby 3 s behind", got)
 	}
 	waitUntil(t, func() bool { return strings.Contains(e.Logs.String(), "the read standby answers again") })
+}
+
+// checksFor asks platform the check every 5 ms for d and counts the
+// allows and the 503s (refused as stale); any other answer fails t.
+func checksFor(t *testing.T, platform *servertest.Client, check map[string]any, d time.Duration) (answered, refused int) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < d; {
+		r := platform.Do("POST", "/v1/authz/check", check)
+		switch {
+		case r.Status == 503:
+			refused++
+		case r.Status != 200 || r.JSON["allowed"] != true:
+			t.Fatalf("check with the standby failing: %d %s", r.Status, r.Body)
+		default:
+			answered++
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return answered, refused
 }
