@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,6 +204,16 @@ func measurePropagation(b *testing.B) {
 		go write(n, false)
 	}
 	meter := startCPU()
+	if *propProfile != "" {
+		f, err := os.Create(*propProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.StartTimer()
 	began := time.Now()
 	for time.Since(began) < propWindow {
@@ -214,6 +226,9 @@ func measurePropagation(b *testing.B) {
 	wg.Wait()
 	elapsed := time.Since(began)
 	b.StopTimer()
+	if *propProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	other := meter.other()
 	if failure != "" {
 		for r, e := range envs {

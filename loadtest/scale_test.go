@@ -27,6 +27,8 @@ var (
 		"accounts Propagation8's writes are spread over, each with its owner and 64 members (1: every write in one account)")
 	propWarmup = flag.Duration("loadtest.warmup", 3*time.Second,
 		"Propagation8: writes at the same rate before the measured window, not counted (the replicas' pools open their connections, the statements are prepared); 0: none")
+	propProfile = flag.String("loadtest.cpuprofile", "",
+		"Propagation8: write a CPU profile of this process over the measured window alone (not the setup's password hashing) to this file")
 )
 
 // scaleAccounts is how many accounts of 10 members make -loadtest.members.

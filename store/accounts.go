@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/rosterhq/roster"
 )
@@ -203,7 +202,11 @@ type AccountFlags struct {
 // what follows its "@" is the domain: the last len(domain)+1 characters
 // are "@"+domain (addresses and domains are stored normalized, in lower
 // case), in SQL both databases speak.
-const indexMemberCols = `m.account_id, m.user_id, m.role, ` + hasSecondFactor + `,
+const indexMemberCols = `m.account_id, m.user_id, ` + indexFactCols
+
+// indexFactCols are indexMemberCols but the membership's key: its role and
+// facts.
+const indexFactCols = `m.role, ` + hasSecondFactor + `,
 	a.require_sso = 1 AND ` + onVerifiedDomain + `,
 	m.sso_at IS NOT NULL, m.deactivated_at IS NOT NULL`
 
@@ -431,69 +434,3 @@ func (db *DB) MemberIndexRow(ctx context.Context, accountSeq, userID int64) (Ind
 
 // MemberPair names one membership: its account's integer ID and its user's.
 type MemberPair struct{ AccountSeq, UserID int64 }
-
-// memberPairBatch is the most memberships one statement names.
-const memberPairBatch = 200
-
-// pairValues is the rows naming ps, to read FROM, and their arguments:
-// on PostgreSQL two arrays unnested, one statement text for any number of
-// memberships, prepared and planned once a connection (a VALUES list of
-// as many rows as memberships was a new statement for each count: each a
-// round trip to prepare it and a plan of its own, a catch-up at a time);
-// on SQLite a VALUES list.
-func (db *DB) pairValues(ps []MemberPair) (string, []any) {
-	if db.d.name() == "postgres" {
-		accts, users := make([]int64, len(ps)), make([]int64, len(ps))
-		for i, p := range ps {
-			accts[i], users[i] = p.AccountSeq, p.UserID
-		}
-		return `unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]))`, []any{accts, users}
-	}
-	args := make([]any, 0, 2*len(ps))
-	for _, p := range ps {
-		args = append(args, p.AccountSeq, p.UserID)
-	}
-	return `(VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS BIGINT)), `, len(ps)), ", ") + `)`, args
-}
-
-// MemberIndexRows calls member once for what the check index keeps of
-// each of the memberships ps names that exists, and key for each one's
-// personal API keys (ID and hash): a catch-up's read in one statement for
-// up to 200 memberships, instead of two for each (issue 26; the keys were
-// a second statement, a sixth of the database's statements at 200 writes
-// a second to 8 replicas). A membership with no row is gone, and so are
-// its keys.
-func (db *DB) MemberIndexRows(ctx context.Context, ps []MemberPair, member func(IndexRow), key func(p MemberPair, id int64, hash []byte)) error {
-	db = db.reader(ctx) // a standby's when there is a read pool (replicas.go)
-	for len(ps) > 0 {
-		n := min(len(ps), memberPairBatch)
-		vals, args := db.pairValues(ps[:n])
-		rows, err := db.query(ctx, `SELECT `+indexMemberCols+`, k.id, k.key_hash`+indexMemberFrom+
-			` LEFT JOIN api_keys k ON k.account_id = m.account_id AND k.user_id = m.user_id
-			WHERE (m.account_id, m.user_id) IN (SELECT * FROM `+vals+` AS p)
-			ORDER BY m.account_id, m.user_id`, args...)
-		var last MemberPair
-		err = eachRow(rows, err, func(rows *sql.Rows) error {
-			var id sql.NullInt64
-			var h []byte
-			r, err := scanIndexRow(withExtra{rows, []any{&id, &h}})
-			if err != nil {
-				return err
-			}
-			p := MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}
-			if p != last {
-				member(r)
-				last = p
-			}
-			if id.Valid {
-				key(p, id.Int64, h)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		ps = ps[n:]
-	}
-	return nil
-}

@@ -41,6 +41,7 @@ func TestConformance_Changes(t *testing.T) {
 					if got.AccountSeq != c.AccountSeq || got.UserID != c.UserID || len(made) > 0 && got.Rev <= made[len(made)-1].Rev {
 						t.Errorf("Changed = %+v after %v", got, made)
 					}
+					got.Gone = c.UserID != 0 // read back: user 3 is no member of either
 					made = append(made, got)
 				}
 				return nil
@@ -106,6 +107,108 @@ func TestConformance_Changes(t *testing.T) {
 			_, _, errM := db.MemberRoleNow(ctx, b.Seq, 999999)
 			sameAsMissing(t, "MemberRoleNow", errA, errM, store.ErrNoRows)
 		})
+	})
+}
+
+// TestConformance_ChangesSinceCarriesMemberships: each member's change
+// comes with the membership as it is now, what MemberIndexRow and
+// MemberKeys answer one by one (issue 26: one statement a catch-up): a
+// member's two keys (rows of their own) with its change, without taking
+// two of the limit; a removed member Gone, with no keys; the account's
+// change with no membership. Read in pages by the limit, every change
+// comes once, in order.
+func TestConformance_ChangesSinceCarriesMemberships(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@rows.example")
+		start, err := db.LatestRevision(ctx)
+		must(t, err)
+		var uids []int64
+		for i := range 30 {
+			uids = append(uids, newMember(t, db, a, fmt.Sprintf("m%02d@rows.example", i), roster.Roles[1+i%4]))
+		}
+		keyed, reroled, removed := uids[7], uids[3], uids[5]
+		mustTx(t, db, func(tx *store.Tx) error {
+			for _, name := range []string{"one", "two"} {
+				if _, err := tx.CreateAPIKey(ctx, a.Seq, keyed, name, "rk_rows_"+name, hash("rows-key-"+name)); err != nil {
+					return err
+				}
+			}
+			return tx.SetMemberRole(ctx, a.Seq, reroled, roster.RoleAdmin)
+		})
+		mustTx(t, db, func(tx *store.Tx) error { return tx.DeleteMember(ctx, a.Seq, removed) })
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetPlan(ctx, a.Seq, roster.PlanCommitted, 900, 24) })
+		latest, err := db.LatestRevision(ctx)
+		must(t, err)
+
+		var all []store.Change
+		for rev := start; ; {
+			cs, err := db.ChangesSince(ctx, rev, 4)
+			must(t, err)
+			if len(cs) > 4 {
+				t.Fatalf("%d changes after %d, limit 4", len(cs), rev)
+			}
+			all = append(all, cs...)
+			if len(cs) < 4 {
+				break
+			}
+			rev = cs[len(cs)-1].Rev
+		}
+		// 30 members added, 2 keys and a role in one transaction, a
+		// removal and the plan.
+		if len(all) != 35 || all[len(all)-1].Rev != latest {
+			t.Fatalf("%d changes ending at %d, want 35 ending at %d", len(all), all[len(all)-1].Rev, latest)
+		}
+		keyChanges, plans := 0, 0
+		for i, c := range all {
+			if i > 0 && c.Rev <= all[i-1].Rev {
+				t.Errorf("change %d: revision %d after %d", i, c.Rev, all[i-1].Rev)
+			}
+			if c.AccountSeq != a.Seq {
+				t.Errorf("change %d of account %d", i, c.AccountSeq)
+			}
+			if c.UserID == 0 {
+				plans++
+				if c.Gone || c.Keys != nil || c.Member != (store.IndexRow{}) {
+					t.Errorf("the account's change came with a membership: %+v", c)
+				}
+				continue
+			}
+			want, err := db.MemberIndexRow(ctx, a.Seq, c.UserID)
+			if errors.Is(err, store.ErrNoRows) {
+				if c.UserID != removed || !c.Gone || c.Keys != nil || c.Member != (store.IndexRow{}) {
+					t.Errorf("change %d of user %d, who is no member: %+v, want Gone", i, c.UserID, c)
+				}
+				continue
+			}
+			must(t, err)
+			if c.Gone || c.Member != want {
+				t.Errorf("change %d: %+v (gone %v), want %+v", i, c.Member, c.Gone, want)
+			}
+			wantKeys, err := db.MemberKeys(ctx, a.Seq, c.UserID)
+			must(t, err)
+			if len(c.Keys) != len(wantKeys) {
+				t.Errorf("change %d of user %d: %d keys, want %d", i, c.UserID, len(c.Keys), len(wantKeys))
+			}
+			for _, k := range c.Keys {
+				if string(wantKeys[k.ID]) != string(k.Hash) {
+					t.Errorf("change %d: key %d with hash %x, want %x", i, k.ID, k.Hash, wantKeys[k.ID])
+				}
+			}
+			if c.UserID == keyed {
+				if len(c.Keys) != 2 {
+					t.Errorf("a change of the member with two keys came with %d", len(c.Keys))
+				}
+				keyChanges++
+			}
+			if c.UserID == reroled && c.Member.Role != roster.RoleAdmin {
+				t.Errorf("the re-roled member's change: role %v", c.Member.Role)
+			}
+		}
+		if keyChanges != 3 || plans != 1 { // added, then a change for each key
+			t.Errorf("%d changes of the keyed member, %d of the plan; want 3 and 1", keyChanges, plans)
+		}
 	})
 }
 

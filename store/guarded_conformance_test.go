@@ -411,7 +411,7 @@ func TestConformance_Guarded(t *testing.T) {
 				k2, err = tx.CreateAPIKey(ctx, a.Seq, owner, "ops", "rk_bbbb", hash("key-2"))
 				return err
 			})
-			if cs, _ := db.ChangesSince(ctx, rev-1, 1); len(cs) != 1 || cs[0] != (store.Change{Rev: rev, AccountSeq: a.Seq, UserID: dev}) {
+			if cs, _ := db.ChangesSince(ctx, rev-1, 1); len(cs) != 1 || cs[0].Rev != rev || cs[0].AccountSeq != a.Seq || cs[0].UserID != dev {
 				t.Errorf("change %v", cs)
 			}
 			if err := call(func(tx *store.Tx) error {

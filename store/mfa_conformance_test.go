@@ -168,7 +168,7 @@ func TestConformance_MFA(t *testing.T) {
 			if f, _ := db.AccountPlan(ctx, a.Seq); !f.RequireMFA {
 				t.Error("AccountPlan.RequireMFA off")
 			}
-			if cs, _ := db.ChangesSince(ctx, rev-1, 10); len(cs) != 1 || cs[0] != (store.Change{Rev: rev, AccountSeq: a.Seq}) {
+			if cs, _ := db.ChangesSince(ctx, rev-1, 10); len(cs) != 1 || cs[0].Rev != rev || cs[0].AccountSeq != a.Seq || cs[0].UserID != 0 {
 				t.Errorf("change %v", cs)
 			}
 			if got, _ := db.Account(ctx, b.ID); got.RequireMFA {

@@ -313,38 +313,33 @@ func (s *Keeper) catchUp(ctx context.Context, pruned bool) (time.Duration, error
 				return 0, errBehindPrune
 			}
 		}
-		// The members' changes are read in batches (applyMembers) between
-		// the accounts' (apply): each reads the state as it is now, so
-		// reading a member once for several of its changes, or after a
-		// later change of another, ends in the same index.
+		// The members' changes come with the memberships as the read
+		// found them, and are applied in batches (applyMembers) between
+		// the accounts' (apply, which reads the account now): each is the
+		// state as of its read, after every change the read returned, so
+		// applying a member once for several of its changes, or before a
+		// later change of its account, ends in the same index.
 		var members []store.Change
-		flush := func() error {
+		flush := func() {
 			if len(members) == 0 {
-				return nil
+				return
 			}
-			if err := s.applyMembers(ctx, members); err != nil {
-				return err
-			}
+			s.applyMembers(members)
 			s.advanceTo(members[len(members)-1].Rev)
 			members = members[:0]
-			return nil
 		}
 		for _, c := range changes {
 			if c.UserID != 0 {
 				members = append(members, c)
 				continue
 			}
-			if err := flush(); err != nil {
-				return 0, err
-			}
+			flush()
 			if err := s.apply(ctx, c); err != nil {
 				return 0, err
 			}
 			s.advanceTo(c.Rev)
 		}
-		if err := flush(); err != nil {
-			return 0, err
-		}
+		flush()
 		if len(changes) < 1000 {
 			if standby && (target < 0 || s.applied.Load() < target) {
 				return 0, nil // caught up with a standby behind the primary: not confirmed
@@ -362,89 +357,53 @@ func facts(r store.IndexRow) authz.Facts {
 	return authz.Facts{MFA: r.MFA, OnDomain: r.OnDomain, SSOSeen: r.SSOSeen, Deactivated: r.Deactivated}
 }
 
-// apply reads the current state of what the change touched into the index.
-// A change of the account (its plan, its requirements, its verified
-// domains) reloads its flags and, while it requires single sign-on, its
-// members too: which of them are bound follows its verified domains.
+// apply reads the current state of the account a change of the account
+// (UserID 0) touched into the index: its plan, its requirements, its
+// verified domains. It reloads the account's flags and, while it requires
+// single sign-on, its members too: which of them are bound follows its
+// verified domains.
 func (s *Keeper) apply(ctx context.Context, c store.Change) error {
-	if c.UserID == 0 {
-		f, err := s.db.AccountPlan(ctx, c.AccountSeq)
-		if errors.Is(err, store.ErrNoRows) {
-			s.Index.RemoveAccount(c.AccountSeq)
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if !f.RequireSSO {
-			s.Index.SetAccountOf(c.AccountSeq, account(f))
-			return nil
-		}
-		var rows []store.IndexRow
-		if err := s.db.AccountIndexRows(ctx, c.AccountSeq, func(r store.IndexRow) { rows = append(rows, r) }); err != nil {
-			return err
-		}
-		s.Index.Update(func(b *authz.Batch) {
-			b.SetAccountOf(c.AccountSeq, account(f))
-			for _, r := range rows {
-				b.SetMemberOf(r.AccountSeq, r.UserID, r.Role, facts(r))
-			}
-		})
-		return nil
-	}
-	r, err := s.db.MemberIndexRow(ctx, c.AccountSeq, c.UserID)
+	f, err := s.db.AccountPlan(ctx, c.AccountSeq)
 	if errors.Is(err, store.ErrNoRows) {
-		s.Index.RemoveMember(c.AccountSeq, c.UserID)
-		s.Index.RemoveKeysOf(c.AccountSeq, c.UserID)
+		s.Index.RemoveAccount(c.AccountSeq)
 		return nil
 	} else if err != nil {
 		return err
 	}
-	s.Index.SetMemberOf(c.AccountSeq, c.UserID, r.Role, facts(r))
-	return s.ApplyKeys(ctx, c.AccountSeq, c.UserID)
-}
-
-// applyMembers reads the current state of the memberships that changes
-// (of members, UserID set) touched into the index, two statements for up
-// to 200 of them (store.DB.MemberIndexRows): a catch-up at 200 writes a
-// second read two statements a change before (issue 26).
-func (s *Keeper) applyMembers(ctx context.Context, changes []store.Change) error {
-	seen := map[store.MemberPair]bool{}
-	var ps []store.MemberPair
-	for _, c := range changes {
-		p := store.MemberPair{AccountSeq: c.AccountSeq, UserID: c.UserID}
-		if !seen[p] {
-			seen[p] = true
-			ps = append(ps, p)
-		}
+	if !f.RequireSSO {
+		s.Index.SetAccountOf(c.AccountSeq, account(f))
+		return nil
 	}
-	rows := map[store.MemberPair]store.IndexRow{}
-	keys := map[store.MemberPair]map[int64][]byte{}
-	err := s.db.MemberIndexRows(ctx, ps, func(r store.IndexRow) {
-		rows[store.MemberPair{AccountSeq: r.AccountSeq, UserID: r.UserID}] = r
-	}, func(p store.MemberPair, id int64, h []byte) {
-		if keys[p] == nil {
-			keys[p] = map[int64][]byte{}
-		}
-		keys[p][id] = h
-	})
-	if err != nil {
+	var rows []store.IndexRow
+	if err := s.db.AccountIndexRows(ctx, c.AccountSeq, func(r store.IndexRow) { rows = append(rows, r) }); err != nil {
 		return err
 	}
 	s.Index.Update(func(b *authz.Batch) {
-		for _, p := range ps {
-			b.RemoveKeysOf(p.AccountSeq, p.UserID)
-			r, ok := rows[p]
-			if !ok {
-				b.RemoveMember(p.AccountSeq, p.UserID)
-				continue
-			}
-			b.SetMemberOf(p.AccountSeq, p.UserID, r.Role, facts(r))
-			for id, h := range keys[p] {
-				b.SetKey([32]byte(h), id, p.AccountSeq, p.UserID)
-			}
+		b.SetAccountOf(c.AccountSeq, account(f))
+		for _, r := range rows {
+			b.SetMemberOf(r.AccountSeq, r.UserID, r.Role, facts(r))
 		}
 	})
 	return nil
+}
+
+// applyMembers puts the memberships that changes of members (UserID set)
+// came with into the index, in one batch: each one's role, facts and
+// personal API keys, or, gone, its removal with its keys.
+func (s *Keeper) applyMembers(changes []store.Change) {
+	s.Index.Update(func(b *authz.Batch) {
+		for _, c := range changes {
+			b.RemoveKeysOf(c.AccountSeq, c.UserID)
+			if c.Gone {
+				b.RemoveMember(c.AccountSeq, c.UserID)
+				continue
+			}
+			b.SetMemberOf(c.AccountSeq, c.UserID, c.Member.Role, facts(c.Member))
+			for _, k := range c.Keys {
+				b.SetKey([32]byte(k.Hash), k.ID, c.AccountSeq, c.UserID)
+			}
+		}
+	})
 }
 
 func (s *Keeper) advanceTo(rev int64) {
@@ -849,19 +808,4 @@ func (s *Keeper) reloadBehindPrune(ctx context.Context, applied int64) (time.Dur
 	s.log().Warn("this replica fell behind the pruned change log; reloading the check index", "applied", applied)
 	// From the primary: a standby may hold less than was applied.
 	return s.load(store.WithPrimary(ctx))
-}
-
-// ApplyKeys reloads the member's personal API keys into the index.
-func (s *Keeper) ApplyKeys(ctx context.Context, accountSeq, userID int64) error {
-	keys, err := s.db.MemberKeys(ctx, accountSeq, userID)
-	if err != nil {
-		return err
-	}
-	s.Index.Update(func(b *authz.Batch) {
-		b.RemoveKeysOf(accountSeq, userID)
-		for id, h := range keys {
-			b.SetKey([32]byte(h), id, accountSeq, userID)
-		}
-	})
-	return nil
 }
