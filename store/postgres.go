@@ -83,7 +83,11 @@ func (postgresDialect) canCommit() string {
 // one, to be flushed and, with a synchronous standby, to reach it (the
 // transaction writes a WAL record of its own, a logical-decoding message
 // that nothing reads: PostgreSQL does not wait at the commit of one that
-// wrote none, a bare transaction ID included). Many
+// wrote none, a bare transaction ID included). That transaction is begun
+// in the same query and committed by database/sql's own COMMIT, the next
+// round trip, which thus waits for the flush: sent after the server's
+// COMMIT with nothing begun, it was answered with a warning, one line in
+// the server's log for every write (issue 26). Many
 // writers' flushes are one (group commit). Others may see the change a
 // moment before it is durable, as a synchronous standby's primary shows
 // a commit it may lose in a failover: replicas that applied a change lost
@@ -91,7 +95,7 @@ func (postgresDialect) canCommit() string {
 // over (store.DB.ServerSwitches), and its writer was never answered.
 func (postgresDialect) commitWith(q string, args []any) (string, []any) {
 	const durable = `SELECT pg_logical_emit_message(true, 'roster', 'durable')`
-	return q + "; SET LOCAL synchronous_commit = off; COMMIT; " + durable,
+	return q + "; SET LOCAL synchronous_commit = off; COMMIT; BEGIN; " + durable,
 		append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
 }
 

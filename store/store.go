@@ -532,10 +532,14 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 		if err = tx.flushChangesLocked(ctx, lock, true); err != nil {
 			return fmt.Errorf("store: commit: %w", db.d.mapErr(err))
 		}
-		// database/sql's transaction ends here; the server's already has
-		// (PostgreSQL answers this COMMIT with a warning, and an error
-		// now, a cut connection, would not undo the commit: ignored).
-		_ = stx.Commit()
+		// database/sql's COMMIT ends the transaction the query began after
+		// the server's COMMIT: the durable one's, which waits for the
+		// flush (commitWith). Failing, it leaves the write committed but
+		// not known to be durable: unavailable, to be tried again (an
+		// idempotency key answers it once).
+		if err = stx.Commit(); err != nil {
+			return fmt.Errorf("store: commit: not confirmed durable: %w", notConfirmed(err))
+		}
 	} else {
 		if err = tx.flushChanges(ctx); err != nil {
 			return db.d.mapErr(err)

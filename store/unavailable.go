@@ -98,6 +98,16 @@ func unavailable(err error) error {
 	return err
 }
 
+// notConfirmed classifies a failure to confirm a write that committed
+// (the durable commit's, store.go): whatever it was, the write may be
+// tried again, so it is unavailable, or canceled.
+func notConfirmed(err error) error {
+	if err = unavailable(err); errors.Is(err, ErrUnavailable) || errors.Is(err, ErrCanceled) {
+		return err
+	}
+	return &dbFailure{kind: ErrUnavailable, cause: err}
+}
+
 // connectionFailed: the connection could not be made, was lost or timed
 // out, whichever the driver.
 func connectionFailed(err error) bool {
