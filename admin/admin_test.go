@@ -93,12 +93,13 @@ func TestAdmin(t *testing.T) {
 	a.ObserveDecision("no such reason " + strconv.Itoa(7)) // counted as other
 	a.ObserveCheck(3 * time.Microsecond)
 	a.ObserveAuthz("not_member", 2*time.Microsecond)
+	a.ObservePropagation(3 * time.Millisecond)
 
 	_, before := get(t, hs.URL+"/metrics")
 	for _, name := range []string{
 		"roster_http_requests_total", "roster_http_request_duration_seconds",
 		"roster_authz_decisions_total", "roster_authz_check_duration_seconds",
-		"roster_index_revision", "roster_replication_lag_seconds",
+		"roster_index_revision", "roster_replication_lag_seconds", "roster_index_propagation_seconds",
 		"roster_login_failures_total", "roster_login_throttled_total", "roster_hash_busy_total",
 		"roster_mails_suppressed_total", "roster_password_hashes_total",
 		"roster_signups_throttled_total", "roster_password_resets_throttled_total", "roster_password_resets_queued_total",
@@ -128,6 +129,9 @@ func TestAdmin(t *testing.T) {
 		`roster_authz_check_duration_seconds_count`:                                         2,
 		`roster_authz_check_duration_seconds_bucket{le="4e-06"}`:                            2,
 		`roster_index_revision`:                                                             float64(env.Server.Service.Revision()),
+		`roster_index_propagation_seconds_count`:                                            1,
+		`roster_index_propagation_seconds_bucket{le="0.002"}`:                               0,
+		`roster_index_propagation_seconds_bucket{le="0.004"}`:                               1,
 		`roster_db_wait_count_total`:                                                        float64(env.Server.DB.SQL().Stats().WaitCount),
 		`roster_mails_suppressed_total`:                                                     0,
 		`roster_hash_busy_total`:                                                            0,

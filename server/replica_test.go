@@ -107,6 +107,8 @@ func TestReplicas_PropagateByNotification(t *testing.T) {
 	_, devID := a.Join(t, owner, acct, "dev@acme-corp.com", "developer")
 	waitUntil(t, func() bool { return allowed(t, b, acct, devID, roster.NumbersView) })
 
+	count0, sum0 := propagation(t, b)
+	start := time.Now()
 	owner.Must(204, "DELETE", fmt.Sprintf("/v1/accounts/%s/members/%d", acct, devID), nil)
 	// Followers poll every 5 s here: only the notification can make this.
 	deadline := time.Now().Add(time.Second)
@@ -116,6 +118,31 @@ func TestReplicas_PropagateByNotification(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	// B's metrics count the removal's propagation, in less time than it
+	// took from the request to B's refusal (which includes it).
+	took := time.Since(start)
+	waitUntil(t, func() bool { n, _ := propagation(t, b); return n > count0 })
+	if n, sum := propagation(t, b); n != count0+1 || sum-sum0 <= 0 || sum-sum0 > took.Seconds() {
+		t.Errorf("roster_index_propagation_seconds on B: count %d (was %d), %v s more; want one more, of at most %v", n, count0, sum-sum0, took)
+	}
+}
+
+// propagation reads replica e's roster_index_propagation_seconds: how
+// many changes it observed, and their sum.
+func propagation(t *testing.T, e *servertest.Env) (uint64, float64) {
+	t.Helper()
+	mfs, err := e.Server.Admin.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "roster_index_propagation_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatal("no roster_index_propagation_seconds")
+	return 0, 0
 }
 
 func TestReplicas_CatchUpAfterConnectionsKilled(t *testing.T) {

@@ -229,6 +229,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Server, error) {
 	}
 	adm := admin.New(admin.Options{Service: svc, Log: log})
 	svc.SetDecisionHook(adm.ObserveAuthz)
+	svc.SetPropagationHook(adm.ObservePropagation)
 	// The gRPC listener's metrics (GRPCServer), per method and status code:
 	// grpc_server_started_total, grpc_server_handled_total,
 	// grpc_server_msg_received_total, grpc_server_msg_sent_total and

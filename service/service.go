@@ -130,6 +130,11 @@ func (s *Service) Revision() int64 { return s.core.Keeper.Revision() }
 // the first load.
 func (s *Service) LastCatchUp() time.Time { return s.core.Keeper.LastCatchUp() }
 
+// SetPropagationHook sets the function told how long after its commit each
+// change reached this replica's check index (see
+// index.Keeper.SetPropagationHook); nil: none.
+func (s *Service) SetPropagationHook(h func(time.Duration)) { s.core.Keeper.SetPropagationHook(h) }
+
 // WaitFor returns once this replica has applied rev, for read-after-write.
 // Errors: EUNAVAILABLE when it has not within timeout.
 func (s *Service) WaitFor(ctx context.Context, rev int64, timeout time.Duration) error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -17,6 +18,9 @@ type Change struct {
 	Rev        int64
 	AccountSeq int64
 	UserID     int64
+	// At is when its writer sent the commit (the writer's clock; read by
+	// ChangesSince): what the index's propagation is measured from.
+	At time.Time
 
 	Member IndexRow // the membership (UserID set, not Gone)
 	Keys   []MemberKey
@@ -62,7 +66,7 @@ func (tx *Tx) flushChanges(ctx context.Context) error {
 	for _, c := range tx.changes {
 		var rev int64
 		err := tx.queryRow(ctx, `INSERT INTO changes (account_id, user_id, at) VALUES (?, ?, ?) RETURNING id`,
-			[]any{c.AccountSeq, c.UserID, micros(tx.now)}, &rev)
+			[]any{c.AccountSeq, c.UserID, micros(tx.db.Now())}, &rev)
 		if err != nil {
 			return err
 		}
@@ -102,8 +106,9 @@ func (tx *Tx) flushChangesLocked(ctx context.Context, lock string, commit bool) 
 	for len(tx.changes) > 0 {
 		cs := tx.changes[:min(len(tx.changes), flushChangeRows)]
 		args := make([]any, 0, 3*len(cs))
+		at := micros(tx.db.Now()) // the commit's moment, not the transaction's start: Change.At
 		for _, c := range cs {
-			args = append(args, c.AccountSeq, c.UserID, micros(tx.now))
+			args = append(args, c.AccountSeq, c.UserID, at)
 		}
 		notify := "NULL"
 		if q := tx.db.d.notify("CAST(MAX(id) AS TEXT)"); q != "" && !tx.notified {
@@ -150,17 +155,17 @@ func (tx *Tx) flushChangesLocked(ctx context.Context, lock string, commit bool) 
 // every catch-up.
 func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change, error) {
 	r := db.reader(ctx) // a standby's when there is a read pool (replicas.go)
-	q := `SELECT c.id, c.account_id, c.user_id, m.role, ` + hasSecondFactor + `, a.require_sso = 1 AND ` + onVerifiedDomain + `,
+	q := `SELECT c.id, c.account_id, c.user_id, c.at, m.role, ` + hasSecondFactor + `, a.require_sso = 1 AND ` + onVerifiedDomain + `,
 			m.sso_at IS NOT NULL, m.deactivated_at IS NOT NULL, k.id, k.key_hash
-		FROM (SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?) c
+		FROM (SELECT id, account_id, user_id, at FROM changes WHERE id > ? ORDER BY id LIMIT ?) c
 		LEFT JOIN members m ON m.account_id = c.account_id AND m.user_id = c.user_id
 		LEFT JOIN users u ON u.id = m.user_id
 		LEFT JOIN accounts a ON a.id = m.account_id
 		LEFT JOIN api_keys k ON k.account_id = m.account_id AND k.user_id = m.user_id
 		ORDER BY c.id, k.id`
 	if r.d.name() == "postgres" {
-		q = `SELECT c.id, c.account_id, c.user_id, x.*, k.id, k.key_hash
-		FROM (SELECT id, account_id, user_id FROM changes WHERE id > ? ORDER BY id LIMIT ?) c
+		q = `SELECT c.id, c.account_id, c.user_id, c.at, x.*, k.id, k.key_hash
+		FROM (SELECT id, account_id, user_id, at FROM changes WHERE id > ? ORDER BY id LIMIT ?) c
 		LEFT JOIN LATERAL (SELECT ` + indexFactCols + indexMemberFrom + `
 			WHERE c.user_id <> 0 AND m.account_id = c.account_id AND m.user_id = c.user_id OFFSET 0) x ON TRUE
 		LEFT JOIN api_keys k ON x.role IS NOT NULL AND k.account_id = c.account_id AND k.user_id = c.user_id
@@ -170,10 +175,11 @@ func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change,
 	var out []Change
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var c Change
+		var at int64
 		var role, keyID sql.NullInt64
 		var mfa, onDomain, ssoSeen, deactivated sql.NullBool
 		var hash []byte
-		if err := rows.Scan(&c.Rev, &c.AccountSeq, &c.UserID, &role, &mfa, &onDomain, &ssoSeen, &deactivated, &keyID, &hash); err != nil {
+		if err := rows.Scan(&c.Rev, &c.AccountSeq, &c.UserID, &at, &role, &mfa, &onDomain, &ssoSeen, &deactivated, &keyID, &hash); err != nil {
 			return err
 		}
 		if n := len(out); n > 0 && out[n-1].Rev == c.Rev { // another key of the same change
@@ -182,6 +188,7 @@ func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change,
 			}
 			return nil
 		}
+		c.At = fromMicros(at)
 		if c.UserID != 0 {
 			if !role.Valid {
 				c.Gone = true

@@ -68,6 +68,33 @@ type Keeper struct {
 	watchdog     *time.Timer
 	endMu        sync.Mutex
 	ended        chan struct{} // closed and replaced when a catch-up ends, well or not
+
+	propagated atomic.Pointer[func(time.Duration)] // SetPropagationHook
+}
+
+// SetPropagationHook sets the function told, for every change this
+// replica's index applies, how long after its writer sent the commit it
+// was applied (store.Change.At: the writer's clock, so replicas' clocks
+// apart add their difference; never below 0). Nil: none. Safe at any
+// time.
+func (s *Keeper) SetPropagationHook(h func(time.Duration)) {
+	if h == nil {
+		s.propagated.Store(nil)
+		return
+	}
+	s.propagated.Store(&h)
+}
+
+// tellPropagated reports the changes just applied to the hook, if any.
+func (s *Keeper) tellPropagated(cs []store.Change) {
+	h := s.propagated.Load()
+	if h == nil {
+		return
+	}
+	now := time.Now()
+	for _, c := range cs {
+		(*h)(max(0, now.Sub(c.At)))
+	}
 }
 
 // New returns a keeper of an empty index over db (call LoadIndex). log
@@ -326,6 +353,7 @@ func (s *Keeper) catchUp(ctx context.Context, pruned bool) (time.Duration, error
 			}
 			s.applyMembers(members)
 			s.advanceTo(members[len(members)-1].Rev)
+			s.tellPropagated(members)
 			members = members[:0]
 		}
 		for _, c := range changes {
@@ -338,6 +366,7 @@ func (s *Keeper) catchUp(ctx context.Context, pruned bool) (time.Duration, error
 				return 0, err
 			}
 			s.advanceTo(c.Rev)
+			s.tellPropagated([]store.Change{c})
 		}
 		flush()
 		if len(changes) < 1000 {
