@@ -127,6 +127,10 @@ func New(o Options) *Admin {
 				Name: "roster_index_revision",
 				Help: "The change-log revision this replica's check index has applied.",
 			}, func() float64 { return float64(svc.Revision()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "roster_index_catch_ups_total",
+				Help: "Reads of the change log by this replica's follower (woken by commits, at most one a 5 ms gap, or on its timer).",
+			}, func() float64 { return float64(svc.CatchUps()) }),
 			counter("roster_password_hashes_total", "argon2id computations started.", &svc.Stats.Hashes),
 			counter("roster_login_failures_total", "Logins refused for a wrong address, password or second factor.", &svc.Stats.LoginFailures),
 			counter("roster_login_throttled_total", "Login attempts refused with 429 by the throttle, before any hashing.", &svc.Stats.LoginThrottled),

@@ -100,7 +100,7 @@ func TestAdmin(t *testing.T) {
 		"roster_http_requests_total", "roster_http_request_duration_seconds",
 		"roster_authz_decisions_total", "roster_authz_check_duration_seconds",
 		"roster_index_revision", "roster_replication_lag_seconds", "roster_index_propagation_seconds",
-		"roster_login_failures_total", "roster_login_throttled_total", "roster_hash_busy_total",
+		"roster_index_catch_ups_total", "roster_login_failures_total", "roster_login_throttled_total", "roster_hash_busy_total",
 		"roster_mails_suppressed_total", "roster_password_hashes_total",
 		"roster_signups_throttled_total", "roster_password_resets_throttled_total", "roster_password_resets_queued_total",
 		"roster_password_resets_done_total", "roster_password_reset_queue_full_total",

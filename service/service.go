@@ -135,6 +135,9 @@ func (s *Service) LastCatchUp() time.Time { return s.core.Keeper.LastCatchUp() }
 // index.Keeper.SetPropagationHook); nil: none.
 func (s *Service) SetPropagationHook(h func(time.Duration)) { s.core.Keeper.SetPropagationHook(h) }
 
+// CatchUps is how many catch-ups this replica's change-log follower made.
+func (s *Service) CatchUps() int64 { return s.core.Keeper.CatchUps() }
+
 // WaitFor returns once this replica has applied rev, for read-after-write.
 // Errors: EUNAVAILABLE when it has not within timeout.
 func (s *Service) WaitFor(ctx context.Context, rev int64, timeout time.Duration) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/service/index"
+	"github.com/rosterhq/roster/store"
 	"github.com/rosterhq/roster/store/storetest"
 )
 
@@ -189,4 +190,68 @@ func BenchmarkFresh(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFollow_CatchUpsGatherAStream: woken by every commit of a stream
+// (one every half millisecond for 150 ms), the follower reads the log at
+// most once a followGap (5 ms), not once a commit, and its index ends
+// holding every change; after a quiet moment a single commit is read at
+// once, by one catch-up.
+func TestFollow_CatchUpsGatherAStream(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := storetest.Open(t, filepath.Join(t.TempDir(), "roster.db"))
+	k := index.New(db, discard, func() time.Duration { return 0 })
+	if err := k.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wake := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); k.Follow(ctx, time.Hour, wake) }()
+	defer func() { cancel(); <-done }()
+	commit := func(user int64) int64 {
+		t.Helper()
+		var rev int64
+		err := db.Transact(ctx, func(tx *store.Tx) error {
+			_, err := tx.Changed(ctx, 1, user)
+			rev = tx.Revision()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+		return rev
+	}
+
+	var last int64
+	began := time.Now()
+	for i := int64(1); time.Since(began) < 150*time.Millisecond; i++ {
+		last = commit(i)
+		time.Sleep(500 * time.Microsecond)
+	}
+	took := time.Since(began)
+	if err := k.WaitFor(ctx, last, 5*time.Second); err != nil {
+		t.Fatalf("the stream's last change (%d) never applied: %v", last, err)
+	}
+	n := k.CatchUps()
+	if most := int64(took/(5*time.Millisecond)) + 2; n > most {
+		t.Errorf("%d catch-ups for %d commits in %v, want at most %d (one a gap)", n, last, took, most)
+	}
+	if n < 1 {
+		t.Errorf("no catch-up for a stream of %d commits", last)
+	}
+
+	time.Sleep(50 * time.Millisecond) // quiet
+	n = k.CatchUps()
+	rev := commit(1000)
+	if err := k.WaitFor(ctx, rev, 5*time.Second); err != nil {
+		t.Fatalf("a single commit after a quiet moment never applied: %v", err)
+	}
+	if got := k.CatchUps(); got != n+1 {
+		t.Errorf("%d catch-ups for one commit, want 1", got-n)
+	}
 }
