@@ -227,8 +227,11 @@ type Batch struct {
 	ix      *Index
 	pages   map[uint64]*page // by account>>pageBits: the copies being written
 	ops     []memberOp
-	authIDs [shards]map[string]int64
-	keys    [shards]map[[32]byte]keyEntry
+	// The shards of the Auth ID and key maps the batch touches, by shard:
+	// copies being written (arrays of every shard were 16 KiB to allocate
+	// and clear at every write).
+	authIDs map[int]map[string]int64
+	keys    map[int]map[[32]byte]keyEntry
 }
 
 // Update applies fn's changes under the writer lock and publishes them
@@ -236,7 +239,7 @@ type Batch struct {
 func (ix *Index) Update(fn func(b *Batch)) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
-	b := &Batch{ix: ix, pages: map[uint64]*page{}}
+	b := &Batch{ix: ix, pages: map[uint64]*page{}, authIDs: map[int]map[string]int64{}, keys: map[int]map[[32]byte]keyEntry{}}
 	fn(b)
 	b.applyMembers()
 	for n, p := range b.pages {
@@ -248,13 +251,11 @@ func (ix *Index) Update(fn func(b *Batch)) {
 		}
 		d[n&(dirSize-1)].Store(p)
 	}
-	for i := range shards {
-		if m := b.authIDs[i]; m != nil {
-			ix.authIDs[i].Store(&m)
-		}
-		if m := b.keys[i]; m != nil {
-			ix.keys[i].Store(&m)
-		}
+	for i, m := range b.authIDs {
+		ix.authIDs[i].Store(&m)
+	}
+	for i, m := range b.keys {
+		ix.keys[i].Store(&m)
 	}
 }
 
