@@ -224,9 +224,9 @@ const opRemove = 1 << 16
 // touches is copied once, however many changes it holds, and each
 // account's members are rewritten once (a full load copies nothing).
 type Batch struct {
-	ix      *Index
-	pages   map[uint64]*page // by account>>pageBits: the copies being written
-	ops     []memberOp
+	ix    *Index
+	pages map[uint64]*page // by account>>pageBits: the copies being written
+	ops   []memberOp
 	// The shards of the Auth ID and key maps the batch touches, by shard:
 	// copies being written (arrays of every shard were 16 KiB to allocate
 	// and clear at every write).
