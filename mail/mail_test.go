@@ -125,3 +125,66 @@ func TestPermanent_TellsRefusalsApart(t *testing.T) {
 		t.Errorf("server down: %v, permanent %v; want an error to try again", err, mail.Permanent(err))
 	}
 }
+
+// SendBatch sends a batch in order over one connection: a refused
+// recipient fails alone (for good or for now, as Send tells), the mails
+// after it still go, and a batch to a server that is down fails whole.
+func TestSMTP_SendBatchOneConnection(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	srv.RefuseRecipient("gone@acme.example", 550)
+	srv.RefuseRecipient("busy@acme.example", 450)
+	s, err := mail.NewSMTP(srv.URL(), "no-reply@roster.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []mail.Message{
+		{To: "a@acme.example", Subject: "1", Text: "one\n"},
+		{To: "gone@acme.example", Subject: "2", Text: "two\n"},
+		{To: "a@acme.example", Subject: "3", Text: "three\n"},
+		{To: "busy@acme.example", Subject: "4", Text: "four\n"},
+		{To: "not an address", Subject: "5", Text: "five\n"},
+		{To: "b@acme.example", Subject: "6", Text: "six\n", ID: "roster-outbox.6.1"},
+	}
+	conns := srv.Conns()
+	errs := s.SendBatch(context.Background(), batch)
+	if len(errs) != len(batch) {
+		t.Fatalf("%d outcomes for %d mails", len(errs), len(batch))
+	}
+	for i, want := range []string{"", "permanent", "", "temporary", "invalid", ""} {
+		err := errs[i]
+		switch want {
+		case "":
+			if err != nil {
+				t.Errorf("mail %d: %v", i+1, err)
+			}
+		case "permanent":
+			if err == nil || !mail.Permanent(err) {
+				t.Errorf("mail %d (550): %v, want a refusal for good", i+1, err)
+			}
+		default:
+			if err == nil || mail.Permanent(err) {
+				t.Errorf("mail %d (%s): %v, want an error to try again", i+1, want, err)
+			}
+		}
+	}
+	if n := srv.Conns() - conns; n != 1 {
+		t.Errorf("%d connections for a batch, want 1", n)
+	}
+	var got []string
+	for _, m := range srv.Messages() {
+		got = append(got, strings.Join(m.To, ",")+" "+m.Subject)
+	}
+	if want := []string{"a@acme.example 1", "a@acme.example 3", "b@acme.example 6"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("received %q, want %q", got, want)
+	}
+	if m := srv.WaitFor(t, "b@acme.example", 1, time.Second); m.MessageID != "roster-outbox.6.1@roster.example" {
+		t.Errorf("Message-ID %q", m.MessageID)
+	}
+
+	srv.Stop()
+	for i, err := range s.SendBatch(context.Background(), batch[:3]) {
+		if err == nil || mail.Permanent(err) {
+			t.Errorf("server down, mail %d: %v, want an error to try again", i+1, err)
+		}
+	}
+}

@@ -14,9 +14,12 @@ import (
 
 // The outbox worker's bounds.
 const (
-	// Senders is how many mails one worker sends at once (each SMTP send
-	// is its own connection).
+	// Senders is how many mails one worker sends at once through a
+	// sender that sends one a connection.
 	Senders = 4
+	// Batch is how many mails a round claims for a BatchSender, sent in
+	// order over one connection.
+	Batch = 20
 	// Lifetime is how long a mail is tried: the worker gives up on a mail
 	// whose next try would fall more than this after it was written.
 	Lifetime = 24 * time.Hour
@@ -98,7 +101,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if w.round(ctx) == Senders {
+		if w.round(ctx) == w.claimSize() {
 			continue // there may be more waiting
 		}
 		select {
@@ -121,14 +124,25 @@ func (w *Worker) Run(ctx context.Context) {
 // Drain sends the mail due now, until a claim finds less than a round's
 // worth, and returns.
 func (w *Worker) Drain(ctx context.Context) {
-	for ctx.Err() == nil && w.round(ctx) == Senders {
+	for ctx.Err() == nil && w.round(ctx) == w.claimSize() {
 	}
 }
 
-// round claims up to Senders due mails, sends them at once and records
-// each outcome; it returns how many it claimed.
+// claimSize is how many mails a round claims: Batch for a BatchSender,
+// else Senders.
+func (w *Worker) claimSize() int {
+	if _, ok := w.Sender.(BatchSender); ok {
+		return Batch
+	}
+	return Senders
+}
+
+// round claims up to claimSize due mails, sends them and records each
+// outcome; it returns how many it claimed. A BatchSender gets them at
+// once, in the claim's order (oldest first); another sender gets them
+// at once from one goroutine for each recipient.
 func (w *Worker) round(ctx context.Context) int {
-	ms, err := w.Outbox.ClaimMail(ctx, time.Now(), Senders, lease)
+	ms, err := w.Outbox.ClaimMail(ctx, time.Now(), w.claimSize(), lease)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.Log.Error("mail: claim", "err", err)
@@ -139,6 +153,19 @@ func (w *Worker) round(ctx context.Context) int {
 	// a person's mails arrive in the order they were written ("left the
 	// plan" before "is on the plan again"), save for a retried one.
 	slices.SortFunc(ms, func(a, b Queued) int { return cmp.Compare(a.ID, b.ID) }) // RETURNING has no order
+	if bs, ok := w.Sender.(BatchSender); ok && len(ms) > 0 {
+		batch := make([]Message, len(ms))
+		for i, m := range ms {
+			batch[i] = m.Message
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		errs := bs.SendBatch(sctx, batch)
+		cancel()
+		for i, m := range ms {
+			w.record(context.WithoutCancel(ctx), m, errs[i])
+		}
+		return len(ms)
+	}
 	var to []string
 	byTo := map[string][]Queued{}
 	for _, m := range ms {
@@ -165,6 +192,12 @@ func (w *Worker) attempt(ctx context.Context, m Queued) {
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	err := w.Sender.Send(sctx, m.Message)
 	cancel()
+	w.record(ctx, m, err)
+}
+
+// record records the outcome of an attempt to send m: done, or failed
+// with when to try again (never, when refused for good or too old).
+func (w *Worker) record(ctx context.Context, m Queued, err error) {
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err == nil {

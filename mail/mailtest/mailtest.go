@@ -46,6 +46,14 @@ type Server struct {
 	// refused: recipients the server refuses, with the reply code
 	// (RefuseRecipient).
 	refused map[string]int
+	conns   int // connections taken (Conns)
+}
+
+// Conns returns how many connections the server has taken.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // RefuseRecipient makes the server refuse mail to the address with the
@@ -207,7 +215,12 @@ func (s *Server) add(m Mail) {
 
 type backend struct{ s *Server }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	b.s.mu.Lock()
+	b.s.conns++
+	b.s.mu.Unlock()
+	return &session{s: b.s}, nil
+}
 
 type session struct {
 	s    *Server
