@@ -48,7 +48,7 @@ type Queued struct {
 // again when next is zero).
 type Outbox interface {
 	ClaimMail(ctx context.Context, at time.Time, n int, lease time.Duration) ([]Queued, error)
-	MailDone(ctx context.Context, id int64, status string, at time.Time) error
+	MailDone(ctx context.Context, ids []int64, status string, at time.Time) error
 	MailFailed(ctx context.Context, id int64, msg string, next time.Time) error
 }
 
@@ -161,9 +161,15 @@ func (w *Worker) round(ctx context.Context) int {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		errs := bs.SendBatch(sctx, batch)
 		cancel()
+		var sent []int64 // recorded at once
 		for i, m := range ms {
+			if errs[i] == nil {
+				sent = append(sent, m.ID)
+				continue
+			}
 			w.record(context.WithoutCancel(ctx), m, errs[i])
 		}
+		w.recordSent(context.WithoutCancel(ctx), sent)
 		return len(ms)
 	}
 	var to []string
@@ -198,17 +204,12 @@ func (w *Worker) attempt(ctx context.Context, m Queued) {
 // record records the outcome of an attempt to send m: done, or failed
 // with when to try again (never, when refused for good or too old).
 func (w *Worker) record(ctx context.Context, m Queued, err error) {
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	if err == nil {
-		count(w.Sent)
-		if err := w.Outbox.MailDone(rctx, m.ID, w.Done, time.Now()); err != nil {
-			// Sent but not recorded: sent again when the lease ends,
-			// with the same Message-ID.
-			w.Log.Error("mail: record sent", "outbox", m.ID, "err", err)
-		}
+		w.recordSent(ctx, []int64{m.ID})
 		return
 	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	count(w.Failed)
 	var next time.Time // zero: given up
 	if !Permanent(err) {
@@ -226,6 +227,24 @@ func (w *Worker) record(ctx context.Context, m Queued, err error) {
 	}
 	if err := w.Outbox.MailFailed(rctx, m.ID, msg, next); err != nil {
 		w.Log.Error("mail: record failure", "outbox", m.ID, "err", err)
+	}
+}
+
+// recordSent records that the mails ids were taken by the sender, in one
+// statement.
+func (w *Worker) recordSent(ctx context.Context, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if w.Sent != nil {
+		w.Sent.Add(int64(len(ids)))
+	}
+	if err := w.Outbox.MailDone(rctx, ids, w.Done, time.Now()); err != nil {
+		// Sent but not recorded: sent again when the lease ends,
+		// with the same Message-ID.
+		w.Log.Error("mail: record sent", "outbox", ids, "err", err)
 	}
 }
 

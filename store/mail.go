@@ -116,11 +116,19 @@ func (db *DB) ClaimMail(ctx context.Context, at time.Time, n int, lease time.Dur
 	})
 }
 
-// MailDone records that the mail left: status sent (an SMTP server
-// accepted it) or logged (written to the log), at at.
-func (db *DB) MailDone(ctx context.Context, id int64, status string, at time.Time) error {
+// MailDone records that the mails ids left: status sent (an SMTP server
+// accepted them) or logged (written to the log), at at; one statement
+// for a worker's round.
+func (db *DB) MailDone(ctx context.Context, ids []int64, status string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{status, micros(at)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
 	_, err := db.exec(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = '', locked_until = 0, done_at = ?
-		WHERE id = ? AND status = 'pending'`, status, micros(at), id)
+		WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`) AND status = 'pending'`, args...)
 	return db.d.mapErr(err)
 }
 

@@ -23,10 +23,12 @@ func sendAll(t *testing.T, db *store.DB) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var ids []int64
 		for _, m := range ms {
-			if err := db.MailDone(ctx, m.ID, "sent", time.Now()); err != nil {
-				t.Fatal(err)
-			}
+			ids = append(ids, m.ID)
+		}
+		if err := db.MailDone(ctx, ids, "sent", time.Now()); err != nil {
+			t.Fatal(err)
 		}
 		if len(ms) < 100 {
 			return
@@ -134,11 +136,28 @@ func TestConformance_MailOutbox(t *testing.T) {
 		})
 
 		t.Run("MailDone ends it: never claimed again", func(t *testing.T) {
-			if err := db.MailDone(ctx, first, "sent", time.Now()); err != nil {
+			if err := db.MailDone(ctx, []int64{first}, "sent", time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if r := readMail(t, db, first); r != (mailRow{"sent", "", 2}) {
 				t.Errorf("after MailDone: %+v", r)
+			}
+			// Again, with another mail in the same call: the one done
+			// already is left as it is, the other is done.
+			mustTx(t, db, func(tx *store.Tx) error { return tx.QueueMail(ctx, "other@x.example", "Other", "Text") })
+			ms := claim(t, time.Now())
+			if len(ms) != 1 || ms[0].To != "other@x.example" {
+				t.Fatalf("claimed %+v", ms)
+			}
+			other := ms[0].ID
+			if err := db.MailDone(ctx, []int64{first, other}, "logged", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if r := readMail(t, db, first); r != (mailRow{"sent", "", 2}) {
+				t.Errorf("a mail done twice: %+v", r)
+			}
+			if r := readMail(t, db, other); r != (mailRow{"logged", "", 1}) {
+				t.Errorf("the other mail of the call: %+v", r)
 			}
 			if ms := claim(t, time.Now().Add(48*time.Hour)); len(ms) != 0 {
 				t.Errorf("a sent mail claimed: %+v", ms)
