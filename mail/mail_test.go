@@ -101,13 +101,7 @@ func TestLog_WritesTheWholeMail(t *testing.T) {
 // Permanent tells a real server's refusal for good (550) from one for now
 // (450) and from a server that does not answer at all.
 func TestPermanent_TellsRefusalsApart(t *testing.T) {
-	srv := mailtest.NewServer(t)
-	srv.RefuseRecipient("gone@acme.example", 550)
-	srv.RefuseRecipient("busy@acme.example", 450)
-	s, err := mail.NewSMTP(srv.URL(), "no-reply@roster.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, s := refusingServer(t)
 	send := func(to string) error {
 		return s.Send(context.Background(), mail.Message{To: to, Subject: "Hi", Text: "Hi\n"})
 	}
@@ -130,13 +124,7 @@ func TestPermanent_TellsRefusalsApart(t *testing.T) {
 // recipient fails alone (for good or for now, as Send tells), the mails
 // after it still go, and a batch to a server that is down fails whole.
 func TestSMTP_SendBatchOneConnection(t *testing.T) {
-	srv := mailtest.NewServer(t)
-	srv.RefuseRecipient("gone@acme.example", 550)
-	srv.RefuseRecipient("busy@acme.example", 450)
-	s, err := mail.NewSMTP(srv.URL(), "no-reply@roster.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, s := refusingServer(t)
 	batch := []mail.Message{
 		{To: "a@acme.example", Subject: "1", Text: "one\n"},
 		{To: "gone@acme.example", Subject: "2", Text: "two\n"},
@@ -187,4 +175,18 @@ func TestSMTP_SendBatchOneConnection(t *testing.T) {
 			t.Errorf("server down, mail %d: %v, want an error to try again", i+1, err)
 		}
 	}
+}
+
+// refusingServer is a real SMTP server that refuses gone@acme.example
+// for good (550) and busy@acme.example for now (450), and a sender to it.
+func refusingServer(t *testing.T) (*mailtest.Server, *mail.SMTP) {
+	t.Helper()
+	srv := mailtest.NewServer(t)
+	srv.RefuseRecipient("gone@acme.example", 550)
+	srv.RefuseRecipient("busy@acme.example", 450)
+	s, err := mail.NewSMTP(srv.URL(), "no-reply@roster.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, s
 }

@@ -155,9 +155,9 @@ func (tx *Tx) flushChangesLocked(ctx context.Context, lock string, commit bool) 
 // every catch-up.
 func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change, error) {
 	r := db.reader(ctx) // a standby's when there is a read pool (replicas.go)
-	q := `SELECT c.id, c.account_id, c.user_id, c.at, m.role, ` + hasSecondFactor + `, a.require_sso = 1 AND ` + onVerifiedDomain + `,
-			m.sso_at IS NOT NULL, m.deactivated_at IS NOT NULL, k.id, k.key_hash
-		FROM (SELECT id, account_id, user_id, at FROM changes WHERE id > ? ORDER BY id LIMIT ?) c
+	const page = `(SELECT id, account_id, user_id, at FROM changes WHERE id > ? ORDER BY id LIMIT ?) c`
+	q := `SELECT c.id, c.account_id, c.user_id, c.at, ` + indexFactCols + `, k.id, k.key_hash
+		FROM ` + page + `
 		LEFT JOIN members m ON m.account_id = c.account_id AND m.user_id = c.user_id
 		LEFT JOIN users u ON u.id = m.user_id
 		LEFT JOIN accounts a ON a.id = m.account_id
@@ -165,7 +165,7 @@ func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change,
 		ORDER BY c.id, k.id`
 	if r.d.name() == "postgres" {
 		q = `SELECT c.id, c.account_id, c.user_id, c.at, x.*, k.id, k.key_hash
-		FROM (SELECT id, account_id, user_id, at FROM changes WHERE id > ? ORDER BY id LIMIT ?) c
+		FROM ` + page + `
 		LEFT JOIN LATERAL (SELECT ` + indexFactCols + indexMemberFrom + `
 			WHERE c.user_id <> 0 AND m.account_id = c.account_id AND m.user_id = c.user_id OFFSET 0) x ON TRUE
 		LEFT JOIN api_keys k ON x.role IS NOT NULL AND k.account_id = c.account_id AND k.user_id = c.user_id
