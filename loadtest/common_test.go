@@ -239,6 +239,16 @@ func (m cpuMeter) other() float64 {
 	return max(0, o)
 }
 
+// busyTime returns the CPU time every process used in the interval (all
+// cores'), or 0 when /proc/stat cannot be read.
+func (m cpuMeter) busyTime() time.Duration {
+	busy, err := machineBusy()
+	if err != nil || m.err != nil {
+		return 0
+	}
+	return busy - m.busy
+}
+
 // machineBusy is the CPU time all cores spent on anything but idle and
 // I/O wait since boot (/proc/stat, in USER_HZ = 100 ticks a second).
 func machineBusy() (time.Duration, error) {

@@ -208,3 +208,63 @@ func TestMail_RefusedForGoodIsGivenUpAtOnce(t *testing.T) {
 		t.Errorf("%d invitations pending, want both", pending)
 	}
 }
+
+// Under a stream of commits that mail, the outbox worker sends what
+// gathered since its last round (mail.streamGap, 100 ms) over one
+// connection, instead of a claim and a connection for every commit; a
+// mail after a quiet moment still leaves in a round of its own. Forty
+// role changes, one every 25 ms (about a second), each mailing the
+// member: every mail arrives once, over at most one connection a gap
+// (and a few for the edges); a claim after each wake-up took one
+// connection a change (tried: 40 connections).
+func TestMail_RoundsGatherAStream(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t, servertest.Options{})
+	owner, acct := e.SignUp(t, "owner@acme-corp.com", "Owner")
+	e.Commit(t, acct)
+	var ids []int64
+	for i := range 4 {
+		_, id := e.Join(t, owner, acct, fmt.Sprintf("member%d@acme-corp.com", i), "developer")
+		ids = append(ids, id)
+	}
+	e.WaitMailSent(t)
+	before, conns := received(t, e.Mail), e.Mail.Conns()
+
+	const changes = 40
+	roles := []string{"admin", "developer"}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	for i := range changes {
+		<-tick.C
+		owner.Must(200, "PATCH", "/v1/accounts/"+acct+"/members/"+strconv.FormatInt(ids[i%4], 10), map[string]string{"role": roles[(i/4)%2]})
+	}
+	took := time.Since(start)
+	e.WaitMailSent(t)
+	got := newSince(before, received(t, e.Mail))
+	sent := 0
+	for k, n := range got {
+		if !strings.HasSuffix(k, `| Your role in "Owner's account" changed`) {
+			t.Errorf("unexpected mail: %s (%d)", k, n)
+		}
+		sent += n
+	}
+	if sent != changes {
+		t.Fatalf("%d role-change mails arrived, want %d: %v", sent, changes, got)
+	}
+	used := e.Mail.Conns() - conns
+	if most := int(took/(100*time.Millisecond)) + 3; used > most {
+		t.Errorf("%d role changes in %v were sent over %d connections, want at most %d (one a gap)", changes, took.Round(time.Millisecond), used, most)
+	}
+
+	// After a quiet moment, one change: its own round, one connection.
+	time.Sleep(300 * time.Millisecond)
+	conns = e.Mail.Conns()
+	owner.Must(200, "PATCH", "/v1/accounts/"+acct+"/members/"+strconv.FormatInt(ids[0], 10), map[string]string{"role": "support"})
+	e.Mail.WaitFor(t, "member0@acme-corp.com", 1, 10*time.Second)
+	e.WaitMailSent(t)
+	if n := e.Mail.Conns() - conns; n != 1 {
+		t.Errorf("one mail after a quiet moment took %d connections, want 1", n)
+	}
+	t.Logf("%d role changes in %v: %d connections", changes, took.Round(time.Millisecond), used)
+}
