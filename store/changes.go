@@ -116,12 +116,29 @@ func (tx *Tx) flushChangesLocked(ctx context.Context, lock string, commit bool) 
 		}
 		var rev int64
 		var notified any
-		q := `WITH lock AS (` + lock + `),
+		last := commit && len(cs) == len(tx.changes)
+		// With the commit, the writes put off (execLater) go first, each
+		// a CTE the lock's statement waits for (its WHERE counts their
+		// rows): written before the lock is taken, they do not lengthen
+		// the time every writer waits for it.
+		pre, preArgs, lockQ := "", []any(nil), lock
+		if last && len(tx.later) > 0 {
+			var counts []string
+			for i, l := range tx.later {
+				pre += fmt.Sprintf("later%d AS (%s RETURNING 1), ", i, l.q)
+				preArgs = append(preArgs, l.args...)
+				counts = append(counts, fmt.Sprintf("(SELECT COUNT(*) FROM later%d)", i))
+			}
+			tx.later = nil
+			lockQ = lock + ` WHERE ` + strings.Join(counts, " + ") + ` >= 0`
+		}
+		q := `WITH ` + pre + `lock AS (` + lockQ + `),
 			ins AS (INSERT INTO changes (account_id, user_id, at) SELECT v.a, v.u, v.t FROM lock CROSS JOIN (VALUES ` +
 			strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT)), `, len(cs)), ", ") +
 			`) AS v (a, u, t) RETURNING id)
 			SELECT MAX(id), ` + notify + ` FROM ins`
-		if commit && len(cs) == len(tx.changes) {
+		args = append(preArgs, args...)
+		if last {
 			q, args = tx.db.d.commitWith(q, args)
 		}
 		err := tx.queryRow(ctx, q, args, &rev, &notified)

@@ -30,7 +30,7 @@ type OutboxMail struct {
 // transaction writes it again with everything else, and only the attempt
 // that commits leaves it: one row per committed change.
 func (tx *Tx) QueueMail(ctx context.Context, to, subject, body string) error {
-	if _, err := tx.exec(ctx, `INSERT INTO outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`,
+	if err := tx.execLater(ctx, `INSERT INTO outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`,
 		to, subject, body, micros(tx.now)); err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (tx *Tx) QueueMailToMembers(ctx context.Context, accountSeq int64, roles []
 			args = append(args, int(r))
 		}
 	}
-	if _, err := tx.exec(ctx, q+` ORDER BY m.user_id`, args...); err != nil {
+	if err := tx.execLater(ctx, q+` ORDER BY m.user_id`, args...); err != nil {
 		return err
 	}
 	tx.mailed = true

@@ -223,15 +223,15 @@ func (db *DB) member(ctx context.Context, qr querier, a roster.Account, userID i
 	return m, nil
 }
 
-// Audit writes an audit event in the transaction.
+// Audit writes an audit event in the transaction (with its commit where
+// the dialect batches: execLater).
 func (tx *Tx) Audit(ctx context.Context, accountSeq int64, actor roster.Actor, action, target, detail string) error {
 	var actorID any
 	if actor.UserID != 0 {
 		actorID = actor.UserID
 	}
-	_, err := tx.exec(ctx, `INSERT INTO audit_events (account_id, actor_user_id, actor_email, action, target, detail, ip, at)
+	return tx.execLater(ctx, `INSERT INTO audit_events (account_id, actor_user_id, actor_email, action, target, detail, ip, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, accountSeq, actorID, actor.Email, action, target, detail, actor.IP, micros(tx.now))
-	return err
 }
 
 // auditSelect reads events with the names of the people in them, as the

@@ -52,6 +52,14 @@ func (postgresDialect) txOptions() *sql.TxOptions {
 // values) become visible in order.
 func (postgresDialect) changeLock() string { return "SELECT pg_advisory_xact_lock(7405310)" }
 
+// batches: the simple query protocol takes several statements in one
+// query string (pgx puts the arguments in as quoted literals).
+func (postgresDialect) batches() bool { return true }
+
+func (postgresDialect) simple(args []any) []any {
+	return append([]any{pgx.QueryExecModeSimpleProtocol}, args...)
+}
+
 // accountTurn: a session advisory lock of two keys (7405312 and the
 // account's), apart from the change log's one-key lock.
 func (postgresDialect) accountTurn() (take, give string) {

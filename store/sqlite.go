@@ -85,6 +85,12 @@ func (sqliteDialect) migrationLock() (lock.SessionLocker, error) { return nil, n
 // changeLock: BEGIN IMMEDIATE already makes SQLite's writers one at a time.
 func (sqliteDialect) changeLock() string { return "" }
 
+// batches: a statement costs SQLite no round trip; writes are not put
+// off.
+func (sqliteDialect) batches() bool { return false }
+
+func (sqliteDialect) simple(args []any) []any { return args }
+
 // claimTx: BEGIN IMMEDIATE makes claims one at a time already.
 func (sqliteDialect) claimTx() (*sql.TxOptions, string) { return nil, "" }
 

@@ -58,8 +58,16 @@ type dialect interface {
 	mapErr(err error) error
 	txOptions() *sql.TxOptions
 	// changeLock is a statement that serializes writers of the changes
-	// table until commit ("" when the database already does).
+	// table until commit ("" when the database already does): a SELECT
+	// with no FROM or WHERE, to which flushChangesLocked adds a WHERE.
 	changeLock() string
+	// batches is whether several statements go to the server as one
+	// query string (simple), so writes can be put off to the commit's
+	// round trip (execLater).
+	batches() bool
+	// simple returns args marked for a query string of several
+	// statements (where batches).
+	simple(args []any) []any
 	// accountTurn is the statements that take and give back an account's
 	// turn to write ("" when writers take turns anyway), each with the
 	// account's key as its one parameter; give answers whether the turn
@@ -301,6 +309,61 @@ type Tx struct {
 	stmts    int // statements run so far (FailStatement)
 	// mailed: the transaction wrote mail to the outbox (QueueMail).
 	mailed bool
+	// later holds the statements execLater put off to the commit's round
+	// trip (where the dialect batches), in order.
+	later []laterStmt
+}
+
+// laterStmt is a statement (with ? placeholders) and its arguments.
+type laterStmt struct {
+	q    string
+	args []any
+}
+
+// execLater runs a write whose outcome nothing in the transaction reads
+// (an audit event, a mail to the outbox) or, where the dialect batches
+// statements, puts it off to the commit, whose round trip carries it:
+// each such write was a round trip of its own, and a role change made
+// two (issue 26: at 200 writes a second, PostgreSQL's time went to round
+// trips). Its error, if any, fails the commit, and the transaction with
+// it. Nothing in the transaction may read what it writes.
+func (tx *Tx) execLater(ctx context.Context, q string, args ...any) error {
+	if !tx.db.d.batches() {
+		_, err := tx.exec(ctx, q, args...)
+		return err
+	}
+	if err := tx.fault(); err != nil { // counted where it was asked for
+		return err
+	}
+	tx.later = append(tx.later, laterStmt{q, args})
+	return nil
+}
+
+// execPutOff runs the writes put off (execLater), if any, in one round
+// trip (counted once already, by execLater).
+func (tx *Tx) execPutOff(ctx context.Context) error {
+	q, args := tx.takeLater()
+	if q == "" {
+		return nil
+	}
+	ctx, cancel := tx.bound(ctx)
+	defer cancel()
+	_, err := tx.tx.ExecContext(ctx, tx.db.q(strings.TrimPrefix(q, "; ")), tx.db.d.simple(args)...)
+	return tx.db.d.mapErr(err)
+}
+
+// takeLater returns the statements put off (see execLater) as one query
+// string, each after a semicolon, and their arguments; none: "" and nil.
+func (tx *Tx) takeLater() (string, []any) {
+	var b strings.Builder
+	var args []any
+	for _, l := range tx.later {
+		b.WriteString("; ")
+		b.WriteString(l.q)
+		args = append(args, l.args...)
+	}
+	tx.later = nil
+	return b.String(), args
 }
 
 // fault is the injected failure of the next statement (FailStatement).
@@ -543,6 +606,9 @@ func (db *DB) transactOnce(ctx context.Context, attempt int, fn func(tx *Tx) err
 	} else {
 		if err = tx.flushChanges(ctx); err != nil {
 			return db.d.mapErr(err)
+		}
+		if err = tx.execPutOff(ctx); err != nil {
+			return fmt.Errorf("store: commit: %w", err)
 		}
 		if err = stx.Commit(); err != nil {
 			return fmt.Errorf("store: commit: %w", db.d.mapErr(err))

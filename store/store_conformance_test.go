@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -255,4 +256,131 @@ func TestConformance_OpenAndClose(t *testing.T) {
 			t.Errorf("Open(%s) succeeded", dsn)
 		}
 	}
+}
+
+// Audit events and mail (written through execLater) commit with their
+// transaction, in the commit's round trip where the dialect batches:
+// with a change of the change log and without; values that a query
+// string would have to quote arrive as they were given; an error of a
+// put-off write fails the commit, and nothing of the transaction stays;
+// a transaction that fails before its commit writes none of them.
+func TestConformance_WritesPutOffToTheCommit(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := fixture(t, db, "owner@putoff.example")
+		a = committed(t, db, a)
+		uid := newMember(t, db, a, "dev@putoff.example", roster.RoleDeveloper)
+		actor := roster.Actor{UserID: 0, Email: "it's me \\ o'brien", IP: "203.0.113.9"}
+		odd := "quotes ' '' \" backslash \\ \\x00ff dollar $1 $$ question ? unicode Ünïcødé 🙂\nnew line; DROP TABLE users; --"
+		count := func(q string, args ...any) int {
+			t.Helper()
+			var n int
+			if db.Dialect() == "postgres" {
+				for i := 1; strings.Contains(q, "?"); i++ {
+					q = strings.Replace(q, "?", "$"+strconv.Itoa(i), 1)
+				}
+			}
+			if err := db.SQL().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		audits := func() int { return count(`SELECT COUNT(*) FROM audit_events WHERE account_id = ?`, a.Seq) }
+		mails := func() int { return count(`SELECT COUNT(*) FROM outbox`) }
+		role := func() roster.Role {
+			t.Helper()
+			r, _, err := db.MemberRoleNow(ctx, a.Seq, uid)
+			must(t, err)
+			return r
+		}
+		a0, m0 := audits(), mails()
+
+		// With a change: role, change, audit and two mails commit together.
+		rev0, err := db.LatestRevision(ctx)
+		must(t, err)
+		mustTx(t, db, func(tx *store.Tx) error {
+			if err := tx.SetMemberRole(ctx, a.Seq, uid, roster.RoleAdmin); err != nil {
+				return err
+			}
+			if _, err := tx.Changed(ctx, a.Seq, uid); err != nil {
+				return err
+			}
+			if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberRole, odd, odd); err != nil {
+				return err
+			}
+			if err := tx.QueueMail(ctx, "dev@putoff.example", odd, odd); err != nil {
+				return err
+			}
+			return tx.QueueMailToMembers(ctx, a.Seq, []roster.Role{roster.RoleOwner}, odd, odd)
+		})
+		if rev, err := db.LatestRevision(ctx); err != nil || rev <= rev0 {
+			t.Fatalf("revision %d after the change (%v), want past %d", rev, err, rev0)
+		}
+		if role() != roster.RoleAdmin || audits() != a0+1 || mails() != m0+2 {
+			t.Fatalf("after the commit: role %v, %d audit events, %d mails; want admin, %d, %d", role(), audits(), mails(), a0+1, m0+2)
+		}
+		if n := count(`SELECT COUNT(*) FROM audit_events WHERE account_id = ? AND target = ? AND detail = ? AND actor_email = ?`, a.Seq, odd, odd, actor.Email); n != 1 {
+			t.Errorf("the audit event's text did not arrive as given (%d matching)", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM outbox WHERE subject = ? AND body = ?`, odd, odd); n != 2 {
+			t.Errorf("the mails' text did not arrive as given (%d matching, want 2)", n)
+		}
+
+		// Without a change of the change log.
+		mustTx(t, db, func(tx *store.Tx) error {
+			if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberRole, "plain", "plain"); err != nil {
+				return err
+			}
+			return tx.QueueMail(ctx, "dev@putoff.example", "plain", "plain")
+		})
+		if audits() != a0+2 || mails() != m0+3 {
+			t.Fatalf("without a change: %d audit events, %d mails; want %d, %d", audits(), mails(), a0+2, m0+3)
+		}
+
+		// A put-off write that fails (its account does not exist) fails
+		// the commit: the role change, the change and the mail with it.
+		for _, withChange := range []bool{true, false} {
+			rev0, err := db.LatestRevision(ctx)
+			must(t, err)
+			err = db.Transact(ctx, func(tx *store.Tx) error {
+				if err := tx.SetMemberRole(ctx, a.Seq, uid, roster.RoleSupport); err != nil {
+					return err
+				}
+				if withChange {
+					if _, err := tx.Changed(ctx, a.Seq, uid); err != nil {
+						return err
+					}
+				}
+				if err := tx.QueueMail(ctx, "dev@putoff.example", "lost", "lost"); err != nil {
+					return err
+				}
+				return tx.Audit(ctx, a.Seq+1_000_000, actor, roster.ActionMemberRole, "x", "y")
+			})
+			if err == nil {
+				t.Fatalf("with change %v: a failing audit write committed", withChange)
+			}
+			if rev, _ := db.LatestRevision(ctx); rev != rev0 {
+				t.Errorf("with change %v: revision %d after the failed commit, want %d", withChange, rev, rev0)
+			}
+			if role() != roster.RoleAdmin || audits() != a0+2 || mails() != m0+3 {
+				t.Errorf("with change %v, after the failed commit: role %v, %d audit events, %d mails; want admin, %d, %d", withChange, role(), audits(), mails(), a0+2, m0+3)
+			}
+		}
+
+		// A transaction that fails before its commit writes nothing.
+		boom := errors.New("boom")
+		err = db.Transact(ctx, func(tx *store.Tx) error {
+			if err := tx.Audit(ctx, a.Seq, actor, roster.ActionMemberRole, "x", "y"); err != nil {
+				return err
+			}
+			if err := tx.QueueMail(ctx, "dev@putoff.example", "lost", "lost"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || audits() != a0+2 || mails() != m0+3 {
+			t.Errorf("a failed transaction: %v, %d audit events, %d mails; want boom, %d, %d", err, audits(), mails(), a0+2, m0+3)
+		}
+	})
 }
