@@ -157,7 +157,9 @@ func TestWebhooks_FailedDeliveryTextNamesNoHost(t *testing.T) {
 	dns.set(host, "127.0.0.1")
 	e := servertest.New(t, servertest.Options{Tweak: func(c *server.Config) {
 		webhookServer(true)(c)
-		c.WebhookTimeout = 2 * time.Second // a TLS handshake under -race on a busy machine takes a while
+		// A TLS handshake under -race on a busy machine takes a while: at
+		// 2 s one CI run saw the untrusted certificate's handshake time out.
+		c.WebhookTimeout = 5 * time.Second
 		c.WebhookResolver = dns.resolver()
 	}})
 	status := func(code int) *httptest.Server {
@@ -173,7 +175,7 @@ func TestWebhooks_FailedDeliveryTextNamesNoHost(t *testing.T) {
 		io.ReadAll(r.Body)
 		select {
 		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second): // past WebhookTimeout
 		}
 	}))
 	t.Cleanup(slow.Close)

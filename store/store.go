@@ -348,22 +348,21 @@ func (tx *Tx) execPutOff(ctx context.Context) error {
 	}
 	ctx, cancel := tx.bound(ctx)
 	defer cancel()
-	_, err := tx.tx.ExecContext(ctx, tx.db.q(strings.TrimPrefix(q, "; ")), tx.db.d.simple(args)...)
+	_, err := tx.tx.ExecContext(ctx, tx.db.q(q), tx.db.d.simple(args)...)
 	return tx.db.d.mapErr(err)
 }
 
 // takeLater returns the statements put off (see execLater) as one query
-// string, each after a semicolon, and their arguments; none: "" and nil.
+// string and their arguments; none: "" and nil.
 func (tx *Tx) takeLater() (string, []any) {
-	var b strings.Builder
+	qs := make([]string, len(tx.later))
 	var args []any
-	for _, l := range tx.later {
-		b.WriteString("; ")
-		b.WriteString(l.q)
+	for i, l := range tx.later {
+		qs[i] = l.q
 		args = append(args, l.args...)
 	}
 	tx.later = nil
-	return b.String(), args
+	return strings.Join(qs, "; "), args
 }
 
 // fault is the injected failure of the next statement (FailStatement).
