@@ -433,7 +433,7 @@ func TestHealth(t *testing.T) {
 
 	// Cut the database away: after MaxStaleness the index is stale, checks
 	// are UNAVAILABLE with a RetryInfo, and the check service NOT_SERVING.
-	e.Server.DB.SQL().Close()
+	e.Server.DB.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := c.Check(withToken(servertest.ServiceToken), byUser(acct, 1, "numbers.view"))

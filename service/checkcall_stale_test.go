@@ -32,7 +32,7 @@ func TestCheck_StaleIsCountedOnEveryPath(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), reasons...)
 	}
-	e.Server.DB.SQL().Close()
+	e.Server.DB.Close()
 	for deadline := time.Now().Add(10 * time.Second); s.Fresh(context.Background()) == nil; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the index never went stale with its database closed")

@@ -188,7 +188,7 @@ func (db *DB) ChangesSince(ctx context.Context, rev int64, limit int) ([]Change,
 		LEFT JOIN api_keys k ON x.role IS NOT NULL AND k.account_id = c.account_id AND k.user_id = c.user_id
 		ORDER BY c.id, k.id`
 	}
-	rows, err := r.query(ctx, q, rev, limit)
+	rows, err := r.queryFixed(ctx, q, rev, limit)
 	var out []Change
 	err = eachRow(rows, err, func(rows *sql.Rows) error {
 		var c Change

@@ -40,6 +40,27 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*rowSet, error)
 	return &rowSet{rows: rows, ctx: ctx, cancel: cancel, mapErr: db.mapOut}, nil
 }
 
+// queryFixed is query through a statement prepared once per DB and kept
+// (as row's): for a read of fixed text run many times a second, the
+// follower's catch-up above all (modernc's SQLite parses a statement on
+// every call otherwise: most of an idle catch-up's cost; pgx keeps its
+// own per connection).
+func (db *DB) queryFixed(ctx context.Context, q string, args ...any) (*rowSet, error) {
+	ctx, cancel := db.Bound(ctx)
+	var rows *sql.Rows
+	var err error
+	if st := db.stmt(ctx, q); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.db.QueryContext(ctx, db.q(q), args...)
+	}
+	if err != nil {
+		cancel()
+		return nil, db.mapOut(err)
+	}
+	return &rowSet{rows: rows, ctx: ctx, cancel: cancel, mapErr: db.mapOut}, nil
+}
+
 // queryBulk is query without the database timeout, for the reads of a
 // whole table that load the check index at start and on a reload (ten
 // million memberships take longer than any statement's timeout); they are

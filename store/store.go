@@ -697,21 +697,29 @@ func (r row) Scan(dest ...any) error {
 func (db *DB) row(ctx context.Context, q string, args ...any) row {
 	ctx, cancel := db.Bound(ctx)
 	out := row{ctx: ctx, cancel: cancel, mapErr: db.mapOut}
-	if st, ok := db.stmts.Load(q); ok {
-		out.r = st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	if st := db.stmt(ctx, q); st != nil {
+		out.r = st.QueryRowContext(ctx, args...)
 		return out
+	}
+	out.r = db.db.QueryRowContext(ctx, db.q(q), args...)
+	return out
+}
+
+// stmt is q (of fixed text) prepared once per DB and kept, or nil when it
+// could not be prepared (the caller runs it unprepared).
+func (db *DB) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st, ok := db.stmts.Load(q); ok {
+		return st.(*sql.Stmt)
 	}
 	st, err := db.db.PrepareContext(ctx, db.q(q))
 	if err != nil {
-		out.r = db.db.QueryRowContext(ctx, db.q(q), args...)
-		return out
+		return nil
 	}
 	if old, loaded := db.stmts.LoadOrStore(q, st); loaded {
 		st.Close()
 		st = old.(*sql.Stmt)
 	}
-	out.r = st.QueryRowContext(ctx, args...)
-	return out
+	return st
 }
 
 // oneRow runs a one-row query (with ? placeholders) on the pool without
