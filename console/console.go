@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,16 +60,54 @@ type Options struct {
 
 // New returns a console over the service.
 func New(svc *service.Service, proxies edge.Proxies, opt Options) *Console {
-	c := &Console{svc: svc, log: svc.Log, proxies: proxies, pages: map[string]*template.Template{}, opt: opt}
+	return &Console{svc: svc, log: svc.Log, proxies: proxies, pages: parsePages(), opt: opt}
+}
+
+// parsePages parses each page with the layout and the partials it calls
+// (and those call): each page is a template set of its own, and every
+// partial in every set was 9.2 MB of parse trees, live for the process's
+// life and marked by every garbage collection, most of them partials the
+// page never calls (2 MB with these alone).
+func parsePages() map[string]*template.Template {
+	partials, _ := fs.Glob(templateFS, "templates/partials/*.html")
+	defines := map[string]string{} // a partial's template name -> its file
+	for _, f := range partials {
+		for _, m := range defineRE.FindAllStringSubmatch(readTemplate(f), -1) {
+			defines[m[1]] = f
+		}
+	}
+	pages := map[string]*template.Template{}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if base == "layout" {
 			continue
 		}
-		c.pages[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", n))
+		files := []string{"templates/layout.html", n}
+		for i := 0; i < len(files); i++ { // files grows as partials are found
+			for _, m := range callRE.FindAllStringSubmatch(readTemplate(files[i]), -1) {
+				if f, ok := defines[m[1]]; ok && !slices.Contains(files, f) {
+					files = append(files, f)
+				}
+			}
+		}
+		pages[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...))
 	}
-	return c
+	return pages
+}
+
+// The actions that define and call a named template.
+var (
+	defineRE = regexp.MustCompile(`\{\{-?\s*(?:define|block)\s+"([^"]+)"`)
+	callRE   = regexp.MustCompile(`\{\{-?\s*(?:template|block)\s+"([^"]+)"`)
+)
+
+func readTemplate(name string) string {
+	b, err := fs.ReadFile(templateFS, name)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 var funcs = template.FuncMap{

@@ -39,30 +39,59 @@ var freeDomains string
 //go:embed data/disposable_email_domains.txt
 var disposableText string
 
-// disposableDomains returns the disposable list as a sorted slice of
-// substrings of the embedded text: one string header (16 bytes) an entry,
-// no copies of the strings and no map. It is split on first use and shared
-// by every Checker.
-var disposableDomains = sync.OnceValue(func() []string { return sortedLines(disposableText) })
+// disposableDomains returns the disposable list, split on first use and
+// shared by every Checker.
+var disposableDomains = sync.OnceValue(func() lineSet { return newLineSet(disposableText) })
 
-// sortedLines splits text into its non-empty lines (a trailing "\r" dropped,
-// in case a checkout rewrote line endings), sorted for binary search. The
-// lines are substrings of text.
-func sortedLines(text string) []string {
-	lines := strings.Split(text, "\n")
-	n := 0
-	for _, l := range lines {
-		if l = strings.TrimSuffix(l, "\r"); l != "" {
-			lines[n] = l
-			n++
-		}
-	}
-	lines = lines[:n]
-	if !slices.IsSorted(lines) {
-		slices.Sort(lines)
-	}
-	return lines
+// lineSet is a set of the lines of one text, for binary search: the text
+// and each line's place in it, sorted by the line. Neither holds a pointer
+// per line, so the garbage collector never looks into it; the lists as
+// []string and a map of strings were 165,000 pointers (2.4 MB) it marked
+// on every cycle of a process that answers checks.
+type lineSet struct {
+	text  string
+	lines []uint64 // start<<32 | end, by line
 }
+
+// newLineSet splits text into its non-empty lines (a trailing "\r" dropped,
+// in case a checkout rewrote line endings; a line repeated is kept once).
+func newLineSet(text string) lineSet {
+	l := lineSet{text: text}
+	for start := 0; start < len(text); {
+		end := strings.IndexByte(text[start:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += start
+		}
+		e := end
+		if e > start && text[e-1] == '\r' {
+			e--
+		}
+		if e > start {
+			l.lines = append(l.lines, uint64(start)<<32|uint64(e))
+		}
+		start = end + 1
+	}
+	cmpLines := func(a, b uint64) int { return strings.Compare(l.at(a), l.at(b)) }
+	if !slices.IsSortedFunc(l.lines, cmpLines) {
+		slices.SortFunc(l.lines, cmpLines)
+	}
+	l.lines = slices.CompactFunc(l.lines, func(a, b uint64) bool { return l.at(a) == l.at(b) })
+	l.lines = slices.Clip(l.lines)
+	return l
+}
+
+func (l lineSet) at(line uint64) string { return l.text[line>>32 : uint32(line)] }
+
+// has reports whether s is one of the lines.
+func (l lineSet) has(s string) bool {
+	_, ok := slices.BinarySearchFunc(l.lines, s, func(line uint64, s string) int { return strings.Compare(l.at(line), s) })
+	return ok
+}
+
+// len returns how many lines the set holds.
+func (l lineSet) len() int { return len(l.lines) }
 
 // Normalize returns the canonical form of a bare address.
 // Errors: EINVALID with a message for a person.
@@ -145,27 +174,27 @@ func (k DomainKind) String() string {
 // Checker tells personal and disposable email domains. It is immutable, so
 // safe for concurrent use.
 type Checker struct {
-	personal   map[string]struct{}
-	disposable []string // sorted; shared by all checkers, never written
+	personal   lineSet // the shipped list and the extra domains
+	disposable lineSet // shared by all checkers
 }
 
 // NewChecker returns a checker of the shipped lists plus extra personal
 // domains (trimmed, lower-cased, punycode; empty or invalid entries are
 // ignored).
 func NewChecker(extra []string) *Checker {
-	c := &Checker{personal: make(map[string]struct{}, 15000), disposable: disposableDomains()}
-	for _, d := range strings.Split(freeDomains, "\n") {
-		if d = strings.TrimSpace(d); d != "" {
-			c.personal[d] = struct{}{}
+	personal := freeDomains
+	if len(extra) > 0 {
+		var b strings.Builder
+		b.WriteString(freeDomains)
+		for _, d := range extra {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if a, err := idna.Lookup.ToASCII(d); err == nil && a != "" && !strings.ContainsAny(a, "\r\n") {
+				b.WriteString("\n" + a)
+			}
 		}
+		personal = b.String()
 	}
-	for _, d := range extra {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if a, err := idna.Lookup.ToASCII(d); err == nil && a != "" {
-			c.personal[a] = struct{}{}
-		}
-	}
-	return c
+	return &Checker{personal: newLineSet(personal), disposable: disposableDomains()}
 }
 
 // Kind tells the normalized address's domain: Disposable when it or a
@@ -178,10 +207,10 @@ func (c *Checker) Kind(addr string) DomainKind {
 	stop := len(icannSuffix(d))
 	kind := Work
 	for {
-		if _, ok := slices.BinarySearch(c.disposable, d); ok {
+		if c.disposable.has(d) {
 			return Disposable
 		}
-		if _, ok := c.personal[d]; ok && kind == Work {
+		if kind == Work && c.personal.has(d) {
 			kind = Personal
 		}
 		dot := strings.IndexByte(d, '.')
@@ -214,7 +243,7 @@ func (c *Checker) IsPersonal(addr string) bool {
 }
 
 // Len returns how many personal domains are listed (shipped and extra).
-func (c *Checker) Len() int { return len(c.personal) }
+func (c *Checker) Len() int { return c.personal.len() }
 
 // Disposable returns how many disposable domains are listed.
-func (c *Checker) Disposable() int { return len(c.disposable) }
+func (c *Checker) Disposable() int { return c.disposable.len() }
