@@ -110,7 +110,8 @@ type directory [dirSize]atomic.Pointer[page]
 type Index struct {
 	top     [topSize]atomic.Pointer[directory]
 	count   atomic.Int64 // memberships held
-	authIDs [shards]atomic.Pointer[map[string]int64]
+	authIDs [shards]atomic.Pointer[map[authKey]int64]
+	otherID atomic.Pointer[map[string]int64] // Auth IDs of another length (see authKey)
 	keys    [shards]atomic.Pointer[map[[32]byte]keyEntry]
 
 	writeMu  sync.Mutex                       // serializes writers
@@ -118,6 +119,26 @@ type Index struct {
 }
 
 type keyEntry struct{ keyID, account, user int64 }
+
+// authKey is an Auth ID held in the map's slot itself: Roster's are 20
+// bytes ("MA" and 18 characters, store.NewAuthID). A lookup then follows
+// no pointer to the key's bytes, and the maps hold none for the garbage
+// collector to mark (a million strings at a million accounts). An Auth
+// ID of another length, which Roster does not make, is kept in a map of
+// strings beside them.
+type authKey [authKeyLen]byte
+
+const authKeyLen = 20
+
+// authKeyOf is s as an authKey, if it has the length of one.
+func authKeyOf(s string) (authKey, bool) {
+	var k authKey
+	if len(s) != authKeyLen {
+		return k, false
+	}
+	copy(k[:], s)
+	return k, true
+}
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
@@ -134,8 +155,10 @@ func (ix *Index) Reset() {
 		ix.top[i].Store(nil)
 	}
 	ix.count.Store(0)
+	other := map[string]int64{}
+	ix.otherID.Store(&other)
 	for i := range shards {
-		a := map[string]int64{}
+		a := map[authKey]int64{}
 		ix.authIDs[i].Store(&a)
 		k := map[[32]byte]keyEntry{}
 		ix.keys[i].Store(&k)
@@ -230,7 +253,8 @@ type Batch struct {
 	// The shards of the Auth ID and key maps the batch touches, by shard:
 	// copies being written (arrays of every shard were 16 KiB to allocate
 	// and clear at every write).
-	authIDs map[int]map[string]int64
+	authIDs map[int]map[authKey]int64
+	otherID map[string]int64 // the copy of Index.otherID, once touched
 	keys    map[int]map[[32]byte]keyEntry
 }
 
@@ -239,7 +263,7 @@ type Batch struct {
 func (ix *Index) Update(fn func(b *Batch)) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
-	b := &Batch{ix: ix, pages: map[uint64]*page{}, authIDs: map[int]map[string]int64{}, keys: map[int]map[[32]byte]keyEntry{}}
+	b := &Batch{ix: ix, pages: map[uint64]*page{}, authIDs: map[int]map[authKey]int64{}, keys: map[int]map[[32]byte]keyEntry{}}
 	fn(b)
 	b.applyMembers()
 	for n, p := range b.pages {
@@ -253,6 +277,9 @@ func (ix *Index) Update(fn func(b *Batch)) {
 	}
 	for i, m := range b.authIDs {
 		ix.authIDs[i].Store(&m)
+	}
+	if b.otherID != nil {
+		ix.otherID.Store(&b.otherID)
 	}
 	for i, m := range b.keys {
 		ix.keys[i].Store(&m)
@@ -366,7 +393,7 @@ func (b *Batch) ReserveAccounts(n int) {
 	for i := range shards {
 		if b.authIDs[i] == nil {
 			old := *b.ix.authIDs[i].Load()
-			m := make(map[string]int64, len(old)+per)
+			m := make(map[authKey]int64, len(old)+per)
 			maps.Copy(m, old)
 			b.authIDs[i] = m
 		}
@@ -403,12 +430,17 @@ func (b *Batch) SetAccount(accountID int64, authID string, isCommitted, needsMFA
 
 // SetAccountOf records the account.
 func (b *Batch) SetAccountOf(accountID int64, a Account) {
-	if a.AuthID != "" {
+	if k, ok := authKeyOf(a.AuthID); ok {
 		i := stringShard(a.AuthID)
 		if b.authIDs[i] == nil {
 			b.authIDs[i] = maps.Clone(*b.ix.authIDs[i].Load())
 		}
-		b.authIDs[i][a.AuthID] = accountID
+		b.authIDs[i][k] = accountID
+	} else if a.AuthID != "" {
+		if b.otherID == nil {
+			b.otherID = maps.Clone(*b.ix.otherID.Load())
+		}
+		b.otherID[a.AuthID] = accountID
 	}
 	f := uint16(known)
 	if a.Committed {
@@ -549,7 +581,12 @@ func (ix *Index) Members() int { return int(ix.count.Load()) }
 // Account returns the integer ID of the account with the Auth ID, from
 // memory; ok is false for an Auth ID the index does not know.
 func (ix *Index) Account(authID string) (int64, bool) {
-	id, ok := (*ix.authIDs[stringShard(authID)].Load())[authID]
+	k, ok := authKeyOf(authID)
+	if !ok {
+		id, ok := (*ix.otherID.Load())[authID]
+		return id, ok
+	}
+	id, ok := (*ix.authIDs[stringShard(authID)].Load())[k]
 	return id, ok
 }
 

@@ -557,25 +557,57 @@ func TestIndex_RoleCounts(t *testing.T) {
 // before it stay known, those set after it are found, and an Auth ID
 // removed from no account is not invented.
 func TestIndex_ReserveAccounts(t *testing.T) {
+	authID := func(a int64) string { return fmt.Sprintf("MA%018d", a) } // Roster's form: 20 bytes
 	ix := authz.NewIndex()
-	ix.SetAccount(1, "AC-old", true, false)
+	ix.SetAccount(1, authID(1), true, false)
 	ix.Update(func(b *authz.Batch) {
 		b.ReserveAccounts(10_000)
 		for a := int64(2); a <= 5000; a++ {
-			b.SetAccountOf(a, authz.Account{AuthID: fmt.Sprintf("AC-%d", a), Committed: true})
+			b.SetAccountOf(a, authz.Account{AuthID: authID(a), Committed: true})
 		}
 		b.ReserveAccounts(10) // again, after accounts were set: nothing lost
 	})
-	if id, ok := ix.Account("AC-old"); !ok || id != 1 {
+	if id, ok := ix.Account(authID(1)); !ok || id != 1 {
 		t.Errorf("the account known before: %d, %v", id, ok)
 	}
 	for _, a := range []int64{2, 777, 5000} {
-		if id, ok := ix.Account(fmt.Sprintf("AC-%d", a)); !ok || id != a {
-			t.Errorf("AC-%d: %d, %v", a, id, ok)
+		if id, ok := ix.Account(authID(a)); !ok || id != a {
+			t.Errorf("%s: %d, %v", authID(a), id, ok)
 		}
 	}
-	if id, ok := ix.Account("AC-5001"); ok {
+	if id, ok := ix.Account(authID(5001)); ok {
 		t.Errorf("an Auth ID never set: %d", id)
+	}
+}
+
+// Auth IDs of Roster's length are held inline, others in a map of
+// strings: both are found, neither is found by the other's prefix or by
+// a near miss, and an account given another Auth ID is found by it.
+func TestIndex_AuthIDsOfAnyLength(t *testing.T) {
+	ix := authz.NewIndex()
+	ids := map[string]int64{"MA0123456789ABCDEFGH": 1, "AC-old": 2, "MA0123456789ABCDEFGHI": 3, "MA0123456789ABCDEFG": 4}
+	ix.Update(func(b *authz.Batch) {
+		for s, a := range ids {
+			b.SetAccountOf(a, authz.Account{AuthID: s, Committed: true})
+		}
+	})
+	for s, a := range ids {
+		if id, ok := ix.Account(s); !ok || id != a {
+			t.Errorf("%q: %d, %v; want %d", s, id, ok, a)
+		}
+	}
+	for _, s := range []string{"", "MA0123456789ABCDEFGX", "ma0123456789abcdefgh", "AC-ol", "MA0123456789ABCDEF"} {
+		if id, ok := ix.Account(s); ok {
+			t.Errorf("%q found: %d", s, id)
+		}
+	}
+	ix.SetAccount(5, "MA0123456789ABCDEFGH", true, false) // an Auth ID moved to another account (a reload would)
+	ix.SetAccount(6, "AC-old", true, false)
+	if id, _ := ix.Account("MA0123456789ABCDEFGH"); id != 5 {
+		t.Errorf("after the move: %d", id)
+	}
+	if id, _ := ix.Account("AC-old"); id != 6 {
+		t.Errorf("after the move: %d", id)
 	}
 }
 
