@@ -13,8 +13,8 @@ uname -a >>"$out"; nproc >>"$out"; grep -m1 'model name' /proc/cpuinfo >>"$out" 
 run go test -run XXX -bench CheckInProcess -benchtime 1x -timeout 1h ./loadtest -loadtest.members 10000000
 run go test -run XXX -bench 'ColdStart/' -benchtime 1x -timeout 3h ./loadtest -loadtest.members 10000000
 run go test -run XXX -bench TeamList10k -benchtime 100x -timeout 1h ./loadtest -loadtest.list 100000
-run go test -run XXX -bench Propagation8 -benchtime 1x ./loadtest -loadtest.accounts 64 -loadtest.rate 100
-run go test -run XXX -bench Propagation8 -benchtime 1x ./loadtest -loadtest.accounts 64
+run go test -run XXX -bench Propagation8 -benchtime 1x ./loadtest -loadtest.accounts 64 -loadtest.warmup 15s -loadtest.rate 100
+run go test -run XXX -bench Propagation8 -benchtime 1x ./loadtest -loadtest.accounts 64 -loadtest.warmup 15s
 if [ "${KEEP:-0}" != 1 ]; then
 	rm -f "${TMPDIR:-/tmp}"/roster-coldstart-10000000.db*
 	psql "${ROSTER_TEST_DATABASE:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" \
