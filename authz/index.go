@@ -286,6 +286,39 @@ func (ix *Index) Update(fn func(b *Batch)) {
 	}
 }
 
+// Replace builds the index's whole content anew with fn, in an index of
+// its own, and publishes it in place of the current one: while it is
+// built, readers go on with the old content (a reload emptied the index
+// first, and for as long as it took, tens of milliseconds to seconds,
+// members checked as strangers and their account's requests answered
+// "No such account"). Each of the index's parts (a directory of a
+// million accounts, a shard of the Auth IDs or of the keys) is swapped
+// whole, so a reader sees an account, an Auth ID or a key as it was or as
+// it is now, never half. When fn returns false (its reads failed)
+// nothing is published. Old and new are both held until the swap: twice
+// the index's memory for a moment.
+func (ix *Index) Replace(fn func(b *Batch) bool) bool {
+	fresh := NewIndex()
+	ok := false
+	fresh.Update(func(b *Batch) { ok = fn(b) })
+	if !ok {
+		return false
+	}
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	for i := range ix.top {
+		ix.top[i].Store(fresh.top[i].Load())
+	}
+	for i := range shards {
+		ix.authIDs[i].Store(fresh.authIDs[i].Load())
+		ix.keys[i].Store(fresh.keys[i].Load())
+	}
+	ix.otherID.Store(fresh.otherID.Load())
+	ix.count.Store(fresh.count.Load())
+	ix.byMember = fresh.byMember
+	return true
+}
+
 // entry returns the batch's copy of the account's entry, copying its page
 // on first use.
 func (b *Batch) entry(account uint64) *acctEntry {

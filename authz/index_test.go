@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -654,5 +655,77 @@ func TestUpdate_AllocatesForWhatItTouches(t *testing.T) {
 	})
 	if allocs > 40 {
 		t.Errorf("%v allocations for a write of one member, want at most 40", allocs)
+	}
+}
+
+// Replace swaps a whole new content in: readers checking meanwhile never
+// find a member or an Auth ID missing (Reset and Update left the index
+// empty while it was refilled), a failed build publishes nothing, and
+// what the new content drops is gone once Replace returns.
+func TestIndex_ReplaceKeepsReadersAnswered(t *testing.T) {
+	const accounts = 3000
+	authID := func(a int64) string { return fmt.Sprintf("MA%018d", a) }
+	fill := func(b *authz.Batch, role roster.Role) {
+		for a := int64(1); a <= accounts; a++ {
+			b.SetAccountOf(a, authz.Account{AuthID: authID(a), Committed: true})
+			b.SetMember(a, 7, role, false)
+		}
+	}
+	ix := authz.NewIndex()
+	ix.Update(func(b *authz.Batch) { fill(b, roster.RoleAdmin) })
+	var missed atomic.Int64
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int64(r); ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				a := 1 + i%accounts
+				if seq, ok := ix.Account(authID(a)); !ok || seq != a {
+					missed.Add(1)
+				}
+				if _, _, ok := ix.Member(a, 7); !ok {
+					missed.Add(1)
+				}
+			}
+		}()
+	}
+	for n := range 20 {
+		role := []roster.Role{roster.RoleAdmin, roster.RoleSupport}[n%2]
+		if !ix.Replace(func(b *authz.Batch) bool { fill(b, role); return true }) {
+			t.Fatal("Replace reported a failure")
+		}
+	}
+	close(done)
+	wg.Wait()
+	if n := missed.Load(); n > 0 {
+		t.Errorf("%d lookups found nothing while the index was replaced", n)
+	}
+	if role, _, _ := ix.Member(5, 7); role != roster.RoleSupport {
+		t.Errorf("after the last Replace: role %v", role)
+	}
+	// A build that fails publishes nothing, however far it got.
+	if ix.Replace(func(b *authz.Batch) bool { b.SetMember(1, 8, roster.RoleAdmin, false); return false }) {
+		t.Error("a failed build reported success")
+	}
+	if _, _, ok := ix.Member(1, 8); ok {
+		t.Error("a failed build was published")
+	}
+	// The new content is the whole content: what it lacks is gone.
+	ix.Replace(func(b *authz.Batch) bool {
+		b.SetAccountOf(1, authz.Account{AuthID: authID(1), Committed: true})
+		return true
+	})
+	if _, _, ok := ix.Member(1, 7); ok || ix.Members() != 0 {
+		t.Errorf("a member the new content lacks: still there (%d members)", ix.Members())
+	}
+	if _, ok := ix.Account(authID(2)); ok {
+		t.Error("an Auth ID the new content lacks: still there")
 	}
 }

@@ -109,6 +109,9 @@ func TestFailover_SynchronousStandbyPromoted(t *testing.T) {
 		sort.Strings(f.internal)
 		t.Errorf("%d answers were 500 (want 0: 503 with Retry-After during the switch); first ones: %v", len(f.internal), f.internal[:min(5, len(f.internal))])
 	}
+	if len(f.absent) > 0 {
+		t.Errorf("%d answers were 404 for an account and members that exist (want 0); first ones: %v", len(f.absent), f.absent[:min(5, len(f.absent))])
+	}
 	if len(f.internal) > 0 && testing.Verbose() {
 		for _, e := range []*servertest.Env{a, b} {
 			for _, l := range strings.Split(e.Logs.String(), "\n") {
@@ -198,6 +201,7 @@ type failoverRun struct {
 	killed       time.Time
 	statuses     map[string]int       // "kind status" -> count
 	internal     []string             // the 500s: what and why
+	absent       []string             // the 404s: what exists answered as absent
 	noRetryAfter int                  // 503s without Retry-After
 	acked        int                  // writes acknowledged
 	ackRole      map[int64]string     // the last acknowledged role of each member
@@ -253,6 +257,11 @@ func (f *failoverRun) send(replica string, e *servertest.Env, c *servertest.Clie
 		f.internal = append(f.internal, fmt.Sprintf("%s %s on %s: %d %s", kind, path, replica, status, strings.TrimSpace(text)))
 	case status == 503 && retryAfter == "":
 		f.noRetryAfter++
+	case status == 404:
+		// The account and its members exist throughout: a 404 is a
+		// lookup that failed answered as an absence (a reload after the
+		// switch emptied the index while it was refilled).
+		f.absent = append(f.absent, fmt.Sprintf("%s %s on %s: %s", kind, path, replica, strings.TrimSpace(text)))
 	}
 	ok := status >= 200 && status < 300
 	if kind == "check" {

@@ -173,8 +173,9 @@ func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.Index.Reset()
-	s.Index.Update(func(b *authz.Batch) {
+	// Built aside and swapped in whole: requests go on with the old index
+	// meanwhile (a reload after a failover, or behind the pruned log).
+	s.Index.Replace(func(b *authz.Batch) bool {
 		b.Reserve(n)
 		b.ReserveAccounts(accounts)
 		type chunk struct {
@@ -240,11 +241,12 @@ func (s *Keeper) load(ctx context.Context) (time.Duration, error) {
 			}
 		}
 		if err = errors.Join(errs...); err != nil {
-			return
+			return false
 		}
 		err = s.db.AllKeys(ctx, func(id, acct, userID int64, hash []byte) {
 			b.SetKey([32]byte(hash), id, acct, userID)
 		})
+		return err == nil
 	})
 	if err != nil {
 		return 0, err
